@@ -1,0 +1,55 @@
+"""adamcheck: will Adam converge on your problem at your batch size?
+
+The public API is re-exported here and imported lazily (PEP 562), so
+``import adamcheck`` stays cheap: SymPy, SciPy's heavy modules, matplotlib and torch
+load only when a feature that needs them is used.
+
+References:
+    Zhang, Li, Chen, Luo, Sun. "Adam Converges Without Any Modification On Update
+    Rules", arXiv:2603.02092 (2026); NeurIPS 2022 version arXiv:2208.09632.
+    Reddi, Kale, Kumar. "On the Convergence of Adam and Beyond", ICLR 2018.
+    Shi, Li, Hong, Sun. "RMSprop converges with proper hyper-parameter", ICLR 2021.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._errors import AdamCheckError, ConfigError, DataError, InvalidParameterError, ProblemError
+
+__version__ = "0.1.0"
+
+#: public name -> module (relative to this package) that defines it.
+_LAZY: dict[str, str] = {}
+
+__all__ = [
+    "AdamCheckError",
+    "ConfigError",
+    "DataError",
+    "InvalidParameterError",
+    "ProblemError",
+    "__version__",
+]
+
+
+def _register(module: str, *names: str) -> None:
+    for name in names:
+        _LAZY[name] = module
+        __all__.append(name)
+
+
+# --- public API, one line per module (kept sorted by module) -------------------------
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adamcheck' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

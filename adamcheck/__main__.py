@@ -1,0 +1,3 @@
+from adamcheck.cli import entry_point
+
+entry_point()

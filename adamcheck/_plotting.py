@@ -1,0 +1,43 @@
+"""Matplotlib entry point: imported only by commands that draw.
+
+``pyplot()`` selects the non-interactive Agg backend before pyplot is first
+imported, so plots work on machines without a display and never open windows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ._errors import InvalidParameterError
+
+__all__ = ["pyplot", "save_figure", "PHASE_COLOURS"]
+
+#: The papers' colours: red for divergence, blue for convergence.
+PHASE_COLOURS = {"diverged": "#d62728", "converged": "#1f77b4", "undecided": "#bdbdbd"}
+
+
+def pyplot() -> Any:
+    """Return ``matplotlib.pyplot`` with the Agg backend selected."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Save ``fig`` to ``path`` (format from the suffix) and close it."""
+    path = Path(path)
+    if path.suffix.lower() not in {".png", ".pdf", ".svg"}:
+        raise InvalidParameterError(
+            f"plot file {str(path)!r} has an unsupported suffix: use .png, .pdf or .svg"
+        )
+    if not path.parent.exists():
+        raise InvalidParameterError(
+            f"cannot write plot {str(path)!r}: folder {str(path.parent)!r} does not exist"
+        )
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    pyplot().close(fig)
+    return path

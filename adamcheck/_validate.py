@@ -1,0 +1,191 @@
+"""Small input checks shared by every module.
+
+Each check returns the validated (and normalised) value or raises an
+:class:`~adamcheck._errors.AdamCheckError` subclass whose message says what is
+wrong and how to fix it. Keep checks here so every entry point rejects the same
+inputs with the same words.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ._errors import DataError, InvalidParameterError
+
+__all__ = [
+    "check_beta",
+    "check_betas_array",
+    "check_positive_int",
+    "check_nonnegative_int",
+    "check_positive_float",
+    "check_nonnegative_float",
+    "check_finite_float",
+    "check_probability",
+    "check_finite_array",
+    "check_seed",
+    "parse_linspace",
+]
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_finite_float(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float or raise :class:`InvalidParameterError`."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if not _is_real(value):
+        raise InvalidParameterError(f"{name} = {value!r} is not a number: give a real number")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InvalidParameterError(f"{name} = {value} is not finite: give a finite number")
+    return value
+
+
+def check_beta(value: Any, name: str = "beta") -> float:
+    """Return a beta in [0, 1), the range torch.optim.Adam accepts."""
+    value = check_finite_float(value, name)
+    if not 0.0 <= value < 1.0:
+        raise InvalidParameterError(
+            f"{name} = {value:g} is outside [0, 1): use a value in [0, 1), such as 0.9 or 0.999"
+        )
+    return value
+
+
+def check_betas_array(values: Any, name: str = "beta") -> np.ndarray:
+    """Return a float64 array of betas, every entry in [0, 1)."""
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim > 1:
+        raise InvalidParameterError(f"{name} must be a number or a 1-D list of numbers")
+    arr = np.atleast_1d(arr)
+    bad = ~np.isfinite(arr) | (arr < 0.0) | (arr >= 1.0)
+    if bad.any():
+        first = arr[bad][0]
+        raise InvalidParameterError(
+            f"{name} = {first:g} is outside [0, 1): use values in [0, 1), such as 0.9 or 0.999"
+        )
+    return arr
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as an int >= 1."""
+    value = _as_int(value, name)
+    if value < 1:
+        raise InvalidParameterError(f"{name} = {value} must be a positive integer (1 or more)")
+    return value
+
+
+def check_nonnegative_int(value: Any, name: str) -> int:
+    """Return ``value`` as an int >= 0."""
+    value = _as_int(value, name)
+    if value < 0:
+        raise InvalidParameterError(f"{name} = {value} must be a non-negative integer")
+    return value
+
+
+def _as_int(value: Any, name: str) -> int:
+    if isinstance(value, np.integer):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidParameterError(f"{name} = {value!r} is not an integer: give a whole number")
+    return value
+
+
+def check_positive_float(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float > 0."""
+    value = check_finite_float(value, name)
+    if value <= 0.0:
+        raise InvalidParameterError(f"{name} = {value:g} must be positive")
+    return value
+
+
+def check_nonnegative_float(value: Any, name: str) -> float:
+    """Return ``value`` as a finite float >= 0."""
+    value = check_finite_float(value, name)
+    if value < 0.0:
+        raise InvalidParameterError(f"{name} = {value:g} must be zero or positive")
+    return value
+
+
+def check_probability(value: Any, name: str) -> float:
+    """Return ``value`` as a float in [0, 1]."""
+    value = check_finite_float(value, name)
+    if not 0.0 <= value <= 1.0:
+        raise InvalidParameterError(f"{name} = {value:g} must lie in [0, 1]")
+    return value
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """Return a seed usable by ``numpy.random.default_rng`` (an int >= 0)."""
+    return check_nonnegative_int(value, name)
+
+
+def check_finite_array(
+    value: Any,
+    name: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    dtype: Any = np.float64,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Return ``value`` as a finite numeric array of the given rank.
+
+    Raises :class:`DataError` for object arrays, wrong rank, empty arrays or any
+    NaN/inf entry (reporting where the first one is).
+    """
+    arr = np.asarray(value)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise DataError(f"{name} has dtype {arr.dtype}: give a numeric array")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(k) for k in allowed)
+            raise DataError(f"{name} has shape {arr.shape} (rank {arr.ndim}): expected rank {want}")
+    if arr.size == 0 and not allow_empty:
+        raise DataError(f"{name} is empty (shape {arr.shape}): give at least one entry")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    if arr.size and np.issubdtype(arr.dtype, np.floating):
+        finite = np.isfinite(arr)
+        if not finite.all():
+            where = tuple(int(i) for i in np.argwhere(~finite)[0])
+            raise DataError(
+                f"{name} contains NaN or inf (first at index {where}): clean or drop those entries"
+            )
+    return arr
+
+
+def parse_linspace(spec: str, name: str) -> np.ndarray:
+    """Parse ``"start:stop:num"`` (inclusive, like ``numpy.linspace``) or a comma list.
+
+    ``"0:0.99:64"`` gives 64 evenly spaced values from 0 to 0.99; ``"0.9,0.99"``
+    gives the listed values; ``"0.9"`` a single value.
+    """
+    text = str(spec).strip()
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1 or not (math.isfinite(start) and math.isfinite(stop)):
+                raise ValueError
+            return np.linspace(start, stop, num)
+        values = [float(p) for p in text.split(",") if p.strip()]
+        if not values:
+            raise ValueError
+        return np.asarray(values, dtype=float)
+    except ValueError:
+        raise InvalidParameterError(
+            f"{name} = {spec!r} is not a range: write START:STOP:COUNT (e.g. 0:0.99:64) "
+            "or a comma list (e.g. 0.9,0.99)"
+        ) from None
