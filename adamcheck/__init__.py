@@ -40,6 +40,11 @@ def _register(module: str, *names: str) -> None:
 
 
 # --- public API, one line per module (kept sorted by module) -------------------------
+_register("._laws", "GradientLaw")
+_register(".problems", "Problem", "Counterexample", "LeastSquares", "LogisticRegression",
+          "ReddiOnline", "ReddiStochastic", "counterexample_slopes", "load_xy")
+_register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult", "PhaseGrid",
+          "CONVENTIONS")
 
 
 def __getattr__(name: str) -> Any:

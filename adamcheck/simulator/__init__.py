@@ -2,6 +2,7 @@
 
 from ._conventions import CONVENTIONS, adam_step, check_convention, uses_bias_correction
 from ._outcomes import OUTCOMES, classify
+from ._phase import PhaseGrid, phase_grid
 from ._sampling import SAMPLINGS, sample_components
 from ._schedules import SCHEDULES, schedule_factors
 from ._simulate import SimulationResult, simulate
@@ -11,11 +12,13 @@ __all__ = [
     "OUTCOMES",
     "SAMPLINGS",
     "SCHEDULES",
-    "sample_components",
+    "PhaseGrid",
     "SimulationResult",
     "adam_step",
     "check_convention",
     "classify",
+    "phase_grid",
+    "sample_components",
     "schedule_factors",
     "simulate",
     "uses_bias_correction",

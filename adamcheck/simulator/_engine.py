@@ -27,6 +27,7 @@ numbers across a grid).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -49,10 +50,18 @@ from ._schedules import schedule_factors
 __all__ = ["EngineConfig", "EngineOutput", "run_engine", "initial_moments"]
 
 #: |x| beyond this counts as blown up (diverged); the run is frozen so that no
-#: overflow warnings or NaN arithmetic follow.
+#: overflow warnings or NaN arithmetic follow (1e30 in float32).
 BLOWUP = 1e150
-#: Largest block of steps between checkpoints (and shared-path matrix products).
-BLOCK = 1024
+
+
+def blowup_limit(dtype: np.dtype) -> float:
+    return BLOWUP if np.dtype(dtype).itemsize >= 8 else 1e30
+#: Block of steps between checkpoints (and shared-path matrix products). Fixed, so
+#: memory does not grow with the number of steps.
+BLOCK = 512
+#: Cap on the elements of one block array of slot moments (steps x slots x d): with
+#: many distinct betas the shared path works in shorter sub-blocks instead.
+SLOT_BUDGET = 1 << 21
 #: Near-boundary runs are followed in chunks of this many (bounds K x chunk memory).
 NEAR_CHUNK = 4096
 #: Up to this many distinct seeds, each seed gets its own per-run table (its runs
@@ -76,6 +85,7 @@ class EngineConfig:
     shared: bool = True
     progress: bool = False
     minimizer: np.ndarray | None = None  # (runs, d) or None
+    on_block: Any = None  # called with the number of steps after every block
 
 
 @dataclass
@@ -228,6 +238,7 @@ class _Engine:
         runs, d = cfg.x0.shape
         self.n_runs, self.d = runs, d
         self.x = cfg.x0.astype(self.dtype, copy=True)
+        self.limit = self.dtype.type(blowup_limit(self.dtype))
         m0, v0 = initial_moments(cfg)
         self.m_final, self.v_final = m0.copy(), v0.copy()
         self.blowup = np.zeros(runs, dtype=np.int64)
@@ -295,11 +306,21 @@ class _Engine:
                 self.x[tab.runs] = tab.x
 
     def _freeze_blowups(self, t: int) -> None:
+        sl = self.slots
+        if sl is not None and sl.runs.size:
+            x = self.x[sl.runs]
+            bad = ~np.isfinite(x).all(axis=1) | (np.abs(x) > self.limit).any(axis=1)
+            if bad.any():
+                gone = sl.runs[bad]
+                self.blowup[gone] = t
+                self.m_final[gone] = sl.m[sl.mi[bad]]
+                self.v_final[gone] = sl.v[sl.vj[bad]]
+                sl.keep(~bad)
         for tab in self.tables:
             if tab.count == 0:
                 continue
             x = tab.x
-            bad = ~np.isfinite(x).all(axis=1) | (np.abs(x) > BLOWUP).any(axis=1)
+            bad = ~np.isfinite(x).all(axis=1) | (np.abs(x) > self.limit).any(axis=1)
             if bad.any():
                 gone = tab.runs[bad]
                 self.x[gone] = x[bad]
@@ -389,6 +410,13 @@ class _Engine:
             for j in range(count):
                 self._individual_step(t0 + j, float(s[j]), comps[j])
             return
+        width = (sl.m.shape[0] + sl.v.shape[0]) * self.d
+        sub = max(8, SLOT_BUDGET // max(width, 1))
+        if count > sub:
+            for lo in range(0, count, sub):
+                hi = min(count, lo + sub)
+                self._advance_block(t0 + lo, hi - lo, comps[lo:hi], s[lo:hi])
+            return
         A, B, m_hist, v_hist = self._slot_block(t0, count, comps, s)
         move, bound = self._block_movement(A, B)
         margin = self.problem.constant_region_margin(self.x[sl.runs])
@@ -447,6 +475,8 @@ class _Engine:
                     traj[rec_i] = self.x
                     rec_i += 1
                 bar.update(count)
+                if cfg.on_block is not None:
+                    cfg.on_block(count)
                 start = int(end) + 1
         for tab in self.tables:
             self.m_final[tab.runs], self.v_final[tab.runs] = tab.m, tab.v

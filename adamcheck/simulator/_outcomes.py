@@ -75,6 +75,8 @@ class EvidenceTracker:
             self.sDD += D * D
 
     def finish(self, x: np.ndarray, blowup: np.ndarray) -> dict[str, np.ndarray]:
+        from ._engine import blowup_limit
+
         n = self.n
         with np.errstate(all="ignore"):
             sxx = self.sSS - self.sS**2 / n if n else 0.0
@@ -87,7 +89,9 @@ class EvidenceTracker:
             else:
                 slope = np.full(x.shape[0], np.nan)
                 drift_t = np.full(x.shape[0], np.nan)
-        nonfinite = (~np.isfinite(x).all(axis=1)) | (blowup > 0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            big = (np.abs(x) > x.dtype.type(blowup_limit(x.dtype))).any(axis=1)
+        nonfinite = (~np.isfinite(x).all(axis=1)) | (blowup > 0) | big
         return {
             "measure": np.array(self.mode),
             "initial": self.D0,

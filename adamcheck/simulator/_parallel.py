@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .._progress import Progress
 from ._engine import EngineConfig, EngineOutput, run_engine
 
 __all__ = ["partition_runs", "run_parallel", "available_workers"]
@@ -66,8 +67,18 @@ def _subset(cfg: EngineConfig, idx: np.ndarray) -> EngineConfig:
     )
 
 
+_DONE = None  # shared counter of run-steps done, for the parent's progress bar
+
+
 def _work(i: int) -> EngineOutput:
-    return run_engine(_PARTS[i])
+    cfg = _PARTS[i]
+    runs = cfg.seeds.size
+
+    def tick(steps: int) -> None:
+        with _DONE.get_lock():
+            _DONE.value += steps * runs
+
+    return run_engine(replace(cfg, on_block=tick))
 
 
 def run_parallel(cfg: EngineConfig, workers: int) -> EngineOutput:
@@ -76,12 +87,20 @@ def run_parallel(cfg: EngineConfig, workers: int) -> EngineOutput:
     parts = partition_runs(cfg.seeds, workers)
     if len(parts) <= 1 or "fork" not in mp.get_all_start_methods():
         return run_engine(cfg)
+    global _DONE
+    ctx = mp.get_context("fork")
     _PARTS = [_subset(cfg, idx) for idx in parts]
+    _DONE = ctx.Value("d", 0.0)
+    total = float(cfg.seeds.size) * cfg.steps
     try:
-        with mp.get_context("fork").Pool(len(parts)) as pool:
-            outs = pool.map(_work, range(len(parts)))
+        with Progress(cfg.steps, "simulate", enabled=cfg.progress) as bar, ctx.Pool(len(parts)) as pool:
+            pending = pool.map_async(_work, range(len(parts)))
+            while not pending.ready():
+                pending.wait(0.2)
+                bar.update(int(cfg.steps * _DONE.value / total) - bar.done)
+            outs = pending.get()
     finally:
-        _PARTS = []
+        _PARTS, _DONE = [], None
     runs, d = cfg.x0.shape
     x = np.empty((runs, d), dtype=cfg.dtype)
     m, v = np.empty_like(x), np.empty_like(x)
