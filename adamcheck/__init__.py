@@ -40,6 +40,7 @@ def _register(module: str, *names: str) -> None:
 
 
 # --- public API, one line per module (kept sorted by module) -------------------------
+_register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer", "check_setup", "hf_check_callback", "read_config")  # noqa: E501
 
 
 def __getattr__(name: str) -> Any:
