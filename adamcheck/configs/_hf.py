@@ -63,7 +63,13 @@ _MARKERS = {
 
 
 def looks_like_hf(data: Any) -> bool:
-    return isinstance(data, dict) and len(_MARKERS & set(data)) >= 1
+    """A mapping with a TrainingArguments key (or a misspelling of one adamcheck reads)."""
+    if not isinstance(data, dict):
+        return False
+    keys = {k for k in data if isinstance(k, str)}
+    if _MARKERS & keys or HF_TRAINING_ARGUMENTS_FIELDS & keys:
+        return True
+    return any(near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS) for k in keys)
 
 
 def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> TrainingSetup:

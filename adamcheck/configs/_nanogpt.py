@@ -82,8 +82,17 @@ def _kind(node: ast.AST) -> str:
         ast.Try: "a try statement",
         ast.AugAssign: "an augmented assignment",
         ast.NamedExpr: "an assignment expression",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.IfExp: "a conditional expression",
+        ast.Compare: "a comparison",
+        ast.BoolOp: "a boolean operator",
+        ast.Starred: "unpacking",
+        ast.Await: "await",
+        ast.Yield: "yield",
+        ast.YieldFrom: "yield",
     }
-    return names.get(type(node), f"a {type(node).__name__} expression")
+    return names.get(type(node), f"the {type(node).__name__} construct")
 
 
 class _Evaluator:

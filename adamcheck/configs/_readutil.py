@@ -115,11 +115,11 @@ def near_miss(key: str, watched: Iterable[str], known: Iterable[str]) -> str | N
     ``watched`` are the keys adamcheck reads; ``known`` every key the format accepts.
     A key that is itself known is never a misspelling.
     """
-    import difflib
-
     known = set(known)
     if key in known:
         return None
+    import difflib  # only on unknown keys: keeps the common path's imports small
+
     normal = key.lower().replace("-", "_")
     for candidate in watched:
         if normal == candidate.lower().replace("-", "_"):
