@@ -48,7 +48,7 @@ Exit codes:
 @click.option("--dataset-size", type=int, help="Training sequences per epoch (turns epochs into steps).")
 @click.option(
     "--gradients",
-    type=click.Path(dir_okay=False),
+    type=click.Path(exists=True, dir_okay=False),
     help="Per-example gradient file for the beta2* and eps rules (needs adamcheck recommend).",
 )
 @click.option(

@@ -59,6 +59,10 @@ class EffectiveBatch:
         }
 
 
+def _seqs(n: int) -> str:
+    return f"{n} sequence{'' if n == 1 else 's'}"
+
+
 def _src(setup: TrainingSetup, name: str) -> str:
     item = getattr(setup, name)
     return "" if item is None else f" ({item.source})"
@@ -86,7 +90,7 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
             raise ConfigError(f"{name} = {value} must be at least 1: fix the configuration or the flag")
 
     if micro is not None:
-        steps.append(f"micro batch = {micro} sequences per device{_src(setup, 'micro_batch')}")
+        steps.append(f"micro batch = {_seqs(micro)} per device{_src(setup, 'micro_batch')}")
     if accum is not None:
         steps.append(f"gradient accumulation = {accum}{_src(setup, 'grad_accum')}")
 
@@ -124,13 +128,13 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
                 )
             sequences = micro * accum
             steps.append(
-                f"batch = batch_size {micro} x gradient_accumulation_steps {accum} = {sequences} sequences "
+                f"batch = batch_size {micro} x gradient_accumulation_steps {accum} = {_seqs(sequences)} "
                 "(nanoGPT divides gradient_accumulation_steps by the world size, so the GPU count "
                 "does not change the batch per step)"
             )
     elif gbs is not None:
         sequences = gbs
-        steps.append(f"global batch = {gbs} sequences{_src(setup, 'global_batch')}")
+        steps.append(f"global batch = {_seqs(gbs)}{_src(setup, 'global_batch')}")
         if micro is not None and dp is not None:
             if accum is not None:
                 if micro * accum * dp != gbs:
@@ -165,7 +169,7 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
                     "for multi-GPU runs, the batch per step grows with it"
                 )
             sequences = micro * accum * dp
-            steps.append(f"batch = {micro} x {accum} x {dp} = {sequences} sequences")
+            steps.append(f"batch = micro {micro} x accumulation {accum} x data-parallel {dp} = {_seqs(sequences)}")
 
     tokens = None
     if sequences is not None:

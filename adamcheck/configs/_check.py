@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._errors import AdamCheckError
+from .._errors import AdamCheckError, DataError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
 from .._validate import check_positive_float, check_positive_int
 from ._batch import EffectiveBatch, effective_batch
@@ -62,7 +62,7 @@ def _recommendation(
 ) -> tuple[Any, str | None]:
     """Call ``adamcheck.recommend.recommend`` when it is installed; else say why not."""
     if not recommend_available():
-        return None, "adamcheck.recommend is not part of this installation yet"
+        return None, "adamcheck.recommend (beta2*, recommended betas) is not part of this installation yet"
     if not ctx.betas_usable() or ctx.batch.sequences is None:
         return None, "betas or batch size unknown"
     from ..recommend import recommend  # type: ignore[import-not-found]
@@ -113,6 +113,8 @@ def check_setup(
     if dataset_size is not None:
         setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
     memory_ratio = check_positive_float(memory_ratio, "memory ratio")
+    if gradients is not None and not Path(gradients).is_file():
+        raise DataError(f"gradient file {gradients} does not exist: check the path")
     batch = effective_batch(setup)
     steps, how = planned_steps(setup, batch)
     ctx = CheckContext(

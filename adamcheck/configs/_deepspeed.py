@@ -109,6 +109,8 @@ def read_deepspeed_dict(data: Any, name: str) -> TrainingSetup:
         value = data[key]
         if _is_auto(value):
             setup.unresolved[field] = f'"auto" in {name} ({key})'
+            if key == "train_batch_size":
+                setup.unresolved[field] += "; the Trainer sets it to micro x accumulation x world size"
             return
         setup.set(field, as_int(value, f"{name}: {key}"), f"{name}: {key}")
 

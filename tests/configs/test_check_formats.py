@@ -241,3 +241,60 @@ def test_torchtitan_global_batch_size_and_explicit_shard(tmp_path):
     assert b.sequences == 128 and b.data_parallel == 8 and b.grad_accum == 128 // (4 * 8)
     assert report.setup.get("model_parallel") == 2
     assert report.setup.get("beta2") == 0.99
+
+
+# --- smaller paths ----------------------------------------------------------------------
+
+
+def test_megatron_train_samples_give_planned_steps(tmp_path):
+    f = tmp_path / "args.txt"
+    f.write_text("--micro-batch-size 2 --global-batch-size 256 --train-samples 1000000 --adam-beta2 0.95\n")
+    report = check_config(f)
+    assert report.planned_steps == math.ceil(1_000_000 / 256)
+    assert "--train-samples" in report.planned_steps_how
+
+
+def test_megatron_last_occurrence_wins_and_inline_equals(tmp_path):
+    f = tmp_path / "args.txt"
+    f.write_text("--micro-batch-size 2 --adam-beta2 0.95 --adam-beta2=0.98\n")
+    assert read_config(f).get("beta2") == 0.98
+
+
+def test_torchtitan_older_batch_size_key(tmp_path):
+    f = tmp_path / "old.toml"
+    f.write_text('[optimizer]\nname = "AdamW"\nlr = 8e-4\n[training]\nbatch_size = 8\nseq_len = 2048\ndata_parallel_degree = 4\n')
+    report = check_config(f)
+    assert report.batch.sequences == 8 * 4 and report.batch.tokens == 32 * 2048
+
+
+def test_hf_per_gpu_batch_size_takes_precedence_like_transformers_4(tmp_path):
+    f = tmp_path / "args.json"
+    f.write_text('{"per_device_train_batch_size": 8, "per_gpu_train_batch_size": 2}')
+    report = check_config(f)
+    assert report.batch.micro_batch == 2
+    assert any("per_gpu_train_batch_size" in w for w in report.warnings)
+
+
+def test_hf_file_naming_a_missing_deepspeed_config_warns(tmp_path):
+    f = tmp_path / "args.json"
+    f.write_text('{"per_device_train_batch_size": 8, "deepspeed": "nowhere/ds.json"}')
+    report = check_config(f)
+    assert any("was not found" in w for w in report.warnings)
+
+
+def test_hf_inline_deepspeed_dict(tmp_path):
+    f = tmp_path / "args.json"
+    f.write_text(json.dumps({"per_device_train_batch_size": 4, "adam_beta2": 0.98,
+                             "deepspeed": {"train_micro_batch_size_per_gpu": "auto",
+                                           "optimizer": {"type": "AdamW", "params": {"betas": "auto"}}}}))
+    s = read_config(f)
+    assert s.format == "hf+deepspeed" and s.get("beta2") == 0.98 and s.get("micro_batch") == 4
+    assert "resolved from" in s.micro_batch.source
+
+
+def test_json_schema_is_documented():
+    import adamcheck.configs as pkg
+
+    report = check_config(EX / "nanogpt" / "train_shakespeare_char.py")
+    for key in report.to_dict():
+        assert f"``{key}``" in pkg.__doc__, f"schema key {key} is not documented"

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adamcheck import DataError
 from adamcheck._halflife import DEFAULT_REFERENCE, BetaReference, half_life_steps
 from adamcheck._laws import GradientLaw
 from adamcheck.configs import check_setup
@@ -112,10 +113,15 @@ def test_gradient_rules_say_why_they_did_not_run(tmp_path):
         assert by_rule[rule].level == "not_checked" and "--gradients" in by_rule[rule].message
     assert by_rule["recommended_betas"].level == "not_checked"
     assert "adamcheck.recommend" in by_rule["recommended_betas"].message
-    report = check_setup(_setup(), gradients=tmp_path / "grads.npz")
+    grads = tmp_path / "grads.npz"
+    grads.write_bytes(b"")
+    report = check_setup(_setup(), gradients=grads)
     by_rule = {f.rule: f for f in report.findings}
-    assert by_rule["critical_beta2"].level == "not_checked"
+    for rule in ("critical_beta2", "eps_vs_sqrt_v"):
+        assert by_rule[rule].level == "not_checked" and "--gradients given, but" in by_rule[rule].message
     assert "adamcheck.recommend" in by_rule["critical_beta2"].message
+    with pytest.raises(DataError, match="does not exist"):
+        check_setup(_setup(), gradients=tmp_path / "missing.npz")
 
 
 def test_errors_skip_dependent_rules_and_exit_2():
