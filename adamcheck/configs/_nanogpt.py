@@ -187,6 +187,19 @@ def evaluate_literal_config(source: str, name: str = "<config>") -> dict[str, tu
         tree = ast.parse(source, filename=name)
     except SyntaxError as exc:
         raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
+    except (RecursionError, MemoryError):
+        raise _too_deep(name) from None
+    try:
+        return _evaluate(tree, name)
+    except RecursionError:
+        raise _too_deep(name) from None
+
+
+def _too_deep(name: str) -> ConfigError:
+    return ConfigError(f"{name}: an expression is nested too deeply for a config: write the value literally")
+
+
+def _evaluate(tree: ast.Module, name: str) -> dict[str, tuple[Any, int]]:
     ev = _Evaluator(name)
     lines: dict[str, int] = {}
     for stmt in tree.body:

@@ -45,11 +45,17 @@ def read_text(path: str | Path) -> str:
         raise ConfigError(f"{path} is not UTF-8 text: give a text configuration file") from None
 
 
+def _too_deep(name: str) -> ConfigError:
+    return ConfigError(f"{name} is nested too deeply to be a training configuration: fix the file")
+
+
 def parse_json(text: str, name: str) -> Any:
     import json
 
     try:
         return json.loads(text)
+    except RecursionError:
+        raise _too_deep(name) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): fix the file"
@@ -61,6 +67,8 @@ def parse_yaml(text: str, name: str) -> Any:
 
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise _too_deep(name) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -76,6 +84,8 @@ def parse_toml(text: str, name: str) -> dict[str, Any]:
 
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise _too_deep(name) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{name} is not valid TOML ({exc}): fix the file") from None
 

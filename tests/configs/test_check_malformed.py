@@ -131,3 +131,22 @@ def test_huge_file_refused_before_reading(tmp_path, run_cli):
     f = tmp_path / "big.json"
     f.write_bytes(b" " * (5 * 1024 * 1024))
     assert "too large" in _one_line_exit_2(run_cli, f)
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("deep.json", "[" * 5000 + "]" * 5000),
+        ("deep.yaml", "a: " + "[" * 500 + "]" * 500),  # PyYAML recurses several frames per level
+        ("deep.toml", "a = " + "[" * 5000 + "]" * 5000),
+        ("chain.py", "x = " + "+".join(["1"] * 100_000) + "\n"),
+        ("unary.py", "x = " + "-" * 100_000 + "1\n"),
+        ("parens.py", "x = " + "(" * 1000 + "1" + ")" * 1000 + "\n"),
+    ],
+    ids=["json", "yaml", "toml", "py-chain", "py-unary", "py-parens"],
+)
+def test_deeply_nested_input_is_a_config_error_not_a_crash(tmp_path, run_cli, name, text):
+    f = tmp_path / name
+    f.write_text(text)
+    err = _one_line_exit_2(run_cli, f)
+    assert name in err
