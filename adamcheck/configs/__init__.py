@@ -9,6 +9,22 @@ tokens), and apply the rules of :mod:`adamcheck.configs._rules`. Nothing in a co
 file is ever executed. :func:`check_optimizer` runs the same rules on a live
 ``torch.optim.Adam``/``AdamW``; :func:`hf_check_callback` on a Hugging Face Trainer.
 
+Unknown keys follow what each format's own tools do (details in each reader):
+
+=============== ==================================================================
+TrainingArgs    misspelling of a key adamcheck reads -> refused (HfArgumentParser
+                refuses it); other non-TrainingArguments keys -> warning, since
+                argument files also carry the script's model/data arguments
+DeepSpeed       unknown ``optimizer.params`` key -> refused (the optimizer
+                constructor raises TypeError); unknown top-level key -> warning
+                (DeepSpeed ignores it)
+nanoGPT         names train.py does not define -> warning (exec ignores them)
+Megatron-LM     misspelling of a flag adamcheck reads -> refused (argparse
+                refuses it); other flags ignored (Megatron has hundreds)
+torchtitan      unknown ``[optimizer]`` key -> refused, misspelt ``[training]`` key
+                -> refused (torchtitan's ConfigManager refuses unknown fields)
+=============== ==================================================================
+
 Exit codes: 0 fine or advice only; 1 risks found; 2 unusable input (malformed file,
 unknown optimizer, betas outside [0, 1), no batch size).
 
