@@ -22,9 +22,10 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
     """Optimizer steps the run plans, and how that was found.
 
     From ``max_steps`` (``max_iters``, ``--train-iters``, torchtitan ``steps``); else
-    Megatron's ``--train-samples`` / global batch; else epochs x steps per epoch with
-    steps per epoch = max(ceil(N / (micro x data-parallel)) // accumulation, 1), as the
-    Hugging Face Trainer counts them (N = dataset size in sequences).
+    Megatron's ``--train-samples`` / global batch; else ceil(epochs x steps per epoch)
+    with steps per epoch = max(ceil(ceil(N / (micro x data-parallel)) / accumulation), 1),
+    as the Hugging Face Trainer (transformers 5) counts them, N = dataset size in
+    sequences (transformers 4.x floors the division by the accumulation).
 
     Example:
         >>> from adamcheck.configs._setup import Sourced
@@ -48,11 +49,12 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
     if batch.micro_batch is None or batch.data_parallel is None or batch.grad_accum is None:
         return None, "num_train_epochs given but the batch layout is unknown"
     loader = math.ceil(size / (batch.micro_batch * batch.data_parallel))
-    per_epoch = max(loader // batch.grad_accum, 1)
+    per_epoch = max(math.ceil(loader / batch.grad_accum), 1)
     steps = math.ceil(epochs * per_epoch)
     how = (
-        f"{epochs:g} epochs x {per_epoch} steps per epoch (ceil({size} / ({batch.micro_batch} x "
-        f"{batch.data_parallel})) // {batch.grad_accum}), as the Trainer counts them"
+        f"{epochs:g} epochs x {per_epoch} steps per epoch (ceil(ceil({size} / ({batch.micro_batch} x "
+        f"{batch.data_parallel})) / {batch.grad_accum}), as the transformers 5 Trainer counts them; "
+        "4.x rounds the division by the accumulation down)"
     )
     return steps, how
 

@@ -298,3 +298,12 @@ def test_json_schema_is_documented():
     report = check_config(EX / "nanogpt" / "train_shakespeare_char.py")
     for key in report.to_dict():
         assert f"``{key}``" in pkg.__doc__, f"schema key {key} is not documented"
+
+
+def test_hf_steps_per_epoch_round_up_like_transformers_5(tmp_path):
+    f = tmp_path / "args.json"
+    f.write_text('{"per_device_train_batch_size": 4, "gradient_accumulation_steps": 3, "num_train_epochs": 2.5}')
+    report = check_config(f, dataset_size=1000, world_size=2)
+    loader = math.ceil(1000 / (4 * 2))  # 125 batches per process
+    per_epoch = loader // 3 + (loader % 3 > 0)  # 42, as Trainer._get_train_steps... in transformers 5
+    assert report.planned_steps == math.ceil(2.5 * per_epoch) == 105
