@@ -305,5 +305,5 @@ def test_hf_steps_per_epoch_round_up_like_transformers_5(tmp_path):
     f.write_text('{"per_device_train_batch_size": 4, "gradient_accumulation_steps": 3, "num_train_epochs": 2.5}')
     report = check_config(f, dataset_size=1000, world_size=2)
     loader = math.ceil(1000 / (4 * 2))  # 125 batches per process
-    per_epoch = loader // 3 + (loader % 3 > 0)  # 42, as Trainer._get_train_steps... in transformers 5
+    per_epoch = loader // 3 + (loader % 3 > 0)  # 42: the transformers 5 Trainer rounds up
     assert report.planned_steps == math.ceil(2.5 * per_epoch) == 105
