@@ -131,3 +131,16 @@ def test_public_names_are_lazy_and_reexported():
 
     assert adamcheck.check_config is importlib.import_module("adamcheck.configs").check_config
     assert "check_optimizer" in adamcheck.__all__
+
+
+def test_examples_readme_exit_codes(run_cli):
+    # The table in examples/configs/README.md states these; keep them true.
+    cases = {
+        ("nanogpt/train_gpt2_owt.py",): 0,
+        ("megatron/gpt_small_args.txt",): 1,
+        ("deepspeed/training_args.json", "--world-size", "8"): 0,
+        ("torchtitan/llama3_8b.toml", "--world-size", "64", "--reference-seq-len", "1024"): 0,
+    }
+    for (path, *flags), expected in cases.items():
+        code, _, err = run_cli("check", EX / path, *flags)
+        assert code == expected, (path, err)
