@@ -45,6 +45,8 @@ _register(".problems", "Problem", "Counterexample", "LeastSquares", "LogisticReg
           "ReddiOnline", "ReddiStochastic", "counterexample_slopes", "load_xy")
 _register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult", "PhaseGrid",
           "CONVENTIONS")
+_register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer",
+          "check_setup", "hf_check_callback", "read_config")
 
 
 def __getattr__(name: str) -> Any:
