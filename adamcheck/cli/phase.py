@@ -66,6 +66,10 @@ def command(problem, n, a, C, period, delta, data, batch_size, beta1_spec, beta2
     from ..simulator import phase_grid
     from ._problems import build_problem
 
+    from .._plotting import check_plot_path
+
+    if out:
+        check_plot_path(out)  # fail before the simulation, not after
     prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size)
     b1 = parse_linspace(beta1_spec, "--beta1")
     b2 = parse_linspace(beta2_spec, "--beta2")

@@ -104,6 +104,10 @@ def command(problem, n, a, C, period, delta, data, batch_size, beta1, beta2, lr,
     from .._errors import InvalidParameterError
     from ..simulator import simulate
 
+    from .._plotting import check_plot_path
+
+    if plot_path:
+        check_plot_path(plot_path)  # fail before the simulation, not after
     prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size)
     try:
         seeds = [int(s) for s in seed.split(",") if s.strip()]

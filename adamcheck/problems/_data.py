@@ -41,6 +41,12 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"data file {str(path)!r} does not exist: check the path")
     if path.is_dir():
         raise DataError(f"data file {str(path)!r} is a folder: give an .npz file holding X and y")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if not (magic.startswith(b"PK") or magic.startswith(b"\x93NUMPY")):
+        raise DataError(
+            f"{str(path)!r} is not a NumPy file (.npz/.npy): save X and y with np.savez(FILE, X=X, y=y)"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             if not hasattr(data, "files"):

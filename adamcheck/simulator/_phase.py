@@ -115,9 +115,10 @@ class PhaseGrid:
             ax.set_ylabel(r"$1-\beta_2$")
         else:
             ax.set_ylabel(r"$\beta_2$")
-        ax.set_xlim(self.beta1.min(), self.beta1.max())
+        if self.beta1.size > 1:
+            ax.set_xlim(self.beta1.min(), self.beta1.max())
         lo, hi = float(y.min()), float(y.max())
-        if not log_beta2:
+        if not log_beta2 and hi > lo:
             ax.set_ylim(lo, hi)
         ax.set_xlabel(r"$\beta_1$")
         cbar = fig.colorbar(mesh, ax=ax, ticks=[-1, 0, 1])
