@@ -78,13 +78,29 @@ def bias_correction(beta: Any, t: Any) -> Any:
     return 1 - beta**t
 
 
-def adam_moments(m: Any, v: Any, g: Any, *, beta1: Any, beta2: Any) -> tuple[Any, Any]:
-    """``(m_t, v_t)`` from ``(m_{t-1}, v_{t-1})`` and the gradient ``g_t`` (all conventions).
+def adam_moments(
+    m: Any, v: Any, g: Any, *, beta1: Any, beta2: Any, convention: str | None = None
+) -> tuple[Any, Any]:
+    """``(m_t, v_t)`` from ``(m_{t-1}, v_{t-1})`` and the gradient ``g_t``.
+
+    Every convention computes the same moving averages; ``convention`` selects the
+    algebraic form its framework writes (torch's ``lerp``, Keras's ``m + (g-m)(1-b)``,
+    optax's ``(1-b) g + b m``), so the symbolic closed-form proof covers each form.
 
     Example:
         >>> adam_moments(0.0, 0.0, 2.0, beta1=0.5, beta2=0.75)
         (1.0, 1.0)
+        >>> adam_moments(0.0, 0.0, 2.0, beta1=0.5, beta2=0.75, convention="keras")
+        (1.0, 1.0)
     """
+    if convention == "torch":
+        return m + (1 - beta1) * (g - m), v * beta2 + (1 - beta2) * g * g
+    if convention == "keras":
+        return m + (g - m) * (1 - beta1), v + (g * g - v) * (1 - beta2)
+    if convention == "optax":
+        return (1 - beta1) * g + beta1 * m, (1 - beta2) * g**2 + beta2 * v
+    if convention is not None:
+        _check(convention)
     return ema(m, g, beta1), ema(v, g * g, beta2)
 
 
@@ -159,7 +175,7 @@ def adam_update(
     x_decay = x
     if weight_decay != 0 and decoupled and convention != "optax":
         x = x * (1 - lr * weight_decay)
-    m, v = adam_moments(m, v, g, beta1=beta1, beta2=beta2)
+    m, v = adam_moments(m, v, g, beta1=beta1, beta2=beta2, convention=convention)
     step = adam_direction(
         convention, m, v, t, beta1=beta1, beta2=beta2, eps=eps, eps_root=eps_root, lib=lib
     )
