@@ -19,12 +19,15 @@ sampling of the final inequality is kept as separate ``numeric`` evidence.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ._framework import Obligation, is_zero, nonnegative, peel_sum, positive
 
 TARGET = "(1 - beta1)/sqrt((1 - beta2)*(1 - beta1**2/beta2))"
 WEAKER = "(1 - beta1)/(sqrt(1 - beta2)*(1 - beta1/sqrt(beta2)))"
 
 
+@lru_cache(maxsize=None)  # pure; update_bound.main re-uses the result
 def _triangle():
     import sympy as sp
 
@@ -43,6 +46,7 @@ def _triangle():
     )
 
 
+@lru_cache(maxsize=None)  # pure; update_bound.main re-uses the result
 def _envelope():
     import sympy as sp
 
@@ -75,6 +79,7 @@ def _envelope():
     )
 
 
+@lru_cache(maxsize=None)  # pure; update_bound.main re-uses the result
 def _weights():
     import sympy as sp
 
@@ -91,6 +96,7 @@ def _weights():
     return ok, f"a_k b_k = beta1^k|g|: {prod}; a_k^2 = (beta1^2/beta2)^k: {sq_a}; b_k^2 = beta2^k g^2: {sq_b}"
 
 
+@lru_cache(maxsize=None)  # pure; update_bound.main re-uses the result
 def _cauchy_schwarz():
     import sympy as sp
 
@@ -133,6 +139,7 @@ def _cauchy_schwarz():
     )
 
 
+@lru_cache(maxsize=None)  # pure; update_bound.main re-uses the result
 def _geometric():
     import sympy as sp
 
@@ -150,6 +157,7 @@ def _geometric():
     )
 
 
+@lru_cache(maxsize=None)  # pure; update_bound.main re-uses the result
 def _second_moment():
     import sympy as sp
 
