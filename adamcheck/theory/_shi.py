@@ -340,6 +340,8 @@ def shi_min_beta2(
         Shi, Li, Hong, Sun, ICLR 2021, Theorems 4.3 and 4.4; theory.md section 3.
     """
     n, d, d1, beta1 = _check_inputs(n, d, d1, beta1)
+    if not 0 < rel_width < 0.01:
+        raise InvalidParameterError(f"rel_width = {rel_width!r} must be in (0, 0.01), e.g. 1e-9")
     if d1_convention not in ("sum", "mean"):
         raise InvalidParameterError(
             f"d1_convention = {d1_convention!r}: use 'sum' (Shi et al.) or 'mean' (theory.md A2.2)"
