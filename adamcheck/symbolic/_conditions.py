@@ -45,10 +45,16 @@ def theorem22_condition(
         >>> cond = theorem22_condition(10, 1)["region"]
         >>> bool(cond.subs({beta1: 0.9, beta2: 0.999999}))
         True
+        >>> theorem22_condition(10, 1)["beta2_set"].subs(beta1, 0)
+        Interval.Ropen(99999/100000, 1)
     """
     threshold = theory.theorem22_threshold(n_value, beta1, c_value, variant, lib=SYMPY)
     region = sp.And(
         sp.Ge(beta1, 0), sp.Lt(beta1, sp.sqrt(beta2)), sp.Lt(sp.sqrt(beta2), 1), sp.Ge(beta2, threshold)
+    )
+    # for a fixed beta1: beta2 in [gamma1, 1) if gamma1 > beta1^2, else (beta1^2, 1)
+    beta2_set = sp.Piecewise(
+        (sp.Interval.Ropen(threshold, 1), threshold > beta1**2), (sp.Interval.open(beta1**2, 1), True)
     )
     return Derivation(
         name="theorem-2.2",
@@ -57,6 +63,7 @@ def theorem22_condition(
             "gamma1": threshold,
             "order_scale": theory.theorem22_order_scale(n_value, beta1, variant, lib=SYMPY),
             "region": region,
+            "beta2_set": beta2_set,
         },
         notes=[
             "c is NOT given by the paper (the threshold is an order, and not tight); it is a parameter",

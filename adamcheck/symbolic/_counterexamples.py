@@ -122,11 +122,10 @@ class Counterexample:
     @cached_property
     def d1_per_piece(self) -> list[sp.Expr]:
         """``sum_i f_i'^2 / l'^2`` on each piece (x cancels: a constant per piece)."""
-        ratios = []
-        sums = dict((cnd, e) for e, cnd in _pieces(self.grad_sq_sum))
-        for (grad, cond), (sq, cond2) in zip(_pieces(self.loss_grad), _pieces(self.grad_sq_sum)):
-            ratios.append(sp.factor(sp.simplify(sq / grad**2)))
-        return ratios
+        return [
+            sp.factor(sp.simplify(sq / grad**2))
+            for (grad, _), (sq, _) in zip(_pieces(self.loss_grad), _pieces(self.grad_sq_sum))
+        ]
 
     @cached_property
     def d1(self) -> sp.Expr:

@@ -29,6 +29,7 @@ from ._problems import (
     reddi_theorem1_beta2,
     theorem23_class_holds,
     tight_d1,
+    tight_d1_grouped,
 )
 from ._recurrence import (
     CONVENTIONS,
@@ -84,6 +85,7 @@ __all__ = [
     "KINK",
     "VERTEX",
     "tight_d1",
+    "tight_d1_grouped",
     "counterexample_component_slopes",
     "counterexample_piece_linear",
     "counterexample_piece_quadratic",

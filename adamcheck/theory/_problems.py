@@ -39,6 +39,7 @@ __all__ = [
     "KINK",
     "VERTEX",
     "tight_d1",
+    "tight_d1_grouped",
     "counterexample_component_slopes",
     "counterexample_piece_linear",
     "counterexample_piece_quadratic",
@@ -58,6 +59,25 @@ KINK = -1
 VERTEX = -2
 
 
+def tight_d1_grouped(groups: Sequence[tuple[Any, Any]]) -> Any:
+    """``n^2 sum_k c_k s_k^2 / (sum_k c_k s_k)^2`` for slopes ``s_k`` repeated ``c_k`` times, n = sum c_k.
+
+    The tight D1 (with D0 = 0) when every component gradient is ``s_i h(x)`` for a
+    common ``h``; counts may be symbols (eq. 2.5 has ``(1 + (n-1)a, 1)`` and ``(-a, n-1)``).
+
+    Example:
+        >>> tight_d1_grouped([(3, 1), (-1, 2)])
+        99
+    """
+    if not groups:
+        raise InvalidParameterError("no slopes given: pass one slope per component")
+    (s0, c0), rest = groups[0], groups[1:]
+    n, total, squares = c0, c0 * s0, c0 * s0 * s0
+    for slope, count in rest:
+        n, total, squares = n + count, total + count * slope, squares + count * slope * slope
+    return div(n**2 * squares, total**2)
+
+
 def tight_d1(slopes: Sequence[Any]) -> Any:
     """``n^2 sum s_i^2 / (sum s_i)^2``: the tight D1 (with D0 = 0) when grad l_i = s_i h(x).
 
@@ -66,12 +86,7 @@ def tight_d1(slopes: Sequence[Any]) -> Any:
         >>> tight_d1([Fraction(3, 2), Fraction(-1, 4), Fraction(-1, 4)])
         Fraction(171, 8)
     """
-    n = len(slopes)
-    if n == 0:
-        raise InvalidParameterError("no slopes given: pass one slope per component")
-    total = sum(slopes[1:], slopes[0])
-    squares = sum((s * s for s in slopes[1:]), slopes[0] * slopes[0])
-    return div(n**2 * squares, total**2)
+    return tight_d1_grouped([(s, 1) for s in slopes])
 
 
 def counterexample_component_slopes(n: int, a: Any) -> list[Any]:
@@ -118,8 +133,7 @@ def counterexample_d1(n: Any, a: Any) -> Any:
         725
     """
     s0, s1 = counterexample_slopes(n, a)
-    total = s0 + (n - 1) * s1
-    return div(n**2 * (s0 * s0 + (n - 1) * s1 * s1), total**2)
+    return tight_d1_grouped([(s0, 1), (s1, n - 1)])
 
 
 def counterexample_minimiser() -> int:
