@@ -189,11 +189,12 @@ def test_shi_initial_moments_follow_the_sum_convention():
         theory.shi_initial_moments([], beta1=0.5, beta2=0.5)
 
 
-def test_theory_does_not_import_sympy(root):
-    # numpy may come in through adamcheck.problems (counterexample_slopes' package); SymPy must not
+def test_theory_solvers_import_neither_sympy_nor_numpy(root):
+    # what `adamcheck recommend` calls must stay light; counterexample helpers load
+    # adamcheck.problems (and so NumPy) only when used
     code = (
-        "import sys, adamcheck.theory as t; t.shi_min_beta2(100, 10, 1e3); "
-        "print(any(m == 'sympy' or m.startswith('sympy.') for m in sys.modules))"
+        "import sys, adamcheck.theory as t; t.shi_min_beta2(100, 10, 1e3); t.theorem22_threshold(10, 0.9, 1.0); "
+        "print(any(m == 'sympy' or m.startswith('sympy.') for m in sys.modules), 'numpy' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
-    assert out.stdout.split() == ["False"]
+    assert out.stdout.split() == ["False", "False"]

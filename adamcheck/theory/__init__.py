@@ -5,8 +5,8 @@ and drift modules) lives here as a plain function of numbers that also accepts
 SymPy symbols (pass ``lib=`` a SymPy namespace where ``sqrt``/``log`` appear).
 :mod:`adamcheck.symbolic` builds its objects by calling these functions with
 symbols, and ``proofs/`` checks the facts they rely on. Importing this package
-never imports SymPy (its own modules use only the standard library; NumPy may come in
-through :mod:`adamcheck.problems`); :func:`shi_min_beta2` imports mpmath on first use.
+imports neither SymPy nor NumPy (the counterexample helpers load :mod:`adamcheck.problems`,
+and with it NumPy, on first use); :func:`shi_min_beta2` imports mpmath on first use.
 
 References:
     Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026); NeurIPS 2022, arXiv:2208.09632.

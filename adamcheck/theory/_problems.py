@@ -32,8 +32,19 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .._errors import InvalidParameterError
-from ..problems._counterexample import counterexample_slopes
 from ._lib import div
+
+
+def counterexample_slopes(n: Any, a: Any) -> tuple[Any, Any]:
+    """:func:`adamcheck.problems.counterexample_slopes`, imported on first use.
+
+    The import is deferred because the ``adamcheck.problems`` package loads NumPy,
+    and ``adamcheck recommend`` uses this module without needing the problems.
+    """
+    from ..problems._counterexample import counterexample_slopes as slopes
+
+    return slopes(n, a)
+
 
 __all__ = [
     "KINK",
