@@ -61,7 +61,7 @@ def group_of(unit_index: np.ndarray, seed: int, groups: int) -> np.ndarray:
     depend on chunking, threads or processes.
 
     >>> group_of(np.arange(5), seed=0, groups=4).tolist()
-    [0, 0, 2, 1, 3]
+    [3, 1, 2, 1, 2]
     """
     with np.errstate(over="ignore"):
         z = np.asarray(unit_index, dtype=np.uint64) + np.uint64(seed) * _MIX + _MIX

@@ -216,7 +216,7 @@ def estimate(
         >>> x = np.random.default_rng(0).normal(0.5, 1.0, size=(2048, 4))
         >>> est = estimate(x, batch_size=32, replicates=200)
         >>> est.n, round(float(est.constants.b_simple[0]), 1)   # tr(S)/|G|^2 ~ 4/1
-        (64, 3.9)
+        (64, 4.0)
 
     References:
         theory.md sections 2, 8, 9; McCandlish et al., arXiv:1812.06162 (2018);
