@@ -128,7 +128,10 @@ def _render(r: dict[str, Any]) -> str:
             f"{_fmt(r['minibatch_second_moment'][p]):>11}  {_fmt(r['b_simple'][p]):>9}  {_fmt(tb[p]):>16}"
         )
     if ci:
-        lines.append(f"({int(100 * ci['level'])}% bootstrap intervals, seed {ci['seed']}, {ci['replicates']} replicates)")
+        what = ("for the data distribution (another data set of this size); the point values are exact "
+                "for this one" if "estimate" in ci else "for the data set the file samples")
+        lines.append(f"({int(100 * ci['level'])}% bootstrap intervals {what}; seed {ci['seed']}, "
+                     f"{ci['replicates']} replicates)")
         for p in range(r["points"]):
             lines.append(f"  point {p}: |grad|^2{_ci(ci['grad_norm_sq'][p])}  B_simple{_ci(ci['b_simple'][p])}")
     lines += [

@@ -48,6 +48,7 @@ __all__ = [
     "PartitionConstants",
     "TwoBatchEstimate",
     "accumulate",
+    "accumulate_distributed",
     "all_reduce_accumulator",
     "d_frontier",
     "estimate",
@@ -62,6 +63,7 @@ __all__ = [
     "sample_minibatches",
     "save_laws",
     "save_per_example_gradients",
+    "shard_bounds",
     "two_batch_estimate",
 ]
 
@@ -70,6 +72,8 @@ _TORCH = {
     "per_example_gradients": "._torch",
     "save_per_example_gradients": "._torch",
     "all_reduce_accumulator": "._distributed",
+    "accumulate_distributed": "._distributed",
+    "shard_bounds": "._distributed",
 }
 
 

@@ -39,6 +39,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,24 +73,32 @@ def point_statistics(
 ) -> dict[str, np.ndarray]:
     """Statistics of one point from (count, ||sum||^2, sum of ||g_j||^2), vectorised.
 
-    ``dataset_size=None`` means the examples are the whole data set (N = count).
+    ``dataset_size``: None when the examples are the whole data set (N = count, exact
+    values); a number N > count when they are a sample of a data set of N (unbiased
+    estimators, without-replacement corrections); ``inf`` for the data distribution
+    itself (unbiased estimators of ||E g||^2 and tr Cov g, and c_B = 1/B).
     """
     cnt = np.asarray(count, dtype=float)
     ssn = np.asarray(sum_norm_sq, dtype=float)
     Q = np.asarray(sq_total, dtype=float)
+    B = float(batch_size)
     with np.errstate(divide="ignore", invalid="ignore"):
         m2 = ssn / cnt**2
         plug = np.maximum(Q / cnt - m2, 0.0)
         if dataset_size is None:
-            N = cnt
-            G2 = m2
-            sig2 = plug
+            G2, sig2 = m2, plug
+            cB = np.where(cnt > 1, (cnt - B) / (B * (cnt - 1.0)), 0.0)
         else:
-            N = np.full_like(cnt, float(dataset_size))
             s2 = np.where(cnt > 1, plug * cnt / (cnt - 1), 0.0)
-            G2 = m2 - (1.0 / cnt) * (1.0 - cnt / N) * s2
-            sig2 = (N - 1.0) / N * s2
-        cB = np.where(N > 1, (N - batch_size) / (batch_size * (N - 1.0)), 0.0)
+            if np.isinf(dataset_size):
+                G2 = m2 - s2 / cnt
+                sig2 = s2
+                cB = np.full_like(cnt, 1.0 / B)
+            else:
+                N = float(dataset_size)
+                G2 = m2 - (1.0 / cnt) * (1.0 - cnt / N) * s2
+                sig2 = (N - 1.0) / N * s2
+                cB = np.full_like(cnt, (N - B) / (B * (N - 1.0)) if N > 1 else 0.0)
         mb2 = G2 + cB * sig2
         bs = np.where(G2 > 0, sig2 / np.where(G2 > 0, G2, 1.0), np.inf)
     return {"grad_norm_sq": G2, "trace_sigma": sig2, "minibatch_second_moment": mb2, "b_simple": bs}
@@ -231,7 +240,25 @@ def noise_constants(
 
     ci: dict[str, Any] = {}
     if replicates > 0:
-        ci = _bootstrap(gsum, gsq, count, level, replicates, seed, finite, B, n)
+        # The file is the whole data set: its values are exact, so the intervals are for
+        # the data distribution the examples came from (what another data set would show).
+        target = math.inf if finite is None else finite
+        ci = _bootstrap(gsum, gsq, count, level, replicates, seed, target, B, n)
+        if finite is None:
+            centre = point_statistics(
+                count.sum(axis=1), np.einsum("pd,pd->p", tot_sum, tot_sum), gsq.sum(axis=1),
+                dataset_size=math.inf, batch_size=B,
+            )
+            d1c, d0c = corners(n * centre["minibatch_second_moment"], centre["grad_norm_sq"], n)
+            ci["target"] = (
+                "the data distribution: the file is the whole data set, so the point values are "
+                "exact for it; the intervals say what another data set of the same size would give "
+                "(centred on the unbiased estimates in 'estimate')"
+            )
+            ci["estimate"] = {**{k: centre[k] for k in _SCALARS}, "d1_at_d0_zero": float(d1c),
+                              "d0_at_d1_n": float(d0c)}
+        else:
+            ci["target"] = f"the data set of N = {N} examples the file samples"
     return NoiseConstants(
         batch_size=B, dataset_size=N, sample_size=N_s, n=n, scale=scale,
         grad_norm_sq=stats["grad_norm_sq"], trace_sigma=stats["trace_sigma"],
@@ -244,24 +271,43 @@ def noise_constants(
 
 def _bootstrap(
     gsum: np.ndarray, gsq: np.ndarray, count: np.ndarray, level: float, R: int, seed: int,
-    finite: float | None, B: int, n: int,
+    target: float, B: int, n: int,
 ) -> dict[str, Any]:
+    """Percentile intervals of bias-corrected group-bootstrap replicates.
+
+    In the bootstrap world the truth is the plug-in value of the file, not the unbiased
+    estimate, so raw replicates of ||G||^2 sit about tr(Sigma)/N too high. Each point's
+    replicates of ||G||^2 and tr(Sigma) are therefore shifted by their bootstrap bias
+    (mean of replicates minus the estimate; Efron & Tibshirani 1993, ch. 10), and
+    E||g_B||^2, B_simple and the corners are computed from the shifted pair.
+    """
     P, G, _ = gsum.shape
     rng = np.random.default_rng([seed, 0xB007])
     draws = rng.multinomial(G, np.full(G, 1.0 / G), size=R).astype(float)  # (R, G)
     per: dict[str, np.ndarray] = {k: np.empty((R, P)) for k in _SCALARS}
+    cB = 1.0 / B if np.isinf(target) else minibatch_factor(int(target), B)
     for p in range(P):
         gram = gsum[p] @ gsum[p].T
         cnt = draws @ count[p]
         ssn = np.einsum("rg,gh,rh->r", draws, gram, draws)
         Q = draws @ gsq[p]
-        with np.errstate(invalid="ignore"):
-            st = point_statistics(cnt, ssn, Q, dataset_size=finite, batch_size=B)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            st = point_statistics(cnt, ssn, Q, dataset_size=target, batch_size=B)
+        tot = gsum[p].sum(axis=0)
+        est = point_statistics(count[p].sum(), tot @ tot, gsq[p].sum(), dataset_size=target, batch_size=B)
         bad = cnt < 2
-        for k in _SCALARS:
+        comps = {}
+        for k in ("grad_norm_sq", "trace_sigma"):
             v = st[k].astype(float)
             v[bad] = np.nan
-            per[k][:, p] = v
+            comps[k] = v - (np.nanmean(v) - float(est[k]))
+        G2, sig2 = comps["grad_norm_sq"], np.maximum(comps["trace_sigma"], 0.0)
+        per["grad_norm_sq"][:, p] = G2
+        per["trace_sigma"][:, p] = sig2
+        per["minibatch_second_moment"][:, p] = G2 + cB * sig2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per["b_simple"][:, p] = np.where(G2 > 0, sig2 / np.where(G2 > 0, G2, 1.0),
+                                             np.where(np.isnan(G2), np.nan, np.inf))
     d1, d0 = corners(n * per["minibatch_second_moment"], per["grad_norm_sq"], n)
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
 
@@ -277,7 +323,7 @@ def _bootstrap(
 
     out: dict[str, Any] = {
         "level": level,
-        "method": "percentile bootstrap over examples, resampling the accumulator's groups",
+        "method": "percentile bootstrap over examples (the accumulator's groups), bias-corrected replicates",
         "replicates": R,
         "groups": G,
         "seed": seed,

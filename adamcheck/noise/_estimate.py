@@ -345,8 +345,9 @@ def save_laws(path: str | os.PathLike, laws: list[GradientLaw]) -> Path:
         arrays[k] = np.asarray(first.meta[k])
     for k in ("reduction", "matched_moments"):
         arrays[k] = np.asarray(str(first.meta[k]))
-    np.savez(path, **arrays)
-    return path
+    from ._npz import write_npz
+
+    return write_npz(path, arrays)
 
 
 def load_laws(path: str | os.PathLike) -> list[GradientLaw]:
