@@ -40,6 +40,7 @@ def _register(module: str, *names: str) -> None:
 
 
 # --- public API, one line per module (kept sorted by module) -------------------------
+_register(".noise", "estimate", "minibatch_laws", "GradientScale", "NoiseEstimate")
 
 
 def __getattr__(name: str) -> Any:
