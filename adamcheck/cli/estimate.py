@@ -107,7 +107,9 @@ def _fmt(x: Any) -> str:
 def _ci(pair: Any) -> str:
     if not pair or pair[0] is None:
         return ""
-    return f"  [{_fmt(pair[0])}, {_fmt(pair[1])}]"
+    # JSON has no inf: an open upper end (||G||^2 <= 0 in some replicates) comes back as null
+    upper = "inf" if pair[1] is None else _fmt(pair[1])
+    return f"  [{_fmt(pair[0])}, {upper}]"
 
 
 def _render(r: dict[str, Any]) -> str:
