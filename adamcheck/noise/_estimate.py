@@ -35,7 +35,10 @@ from ._sampling import (
 from ._scale import GradientScale
 from ._source import GradientSource, open_gradients
 
-__all__ = ["NoiseEstimate", "estimate", "minibatch_laws", "resolve_scale"]
+__all__ = ["NoiseEstimate", "estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
+
+#: Laws over at most this many coordinates are listed coordinate by coordinate in the JSON.
+PER_COORDINATE_LIMIT = 256
 
 
 @dataclass
@@ -74,13 +77,19 @@ class NoiseEstimate:
                     return {"min": None, "median": None, "max": None}
                 return {"min": float(x.min()), "median": float(np.median(x)), "max": float(x.max())}
 
-            points.append({
+            entry = {
                 "point": law.meta["point"],
                 "resolved_coordinates": int(resolved.sum()),
                 "skewness": q(skew[resolved]),
                 "sign_agreement": q(agree[resolved]),
                 "normalised_mean": q(law.normalised_mean()[resolved]),
-            })
+            }
+            if law.dim <= PER_COORDINATE_LIMIT:
+                entry["per_coordinate"] = {
+                    "coords": law.meta["coords"], "mean": mean, "second_moment": law.second_moment(),
+                    "skewness": skew, "sign_agreement": agree, "mean_se": se,
+                }
+            points.append(entry)
         first = self.laws[0] if self.laws else None
         return {
             "batch_size": self.constants.batch_size,

@@ -360,7 +360,7 @@ def partition_constants(
     kind: str = "random",
     scale: GradientScale | None = None,
     seed: int = 0,
-    rows_per_read: int = 8192,
+    rows_per_read: int | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> PartitionConstants:
     """Exact corners of the (D0, D1) frontier for actual partitions of the file's examples.
@@ -378,7 +378,9 @@ def partition_constants(
     * ``kind="file"``: the one partition into consecutive rows of the file (the order
       the user's loader produced the gradients in, if they were saved that way).
 
-    Cost: one read of the file per partition and point (rows in random order).
+    Cost: one read of the file per partition and point (rows in random order);
+    memory: one read of ``rows_per_read`` rows (default about 32 MiB) plus the
+    permutation (one integer per example).
 
     Example:
         >>> import numpy as np
@@ -408,6 +410,8 @@ def partition_constants(
     P = source.points
     sums = np.zeros((len(perms), P))
     gns = np.zeros((len(perms), P))
+    if rows_per_read is None:  # about 32 MiB of float64 rows per read
+        rows_per_read = max(B, (32 << 20) // (8 * source.dim))
     per_read = max(1, rows_per_read // B) * B
     for r, perm in enumerate(perms):
         used = perm[: n * B]
