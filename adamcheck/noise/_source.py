@@ -73,17 +73,16 @@ class _Segment:
     def open(self) -> None:
         if self.array is None and self.fd is None:
             self.fd = os.open(self.path, os.O_RDONLY)
+            if _CAN_RELEASE:  # mapped once here, so worker threads never race to map
+                try:
+                    self.mm = mmap.mmap(self.fd, os.fstat(self.fd).st_size, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):
+                    self.mm = None
 
     def mapped_rows(self, p: int, start: int, count: int) -> np.ndarray | None:
         """Zero-copy view of rows of a file mapping, or None where mapping is unavailable."""
-        if self.array is not None or not _CAN_RELEASE:
-            return None
         if self.mm is None:
-            size = os.fstat(self.fd).st_size
-            try:
-                self.mm = mmap.mmap(self.fd, size, access=mmap.ACCESS_READ)
-            except (OSError, ValueError):
-                return None
+            return None
         pos = self.offset + (p * self.examples + start) * self.row_bytes
         return np.frombuffer(self.mm, dtype=self.dtype, count=count * self.dim, offset=pos).reshape(count, self.dim)
 
