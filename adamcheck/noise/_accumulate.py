@@ -152,8 +152,11 @@ class NoiseAccumulator:
     def update(self, p: int, start: int, rows: np.ndarray) -> None:
         """Add examples ``start .. start+len(rows)-1`` (global indices) of point ``p``.
 
-        ``rows`` is (r, d), float32 or float64. Float32 rows are summed in float32 over
-        at most one unit (<= 16 rows) or one row's squared norm, then in float64.
+        ``rows`` is (r, d), float32 or float64. Whole units go through two passes over
+        the chunk: block sums, and per-unit per-coordinate sums of squares
+        (``einsum('bij,bij->bj')``, which gives both the squared norms and the
+        per-coordinate moments); rows of units cut by the chunk edge go one by one.
+        Float32 rows are summed in float32 over one unit (<= 16 rows), then in float64.
         """
         r = rows.shape[0]
         if r == 0:
@@ -161,29 +164,33 @@ class NoiseAccumulator:
         if rows.ndim != 2 or rows.shape[1] != self.config.dim:
             raise DataError(f"chunk has shape {rows.shape}, expected (rows, {self.config.dim})")
         b = self.config.unit
-        row_units = np.arange(start, start + r, dtype=np.int64) // b
-        row_groups = self._groups(row_units)
         G = self.config.groups
-        norms = np.einsum("ij,ij->i", rows, rows).astype(np.float64, copy=False)
-        self.count[p] += np.bincount(row_groups, minlength=G)
-        self.gsq[p] += np.bincount(row_groups, weights=norms, minlength=G)
-        if self.csq is not None:
-            self.csq[p] += np.einsum("ij,ij->j", rows, rows)
-        gsum = self.gsum[p]
-        # whole units inside the chunk: block sums by reshape, no gather
-        a0 = (-start) % b
-        nb = (r - a0) // b if r > a0 else 0
+        a0 = min((-start) % b, r)
+        nb = (r - a0) // b
         a1 = a0 + nb * b
         if nb > 0:
-            if b == 1:
-                blocks = rows[a0:a1]
-            else:
-                blocks = rows[a0:a1].reshape(nb, b, -1).sum(axis=1)
-            block_groups = row_groups[a0:a1:b]
-            _scatter_add(gsum, block_groups, blocks)
-        for lo, hi in ((0, min(a0, r)), (a1, r)):
+            blocks = rows[a0:a1].reshape(nb, b, -1)
+            groups = self._groups(np.arange(nb, dtype=np.int64) + (start + a0) // b)
+            sq = np.einsum("bij,bij->bj", blocks, blocks).astype(np.float64, copy=False)
+            if self.csq is not None:
+                self.csq[p] += sq.sum(axis=0)
+            self.gsq[p] += np.bincount(groups, weights=sq.sum(axis=1), minlength=G)
+            self.count[p] += b * np.bincount(groups, minlength=G)
+            sums = blocks[:, 0] if b == 1 else blocks.sum(axis=1)
+            _scatter_add(self.gsum[p], groups, sums)
+        for lo, hi in ((0, a0), (a1, r)):
             if hi > lo:
-                _scatter_add(gsum, row_groups[lo:hi], rows[lo:hi])
+                self._add_rows(p, start + lo, rows[lo:hi])
+
+    def _add_rows(self, p: int, start: int, rows: np.ndarray) -> None:
+        groups = self._groups(np.arange(start, start + rows.shape[0], dtype=np.int64) // self.config.unit)
+        G = self.config.groups
+        norms = np.einsum("ij,ij->i", rows, rows).astype(np.float64, copy=False)
+        self.count[p] += np.bincount(groups, minlength=G)
+        self.gsq[p] += np.bincount(groups, weights=norms, minlength=G)
+        if self.csq is not None:
+            self.csq[p] += np.einsum("ij,ij->j", rows, rows)
+        _scatter_add(self.gsum[p], groups, rows)
 
     # -- merging ----------------------------------------------------------------------------
     def merge(self, other: "NoiseAccumulator") -> "NoiseAccumulator":

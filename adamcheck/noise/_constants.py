@@ -289,7 +289,7 @@ def _bootstrap(
     for p in range(P):
         gram = gsum[p] @ gsum[p].T
         cnt = draws @ count[p]
-        ssn = np.einsum("rg,gh,rh->r", draws, gram, draws)
+        ssn = ((draws @ gram) * draws).sum(axis=1)
         Q = draws @ gsq[p]
         with np.errstate(invalid="ignore", divide="ignore"):
             st = point_statistics(cnt, ssn, Q, dataset_size=target, batch_size=B)

@@ -23,7 +23,7 @@ from .._errors import DataError, InvalidParameterError
 from .._laws import GradientLaw
 from .._validate import check_positive_int, check_probability, check_seed
 from ._constants import NoiseConstants, minibatch_factor
-from ._frontier import corners
+from ._frontier import corners, d_frontier
 from ._scale import GradientScale
 from ._source import GradientSource
 
@@ -349,6 +349,8 @@ class PartitionConstants:
             "d0_at_d1_n": self.d0_at_d1_n,
             "d1_at_d0_zero_summary": summary(self.d1_at_d0_zero),
             "d0_at_d1_n_summary": summary(self.d0_at_d1_n),
+            "frontiers": [d_frontier(self.sums[r], self.grad_norm_sq[r], self.n)["vertices"]
+                          for r in range(self.sums.shape[0])],
         }
 
 

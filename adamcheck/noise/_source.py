@@ -242,40 +242,33 @@ class GradientSource:
     def take(self, p: int, indices: Any) -> np.ndarray:
         """Rows ``indices`` of point ``p`` as float64, in the order given (random access).
 
-        Rows are read in sorted order, consecutive ones in one call, so cost is
-        proportional to the rows asked for, not to the file.
+        Distinct rows are read once, in file order, consecutive ones in one call, so the
+        cost is proportional to the rows asked for, not to the file.
         """
         idx = np.asarray(indices, dtype=np.int64).ravel()
-        out = np.empty((idx.size, self.dim), dtype=np.float64)
         if idx.size == 0:
-            return out
+            return np.empty((0, self.dim), dtype=np.float64)
         if idx.min() < 0 or idx.max() >= self.examples:
             raise DataError(f"row index out of range 0..{self.examples - 1}")
-        order = np.argsort(idx, kind="stable")
-        sorted_idx = idx[order]
-        # runs of consecutive rows -> one read each
-        breaks = np.flatnonzero(np.diff(sorted_idx) != 1) + 1
-        run_starts = np.concatenate([[0], breaks])
-        run_ends = np.concatenate([breaks, [sorted_idx.size]])
-        sorted_rows = np.empty_like(out)
-        for a, b in zip(run_starts.tolist(), run_ends.tolist()):
-            first = int(sorted_idx[a])
-            length = b - a
-            done = 0
-            while done < length:
-                j = first + done
-                k = int(np.searchsorted(self._starts, j, side="right") - 1)
-                seg = self.segments[k]
-                local = j - int(self._starts[k])
-                count = min(length - done, seg.examples - local)
-                if seg.array is not None:
-                    sorted_rows[a + done : a + done + count] = seg.array[p, local : local + count]
-                else:
-                    tmp = np.empty((count, self.dim), dtype=seg.dtype)
-                    seg.read_into(p, local, tmp)
-                    sorted_rows[a + done : a + done + count] = tmp
-                done += count
-        out[order] = sorted_rows
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        rows = np.empty((uniq.size, self.dim), dtype=np.float64)
+        seg_of = np.searchsorted(self._starts, uniq, side="right") - 1
+        for k in np.unique(seg_of).tolist():
+            seg = self.segments[k]
+            sel = np.flatnonzero(seg_of == k)
+            local = uniq[sel] - int(self._starts[k])
+            if seg.array is not None:
+                rows[sel] = seg.array[p, local]
+                continue
+            buf = np.empty((local.size, self.dim), dtype=seg.dtype)
+            breaks = np.flatnonzero(np.diff(local) != 1) + 1
+            run_starts = np.concatenate([[0], breaks]).tolist()
+            run_ends = np.concatenate([breaks, [local.size]]).tolist()
+            firsts = local[run_starts].tolist()
+            for a, b, first in zip(run_starts, run_ends, firsts):
+                seg.read_into(p, first, buf[a:b])
+            rows[sel] = buf
+        out = rows[inverse]
         if not np.isfinite(out).all():
             bad = int(idx[np.argwhere(~np.isfinite(out))[0][0]])
             raise DataError(
