@@ -9,16 +9,16 @@ system temp folder; free space is checked first; the file is deleted at the end 
   ``np.load(path, mmap_mode='r')`` (the peer);
 * ``accumulate``: adamcheck's streaming pass (``accumulate``: group sums, squared norms,
   per-coordinate sums of squares: everything the noise constants and their bootstrap
-  intervals need), 2 threads;
+  intervals need), 2 threads (``--workers``);
 * ``estimate``: the whole ``adamcheck.noise.estimate`` (pass + bootstrap + 256 sampled
   mini-batches read by random access + two-batch estimator + laws).
 
 Page cache: the file is read once before timing, so every method reads from the page
 cache (no method pays for the disk and the comparison is of the code). adamcheck never
-memory-maps for the pass: it reads chunks with ``os.preadv`` into one reused buffer, so
-pages of the file never enter its resident set (page cache is not process memory). The
-memory-mapped einsum does map every page it touches, so its resident peak is the file size:
-that is the reason for reading, not mapping.
+memory-maps for the pass: it reads 4 MiB chunks with ``os.preadv`` into one reused buffer
+per thread, so pages of the file never enter its resident set (page cache is not process
+memory). The memory-mapped einsum does map every page it touches, so its resident peak is
+the file size: that is the reason for reading, not mapping.
 
 Methods alternate (einsum, accumulate, estimate, einsum, ...) ``--repeats`` times; the
 median time of each is reported, and the ratio is einsum time / adamcheck time (>= 0.5
@@ -51,7 +51,7 @@ def hwm_kb():
         if line.startswith('VmHWM'):
             return int(line.split()[1])
 import numpy as np
-method, path = sys.argv[1], sys.argv[2]
+method, path, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 before = hwm_kb()
 t0 = time.perf_counter()
 if method == 'einsum':
@@ -60,11 +60,11 @@ if method == 'einsum':
 elif method == 'accumulate':
     from adamcheck.noise import accumulate, make_config, open_gradients
     with open_gradients(path) as src:
-        acc = accumulate(src, make_config(src.examples, src.dim, src.points))
+        acc = accumulate(src, make_config(src.examples, src.dim, src.points), workers=workers)
     value = acc.total_sq(0)
 elif method == 'estimate':
     from adamcheck.noise import estimate
-    est = estimate(path, 32, replicates=1000)
+    est = estimate(path, 32, replicates=1000, workers=workers)
     value = float(est.constants.trace_sigma[0])
 seconds = time.perf_counter() - t0
 print(json.dumps({'seconds': seconds, 'hwm_kb': hwm_kb(), 'hwm_before_kb': before, 'value': value}))
@@ -90,9 +90,9 @@ def warm(path: Path) -> None:
             pass
 
 
-def run(method: str, path: Path) -> dict:
+def run(method: str, path: Path, workers: int) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", PROBE, method, str(path)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", PROBE, method, str(path), str(workers)], capture_output=True,
                           text=True, env=env, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", action="store_true", help="keep the file afterwards")
+    ap.add_argument("--workers", type=int, default=2, help="threads of adamcheck's pass")
     args = ap.parse_args()
 
     size = 128 + 4 * args.rows * args.dim
@@ -118,12 +119,13 @@ def main() -> None:
         if not path.exists():
             make_file(path, args.rows, args.dim, args.seed)
         print(f"file {path}: {args.rows} x {args.dim} float32, {size / 1e9:.2f} GB "
-              f"(made in {time.perf_counter() - t0:.0f} s)")
+              f"(made in {time.perf_counter() - t0:.0f} s); load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores")
         warm(path)
         results: dict[str, list[dict]] = {"einsum": [], "accumulate": [], "estimate": []}
         for _ in range(args.repeats):
             for method in results:
-                results[method].append(run(method, path))
+                results[method].append(run(method, path, args.workers))
         med = {m: statistics.median(r["seconds"] for r in rs) for m, rs in results.items()}
         hwm = {m: max(r["hwm_kb"] for r in rs) * 1024 for m, rs in results.items()}
         print(f"{'method':<11} {'median s':>9} {'GB/s':>7} {'peak RSS':>10} {'RSS/file':>9}   all times (s)")

@@ -124,12 +124,12 @@ def test_from_array_rejects_objects():
         GradientSource.from_array(np.array([None, 1], dtype=object))
 
 
-def test_mapped_and_buffered_reads_agree(tmp_path):
+def test_chunks_cover_every_row_once_at_any_chunk_size(tmp_path):
     x = np.random.default_rng(2).normal(size=(3, 101, 7)).astype(np.float32)
     np.save(tmp_path / "m.npy", x)
     with open_gradients(tmp_path / "m.npy") as src:
-        for p in range(3):
-            a = np.concatenate([b.copy() for _, b in src.iter_chunks(p, 5, 101, rows=9, mapped=True)])
-            b = np.concatenate([b.copy() for _, b in src.iter_chunks(p, 5, 101, rows=9, mapped=False)])
-            np.testing.assert_array_equal(a, x[p, 5:])
-            np.testing.assert_array_equal(b, x[p, 5:])
+        for rows in (1, 9, 101, 500):
+            for p in range(3):
+                got = [(j, b.copy()) for j, b in src.iter_chunks(p, 5, 101, rows=rows)]
+                assert [j for j, _ in got] == list(range(5, 101, rows))
+                np.testing.assert_array_equal(np.concatenate([b for _, b in got]), x[p, 5:])

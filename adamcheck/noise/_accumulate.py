@@ -275,7 +275,7 @@ def accumulate(
     start: int = 0,
     stop: int | None = None,
     workers: int | None = None,
-    chunk_bytes: int = 8 << 20,
+    chunk_bytes: int = 4 << 20,
     on_chunk: Callable[[int], None] | None = None,
 ) -> NoiseAccumulator:
     """One pass over examples ``start..stop-1`` of every point of ``source``.
@@ -286,7 +286,8 @@ def accumulate(
         start, stop: the shard of examples (global indices) this call covers.
         workers: threads (default: up to 2); each takes a contiguous part of the
             shard with its own accumulator, merged in a fixed order at the end.
-        chunk_bytes: size of one read (the memory beyond the O(G d) state).
+        chunk_bytes: size of one read (the memory beyond the O(G d) state); 4 MiB keeps
+            a chunk in cache for the passes over it.
         on_chunk: called with the number of examples after each chunk (progress).
 
     Raises:

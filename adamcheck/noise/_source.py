@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import mmap
 import os
 import shutil
 import struct
@@ -41,12 +40,6 @@ __all__ = ["GradientSource", "open_gradients"]
 DEFAULT_KEYS = ("grads", "gradients", "per_example_gradients")
 #: Scalar metadata an npz may carry next to the gradients (written by our torch helper).
 META_KEYS = ("reduction", "loss_scale", "mean_over")
-_PAGE = mmap.PAGESIZE
-#: Streaming reads map the file and release each chunk's pages right after use
-#: (madvise(MADV_DONTNEED) on a read-only shared mapping only unmaps our copy: the
-#: page cache keeps the data and the resident set stays at one chunk). This skips the
-#: copy into a buffer that read() needs. Elsewhere: preadv into a reused buffer.
-_CAN_RELEASE = hasattr(mmap, "MADV_DONTNEED") and hasattr(mmap.mmap, "madvise")
 
 
 @dataclass
@@ -64,7 +57,6 @@ class _Segment:
     fd: int | None = None
     temp: str | None = None  # inflated copy of a compressed npz member, removed on close
     meta: dict[str, Any] = field(default_factory=dict)
-    mm: Any = None  # read-only mapping for the streaming pass (pages released per chunk)
 
     @property
     def row_bytes(self) -> int:
@@ -73,35 +65,8 @@ class _Segment:
     def open(self) -> None:
         if self.array is None and self.fd is None:
             self.fd = os.open(self.path, os.O_RDONLY)
-            if _CAN_RELEASE:  # mapped once here, so worker threads never race to map
-                try:
-                    self.mm = mmap.mmap(self.fd, os.fstat(self.fd).st_size, access=mmap.ACCESS_READ)
-                except (OSError, ValueError):
-                    self.mm = None
-
-    def mapped_rows(self, p: int, start: int, count: int) -> np.ndarray | None:
-        """Zero-copy view of rows of a file mapping, or None where mapping is unavailable."""
-        if self.mm is None:
-            return None
-        pos = self.offset + (p * self.examples + start) * self.row_bytes
-        return np.frombuffer(self.mm, dtype=self.dtype, count=count * self.dim, offset=pos).reshape(count, self.dim)
-
-    def release(self, p: int, start: int, count: int) -> None:
-        """Drop the mapped pages of these rows from this process (the page cache keeps them)."""
-        pos = self.offset + (p * self.examples + start) * self.row_bytes
-        lo = pos // _PAGE * _PAGE
-        hi = -(-(pos + count * self.row_bytes) // _PAGE) * _PAGE
-        hi = min(hi, len(self.mm))
-        if hi > lo:
-            self.mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
     def close(self) -> None:
-        if self.mm is not None:
-            try:
-                self.mm.close()
-            except BufferError:  # a caller still holds a view; the mapping goes with it
-                pass
-            self.mm = None
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -205,13 +170,12 @@ class GradientSource:
 
     # -- reading ---------------------------------------------------------------------------
     def iter_chunks(
-        self, p: int, start: int, stop: int, rows: int, *, mapped: bool = True
+        self, p: int, start: int, stop: int, rows: int
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(global_start, block)`` over examples ``start..stop-1`` of point ``p``.
 
-        Blocks are native-dtype, read-only views valid until the next iteration (a
-        released mapping or a reused buffer: copy one to keep it); chunks never straddle
-        two files. ``mapped=False`` forces buffered ``preadv`` reads.
+        Blocks are native-dtype views of a buffer reused between iterations (copy one to
+        keep it); chunks never straddle two files.
         """
         buffers: dict[str, np.ndarray] = {}
         j = start
@@ -222,12 +186,6 @@ class GradientSource:
             count = min(rows, stop - j, seg.examples - local)
             if seg.array is not None:
                 yield j, seg.array[p, local : local + count]
-            elif mapped and (view := seg.mapped_rows(p, local, count)) is not None:
-                try:
-                    yield j, view
-                finally:
-                    del view
-                    seg.release(p, local, count)
             else:
                 key = seg.dtype.str
                 buf = buffers.get(key)
