@@ -27,7 +27,12 @@ Intervals: percentile bootstrap over examples at the granularity of the accumula
 groups (:mod:`._accumulate`): each replicate draws G groups with replacement; the sums
 of the drawn groups give every statistic, via the G x G Gram matrix of group sums, so
 a replicate costs O(G^2), not a pass over the data. All points share the draw, so the
-interval of a corner (a max over points) is consistent.
+interval of a corner (a max over points) is consistent. Replicates of ||G||^2 and
+tr(Sigma) are bias-corrected (see ``_bootstrap``). What the intervals are for
+(``ci["target"]``): with a sample of a larger data set, that data set's values; when
+the file is the whole data set its values are exact, and the intervals are for the data
+distribution (what another data set of the same size would give), centred on the
+unbiased estimates reported in ``ci["estimate"]`` (c_B = 1/B there).
 
 References:
     McCandlish, Kaplan, Amodei et al. "An Empirical Model of Large-Batch Training",
