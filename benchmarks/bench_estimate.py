@@ -9,7 +9,7 @@ system temp folder; free space is checked first; the file is deleted at the end 
   ``np.load(path, mmap_mode='r')`` (the peer);
 * ``accumulate``: adamcheck's streaming pass (``accumulate``: group sums, squared norms,
   per-coordinate sums of squares: everything the noise constants and their bootstrap
-  intervals need), 2 threads (``--workers``);
+  intervals need), 1 thread by default (``--workers``);
 * ``estimate``: the whole ``adamcheck.noise.estimate`` (pass + bootstrap + 256 sampled
   mini-batches read by random access + two-batch estimator + laws).
 
@@ -106,7 +106,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", action="store_true", help="keep the file afterwards")
-    ap.add_argument("--workers", type=int, default=2, help="threads of adamcheck's pass")
+    ap.add_argument("--workers", type=int, default=1, help="threads of adamcheck's pass")
     args = ap.parse_args()
 
     size = 128 + 4 * args.rows * args.dim

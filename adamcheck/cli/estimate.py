@@ -51,7 +51,7 @@ Example:
 @click.option("--atoms", type=int, default=256, show_default=True, help="Mini-batches drawn for the laws.")
 @click.option("--laws-out", type=click.Path(dir_okay=False), default=None,
               help="Write the per-point mini-batch laws to this .npz (for the boundary code).")
-@click.option("--workers", type=int, default=None, help="Threads for the streaming pass [default: 2].")
+@click.option("--workers", type=int, default=None, help="Threads for the streaming pass [default: 1; 2 is faster on an idle machine].")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
               help="Draw the (D0, D1) frontier and sign agreement to FILE (.png/.pdf/.svg).")
 @seed_option

@@ -36,7 +36,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -284,8 +283,10 @@ def accumulate(
         source: a :class:`~adamcheck.noise.GradientSource`.
         config: from :func:`make_config` (the same one in every shard to be merged).
         start, stop: the shard of examples (global indices) this call covers.
-        workers: threads (default: up to 2); each takes a contiguous part of the
-            shard with its own accumulator, merged in a fixed order at the end.
+        workers: threads (default 1); each takes a contiguous part of the shard with
+            its own accumulator, merged in a fixed order at the end. 2 helps on an idle
+            multi-core machine and hurts on a busy one (measured: benchmarks/README.md);
+            the result differs from 1 thread only in float summation order.
         chunk_bytes: size of one read (the memory beyond the O(G d) state); 4 MiB keeps
             a chunk in cache for the passes over it.
         on_chunk: called with the number of examples after each chunk (progress).
@@ -299,9 +300,7 @@ def accumulate(
     b = config.unit
     itemsize = max(s.dtype.itemsize for s in source.segments)
     rows = max(b, (chunk_bytes // max(1, config.dim * itemsize)) // b * b)
-    if workers is None:
-        workers = min(2, os.cpu_count() or 1)
-    workers = max(1, int(workers))
+    workers = 1 if workers is None else max(1, int(workers))
     span = stop - start
     if span < 4 * rows or workers == 1:
         workers = 1

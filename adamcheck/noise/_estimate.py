@@ -214,7 +214,7 @@ def estimate(
         match_moments: give the laws the exact mean and variance of the mini-batch
             gradient (from all examples) and keep the resampled shape.
         seed: seed of every random draw.
-        workers: threads of the streaming pass.
+        workers: threads of the streaming pass (default 1).
         progress: draw a progress bar on stderr.
 
     Returns:
