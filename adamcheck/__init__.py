@@ -40,7 +40,15 @@ def _register(module: str, *names: str) -> None:
 
 
 # --- public API, one line per module (kept sorted by module) -------------------------
+_register("._laws", "GradientLaw")
+_register(".problems", "Problem", "Counterexample", "LeastSquares", "LogisticRegression",
+          "ReddiOnline", "ReddiStochastic", "counterexample_slopes", "load_xy")
+_register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult", "PhaseGrid",
+          "CONVENTIONS")
+_register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer",
+          "check_setup", "hf_check_callback", "read_config")
 _register(".noise", "estimate", "minibatch_laws", "GradientScale", "NoiseEstimate")
+_register(".theory", "shi_min_beta2", "theorem22_threshold", "theorem22_order_scale", "counterexample_d1")
 
 
 def __getattr__(name: str) -> Any:
