@@ -47,6 +47,7 @@ _register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult
           "CONVENTIONS")
 _register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer",
           "check_setup", "hf_check_callback", "read_config")
+_register(".noise", "estimate", "minibatch_laws", "GradientScale", "NoiseEstimate")
 _register(".theory", "shi_min_beta2", "theorem22_threshold", "theorem22_order_scale", "counterexample_d1")
 
 
