@@ -50,8 +50,8 @@ class BetaReference:
 DEFAULT_REFERENCE = BetaReference(
     beta2=0.999,
     batch_size=32,
-    source="beta2 = 0.999 at batch 32, the public recipe clip(0.999**(B/32), 0.95, 0.9999) "
-    "cited by Marek et al. 2025 (arXiv 2507.07101)",
+    source="beta2 = 0.999 at batch 32, from one public training recipe's clip(0.999**(B/32), 0.95, 0.9999) "
+    "(theory.md section 7); the rule itself is Marek et al. 2025 (arXiv 2507.07101)",
 )
 
 
