@@ -78,10 +78,18 @@ def _recommendation(
             reference=ctx.reference,
             tokens_per_sample=ctx.batch.seq_len,
             eps=ctx.eps,
+            planned_steps=ctx.planned_steps,
         )
     except AdamCheckError as exc:
         return None, f"adamcheck recommend refused the inputs: {exc}"
     return rec, None
+
+
+def _smallest_gradients(laws: Sequence[Any]) -> Any:
+    """The sampled point whose typical sqrt(E g^2) is smallest: where eps matters most."""
+    import numpy as np
+
+    return min(laws, key=lambda law: float(np.median(np.sqrt(law.second_moment()))))
 
 
 def check_setup(
@@ -130,6 +138,9 @@ def check_setup(
         memory_ratio=memory_ratio,
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
+    laws = getattr(ctx.recommendation, "laws", None)
+    if laws:
+        ctx.gradient_law = _smallest_gradients(laws)
     findings: list[Finding] = []
     for rule in RULES:
         findings.extend(rule(ctx))

@@ -92,6 +92,9 @@ class Recommendation:
     choice: str = ""
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
+    #: such as ``adamcheck check``'s eps rule; not part of the JSON.
+    laws: list[Any] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -393,4 +396,5 @@ def recommend(
         choice=choice,
         warnings=warnings,
         notes=notes,
+        laws=list(facts["estimate"].laws) if facts else [],
     )
