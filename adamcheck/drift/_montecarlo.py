@@ -88,6 +88,14 @@ def _ema(x: np.ndarray, kernels: tuple[np.ndarray, np.ndarray], last: np.ndarray
     return part.transpose(0, 2, 1, 3).reshape(d, n, nb * L)[..., :T]
 
 
+def _ema_last(x: np.ndarray, betas: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Final state of :func:`_ema` only: ``b^T last + sum_t (1-b) b^(T-1-t) x_t`` as one GEMM."""
+    T = x.shape[1]
+    with np.errstate(under="ignore"):
+        decay = betas[:, None] ** np.arange(T - 1, -1, -1)[None, :]  # (n, T)
+        return x @ ((1 - betas)[:, None] * decay).T + last * betas[None, :] ** T
+
+
 class _Sampler:
     """Draws the chain's gradient and the atoms the fresh gradient is averaged over."""
 
@@ -97,6 +105,7 @@ class _Sampler:
         self.rng = rng
         self.K, self.d = values.shape
         self.exact = self.K <= rb_atoms
+        self.equal = bool(np.all(weights == weights[0]))
         self.strata = strata
         self.cum = np.cumsum(weights)
         self.cum[-1] = 1.0
@@ -105,6 +114,11 @@ class _Sampler:
             self.sorted_vals = np.take_along_axis(values, order, axis=0).T  # (d, K)
             self.sorted_cum = np.cumsum(weights[order], axis=0).T  # (d, K)
             self.sorted_cum[:, -1] = 1.0
+
+    def draw_chain(self, n: int) -> np.ndarray:
+        """Chain gradients only (d, n), for the burn-in."""
+        idx = np.searchsorted(self.cum, self.rng.random(n), side="right")
+        return self.values[np.minimum(idx, self.K - 1)].T
 
     def draw(self, n: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         """Chain gradients (d, n) and [(weight, values (d, n) or (d, 1))] for the fresh-gradient average."""
@@ -115,10 +129,14 @@ class _Sampler:
             return g, atoms
         J = self.strata
         u = (np.arange(J)[None, :, None] + self.rng.random((self.d, J, n))) / J
-        vals = np.empty((self.d, J, n))
-        for j in range(self.d):
-            k = np.searchsorted(self.sorted_cum[j], u[j].ravel(), side="right")
-            vals[j] = self.sorted_vals[j][np.minimum(k, self.K - 1)].reshape(J, n)
+        if self.equal:  # inverse CDF of K equal atoms is floor(u K)
+            k = np.minimum((u * self.K).astype(np.intp), self.K - 1).reshape(self.d, J * n)
+            vals = np.take_along_axis(self.sorted_vals, k, axis=1).reshape(self.d, J, n)
+        else:
+            vals = np.empty((self.d, J, n))
+            for j in range(self.d):
+                k = np.searchsorted(self.sorted_cum[j], u[j].ravel(), side="right")
+                vals[j] = self.sorted_vals[j][np.minimum(k, self.K - 1)].reshape(J, n)
         pick = self.rng.integers(0, J, size=n)
         g = vals[:, pick, np.arange(n)]
         return g, [(1.0 / J, vals[:, j, :]) for j in range(J)]
@@ -171,10 +189,10 @@ def mc_grid(
     done = 0
     while done < burn:
         n = min(batch_len * 8, burn - done)
-        g, _ = sampler.draw(n)
+        g = sampler.draw_chain(n)
         g2 = g * g
-        m_last = _ema(g, k1, m_last)[..., -1]
-        v_last = _ema(g2, k2, v_last)[..., -1]
+        m_last = _ema_last(g, b1s, m_last)
+        v_last = _ema_last(g2, b2s, v_last)
         done += n
 
     b1c = b1s[None, :, None]
@@ -203,11 +221,18 @@ def mc_grid(
             W = b2r * V
             A = np.zeros_like(W)
             F = np.zeros_like(W)
+            buf = np.empty_like(W)
             for wa, xa in atoms:
                 xa3 = xa[:, None, :]
-                fa = 1.0 / (np.sqrt(W + cr * (xa3 * xa3)) + eps)
-                F += wa * fa
-                A += (wa * xa3) * fa
+                np.multiply(cr, xa3 * xa3, out=buf)
+                buf += W
+                np.sqrt(buf, out=buf)
+                if eps:
+                    buf += eps
+                np.reciprocal(buf, out=buf)  # f(b2 v + (1-b2) x_a^2)
+                F += buf if wa == 1.0 else wa * buf
+                buf *= wa * xa3
+                A += buf
             V2 = V * V
             Mt = M / batch_len
             MF = np.matmul(Mt, F.transpose(0, 2, 1))

@@ -184,6 +184,7 @@ def drift_ratio_grid(
     max_steps: int = 2_000_000,
     min_batches: int = 24,
     batch_len: int = 2048,
+    strata: int = 8,
     progress: bool = False,
 ) -> DriftGrid:
     """rho(b1, b2; P) on a grid, for every coordinate of ``law`` (theory.md section 9).
@@ -206,6 +207,8 @@ def drift_ratio_grid(
             at most this many distinct values and ``1 - b2 >= markov_min_gap``.
         delta, min_delta: markov grid spacing in log v, and how far it may be refined.
         max_steps, min_batches, batch_len: Monte Carlo budget.
+        strata: for laws with more than 16 atoms, how many stratified draws the fresh
+            gradient is averaged over (variance reduction; exact sum for <= 16 atoms).
         progress: draw a progress bar on stderr.
 
     Returns:
@@ -312,6 +315,7 @@ def drift_ratio_grid(
             min_batches=min_batches,
             max_steps=max_steps,
             batch_len=batch_len,
+            strata=strata,
         )
         rho[np.ix_(coords, rows)] = res.rho
         err[np.ix_(coords, rows)] = res.se
