@@ -227,9 +227,6 @@ def _block_grid(law, b1s, rows_b2, t, z, kind, eps, seed, target_se, screen, opt
     rho, se, meth = g.rho.copy(), g.stderr.copy(), g.method.copy()
     cand = (_maybe_fails(rho, se, t, z) & mask[:, None, None]).any(axis=(1, 2))
     coords = np.flatnonzero(cand)
-    import os, sys
-    if os.environ.get("DRIFT_DEBUG"):
-        print("block", rows_b2[[0, -1]], "cands", coords.size, "maxse", np.nanmax(se), file=sys.stderr)
     if coords.size:
         sub = GradientLaw(values=law.values[:, coords], weights=law.weights, label=law.label)
         full = drift_ratio_grid(sub, b1s, rows_b2, eps=eps, seed=seed + 1, target_se=target_se, **options)

@@ -20,9 +20,9 @@ Estimator (theory.md section 9), for every coordinate and every grid cell at onc
   remainder is left to Monte Carlo: the semi-analytic shortcut for long memories.
   Coefficients are fitted per cell by least squares on batch means.
 * **Honest standard errors**: batch means (batches of ``batch_len`` steps) of the
-  control-corrected estimator, inflated by ``(1+r)/(1-r)`` where ``r > 0`` is the
-  lag-1 autocorrelation of the batch means (AR(1) correction for memories longer
-  than a batch). Rounds of batches are added until the largest standard error on
+  control-corrected estimator, inflated by ``(1+r)/(1-r)`` where ``r`` is the lag-1
+  autocorrelation of the batch means, at least ``max(b1, b2)^batch_len`` (AR(1)
+  correction for memories longer than a batch). Rounds of batches are added until the largest standard error on
   ``rho`` is at most ``target_se`` or ``max_steps`` is reached.
 
 The chain starts at ``m = E g``, ``v = E g^2`` and runs ``burn`` unrecorded steps
@@ -256,7 +256,8 @@ def mc_grid(
             batches += 1
             if progress is not None:
                 progress(batch_len)
-        rho_n, se_n = _regress(S0, S1, Zsum, Zfirst, Zprev, batches)
+        slowest = np.maximum(b1s[:, None], b2s[None, :]) ** batch_len  # (n1, n2)
+        rho_n, se_n = _regress(S0, S1, Zsum, Zfirst, Zprev, batches, slowest[None])
         with np.errstate(divide="ignore", invalid="ignore"):
             dd = np.where(den != 0, den, np.nan)[:, None, None]
             rho = rho_n / dd
@@ -269,8 +270,14 @@ def mc_grid(
     )
 
 
-def _regress(S0, S1, Zsum, Zfirst, Zlast, B):
-    """Control-variate estimate and AR(1)-inflated batch-means standard error per cell."""
+def _regress(S0, S1, Zsum, Zfirst, Zlast, B, r_floor=0.0):
+    """Control-variate estimate and AR(1)-inflated batch-means standard error per cell.
+
+    The lag-1 correlation of the batch means is taken as the larger of its estimate
+    and ``r_floor = max(b1, b2)^batch_len``, the correlation the slowest mode of the
+    (m, v) chain leaves between neighbouring batches (estimates from few batches are
+    biased low exactly when batches are shorter than the memory).
+    """
     zbar = Zsum / B
     C = S0 / B - zbar[..., :, None] * zbar[..., None, :]
     p = C.shape[-1] - 1
@@ -291,7 +298,7 @@ def _regress(S0, S1, Zsum, Zfirst, Zlast, B):
     gam1 = np.einsum("...i,...ij,...j->...", a, S1c, a)
     with np.errstate(divide="ignore", invalid="ignore"):
         r1 = np.where(var > 0, gam1 / var, 0.0)
-    r1 = np.clip(r1, 0.0, 0.9)
+    r1 = np.clip(np.maximum(r1, r_floor), 0.0, 0.999)
     se = np.sqrt(var * (1 + r1) / (1 - r1) / B)
     return est, se
 
