@@ -6,6 +6,7 @@ Public API:
 * :func:`critical_beta2` -> :class:`CriticalBoundary` (strict and lenient beta2*)
 * :func:`recommended_beta2` -> :class:`Recommendation`
 * :func:`default_beta2_ladder`, :func:`informative_mask`
+* :func:`plot_drift_grid`: the phase map with the rho = 0 contour and beta2*(beta1)
 * :func:`reference_ratio`: the slow plain long-chain Monte Carlo every fast route is tested against
 
 Everything heavy (SciPy sparse) is imported inside the functions that need it.
@@ -21,6 +22,7 @@ from ._boundary import (
     recommended_beta2,
 )
 from ._montecarlo import reference_ratio
+from ._plot import plot_drift_grid
 from ._ratio import DriftEstimate, DriftGrid, drift_ratio, drift_ratio_grid
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "drift_ratio",
     "drift_ratio_grid",
     "informative_mask",
+    "plot_drift_grid",
     "recommended_beta2",
     "reference_ratio",
 ]
