@@ -110,25 +110,14 @@ def markov_numerator(
     rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
     P = sp.csr_matrix((np.concatenate(vals), (rows_a, cols_a)), shape=(nodes, nodes))
 
-    # Stationary vector: (P^T - I) pi = 0 with one equation replaced by pi_r = 1 at the node
-    # nearest E v = E g^2 (never a node of negligible mass), then normalised. Fall back
-    # to the normalisation row sum(pi) = 1 if that pin is numerically unusable.
-    A = (P.T - sp.identity(nodes, format="csr")).tolil()
-    r = int(np.argmin(np.abs(v - float(w @ y))))
-    A[r, :] = 0.0
-    A[r, r] = 1.0
+    # Stationary vector: (P^T - I) pi = 0 with the last equation replaced by sum(pi) = 1
+    # (natural ordering: the dense row comes last, so the LU has little fill-in).
+    A = (P.T - sp.identity(nodes, format="csr")).tocsr()
+    A = sp.vstack([A[:-1], sp.csr_matrix(np.ones((1, nodes)))]).tocsc()
     rhs = np.zeros(nodes)
-    rhs[r] = 1.0
-    pi = spl.spsolve(A.tocsc(), rhs)
-    total = pi.sum()
-    if not (np.isfinite(total) and total > 0 and np.isfinite(pi).all()):
-        A = (P.T - sp.identity(nodes, format="csr")).tocsr()
-        A = sp.vstack([A[:-1], sp.csr_matrix(np.ones((1, nodes)))]).tocsc()
-        rhs = np.zeros(nodes)
-        rhs[-1] = 1.0
-        pi = spl.spsolve(A, rhs, permc_spec="NATURAL")
-        total = pi.sum()
-    pi = np.clip(pi / total, 0.0, None)
+    rhs[-1] = 1.0
+    pi = spl.spsolve(A, rhs, permc_spec="NATURAL")
+    pi = np.clip(pi, 0.0, None)
     pi /= pi.sum()
 
     # q_i = sum_a w_a x_a (P_a^T pi)_i, so h_k = q . f_k.

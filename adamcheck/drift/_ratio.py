@@ -364,7 +364,7 @@ def drift_ratio(
         >>> from adamcheck._laws import GradientLaw
         >>> est = drift_ratio(GradientLaw.two_point(3, 0.25), 0.0, 0.0)
         >>> round(est.value, 6), est.method          # (1/3 - 2/3) * sqrt(E g^2) / E g
-        (-0.935414, 'closed-form')
+        (-0.889757, 'closed-form')
 
     References:
         theory.md section 9.
