@@ -156,7 +156,7 @@ class Recommendation:
     margin: float
     unresolved: bool
     binding: tuple[Setter, ...]
-    boundary: CriticalBoundary
+    boundary: CriticalBoundary | None
     paper_condition: bool  # beta1 < sqrt(beta2), Zhang et al. 2026 Theorem 2.2
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,7 +168,7 @@ class Recommendation:
             "unresolved": self.unresolved,
             "binding": [s.__dict__ for s in self.binding],
             "paper_condition": self.paper_condition,
-            "boundary": self.boundary.to_dict(),
+            "boundary": None if self.boundary is None else self.boundary.to_dict(),
         }
 
 
@@ -212,6 +212,19 @@ def _maybe_fails(rho: np.ndarray, se: np.ndarray, t: float, z: float) -> np.ndar
         return (rho - z * se < t) & ~np.isnan(rho)
 
 
+#: Monte Carlo floor for the boundary searches (confirmation and bisection): fewer,
+#: shorter batches than a full grid; rounds are still added until target_se is met.
+_SEARCH_MC = {"min_batches": 16, "batch_len": 1024, "strata": 4}
+
+
+def _search_options(options: dict, t: float, z: float) -> dict:
+    """Search budget; a cell is settled once rho is z + 1 standard errors away from t."""
+    out = dict(_SEARCH_MC)
+    out["decide"] = (t, z + 1.0)
+    out.update(options)
+    return out
+
+
 def _needs_screening(law: GradientLaw, markov_max_atoms: int) -> bool:
     return law.n_atoms > markov_max_atoms
 
@@ -222,19 +235,24 @@ def _block_grid(law, b1s, rows_b2, t, z, kind, eps, seed, target_se, screen, opt
         g = drift_ratio_grid(law, b1s, rows_b2, eps=eps, seed=seed, target_se=target_se, **options)
         return g.rho, g.stderr, g.method
     cheap = dict(options)
-    cheap.update(min_batches=10, batch_len=1024, max_steps=20 * 1024, strata=1)
+    cheap.update(min_batches=10, batch_len=512, max_steps=20 * 512, strata=1)
     g = drift_ratio_grid(law, b1s, rows_b2, eps=eps, seed=seed, target_se=10 * target_se, **cheap)
     rho, se, meth = g.rho.copy(), g.stderr.copy(), g.method.copy()
     cand = (_maybe_fails(rho, se, t, z) & mask[:, None, None]).any(axis=(1, 2))
     coords = np.flatnonzero(cand)
     if coords.size:
         sub = GradientLaw(values=law.values[:, coords], weights=law.weights, label=law.label)
-        full = drift_ratio_grid(sub, b1s, rows_b2, eps=eps, seed=seed + 1, target_se=target_se, **options)
+        full = drift_ratio_grid(
+            sub, b1s, rows_b2, eps=eps, seed=seed + 1, target_se=target_se, **_search_options(options, t, z)
+        )
         rho[coords], se[coords], meth[coords] = full.rho, full.stderr, full.method
     return rho, se, meth
 
 
-def _scan_grid(law, b1s, ladder, t, z, kind, eps, seed, target_se, screen, threshold, options, mask, block=4):
+def _scan_grid(
+    law, b1s, ladder, t, z, kind, eps, seed, target_se, screen, threshold, options, mask, block=4, stop_at_t=False,
+    paper_condition=False,
+):
     """Grid on the ladder computed in blocks from the top down, stopping below the rows that matter.
 
     The strict and lenient rules (and the margin rule, whose failing rows lie above
@@ -242,6 +260,8 @@ def _scan_grid(law, b1s, ladder, t, z, kind, eps, seed, target_se, screen, thres
     beta1, a row whose reversed share exceeds ``threshold`` the lower rows cannot
     change any answer and are left uncomputed (NaN, method ""). The failing rows of
     the ``t`` test (margin or strict) found on the way are at or above that row.
+    With ``stop_at_t`` the scan stops at the first row failing the ``t`` test itself
+    (or the paper condition): enough for the recommendation alone.
     """
     d, n1, n2 = law.dim, b1s.size, ladder.size
     rho = np.full((d, n2, n1), np.nan)
@@ -256,10 +276,16 @@ def _scan_grid(law, b1s, ladder, t, z, kind, eps, seed, target_se, screen, thres
         lo = max(hi - block, 0)
         r, e, m = _block_grid(law, b1s, ladder[lo:hi], t, z, kind, eps, seed + 31 * k, target_se, screen, options, mask)
         rho[:, lo:hi], se[:, lo:hi], meth[:, lo:hi] = r, e, m
-        rev = _fails(r, e, 0.0, z, "strict") & mask[:, None, None]
-        if total > 0:
-            share = np.einsum("j,jrc->rc", weight, rev.astype(float)) / total
-            found |= (share > threshold).any(axis=0)
+        if stop_at_t:
+            fail = (_fails(r, e, t, z, kind) & mask[:, None, None]).any(axis=0)  # (rows, n1)
+            if paper_condition:
+                fail |= ~(b1s[None, :] < np.sqrt(ladder[lo:hi])[:, None])
+            found |= fail.any(axis=0)
+        else:
+            rev = _fails(r, e, 0.0, z, "strict") & mask[:, None, None]
+            if total > 0:
+                share = np.einsum("j,jrc->rc", weight, rev.astype(float)) / total
+                found |= (share > threshold).any(axis=0)
         hi = lo
         k += 1
     return DriftGrid(
@@ -290,7 +316,9 @@ def _bisect(points, setters, b1, lo, hi, t, z, kind, eps, seed, target_se, steps
         for p, coords in ([] if failed else by_point.items()):
             law = points[p]
             sub = GradientLaw(values=law.values[:, coords], weights=law.weights, label=law.label)
-            g = drift_ratio_grid(sub, [b1], [mid], eps=eps, seed=seed + 1000 + k, target_se=target_se, **options)
+            g = drift_ratio_grid(
+                sub, [b1], [mid], eps=eps, seed=seed + 1000 + k, target_se=target_se, **_search_options(options, t, z)
+            )
             if _fails(g.rho[:, 0, 0], g.stderr[:, 0, 0], t, z, kind).any():
                 failed = True
                 break
@@ -310,6 +338,7 @@ def _boundary(
     kind: str,
     z: float,
     paper_condition: bool = False,
+    stop_at_t: bool = False,
     z_mean: float,
     threshold: float,
     eps: float,
@@ -349,7 +378,21 @@ def _boundary(
             mask = informative_mask(law.mean(), _law_mean_se(law), z_mean)
             grids.append(
                 _scan_grid(
-                    law, b1s, ladder, t, z, kind, eps, seed + 17 * p, target_se, screen, threshold, options, mask
+                    law,
+                    b1s,
+                    ladder,
+                    t,
+                    z,
+                    kind,
+                    eps,
+                    seed + 17 * p,
+                    target_se,
+                    screen,
+                    threshold,
+                    options,
+                    mask,
+                    stop_at_t=stop_at_t,
+                    paper_condition=paper_condition,
                 )
             )
     n1, n2 = b1s.size, ladder.size
@@ -468,7 +511,7 @@ def critical_beta2(
     eps: float = 0.0,
     seed: int = 0,
     target_se: float = 0.01,
-    refine_steps: int = 6,
+    refine_steps: int = 5,
     screen: bool = True,
     **options: Any,
 ) -> CriticalBoundary:
@@ -538,9 +581,10 @@ def recommended_beta2(
     eps: float = 0.0,
     seed: int = 0,
     target_se: float = 0.01,
-    refine_steps: int = 6,
+    refine_steps: int = 5,
     screen: bool = True,
     paper_condition: bool = True,
+    with_boundary: bool = True,
     **options: Any,
 ) -> Recommendation:
     """Smallest beta2 whose drift ratio stays above ``margin`` for every informative coordinate.
@@ -551,7 +595,9 @@ def recommended_beta2(
     ``margin`` (default 0.5: the mean step keeps at least half of its full-memory
     size) is a choice of adamcheck, not a paper's constant. With ``paper_condition``
     (default) ladder values with ``beta1 >= sqrt(beta2)`` count as failing too, so the
-    recommendation also satisfies the hypothesis of Zhang et al. 2026, Theorem 2.2. Also returns the strict
+    recommendation also satisfies the hypothesis of Zhang et al. 2026, Theorem 2.2.
+    ``with_boundary=False`` skips the strict boundary (``boundary`` is None) and stops
+    the ladder scan at the first failing row: the fastest path for laws. Also returns the strict
     critical boundary at the same beta1 and whether ``beta1 < sqrt(beta2)`` (the
     condition of Zhang et al. 2026, Theorem 2.2). Larger beta2 is not free (the
     neighbourhood term grows like 1/(1-beta2), theory.md section 3): report both.
@@ -580,13 +626,21 @@ def recommended_beta2(
     )
     pts = _points(source)
     b1s = None if isinstance(pts[0], DriftGrid) else [beta1]
-    rec = _boundary(pts, b1s, beta2s, t=margin, kind="margin", paper_condition=bool(paper_condition), **common)
+    rec = _boundary(
+        pts,
+        b1s,
+        beta2s,
+        t=margin,
+        kind="margin",
+        paper_condition=bool(paper_condition),
+        stop_at_t=not with_boundary,
+        **common,
+    )
     col = int(np.argmin(np.abs(rec.beta1s - beta1)))
     if isinstance(pts[0], DriftGrid) and abs(rec.beta1s[col] - beta1) > 1e-12:
         raise InvalidParameterError(f"beta1 = {beta1:g} is not on the grids' beta1 axis: compute grids that include it")
     # strict boundary from the same grids (no recomputation of rho)
-    grids = list(rec.grids)
-    strict = _boundary(grids, None, None, t=0.0, kind="strict", **common)
+    strict = _boundary(list(rec.grids), None, None, t=0.0, kind="strict", **common) if with_boundary else None
     b2 = float(rec.strict[col])
     return Recommendation(
         beta1=float(rec.beta1s[col]),

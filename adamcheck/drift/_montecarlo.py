@@ -26,7 +26,7 @@ Estimator (theory.md section 9), for every coordinate and every grid cell at onc
   ``rho`` is at most ``target_se`` or ``max_steps`` is reached.
 
 The chain starts at ``m = E g``, ``v = E g^2`` and runs ``burn`` unrecorded steps
-(only the cheap filters), ``burn = min(10/(1 - max b2), 200000)``.
+(only the cheap filters), ``burn = min(6/(1 - max b2), 200000)``.
 """
 
 from __future__ import annotations
@@ -157,12 +157,15 @@ def mc_grid(
     batch_len: int = 2048,
     rb_atoms: int = 16,
     strata: int = 8,
+    decide: tuple[float, float] | None = None,
     progress=None,
 ) -> MCResult:
     """Drift ratio for every coordinate of the law and every (b2, b1) cell, by Monte Carlo.
 
     ``values`` (K, d), ``weights`` (K,). Returns :class:`MCResult` with ``rho`` and
     ``se`` shaped (d, len(beta2s), len(beta1s)); coordinates with ``E g = 0`` are NaN.
+    ``decide = (level, z)``: a cell also counts as done once ``|rho - level| >= z * se``
+    (its side of ``level`` is settled), so searches stop adding steps early.
     """
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
@@ -185,7 +188,7 @@ def mc_grid(
     k1, k2 = _ema_kernels(b1s), _ema_kernels(b2s)
     m_last = np.repeat(mom.mu[:, None], n1, axis=1)  # (d, n1)
     v_last = np.repeat(mom.s[:, None], n2, axis=1)  # (d, n2)
-    burn = int(min(10.0 / max(1.0 - float(b2s.max()), 1e-12), 200_000))
+    burn = int(min(6.0 / max(1.0 - float(b2s.max()), 1e-12), 200_000))
     done = 0
     while done < burn:
         n = min(batch_len * 8, burn - done)
@@ -262,8 +265,10 @@ def mc_grid(
             dd = np.where(den != 0, den, np.nan)[:, None, None]
             rho = rho_n / dd
             se = se_n / np.abs(dd)
-        worst = np.nanmax(se) if np.isfinite(se).any() else 0.0
-        if worst <= target_se or batches >= max_batches:
+        pending = se > target_se
+        if decide is not None:
+            pending &= np.abs(rho - decide[0]) < decide[1] * se
+        if not pending.any() or batches >= max_batches:
             break
     return MCResult(
         rho=rho.transpose(0, 2, 1), se=se.transpose(0, 2, 1), steps=batches * batch_len, batches=batches

@@ -185,6 +185,7 @@ def drift_ratio_grid(
     min_batches: int = 24,
     batch_len: int = 2048,
     strata: int = 8,
+    decide: tuple[float, float] | None = None,
     progress: bool = False,
 ) -> DriftGrid:
     """rho(b1, b2; P) on a grid, for every coordinate of ``law`` (theory.md section 9).
@@ -209,6 +210,8 @@ def drift_ratio_grid(
         max_steps, min_batches, batch_len: Monte Carlo budget.
         strata: for laws with more than 16 atoms, how many stratified draws the fresh
             gradient is averaged over (variance reduction; exact sum for <= 16 atoms).
+        decide: ``(level, z)``: Monte Carlo cells whose ``|rho - level| >= z * stderr``
+            need not reach ``target_se`` (used by the boundary searches).
         progress: draw a progress bar on stderr.
 
     Returns:
@@ -258,15 +261,12 @@ def drift_ratio_grid(
     from .._progress import Progress
 
     markov_rows = (~zero_rows) & ((1.0 - b2s) >= markov_min_gap)
-    few_atoms = []
-    marginals = []
-    for j in range(d):
-        from ._markov import merge_atoms
+    from ._markov import merge_atoms
 
-        xj, wj = merge_atoms(x_all[:, j], w)
-        marginals.append((xj, wj))
-        few_atoms.append(xj.size <= markov_max_atoms)
-    few_atoms = np.asarray(few_atoms)
+    srt = np.sort(x_all[w > 0], axis=0)
+    distinct = 1 + (np.diff(srt, axis=0) != 0).sum(axis=0)  # per coordinate
+    few_atoms = distinct <= markov_max_atoms
+    marginals = {int(j): merge_atoms(x_all[:, j], w) for j in np.flatnonzero(few_atoms)}
     if method == "markov" and not few_atoms.all():
         raise InvalidParameterError(
             f"method='markov' needs at most {markov_max_atoms} distinct values per coordinate: "
@@ -316,6 +316,7 @@ def drift_ratio_grid(
             max_steps=max_steps,
             batch_len=batch_len,
             strata=strata,
+            decide=decide,
         )
         rho[np.ix_(coords, rows)] = res.rho
         err[np.ix_(coords, rows)] = res.se
