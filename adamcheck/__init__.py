@@ -40,6 +40,18 @@ def _register(module: str, *names: str) -> None:
 
 
 # --- public API, one line per module (kept sorted by module) -------------------------
+_register(
+    ".drift",
+    "CriticalBoundary",
+    "DriftEstimate",
+    "DriftGrid",
+    "Recommendation",
+    "critical_beta2",
+    "default_beta2_ladder",
+    "drift_ratio",
+    "drift_ratio_grid",
+    "recommended_beta2",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -158,6 +158,7 @@ class Recommendation:
     binding: tuple[Setter, ...]
     boundary: CriticalBoundary | None
     paper_condition: bool  # beta1 < sqrt(beta2), Zhang et al. 2026 Theorem 2.2
+    limited_by: str = "margin"  # "margin" (binding coordinates), "paper_condition" or "nothing"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +169,7 @@ class Recommendation:
             "unresolved": self.unresolved,
             "binding": [s.__dict__ for s in self.binding],
             "paper_condition": self.paper_condition,
+            "limited_by": self.limited_by,
             "boundary": None if self.boundary is None else self.boundary.to_dict(),
         }
 
@@ -642,6 +644,12 @@ def recommended_beta2(
     # strict boundary from the same grids (no recomputation of rho)
     strict = _boundary(list(rec.grids), None, None, t=0.0, kind="strict", **common) if with_boundary else None
     b2 = float(rec.strict[col])
+    if rec.setters[col]:
+        limited_by = "margin"
+    elif paper_condition and (rec.unresolved[col] or b2 > rec.beta2s[0]):
+        limited_by = "paper_condition"
+    else:
+        limited_by = "nothing"
     return Recommendation(
         beta1=float(rec.beta1s[col]),
         beta2=b2,
@@ -651,4 +659,5 @@ def recommended_beta2(
         binding=rec.setters[col],
         boundary=strict,
         paper_condition=bool(np.isfinite(b2) and rec.beta1s[col] < np.sqrt(b2)),
+        limited_by=limited_by,
     )

@@ -186,3 +186,38 @@ def test_samples_with_mean_se_fast_path_agrees_with_unscreened():
 def test_bad_input_raises_our_errors(call):
     with pytest.raises(AdamCheckError):
         call(GradientLaw.two_point(5, 1 / 16))
+
+
+def test_recommendation_says_what_limits_it():
+    law = GradientLaw.two_point(10, 1 / 81)
+    # at beta1 = 0.9 rho stays above 0.5 on the whole ladder: only beta1 < sqrt(beta2) binds
+    rec = recommended_beta2(law, 0.9)
+    assert rec.limited_by == "paper_condition" and rec.binding == ()
+    assert 0.81 < rec.beta2 < 0.83
+    rec0 = recommended_beta2(law, 0.0)
+    assert rec0.limited_by == "margin" and rec0.binding[0].coordinate == 0
+
+
+def test_recommendation_without_boundary_matches_full_one():
+    law = GradientLaw.two_point(20, 1 / 361)
+    full = recommended_beta2(law, 0.5)
+    quick = recommended_beta2(law, 0.5, with_boundary=False)
+    assert quick.boundary is None
+    assert quick.beta2 == pytest.approx(full.beta2)
+    assert full.boundary.strict[0] <= full.beta2
+
+
+def test_public_names_are_lazy_reexports():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    code = (
+        "import sys, adamcheck; assert 'adamcheck.drift' not in sys.modules; "
+        "from adamcheck import critical_beta2, drift_ratio; "
+        "assert not any(m.startswith(('scipy', 'matplotlib')) for m in sys.modules), 'heavy import'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
