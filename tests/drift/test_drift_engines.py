@@ -152,3 +152,37 @@ def test_markov_refuses_many_atoms_and_non_laws():
         drift_ratio_grid(law, [0.0], [0.5], method="markov")
     with pytest.raises(AdamCheckError, match="GradientLaw"):
         drift_ratio_grid(np.ones(3), [0.0], [0.5])
+
+
+@pytest.mark.parametrize("b1, b2", [(0.0, 0.6), (0.8, 0.95)])
+def test_eps_against_reference(b1, b2):
+    """eps > 0 breaks scale invariance; both routes use f(v) = 1/(sqrt(v) + eps)."""
+    law = GradientLaw(values=np.array([[0.02], [-0.003]]), weights=np.array([0.2, 0.8]))
+    est = drift_ratio(law, b1, b2, eps=0.004)
+    ref, ref_se = reference_ratio(law.values, law.weights, b1, b2, eps=0.004, steps=1_000_000, seed=4)
+    assert _close(est.value, est.stderr, ref[0], ref_se[0])
+    assert abs(est.value - drift_ratio(law, b1, b2).value) > 0.05  # eps matters at this scale
+
+
+def test_mixed_law_uses_markov_and_monte_carlo_per_coordinate():
+    rng = np.random.default_rng(4)
+    few = rng.choice([1.5, -0.3], size=(500, 1), p=[0.3, 0.7])
+    rich = rng.standard_normal((500, 1)) + 0.4
+    law = GradientLaw.from_samples(np.hstack([few, rich]))
+    grid = drift_ratio_grid(law, [0.0, 0.9], [0.0, 0.5, 0.99])
+    assert grid.method[0].tolist() == ["closed-form", "markov", "monte-carlo"]
+    assert grid.method[1].tolist() == ["closed-form", "monte-carlo", "monte-carlo"]
+    single = drift_ratio_grid(law.coordinate(0), [0.0, 0.9], [0.0, 0.5, 0.99])
+    assert np.allclose(single.values[:2], grid.rho[0, :2])
+
+
+def test_plot_writes_a_png(tmp_path):
+    from adamcheck.drift import critical_beta2, plot_drift_grid
+
+    law = GradientLaw.two_point(10, 1 / 81)
+    grid = drift_ratio_grid(law, [0.0, 0.5, 0.9], [0.0, 0.5, 0.8, 0.9, 0.99])
+    path = tmp_path / "phase.png"
+    plot_drift_grid(grid, critical_beta2(grid, refine_steps=0), path=path)
+    assert path.stat().st_size > 1000
+    with pytest.raises(AdamCheckError):
+        plot_drift_grid(grid, coordinate=3)
