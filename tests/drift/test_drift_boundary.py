@@ -221,3 +221,12 @@ def test_public_names_are_lazy_reexports():
         "assert not any(m.startswith(('scipy', 'matplotlib')) for m in sys.modules), 'heavy import'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
+
+
+def test_boundary_is_deterministic():
+    rng = np.random.default_rng(5)
+    law = GradientLaw.from_samples(np.exp(rng.standard_normal((300, 2))) - 1.5)
+    a = critical_beta2(law, [0.0], default_beta2_ladder(7), refine_steps=2, seed=3)
+    b = critical_beta2(law, [0.0], default_beta2_ladder(7), refine_steps=2, seed=3)
+    assert a.strict.tobytes() == b.strict.tobytes()
+    assert a.grids[0].rho.tobytes() == b.grids[0].rho.tobytes()

@@ -186,3 +186,19 @@ def test_plot_writes_a_png(tmp_path):
     assert path.stat().st_size > 1000
     with pytest.raises(AdamCheckError):
         plot_drift_grid(grid, coordinate=3)
+
+
+@pytest.mark.slow
+def test_markov_error_estimate_bounds_the_actual_error():
+    """The reported markov error (|N_delta - N_2delta|) against a grid 8 times finer."""
+    from adamcheck.drift._markov import markov_numerator
+
+    law = GradientLaw.two_point(50, 1 / 2401)
+    x, w = law.values[:, 0], law.weights
+    den = float(law.normalised_mean()[0])
+    b1s = np.array([0.0, 0.5, 0.9, 0.99])
+    for b2 in (0.6, 0.83, 0.93):
+        grid = drift_ratio_grid(law, b1s, [b2])
+        fine, _, _ = markov_numerator(x, w, b1s, b2, delta=0.00125, tol=1e-9)
+        actual = np.abs(grid.values[0] - fine / den)
+        assert (actual <= grid.errors[0] + 1e-6).all(), (b2, actual, grid.errors[0])
