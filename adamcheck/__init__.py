@@ -40,18 +40,16 @@ def _register(module: str, *names: str) -> None:
 
 
 # --- public API, one line per module (kept sorted by module) -------------------------
-_register(
-    ".drift",
-    "CriticalBoundary",
-    "DriftEstimate",
-    "DriftGrid",
-    "Recommendation",
-    "critical_beta2",
-    "default_beta2_ladder",
-    "drift_ratio",
-    "drift_ratio_grid",
-    "recommended_beta2",
-)
+_register("._laws", "GradientLaw")
+_register(".problems", "Problem", "Counterexample", "LeastSquares", "LogisticRegression",
+          "ReddiOnline", "ReddiStochastic", "counterexample_slopes", "load_xy")
+_register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult", "PhaseGrid",
+          "CONVENTIONS")
+_register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer",
+          "check_setup", "hf_check_callback", "read_config")
+_register(".drift", "CriticalBoundary", "DriftEstimate", "DriftGrid", "Recommendation", "critical_beta2",
+          "default_beta2_ladder", "drift_ratio", "drift_ratio_grid", "recommended_beta2")
+_register(".theory", "shi_min_beta2", "theorem22_threshold", "theorem22_order_scale", "counterexample_d1")
 
 
 def __getattr__(name: str) -> Any:

@@ -12,11 +12,10 @@ import dataclasses
 import enum
 import json
 import math
+import sys
 from fractions import Fraction
 from pathlib import PurePath
 from typing import Any
-
-import numpy as np
 
 __all__ = ["to_jsonable", "dumps"]
 
@@ -25,19 +24,26 @@ def to_jsonable(obj: Any) -> Any:
     """Return a structure of dict/list/str/int/float/bool/None equal in content to ``obj``."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
+    if isinstance(obj, int):
         return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        value = float(obj)
-        return value if math.isfinite(value) else None
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    # NumPy objects exist only if numpy was imported; never import it here.
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            value = float(obj)
+            return value if math.isfinite(value) else None
+        if isinstance(obj, np.ndarray):
+            return to_jsonable(obj.tolist())
     if isinstance(obj, Fraction):
         return str(obj)
     if isinstance(obj, enum.Enum):
         return obj.value
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
     if isinstance(obj, PurePath):
         return str(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

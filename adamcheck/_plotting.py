@@ -11,7 +11,7 @@ from typing import Any
 
 from ._errors import InvalidParameterError
 
-__all__ = ["pyplot", "save_figure", "PHASE_COLOURS"]
+__all__ = ["pyplot", "save_figure", "check_plot_path", "PHASE_COLOURS"]
 
 #: The papers' colours: red for divergence, blue for convergence.
 PHASE_COLOURS = {"diverged": "#d62728", "converged": "#1f77b4", "undecided": "#bdbdbd"}
@@ -27,8 +27,8 @@ def pyplot() -> Any:
     return plt
 
 
-def save_figure(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` to ``path`` (format from the suffix) and close it."""
+def check_plot_path(path: str | Path) -> Path:
+    """Validate a plot destination before any work is done (suffix, folder)."""
     path = Path(path)
     if path.suffix.lower() not in {".png", ".pdf", ".svg"}:
         raise InvalidParameterError(
@@ -38,6 +38,12 @@ def save_figure(fig: Any, path: str | Path) -> Path:
         raise InvalidParameterError(
             f"cannot write plot {str(path)!r}: folder {str(path.parent)!r} does not exist"
         )
+    return path
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Save ``fig`` to ``path`` (format from the suffix) and close it."""
+    path = check_plot_path(path)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     pyplot().close(fig)
     return path

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any
 
-import numpy as np
-
 from ._errors import DataError, InvalidParameterError
+
+# numpy is imported inside the checks that build arrays: the fast commands
+# (check, recommend) validate plain numbers and must not pay for importing it.
 
 __all__ = [
     "check_beta",
@@ -35,9 +37,14 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _numpy() -> Any:
+    return sys.modules.get("numpy")
+
+
 def check_finite_float(value: Any, name: str) -> float:
     """Return ``value`` as a finite float or raise :class:`InvalidParameterError`."""
-    if isinstance(value, np.ndarray) and value.shape == ():
+    np = _numpy()
+    if np is not None and isinstance(value, np.ndarray) and value.shape == ():
         value = value.item()
     if not _is_real(value):
         raise InvalidParameterError(f"{name} = {value!r} is not a number: give a real number")
@@ -57,8 +64,10 @@ def check_beta(value: Any, name: str = "beta") -> float:
     return value
 
 
-def check_betas_array(values: Any, name: str = "beta") -> np.ndarray:
+def check_betas_array(values: Any, name: str = "beta") -> Any:
     """Return a float64 array of betas, every entry in [0, 1)."""
+    import numpy as np
+
     arr = np.asarray(values, dtype=float)
     if arr.ndim > 1:
         raise InvalidParameterError(f"{name} must be a number or a 1-D list of numbers")
@@ -89,7 +98,8 @@ def check_nonnegative_int(value: Any, name: str) -> int:
 
 
 def _as_int(value: Any, name: str) -> int:
-    if isinstance(value, np.integer):
+    np = _numpy()
+    if np is not None and isinstance(value, np.integer):
         value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -132,14 +142,16 @@ def check_finite_array(
     name: str,
     *,
     ndim: int | tuple[int, ...] | None = None,
-    dtype: Any = np.float64,
+    dtype: Any = "float64",
     allow_empty: bool = False,
-) -> np.ndarray:
+) -> Any:
     """Return ``value`` as a finite numeric array of the given rank.
 
     Raises :class:`DataError` for object arrays, wrong rank, empty arrays or any
     NaN/inf entry (reporting where the first one is).
     """
+    import numpy as np
+
     arr = np.asarray(value)
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
@@ -164,12 +176,14 @@ def check_finite_array(
     return arr
 
 
-def parse_linspace(spec: str, name: str) -> np.ndarray:
+def parse_linspace(spec: str, name: str) -> Any:
     """Parse ``"start:stop:num"`` (inclusive, like ``numpy.linspace``) or a comma list.
 
     ``"0:0.99:64"`` gives 64 evenly spaced values from 0 to 0.99; ``"0.9,0.99"``
     gives the listed values; ``"0.9"`` a single value.
     """
+    import numpy as np
+
     text = str(spec).strip()
     try:
         if ":" in text:

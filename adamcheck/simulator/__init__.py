@@ -1,5 +1,25 @@
 """Vectorised Adam simulator: many (beta1, beta2, lr, eps, seed) runs advanced together."""
 
 from ._conventions import CONVENTIONS, adam_step, check_convention, uses_bias_correction
+from ._outcomes import OUTCOMES, classify
+from ._phase import PhaseGrid, phase_grid
+from ._sampling import SAMPLINGS, sample_components
+from ._schedules import SCHEDULES, schedule_factors
+from ._simulate import SimulationResult, simulate
 
-__all__ = ["CONVENTIONS", "adam_step", "check_convention", "uses_bias_correction"]
+__all__ = [
+    "CONVENTIONS",
+    "OUTCOMES",
+    "SAMPLINGS",
+    "SCHEDULES",
+    "PhaseGrid",
+    "SimulationResult",
+    "adam_step",
+    "check_convention",
+    "classify",
+    "phase_grid",
+    "sample_components",
+    "schedule_factors",
+    "simulate",
+    "uses_bias_correction",
+]

@@ -1,0 +1,90 @@
+"""``adamcheck check``: is this training configuration's Adam in the danger zone?
+
+A thin click layer over :func:`adamcheck.configs.check_config`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ._common import json_option
+
+HELP = """Check the Adam settings of a training configuration before launching it.
+
+Reads Hugging Face TrainingArguments (JSON/YAML), DeepSpeed JSON ("auto" values
+resolved from a TrainingArguments file given beside it), nanoGPT Python configs
+(parsed, never run), Megatron-LM argument lists or launch scripts, and torchtitan
+TOML. Shows what was read from where, the effective batch (micro x accumulation x
+data-parallel, in sequences and tokens), and the rules that fired with their sources.
+
+\b
+Example:
+  adamcheck check config/train_shakespeare_char.py
+  adamcheck check ds_config.json training_args.json --world-size 8 --seq-len 1024
+  adamcheck check train_gpt3.sh --reference 0.95@512 --json
+
+\b
+Exit codes:
+  0  fine, or advice only
+  1  risks found (beta1 >= sqrt(beta2), beta2 far below the half-life rule, beta2 < beta2*)
+  2  unusable input: malformed file, unknown optimizer, betas outside [0, 1), no batch size
+"""
+
+
+@click.command("check", help=HELP)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["hf", "deepspeed", "nanogpt", "megatron", "torchtitan"]),
+    help="Force the format of every file (default: detected from extension and content).",
+)
+@click.option("--world-size", type=int, help="Total GPUs/processes; data-parallel size = world / model-parallel ranks.")
+@click.option("--seq-len", type=int, help="Tokens per sequence, when the file does not say.")
+@click.option("--micro-batch-size", type=int, help="Sequences per device per step, when the file does not say.")
+@click.option("--grad-accum", type=int, help="Gradient-accumulation steps, when the file does not say.")
+@click.option("--global-batch-size", type=int, help="Sequences per optimizer step over all devices.")
+@click.option("--max-steps", type=int, help="Planned optimizer steps.")
+@click.option("--dataset-size", type=int, help="Training sequences per epoch (turns epochs into steps).")
+@click.option(
+    "--gradients",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Per-example gradient file for the beta2* and eps rules (needs adamcheck recommend).",
+)
+@click.option(
+    "--reference",
+    default=None,
+    metavar="BETA2@BATCH",
+    help="Known-good beta2 at a batch for the half-life rule (default 0.999@32).",
+)
+@click.option(
+    "--reference-seq-len",
+    type=int,
+    help="Tokens per sequence of the reference batch (default: the config's own length).",
+)
+@json_option
+def command(fmt, files, world_size, seq_len, micro_batch_size, grad_accum, global_batch_size,
+            max_steps, dataset_size, gradients, reference, reference_seq_len, as_json) -> int:
+    from ..configs._check import check_config
+
+    report = check_config(
+        list(files),
+        format=fmt,
+        world_size=world_size,
+        seq_len=seq_len,
+        micro_batch_size=micro_batch_size,
+        grad_accum=grad_accum,
+        global_batch_size=global_batch_size,
+        max_steps=max_steps,
+        dataset_size=dataset_size,
+        gradients=gradients,
+        reference=reference,
+        reference_seq_len=reference_seq_len,
+    )
+    if as_json:
+        from .._jsonio import dumps
+
+        click.echo(dumps(report.to_dict()))
+    else:
+        click.echo(report.render())
+    return report.exit_code

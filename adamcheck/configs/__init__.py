@@ -1,0 +1,104 @@
+"""Pre-training sanity check of Adam settings in training configurations (issue 6).
+
+``adamcheck check FILE...`` and :func:`check_config` read a training configuration
+(Hugging Face TrainingArguments JSON/YAML, DeepSpeed JSON, nanoGPT Python config,
+Megatron-LM argument list or launch script, torchtitan TOML), normalise it into a
+:class:`TrainingSetup` whose every value remembers where it came from, compute the
+effective batch (micro batch x accumulation x data-parallel size, in sequences and
+tokens), and apply the rules of :mod:`adamcheck.configs._rules`. Nothing in a config
+file is ever executed. :func:`check_optimizer` runs the same rules on a live
+``torch.optim.Adam``/``AdamW``; :func:`hf_check_callback` on a Hugging Face Trainer.
+
+Unknown keys follow what each format's own tools do (details in each reader):
+
+=============== ==================================================================
+TrainingArgs    misspelling of a key adamcheck reads -> refused (HfArgumentParser
+                refuses it); other non-TrainingArguments keys -> warning, since
+                argument files also carry the script's model/data arguments
+DeepSpeed       unknown ``optimizer.params`` key -> refused (the optimizer
+                constructor raises TypeError); unknown top-level key -> warning
+                (DeepSpeed ignores it)
+nanoGPT         names train.py does not define -> warning (exec ignores them)
+Megatron-LM     misspelling of a flag adamcheck reads -> refused (argparse
+                refuses it); other flags ignored (Megatron has hundreds)
+torchtitan      unknown ``[optimizer]`` key -> refused, misspelt ``[training]`` key
+                -> refused (torchtitan's ConfigManager refuses unknown fields)
+=============== ==================================================================
+
+Exit codes: 0 fine or advice only; 1 risks found; 2 unusable input (malformed file,
+unknown optimizer, betas outside [0, 1), no batch size).
+
+JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
+``"adamcheck.check/1"``; keys are only ever added within a version:
+
+``schema``          ``"adamcheck.check/1"``
+``format``          reader(s) used: ``hf``, ``deepspeed``, ``nanogpt``, ``megatron``,
+                    ``torchtitan``, ``torch``; several joined by ``+``
+``files``           list of files read (or ``"<Optimizer> optimizer"``)
+``optimizer``       optimizer name as the format spells it, or null
+``beta1``, ``beta2``, ``eps``   numbers, or null when unknown
+``fields``          {name: {``value``, ``source``} or null} for every setup field
+                    (optimizer, beta1, beta2, eps, weight_decay, lr, micro_batch,
+                    grad_accum, data_parallel, world_size, model_parallel,
+                    global_batch, seq_len, max_steps, train_samples, num_epochs,
+                    dataset_size); ``source`` names file and key/line, flag, or default
+``unresolved``      {name: reason} for values that could not be resolved (DeepSpeed "auto")
+``effective_batch`` {``sequences``, ``tokens``, ``seq_len``, ``micro_batch``,
+                    ``grad_accum``, ``data_parallel``, ``computation``: [steps as text],
+                    ``assumptions``: [text], ``missing``: what was missing or null}
+``planned_steps``   {``value``: int or null, ``how``: text}
+``reference``       {``beta2``, ``batch_size``, ``seq_len`` (null: same as the config's),
+                    ``source``}
+``findings``        [{``level``: ``error``|``risk``|``advice``|``not_checked``|``ok``,
+                    ``rule``, ``message``, ``source``}], errors first
+``warnings``        [text]: unknown keys, assumptions, overrides
+``notes``           [text]: facts such as Megatron's batch ramp-up
+``param_groups``    for ``check_optimizer``: [{index, beta1, beta2, eps, weight_decay,
+                    lr, amsgrad, params}], else null
+``recommendation``  ``Recommendation.to_dict()`` when ``adamcheck.recommend`` ran, else null
+``exit_code``       0, 1 or 2 as above
+
+Example:
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "train_char.py").write_text(
+    ...     "batch_size = 64\\nblock_size = 256\\ngradient_accumulation_steps = 1\\nbeta2 = 0.99\\n")
+    >>> report = check_config(d / "train_char.py")
+    >>> report.batch.sequences, report.batch.tokens, report.exit_code
+    (64, 16384, 0)
+
+References:
+    Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026); Zhang et al., arXiv:2208.09632
+    (NeurIPS 2022); Reddi, Kale, Kumar, ICLR 2018; Marek et al., arXiv:2507.07101 (2025).
+"""
+
+from __future__ import annotations
+
+from ._batch import EffectiveBatch, effective_batch
+from ._check import check_config, check_setup, planned_steps
+from ._hf_callback import check_training_arguments, hf_check_callback
+from ._load import FORMATS, detect_format, read_config
+from ._optimizer import check_optimizer
+from ._report import SCHEMA, CheckReport
+from ._rules import RULES, Finding
+from ._setup import Sourced, TrainingSetup
+
+__all__ = [
+    "CheckReport",
+    "EffectiveBatch",
+    "FORMATS",
+    "Finding",
+    "RULES",
+    "SCHEMA",
+    "Sourced",
+    "TrainingSetup",
+    "check_config",
+    "check_optimizer",
+    "check_setup",
+    "check_training_arguments",
+    "detect_format",
+    "effective_batch",
+    "hf_check_callback",
+    "planned_steps",
+    "read_config",
+]

@@ -1,0 +1,193 @@
+"""Effective batch size of a training setup, with the computation written out.
+
+The batch one Adam step sees is
+
+    B = micro batch x gradient-accumulation steps x data-parallel size   (sequences)
+    tokens per step = B x sequence length,
+
+where the data-parallel size is the world size divided by the ranks that hold one
+model replica (tensor x pipeline x context parallel). Frameworks that state the
+global batch directly (DeepSpeed ``train_batch_size``, Megatron
+``--global-batch-size``, torchtitan ``global_batch_size``) fix B and imply the
+accumulation; they also require the product to match exactly, and so does adamcheck.
+nanoGPT counts ``gradient_accumulation_steps`` over all ranks (train.py divides it by
+the world size), so there B = batch_size x gradient_accumulation_steps whatever the
+GPU count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import ConfigError
+from ._setup import TrainingSetup
+
+__all__ = ["EffectiveBatch", "effective_batch"]
+
+
+@dataclass(frozen=True)
+class EffectiveBatch:
+    """Sequences and tokens per optimizer step, and how they were obtained.
+
+    ``sequences`` is ``None`` when the setup does not determine it (missing micro
+    batch): the check reports that as an error. ``computation`` lists the steps in
+    words; ``assumptions`` the values adamcheck had to assume (shown as warnings).
+    """
+
+    sequences: int | None
+    tokens: int | None
+    seq_len: int | None
+    micro_batch: int | None
+    grad_accum: int | None
+    data_parallel: int | None
+    computation: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    missing: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sequences": self.sequences,
+            "tokens": self.tokens,
+            "seq_len": self.seq_len,
+            "micro_batch": self.micro_batch,
+            "grad_accum": self.grad_accum,
+            "data_parallel": self.data_parallel,
+            "computation": list(self.computation),
+            "assumptions": list(self.assumptions),
+            "missing": self.missing,
+        }
+
+
+def _seqs(n: int) -> str:
+    return f"{n} sequence{'' if n == 1 else 's'}"
+
+
+def _src(setup: TrainingSetup, name: str) -> str:
+    item = getattr(setup, name)
+    return "" if item is None else f" ({item.source})"
+
+
+def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
+    """Compute the batch per optimizer step of ``setup``.
+
+    Example:
+        >>> from adamcheck.configs._setup import Sourced
+        >>> s = TrainingSetup(micro_batch=Sourced(8, "a"), grad_accum=Sourced(4, "b"),
+        ...                   data_parallel=Sourced(16, "c"), seq_len=Sourced(2048, "d"))
+        >>> b = effective_batch(s)
+        >>> b.sequences, b.tokens
+        (512, 1048576)
+    """
+    micro, accum = setup.get("micro_batch"), setup.get("grad_accum")
+    dp, world, mp = setup.get("data_parallel"), setup.get("world_size"), setup.get("model_parallel")
+    gbs, seq_len = setup.get("global_batch"), setup.get("seq_len")
+    steps: list[str] = []
+    assumed: list[str] = []
+    for name, value in (("micro batch", micro), ("gradient accumulation", accum), ("global batch", gbs),
+                        ("world size", world), ("data-parallel size", dp), ("sequence length", seq_len)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} = {value} must be at least 1: fix the configuration or the flag")
+
+    if micro is not None:
+        steps.append(f"micro batch = {_seqs(micro)} per device{_src(setup, 'micro_batch')}")
+    if accum is not None:
+        steps.append(f"gradient accumulation = {accum}{_src(setup, 'grad_accum')}")
+
+    if dp is None and world is not None and not setup.accum_is_global:
+        parts = mp or 1
+        if world % parts:
+            assumed.append(
+                f"world size {world} is not a multiple of the {parts} ranks per model replica; "
+                "data-parallel size unknown (pass --world-size with the real GPU count)"
+            )
+        else:
+            dp = world // parts
+            how = f"world size {world}{_src(setup, 'world_size')}"
+            if mp:
+                how += f" / {mp} ranks per model replica{_src(setup, 'model_parallel')}"
+            steps.append(f"data-parallel size = {how} = {dp}")
+    elif dp is not None:
+        steps.append(f"data-parallel size = {dp}{_src(setup, 'data_parallel')}")
+        if world is not None and not setup.accum_is_global and dp * (mp or 1) != world:
+            assumed.append(
+                f"data-parallel size {dp} x {mp or 1} ranks per model replica != world size {world}; "
+                f"the file's data-parallel size {dp} is used"
+            )
+
+    sequences: int | None = None
+    missing: str | None = None
+    if setup.accum_is_global:
+        if micro is None or accum is None:
+            missing = "batch_size or gradient_accumulation_steps"
+        else:
+            if world is not None and accum % world:
+                raise ConfigError(
+                    f"gradient_accumulation_steps = {accum} is not divisible by the world size {world}: "
+                    "nanoGPT's train.py asserts it is; change one of them"
+                )
+            sequences = micro * accum
+            steps.append(
+                f"batch = batch_size {micro} x gradient_accumulation_steps {accum} = {_seqs(sequences)} "
+                "(nanoGPT divides gradient_accumulation_steps by the world size, so the GPU count "
+                "does not change the batch per step)"
+            )
+    elif gbs is not None:
+        sequences = gbs
+        steps.append(f"global batch = {_seqs(gbs)}{_src(setup, 'global_batch')}")
+        if micro is not None and dp is not None:
+            if accum is not None:
+                if micro * accum * dp != gbs:
+                    raise ConfigError(
+                        f"global batch {gbs} != micro batch {micro} x accumulation {accum} x data-parallel "
+                        f"{dp} = {micro * accum * dp}: the framework refuses this too; make them agree"
+                    )
+                steps.append(f"check: {micro} x {accum} x {dp} = {gbs}")
+            elif gbs % (micro * dp):
+                raise ConfigError(
+                    f"global batch {gbs} is not divisible by micro batch {micro} x data-parallel {dp}: "
+                    "the framework refuses this too; make them agree"
+                )
+            else:
+                accum = gbs // (micro * dp)
+                steps.append(f"implied accumulation = {gbs} / ({micro} x {dp}) = {accum}")
+        elif micro is not None and accum is not None and dp is None:
+            if gbs % (micro * accum) == 0:
+                dp = gbs // (micro * accum)
+                steps.append(f"implied data-parallel size = {gbs} / ({micro} x {accum}) = {dp}")
+    else:
+        if micro is None:
+            missing = "micro batch size"
+        else:
+            if accum is None:
+                accum = 1
+                assumed.append("gradient accumulation not stated: 1 assumed")
+            if dp is None:
+                dp = 1
+                assumed.append(
+                    "data-parallel size not stated: 1 assumed (one process); pass --world-size "
+                    "for multi-GPU runs, the batch per step grows with it"
+                )
+            sequences = micro * accum * dp
+            steps.append(f"batch = micro {micro} x accumulation {accum} x data-parallel {dp} = {_seqs(sequences)}")
+
+    tokens = None
+    if sequences is not None:
+        if seq_len is not None:
+            tokens = sequences * seq_len
+            steps.append(
+                f"tokens per step = {sequences} x {seq_len} tokens per sequence{_src(setup, 'seq_len')} = {tokens:,}"
+            )
+        else:
+            steps.append("tokens per step unknown: the file states no sequence length (pass --seq-len)")
+    return EffectiveBatch(
+        sequences=sequences,
+        tokens=tokens,
+        seq_len=seq_len,
+        micro_batch=micro,
+        grad_accum=accum,
+        data_parallel=dp,
+        computation=steps,
+        assumptions=assumed,
+        missing=missing,
+    )

@@ -1,0 +1,193 @@
+"""Run the rule set on a training setup: :func:`check_setup` and :func:`check_config`."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from .._errors import AdamCheckError, DataError
+from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
+from .._validate import check_positive_float, check_positive_int
+from ._batch import EffectiveBatch, effective_batch
+from ._load import read_config
+from ._report import CheckReport
+from ._rules import RULES, CheckContext, Finding, recommend_available
+from ._setup import TrainingSetup, apply_overrides
+
+__all__ = ["check_setup", "check_config", "planned_steps"]
+
+
+def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | None, str]:
+    """Optimizer steps the run plans, and how that was found.
+
+    From ``max_steps`` (``max_iters``, ``--train-iters``, torchtitan ``steps``); else
+    Megatron's ``--train-samples`` / global batch; else ceil(epochs x steps per epoch)
+    with steps per epoch = max(ceil(ceil(N / (micro x data-parallel)) / accumulation), 1),
+    as the Hugging Face Trainer (transformers 5) counts them, N = dataset size in
+    sequences (transformers 4.x floors the division by the accumulation).
+
+    Example:
+        >>> from adamcheck.configs._setup import Sourced
+        >>> s = TrainingSetup(num_epochs=Sourced(3.0, "args"), dataset_size=Sourced(1000, "flag"),
+        ...                   micro_batch=Sourced(8, "a"), grad_accum=Sourced(1, "b"))
+        >>> planned_steps(s, effective_batch(s))[0]
+        375
+    """
+    if setup.max_steps is not None:
+        return int(setup.max_steps.value), setup.max_steps.source
+    samples = setup.get("train_samples")
+    if samples is not None and batch.sequences:
+        steps = math.ceil(samples / batch.sequences)
+        return steps, f"{setup.train_samples.source} / batch {batch.sequences}"  # type: ignore[union-attr]
+    epochs = setup.get("num_epochs")
+    if epochs is None:
+        return None, "the configuration states no step count"
+    size = setup.get("dataset_size")
+    if size is None:
+        return None, f"num_train_epochs = {epochs:g} but the dataset size is unknown: pass --dataset-size"
+    if batch.micro_batch is None or batch.data_parallel is None or batch.grad_accum is None:
+        return None, "num_train_epochs given but the batch layout is unknown"
+    loader = math.ceil(size / (batch.micro_batch * batch.data_parallel))
+    per_epoch = max(math.ceil(loader / batch.grad_accum), 1)
+    steps = math.ceil(epochs * per_epoch)
+    how = (
+        f"{epochs:g} epochs x {per_epoch} steps per epoch (ceil(ceil({size} / ({batch.micro_batch} x "
+        f"{batch.data_parallel})) / {batch.grad_accum}), as the transformers 5 Trainer counts them; "
+        "4.x rounds the division by the accumulation down)"
+    )
+    return steps, how
+
+
+def _recommendation(
+    ctx: CheckContext,
+) -> tuple[Any, str | None]:
+    """Call ``adamcheck.recommend.recommend`` when it is installed; else say why not."""
+    if not recommend_available():
+        return None, "adamcheck.recommend (beta2*, recommended betas) is not part of this installation yet"
+    if not ctx.betas_usable() or ctx.batch.sequences is None:
+        return None, "betas or batch size unknown"
+    from ..recommend import recommend  # type: ignore[import-not-found]
+
+    try:
+        rec = recommend(
+            ctx.batch.sequences,
+            dataset_size=ctx.setup.get("dataset_size"),
+            gradients=ctx.gradients,
+            beta1=ctx.beta1,
+            reference=ctx.reference,
+            tokens_per_sample=ctx.batch.seq_len,
+            eps=ctx.eps,
+        )
+    except AdamCheckError as exc:
+        return None, f"adamcheck recommend refused the inputs: {exc}"
+    return rec, None
+
+
+def check_setup(
+    setup: TrainingSetup,
+    *,
+    reference: BetaReference | str | None = None,
+    reference_seq_len: int | None = None,
+    gradients: str | Path | None = None,
+    dataset_size: int | None = None,
+    memory_ratio: float = 10.0,
+) -> CheckReport:
+    """Apply every rule of :mod:`adamcheck.configs._rules` to ``setup``.
+
+    ``reference`` is a :class:`~adamcheck._halflife.BetaReference` or ``"BETA2@BATCH"``
+    (default :data:`~adamcheck._halflife.DEFAULT_REFERENCE`); ``reference_seq_len`` the
+    tokens per sequence of the reference batch (default: this config's length).
+    Exit code of the report: 2 errors, 1 risks, 0 otherwise.
+
+    Example:
+        >>> from adamcheck.configs._nanogpt import read_nanogpt_source
+        >>> r = check_setup(read_nanogpt_source("batch_size = 64\\nblock_size = 256\\n"
+        ...                                      "gradient_accumulation_steps = 1\\nbeta2 = 0.99\\n", "c.py"))
+        >>> r.batch.tokens, r.exit_code
+        (16384, 0)
+    """
+    if isinstance(reference, str):
+        reference = parse_reference(reference)
+    reference = reference or DEFAULT_REFERENCE
+    if reference_seq_len is not None:
+        reference_seq_len = check_positive_int(reference_seq_len, "reference sequence length")
+    if dataset_size is not None:
+        setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
+    memory_ratio = check_positive_float(memory_ratio, "memory ratio")
+    if gradients is not None and not Path(gradients).is_file():
+        raise DataError(f"gradient file {gradients} does not exist: check the path")
+    batch = effective_batch(setup)
+    steps, how = planned_steps(setup, batch)
+    ctx = CheckContext(
+        setup=setup,
+        batch=batch,
+        reference=reference,
+        reference_seq_len=reference_seq_len,
+        planned_steps=steps,
+        planned_steps_how=how,
+        gradients=None if gradients is None else str(gradients),
+        memory_ratio=memory_ratio,
+    )
+    ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
+    findings: list[Finding] = []
+    for rule in RULES:
+        findings.extend(rule(ctx))
+    rec = ctx.recommendation
+    return CheckReport(
+        setup=setup,
+        batch=batch,
+        findings=findings,
+        reference=reference,
+        reference_seq_len=reference_seq_len,
+        planned_steps=steps,
+        planned_steps_how=how,
+        recommendation=rec.to_dict() if rec is not None and hasattr(rec, "to_dict") else None,
+    )
+
+
+def check_config(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    format: str | None = None,
+    world_size: int | None = None,
+    seq_len: int | None = None,
+    micro_batch_size: int | None = None,
+    grad_accum: int | None = None,
+    global_batch_size: int | None = None,
+    max_steps: int | None = None,
+    dataset_size: int | None = None,
+    gradients: str | Path | None = None,
+    reference: BetaReference | str | None = None,
+    reference_seq_len: int | None = None,
+) -> CheckReport:
+    """Read configuration file(s), apply flag values, and check the Adam settings.
+
+    The keyword arguments are the ``adamcheck check`` flags: they fill what the files
+    leave out (and override what they state, with a warning).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "args.json").write_text('{"adam_beta1": 0.9, "adam_beta2": 0.999, '
+        ...                                   '"per_device_train_batch_size": 8}')
+        >>> r = check_config(d / "args.json", world_size=4)
+        >>> r.batch.sequences, r.exit_code
+        (32, 0)
+    """
+    setup = read_config(paths, format)
+
+    def positive(value: int | None, name: str) -> int | None:
+        return None if value is None else check_positive_int(value, name)
+
+    setup = apply_overrides(
+        setup,
+        world_size=(positive(world_size, "world size"), "--world-size"),
+        seq_len=(positive(seq_len, "sequence length"), "--seq-len"),
+        micro_batch=(positive(micro_batch_size, "micro batch size"), "--micro-batch-size"),
+        grad_accum=(positive(grad_accum, "gradient accumulation"), "--grad-accum"),
+        global_batch=(positive(global_batch_size, "global batch size"), "--global-batch-size"),
+        max_steps=(positive(max_steps, "max steps"), "--max-steps"),
+        dataset_size=(positive(dataset_size, "dataset size"), "--dataset-size"),
+    )
+    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients)

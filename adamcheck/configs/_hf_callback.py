@@ -1,0 +1,131 @@
+"""A Hugging Face ``TrainerCallback`` that runs ``adamcheck check`` when training starts.
+
+transformers is imported only inside :func:`hf_check_callback`, so the class is
+created on first use and importing adamcheck never loads transformers.
+
+What it does in ``on_train_begin``: reads the Trainer's ``TrainingArguments`` (betas,
+eps, per-device batch, accumulation, optim), takes the world size from
+``args.world_size`` and the planned steps from ``state.max_steps`` (both known once
+training starts), runs the same rules as the CLI, keeps the report on
+``callback.report`` and logs it through the transformers logger
+(``transformers.adamcheck``): as a warning when it has errors or risks, else at info.
+
+When it raises: only when asked. With ``fail_on_risk=True`` a report with risks or
+errors raises :class:`~adamcheck.AdamCheckError` before the first step (a pre-flight
+gate for CI). Otherwise nothing reaches the training loop: an unreadable setup is
+logged as a warning, and so is an unexpected exception inside adamcheck (a bug in
+adamcheck must never stop someone's training run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .._errors import AdamCheckError
+from .._halflife import BetaReference
+from ._check import check_setup
+from ._hf import read_hf_dict
+from ._report import CheckReport
+from ._setup import Sourced
+
+__all__ = ["hf_check_callback", "check_training_arguments"]
+
+LOGGER_NAME = "transformers.adamcheck"
+
+
+def check_training_arguments(
+    args: Any,
+    state: Any = None,
+    *,
+    seq_len: int | None = None,
+    dataset_size: int | None = None,
+    gradients: str | Path | None = None,
+    reference: BetaReference | str | None = None,
+    reference_seq_len: int | None = None,
+) -> CheckReport:
+    """Check a live ``TrainingArguments`` (and optionally a ``TrainerState``).
+
+    ``args`` needs ``to_dict()`` (as TrainingArguments has) or is a plain mapping.
+    """
+    data = args.to_dict() if hasattr(args, "to_dict") else dict(args)
+    setup = read_hf_dict(data, "TrainingArguments")
+    world = getattr(args, "world_size", None)
+    if isinstance(world, int) and world >= 1:
+        setup.world_size = Sourced(world, "TrainingArguments.world_size (the running process group)")
+    max_steps = getattr(state, "max_steps", None)
+    if isinstance(max_steps, int) and max_steps > 0:
+        setup.max_steps = Sourced(max_steps, "TrainerState.max_steps")
+    if seq_len is not None:
+        setup.seq_len = Sourced(int(seq_len), "argument seq_len")
+    return check_setup(
+        setup,
+        reference=reference,
+        reference_seq_len=reference_seq_len,
+        gradients=gradients,
+        dataset_size=dataset_size,
+    )
+
+
+def hf_check_callback(
+    *,
+    seq_len: int | None = None,
+    dataset_size: int | None = None,
+    gradients: str | Path | None = None,
+    reference: BetaReference | str | None = None,
+    reference_seq_len: int | None = None,
+    fail_on_risk: bool = False,
+) -> Any:
+    """A ``transformers.TrainerCallback`` instance that checks Adam at train start.
+
+    Example (needs transformers)::
+
+        trainer = Trainer(model=model, args=args, train_dataset=ds,
+                          callbacks=[adamcheck.hf_check_callback(seq_len=1024)])
+        trainer.train()      # logs the report; callback.report holds it
+
+    See the module docstring for when it raises (only with ``fail_on_risk=True``).
+    """
+    from transformers import TrainerCallback
+    from transformers.utils import logging as hf_logging
+
+    logger = hf_logging.get_logger(LOGGER_NAME)
+    options = dict(
+        seq_len=seq_len,
+        dataset_size=dataset_size,
+        gradients=gradients,
+        reference=reference,
+        reference_seq_len=reference_seq_len,
+    )
+
+    class AdamCheckCallback(TrainerCallback):  # type: ignore[misc, valid-type]
+        """Runs adamcheck's Adam checks in ``on_train_begin``; see ``adamcheck.configs._hf_callback``."""
+
+        def __init__(self) -> None:
+            self.report: CheckReport | None = None
+            self.error: str | None = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            try:
+                report = check_training_arguments(args, state, **options)
+            except AdamCheckError as exc:
+                self.error = str(exc)
+                logger.warning("adamcheck: could not check the Adam settings: %s", exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - never break training for an adamcheck bug
+                self.error = f"{type(exc).__name__}: {exc}"
+                logger.warning("adamcheck: internal error, check skipped (%s); please report it", self.error)
+                return
+            self.report = report
+            if report.exit_code:
+                logger.warning("adamcheck:\n%s", report.render())
+            else:
+                logger.info("adamcheck:\n%s", report.render())
+            if fail_on_risk and report.exit_code:
+                worst = report.by_level("error") or report.by_level("risk")
+                raise AdamCheckError(
+                    f"adamcheck found {len(worst)} {'error' if report.exit_code == 2 else 'risk'}(s) before "
+                    f"training: {worst[0].rule}: {worst[0].message}"
+                )
+
+    return AdamCheckCallback()

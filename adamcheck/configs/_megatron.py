@@ -1,0 +1,218 @@
+"""Reader for Megatron-LM argument lists: a file of ``--flag value`` pairs, or a launch
+script written the way Megatron's examples are (``examples/gpt3/train_gpt3_175b_distributed.sh``:
+bash arrays of arguments, ``NAME=value`` variables, ``torchrun --nproc_per_node ...``).
+
+The text is tokenised with :mod:`shlex` (comments and line continuations handled); it
+is never run. ``$NAME``/``${NAME}`` take the value of a plain ``NAME=literal``
+assignment in the same file; anything else that needs the shell (``$1``,
+``$((...))``, command substitution) leaves that value unresolved.
+
+Flags read: ``--adam-beta1``, ``--adam-beta2``, ``--adam-eps``, ``--weight-decay``,
+``--lr``, ``--optimizer``, ``--micro-batch-size``, ``--global-batch-size``,
+``--rampup-batch-size``, ``--seq-length``, ``--train-iters``, ``--train-samples``,
+``--tensor-model-parallel-size``, ``--pipeline-model-parallel-size``,
+``--context-parallel-size``, and torchrun's ``--nproc_per_node``/``--nnodes`` for the
+world size. Defaults are Megatron's (``--adam-beta1 0.9 --adam-beta2 0.999
+--adam-eps 1e-8``, global batch = micro batch x data-parallel size).
+
+Unknown flags: Megatron's argparse refuses flags it does not define, but adamcheck
+does not carry Megatron's several hundred options; it refuses a flag that is a
+misspelling of one it reads (``--adam-beta-2``) and ignores the others.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from .._errors import ConfigError
+from ._names import MEGATRON_ADAM, adam_name_or_raise
+from ._readutil import as_int, as_number, near_miss
+from ._setup import Sourced, TrainingSetup
+
+__all__ = ["read_megatron_text", "looks_like_megatron"]
+
+_FLOAT_FLAGS = {"--adam-beta1": "beta1", "--adam-beta2": "beta2", "--adam-eps": "eps", "--weight-decay": "weight_decay", "--lr": "lr"}
+_INT_FLAGS = {
+    "--micro-batch-size": "micro_batch",
+    "--global-batch-size": "global_batch",
+    "--seq-length": "seq_len",
+    "--train-iters": "max_steps",
+    "--train-samples": "train_samples",
+}
+_PARALLEL = ("--tensor-model-parallel-size", "--pipeline-model-parallel-size", "--context-parallel-size")
+_WORLD = ("--nproc_per_node", "--nproc-per-node", "--nnodes")
+_WATCHED = tuple(_FLOAT_FLAGS) + tuple(_INT_FLAGS) + _PARALLEL + ("--optimizer", "--rampup-batch-size")
+_KNOWN_NEAR = frozenset(
+    _WATCHED
+    + _WORLD
+    + (
+        "--adam-beta", "--decoupled-lr", "--decoupled-min-lr", "--min-lr", "--lr-decay-iters",
+        "--lr-decay-samples", "--lr-warmup-iters", "--lr-warmup-samples", "--lr-warmup-fraction",
+        "--lr-decay-style", "--start-weight-decay", "--end-weight-decay", "--weight-decay-incr-style",
+        "--sgd-momentum", "--decoder-seq-length", "--encoder-seq-length", "--max-position-embeddings",
+        "--expert-model-parallel-size", "--expert-tensor-parallel-size", "--virtual-pipeline-model-parallel-size",
+        "--train-data-path", "--seq-length-warmup", "--use-distributed-optimizer", "--optimizer-cpu-offload",
+        "--num-layers-per-virtual-pipeline-stage", "--pipeline-model-parallel-split-rank",
+    )
+)
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s()]*)\s*(?:#.*)?$")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def looks_like_megatron(text: str) -> bool:
+    return bool(re.search(r"--(adam-beta[12]|micro-batch-size|global-batch-size)\b", text))
+
+
+def _tokens(text: str, name: str) -> list[tuple[str, int]]:
+    """Tokens with their line numbers; comments dropped, continuations joined."""
+    out: list[tuple[str, int]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        stripped = line.rstrip()
+        if stripped.endswith("\\"):
+            stripped = stripped[:-1]
+        try:
+            lexer = shlex.shlex(stripped, posix=True)
+            lexer.whitespace_split = True
+            lexer.commenters = "#"
+            words = list(lexer)
+        except ValueError as exc:
+            raise ConfigError(f"{name} line {lineno}: cannot split the arguments ({exc}): fix the quoting") from None
+        out.extend((w, lineno) for w in words)
+    return out
+
+
+def read_megatron_text(text: str, name: str) -> TrainingSetup:
+    """Read Megatron-LM arguments into a :class:`TrainingSetup`.
+
+    Example:
+        >>> s = read_megatron_text("--micro-batch-size 1 --global-batch-size 1536 "
+        ...                        "--adam-beta1 0.9 --adam-beta2 0.95 --seq-length 2048", "args.txt")
+        >>> s.get("global_batch"), s.get("beta2"), s.get("seq_len")
+        (1536, 0.95, 2048)
+    """
+    variables: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _ASSIGN.match(line)
+        if match and "$" not in match.group(2) and "`" not in match.group(2):
+            variables[match.group(1)] = match.group(2)
+
+    flags: dict[str, tuple[list[str], int]] = {}
+    tokens = _tokens(text, name)
+    i = 0
+    while i < len(tokens):
+        word, line = tokens[i]
+        i += 1
+        if not word.startswith("--") or len(word) < 3:
+            continue
+        flag, _, inline = word.partition("=")
+        values: list[str] = [inline] if inline else []
+        while not inline and i < len(tokens):
+            nxt = tokens[i][0]
+            if nxt.startswith("--") or nxt.endswith("=(") or nxt in (")", "\\", "&&", "|", ";"):
+                break
+            values.append(nxt)
+            i += 1
+        flags[flag] = (values, line)  # argparse: the last occurrence wins
+
+    for flag, (_, line) in flags.items():
+        if flag in _KNOWN_NEAR:
+            continue
+        guess = near_miss(flag, _WATCHED, _KNOWN_NEAR)
+        if guess is not None:
+            raise ConfigError(
+                f"{name} line {line}: {flag} is not a Megatron-LM argument (did you mean {guess}?); "
+                "Megatron would refuse it too: fix the flag"
+            )
+
+    setup = TrainingSetup(format="megatron", files=[name])
+
+    def first(flag: str) -> tuple[str | None, str]:
+        values, line = flags[flag]
+        where = f"{name} line {line}: {flag}"
+        if not values:
+            raise ConfigError(f"{where} has no value: write e.g. {flag} 8")
+        raw = values[0]
+        unresolved = False
+
+        def sub(m: re.Match) -> str:
+            nonlocal unresolved
+            var = m.group(1) or m.group(2)
+            if var in variables:
+                return variables[var]
+            unresolved = True
+            return m.group(0)
+
+        value = _VAR.sub(sub, raw)
+        if unresolved or "$" in value or "`" in value:
+            return None, f"{where} = {raw} needs the shell to expand it"
+        if value != raw:
+            where += f" (= {value} via {raw})"
+        return value, where
+
+    for flag, field in _FLOAT_FLAGS.items():
+        if flag in flags:
+            value, where = first(flag)
+            if value is None:
+                setup.unresolved[field] = where
+            else:
+                setup.set(field, float(as_number(value, where, strings=True)), where)
+    for flag, field in _INT_FLAGS.items():
+        if flag in flags:
+            value, where = first(flag)
+            if value is None:
+                setup.unresolved[field] = where
+            else:
+                setup.set(field, as_int(value, where, strings=True), where)
+
+    defaults = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    for field, value in defaults.items():
+        if getattr(setup, field) is None and field not in setup.unresolved:
+            flag = {"beta1": "--adam-beta1", "beta2": "--adam-beta2", "eps": "--adam-eps"}[field]
+            setattr(setup, field, Sourced(value, f"default of Megatron-LM ({flag} {value:g})", weak=True))
+
+    if "--optimizer" in flags:
+        value, where = first("--optimizer")
+        if value is None:
+            setup.unresolved["optimizer"] = where
+        else:
+            adam_name_or_raise(value, MEGATRON_ADAM, where)
+            setup.set("optimizer", value, where)
+    else:
+        setup.optimizer = Sourced("adam", "default of Megatron-LM (--optimizer adam, decoupled weight decay)", weak=True)
+
+    parallel = 1
+    sources = []
+    for flag in _PARALLEL:
+        if flag in flags:
+            value, where = first(flag)
+            if value is None:
+                setup.unresolved["model_parallel"] = where
+                break
+            parallel *= as_int(value, where, strings=True)
+            sources.append(f"{flag} {value}")
+    else:
+        if sources:
+            setup.set("model_parallel", parallel, f"{name}: " + " x ".join(sources))
+
+    world: int | None = 1
+    world_sources = []
+    for flag in ("--nproc_per_node", "--nproc-per-node", "--nnodes"):
+        if flag in flags:
+            value, where = first(flag)
+            if value is None:
+                world = None
+                setup.unresolved.setdefault("world_size", where)
+                break
+            world *= as_int(value, where, strings=True)
+            world_sources.append(f"{flag} {value}")
+    if world is not None and world_sources:
+        setup.set("world_size", world, f"{name}: torchrun " + " x ".join(world_sources))
+
+    if "--rampup-batch-size" in flags:
+        values, line = flags["--rampup-batch-size"]
+        setup.notes.append(
+            f"{name} line {line}: --rampup-batch-size {' '.join(values)}: the global batch starts "
+            "smaller and grows to --global-batch-size; the checks use the final batch"
+        )
+    return setup
+

@@ -1,0 +1,454 @@
+"""The rules ``adamcheck check`` applies, one small function each.
+
+A rule takes a :class:`CheckContext` and returns :class:`Finding` objects. Levels:
+
+* ``error``: the setup is unusable (betas outside [0, 1), no batch size); exit 2.
+* ``risk``: outside what theory or the reference practice supports; exit 1.
+* ``advice``: worth knowing, not wrong; exit 0.
+* ``not_checked``: the rule could not run, with the reason (never a silent pass).
+* ``ok``: the rule ran and found nothing, with the numbers it compared.
+
+Rules (``RULES`` runs them in this order):
+
+``betas_range``
+    0 <= beta1 < 1, 0 <= beta2 < 1, eps >= 0: the range torch.optim.Adam accepts and
+    Zhang et al.'s theorems assume.
+``batch_size``
+    the effective batch (:mod:`._batch`) is known.
+``beta1_below_sqrt_beta2``
+    beta1 < sqrt(beta2). Every convergence theorem for Adam without modification
+    (Zhang et al. 2022, Thm 3.1; Zhang et al. 2026, Thm 2.2) assumes it; with
+    beta1 >= sqrt(beta2) none applies (Reddi et al. 2018 build failures for any
+    beta1 < sqrt(beta2) *after* fixing the betas; above it there is no guarantee at all).
+``half_life``
+    the second-moment memory M = 1/(1-beta2) steps, in tokens T/(1-beta2) with T tokens
+    per step, against the memory of the half-life rule beta2_rule = beta2_ref^(T/T_ref)
+    (Marek et al. 2025) at this batch. Risk when M_rule/M = (1-beta2)/(1-beta2_rule) > 10.
+    The reference is ``adamcheck._halflife.DEFAULT_REFERENCE`` or ``--reference``; its
+    batch counts sequences of the same length as the config's unless
+    ``--reference-seq-len`` says otherwise.
+``memory_vs_steps``
+    advice when 1/(1-beta2) exceeds the planned optimizer steps: the EMA never reaches
+    its own window, and Zhang et al. 2026's bound carries a 1/(1-beta2) factor.
+``critical_beta2``
+    risk when beta2 < beta2*(beta1, B) computed from sampled gradients (theory.md
+    section 9); needs ``--gradients`` and ``adamcheck.recommend``.
+``eps_vs_sqrt_v``
+    advice when eps exceeds ``eps_fraction`` (default 0.1, adamcheck's choice, not a
+    paper's) of the median over coordinates of sqrt(E[g_B^2]), the stationary sqrt(v);
+    then eps, not sqrt(v), sets the step size. Needs gradients.
+``recommended_betas``
+    the (beta1, beta2) ``adamcheck recommend`` gives for this batch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .._halflife import BetaReference, half_life_beta2, memory_steps
+from ._batch import EffectiveBatch
+from ._setup import TrainingSetup
+
+__all__ = [
+    "Finding",
+    "CheckContext",
+    "RULES",
+    "LEVELS",
+    "rule_betas_range",
+    "rule_batch_size",
+    "rule_beta1_below_sqrt_beta2",
+    "rule_half_life",
+    "rule_memory_vs_steps",
+    "rule_critical_beta2",
+    "rule_eps_vs_sqrt_v",
+    "rule_recommended_betas",
+    "eps_findings",
+    "critical_beta2_findings",
+    "recommendation_findings",
+]
+
+LEVELS = ("error", "risk", "advice", "not_checked", "ok")
+
+SRC_RANGE = "torch.optim.Adam accepts betas in [0, 1); Zhang et al. 2026 (arXiv 2603.02092) Thm 2.2 assumes 0 <= beta1 < sqrt(beta2) < 1"
+SRC_SQRT = (
+    "Zhang et al. 2026 (arXiv 2603.02092) Thm 2.2 and Zhang et al. 2022 (arXiv 2208.09632) "
+    "assume beta1 < sqrt(beta2); Reddi et al. 2018 (ICLR) Thm 2"
+)
+SRC_HALF_LIFE = "half-life rule beta2' = beta2_ref^(B'/B_ref), Marek et al. 2025 (arXiv 2507.07101)"
+SRC_MEMORY = (
+    "EMA window 1/(1-beta2) (adamcheck._halflife.memory_steps); the 1/(1-beta2) factor in "
+    "Zhang et al. 2026 (arXiv 2603.02092) Thm 2.2"
+)
+SRC_CRITICAL = "critical beta2* from the drift ratio of sampled gradients (theory.md section 9; Zhang et al. 2026 section 2)"
+SRC_EPS = "eps against the stationary sqrt(v) = sqrt(E[g_B^2]) of sampled gradients (threshold is adamcheck's choice)"
+SRC_RECOMMEND = "adamcheck recommend"
+SRC_BATCH = "effective batch = micro batch x gradient accumulation x data-parallel size"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One outcome of one rule: ``level``, ``rule``, a one-paragraph ``message``, and
+    ``source`` (the theorem, paper or reference the rule comes from)."""
+
+    level: str
+    rule: str
+    message: str
+    source: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"level": self.level, "rule": self.rule, "message": self.message, "source": self.source}
+
+
+@dataclass
+class CheckContext:
+    """Everything a rule may look at."""
+
+    setup: TrainingSetup
+    batch: EffectiveBatch
+    reference: BetaReference
+    reference_seq_len: int | None = None
+    planned_steps: int | None = None
+    planned_steps_how: str = ""
+    gradients: str | None = None
+    gradient_law: Any = None
+    memory_ratio: float = 10.0
+    eps_fraction: float = 0.1
+    recommendation: Any = None
+    recommendation_missing: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def beta1(self) -> float | None:
+        return self.setup.get("beta1")
+
+    @property
+    def beta2(self) -> float | None:
+        return self.setup.get("beta2")
+
+    @property
+    def eps(self) -> float | None:
+        return self.setup.get("eps")
+
+    def betas_usable(self) -> bool:
+        b1, b2 = self.beta1, self.beta2
+        return b1 is not None and b2 is not None and 0 <= b1 < 1 and 0 <= b2 < 1
+
+
+Rule = Callable[[CheckContext], "list[Finding]"]
+
+
+def _g(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _n(x: float) -> str:
+    """A count for people: 1,234 or 1.2e+12."""
+    if x >= 1e12:
+        return f"{x:.3g}"
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def rule_betas_range(ctx: CheckContext) -> list[Finding]:
+    """Errors for missing or out-of-range beta1, beta2, eps."""
+    out = []
+    for name in ("beta1", "beta2"):
+        value = ctx.setup.get(name)
+        if value is None:
+            why = ctx.setup.unresolved.get(name, "not stated and no default applies")
+            out.append(Finding("error", "betas_range", f"{name} is unknown: {why}", SRC_RANGE))
+        elif not 0.0 <= value < 1.0 or math.isnan(value):
+            src = getattr(ctx.setup, name).source
+            out.append(
+                Finding(
+                    "error",
+                    "betas_range",
+                    f"{name} = {_g(value)} ({src}) is outside [0, 1): Adam refuses it; use a value in [0, 1) such as 0.9 or 0.999",
+                    SRC_RANGE,
+                )
+            )
+    eps = ctx.eps
+    if eps is not None and eps < 0:
+        out.append(Finding("error", "betas_range", f"eps = {_g(eps)} is negative: use eps >= 0 (e.g. 1e-8)", SRC_RANGE))
+    if not out:
+        out.append(Finding("ok", "betas_range", f"beta1 = {_g(ctx.beta1)}, beta2 = {_g(ctx.beta2)} lie in [0, 1)", SRC_RANGE))  # type: ignore[arg-type]
+    return out
+
+
+def rule_batch_size(ctx: CheckContext) -> list[Finding]:
+    """Error when the batch per optimizer step cannot be determined."""
+    if ctx.batch.sequences is not None:
+        return [Finding("ok", "batch_size", f"effective batch {ctx.batch.sequences} sequence{'' if ctx.batch.sequences == 1 else 's'} per optimizer step", SRC_BATCH)]
+    reasons = [f"{k}: {v}" for k, v in ctx.setup.unresolved.items() if k in ("micro_batch", "global_batch", "grad_accum")]
+    why = "; ".join(reasons) if reasons else f"no {ctx.batch.missing or 'batch size'} in the configuration"
+    return [
+        Finding(
+            "error",
+            "batch_size",
+            f"batch size unknown ({why}): pass --micro-batch-size (or the TrainingArguments file beside a DeepSpeed config)",
+            SRC_BATCH,
+        )
+    ]
+
+
+def rule_beta1_below_sqrt_beta2(ctx: CheckContext) -> list[Finding]:
+    """Risk when beta1 >= sqrt(beta2)."""
+    if not ctx.betas_usable():
+        return [Finding("not_checked", "beta1_below_sqrt_beta2", "not checked: betas unknown or invalid", SRC_SQRT)]
+    b1, b2 = ctx.beta1, ctx.beta2
+    root = math.sqrt(b2)  # type: ignore[arg-type]
+    if b1 >= root:  # type: ignore[operator]
+        return [
+            Finding(
+                "risk",
+                "beta1_below_sqrt_beta2",
+                f"beta1 = {_g(b1)} >= sqrt(beta2) = {root:.4f}: outside every convergence theorem for Adam; "  # type: ignore[arg-type]
+                f"lower beta1 below {root:.4f} or raise beta2 above beta1^2 = {_g(b1 * b1)}",  # type: ignore[operator]
+                SRC_SQRT,
+            )
+        ]
+    return [Finding("ok", "beta1_below_sqrt_beta2", f"beta1 = {_g(b1)} < sqrt(beta2) = {root:.4f}", SRC_SQRT)]  # type: ignore[arg-type]
+
+
+def half_life_comparison(
+    beta2: float, batch: float, reference: BetaReference, *, tokens_per_sample: float | None = None,
+    reference_tokens_per_sample: float | None = None,
+) -> dict[str, float]:
+    """Memories of ``beta2`` and of the half-life rule at this batch.
+
+    The batch is converted to the reference's unit: with both sequence lengths known,
+    B' = B x L / L_ref reference-sequences; otherwise both count sequences of the
+    same length. Returns ``beta2_rule``, ``memory_steps`` (1/(1-beta2)),
+    ``rule_memory_steps`` and ``ratio`` = rule memory / config memory
+    = (1-beta2)/(1-beta2_rule) (the same in steps, sequences or tokens, since both
+    are at the same batch).
+
+    Example:
+        >>> from adamcheck._halflife import DEFAULT_REFERENCE
+        >>> c = half_life_comparison(0.95, 1536, DEFAULT_REFERENCE)
+        >>> round(c["beta2_rule"], 4), round(c["ratio"], 3)
+        (0.9531, 1.066)
+    """
+    units = batch
+    if tokens_per_sample is not None and reference_tokens_per_sample is not None:
+        units = batch * tokens_per_sample / reference_tokens_per_sample
+    rule = half_life_beta2(reference, units)
+    mem = memory_steps(beta2)
+    rule_mem = 1.0 / (1.0 - rule) if rule < 1.0 else math.inf
+    return {"beta2_rule": rule, "memory_steps": mem, "rule_memory_steps": rule_mem, "ratio": rule_mem / mem}
+
+
+def rule_half_life(ctx: CheckContext) -> list[Finding]:
+    """Risk when beta2's memory is more than ``memory_ratio`` times shorter than the rule's."""
+    ref = ctx.reference
+    ref_desc = f"reference: {ref.source}"
+    if not ctx.betas_usable() or ctx.batch.sequences is None:
+        return [Finding("not_checked", "half_life", "not checked: betas or batch size unknown", f"{SRC_HALF_LIFE}; {ref_desc}")]
+    seq_len = ctx.batch.seq_len
+    if ctx.reference_seq_len is not None:
+        if seq_len is None:
+            return [
+                Finding(
+                    "not_checked",
+                    "half_life",
+                    "not checked: the reference is in sequences of "
+                    f"{ctx.reference_seq_len} tokens but the config states no sequence length (pass --seq-len)",
+                    f"{SRC_HALF_LIFE}; {ref_desc}",
+                )
+            ]
+        ref_desc += f"; its batch counts sequences of {ctx.reference_seq_len} tokens"
+        unit_note = f"compared in tokens: reference sequences of {ctx.reference_seq_len} tokens"
+    else:
+        ref_desc += "; its batch counts sequences of this config's length"
+        unit_note = "reference batch counted in sequences of this config's length"
+    c = half_life_comparison(
+        ctx.beta2, ctx.batch.sequences, ref,  # type: ignore[arg-type]
+        tokens_per_sample=seq_len, reference_tokens_per_sample=ctx.reference_seq_len,
+    )
+    per_step = ctx.batch.tokens if ctx.batch.tokens is not None else ctx.batch.sequences
+    unit = "tokens" if ctx.batch.tokens is not None else "sequences"
+    mine = f"{_n(c['memory_steps'])} steps = {_n(c['memory_steps'] * per_step)} {unit}"
+    rule = f"{_n(c['rule_memory_steps'])} steps = {_n(c['rule_memory_steps'] * per_step)} {unit}"
+    source = f"{SRC_HALF_LIFE}; {ref_desc}"
+    text = (
+        f"beta2 = {_g(ctx.beta2)} remembers 1/(1-beta2) = {mine}; the half-life rule gives "  # type: ignore[arg-type]
+        f"beta2 = {c['beta2_rule']:.6f} at batch {ctx.batch.sequences}, a memory of {rule}"
+    )
+    if c["ratio"] > ctx.memory_ratio:
+        return [
+            Finding(
+                "risk",
+                "half_life",
+                f"{text}: {c['ratio']:.3g}x longer than this config's (more than {ctx.memory_ratio:g}x); "
+                f"raise beta2 towards {c['beta2_rule']:.6f} ({unit_note})",
+                source,
+            )
+        ]
+    if c["ratio"] > 1:
+        verdict = f"this config's memory is {c['ratio']:.3g}x shorter (a risk beyond {ctx.memory_ratio:g}x)"
+    else:
+        verdict = f"this config's memory is {1 / c['ratio']:.3g}x longer"
+    return [Finding("ok", "half_life", f"{text}; {verdict} ({unit_note})", source)]
+
+
+def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
+    """Advice when 1/(1-beta2) exceeds the planned number of optimizer steps."""
+    if not ctx.betas_usable():
+        return [Finding("not_checked", "memory_vs_steps", "not checked: beta2 unknown or invalid", SRC_MEMORY)]
+    if ctx.planned_steps is None:
+        return [Finding("not_checked", "memory_vs_steps", f"not checked: planned steps unknown ({ctx.planned_steps_how})", SRC_MEMORY)]
+    mem = memory_steps(ctx.beta2)  # type: ignore[arg-type]
+    if mem > ctx.planned_steps:
+        return [
+            Finding(
+                "advice",
+                "memory_vs_steps",
+                f"beta2 = {_g(ctx.beta2)} averages over 1/(1-beta2) = {_n(mem)} steps but the run plans "  # type: ignore[arg-type]
+                f"{_n(ctx.planned_steps)} ({ctx.planned_steps_how}): the second moment never forgets its "
+                f"start; beta2 <= {1 - 1 / ctx.planned_steps:.6g} fits the run",
+                SRC_MEMORY,
+            )
+        ]
+    return [
+        Finding(
+            "ok",
+            "memory_vs_steps",
+            f"1/(1-beta2) = {_n(mem)} steps <= {_n(ctx.planned_steps)} planned steps ({ctx.planned_steps_how})",
+            SRC_MEMORY,
+        )
+    ]
+
+
+# --- rules that need sampled gradients and/or adamcheck.recommend ------------------------
+
+
+def recommend_available() -> bool:
+    """Whether ``adamcheck.recommend`` is part of this installation."""
+    return importlib.util.find_spec("adamcheck.recommend") is not None
+
+
+def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: int, source: str = SRC_CRITICAL) -> list[Finding]:
+    """Risk when beta2 < beta2* (given by the recommender from gradients)."""
+    if beta2_critical is None:
+        return [Finding("not_checked", "critical_beta2", "not checked: no beta2* was computed (needs gradients)", source)]
+    if beta2 < beta2_critical:
+        return [
+            Finding(
+                "risk",
+                "critical_beta2",
+                f"beta2 = {_g(beta2)} is below the critical beta2* = {beta2_critical:.6f} for batch {batch} "
+                "estimated from your gradients: Adam's mean step can climb in some coordinates; raise beta2 above it",
+                source,
+            )
+        ]
+    return [Finding("ok", "critical_beta2", f"beta2 = {_g(beta2)} >= beta2* = {beta2_critical:.6f} at batch {batch}", source)]
+
+
+def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1) -> list[Finding]:
+    """Advice when eps > ``fraction`` x median_j sqrt(E[g_j^2]) of a :class:`~adamcheck._laws.GradientLaw`.
+
+    At stationarity v_j -> E[g_j^2] (theory.md section 1), so sqrt(v) + eps is
+    dominated by eps when eps is not small against sqrt(E[g^2]).
+
+    Example:
+        >>> from adamcheck._laws import GradientLaw
+        >>> law = GradientLaw.from_samples([[1e-9, 2e-9], [-1e-9, 3e-9]], batch_size=8)
+        >>> eps_findings(1e-8, law, 8)[0].level
+        'advice'
+    """
+    import numpy as np
+
+    if batch is not None and law.batch_size is not None and law.batch_size != batch:
+        return [
+            Finding(
+                "not_checked",
+                "eps_vs_sqrt_v",
+                f"not checked: the gradients describe batch {law.batch_size}, the config uses {batch}",
+                SRC_EPS,
+            )
+        ]
+    rms = np.sqrt(law.second_moment())
+    typical = float(np.median(rms))
+    if typical == 0.0:
+        return [Finding("not_checked", "eps_vs_sqrt_v", "not checked: the sampled gradients are all zero", SRC_EPS)]
+    if eps > fraction * typical:
+        return [
+            Finding(
+                "advice",
+                "eps_vs_sqrt_v",
+                f"eps = {_g(eps)} is {eps / typical:.3g}x the typical sqrt(v) = {typical:.3g} (median over "
+                f"{rms.size} coordinates): eps, not sqrt(v), sets the step there, so Adam behaves like "
+                f"momentum SGD; use eps below {fraction * typical:.2g}",
+                SRC_EPS,
+            )
+        ]
+    return [Finding("ok", "eps_vs_sqrt_v", f"eps = {_g(eps)} <= {fraction:g} x typical sqrt(v) = {typical:.3g}", SRC_EPS)]
+
+
+def recommendation_findings(rec: Any) -> list[Finding]:
+    """Advice line for a recommendation object with ``beta1``, ``beta2`` (and
+    ``beta2_half_life_rule``, ``beta2_provable``, ``warnings``)."""
+    text = f"recommended (beta1, beta2) = ({_g(rec.beta1)}, {_g(rec.beta2)})"
+    extras = []
+    if getattr(rec, "beta2_half_life_rule", None) is not None:
+        extras.append(f"half-life rule {rec.beta2_half_life_rule:.6g}")
+    if getattr(rec, "beta2_critical", None) is not None:
+        extras.append(f"beta2* {rec.beta2_critical:.6g}")
+    if getattr(rec, "beta2_provable", None) is not None:
+        extras.append(f"provable (very conservative) {rec.beta2_provable:.6g}")
+    if extras:
+        text += " (" + ", ".join(extras) + ")"
+    out = [Finding("advice", "recommended_betas", text, SRC_RECOMMEND)]
+    for warning in getattr(rec, "warnings", None) or []:
+        out.append(Finding("advice", "recommended_betas", str(warning), SRC_RECOMMEND))
+    return out
+
+
+def _why_no_gradient_rules(ctx: CheckContext, needs: str) -> str:
+    if ctx.gradients is None:
+        return "needs sampled gradients (--gradients)"
+    if ctx.recommendation_missing:
+        return f"--gradients given, but {ctx.recommendation_missing}"
+    return f"--gradients given, but {needs}"
+
+
+def rule_critical_beta2(ctx: CheckContext) -> list[Finding]:
+    if ctx.recommendation is None or ctx.gradients is None:
+        why = _why_no_gradient_rules(ctx, "no recommendation was computed")
+        return [Finding("not_checked", "critical_beta2", f"not checked: {why}", SRC_CRITICAL)]
+    if not ctx.betas_usable():
+        return [Finding("not_checked", "critical_beta2", "not checked: beta2 unknown or invalid", SRC_CRITICAL)]
+    return critical_beta2_findings(ctx.beta2, getattr(ctx.recommendation, "beta2_critical", None), ctx.batch.sequences)  # type: ignore[arg-type]
+
+
+def rule_eps_vs_sqrt_v(ctx: CheckContext) -> list[Finding]:
+    if ctx.gradient_law is None:
+        why = _why_no_gradient_rules(
+            ctx, "turning the gradient file into a GradientLaw is not wired into check yet (adamcheck.noise)"
+        )
+        return [Finding("not_checked", "eps_vs_sqrt_v", f"not checked: {why}", SRC_EPS)]
+    if ctx.eps is None:
+        return [Finding("not_checked", "eps_vs_sqrt_v", "not checked: eps unknown", SRC_EPS)]
+    return eps_findings(ctx.eps, ctx.gradient_law, ctx.batch.sequences, ctx.eps_fraction)
+
+
+def rule_recommended_betas(ctx: CheckContext) -> list[Finding]:
+    if ctx.recommendation is None:
+        why = ctx.recommendation_missing or "no recommendation was computed"
+        return [Finding("not_checked", "recommended_betas", f"not checked: {why}", SRC_RECOMMEND)]
+    return recommendation_findings(ctx.recommendation)
+
+
+#: The rules in the order they run. Each is independent; add one by appending here.
+RULES: list[Rule] = [
+    rule_betas_range,
+    rule_batch_size,
+    rule_beta1_below_sqrt_beta2,
+    rule_half_life,
+    rule_memory_vs_steps,
+    rule_critical_beta2,
+    rule_eps_vs_sqrt_v,
+    rule_recommended_betas,
+]

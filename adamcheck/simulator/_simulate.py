@@ -1,0 +1,304 @@
+"""``simulate``: run Adam on a problem for many hyper-parameter settings at once."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._errors import InvalidParameterError
+from .._validate import (
+    check_betas_array,
+    check_finite_array,
+    check_nonnegative_int,
+    check_positive_int,
+)
+from ..problems._base import Problem
+from ._conventions import check_convention
+from ._engine import EngineConfig, run_engine
+from ._kernels import RunParams
+from ._outcomes import classify
+from ._parallel import available_workers, run_parallel
+from ._sampling import check_sampling
+from ._schedules import check_schedule
+
+__all__ = ["simulate", "SimulationResult"]
+
+ArrayLike = Any
+
+
+@dataclass
+class SimulationResult:
+    """What :func:`simulate` returns: one row per run.
+
+    Attributes:
+        final: final points, (runs, d).
+        outcome: ``diverged`` / ``converged`` / ``undecided`` per run.
+        evidence: per-run arrays - ``initial``, ``half``, ``final`` values of the
+            measure (distance to the minimiser, or the loss), ``drift`` (slope of the
+            measure against elapsed step-size time over the second half) and its
+            t-statistic ``drift_t``, ``nonfinite``, ``blowup_step``.
+        m, v: final moments (runs, d).
+        trajectory: (records, runs, d) when ``record_every`` was given, at steps
+            ``record_steps`` (0 is the start).
+        hyper: per-run beta1, beta2, lr, eps, weight_decay, eps_root, seed.
+        shared_run_steps: run-steps the shared-moment fast path advanced.
+    """
+
+    problem: dict[str, Any]
+    convention: str
+    sampling: str
+    schedule: str
+    steps: int
+    dtype: str
+    hyper: dict[str, np.ndarray]
+    final: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    outcome: np.ndarray
+    evidence: dict[str, np.ndarray]
+    trajectory: np.ndarray | None = None
+    record_steps: np.ndarray | None = None
+    shared_run_steps: int = 0
+    decoupled: bool = False
+
+    @property
+    def runs(self) -> int:
+        return int(self.final.shape[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; per-run lists collapse to scalars for a single run."""
+        single = self.runs == 1
+
+        def per_run(a: np.ndarray) -> Any:
+            return a[0] if single else a
+
+        evidence = {
+            k: per_run(np.asarray(v)) for k, v in self.evidence.items() if k != "measure"
+        }
+        evidence["measure"] = str(self.evidence["measure"])
+        out: dict[str, Any] = {
+            "problem": self.problem,
+            "convention": self.convention,
+            "sampling": self.sampling,
+            "schedule": self.schedule,
+            "steps": self.steps,
+            "dtype": self.dtype,
+            "decoupled_weight_decay": self.decoupled,
+            "runs": self.runs,
+            **{k: per_run(v) for k, v in self.hyper.items()},
+            "final": per_run(self.final),
+            "outcome": per_run(self.outcome),
+            "evidence": evidence,
+        }
+        if self.trajectory is not None:
+            out["record_steps"] = self.record_steps
+            traj = self.trajectory[:, 0, :] if single else self.trajectory.transpose(1, 0, 2)
+            out["trajectory"] = traj
+        return out
+
+
+def _broadcast_runs(values: dict[str, ArrayLike]) -> tuple[int, dict[str, np.ndarray]]:
+    arrays = {}
+    runs = 1
+    for name, value in values.items():
+        arr = np.atleast_1d(np.asarray(value))
+        if arr.ndim != 1:
+            raise InvalidParameterError(f"{name} must be a number or a 1-D list, got shape {arr.shape}")
+        if arr.size == 0:
+            raise InvalidParameterError(f"{name} is empty: give at least one value")
+        arrays[name] = arr
+        if arr.size != 1:
+            if runs != 1 and arr.size != runs:
+                raise InvalidParameterError(
+                    f"{name} has {arr.size} values but another setting has {runs}: "
+                    "give lists of equal length (or single values)"
+                )
+            runs = arr.size
+    return runs, {k: np.broadcast_to(v, (runs,)).copy() for k, v in arrays.items()}
+
+
+def _check_nonneg(arr: np.ndarray, name: str, positive: bool = False) -> np.ndarray:
+    arr = check_finite_array(arr, name, ndim=1)
+    bad = arr <= 0 if positive else arr < 0
+    if bad.any():
+        kind = "positive" if positive else "zero or positive"
+        raise InvalidParameterError(f"{name} = {arr[bad][0]:g} must be {kind}")
+    return arr
+
+
+def _minimizers(problem: Problem, wd: np.ndarray, decoupled: bool, runs: int, d: int, dtype) -> np.ndarray | None:
+    if np.all(wd == 0):
+        xstar = problem.minimizer()
+        return None if xstar is None else np.broadcast_to(np.asarray(xstar, dtype=dtype), (runs, d))
+    if decoupled or "l2" not in inspect.signature(problem.minimizer).parameters:
+        return None  # the decayed iteration has no simple objective to compare with
+    out = np.empty((runs, d), dtype=dtype)
+    for value in np.unique(wd):
+        xstar = problem.minimizer(l2=float(value))
+        if xstar is None:
+            return None
+        out[wd == value] = xstar
+    return out
+
+
+def simulate(
+    problem: Problem,
+    *,
+    steps: int,
+    beta1: ArrayLike = 0.9,
+    beta2: ArrayLike = 0.999,
+    lr: ArrayLike = 1e-3,
+    eps: ArrayLike = 1e-8,
+    weight_decay: ArrayLike = 0.0,
+    decoupled: bool = False,
+    eps_root: ArrayLike = 0.0,
+    seed: ArrayLike = 0,
+    x0: ArrayLike = 0.0,
+    convention: str = "paper",
+    sampling: str | None = None,
+    schedule: str = "constant",
+    dtype: str | np.dtype = "float64",
+    record_every: int | None = None,
+    shared: bool = True,
+    workers: int = 1,
+    progress: bool = False,
+    tol: float = 0.05,
+) -> SimulationResult:
+    """Run Adam on ``problem`` for every hyper-parameter setting at once.
+
+    Scalars and 1-D lists broadcast to a common number of runs; run r uses
+    ``beta1[r], beta2[r], lr[r], eps[r], weight_decay[r], eps_root[r], seed[r]`` and
+    starts from ``x0`` (a number, a (d,) point, or one point per run). Per step k
+    (1-based) it samples a component tau_k of the run's seed stream and applies the
+    ``convention``'s update (see :func:`adamcheck.simulator.adam_step`) with learning
+    rate ``lr * s_k`` (``schedule``), e.g. for ``paper``::
+
+        m_k = b1 m_{k-1} + (1-b1) g_k,  v_k = b2 v_{k-1} + (1-b2) g_k^2,
+        x_{k+1} = x_k - lr/sqrt(k) * m_k / (sqrt(v_k) + eps),   g_k = grad ell_{tau_k}(x_k).
+
+    Args:
+        problem: an :class:`adamcheck.problems.Problem`.
+        steps: number of steps (>= 1).
+        decoupled: AdamW-style weight decay instead of coupled L2.
+        sampling: ``replacement``, ``reshuffle`` or ``cyclic`` (default: the problem's).
+        schedule: ``constant``, ``inv-sqrt`` or ``inv-sqrt-epoch``.
+        dtype: ``float64`` (default) or ``float32`` for all state.
+        record_every: keep the iterate every this many steps (memory grows with steps
+            only then).
+        shared: allow the shared-moment fast path (results agree to rounding).
+        workers: processes to split the runs over (runs are independent); 0 means
+            every available core. Results are the same for any number of workers.
+        progress: draw a progress bar on stderr.
+        tol: the outcome tolerance (see :func:`adamcheck.simulator.classify`).
+
+    Returns:
+        A :class:`SimulationResult`.
+
+    Example:
+        >>> from adamcheck.problems import Counterexample
+        >>> res = simulate(Counterexample(n=10, a=1/81), steps=10000, beta1=0.0,
+        ...                beta2=[0.1, 0.99], lr=0.1, schedule="inv-sqrt", seed=0)
+        >>> res.outcome.tolist()
+        ['diverged', 'converged']
+
+    References:
+        Zhang et al. 2026 (arXiv:2603.02092), Algorithm 1 and Theorem 2.3.
+    """
+    if not isinstance(problem, Problem):
+        raise InvalidParameterError(
+            f"problem must be an adamcheck.problems.Problem, got {type(problem).__name__}"
+        )
+    steps = check_positive_int(steps, "steps")
+    convention = check_convention(convention)
+    schedule = check_schedule(schedule)
+    sampling = check_sampling(sampling or problem.default_sampling)
+    if problem.samplings is not None and sampling not in problem.samplings:
+        raise InvalidParameterError(
+            f"problem {problem.name!r} is defined with sampling {', '.join(problem.samplings)}, "
+            f"not {sampling!r}: drop --sampling or use {problem.samplings[0]}"
+        )
+    if record_every is not None:
+        record_every = check_positive_int(record_every, "record_every")
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise InvalidParameterError(f"dtype {dt} is not supported: use float64 or float32")
+
+    runs, h = _broadcast_runs(
+        {"beta1": beta1, "beta2": beta2, "lr": lr, "eps": eps, "weight_decay": weight_decay,
+         "eps_root": eps_root, "seed": seed}
+    )
+    b1 = check_betas_array(h["beta1"], "beta1")
+    b2 = check_betas_array(h["beta2"], "beta2")
+    lr_a = _check_nonneg(h["lr"].astype(float), "lr", positive=True)
+    eps_a = _check_nonneg(h["eps"].astype(float), "eps")
+    wd_a = _check_nonneg(h["weight_decay"].astype(float), "weight_decay")
+    root_a = _check_nonneg(h["eps_root"].astype(float), "eps_root")
+    seed_raw = np.asarray(h["seed"])
+    if not np.issubdtype(seed_raw.dtype, np.integer) and not (
+        np.issubdtype(seed_raw.dtype, np.floating) and np.all(np.mod(seed_raw, 1) == 0)
+    ):
+        raise InvalidParameterError("seed must be a whole number (or a list of them)")
+    seeds = seed_raw.astype(np.int64)
+    if (seeds < 0).any():
+        raise InvalidParameterError(f"seed = {seeds[seeds < 0][0]} must be zero or positive")
+
+    d = problem.dim
+    x0_arr = check_finite_array(x0, "x0", ndim=(0, 1, 2))
+    if x0_arr.ndim == 0:
+        x0_arr = np.full((runs, d), float(x0_arr))
+    elif x0_arr.ndim == 1:
+        if x0_arr.shape[0] != d:
+            raise InvalidParameterError(f"x0 has {x0_arr.shape[0]} entries but the problem has d = {d}")
+        x0_arr = np.broadcast_to(x0_arr, (runs, d)).copy()
+    elif x0_arr.shape != (runs, d):
+        raise InvalidParameterError(f"x0 has shape {x0_arr.shape}, expected ({runs}, {d})")
+    if problem.bounds is not None:
+        x0_arr = np.clip(x0_arr, *problem.bounds)
+
+    col = lambda a: a.astype(dt)[:, None]  # noqa: E731
+    params = RunParams(col(b1), col(b2), col(lr_a), col(eps_a), col(wd_a), col(root_a))
+    cfg = EngineConfig(
+        problem=problem,
+        convention=convention,
+        sampling=sampling,
+        schedule=schedule,
+        steps=steps,
+        params=params,
+        seeds=seeds,
+        x0=x0_arr.astype(dt),
+        decoupled=bool(decoupled),
+        dtype=dt,
+        record_every=record_every,
+        shared=bool(shared),
+        progress=progress,
+        minimizer=_minimizers(problem, wd_a, bool(decoupled), runs, d, dt),
+    )
+    workers = check_nonnegative_int(workers, "workers") or available_workers()
+    # Forking pays only for sizeable jobs (~50 ms per worker to start).
+    if workers > 1 and runs * steps >= 5_000_000:
+        out = run_parallel(cfg, workers)
+    else:
+        out = run_engine(cfg)
+    outcome = classify(out.evidence, bounds=problem.bounds, tol=tol)
+    return SimulationResult(
+        problem=problem.describe(),
+        convention=convention,
+        sampling=sampling,
+        schedule=schedule,
+        steps=steps,
+        dtype=str(dt),
+        hyper={"beta1": b1, "beta2": b2, "lr": lr_a, "eps": eps_a, "weight_decay": wd_a,
+               "eps_root": root_a, "seed": seeds},
+        final=out.x,
+        m=out.m,
+        v=out.v,
+        outcome=outcome,
+        evidence=out.evidence,
+        trajectory=out.trajectory,
+        record_steps=out.record_steps,
+        shared_run_steps=out.shared_steps,
+        decoupled=bool(decoupled),
+    )

@@ -1,0 +1,207 @@
+"""Constants of the counterexamples, written once for numbers, Fractions and SymPy.
+
+Zhang et al. (2026, eq. 2.5; theory.md section 4), for n >= 3 and a > 0::
+
+    f_i(x) = s_i x                                  for x >= -1
+           = s_i/2 (x + 2)^2 - 3 s_i/2              for x < -1
+
+with slopes ``s_0 = 1 + (n-1)a`` and ``s_i = -a`` (i >= 1) from
+:func:`adamcheck.problems.counterexample_slopes` (the single source). Every component
+gradient is ``s_i * min(x + 2, 1)``: a common factor times a slope. For any such
+finite sum the affine-variance constants (theory.md A2.2, l = mean) are exactly
+
+    D1 = n^2 sum_i s_i^2 / (sum_i s_i)^2,    D0 = 0,
+
+and no smaller D1 works with any finite D0 (the ratio is attained on the whole
+quadratic piece, where |grad l| is unbounded). For eq. 2.5, sum_i s_i = 1, so
+``D1(a) = n^2 [(1 + (n-1)a)^2 + (n-1)a^2]``. All of this is proved symbolically in
+``proofs/counterexample.py``.
+
+Reddi, Kale, Kumar (ICLR 2018, theory.md section 5): the online problem has
+period-3 slopes (C, -1, -1) on [-1, 1] and Theorem 1's ``beta2 = 1/(1 + C^2)``,
+beta1 = 0; the stochastic problem draws slope C with probability
+``p = (1 + delta)/(C + 1)``, else -1, so that F(x) = delta x.
+
+References:
+    Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026), eq. (2.5), Theorem 2.3.
+    Reddi, Kale, Kumar, "On the Convergence of Adam and Beyond", ICLR 2018, Thms 1-3.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .._errors import InvalidParameterError
+from ._lib import div
+
+
+def counterexample_slopes(n: Any, a: Any) -> tuple[Any, Any]:
+    """:func:`adamcheck.problems.counterexample_slopes`, imported on first use.
+
+    The import is deferred because the ``adamcheck.problems`` package loads NumPy,
+    and ``adamcheck recommend`` uses this module without needing the problems.
+    """
+    from ..problems._counterexample import counterexample_slopes as slopes
+
+    return slopes(n, a)
+
+
+__all__ = [
+    "KINK",
+    "VERTEX",
+    "tight_d1",
+    "tight_d1_grouped",
+    "counterexample_component_slopes",
+    "counterexample_piece_linear",
+    "counterexample_piece_quadratic",
+    "counterexample_loss",
+    "counterexample_d1",
+    "counterexample_minimiser",
+    "counterexample_lower_bound",
+    "theorem23_class_holds",
+    "reddi_online_slopes",
+    "reddi_theorem1_beta2",
+    "reddi_stochastic_probability",
+    "reddi_stochastic_moments",
+]
+
+#: Eq. 2.5's pieces join at x = KINK; the parabolas have their vertex at x = VERTEX.
+KINK = -1
+VERTEX = -2
+
+
+def tight_d1_grouped(groups: Sequence[tuple[Any, Any]]) -> Any:
+    """``n^2 sum_k c_k s_k^2 / (sum_k c_k s_k)^2`` for slopes ``s_k`` repeated ``c_k`` times, n = sum c_k.
+
+    The tight D1 (with D0 = 0) when every component gradient is ``s_i h(x)`` for a
+    common ``h``; counts may be symbols (eq. 2.5 has ``(1 + (n-1)a, 1)`` and ``(-a, n-1)``).
+
+    Example:
+        >>> tight_d1_grouped([(3, 1), (-1, 2)])
+        99
+    """
+    if not groups:
+        raise InvalidParameterError("no slopes given: pass one slope per component")
+    (s0, c0), rest = groups[0], groups[1:]
+    n, total, squares = c0, c0 * s0, c0 * s0 * s0
+    for slope, count in rest:
+        n, total, squares = n + count, total + count * slope, squares + count * slope * slope
+    return div(n**2 * squares, total**2)
+
+
+def tight_d1(slopes: Sequence[Any]) -> Any:
+    """``n^2 sum s_i^2 / (sum s_i)^2``: the tight D1 (with D0 = 0) when grad l_i = s_i h(x).
+
+    Example:
+        >>> from fractions import Fraction
+        >>> tight_d1([Fraction(3, 2), Fraction(-1, 4), Fraction(-1, 4)])
+        Fraction(171, 8)
+    """
+    return tight_d1_grouped([(s, 1) for s in slopes])
+
+
+def counterexample_component_slopes(n: int, a: Any) -> list[Any]:
+    """The n slopes ``[1 + (n-1)a, -a, ..., -a]`` of eq. 2.5 (needs a concrete integer n).
+
+    Example:
+        >>> counterexample_component_slopes(3, 0.25)
+        [1.5, -0.25, -0.25]
+    """
+    s0, s1 = counterexample_slopes(n, a)
+    return [s0] + [s1] * (int(n) - 1)
+
+
+def counterexample_piece_linear(x: Any, slope: Any) -> Any:
+    """Eq. 2.5 on ``x >= -1``: ``slope * x``."""
+    return slope * x
+
+
+def counterexample_piece_quadratic(x: Any, slope: Any) -> Any:
+    """Eq. 2.5 on ``x < -1``: ``slope/2 (x+2)^2 - 3 slope/2`` (C^1 join at x = -1)."""
+    return div(slope * (x - VERTEX) ** 2, 2) - div(3 * slope, 2)
+
+
+def counterexample_loss(x: float, n: int, a: float) -> float:
+    """``l(x) = (1/n) sum_i f_i(x)`` of eq. 2.5 at a number x.
+
+    Example:
+        >>> counterexample_loss(0.5, 3, 0.25)
+        0.16666666666666666
+    """
+    piece = counterexample_piece_linear if x >= KINK else counterexample_piece_quadratic
+    s0, s1 = counterexample_slopes(n, a)
+    return div(piece(x, s0) + (n - 1) * piece(x, s1), n)
+
+
+def counterexample_d1(n: Any, a: Any) -> Any:
+    """Tight D1 of eq. 2.5: ``n^2 [(1+(n-1)a)^2 + (n-1)a^2]`` (exact for Fractions, SymPy).
+
+    Example:
+        >>> from fractions import Fraction
+        >>> counterexample_d1(3, Fraction(1, 4))
+        Fraction(171, 8)
+        >>> counterexample_d1(5, 1)      # a = 1: Reddi's n^4 + n^3 - n^2
+        725
+    """
+    s0, s1 = counterexample_slopes(n, a)
+    return tight_d1_grouped([(s0, 1), (s1, n - 1)])
+
+
+def counterexample_minimiser() -> int:
+    """The minimiser ``x* = -2`` of eq. 2.5 (the parabolas' vertex; proved in proofs/)."""
+    return VERTEX
+
+
+def counterexample_lower_bound(n: Any) -> Any:
+    """``l* = l(-2) = -3/(2n)``, evaluated from the quadratic piece (proved in proofs/).
+
+    Example:
+        >>> from fractions import Fraction
+        >>> counterexample_lower_bound(3)
+        Fraction(-1, 2)
+    """
+    s0, s1 = counterexample_slopes(n, 0)  # l(-2) does not depend on a
+    total = counterexample_piece_quadratic(VERTEX, s0) + (n - 1) * counterexample_piece_quadratic(VERTEX, s1)
+    return div(total, n)
+
+
+def theorem23_class_holds(n: int, d1: float, d0: float) -> bool:
+    """Theorem 2.3's class conditions ``n >= 3, D1 >= 2 n^2, D0 >= 0``.
+
+    Example:
+        >>> theorem23_class_holds(4, 32, 0), theorem23_class_holds(3, 17, 0)
+        (True, False)
+    """
+    return n >= 3 and d1 >= 2 * n**2 and d0 >= 0
+
+
+def reddi_online_slopes(C: Any) -> tuple[Any, Any, Any]:
+    """Slopes over one period of Reddi et al.'s online problem: ``f_t = C x`` if t mod 3 = 1, else ``-x``."""
+    return (C, -1, -1)
+
+
+def reddi_theorem1_beta2(C: Any) -> Any:
+    """Reddi et al.'s Theorem 1 choice ``beta2 = 1/(1 + C^2)`` (with beta1 = 0, C > 2).
+
+    Example:
+        >>> reddi_theorem1_beta2(3)
+        Fraction(1, 10)
+    """
+    return div(1, 1 + C**2)
+
+
+def reddi_stochastic_probability(C: Any, delta: Any) -> Any:
+    """``p = (1 + delta)/(C + 1)``: probability of the slope-C draw in Reddi et al.'s Theorem 3."""
+    return div(1 + delta, C + 1)
+
+
+def reddi_stochastic_moments(C: Any, delta: Any) -> tuple[Any, Any]:
+    """``(E[g], E[g^2])`` of the stochastic problem: ``(delta, p C^2 + 1 - p)``.
+
+    Example:
+        >>> from fractions import Fraction
+        >>> reddi_stochastic_moments(Fraction(10), Fraction(1, 10))
+        (Fraction(1, 10), Fraction(109, 10))
+    """
+    p = reddi_stochastic_probability(C, delta)
+    return p * C - (1 - p), p * C**2 + (1 - p)

@@ -1,0 +1,96 @@
+"""Whole-process time of ``adamcheck check FILE`` against peers measured in the same run.
+
+Each sample is one fresh interpreter (what a CI step or a person pays). Peers:
+``python -c pass`` (interpreter start-up, the floor), ``python -c "import numpy"``
+(the floor every adamcheck command pays today: adamcheck._jsonio and _validate import
+numpy at module level) and ``python -m json.tool FILE`` (a standard-library tool
+reading a config). Runs are interleaved so machine noise
+hits all three alike; the figures are medians, printed with ratios to the peers.
+The target (issue 6) is a median under 0.5 s for one file.
+
+The ``(cpu)`` column is the user + system CPU time of the check process: on a busy
+machine wall time inflates, CPU time much less, so it shows what a quiet machine pays.
+
+Run:  python benchmarks/bench_check.py [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "configs"
+FILES = [
+    "nanogpt/train_shakespeare_char.py",
+    "megatron/train_gpt3_175b.sh",
+    "hf/training_args_defaults.json",
+    "hf/sft_recipe.yaml",
+    "deepspeed/ds_config_zero2.json",
+    "torchtitan/llama3_8b.toml",
+]
+
+
+_CPU: list[float] = []
+
+
+def _time(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one run; its CPU seconds (user + sys) go to ``_CPU``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _CPU.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    if proc.returncode not in (0, 1, 2):
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    opts = parser.parse_args()
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    py = sys.executable
+    json_file = str(EXAMPLES / "hf" / "training_args_defaults.json")
+    for cmd in ([py, "-c", "pass"], [py, "-m", "adamcheck", "check", json_file]):  # warm the disk cache
+        _time(cmd, env)
+
+    rows = []
+    for rel in FILES:
+        path = str(EXAMPLES / rel)
+        peers: dict[str, list[float]] = {"check": [], "pass": [], "numpy": [], "json.tool": [], "check cpu": []}
+        for _ in range(opts.repeats):
+            peers["check"].append(_time([py, "-m", "adamcheck", "check", path], env))
+            peers["check cpu"].append(_CPU[-1])
+            peers["pass"].append(_time([py, "-c", "pass"], env))
+            peers["numpy"].append(_time([py, "-c", "import numpy"], env))
+            peers["json.tool"].append(_time([py, "-m", "json.tool", json_file], env))
+        med = {k: statistics.median(v) for k, v in peers.items()}
+        rows.append((rel, med))
+
+    print(f"median of {opts.repeats} fresh processes each (seconds); python {sys.version.split()[0]}")
+    print(
+        f"{'file':<36} {'check':>6} {'(cpu)':>6} {'pass':>6} {'numpy':>6} {'json.tool':>9} "
+        f"{'check/pass':>10} {'check/numpy':>11} {'check/json.tool':>15}"
+    )
+    for rel, med in rows:
+        print(
+            f"{rel:<36} {med['check']:6.3f} {med['check cpu']:6.3f} {med['pass']:6.3f} {med['numpy']:6.3f} {med['json.tool']:9.3f} "
+            f"{med['check'] / med['pass']:10.2f} {med['check'] / med['numpy']:11.2f} "
+            f"{med['check'] / med['json.tool']:15.2f}"
+        )
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (noise if above the core count)")
+    worst = max(med["check"] for _, med in rows)
+    print(f"slowest median: {worst:.3f} s (target < 0.5 s: {'met' if worst < 0.5 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The ``adamcheck check`` command: JSON schema, exit codes, flags, import cost, doctests."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+EX = Path(__file__).resolve().parents[2] / "examples" / "configs"
+
+SCHEMA_KEYS = {
+    "schema", "format", "files", "optimizer", "beta1", "beta2", "eps", "fields", "unresolved",
+    "effective_batch", "planned_steps", "reference", "findings", "warnings", "notes",
+    "param_groups", "recommendation", "exit_code",
+}
+
+
+@pytest.mark.parametrize(
+    "path, code",
+    [
+        ("nanogpt/train_shakespeare_char.py", 0),
+        ("megatron/train_gpt3_175b.sh", 0),
+        ("hf/training_args_defaults.json", 0),
+        ("hf/sft_recipe.yaml", 1),
+        ("deepspeed/ds_config_zero2.json", 2),
+        ("torchtitan/llama3_8b.toml", 1),
+    ],
+)
+def test_json_schema_and_exit_codes(run_cli, path, code):
+    exit_code, out, err = run_cli("check", EX / path, "--json")
+    assert exit_code == code, err
+    data = json.loads(out)  # stdout holds only JSON
+    assert set(data) == SCHEMA_KEYS
+    assert data["schema"] == "adamcheck.check/1" and data["exit_code"] == code
+    assert set(data["effective_batch"]) >= {"sequences", "tokens", "computation"}
+    assert isinstance(data["effective_batch"]["computation"], list)
+    for f in data["findings"]:
+        assert set(f) == {"level", "rule", "message", "source"}
+        assert f["level"] in {"error", "risk", "advice", "not_checked", "ok"}
+    levels = [f["level"] for f in data["findings"]]
+    assert levels == sorted(levels, key=["error", "risk", "advice", "not_checked", "ok"].index)
+    for name, item in data["fields"].items():
+        assert item is None or set(item) == {"value", "source"}, name
+
+
+def test_text_report_shows_provenance_and_computation(run_cli):
+    code, out, _ = run_cli("check", EX / "nanogpt" / "train_shakespeare_char.py")
+    assert code == 0
+    assert "beta2          0.99" in out and "line 32: beta2" in out
+    assert "batch = batch_size 64 x gradient_accumulation_steps 1 = 64 sequences" in out
+    assert "tokens per step = 64 x 256" in out and "16,384" in out
+    assert "NOT CHECKED" in out and "Result:" in out
+
+
+def test_risk_report_names_rule_and_source(run_cli):
+    code, out, _ = run_cli("check", EX / "hf" / "sft_recipe.yaml")
+    assert code == 1
+    assert "RISK        half_life:" in out and "source: half-life rule" in out and "Marek et al. 2025" in out
+
+
+def test_flags_fill_and_override(run_cli, tmp_path):
+    code, out, _ = run_cli("check", EX / "hf" / "training_args_defaults.json", "--world-size", "4",
+                           "--seq-len", "512", "--json")
+    data = json.loads(out)
+    b = data["effective_batch"]
+    assert (b["sequences"], b["tokens"], b["data_parallel"]) == (32, 32 * 512, 4)
+    assert data["fields"]["world_size"] == {"value": 4, "source": "flag --world-size"}
+    code, out, _ = run_cli("check", EX / "nanogpt" / "train_shakespeare_char.py", "--micro-batch-size", "8", "--json")
+    data = json.loads(out)
+    assert data["effective_batch"]["sequences"] == 8
+    assert any("--micro-batch-size 8 overrides micro_batch = 64" in w for w in data["warnings"])
+
+
+def test_bad_flag_values_are_usage_errors(run_cli):
+    code, out, err = run_cli("check", EX / "hf" / "training_args_defaults.json", "--world-size", "0")
+    assert code == 2 and out == "" and "world size = 0 must be a positive integer" in err
+    code, _, err = run_cli("check", EX / "hf" / "training_args_defaults.json", "--reference", "0.99-32")
+    assert code == 2 and "BETA2@BATCH" in err
+    code, _, err = run_cli("check")
+    assert code == 2
+
+
+def test_subprocess_no_traceback_and_light_imports(run_cli_subprocess, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[optimizer\n")
+    code, out, err = run_cli_subprocess("check", bad)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import sys, runpy\n"
+        f"sys.argv = ['adamcheck', 'check', {str(EX / 'megatron' / 'train_gpt3_175b.sh')!r}]\n"
+        "try:\n    runpy.run_module('adamcheck', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sympy', 'matplotlib', 'transformers', 'scipy.optimize', 'scipy.stats') if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, env=env, timeout=120)
+    assert "HEAVY []" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "adamcheck.configs",
+        "adamcheck.configs._batch",
+        "adamcheck.configs._check",
+        "adamcheck.configs._deepspeed",
+        "adamcheck.configs._hf",
+        "adamcheck.configs._load",
+        "adamcheck.configs._megatron",
+        "adamcheck.configs._nanogpt",
+        "adamcheck.configs._rules",
+        "adamcheck.configs._torchtitan",
+    ],
+)
+def test_docstring_examples_run(module):
+    mod = importlib.import_module(module)
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_public_names_are_lazy_and_reexported():
+    import adamcheck
+
+    assert adamcheck.check_config is importlib.import_module("adamcheck.configs").check_config
+    assert "check_optimizer" in adamcheck.__all__
+
+
+def test_examples_readme_exit_codes(run_cli):
+    # The table in examples/configs/README.md states these; keep them true.
+    cases = {
+        ("nanogpt/train_gpt2_owt.py",): 0,
+        ("megatron/gpt_small_args.txt",): 1,
+        ("deepspeed/training_args.json", "--world-size", "8"): 0,
+        ("torchtitan/llama3_8b.toml", "--world-size", "64", "--reference-seq-len", "1024"): 0,
+    }
+    for (path, *flags), expected in cases.items():
+        code, _, err = run_cli("check", EX / path, *flags)
+        assert code == expected, (path, err)
