@@ -26,6 +26,7 @@ _OWNERS = {
     "delta": ("reddi-stochastic",),
     "data": ("lsq", "logistic"),
     "batch_size": ("lsq", "logistic"),
+    "drop_last": ("lsq", "logistic"),
 }
 
 
@@ -88,6 +89,8 @@ def problem_options(func: Callable) -> Callable:
                      help="lsq/logistic: .npz file with X (N, d) and y (N,)."),
         click.option("--batch-size", type=int, default=None,
                      help="lsq/logistic: mini-batch size B; batch i is rows [iB, (i+1)B)."),
+        click.option("--drop-last", is_flag=True, default=None,
+                     help="lsq/logistic: drop the N mod B leftover rows (default: a shorter last batch)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -129,4 +132,4 @@ def build_problem(problem: str, **opts: Any):
         raise InvalidParameterError(f"--problem {problem} needs --batch-size B")
     X, y = load_xy(opts["data"])
     cls = LeastSquares if problem == "lsq" else LogisticRegression
-    return cls(X, y, batch_size=opts["batch_size"])
+    return cls(X, y, batch_size=opts["batch_size"], drop_last=bool(opts.get("drop_last")))

@@ -60,7 +60,7 @@ Example:
 @click.option("--workers", type=int, default=0, show_default=True, help="Processes (0: all cores).")
 @json_option
 @quiet_option
-def command(problem, n, a, C, period, delta, data, batch_size, beta1_spec, beta2_spec, steps, seeds, seed,
+def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1_spec, beta2_spec, steps, seeds, seed,
             lr, eps, convention, sampling, schedule, x0, out, log_beta2, workers, as_json, quiet) -> int:
     from .._validate import parse_linspace
     from ..simulator import phase_grid
@@ -70,7 +70,8 @@ def command(problem, n, a, C, period, delta, data, batch_size, beta1_spec, beta2
 
     if out:
         check_plot_path(out)  # fail before the simulation, not after
-    prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size)
+    prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size,
+                         drop_last=drop_last)
     b1 = parse_linspace(beta1_spec, "--beta1")
     b2 = parse_linspace(beta2_spec, "--beta2")
     grid = phase_grid(

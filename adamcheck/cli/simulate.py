@@ -98,7 +98,7 @@ Examples:
               help="Draw the trajectories to this .png/.pdf/.svg (records 200 points if --record-every is not given).")
 @json_option
 @quiet_option
-def command(problem, n, a, C, period, delta, data, batch_size, beta1, beta2, lr, eps, weight_decay,
+def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1, beta2, lr, eps, weight_decay,
             decoupled, eps_root, seed, steps, convention, sampling, schedule, x0, dtype, record_every,
             workers, plot_path, as_json, quiet) -> int:
     from .._errors import InvalidParameterError
@@ -108,7 +108,8 @@ def command(problem, n, a, C, period, delta, data, batch_size, beta1, beta2, lr,
 
     if plot_path:
         check_plot_path(plot_path)  # fail before the simulation, not after
-    prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size)
+    prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size,
+                         drop_last=drop_last)
     try:
         seeds = [int(s) for s in seed.split(",") if s.strip()]
     except ValueError:

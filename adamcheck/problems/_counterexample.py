@@ -85,13 +85,17 @@ class Counterexample(Problem):
         return np.where(x >= -1.0, x / self.n, quad)
 
     def minimizer(self) -> np.ndarray:
-        return np.array([-2.0])
+        from ..theory import counterexample_minimiser
+
+        return np.array([float(counterexample_minimiser())])
 
     def constant_gradients(self) -> np.ndarray:
         return self.slopes[:, None].copy()
 
     def constant_region_margin(self, x: np.ndarray) -> np.ndarray:
-        return x[:, 0] + 1.0
+        from ..theory import KINK
+
+        return x[:, 0] - KINK  # the linear piece is x >= KINK = -1
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "dim": 1, "n_components": self.n, "n": self.n, "a": self.a}

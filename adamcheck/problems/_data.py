@@ -1,8 +1,9 @@
 """Least squares and logistic regression on data (X, y) split into mini-batches.
 
 Mini-batch i holds rows [iB, (i+1)B) (the last one is shorter when B does not
-divide N, as with a PyTorch DataLoader without ``drop_last``); its loss is the mean
-over its rows of
+divide N, as with a PyTorch DataLoader without ``drop_last``; with ``drop_last=True``
+the N mod B leftover rows are dropped, as ``adamcheck estimate`` does with n = N // B);
+its loss is the mean over its rows of
 
 * least squares: (x . w - y)^2 / 2,
 * logistic (labels in {0, 1}): log(1 + exp(x . w)) - y (x . w).
@@ -87,7 +88,7 @@ def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _BatchedData(Problem):
-    def __init__(self, X: Any, y: Any, batch_size: int, dtype: Any = np.float64):
+    def __init__(self, X: Any, y: Any, batch_size: int, dtype: Any = np.float64, drop_last: bool = False):
         X, y = _check_xy(X, y)
         self.batch_size = check_positive_int(batch_size, "batch size")
         N = X.shape[0]
@@ -99,6 +100,10 @@ class _BatchedData(Problem):
         self.X = np.ascontiguousarray(X, dtype=self.dtype)
         self.y = np.ascontiguousarray(y, dtype=self.dtype)
         self.dim = X.shape[1]
+        self.drop_last = bool(drop_last)
+        if self.drop_last:
+            N = (N // self.batch_size) * self.batch_size
+            self.X, self.y = self.X[:N], self.y[:N]
         self.n_components = -(-N // self.batch_size)
         self.starts = np.arange(self.n_components) * self.batch_size
         self.stops = np.minimum(self.starts + self.batch_size, N)
@@ -153,6 +158,7 @@ class _BatchedData(Problem):
             "n_components": self.n_components,
             "rows": int(self.X.shape[0]),
             "batch_size": self.batch_size,
+            "drop_last": self.drop_last,
         }
 
 
@@ -197,8 +203,8 @@ class LogisticRegression(_BatchedData):
 
     name = "logistic"
 
-    def __init__(self, X: Any, y: Any, batch_size: int, dtype: Any = np.float64):
-        super().__init__(X, y, batch_size, dtype)
+    def __init__(self, X: Any, y: Any, batch_size: int, dtype: Any = np.float64, drop_last: bool = False):
+        super().__init__(X, y, batch_size, dtype, drop_last)
         labels = np.unique(self.y)
         if not np.isin(labels, [0.0, 1.0]).all():
             raise DataError(

@@ -94,7 +94,9 @@ class ReddiStochastic(_LinearOnInterval):
     def __init__(self, C: float, delta: float):
         self.C = check_positive_float(C, "C")
         self.delta = check_finite_float(delta, "delta")
-        p = (1.0 + self.delta) / (self.C + 1.0)
+        from ..theory import reddi_stochastic_probability
+
+        p = float(reddi_stochastic_probability(self.C, self.delta))
         if not 0.0 < p < 1.0:
             raise InvalidParameterError(
                 f"(1+delta)/(C+1) = {p:g} must lie in (0, 1): choose delta in (-1, C)"

@@ -1,0 +1,168 @@
+"""``adamcheck estimate``: noise constants from per-example gradients (thin layer over
+:func:`adamcheck.noise.estimate`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._errors import InvalidParameterError
+from ._common import emit, json_option, quiet_option, seed_option
+
+HELP = """Estimate the noise constants that decide whether Adam converges at a batch size.
+
+GRADS are .npy/.npz files of per-example gradients, shape (N, d) at one point or
+(P, N, d) at P points (float32/float64; several files join along examples). Reports
+|grad|^2, tr(Sigma), B_simple (exact and two-batch), the (D0, D1) frontier of the
+mini-batch partition (n = N/B batches) with its corners, and per-coordinate
+mini-batch laws, with bootstrap confidence intervals. All values are for the
+unscaled, mean-reduced loss; say how the rows were made with --reduction,
+--loss-scale and --mean-over (rows = loss_scale * grad for 'sum',
+loss_scale/mean_over * grad for 'mean').
+
+\b
+Example:
+  adamcheck estimate examples/digits/grads.npz --batch-size 32
+  adamcheck estimate grads.npy --batch-size 32 --dataset-size 50000 --json
+  adamcheck estimate grads.npy -b 8 --partitions 20 --plot noise.png
+"""
+
+
+@click.command("estimate", help=HELP)
+@click.argument("grads", nargs=-1, required=True)
+@click.option("--batch-size", "-b", type=int, required=True, help="Mini-batch size B.")
+@click.option("--dataset-size", type=int, default=None,
+              help="Size N of the data set the file samples [default: the file's examples].")
+@click.option("--reduction", default=None,
+              help="Reduction of the loss the rows are gradients of: mean or sum "
+                   "[default: stored in the file, else mean].")
+@click.option("--loss-scale", type=float, default=None, help="Loss scale the rows include [default: 1].")
+@click.option("--mean-over", type=int, default=None,
+              help="Examples the mean was taken over when the rows were computed [default: 1].")
+@click.option("--key", default=None, help="Array name inside .npz files [default: grads].")
+@click.option("--partitions", type=int, default=0, show_default=True,
+              help="Also evaluate this many random actual partitions exactly.")
+@click.option("--file-partition", is_flag=True, help="Also evaluate the partition into consecutive rows.")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option("--replicates", type=int, default=1000, show_default=True, help="Bootstrap replicates.")
+@click.option("--atoms", type=int, default=256, show_default=True, help="Mini-batches drawn for the laws.")
+@click.option("--laws-out", type=click.Path(dir_okay=False), default=None,
+              help="Write the per-point mini-batch laws to this .npz (for the boundary code).")
+@click.option("--workers", type=int, default=None, help="Threads for the streaming pass [default: 1; 2 is faster on an idle machine].")
+@click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
+              help="Draw the (D0, D1) frontier and sign agreement to FILE (.png/.pdf/.svg).")
+@seed_option
+@json_option
+@quiet_option
+def command(
+    grads: tuple[str, ...], batch_size: int, dataset_size: int | None, reduction: str | None,
+    loss_scale: float | None, mean_over: int | None, key: str | None, partitions: int,
+    file_partition: bool, level: float, replicates: int, atoms: int, laws_out: str | None,
+    workers: int | None, plot: str | None, seed: int, as_json: bool, quiet: bool,
+) -> int:
+    from .._jsonio import to_jsonable
+    from ..noise import estimate, save_laws
+
+    if plot is not None:
+        _check_output(plot, {".png", ".pdf", ".svg"}, "plot")
+    if laws_out is not None:
+        _check_output(laws_out, {".npz"}, "laws file")
+    est = estimate(
+        list(grads), batch_size, dataset_size=dataset_size, reduction=reduction,
+        loss_scale=loss_scale, mean_over=mean_over, key=key, partitions=partitions,
+        file_partition=file_partition, level=level, replicates=replicates, law_atoms=atoms,
+        seed=seed, workers=workers, progress=not quiet,
+    )
+    result = to_jsonable(est.to_dict())
+    if laws_out is not None:
+        result["laws_file"] = str(save_laws(laws_out, est.laws))
+    if plot is not None:
+        from ..noise._plot import plot_estimate
+
+        result["plot"] = str(plot_estimate(est, plot))
+    emit(result, as_json, _render)
+    return 0
+
+
+def _check_output(path: str, suffixes: set[str], what: str) -> None:
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise InvalidParameterError(f"{what} {path!r} has an unsupported suffix: use {', '.join(sorted(suffixes))}")
+    if not p.parent.exists():
+        raise InvalidParameterError(f"cannot write {what} {path!r}: folder {str(p.parent)!r} does not exist")
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "n/a"
+    x = float(x)
+    if not math.isfinite(x):
+        return "inf"
+    return f"{x:.4g}"
+
+
+def _ci(pair: Any) -> str:
+    if not pair or pair[0] is None:
+        return ""
+    # JSON has no inf: an open upper end (||G||^2 <= 0 in some replicates) comes back as null
+    upper = "inf" if pair[1] is None else _fmt(pair[1])
+    return f"  [{_fmt(pair[0])}, {upper}]"
+
+
+def _render(r: dict[str, Any]) -> str:
+    ci = r.get("ci", {})
+    lines = [
+        f"per-example gradients: {r['points']} point(s) x {r['sample_size']} examples x d = {r['dim']}"
+        f" ({', '.join(r['files'])})",
+        f"scale: reduction={r['reduction']}, loss scale={_fmt(r['loss_scale'])}, mean over={r['mean_over']}"
+        f" ({r['scale']['source']}); values are for the unscaled mean loss",
+        f"batch size B = {r['batch_size']}, data set N = {r['dataset_size']}, n = N/B = {r['n']} mini-batches",
+        "",
+        f"{'point':>5}  {'|grad|^2':>11}  {'tr(Sigma)':>11}  {'E|g_B|^2':>11}  {'B_simple':>9}  {'B_simple 2-batch':>16}",
+    ]
+    tb = r.get("b_simple_two_batch") or [None] * r["points"]
+    for p in range(r["points"]):
+        lines.append(
+            f"{p:>5}  {_fmt(r['grad_norm_sq'][p]):>11}  {_fmt(r['trace_sigma'][p]):>11}  "
+            f"{_fmt(r['minibatch_second_moment'][p]):>11}  {_fmt(r['b_simple'][p]):>9}  {_fmt(tb[p]):>16}"
+        )
+    if ci:
+        what = ("for the data distribution (another data set of this size); the point values are exact "
+                "for this one" if "estimate" in ci else "for the data set the file samples")
+        lines.append(f"({int(100 * ci['level'])}% bootstrap intervals {what}; seed {ci['seed']}, "
+                     f"{ci['replicates']} replicates)")
+        for p in range(r["points"]):
+            lines.append(f"  point {p}: |grad|^2{_ci(ci['grad_norm_sq'][p])}  B_simple{_ci(ci['b_simple'][p])}")
+    lines += [
+        "",
+        f"(D0, D1) condition, expected partition into n = {r['n']} batches of B = {r['batch_size']}:",
+        f"  smallest D1 with D0 = 0 : {_fmt(r['d1_at_d0_zero'])}{_ci(ci.get('d1_at_d0_zero'))}"
+        f"   (D1/n = {_fmt(r['d1_at_d0_zero'] / r['n'] if r['d1_at_d0_zero'] is not None else None)})",
+        f"  smallest D0 with D1 = n : {_fmt(r['d0_at_d1_n'])}{_ci(ci.get('d0_at_d1_n'))}",
+    ]
+    for pc in r.get("actual_partitions", []):
+        s1, s0 = pc["d1_at_d0_zero_summary"], pc["d0_at_d1_n_summary"]
+        lines.append(
+            f"  {pc['kind']} partitions ({pc['partitions']}): D1 at D0=0 in [{_fmt(s1['min'])}, {_fmt(s1['max'])}],"
+            f" D0 at D1=n in [{_fmt(s0['min'])}, {_fmt(s0['max'])}]"
+        )
+    laws = r.get("laws", {})
+    if laws.get("points"):
+        lines += ["", f"mini-batch laws at B = {laws['batch_size']}: {laws['atoms']} atoms x {laws['coordinates']} "
+                  f"coordinates (moments matched: {laws['matched_moments']})"]
+        for pt in laws["points"]:
+            sa, sk = pt["sign_agreement"], pt["skewness"]
+            lines.append(
+                f"  point {pt['point']}: {pt['resolved_coordinates']} coordinates resolved from zero; "
+                f"P(sign g_B = sign E g) min {_fmt(sa['min'])}, median {_fmt(sa['median'])}; "
+                f"skewness median {_fmt(sk['median'])}, max {_fmt(sk['max'])}"
+            )
+    for key in ("laws_file", "plot"):
+        if key in r:
+            lines.append(f"wrote {r[key]}")
+    for note in r.get("notes", []):
+        lines.append(f"note: {note}")
+    return "\n".join(lines)

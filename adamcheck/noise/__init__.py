@@ -1,0 +1,86 @@
+"""Noise constants from per-example gradients (issue 4): the checker's eyes.
+
+From per-example gradients sampled from a model, estimate what decides whether Adam
+converges at a batch size (theory.md sections 2, 8, 9): the full gradient, the
+per-example variance, the mini-batch second moment, the (D0, D1) frontier for the
+mini-batch partition, the gradient noise scale B_simple (exact and two-batch), and
+per-coordinate laws of the mini-batch gradient for the critical-boundary code, with
+bootstrap intervals. One streaming pass with mergeable state (chunks, files, threads
+and processes combine by addition), O(d) memory plus one chunk.
+
+Entry points: :func:`estimate` (everything, as ``adamcheck estimate``),
+:func:`minibatch_laws` (the hand-off to the drift ratio), and the building blocks
+:func:`open_gradients`, :func:`accumulate`, :func:`noise_constants`,
+:func:`partition_constants`, :func:`two_batch_estimate`, :func:`d_frontier`.
+torch helpers (extra ``adamcheck[torch]``, imported lazily):
+:func:`per_example_gradients`, :func:`save_per_example_gradients`,
+:func:`all_reduce_accumulator`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._accumulate import AccumulatorConfig, NoiseAccumulator, accumulate, make_config
+from ._constants import NoiseConstants, minibatch_factor, noise_constants
+from ._estimate import NoiseEstimate, estimate, load_laws, minibatch_laws, save_laws
+from ._frontier import d_frontier
+from ._sampling import (
+    MiniBatchSample,
+    PartitionConstants,
+    TwoBatchEstimate,
+    partition_constants,
+    sample_minibatches,
+    two_batch_estimate,
+)
+from ._scale import GradientScale
+from ._source import GradientSource, open_gradients
+
+__all__ = [
+    "AccumulatorConfig",
+    "GradientScale",
+    "GradientSource",
+    "MiniBatchSample",
+    "NoiseAccumulator",
+    "NoiseConstants",
+    "NoiseEstimate",
+    "PartitionConstants",
+    "TwoBatchEstimate",
+    "accumulate",
+    "accumulate_distributed",
+    "all_reduce_accumulator",
+    "d_frontier",
+    "estimate",
+    "load_laws",
+    "make_config",
+    "minibatch_factor",
+    "minibatch_laws",
+    "noise_constants",
+    "open_gradients",
+    "partition_constants",
+    "per_example_gradients",
+    "sample_minibatches",
+    "save_laws",
+    "save_per_example_gradients",
+    "shard_bounds",
+    "two_batch_estimate",
+]
+
+# torch-backed helpers load torch only when first used.
+_TORCH = {
+    "per_example_gradients": "._torch",
+    "save_per_example_gradients": "._torch",
+    "all_reduce_accumulator": "._distributed",
+    "accumulate_distributed": "._distributed",
+    "shard_bounds": "._distributed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _TORCH.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adamcheck.noise' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

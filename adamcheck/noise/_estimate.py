@@ -1,0 +1,383 @@
+"""``estimate``: every noise quantity adamcheck needs from per-example gradients, in one call.
+
+Data flow: one streaming pass builds the mergeable accumulator (:mod:`._accumulate`);
+the noise constants, the (D0, D1) frontier of the expected partition and their
+bootstrap intervals come from it (:mod:`._constants`); a seeded sample of mini-batches
+read by random access gives the two-batch estimator and the per-coordinate mini-batch
+laws (:mod:`._sampling`); actual partitions are read only when asked.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import DataError, InvalidParameterError
+from .._laws import GradientLaw
+from .._progress import Progress
+from .._validate import check_positive_int, check_seed
+from ._accumulate import AccumulatorConfig, accumulate, make_config
+from ._constants import NoiseConstants, noise_constants
+from ._sampling import (
+    PartitionConstants,
+    TwoBatchEstimate,
+    choose_law_coords,
+    laws_from_sample,
+    partition_constants,
+    sample_minibatches,
+    two_batch_estimate,
+)
+from ._scale import GradientScale
+from ._source import GradientSource, open_gradients
+
+__all__ = ["NoiseEstimate", "estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
+
+#: Laws over at most this many coordinates are listed coordinate by coordinate in the JSON.
+PER_COORDINATE_LIMIT = 256
+
+
+@dataclass
+class NoiseEstimate:
+    """Everything :func:`estimate` found; ``to_dict()`` is the ``adamcheck estimate --json`` output."""
+
+    files: list[str]
+    shape: tuple[int, int, int]
+    dtypes: list[str]
+    scale: GradientScale
+    scale_source: str
+    constants: NoiseConstants
+    two_batch: TwoBatchEstimate | None
+    laws: list[GradientLaw]
+    partitions: list[PartitionConstants]
+    config: AccumulatorConfig
+    seed: int
+    notes: list[str] = field(default_factory=list)
+
+    # -- convenience ------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.constants.n
+
+    def law_summary(self) -> dict[str, Any]:
+        points = []
+        for law in self.laws:
+            mean = law.mean()
+            se = np.asarray(law.meta["mean_se"], dtype=float)
+            resolved = np.abs(mean) > 2.0 * se
+            skew = law.skewness()
+            agree = law.sign_agreement()
+
+            def q(x: np.ndarray) -> dict[str, Any]:
+                if x.size == 0:
+                    return {"min": None, "median": None, "max": None}
+                return {"min": float(x.min()), "median": float(np.median(x)), "max": float(x.max())}
+
+            entry = {
+                "point": law.meta["point"],
+                "resolved_coordinates": int(resolved.sum()),
+                "skewness": q(skew[resolved]),
+                "sign_agreement": q(agree[resolved]),
+                "normalised_mean": q(law.normalised_mean()[resolved]),
+            }
+            if law.dim <= PER_COORDINATE_LIMIT:
+                entry["per_coordinate"] = {
+                    "coords": law.meta["coords"], "mean": mean, "second_moment": law.second_moment(),
+                    "skewness": skew, "sign_agreement": agree, "mean_se": se,
+                }
+            points.append(entry)
+        first = self.laws[0] if self.laws else None
+        return {
+            "batch_size": self.constants.batch_size,
+            "atoms": first.n_atoms if first else 0,
+            "coordinates": first.dim if first else 0,
+            "matched_moments": first.meta["matched_moments"] if first else None,
+            "resolved": "coordinates with |mean| > 2 standard errors (summaries below use only these)",
+            "points": points,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.constants
+        out: dict[str, Any] = {
+            "files": self.files,
+            "points": self.shape[0],
+            "sample_size": self.shape[1],
+            "dim": self.shape[2],
+            "dtype": self.dtypes,
+            "n": c.n,
+            "batch_size": c.batch_size,
+            "dataset_size": c.dataset_size,
+            "reduction": self.scale.reduction,
+            "loss_scale": self.scale.loss_scale,
+            "mean_over": self.scale.mean_over,
+            "scale": {**self.scale.to_dict(), "source": self.scale_source},
+            "grad_norm_sq": c.grad_norm_sq,
+            "trace_sigma": c.trace_sigma,
+            "minibatch_second_moment": c.minibatch_second_moment,
+            "b_simple": c.b_simple,
+            "b_simple_two_batch": self.two_batch.b_simple if self.two_batch else None,
+            "d1_at_d0_zero": c.d1_at_d0_zero,
+            "d0_at_d1_n": c.d0_at_d1_n,
+            "partition": "expected",
+            "frontier": c.frontier,
+            "ci": c.ci,
+            "two_batch": self.two_batch.to_dict() if self.two_batch else None,
+            "actual_partitions": [pc.to_dict() for pc in self.partitions],
+            "laws": self.law_summary(),
+            "bootstrap_groups": {"groups": self.config.groups, "unit": self.config.unit,
+                                 "identity": self.config.identity},
+            "seed": self.seed,
+            "notes": c.notes + self.notes,
+        }
+        if self.two_batch and self.two_batch.ci:
+            out["ci"] = {**c.ci, "b_simple_two_batch": self.two_batch.ci.get("b_simple")}
+        return out
+
+
+def resolve_scale(
+    reduction: str | None, loss_scale: float | None, mean_over: int | None, metadata: dict[str, Any]
+) -> tuple[GradientScale, str]:
+    """Options win over the file's stored metadata, which wins over the defaults (mean, 1, 1)."""
+    used_file = False
+    values: dict[str, Any] = {}
+    for name, given, default in (("reduction", reduction, "mean"), ("loss_scale", loss_scale, 1.0),
+                                 ("mean_over", mean_over, 1)):
+        if given is not None:
+            values[name] = given
+        elif name in metadata:
+            values[name] = metadata[name]
+            used_file = True
+        else:
+            values[name] = default
+    explicit = any(v is not None for v in (reduction, loss_scale, mean_over))
+    source = "options" if explicit and not used_file else ("file" if used_file and not explicit else
+                                                          ("options and file" if used_file else "defaults"))
+    return GradientScale(**values), source
+
+
+def _as_source(grads: Any, key: str | None) -> tuple[GradientSource, bool]:
+    if isinstance(grads, GradientSource):
+        return grads, False
+    if isinstance(grads, (str, os.PathLike)) or (
+        isinstance(grads, (list, tuple)) and grads and all(isinstance(g, (str, os.PathLike)) for g in grads)
+    ):
+        return open_gradients(grads, key=key), True
+    return GradientSource.from_array(grads), True
+
+
+def estimate(
+    grads: Any,
+    batch_size: int,
+    *,
+    dataset_size: int | None = None,
+    reduction: str | None = None,
+    loss_scale: float | None = None,
+    mean_over: int | None = None,
+    key: str | None = None,
+    partitions: int = 0,
+    file_partition: bool = False,
+    level: float = 0.95,
+    replicates: int = 1000,
+    groups: int = 64,
+    unit: int | None = None,
+    big_batch_factor: int = 8,
+    big_batches: int | None = None,
+    law_atoms: int = 256,
+    law_coords: Any = None,
+    match_moments: bool = True,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: bool = False,
+) -> NoiseEstimate:
+    """Noise constants, (D0, D1) frontier, two-batch B_simple and mini-batch laws at batch B.
+
+    Args:
+        grads: path(s) to ``.npy``/``.npz`` files, an (N, d) or (P, N, d) array, or a
+            :class:`GradientSource`.
+        batch_size: B.
+        dataset_size: N of the data set the file samples (default: the file is the data set).
+        reduction, loss_scale, mean_over: how the rows were made (:class:`GradientScale`);
+            default: the file's stored metadata, else mean, 1, 1.
+        key: array name inside ``.npz`` files.
+        partitions: number of random actual partitions to evaluate exactly (0: none).
+        file_partition: also evaluate the partition into consecutive rows of the file.
+        level, replicates: bootstrap intervals.
+        groups, unit: bootstrap grouping (:func:`make_config`).
+        big_batch_factor, big_batches: the two-batch design (big batch = factor x B).
+        law_atoms: at least this many small batches are drawn (law atoms K).
+        law_coords: coordinates kept in the laws (default: all if K d <= 2**22, else
+            the most resolved ones).
+        match_moments: give the laws the exact mean and variance of the mini-batch
+            gradient (from all examples) and keep the resampled shape.
+        seed: seed of every random draw.
+        workers: threads of the streaming pass (default 1).
+        progress: draw a progress bar on stderr.
+
+    Returns:
+        :class:`NoiseEstimate`.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(0.5, 1.0, size=(2048, 4))
+        >>> est = estimate(x, batch_size=32, replicates=200)
+        >>> est.n, round(float(est.constants.b_simple[0]), 1)   # tr(S)/|G|^2 ~ 4/1
+        (64, 4.0)
+
+    References:
+        theory.md sections 2, 8, 9; McCandlish et al., arXiv:1812.06162 (2018);
+        Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026).
+    """
+    B = check_positive_int(batch_size, "batch size")
+    seed = check_seed(seed)
+    partitions = int(partitions)
+    if partitions < 0:
+        raise InvalidParameterError("partitions must be 0 or more")
+    source, owned = _as_source(grads, key)
+    try:
+        scale, scale_source = resolve_scale(reduction, loss_scale, mean_over, source.metadata)
+        P, N_s, d = source.shape
+        if N_s < B:
+            raise DataError(
+                f"the gradients hold N = {N_s} examples, fewer than the batch size B = {B}: "
+                "sample at least B examples (better: many batches' worth)"
+            )
+        if dataset_size is not None and check_positive_int(dataset_size, "dataset size") < N_s:
+            raise InvalidParameterError(
+                f"dataset size {dataset_size} is smaller than the {N_s} examples in the file: "
+                "give the size of the whole data set"
+            )
+        if (partitions or file_partition) and dataset_size not in (None, N_s):
+            raise InvalidParameterError(
+                "actual partitions need the whole data set in the file (dataset size = "
+                f"{N_s} examples); the expected partition works with a sample"
+            )
+        cfg = make_config(N_s, d, P, groups=groups, unit=unit, seed=seed)
+        m = max(1, min(big_batch_factor, N_s // B))
+        R = big_batches if big_batches is not None else math.ceil(check_positive_int(law_atoms, "law atoms") / m)
+        total = P * N_s + P * R * m * B + P * (partitions + int(file_partition)) * (N_s // B) * B
+        with Progress(total=total, label="estimate", enabled=progress) as bar:
+            acc = accumulate(source, cfg, workers=workers, on_chunk=bar.update)
+            consts = noise_constants(acc, B, dataset_size=dataset_size, scale=scale, level=level,
+                                     replicates=replicates, seed=seed)
+            coords = choose_law_coords(consts.mean, consts.mean_se, R * m, law_coords)
+            sample = sample_minibatches(source, B, factor=m, big_batches=R, coords=coords,
+                                        scale=scale, seed=seed, on_rows=bar.update)
+            two = two_batch_estimate(sample, N_s, level=level, replicates=replicates, seed=seed)
+            laws = laws_from_sample(sample, consts, match_moments=match_moments)
+            parts: list[PartitionConstants] = []
+            if partitions:
+                parts.append(partition_constants(source, B, partitions=partitions, kind="random",
+                                                 scale=scale, seed=seed, on_rows=bar.update))
+            if file_partition:
+                parts.append(partition_constants(source, B, kind="file", scale=scale,
+                                                 on_rows=bar.update))
+        notes: list[str] = []
+        if two is None:
+            notes.append(f"the two-batch estimator needs at least 2B = {2 * B} examples; skipped")
+        if coords.size < d:
+            notes.append(f"laws keep {coords.size} of {d} coordinates (the most resolved ones)")
+        return NoiseEstimate(
+            files=source.names, shape=source.shape, dtypes=source.dtypes, scale=scale,
+            scale_source=scale_source, constants=consts, two_batch=two, laws=laws,
+            partitions=parts, config=cfg, seed=seed, notes=notes,
+        )
+    finally:
+        if owned:
+            source.close()
+
+
+def minibatch_laws(
+    grads: Any,
+    batch_size: int,
+    *,
+    atoms: int = 256,
+    coords: Any = None,
+    match_moments: bool = True,
+    seed: int = 0,
+    **options: Any,
+) -> list[GradientLaw]:
+    """Per-point laws of the mini-batch gradient at batch B, for the drift-ratio code.
+
+    Representation: one :class:`adamcheck._laws.GradientLaw` per sampled point, with K
+    equally weighted atoms ``values`` (K, c): the mean gradients of K mini-batches of B
+    examples, each drawn without replacement (seeded; K = m ceil(atoms / m) with m
+    small batches per big batch of the shared two-batch design), on c coordinates
+    (all d when K d <= 2**22, i.e. 32 MiB per point; otherwise the coordinates whose
+    mean is most standard errors from zero, or ``coords``). With ``match_moments`` each
+    coordinate's atoms are shifted and scaled so that the law's mean and variance are
+    the exact ones from all examples, E[g] = G_k and Var[g] = c_B sigma_k^2 (theory.md
+    section 8 per coordinate), keeping the resampled shape (skewness, sign
+    frequencies), which is what theory.md section 9's drift ratio depends on.
+
+    ``law.meta`` holds: ``point``, ``coords``, ``mean_se`` (per-coordinate standard
+    error of the mean gradient from all sampled examples, from the bootstrap groups,
+    so the boundary code can drop coordinates whose mean cannot be told from zero),
+    ``mean_all_examples``, ``second_moment_all_examples``, ``dataset_size``,
+    ``sample_size``, ``reduction``, ``loss_scale``, ``mean_over``, ``atoms``,
+    ``matched_moments``, ``seed``. Values are on the canonical scale (:mod:`._scale`).
+
+    Other keyword options are those of :func:`estimate`.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(1).exponential(1.0, size=(1000, 3)) - 0.9
+        >>> law = minibatch_laws(x, batch_size=4, atoms=64)[0]
+        >>> law.n_atoms, law.dim, law.batch_size
+        (64, 3, 4)
+        >>> bool(np.allclose(law.mean(), x.mean(axis=0)))
+        True
+    """
+    est = estimate(grads, batch_size, law_atoms=atoms, law_coords=coords, match_moments=match_moments,
+                   seed=seed, replicates=0, **options)
+    return est.laws
+
+
+def save_laws(path: str | os.PathLike, laws: list[GradientLaw]) -> Path:
+    """Write laws from :func:`minibatch_laws` to an ``.npz`` (no pickles; read with :func:`load_laws`)."""
+    if not laws:
+        raise InvalidParameterError("no laws to save")
+    path = Path(path)
+    first = laws[0]
+    arrays: dict[str, Any] = {
+        "values": np.stack([law.values for law in laws]),
+        "weights": first.weights,
+        "batch_size": np.int64(first.batch_size or 0),
+        "coords": np.asarray(first.meta["coords"], dtype=np.int64),
+        "mean_se": np.stack([np.asarray(law.meta["mean_se"], dtype=float) for law in laws]),
+        "mean_all_examples": np.stack([np.asarray(law.meta["mean_all_examples"], dtype=float) for law in laws]),
+    }
+    for k in ("dataset_size", "sample_size", "loss_scale", "mean_over", "atoms", "seed"):
+        arrays[k] = np.asarray(first.meta[k])
+    for k in ("reduction", "matched_moments"):
+        arrays[k] = np.asarray(str(first.meta[k]))
+    from ._npz import write_npz
+
+    return write_npz(path, arrays)
+
+
+def load_laws(path: str | os.PathLike) -> list[GradientLaw]:
+    """Read laws written by :func:`save_laws` (``allow_pickle=False``)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"law file {str(path)!r} does not exist: check the path")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except ValueError as exc:
+        raise DataError(f"{str(path)!r} is not a law file written by adamcheck ({exc})") from None
+    need = {"values", "weights", "coords", "mean_se"}
+    if not need <= set(data):
+        raise DataError(f"{str(path)!r} lacks {sorted(need - set(data))}: write it with save_laws")
+    laws = []
+    B = int(data.get("batch_size", 0)) or None
+    for p in range(data["values"].shape[0]):
+        meta = {k: (v.item() if v.shape == () else v) for k, v in data.items()
+                if k not in ("values", "weights", "mean_se", "mean_all_examples")}
+        meta.update(point=p, mean_se=data["mean_se"][p], mean_all_examples=data.get("mean_all_examples", data["mean_se"])[p])
+        laws.append(GradientLaw(values=data["values"][p], weights=data["weights"], batch_size=B,
+                                label=f"resampled mini-batch law, point {p}", meta=meta))
+    return laws
