@@ -120,6 +120,28 @@ def main() -> None:
         f"strict beta2* = {cb.strict[0]:.4f}, lenient = {cb.lenient[0]:.4f}"
     )
 
+    digits = Path(__file__).resolve().parents[1] / "examples" / "digits" / "grads.npz"
+    if digits.exists():
+        import subprocess
+
+        code = (
+            "import numpy as np; from adamcheck.noise import minibatch_laws; "
+            "from adamcheck.drift import recommended_beta2; "
+            f"g = np.load({str(digits)!r}, allow_pickle=False)['grads']; "
+            "r = recommended_beta2(minibatch_laws(g, 32), 0.9, with_boundary=False); print(r.beta2, r.limited_by)"
+        )
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        whole = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import numpy"], env=env, check=True)
+        bare = time.perf_counter() - t0
+        print(
+            f"  examples/digits (4 points x 65, batch 32), whole process incl. imports and laws: {whole:.2f} s "
+            f"(bare 'import numpy' process: {bare:.2f} s) -> {out.stdout.strip()}"
+        )
+
 
 if __name__ == "__main__":
     main()

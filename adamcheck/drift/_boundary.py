@@ -17,7 +17,8 @@ beta1:
   reversed, beta2* is undefined (NaN, ``unresolved``).
 * **lenient**: the same with "reversed share of gradient mass <= threshold", the share
   at a point being ``sum_{j reversed} |E g_j| / sum_{j informative} |E g_j|`` and the
-  worst point counting.
+  worst point counting. It is reported on the ladder (not refined), capped at the
+  refined strict value.
 * **refinement**: between the last reversed ladder value ``lo`` and the next one
   ``hi``, the strict beta2* is bisected (in ``log(1 - beta2)``) ``refine_steps`` times on
   the coordinates that were reversed at ``lo`` (the *setters*); the reported value is
@@ -214,9 +215,11 @@ def _maybe_fails(rho: np.ndarray, se: np.ndarray, t: float, z: float) -> np.ndar
         return (rho - z * se < t) & ~np.isnan(rho)
 
 
-#: Monte Carlo floor for the boundary searches (confirmation and bisection): fewer,
-#: shorter batches than a full grid; rounds are still added until target_se is met.
-_SEARCH_MC = {"min_batches": 16, "batch_len": 1024, "strata": 4}
+#: Monte Carlo budget for the boundary searches (confirmation and bisection): fewer,
+#: shorter batches than a full grid; rounds are added until every cell meets target_se
+#: or is settled (see ``decide``), up to 2^18 steps. A cell left with a larger standard
+#: error is judged with it: it counts as reversed only if rho + z se < 0.
+_SEARCH_MC = {"min_batches": 16, "batch_len": 1024, "strata": 4, "max_steps": 262_144}
 
 
 def _search_options(options: dict, t: float, z: float) -> dict:
@@ -233,7 +236,7 @@ def _needs_screening(law: GradientLaw, markov_max_atoms: int) -> bool:
 
 def _block_grid(law, b1s, rows_b2, t, z, kind, eps, seed, target_se, screen, options, mask):
     """rho on a block of ladder rows; many-atom laws are screened (see module docstring)."""
-    if not screen or not _needs_screening(law, options.get("markov_max_atoms", 32)):
+    if not screen or not _needs_screening(law, options.get("markov_max_atoms", 8)):
         g = drift_ratio_grid(law, b1s, rows_b2, eps=eps, seed=seed, target_se=target_se, **options)
         return g.rho, g.stderr, g.method
     cheap = dict(options)
@@ -271,13 +274,23 @@ def _scan_grid(
     meth = np.full((d, n2), "", dtype=object)
     weight = np.abs(law.mean()) * mask
     total = weight.sum()
+    keep = np.flatnonzero(mask)  # excluded coordinates are never computed (left NaN)
+    full_law = law
+    if keep.size:
+        law = GradientLaw(
+            values=law.values[:, keep], weights=law.weights, batch_size=law.batch_size, label=law.label
+        )
+    sub_mask = np.ones(keep.size, dtype=bool)
     found = np.zeros(n1, dtype=bool)
     hi = n2
     k = 0
-    while hi > 0 and not found.all():
+    while keep.size and hi > 0 and not found.all():
         lo = max(hi - block, 0)
-        r, e, m = _block_grid(law, b1s, ladder[lo:hi], t, z, kind, eps, seed + 31 * k, target_se, screen, options, mask)
-        rho[:, lo:hi], se[:, lo:hi], meth[:, lo:hi] = r, e, m
+        r, e, m = _block_grid(
+            law, b1s, ladder[lo:hi], t, z, kind, eps, seed + 31 * k, target_se, screen, options, sub_mask
+        )
+        rho[keep, lo:hi], se[keep, lo:hi], meth[keep, lo:hi] = r, e, m
+        r, e = rho[:, lo:hi], se[:, lo:hi]
         if stop_at_t:
             fail = (_fails(r, e, t, z, kind) & mask[:, None, None]).any(axis=0)  # (rows, n1)
             if paper_condition:
@@ -296,14 +309,14 @@ def _scan_grid(
         rho=rho,
         stderr=se,
         method=meth.astype(str),
-        denominator=law.normalised_mean(),
-        mean=law.mean(),
-        mean_se=_law_mean_se(law),
+        denominator=full_law.normalised_mean(),
+        mean=full_law.mean(),
+        mean_se=_law_mean_se(full_law),
         eps=eps,
         seed=seed,
-        label=law.label,
-        batch_size=law.batch_size,
-        law=law,
+        label=full_law.label,
+        batch_size=full_law.batch_size,
+        law=full_law,
     )
 
 
@@ -472,7 +485,8 @@ def _boundary(
         if lrows.size == 0:
             lenient[c] = ladder[0]
         elif lrows[-1] < n2 - 1:
-            lenient[c] = ladder[lrows[-1] + 1]
+            # on the ladder, and never above the refined strict value (lenient <= strict)
+            lenient[c] = min(ladder[lrows[-1] + 1], strict[c]) if np.isfinite(strict[c]) else ladder[lrows[-1] + 1]
     return CriticalBoundary(
         beta1s=b1s,
         beta2s=ladder,

@@ -177,7 +177,7 @@ def drift_ratio_grid(
     seed: int = 0,
     method: str = "auto",
     target_se: float = 0.01,
-    markov_max_atoms: int = 32,
+    markov_max_atoms: int = 8,
     markov_min_gap: float = 0.02,
     delta: float = 0.01,
     min_delta: float = 0.0025,
@@ -299,10 +299,11 @@ def drift_ratio_grid(
     from ._montecarlo import mc_grid
 
     groups = []
-    if mc_rows_few.any() and few_atoms.any():
-        groups.append((np.flatnonzero(few_atoms), np.flatnonzero(mc_rows_few)))
-    if mc_rows_rich.any() and (~few_atoms).any():
-        groups.append((np.flatnonzero(~few_atoms), np.flatnonzero(mc_rows_rich)))
+    usable = den != 0  # E g = 0 (or g = 0): rho is undefined, left NaN
+    if mc_rows_few.any() and (few_atoms & usable).any():
+        groups.append((np.flatnonzero(few_atoms & usable), np.flatnonzero(mc_rows_few)))
+    if mc_rows_rich.any() and (~few_atoms & usable).any():
+        groups.append((np.flatnonzero(~few_atoms & usable), np.flatnonzero(mc_rows_rich)))
     for k, (coords, rows) in enumerate(groups):
         res = mc_grid(
             x_all[:, coords],

@@ -230,3 +230,23 @@ def test_boundary_is_deterministic():
     b = critical_beta2(law, [0.0], default_beta2_ladder(7), refine_steps=2, seed=3)
     assert a.strict.tobytes() == b.strict.tobytes()
     assert a.grids[0].rho.tobytes() == b.grids[0].rho.tobytes()
+
+
+@pytest.mark.slow
+def test_shipped_digits_boundary_non_increasing_in_batch_size():
+    """examples/digits gradients: beta2*(beta1 = 0) over batch sizes 1, 4, 16, 64, 256."""
+    from pathlib import Path
+
+    from adamcheck.noise import minibatch_laws
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "digits" / "grads.npz"
+    if not path.exists():
+        pytest.skip("examples/digits/grads.npz is not in this checkout")
+    grads = np.load(path, allow_pickle=False)["grads"]
+    stars = []
+    for batch in (1, 4, 16, 64, 256):
+        cb = critical_beta2(minibatch_laws(grads, batch), [0.0])
+        assert cb.mean_se_known.all()
+        stars.append(float(cb.strict[0]))
+    assert all(stars[i] >= stars[i + 1] for i in range(4)), stars
+    assert stars[0] > stars[-1] + 0.3, stars
