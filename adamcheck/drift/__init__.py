@@ -1,0 +1,42 @@
+"""Drift ratio and critical boundary (theory.md section 9; issue 5).
+
+Public API:
+
+* :func:`drift_ratio`, :func:`drift_ratio_grid` -> :class:`DriftEstimate`, :class:`DriftGrid`
+* :func:`critical_beta2` -> :class:`CriticalBoundary` (strict and lenient beta2*)
+* :func:`recommended_beta2` -> :class:`Recommendation`
+* :func:`default_beta2_ladder`, :func:`informative_mask`
+* :func:`plot_drift_grid`: the phase map with the rho = 0 contour and beta2*(beta1)
+* :func:`reference_ratio`: the slow plain long-chain Monte Carlo every fast route is tested against
+
+Everything heavy (SciPy sparse) is imported inside the functions that need it.
+"""
+
+from ._boundary import (
+    CriticalBoundary,
+    Recommendation,
+    Setter,
+    critical_beta2,
+    default_beta2_ladder,
+    informative_mask,
+    recommended_beta2,
+)
+from ._montecarlo import reference_ratio
+from ._plot import plot_drift_grid
+from ._ratio import DriftEstimate, DriftGrid, drift_ratio, drift_ratio_grid
+
+__all__ = [
+    "CriticalBoundary",
+    "DriftEstimate",
+    "DriftGrid",
+    "Recommendation",
+    "Setter",
+    "critical_beta2",
+    "default_beta2_ladder",
+    "drift_ratio",
+    "drift_ratio_grid",
+    "informative_mask",
+    "plot_drift_grid",
+    "recommended_beta2",
+    "reference_ratio",
+]

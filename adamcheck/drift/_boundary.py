@@ -1,0 +1,677 @@
+"""Critical beta2 and recommended beta2 from drift ratios (theory.md section 9, issue 5).
+
+A model gives, at each of P sampled points (checkpoints), a law per coordinate.
+Coordinate ``j`` at point ``p`` is *informative* when its mean gradient can be told
+from zero, ``|E g| > z_mean * mean_se`` (``mean_se`` from ``law.meta["mean_se"]``; when
+absent every coordinate with ``E g != 0`` counts as informative and the result says
+so). Non-informative coordinates are left out and counted.
+
+A cell is *reversed beyond its standard error* when ``rho + z * stderr < 0`` (the
+upper end of the z-sigma interval is below zero: the drift is reversed with
+confidence). Rules, on a ladder of beta2 values sorted upwards, separately for each
+beta1:
+
+* **strict** (default): the smallest ladder beta2 such that for it and every larger
+  ladder beta2 no informative coordinate at any point is reversed (rho need not be
+  monotone in beta2, hence "and every larger"). If the top of the ladder is still
+  reversed, beta2* is undefined (NaN, ``unresolved``).
+* **lenient**: the same with "reversed share of gradient mass <= threshold", the share
+  at a point being ``sum_{j reversed} |E g_j| / sum_{j informative} |E g_j|`` and the
+  worst point counting. It is reported on the ladder (not refined), capped at the
+  refined strict value.
+* **refinement**: between the last reversed ladder value ``lo`` and the next one
+  ``hi``, the strict beta2* is bisected (in ``log(1 - beta2)``) ``refine_steps`` times on
+  the coordinates that were reversed at ``lo`` (the *setters*); the reported value is
+  the upper end of the final bracket, so it is never below the true crossing of the
+  setters by more than the final bracket allows.
+
+The recommended beta2 uses the same machinery with the conservative test
+``rho - z * stderr < margin`` as failure: the smallest beta2 such that for it and every
+larger ladder value every informative coordinate at every point keeps ``rho >= margin``
+with confidence. With ``eps > 0``, ``rho -> sqrt(E g^2)/(sqrt(E g^2)+eps) < 1`` as
+beta2 -> 1, so a margin above that limit cannot be met (NaN, ``unresolved``).
+
+Screening (laws given as many samples): rho is first computed on the ladder with a
+cheap Monte Carlo budget; only coordinates that the cheap pass cannot clear
+(``rho - z * stderr < t`` at or above the highest row the cheap pass already fails)
+are recomputed at the full budget. Cells the cheap pass clears are cleared with
+their (larger) standard error, so screening never clears a cell the full pass would
+fail except with the z-sigma error probability.
+
+References:
+    theory.md sections 7 and 9; Zhang et al., arXiv:2603.02092 (2026), section 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._errors import InvalidParameterError
+from .._laws import GradientLaw
+from .._validate import (
+    check_beta,
+    check_betas_array,
+    check_nonnegative_float,
+    check_nonnegative_int,
+    check_positive_float,
+    check_probability,
+    check_seed,
+)
+from ._ratio import DriftGrid, drift_ratio_grid
+
+__all__ = [
+    "CriticalBoundary",
+    "Recommendation",
+    "Setter",
+    "critical_beta2",
+    "recommended_beta2",
+    "default_beta2_ladder",
+    "informative_mask",
+]
+
+
+def default_beta2_ladder(num: int = 25, min_gap: float = 1e-4) -> np.ndarray:
+    """``1 - logspace(0, log10(min_gap), num)``: beta2 from 0 to ``1 - min_gap``, log-spaced in 1 - beta2.
+
+    Example:
+        >>> [round(float(b), 4) for b in default_beta2_ladder(5)]
+        [0.0, 0.9, 0.99, 0.999, 0.9999]
+    """
+    if num < 2:
+        raise InvalidParameterError(f"ladder size {num} is too small: use at least 2 values")
+    check_positive_float(min_gap, "min_gap")
+    if min_gap >= 1:
+        raise InvalidParameterError(f"min_gap = {min_gap:g} must be below 1, e.g. 1e-4")
+    return 1.0 - np.logspace(0.0, np.log10(min_gap), num)
+
+
+@dataclass(frozen=True)
+class Setter:
+    """A (point, coordinate) reversed at the last failing ladder beta2."""
+
+    point: int
+    coordinate: int
+    beta2: float
+    rho: float
+    stderr: float
+
+
+@dataclass(frozen=True)
+class CriticalBoundary:
+    """beta2*(beta1) by the strict and lenient rules (see the module docstring).
+
+    Arrays are indexed like ``beta1s``. ``strict`` is refined between ladder points,
+    ``strict_grid`` is the ladder value before refinement and ``strict_bracket`` the
+    final bisection bracket. ``unresolved`` marks beta1 values whose top ladder beta2
+    still fails. ``excluded``/``informative`` count coordinates per point;
+    ``mean_se_known`` says per point whether ``law.meta["mean_se"]`` was available.
+    """
+
+    beta1s: np.ndarray
+    beta2s: np.ndarray
+    strict: np.ndarray
+    strict_grid: np.ndarray
+    strict_bracket: np.ndarray
+    lenient: np.ndarray
+    unresolved: np.ndarray
+    setters: tuple[tuple[Setter, ...], ...]
+    excluded: np.ndarray
+    informative: np.ndarray
+    mean_se_known: np.ndarray
+    z: float
+    z_mean: float
+    threshold: float
+    eps: float
+    grids: tuple[DriftGrid, ...] = field(default=(), repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "beta1s": self.beta1s,
+            "strict": self.strict,
+            "strict_grid": self.strict_grid,
+            "strict_bracket": self.strict_bracket,
+            "lenient": self.lenient,
+            "unresolved": self.unresolved,
+            "setters": [[s.__dict__ for s in row] for row in self.setters],
+            "excluded": self.excluded,
+            "informative": self.informative,
+            "mean_se_known": self.mean_se_known,
+            "z": self.z,
+            "z_mean": self.z_mean,
+            "threshold": self.threshold,
+            "eps": self.eps,
+            "ladder": self.beta2s,
+        }
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Smallest beta2 keeping rho >= margin (with confidence) at ``beta1``, and the boundary."""
+
+    beta1: float
+    beta2: float
+    bracket: tuple[float, float]
+    margin: float
+    unresolved: bool
+    binding: tuple[Setter, ...]
+    boundary: CriticalBoundary | None
+    paper_condition: bool  # beta1 < sqrt(beta2), Zhang et al. 2026 Theorem 2.2
+    limited_by: str = "margin"  # "margin" (binding coordinates), "paper_condition" or "nothing"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "bracket": list(self.bracket),
+            "margin": self.margin,
+            "unresolved": self.unresolved,
+            "binding": [s.__dict__ for s in self.binding],
+            "paper_condition": self.paper_condition,
+            "limited_by": self.limited_by,
+            "boundary": None if self.boundary is None else self.boundary.to_dict(),
+        }
+
+
+def informative_mask(mean: np.ndarray, mean_se: np.ndarray | None, z_mean: float) -> np.ndarray:
+    """``|E g| > z_mean * mean_se`` (or ``E g != 0`` when ``mean_se`` is None), per coordinate.
+
+    Example:
+        >>> informative_mask(np.array([0.1, 0.01, 0.0]), np.array([0.02, 0.02, 0.02]), 2.0).tolist()
+        [True, False, False]
+    """
+    mean = np.asarray(mean, dtype=float)
+    if mean_se is None:
+        return mean != 0
+    return np.abs(mean) > z_mean * np.asarray(mean_se, dtype=float)
+
+
+# -- internals --------------------------------------------------------------------------
+
+
+def _points(source: Any) -> list[Any]:
+    if isinstance(source, (GradientLaw, DriftGrid)):
+        return [source]
+    if isinstance(source, (list, tuple)) and source and all(isinstance(s, (GradientLaw, DriftGrid)) for s in source):
+        return list(source)
+    raise InvalidParameterError(
+        "expected a GradientLaw, a DriftGrid or a non-empty list of them (one per sampled point)"
+    )
+
+
+def _fails(rho: np.ndarray, se: np.ndarray, t: float, z: float, kind: str) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        if kind == "strict":
+            out = rho + z * se < t
+        else:  # conservative: cannot show rho >= t
+            out = rho - z * se < t
+    return out & ~np.isnan(rho)
+
+
+def _maybe_fails(rho: np.ndarray, se: np.ndarray, t: float, z: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (rho - z * se < t) & ~np.isnan(rho)
+
+
+#: Monte Carlo budget for the boundary searches (confirmation and bisection): fewer,
+#: shorter batches than a full grid; rounds are added until every cell meets target_se
+#: or is settled (see ``decide``), up to 2^18 steps. A cell left with a larger standard
+#: error is judged with it: it counts as reversed only if rho + z se < 0.
+_SEARCH_MC = {"min_batches": 16, "batch_len": 1024, "strata": 4, "max_steps": 262_144}
+
+
+def _search_options(options: dict, t: float, z: float) -> dict:
+    """Search budget; a cell is settled once rho is z + 1 standard errors away from t."""
+    out = dict(_SEARCH_MC)
+    out["decide"] = (t, z + 1.0)
+    out.update(options)
+    return out
+
+
+def _needs_screening(law: GradientLaw, markov_max_atoms: int) -> bool:
+    return law.n_atoms > markov_max_atoms
+
+
+def _block_grid(law, b1s, rows_b2, t, z, kind, eps, seed, target_se, screen, options, mask):
+    """rho on a block of ladder rows; many-atom laws are screened (see module docstring)."""
+    if not screen or not _needs_screening(law, options.get("markov_max_atoms", 8)):
+        g = drift_ratio_grid(law, b1s, rows_b2, eps=eps, seed=seed, target_se=target_se, **options)
+        return g.rho, g.stderr, g.method
+    cheap = dict(options)
+    cheap.update(min_batches=10, batch_len=512, max_steps=20 * 512, strata=1)
+    g = drift_ratio_grid(law, b1s, rows_b2, eps=eps, seed=seed, target_se=10 * target_se, **cheap)
+    rho, se, meth = g.rho.copy(), g.stderr.copy(), g.method.copy()
+    cand = (_maybe_fails(rho, se, t, z) & mask[:, None, None]).any(axis=(1, 2))
+    coords = np.flatnonzero(cand)
+    if coords.size:
+        sub = GradientLaw(values=law.values[:, coords], weights=law.weights, label=law.label)
+        full = drift_ratio_grid(
+            sub, b1s, rows_b2, eps=eps, seed=seed + 1, target_se=target_se, **_search_options(options, t, z)
+        )
+        rho[coords], se[coords], meth[coords] = full.rho, full.stderr, full.method
+    return rho, se, meth
+
+
+def _scan_grid(
+    law, b1s, ladder, t, z, kind, eps, seed, target_se, screen, threshold, options, mask, block=4, stop_at_t=False,
+    paper_condition=False,
+):
+    """Grid on the ladder computed in blocks from the top down, stopping below the rows that matter.
+
+    The strict and lenient rules (and the margin rule, whose failing rows lie above
+    them) only look at the highest failing rows, so once a block contains, for every
+    beta1, a row whose reversed share exceeds ``threshold`` the lower rows cannot
+    change any answer and are left uncomputed (NaN, method ""). The failing rows of
+    the ``t`` test (margin or strict) found on the way are at or above that row.
+    With ``stop_at_t`` the scan stops at the first row failing the ``t`` test itself
+    (or the paper condition): enough for the recommendation alone.
+    """
+    d, n1, n2 = law.dim, b1s.size, ladder.size
+    rho = np.full((d, n2, n1), np.nan)
+    se = np.full((d, n2, n1), np.nan)
+    meth = np.full((d, n2), "", dtype=object)
+    weight = np.abs(law.mean()) * mask
+    total = weight.sum()
+    keep = np.flatnonzero(mask)  # excluded coordinates are never computed (left NaN)
+    full_law = law
+    if keep.size:
+        law = GradientLaw(
+            values=law.values[:, keep], weights=law.weights, batch_size=law.batch_size, label=law.label
+        )
+    sub_mask = np.ones(keep.size, dtype=bool)
+    found = np.zeros(n1, dtype=bool)
+    hi = n2
+    k = 0
+    while keep.size and hi > 0 and not found.all():
+        lo = max(hi - block, 0)
+        r, e, m = _block_grid(
+            law, b1s, ladder[lo:hi], t, z, kind, eps, seed + 31 * k, target_se, screen, options, sub_mask
+        )
+        rho[keep, lo:hi], se[keep, lo:hi], meth[keep, lo:hi] = r, e, m
+        r, e = rho[:, lo:hi], se[:, lo:hi]
+        if stop_at_t:
+            fail = (_fails(r, e, t, z, kind) & mask[:, None, None]).any(axis=0)  # (rows, n1)
+            if paper_condition:
+                fail |= ~(b1s[None, :] < np.sqrt(ladder[lo:hi])[:, None])
+            found |= fail.any(axis=0)
+        else:
+            rev = _fails(r, e, 0.0, z, "strict") & mask[:, None, None]
+            if total > 0:
+                share = np.einsum("j,jrc->rc", weight, rev.astype(float)) / total
+                found |= (share > threshold).any(axis=0)
+        hi = lo
+        k += 1
+    return DriftGrid(
+        beta1s=b1s,
+        beta2s=ladder,
+        rho=rho,
+        stderr=se,
+        method=meth.astype(str),
+        denominator=full_law.normalised_mean(),
+        mean=full_law.mean(),
+        mean_se=_law_mean_se(full_law),
+        eps=eps,
+        seed=seed,
+        label=full_law.label,
+        batch_size=full_law.batch_size,
+        law=full_law,
+    )
+
+
+def _bisect(points, setters, b1, lo, hi, t, z, kind, eps, seed, target_se, steps, options, paper_condition=False):
+    """Bisect in log(1 - beta2) between lo (fails) and hi (passes) on the setters only."""
+    by_point: dict[int, list[int]] = {}
+    for s in setters:
+        by_point.setdefault(s.point, []).append(s.coordinate)
+    for k in range(steps):
+        mid = 1.0 - np.sqrt((1.0 - lo) * (1.0 - hi))
+        failed = bool(paper_condition and not b1 < np.sqrt(mid))
+        for p, coords in ([] if failed else by_point.items()):
+            law = points[p]
+            sub = GradientLaw(values=law.values[:, coords], weights=law.weights, label=law.label)
+            g = drift_ratio_grid(
+                sub, [b1], [mid], eps=eps, seed=seed + 1000 + k, target_se=target_se, **_search_options(options, t, z)
+            )
+            if _fails(g.rho[:, 0, 0], g.stderr[:, 0, 0], t, z, kind).any():
+                failed = True
+                break
+        if failed:
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
+
+
+def _boundary(
+    source,
+    beta1s,
+    beta2s,
+    *,
+    t: float,
+    kind: str,
+    z: float,
+    paper_condition: bool = False,
+    stop_at_t: bool = False,
+    z_mean: float,
+    threshold: float,
+    eps: float,
+    seed: int,
+    target_se: float,
+    refine_steps: int,
+    screen: bool,
+    options: dict,
+) -> CriticalBoundary:
+    pts = _points(source)
+    given_grids = [p for p in pts if isinstance(p, DriftGrid)]
+    if given_grids and len(given_grids) != len(pts):
+        raise InvalidParameterError("give either laws or drift grids, not a mix of both")
+    if given_grids:
+        b1s = given_grids[0].beta1s
+        ladder = given_grids[0].beta2s
+        for g in given_grids[1:]:
+            if not (np.array_equal(g.beta1s, b1s) and np.array_equal(g.beta2s, ladder)):
+                raise InvalidParameterError("drift grids of different points must share their beta1 and beta2 axes")
+        if beta1s is not None and not np.array_equal(check_betas_array(beta1s, "beta1"), b1s):
+            raise InvalidParameterError("beta1s differ from the grids' beta1 axis: pass beta1s=None with grids")
+        if np.any(np.diff(ladder) <= 0):
+            raise InvalidParameterError("the grids' beta2 axis must be strictly increasing for the boundary rules")
+        grids = given_grids
+        eps = grids[0].eps
+        laws = [g.law for g in grids]
+    else:
+        if beta1s is None:
+            raise InvalidParameterError("give beta1s (e.g. [0.9]) when passing gradient laws")
+        b1s = check_betas_array(beta1s, "beta1")
+        ladder = default_beta2_ladder() if beta2s is None else np.unique(check_betas_array(beta2s, "beta2"))
+        if ladder.size < 2:
+            raise InvalidParameterError("the beta2 ladder needs at least 2 values")
+        laws = pts
+        grids = []
+        for p, law in enumerate(laws):
+            mask = informative_mask(law.mean(), _law_mean_se(law), z_mean)
+            grids.append(
+                _scan_grid(
+                    law,
+                    b1s,
+                    ladder,
+                    t,
+                    z,
+                    kind,
+                    eps,
+                    seed + 17 * p,
+                    target_se,
+                    screen,
+                    threshold,
+                    options,
+                    mask,
+                    stop_at_t=stop_at_t,
+                    paper_condition=paper_condition,
+                )
+            )
+    n1, n2 = b1s.size, ladder.size
+    masks, excluded, informative, se_known = [], [], [], []
+    for g in grids:
+        m = informative_mask(g.mean, g.mean_se, z_mean) & np.isfinite(g.denominator) & (g.denominator != 0)
+        masks.append(m)
+        excluded.append(int((~m).sum()))
+        informative.append(int(m.sum()))
+        se_known.append(g.mean_se is not None)
+
+    any_fail = np.zeros((n2, n1), dtype=bool)
+    if paper_condition:  # Zhang et al. 2026, Theorem 2.2 needs beta1 < sqrt(beta2)
+        any_fail |= ~(b1s[None, :] < np.sqrt(ladder)[:, None])
+    worst_share = np.zeros((n2, n1))
+    fails_per_point = []
+    for g, m in zip(grids, masks):
+        f = _fails(g.rho, g.stderr, t, z, kind) & m[:, None, None]
+        fails_per_point.append(f)
+        any_fail |= f.any(axis=0)
+        weight = np.abs(g.mean) * m
+        total = weight.sum()
+        if total > 0:
+            share = np.einsum("j,jrc->rc", weight, f.astype(float)) / total
+            worst_share = np.maximum(worst_share, share)
+
+    strict = np.full(n1, np.nan)
+    strict_grid = np.full(n1, np.nan)
+    bracket = np.full((n1, 2), np.nan)
+    lenient = np.full(n1, np.nan)
+    unresolved = np.zeros(n1, dtype=bool)
+    setters_all = []
+    for c in range(n1):
+        rows = np.flatnonzero(any_fail[:, c])
+        setters: list[Setter] = []
+        if rows.size == 0:
+            strict[c] = strict_grid[c] = ladder[0]
+            bracket[c] = (ladder[0], ladder[0])
+        elif rows[-1] == n2 - 1:
+            unresolved[c] = True
+            last = rows[-1]
+        else:
+            last = rows[-1]
+            strict_grid[c] = ladder[last + 1]
+        if rows.size:
+            for p, f in enumerate(fails_per_point):
+                for j in np.flatnonzero(f[:, last, c]):
+                    g = grids[p]
+                    setters.append(
+                        Setter(p, int(j), float(ladder[last]), float(g.rho[j, last, c]), float(g.stderr[j, last, c]))
+                    )
+            if not unresolved[c]:
+                lo, hi = float(ladder[last]), float(ladder[last + 1])
+                if refine_steps > 0 and all(law is not None for law in laws):
+                    lo, hi = _bisect(
+                        laws,
+                        setters,
+                        float(b1s[c]),
+                        lo,
+                        hi,
+                        t,
+                        z,
+                        kind,
+                        eps,
+                        seed,
+                        target_se,
+                        refine_steps,
+                        options,
+                        paper_condition,
+                    )
+                strict[c] = hi
+                bracket[c] = (lo, hi)
+        setters_all.append(tuple(setters))
+        lrows = np.flatnonzero(worst_share[:, c] > threshold)
+        if lrows.size == 0:
+            lenient[c] = ladder[0]
+        elif lrows[-1] < n2 - 1:
+            # on the ladder, and never above the refined strict value (lenient <= strict)
+            lenient[c] = min(ladder[lrows[-1] + 1], strict[c]) if np.isfinite(strict[c]) else ladder[lrows[-1] + 1]
+    return CriticalBoundary(
+        beta1s=b1s,
+        beta2s=ladder,
+        strict=strict,
+        strict_grid=strict_grid,
+        strict_bracket=bracket,
+        lenient=lenient,
+        unresolved=unresolved,
+        setters=tuple(setters_all),
+        excluded=np.asarray(excluded),
+        informative=np.asarray(informative),
+        mean_se_known=np.asarray(se_known),
+        z=z,
+        z_mean=z_mean,
+        threshold=threshold,
+        eps=eps,
+        grids=tuple(grids),
+    )
+
+
+def _law_mean_se(law: GradientLaw) -> np.ndarray | None:
+    from ._ratio import _mean_se
+
+    return _mean_se(law)
+
+
+# -- public -----------------------------------------------------------------------------
+
+
+def critical_beta2(
+    source: GradientLaw | DriftGrid | Sequence[GradientLaw] | Sequence[DriftGrid],
+    beta1s: Sequence[float] | np.ndarray | None = None,
+    beta2s: Sequence[float] | np.ndarray | None = None,
+    *,
+    z: float = 2.0,
+    z_mean: float = 2.0,
+    threshold: float = 0.01,
+    eps: float = 0.0,
+    seed: int = 0,
+    target_se: float = 0.01,
+    refine_steps: int = 5,
+    screen: bool = True,
+    **options: Any,
+) -> CriticalBoundary:
+    """Critical beta2*(beta1): where the drift ratio stops being reversed (theory.md section 9).
+
+    Math: coordinate j at point p is reversed at (b1, b2) when
+    ``rho_pj(b1, b2) + z * se_pj < 0``. Strict rule: ``beta2* = min{b2 in ladder : no
+    informative (p, j) is reversed at any ladder b2' >= b2}``, refined by bisection on
+    the setters; lenient rule: the same with the worst point's reversed share of
+    ``|E g|``-weighted mass ``<= threshold``. Coordinates with ``|E g| <= z_mean *
+    mean_se`` are excluded and counted.
+
+    Args:
+        source: one law or grid per sampled point (a single one is one point). Grids
+            from :func:`drift_ratio_grid` are used as they are (their axes are the beta1
+            values and the ladder; strictly increasing beta2 axis).
+        beta1s: beta1 values (needed for laws); a single value is the fast 1-D path.
+        beta2s: the ladder (default :func:`default_beta2_ladder`: 25 values from 0 to 0.9999,
+            six per decade of 1 - beta2).
+        z: sigmas for "reversed beyond its standard error".
+        z_mean: sigmas for "mean gradient told from zero".
+        threshold: lenient rule's reversed mass share (default 1%).
+        eps: Adam's epsilon (laws must then be in real gradient units).
+        seed, target_se, refine_steps, screen: determinism, accuracy, bisection steps,
+            cheap screening of many-atom laws.
+        options: passed to :func:`drift_ratio_grid` (e.g. ``max_steps``).
+
+    Returns:
+        :class:`CriticalBoundary`.
+
+    Example:
+        >>> from adamcheck._laws import GradientLaw
+        >>> cb = critical_beta2(GradientLaw.two_point(10, 1 / 81), [0.0], refine_steps=0)
+        >>> 0.7 < float(cb.strict[0]) < 0.95
+        True
+
+    References:
+        theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), Theorem 2.3.
+    """
+    return _boundary(
+        source,
+        beta1s,
+        beta2s,
+        t=0.0,
+        kind="strict",
+        z=check_nonnegative_float(z, "z"),
+        z_mean=check_nonnegative_float(z_mean, "z_mean"),
+        threshold=check_probability(threshold, "threshold"),
+        eps=check_nonnegative_float(eps, "eps"),
+        seed=check_seed(seed),
+        target_se=check_positive_float(target_se, "target_se"),
+        refine_steps=check_nonnegative_int(refine_steps, "refine_steps"),
+        screen=bool(screen),
+        options=options,
+    )
+
+
+def recommended_beta2(
+    source: GradientLaw | DriftGrid | Sequence[GradientLaw] | Sequence[DriftGrid],
+    beta1: float = 0.9,
+    beta2s: Sequence[float] | np.ndarray | None = None,
+    *,
+    margin: float = 0.5,
+    z: float = 2.0,
+    z_mean: float = 2.0,
+    threshold: float = 0.01,
+    eps: float = 0.0,
+    seed: int = 0,
+    target_se: float = 0.01,
+    refine_steps: int = 5,
+    screen: bool = True,
+    paper_condition: bool = True,
+    with_boundary: bool = True,
+    **options: Any,
+) -> Recommendation:
+    """Smallest beta2 whose drift ratio stays above ``margin`` for every informative coordinate.
+
+    Math: fails at (b1, b2) when ``rho_pj - z * se_pj < margin`` for some informative
+    (p, j) (we want ``rho >= margin`` with confidence); the recommendation is the
+    smallest ladder b2 such that no ladder b2' >= b2 fails, refined by bisection.
+    ``margin`` (default 0.5: the mean step keeps at least half of its full-memory
+    size) is a choice of adamcheck, not a paper's constant. With ``paper_condition``
+    (default) ladder values with ``beta1 >= sqrt(beta2)`` count as failing too, so the
+    recommendation also satisfies the hypothesis of Zhang et al. 2026, Theorem 2.2.
+    ``with_boundary=False`` skips the strict boundary (``boundary`` is None) and stops
+    the ladder scan at the first failing row: the fastest path for laws. Also returns the strict
+    critical boundary at the same beta1 and whether ``beta1 < sqrt(beta2)`` (the
+    condition of Zhang et al. 2026, Theorem 2.2). Larger beta2 is not free (the
+    neighbourhood term grows like 1/(1-beta2), theory.md section 3): report both.
+
+    Example:
+        >>> from adamcheck._laws import GradientLaw
+        >>> rec = recommended_beta2(GradientLaw.two_point(10, 1 / 81), 0.9, refine_steps=0)
+        >>> bool(rec.beta2 >= rec.boundary.strict[0])
+        True
+
+    References:
+        theory.md sections 3, 7 and 9.
+    """
+    beta1 = check_beta(beta1, "beta1")
+    margin = check_nonnegative_float(margin, "margin")
+    common = dict(
+        z=check_nonnegative_float(z, "z"),
+        z_mean=check_nonnegative_float(z_mean, "z_mean"),
+        threshold=check_probability(threshold, "threshold"),
+        eps=check_nonnegative_float(eps, "eps"),
+        seed=check_seed(seed),
+        target_se=check_positive_float(target_se, "target_se"),
+        refine_steps=check_nonnegative_int(refine_steps, "refine_steps"),
+        screen=bool(screen),
+        options=options,
+    )
+    pts = _points(source)
+    b1s = None if isinstance(pts[0], DriftGrid) else [beta1]
+    rec = _boundary(
+        pts,
+        b1s,
+        beta2s,
+        t=margin,
+        kind="margin",
+        paper_condition=bool(paper_condition),
+        stop_at_t=not with_boundary,
+        **common,
+    )
+    col = int(np.argmin(np.abs(rec.beta1s - beta1)))
+    if isinstance(pts[0], DriftGrid) and abs(rec.beta1s[col] - beta1) > 1e-12:
+        raise InvalidParameterError(f"beta1 = {beta1:g} is not on the grids' beta1 axis: compute grids that include it")
+    # strict boundary from the same grids (no recomputation of rho)
+    strict = _boundary(list(rec.grids), None, None, t=0.0, kind="strict", **common) if with_boundary else None
+    b2 = float(rec.strict[col])
+    if rec.setters[col]:
+        limited_by = "margin"
+    elif paper_condition and (rec.unresolved[col] or b2 > rec.beta2s[0]):
+        limited_by = "paper_condition"
+    else:
+        limited_by = "nothing"
+    return Recommendation(
+        beta1=float(rec.beta1s[col]),
+        beta2=b2,
+        bracket=(float(rec.strict_bracket[col, 0]), float(rec.strict_bracket[col, 1])),
+        margin=margin,
+        unresolved=bool(rec.unresolved[col]),
+        binding=rec.setters[col],
+        boundary=strict,
+        paper_condition=bool(np.isfinite(b2) and rec.beta1s[col] < np.sqrt(b2)),
+        limited_by=limited_by,
+    )
