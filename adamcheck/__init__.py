@@ -47,8 +47,9 @@ _register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult
           "CONVENTIONS")
 _register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer",
           "check_setup", "hf_check_callback", "read_config")
-_register(".drift", "CriticalBoundary", "DriftEstimate", "DriftGrid", "Recommendation", "critical_beta2",
-          "default_beta2_ladder", "drift_ratio", "drift_ratio_grid", "recommended_beta2")
+_register(".drift", "CriticalBoundary", "DriftEstimate", "DriftGrid", "MarginRecommendation",
+          "critical_beta2", "default_beta2_ladder", "drift_ratio", "drift_ratio_grid", "recommended_beta2")
+_register(".recommend", "recommend", "Recommendation")
 _register(".noise", "estimate", "minibatch_laws", "GradientScale", "NoiseEstimate")
 _register(".theory", "shi_min_beta2", "theorem22_threshold", "theorem22_order_scale", "counterexample_d1")
 

@@ -4,7 +4,7 @@ Public API:
 
 * :func:`drift_ratio`, :func:`drift_ratio_grid` -> :class:`DriftEstimate`, :class:`DriftGrid`
 * :func:`critical_beta2` -> :class:`CriticalBoundary` (strict and lenient beta2*)
-* :func:`recommended_beta2` -> :class:`Recommendation`
+* :func:`recommended_beta2` -> :class:`MarginRecommendation`
 * :func:`default_beta2_ladder`, :func:`informative_mask`
 * :func:`plot_drift_grid`: the phase map with the rho = 0 contour and beta2*(beta1)
 * :func:`reference_ratio`: the slow plain long-chain Monte Carlo every fast route is tested against
@@ -14,7 +14,7 @@ Everything heavy (SciPy sparse) is imported inside the functions that need it.
 
 from ._boundary import (
     CriticalBoundary,
-    Recommendation,
+    MarginRecommendation,
     Setter,
     critical_beta2,
     default_beta2_ladder,
@@ -29,7 +29,7 @@ __all__ = [
     "CriticalBoundary",
     "DriftEstimate",
     "DriftGrid",
-    "Recommendation",
+    "MarginRecommendation",
     "Setter",
     "critical_beta2",
     "default_beta2_ladder",

@@ -64,7 +64,7 @@ from ._ratio import DriftGrid, drift_ratio_grid
 
 __all__ = [
     "CriticalBoundary",
-    "Recommendation",
+    "MarginRecommendation",
     "Setter",
     "critical_beta2",
     "recommended_beta2",
@@ -148,7 +148,7 @@ class CriticalBoundary:
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class MarginRecommendation:
     """Smallest beta2 keeping rho >= margin (with confidence) at ``beta1``, and the boundary."""
 
     beta1: float
@@ -602,7 +602,7 @@ def recommended_beta2(
     paper_condition: bool = True,
     with_boundary: bool = True,
     **options: Any,
-) -> Recommendation:
+) -> MarginRecommendation:
     """Smallest beta2 whose drift ratio stays above ``margin`` for every informative coordinate.
 
     Math: fails at (b1, b2) when ``rho_pj - z * se_pj < margin`` for some informative
@@ -664,7 +664,7 @@ def recommended_beta2(
         limited_by = "paper_condition"
     else:
         limited_by = "nothing"
-    return Recommendation(
+    return MarginRecommendation(
         beta1=float(rec.beta1s[col]),
         beta2=b2,
         bracket=(float(rec.strict_bracket[col, 0]), float(rec.strict_bracket[col, 1])),
