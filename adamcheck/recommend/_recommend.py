@@ -271,7 +271,7 @@ def recommend(
         >>> rec.beta2, rec.beta2_critical is None
         (0.999, True)
         >>> round(recommend(256).beta2_half_life_rule, 4)
-        0.9920
+        0.992
 
     References:
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
@@ -324,23 +324,26 @@ def recommend(
     n = facts["n"] if facts else (dataset_size // batch_size if dataset_size else None)
     provable = provable_lens(n, facts["d"] if facts else None, facts["d1"] if facts else None, beta1)
 
+    beta2 = practice["beta2_clamped"]
+    choice = "practice: the half-life rule from the reference, clamped to the practice range"
     if calibrated is not None and not calibrated["unresolved"]:
-        beta2 = calibrated["beta2_recommended"]
-        choice = "calibrated: the smallest beta2 keeping the drift ratio above the margin"
-        if beta2 < practice["clamp"][0]:
+        floor = calibrated["beta2_recommended"]
+        if floor > beta2:
+            beta2 = floor
+            choice = ("calibrated: your gradients need more memory than the practice rule gives; the "
+                      "smallest beta2 keeping the drift ratio above the margin")
+        else:
+            choice += (f"; your gradients allow beta2 >= {floor:.4g} (drift ratio above the margin at the "
+                       "sampled points), so the practice value is safe by the calibrated lens too")
             notes.append(
-                f"your gradients allow beta2 = {beta2:.4g}, below the practice range "
-                f"[{practice['clamp'][0]:g}, {practice['clamp'][1]:g}]; it is safe for convergence by the "
-                "calibrated lens, and the practice value would also be"
+                "the calibrated lens sees only the sampled points; the practice value is kept because "
+                "it is also safe there and matches a configuration known to work"
             )
-    else:
-        beta2 = practice["beta2_clamped"]
-        choice = "practice: the half-life rule from the reference, clamped to the practice range"
-        if calibrated is not None:
-            warnings.append(
-                "the calibrated search found no beta2 on its ladder that keeps every informative "
-                "coordinate above the margin; falling back to the practice rule"
-            )
+    elif calibrated is not None:
+        warnings.append(
+            "the calibrated search found no beta2 on its ladder that keeps every informative "
+            "coordinate above the margin; the practice rule is used, check it with a simulation"
+        )
     adjusted = _sqrt_condition(beta1, beta2)
     if adjusted != beta2:
         warnings.append(

@@ -1,0 +1,169 @@
+"""``adamcheck boundary``: the critical beta2* per beta1 (counterexample) or per batch size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ._common import emit, json_option, quiet_option
+from ._problems import NUMBER
+
+__all__ = ["command"]
+
+
+def _fmt(v: float) -> str:
+    return "none (rho > 0 for every beta2)" if v <= 0 else f"{v:.6f}"
+
+
+def _render_problem(payload: dict[str, Any]) -> str:
+    L = [f"counterexample n = {payload['n']}, a = {payload['a']:.6g}: critical beta2* per beta1 (strict rule)",
+         f"{'beta1':>8}  {'beta2*':<32} {'lenient':>10}"]
+    for b1, s, le in zip(payload["beta1"], payload["critical_beta2"], payload["lenient_beta2"]):
+        L.append(f"{b1:>8.4f}  {_fmt(s):<32} {le:>10.6f}")
+    if payload.get("simulation"):
+        sim = payload["simulation"]
+        L.append("")
+        L.append(f"simulated phase grid ({sim['steps']} steps, {sim['seeds']} seed(s)): agreement "
+                 f"{sim['agreement']:.1%} of {sim['cells_compared']} cells farther than {sim['distance']} from "
+                 f"the boundary; {sim['agreement_beta1_below_sqrt_beta2']:.1%} where beta1 < sqrt(beta2)")
+    if payload.get("plot"):
+        L.append(f"plot written to {payload['plot']}")
+    return "\n".join(L)
+
+
+def _render_batches(payload: dict[str, Any]) -> str:
+    L = [f"critical beta2* by batch size at beta1 = {payload['beta1']:g} (strict rule; worst sampled point)",
+         f"{'batch':>7}  {'beta2*':<32} {'lenient':>10}  coordinates used per point"]
+    for B, s, le, inf in zip(payload["batch_sizes"], payload["critical_beta2"], payload["lenient_beta2"],
+                             payload["informative_coordinates"]):
+        L.append(f"{B:>7}  {_fmt(s):<32} {le:>10.6f}  {inf}")
+    if payload.get("plot"):
+        L.append(f"plot written to {payload['plot']}")
+    return "\n".join(L)
+
+
+def _plot_batches(payload: dict[str, Any], path: str) -> None:
+    import numpy as np
+
+    from .._halflife import DEFAULT_REFERENCE, PRACTICE_CLAMP, half_life_beta2
+    from .._plotting import pyplot, save_figure
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    B = np.asarray(payload["batch_sizes"], dtype=float)
+    star = np.asarray(payload["critical_beta2"], dtype=float)
+    br = np.asarray(payload["critical_beta2_brackets"], dtype=float)
+    shown = star > 0
+    ax.errorbar(B[shown], 1 - star[shown], yerr=[np.abs(br[shown, 1] - star[shown]), np.abs(star[shown] - br[shown, 0])],
+                fmt="o-", color="#d62728", label=r"critical $\beta_2^*$ (your gradients)")
+    if (~shown).any():
+        ax.scatter(B[~shown], np.ones((~shown).sum()), facecolors="none", edgecolors="#d62728", s=40,
+                   label=r"no reversal at any $\beta_2$ ($\beta_2^*=0$)")
+    grid = np.logspace(np.log10(B.min()), np.log10(B.max()), 100)
+    rule = np.array([half_life_beta2(DEFAULT_REFERENCE, b) for b in grid])
+    ax.plot(grid, 1 - np.clip(rule, *PRACTICE_CLAMP), "k--", lw=1, label="practice (half-life rule, clamped)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("batch size")
+    ax.set_ylabel(r"$1-\beta_2$ (up: larger $\beta_2$)")
+    ax.set_title(rf"critical $\beta_2^*$ at $\beta_1$ = {payload['beta1']:g}", fontsize=10)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+@click.command(
+    help="""Critical beta2*: below it Adam's average step climbs (the divergent phase).
+
+For the counterexample (eq. 2.5) it gives beta2* per beta1 from the two-point law,
+and with --plot draws it over the simulated phase grid (Zhang et al. 2026, Figure
+2.4(a) style). With --gradients it gives beta2* per batch size from your sampled
+per-example gradients (theory.md section 9).
+
+\b
+Examples:
+  adamcheck boundary --problem counterexample --n 20 --plot boundary.png
+  adamcheck boundary --gradients examples/digits/grads.npz --batch-sizes 1,4,16,64,256 --beta1 0
+"""
+)
+@click.option("--problem", type=click.Choice(["counterexample"]), default=None,
+              help="Boundary of a built-in problem (the counterexample of eq. 2.5).")
+@click.option("--n", type=int, default=None, help="counterexample: n (default 20).")
+@click.option("--a", type=NUMBER, default=None, help="counterexample: a (default 1/(n-1)^2).")
+@click.option("--gradients", type=click.Path(dir_okay=False), multiple=True,
+              help="Per-example gradient file(s): boundary per batch size.")
+@click.option("--batch-sizes", default="1,4,16,64,256", show_default=True, help="Batch sizes (with --gradients).")
+@click.option("--dataset-size", type=int, default=None, help="N of the data set the gradients sample.")
+@click.option("--beta1", "beta1_spec", default=None,
+              help="beta1 axis START:STOP:COUNT or list (counterexample; default 0:0.99:34), or one beta1 "
+                   "(gradients; default 0.9).")
+@click.option("--eps", type=float, default=0.0, show_default=True, help="Adam's epsilon in the drift ratio.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Draw it (.png/.pdf/.svg).")
+@click.option("--steps", type=int, default=20000, show_default=True,
+              help="counterexample --plot: steps of the simulated phase grid under the boundary.")
+@click.option("--seeds", type=int, default=2, show_default=True, help="counterexample --plot: seeds per cell.")
+@click.option("--workers", type=int, default=0, show_default=True, help="Processes for the simulation (0: all).")
+@json_option
+@quiet_option
+def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, seed, plot_path, steps, seeds,
+            workers, as_json, quiet) -> int:
+    from .._errors import InvalidParameterError
+    from .._validate import parse_linspace
+
+    if plot_path:
+        from .._plotting import check_plot_path
+
+        check_plot_path(plot_path)
+    if bool(problem) == bool(gradients):
+        raise InvalidParameterError("give either --problem counterexample or --gradients FILE (one of them)")
+    progress = not quiet and not as_json
+    if gradients:
+        if n is not None or a is not None:
+            raise InvalidParameterError("--n/--a apply to --problem counterexample, not to --gradients")
+        from ..recommend import batch_size_boundary
+
+        try:
+            sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
+        except ValueError:
+            raise InvalidParameterError(f"--batch-sizes {batch_sizes!r} is not a comma list of integers") from None
+        beta1 = 0.9 if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
+        result = batch_size_boundary(list(gradients), sizes, beta1=beta1, dataset_size=dataset_size, eps=eps,
+                                     seed=seed, progress=progress)
+        payload = result.to_dict()
+        if plot_path:
+            _plot_batches(payload, plot_path)
+            payload["plot"] = plot_path
+        emit(payload, as_json, _render_batches)
+        return 0
+
+    from ..recommend import counterexample_boundary, simulated_agreement
+
+    n = 20 if n is None else n
+    a_value = 1.0 / (n - 1) ** 2 if a is None else a
+    b1 = parse_linspace(beta1_spec or "0:0.99:34", "--beta1")
+    cb = counterexample_boundary(n, a_value, b1, eps=eps, seed=seed)
+    payload: dict[str, Any] = {
+        "problem": "counterexample", "n": n, "a": a_value,
+        "beta1": cb.beta1s, "critical_beta2": cb.strict, "lenient_beta2": cb.lenient,
+        "critical_beta2_brackets": cb.strict_bracket, "unresolved": cb.unresolved,
+    }
+    if plot_path:
+        import numpy as np
+
+        from ..problems import Counterexample
+        from ..simulator import phase_grid
+
+        lowest = float(np.min(cb.strict[cb.strict > 0])) if np.any(cb.strict > 0) else 0.5
+        b2 = np.linspace(max(0.0, lowest - 0.4), 0.999, 24)
+        grid = phase_grid(Counterexample(n=n, a=a_value), b1, b2, steps=steps, seeds=seeds, seed=seed,
+                          workers=workers, progress=progress)
+        sim = simulated_agreement(cb, grid)
+        payload["simulation"] = {**sim, "steps": steps, "seeds": seeds, "beta2_axis": b2}
+        star = np.where(cb.strict > 0, cb.strict, np.nan)
+        grid.plot(plot_path, boundary=(cb.beta1s, star),
+                  title=f"counterexample n={n}: simulated phase and critical beta2* (drift ratio = 0)")
+        payload["plot"] = plot_path
+    emit(payload, as_json, _render_problem)
+    return 0

@@ -1,0 +1,195 @@
+"""`adamcheck recommend` and `adamcheck boundary` (issue 5): lenses, validation, bad input."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from adamcheck import InvalidParameterError
+from adamcheck.recommend import batch_size_boundary, counterexample_boundary, recommend, simulated_agreement
+
+GRADS = "examples/digits/grads.npz"
+
+
+def test_recommend_with_only_a_batch_size(run_cli):
+    code, out, err = run_cli("recommend", "--batch-size", "32", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    for key in ("beta1", "beta2", "beta2_critical", "beta2_half_life_rule", "beta2_provable"):
+        assert key in data
+    assert data["beta2_critical"] is None and data["beta2_provable"] is None
+    assert data["beta2_half_life_rule"] == pytest.approx(0.999)
+    assert data["beta1"] < data["beta2"] ** 0.5
+    assert any("calibrated lens not used" in n for n in data["notes"])
+    code, out, _ = run_cli("recommend", "--batch-size", "32")
+    assert "not used" in out and "4. Recommendation" in out
+
+
+def test_half_life_rule_and_clamp():
+    r = recommend(64, reference="0.95@512")
+    assert r.beta2_half_life_rule == pytest.approx(0.95 ** (64 / 512))
+    big = recommend(100_000)
+    assert big.beta2 == pytest.approx(0.95)  # clamped; the large-batch warning fires
+    assert any("large batch" in w for w in big.warnings)
+    tiny = recommend(1)
+    assert tiny.beta2 == pytest.approx(0.9999)
+    assert any("1/(1-beta2)" in w for w in tiny.warnings)
+
+
+def test_beta1_above_sqrt_beta2_is_repaired():
+    r = recommend(4096, beta1=0.99)  # practice gives 0.95 < 0.99^2
+    assert r.beta1 < r.beta2**0.5
+    assert any("sqrt(beta2)" in w for w in r.warnings)
+
+
+def test_planned_steps_warning():
+    r = recommend(32, planned_steps=500)
+    assert any("planned steps" in w for w in r.warnings)
+
+
+def test_provable_lens_with_dataset_size_and_gradients(root):
+    r = recommend(32, dataset_size=1797)
+    assert r.provable["n"] == 56
+    assert r.provable["theorem22"]["scale_2026"] == pytest.approx((1 - 0.9**56) / 56**5)
+    r = recommend(32, gradients=root / GRADS, beta1=0.0)
+    shi = r.provable["shi"]
+    assert shi["feasible"] and r.beta2_provable is not None
+    # Extremely conservative, and shown anyway: far closer to 1 than the calibrated beta2*.
+    assert 0 < shi["gap_upper"] < 1e-9
+    assert r.beta2_provable > (r.beta2_critical or 0)
+
+
+def test_calibrated_lens_on_the_example(root):
+    r = recommend(4, gradients=root / GRADS, beta1=0.0)
+    assert 0.3 < r.beta2_critical < 0.8
+    lo, hi = r.beta2_critical_interval
+    assert lo <= r.beta2_critical <= hi
+    assert r.beta2 >= r.beta2_calibrated >= r.beta2_critical
+    assert r.laws and r.calibrated["informative_coordinates"][0] > 0
+
+
+def test_critical_beta2_falls_with_batch_size(root):
+    # Issue 5: non-increasing over {1, 4, 16, 64, 256}, visibly higher at 1 than at 256.
+    b = batch_size_boundary(root / GRADS, [1, 4, 16, 64, 256], beta1=0.0)
+    star = np.array(b.critical_beta2)
+    assert np.all(np.diff(star) <= 1e-9), star
+    assert star[0] > star[-1] + 0.3, star
+    b9 = batch_size_boundary(root / GRADS, [1, 256], beta1=0.9)
+    assert b9.critical_beta2[0] > b9.critical_beta2[1]
+
+
+def test_below_critical_beta2_misbehaves_on_the_same_problem(root):
+    # Issue 5: at batch 4, beta2 well below beta2* misbehaves visibly more than the
+    # recommended beta2 (same logistic regression, simulated). Plot: examples/digits/compare_beta2.py.
+    compare = runpy.run_path(str(root / "examples" / "digits" / "compare_beta2.py"))["compare"]
+    out = compare(batch_size=4, steps=6000, seeds=2, below=0.1, record=20)
+    bad = out["below beta2*"]["final_loss"]
+    good = out["recommended"]["final_loss"]
+    assert out["below beta2*"]["beta2"] < out["beta2_critical"] - 0.3
+    assert np.all(bad > out["initial_loss"])  # the loss climbs above its start
+    assert np.all(good < 0.5 * out["initial_loss"])
+    assert bad.min() > 10 * good.max()
+
+
+@pytest.mark.slow
+def test_counterexample_boundary_agrees_with_simulation():
+    from adamcheck.problems import Counterexample
+    from adamcheck.simulator import phase_grid
+
+    b1 = np.linspace(0, 0.95, 16)
+    b2 = np.linspace(0.2, 0.999, 30)
+    diverged = []
+    for n in (3, 10, 20, 50):
+        a = 1 / (n - 1) ** 2
+        cb = counterexample_boundary(n, a, b1)
+        grid = phase_grid(Counterexample(n=n, a=a), b1, b2, steps=30000, seeds=2)
+        agree = simulated_agreement(cb, grid)
+        # Where the convergence theorems apply (beta1 < sqrt(beta2)) the boundary rho = 0
+        # must match the simulation on at least 95% of the cells farther than 0.02 from it.
+        assert agree["agreement_beta1_below_sqrt_beta2"] >= 0.95, (n, agree)
+        assert agree["cells_compared_beta1_below_sqrt_beta2"] > 200
+        # Over the whole grid (including beta1 >= sqrt(beta2), outside the stationary
+        # analysis, where the steps m/sqrt(v) are heavy tailed) it still mostly agrees.
+        assert agree["agreement"] >= 0.85, (n, agree)
+        diverged.append(int((grid.outcome == "diverged").sum()))
+    assert diverged == sorted(diverged) and diverged[0] < diverged[-1]  # grows with n
+
+
+def test_boundary_cli_json(run_cli, root):
+    code, out, err = run_cli("boundary", "--problem", "counterexample", "--n", "10", "--beta1", "0,0.5", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["beta1"] == [0.0, 0.5] and len(data["critical_beta2"]) == 2
+    assert 0.6 < data["critical_beta2"][0] < 0.8
+    code, out, err = run_cli("boundary", "--gradients", root / GRADS, "--batch-sizes", "1,64", "--beta1", "0", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["batch_sizes"] == [1, 64] and data["critical_beta2"][0] > data["critical_beta2"][1]
+
+
+def test_boundary_and_recommend_plots(run_cli, root, tmp_path):
+    code, _, err = run_cli("boundary", "--problem", "counterexample", "--n", "10", "--beta1", "0:0.9:4",
+                           "--steps", "3000", "--seeds", "1", "--workers", "1", "--plot", tmp_path / "b.png", "-q")
+    assert code == 0, err and (tmp_path / "b.png").stat().st_size > 1000
+    code, _, err = run_cli("recommend", "-b", "8", "--plot", tmp_path / "r.png")
+    assert code == 0, err and (tmp_path / "r.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["recommend", "--batch-size", "0"], "batch size"),
+        (["recommend", "--batch-size", "-3"], "batch size"),
+        (["recommend", "--batch-size", "64", "--dataset-size", "32"], "larger than the data set"),
+        (["recommend", "--batch-size", "8", "--beta1", "1.0"], "beta1"),
+        (["recommend", "--batch-size", "8", "--reference", "0.95"], "BETA2@BATCH"),
+        (["recommend", "--batch-size", "8", "--reference", "x@y"], "BETA2@BATCH"),
+        (["recommend", "--batch-size", "8", "--reference", "1.5@32"], "reference beta2"),
+        (["recommend", "--batch-size", "8", "--gradients", "nope.npz"], "does not exist"),
+        (["recommend", "--batch-size", "8", "--margin", "1.5"], "margin"),
+        (["recommend"], "batch-size"),
+        (["boundary"], "either --problem"),
+        (["boundary", "--gradients", "x.npz", "--batch-sizes", "1,a"], "batch-sizes"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(run_cli, args, needle, tmp_path):
+    if "x.npz" in args:
+        np.save(tmp_path / "x.npy", np.ones((10, 2)))
+        args = [str(tmp_path / "x.npy") if a == "x.npz" else a for a in args]
+    code, out, err = run_cli(*args)
+    assert code == 2, (args, err)
+    assert out == "" and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_bad_gradient_files(run_cli, tmp_path):
+    np.save(tmp_path / "pickled.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(tmp_path / "nan.npy", np.array([[1.0, np.nan]] * 40))
+    np.save(tmp_path / "small.npy", np.ones((3, 2)))
+    for name in ("pickled.npy", "nan.npy", "small.npy"):
+        code, out, err = run_cli("recommend", "-b", "8", "--gradients", tmp_path / name)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (name, err)
+
+
+def test_recommend_library_errors():
+    with pytest.raises(InvalidParameterError):
+        recommend(0)
+    with pytest.raises(InvalidParameterError):
+        recommend(8, beta1=-0.1)
+
+
+def test_recommend_imports_nothing_heavy(root):
+    code = (
+        "import sys\n"
+        "from adamcheck.cli import main\n"
+        "assert main(['recommend', '--batch-size', '32']) == 0\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('sympy', 'matplotlib', 'torch', 'scipy'))\n"
+        "print(heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
