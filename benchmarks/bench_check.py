@@ -2,8 +2,7 @@
 
 Each sample is one fresh interpreter (what a CI step or a person pays). Peers:
 ``python -c pass`` (interpreter start-up, the floor), ``python -c "import numpy"``
-(the floor every adamcheck command pays today: adamcheck._jsonio and _validate import
-numpy at module level) and ``python -m json.tool FILE`` (a standard-library tool
+(a floor adamcheck check no longer pays: it imports no numpy) and ``python -m json.tool FILE`` (a standard-library tool
 reading a config). Runs are interleaved so machine noise
 hits all three alike; the figures are medians, printed with ratios to the peers.
 The target (issue 6) is a median under 0.5 s for one file.
@@ -18,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _process import ROOT, checkout_env, run_timed
+
 EXAMPLES = ROOT / "examples" / "configs"
 FILES = [
     "nanogpt/train_shakespeare_char.py",
@@ -42,22 +38,16 @@ _CPU: list[float] = []
 
 def _time(cmd: list[str], env: dict[str, str]) -> float:
     """Wall seconds of one run; its CPU seconds (user + sys) go to ``_CPU``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    _CPU.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
-    if proc.returncode not in (0, 1, 2):
-        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
-    return elapsed
+    wall, cpu = run_timed(cmd, env)
+    _CPU.append(cpu)
+    return wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     opts = parser.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = checkout_env()
     py = sys.executable
     json_file = str(EXAMPLES / "hf" / "training_args_defaults.json")
     for cmd in ([py, "-c", "pass"], [py, "-m", "adamcheck", "check", json_file]):  # warm the disk cache

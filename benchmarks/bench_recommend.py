@@ -1,0 +1,61 @@
+"""Whole-process time of ``adamcheck recommend`` against peers measured in the same run.
+
+Peers: ``python -c pass`` (interpreter start-up, the floor) and ``python -c "import
+numpy"``. Runs are interleaved so machine noise hits all alike; figures are medians.
+Target (issue 5): ``adamcheck recommend --batch-size 32`` under 0.5 s. The calibrated form
+on the shipped example gradients is timed too (it builds mini-batch laws and searches
+the drift ratio; no target).
+
+Run:  python benchmarks/bench_recommend.py [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+
+from _process import ROOT, checkout_env, run_timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    opts = parser.parse_args()
+    env = checkout_env()
+    py = sys.executable
+    grads = str(ROOT / "examples" / "digits" / "grads.npz")
+    commands = {
+        "recommend -b 32": [py, "-m", "adamcheck", "recommend", "--batch-size", "32"],
+        "python -c pass": [py, "-c", "pass"],
+        "import numpy": [py, "-c", "import numpy"],
+    }
+    calibrated = [py, "-m", "adamcheck", "recommend", "--batch-size", "32", "--gradients", grads]
+    for cmd in commands.values():
+        run_timed(cmd, env)  # warm the disk cache
+    wall: dict[str, list[float]] = {k: [] for k in commands}
+    cpu: list[float] = []
+    for _ in range(opts.repeats):
+        for name, cmd in commands.items():
+            w, c = run_timed(cmd, env)
+            wall[name].append(w)
+            if name == "recommend -b 32":
+                cpu.append(c)
+    cal = [run_timed(calibrated, env)[0] for _ in range(max(3, opts.repeats // 5))]
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    print(f"median of {opts.repeats} fresh processes each (seconds); python {sys.version.split()[0]}")
+    for name, value in med.items():
+        print(f"  {name:<18} {value:6.3f}")
+    print(f"  recommend cpu      {statistics.median(cpu):6.3f}")
+    r = med["recommend -b 32"]
+    print(f"recommend / python -c pass = {r / med['python -c pass']:.2f}; recommend / import numpy = "
+          f"{r / med['import numpy']:.2f}")
+    print(f"calibrated (--gradients examples/digits/grads.npz): median {statistics.median(cal):.2f} s "
+          f"over {len(cal)} runs")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"target < 0.5 s for 'recommend --batch-size 32': {'met' if r < 0.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
