@@ -100,9 +100,25 @@ def test_shared_moment_path_matches_per_run_path():
     assert 50 < linear.sum() < fast.runs - 50
     # Runs that stay linear: the same numbers up to summation order.
     np.testing.assert_allclose(fast.final[linear], slow.final[linear], rtol=1e-12)
-    # Runs that left: their dynamics near x* can amplify rounding, but no outcome changes.
+    # Runs that left inherit moments equal up to rounding (the slots' moments come from a
+    # scan); oscillating near x* amplifies rounding, so compare outcomes and positions
+    # at the scale of the oscillation, not of rounding.
     assert (fast.outcome == slow.outcome).all()
-    np.testing.assert_allclose(fast.final, slow.final, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(fast.final, slow.final, atol=1e-3)
+
+
+def test_ema_scan_matches_the_recurrence():
+    from adamcheck.simulator._kernels import ema_scan
+
+    rng = np.random.default_rng(5)
+    decay = np.concatenate([[0.0, 0.5, 0.999999], rng.uniform(0, 1, 5)])[:, None]
+    first = rng.normal(size=(8, 2))
+    inputs = rng.normal(size=(700, 8, 2))
+    y = ema_scan(first, inputs, decay)
+    ref = [first]
+    for k in range(700):
+        ref.append(decay * ref[-1] + inputs[k])
+    np.testing.assert_allclose(y, np.array(ref), rtol=1e-12, atol=1e-12)
 
 
 def test_same_seed_same_bytes_and_workers_do_not_matter():

@@ -38,10 +38,9 @@ from ._kernels import (
     RunParams,
     Scratch,
     apply_update,
+    ema_scan,
     update_factors,
-    update_first_moment,
     update_moments,
-    update_second_moment,
 )
 from ._outcomes import EvidenceTracker
 from ._sampling import sample_components
@@ -331,28 +330,21 @@ class _Engine:
 
     # -- shared path --------------------------------------------------------------------
     def _slot_block(self, t0: int, count: int, comps: np.ndarray, s: np.ndarray):
-        """Advance the slots over the block.
+        """Advance the slots over the block with one scan per moment.
 
-        Returns the step factors A (count, I, d) and B (count, J, d) and the slot
-        moments before every step, m_hist (count + 1, I, d) and v_hist (count + 1, J, d).
+        The slots' gradients are constants known in advance, so each moment is a linear
+        recurrence m_k = b1 m_{k-1} + (1-b1) g_k over the whole block (every convention's
+        moving average is this, algebraically): :func:`._kernels.ema_scan` computes all
+        its states at once. Returns the step factors A (count, I, d) and B (count, J, d)
+        and the moments before every step, m_hist (count + 1, I, d), v_hist (count + 1, J, d).
         """
-        sl, conv, sc = self.slots, self.cfg.convention, self.slots.scratch
-        I, J, d = sl.m.shape[0], sl.v.shape[0], self.d
-        A = np.empty((count, I, d), dtype=self.dtype)
-        B = np.empty((count, J, d), dtype=self.dtype)
-        m_hist = np.empty((count + 1, I, d), dtype=self.dtype)
-        v_hist = np.empty((count + 1, J, d), dtype=self.dtype)
-        m_hist[0], v_hist[0] = sl.m, sl.v
+        sl, conv = self.slots, self.cfg.convention
         gm = self.consts[comps[:, sl.m_seed]]  # (count, I, d): slot gradients, all steps
         gv = self.consts[comps[:, sl.v_seed]]
-        for j in range(count):
-            m, v = m_hist[j + 1], v_hist[j + 1]
-            m[...] = m_hist[j]
-            v[...] = v_hist[j]
-            # The same moment kernels as the per-run path, applied to slots.
-            update_first_moment(conv, m, gm[j], sl.pm, sc.view(I))
-            update_second_moment(conv, v, gv[j], sl.pv, sc.view(J))
-            A[j], B[j] = update_factors(conv, m, v, float(s[j]), t0 + j, sl.pm, sl.pv)
+        m_hist = ema_scan(sl.m, sl.pm.omb1 * gm, sl.pm.beta1)
+        v_hist = ema_scan(sl.v, sl.pv.omb2 * (gv * gv), sl.pv.beta2)
+        t = np.arange(t0, t0 + count, dtype=self.dtype)[:, None, None]
+        A, B = update_factors(conv, m_hist[1:], v_hist[1:], s.astype(self.dtype)[:, None, None], t, sl.pm, sl.pv)
         sl.m[...], sl.v[...] = m_hist[count], v_hist[count]
         return A, B, m_hist, v_hist
 
@@ -379,7 +371,7 @@ class _Engine:
         """Step-by-step paths of near-boundary shared runs (positions into slots.runs).
 
         Returns the step at which each leaves the region (``count`` if it stays) and
-        its position before that step.
+        its position before that step (after the block if it stays).
         """
         sl = self.slots
         exit_step = np.full(near.size, count, dtype=np.int64)
@@ -419,35 +411,40 @@ class _Engine:
             return
         A, B, m_hist, v_hist = self._slot_block(t0, count, comps, s)
         move, bound = self._block_movement(A, B)
-        margin = self.problem.constant_region_margin(self.x[sl.runs])
+        x_start = self.x[sl.runs]
+        margin = self.problem.constant_region_margin(x_start)
         safe = bound < margin
         self.shared_steps += int(safe.sum()) * count
         self.x[sl.runs[safe]] -= move[safe]
         near = np.flatnonzero(~safe)
-        joins: dict[int, tuple] = {}
         if near.size:
-            exit_step, x_exit = self._follow_near(near, A, B, count)
+            exit_step, x_end = self._follow_near(near, A, B, count)
             stay = exit_step == count
-            self.x[sl.runs[near[stay]]] = x_exit[stay]
+            self.x[sl.runs[near[stay]]] = x_end[stay]
             self.shared_steps += int(stay.sum()) * count
-            for j in np.unique(exit_step[~stay]):
-                sel = near[exit_step == j]
-                runs = sl.runs[sel]
-                joins[int(j)] = (
-                    runs, x_exit[exit_step == j], m_hist[j, sl.mi[sel]], v_hist[j, sl.vj[sel]]
-                )
-                self.shared_steps += int(sel.size) * int(j)
-            leaving = np.zeros(sl.runs.size, dtype=bool)
-            leaving[near[~stay]] = True
-            sl.keep(~leaving)
+            # A run that leaves during the block goes to the per-run path from the block's
+            # start, with its slots' moments: until it leaves, its gradient is the slots'
+            # constant, so the per-run kernel retraces the same steps (to rounding), and
+            # every run joins once per block instead of at scattered steps.
+            sel = near[~stay]
+            if sel.size:
+                self._join(sl.runs[sel], x_start[sel], m_hist[0, sl.mi[sel]], v_hist[0, sl.vj[sel]])
+                leaving = np.zeros(sl.runs.size, dtype=bool)
+                leaving[sel] = True
+                sl.keep(~leaving)
         for j in range(count):
-            if j in joins:
-                runs, x, m, v = joins[j]
-                pos = self.seed_pos[runs] if len(self.tables) > 1 else np.zeros(runs.size, dtype=np.int64)
-                for k in np.unique(pos):
-                    sel = pos == k
-                    self.tables[k].add(runs[sel], x[sel], m[sel], v[sel], self.cfg.params.take(runs[sel]))
             self._individual_step(t0 + j, float(s[j]), comps[j])
+
+    def _join(self, runs: np.ndarray, x: np.ndarray, m: np.ndarray, v: np.ndarray) -> None:
+        """Move runs from the shared slots to the per-run tables (of their seeds)."""
+        params = self.cfg.params.take(runs)
+        if len(self.tables) == 1:
+            self.tables[0].add(runs, x, m, v, params)
+            return
+        pos = self.seed_pos[runs]
+        for k in np.unique(pos):
+            sel = np.flatnonzero(pos == k)
+            self.tables[k].add(runs[sel], x[sel], m[sel], v[sel], params.take(sel))
 
     # -- driver -------------------------------------------------------------------------
     def run(self) -> EngineOutput:

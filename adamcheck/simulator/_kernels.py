@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ema_scan",
     "RunParams",
     "Scratch",
     "update_first_moment",
@@ -238,8 +239,8 @@ def update_factors(
     convention: str,
     m: np.ndarray,
     v: np.ndarray,
-    s_t: float,
-    t: int,
+    s_t: Any,
+    t: Any,
     pm: RunParams,
     pv: RunParams,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -247,10 +248,11 @@ def update_factors(
 
     Used by the shared-moment fast path, where m depends only on beta1 (slot rows of
     ``pm``) and v only on (beta2, eps, eps_root) (slot rows of ``pv``); s_t is the
-    schedule factor of step t. x_{t+1} = x_t - lr * A * B.
+    schedule factor of step t. x_{t+1} = x_t - lr * A * B. ``s_t`` and ``t`` may be
+    arrays shaped (K, 1, 1) against moments shaped (K, slots, d) (a whole block).
     """
     dtype = m.dtype
-    tt = dtype.type(t)
+    tt = np.asarray(t, dtype=dtype)
     if convention == "paper":
         return s_t * m, 1 / (np.sqrt(v) + pv.eps)
     if convention == "shi2021":
@@ -264,3 +266,30 @@ def update_factors(
     if convention == "keras":
         return s_t * m / bc1, np.sqrt(bc2) / (np.sqrt(v) + pv.eps)
     raise AssertionError(convention)  # pragma: no cover
+
+
+def ema_scan(first: np.ndarray, inputs: np.ndarray, decay: np.ndarray) -> np.ndarray:
+    """All states of y_k = decay * y_{k-1} + inputs_k, k = 1..K, in log2(K) passes.
+
+    ``first`` is y_0 (slots, d), ``inputs`` (K, slots, d), ``decay`` (slots, 1).
+    Returns y (K + 1, slots, d) with y[0] = first. A Hillis-Steele scan: after the pass
+    with shift s every y_k holds its window of 2s terms, sum_i decay^i x_{k-i}; equal to
+    the step-by-step recurrence up to rounding (the sums are reassociated).
+
+    Example:
+        >>> import numpy as np
+        >>> y = ema_scan(np.zeros((1, 1)), np.ones((3, 1, 1)), np.array([[0.5]]))
+        >>> y[:, 0, 0].tolist()
+        [0.0, 1.0, 1.5, 1.75]
+    """
+    K = inputs.shape[0]
+    y = np.empty((K + 1,) + first.shape, dtype=first.dtype)
+    y[0] = first
+    y[1:] = inputs
+    power = np.array(decay, dtype=first.dtype, copy=True)
+    shift = 1
+    while shift <= K:
+        y[shift:] += power * y[:-shift]  # the product is formed before y changes
+        power = power * power
+        shift *= 2
+    return y
