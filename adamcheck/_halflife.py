@@ -34,15 +34,32 @@ PRACTICE_CLAMP = (0.95, 0.9999)
 
 @dataclass(frozen=True)
 class BetaReference:
-    """A configuration known to work: ``beta2`` at batch size ``batch_size``."""
+    """A configuration known to work: ``beta2`` at batch size ``batch_size``.
+
+    ``unit`` is ``"samples"`` (sequences; the default) or ``"tokens"`` (the batch is a
+    token count; compare with a run only through its tokens per sample).
+    """
 
     beta2: float
     batch_size: float
     source: str
+    unit: str = "samples"
 
     def __post_init__(self) -> None:
         check_beta(self.beta2, "reference beta2")
         check_positive_float(self.batch_size, "reference batch size")
+        if self.unit not in ("samples", "tokens"):
+            raise InvalidParameterError(f"reference unit {self.unit!r} must be 'samples' or 'tokens'")
+
+    def in_samples(self, tokens_per_sample: float | None) -> "BetaReference":
+        """The same reference with its batch in samples (needs tokens per sample if in tokens)."""
+        if self.unit == "samples":
+            return self
+        if not tokens_per_sample:
+            raise InvalidParameterError(
+                f"the reference batch {self.batch_size:g} is in tokens: give --tokens-per-sample to compare"
+            )
+        return BetaReference(self.beta2, self.batch_size / tokens_per_sample, self.source, "samples")
 
 
 #: The default reference: beta2 = 0.999 at batch 32 (the clamped public recipe of
@@ -81,17 +98,27 @@ def memory_steps(beta2: float) -> float:
 
 
 def parse_reference(text: str) -> BetaReference:
-    """Parse ``"BETA2@BATCH"`` such as ``"0.95@512"``.
+    """Parse ``"BETA2@BATCH"`` such as ``"0.95@512"``, or ``"0.95@4194304tok"`` for a batch in tokens.
 
     Raises :class:`InvalidParameterError` with the expected form on anything else.
+
+    Example:
+        >>> parse_reference("0.95@2048tok").unit
+        'tokens'
     """
     parts = str(text).split("@")
+    unit = "samples"
     try:
         if len(parts) != 2:
             raise ValueError
-        beta2, batch = float(parts[0]), float(parts[1])
+        batch_text = parts[1].strip()
+        for suffix in ("tokens", "tok"):
+            if batch_text.endswith(suffix):
+                batch_text, unit = batch_text[: -len(suffix)], "tokens"
+                break
+        beta2, batch = float(parts[0]), float(batch_text)
     except ValueError:
         raise InvalidParameterError(
-            f"reference {text!r} is malformed: write BETA2@BATCH, e.g. 0.95@512"
+            f"reference {text!r} is malformed: write BETA2@BATCH, e.g. 0.95@512 (or 0.95@4194304tok)"
         ) from None
-    return BetaReference(beta2=beta2, batch_size=batch, source=f"user reference {text}")
+    return BetaReference(beta2=beta2, batch_size=batch, source=f"user reference {text}", unit=unit)

@@ -247,6 +247,12 @@ def rule_half_life(ctx: CheckContext) -> list[Finding]:
     if not ctx.betas_usable() or ctx.batch.sequences is None:
         return [Finding("not_checked", "half_life", "not checked: betas or batch size unknown", f"{SRC_HALF_LIFE}; {ref_desc}")]
     seq_len = ctx.batch.seq_len
+    if getattr(ref, "unit", "samples") == "tokens":
+        if seq_len is None:
+            return [Finding("not_checked", "half_life", "not checked: the reference batch is in tokens but the "
+                            "config states no sequence length (pass --seq-len)", f"{SRC_HALF_LIFE}; {ref_desc}")]
+        ref = ref.in_samples(seq_len)
+        ref_desc += f"; its batch of tokens is {ref.batch_size:g} sequences of {seq_len} tokens"
     if ctx.reference_seq_len is not None:
         if seq_len is None:
             return [
@@ -343,6 +349,10 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
                 source,
             )
         ]
+    if beta2_critical <= 0:
+        text = (f"no coordinate's drift is reversed at any beta2 at batch {batch} (beta2* = 0), "
+                f"so beta2 = {_g(beta2)} is clear of the divergent phase")
+        return [Finding("ok", "critical_beta2", text, source)]
     return [Finding("ok", "critical_beta2", f"beta2 = {_g(beta2)} >= beta2* = {beta2_critical:.6f} at batch {batch}", source)]
 
 

@@ -130,7 +130,8 @@ def practice_lens(batch_size: float, reference: BetaReference, tokens_per_sample
         "beta2_half_life_rule": rule,
         "beta2_clamped": clamped,
         "clamp": [lo, hi],
-        "reference": {"beta2": reference.beta2, "batch_size": reference.batch_size, "source": reference.source},
+        "reference": {"beta2": reference.beta2, "batch_size": reference.batch_size, "unit": "samples",
+                      "source": reference.source},
         "memory_steps": memory_steps(clamped),
         "memory_samples": memory_steps(clamped) * batch_size,
         "source": _SRC_HALF,
@@ -301,7 +302,7 @@ def recommend(
 
     notes: list[str] = []
     warnings: list[str] = []
-    practice = practice_lens(batch_size, reference, tokens_per_sample)
+    practice = practice_lens(batch_size, reference.in_samples(tokens_per_sample), tokens_per_sample)
 
     facts = None
     calibrated = None
