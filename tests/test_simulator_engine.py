@@ -280,3 +280,25 @@ def test_bad_problems_raise_our_error():
         LogisticRegression(np.ones((3, 2)), np.array([0.0, 1.0, 2.0]), batch_size=1)
     with pytest.raises(InvalidParameterError, match="cyclic"):
         simulate(ReddiOnline(C=3), steps=5, sampling="replacement")
+
+
+def test_a_user_problem_through_the_protocol():
+    from adamcheck.problems import Problem
+
+    class Quadratic(Problem):
+        """ell_i(x) = |x - c_i|^2 / 2 with centres c_0, c_1: minimiser their mean."""
+
+        name, dim, n_components = "quadratic", 2, 2
+        centres = np.array([[-1.0, 2.0], [3.0, 0.0]])
+
+        def gradient(self, x, comp):
+            return x - self.centres[comp]
+
+        def minimizer(self):
+            return self.centres.mean(axis=0)
+
+    res = simulate(Quadratic(), steps=20000, beta1=[0.0, 0.9], beta2=0.999, lr=0.05, schedule="inv-sqrt",
+                   convention="torch")
+    np.testing.assert_allclose(res.final, [[1.0, 1.0]] * 2, atol=0.05)
+    assert res.outcome.tolist() == ["converged", "converged"]
+    assert res.shared_run_steps == 0  # no constant-gradient region declared
