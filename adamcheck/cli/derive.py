@@ -6,19 +6,9 @@ from typing import Any
 
 import click
 
+from .._derive_subjects import PROBLEMS, SUBJECTS
 from ._common import emit, json_option
 
-SUBJECTS = (
-    "recurrence",
-    "conditions",
-    "theorem22",
-    "shi",
-    "theorem23",
-    "reddi-theorem1",
-    "counterexample",
-    "d1",
-    "shi-threshold",
-)
 
 HELP = """Print Adam's recurrences, the papers' conditions and counterexamples.
 
@@ -62,7 +52,7 @@ def _jsonable(result: Any) -> Any:
 @click.command("derive", help=HELP)
 @click.argument("subject", type=click.Choice(SUBJECTS))
 @click.option("--convention", default="all", type=click.Choice(("all", "torch", "paper", "shi2021", "optax", "keras")), show_default=True, help="Convention for 'recurrence'.")
-@click.option("--problem", default="counterexample", type=click.Choice(("counterexample", "reddi-online", "reddi-experiment", "reddi-stochastic")), show_default=True, help="Problem for 'counterexample' and 'd1'.")
+@click.option("--problem", default="counterexample", type=click.Choice(PROBLEMS), show_default=True, help="Problem for 'counterexample' and 'd1'.")
 @click.option("--n", "n", default=None, help="Number of mini-batches n (symbol if omitted).")
 @click.option("--a", "a", default=None, help="Counterexample parameter a > 0, e.g. 1/4 (symbol if omitted).")
 @click.option("--C", "C", default=None, help="Reddi et al.'s C (> 2 for the online problem).")

@@ -48,20 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InvalidParameterError
+from ..theory._recurrence import CONVENTIONS, check_convention
 
 __all__ = ["CONVENTIONS", "adam_step", "check_convention", "uses_bias_correction"]
-
-CONVENTIONS = ("torch", "paper", "shi2021", "optax", "keras")
-
-
-def check_convention(name: str) -> str:
-    """Return ``name`` if it is a known convention, else raise InvalidParameterError."""
-    if name not in CONVENTIONS:
-        raise InvalidParameterError(
-            f"unknown convention {name!r}: choose one of {', '.join(CONVENTIONS)}"
-        )
-    return name
 
 
 def uses_bias_correction(convention: str) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 import sympy as sp
 
+from .._derive_subjects import PROBLEMS, SUBJECTS
 from .._errors import InvalidParameterError
 from ..theory import CONVENTIONS, shi_min_beta2
 from ._conditions import reddi_theorem1, shi_conditions, theorem22_condition, theorem22_rate, theorem23_class
@@ -20,18 +21,6 @@ from ._symbols import n as n_sym
 
 __all__ = ["SUBJECTS", "PROBLEMS", "derive", "derive_d1", "parse_rational", "parse_integer"]
 
-SUBJECTS = (
-    "recurrence",
-    "conditions",
-    "theorem22",
-    "shi",
-    "theorem23",
-    "reddi-theorem1",
-    "counterexample",
-    "d1",
-    "shi-threshold",
-)
-PROBLEMS = ("counterexample", "reddi-online", "reddi-experiment", "reddi-stochastic")
 
 
 def parse_rational(text: Any, name: str, *, positive: bool = True) -> sp.Rational | None:

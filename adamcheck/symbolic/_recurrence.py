@@ -65,7 +65,7 @@ class AdamRecurrence:
     """
 
     def __init__(self, convention: str) -> None:
-        rec._check(convention)
+        rec.check_convention(convention)
         self.convention = convention
         self.m_t, self.v_t = sp.symbols("m_t v_t", real=True)
         self.m_prev, self.v_prev = sp.symbols("m_{t-1} v_{t-1}", real=True)

@@ -38,6 +38,7 @@ from ._lib import MATH
 
 __all__ = [
     "CONVENTIONS",
+    "check_convention",
     "ema",
     "bias_correction",
     "adam_moments",
@@ -46,11 +47,12 @@ __all__ = [
     "shi_initial_moments",
 ]
 
-#: Same names and order as :data:`adamcheck.simulator.CONVENTIONS`.
+#: The conventions, defined once here; :mod:`adamcheck.simulator` and the CLI import them.
 CONVENTIONS = ("torch", "paper", "shi2021", "optax", "keras")
 
 
-def _check(convention: str) -> str:
+def check_convention(convention: str) -> str:
+    """Return ``convention`` if known, else raise InvalidParameterError."""
     if convention not in CONVENTIONS:
         raise InvalidParameterError(
             f"unknown convention {convention!r}: choose one of {', '.join(CONVENTIONS)}"
@@ -100,7 +102,7 @@ def adam_moments(
     if convention == "optax":
         return (1 - beta1) * g + beta1 * m, (1 - beta2) * g**2 + beta2 * v
     if convention is not None:
-        _check(convention)
+        check_convention(convention)
     return ema(m, g, beta1), ema(v, g * g, beta2)
 
 
@@ -125,7 +127,7 @@ def adam_direction(
         >>> adam_direction("paper", 0.1, 0.01, 1, beta1=0.9, beta2=0.99, eps=0.0)
         1.0
     """
-    _check(convention)
+    check_convention(convention)
     if convention == "paper":
         return m / (lib.sqrt(v) + eps)
     if convention == "shi2021":
@@ -169,7 +171,7 @@ def adam_update(
         >>> round(x, 12), round(m, 12), round(v, 12)
         (-0.1, 0.1, 0.01)
     """
-    _check(convention)
+    check_convention(convention)
     if weight_decay != 0 and not decoupled:
         g = g + weight_decay * x
     x_decay = x
