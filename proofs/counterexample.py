@@ -48,7 +48,7 @@ def _minimiser():
     import sympy as sp
 
     from adamcheck import theory
-    from adamcheck.symbolic._symbols import n, x
+    from adamcheck.symbolic._symbols import x
 
     ce = _ce()
     points = ce.stationary_points
@@ -149,8 +149,6 @@ def _example():
 
 
 def _mean_gradient():
-    import sympy as sp
-
     from adamcheck.problems import counterexample_slopes
     from adamcheck.symbolic._symbols import a, n
 

@@ -14,7 +14,7 @@ then gives dT2/du > 0.
 
 from __future__ import annotations
 
-from ._framework import Obligation, is_zero, nonnegative, positive
+from ._framework import Obligation, is_zero, positive
 
 
 def _t2_decreasing():

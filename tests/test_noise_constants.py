@@ -178,7 +178,6 @@ def test_sample_of_a_data_set_is_unbiased():
 
 def test_interval_coverage_on_gaussian_gradients():
     """Known mean and covariance: the 90% intervals cover the truth about 90% of the time."""
-    d = 4
     mu = np.array([0.5, -0.2, 0.1, 0.3])
     A = np.array([[1.0, 0.3, 0, 0], [0, 0.8, 0.2, 0], [0, 0, 1.2, 0], [0.1, 0, 0, 0.5]])
     cov = A @ A.T

@@ -10,7 +10,6 @@ import pytest
 from adamcheck import InvalidParameterError
 from adamcheck.problems import Counterexample, LeastSquares, LogisticRegression, ReddiOnline, ReddiStochastic
 from adamcheck.simulator import adam_step, sample_components, schedule_factors, simulate
-from adamcheck.simulator._engine import initial_moments
 
 
 def reference_run(problem, *, steps, beta1, beta2, lr, eps, seed, convention, sampling, schedule,
@@ -227,7 +226,6 @@ def test_shi2021_initialisation_follows_theory():
     p = Counterexample(n=4, a=0.25)
     res = simulate(p, steps=1, beta1=0.5, beta2=0.75, convention="shi2021", lr=1e-12)
     # m_{1,-1} = sum_j f_j'(x0)/(1-b1); at x0 = 0 the slopes sum to n * ell'(0) = 1.
-    from adamcheck.simulator._engine import EngineConfig  # noqa: F401  (documented there)
     slopes = p.slopes
     m0 = slopes.sum() / 0.5
     v0 = (slopes**2).max() / 0.25

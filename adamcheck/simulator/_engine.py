@@ -196,7 +196,6 @@ class _Slots:
         self.pv = p.take(first_v)
         self.m = m0[first_m].copy()
         self.v = v0[first_v].copy()
-        self.scratch = Scratch(max(self.m.shape[0], self.v.shape[0]), m0.shape[1], m0.dtype)
         self.m_seed = seed_pos[first_m]
         self.v_seed = seed_pos[first_v]
         self.runs = runs

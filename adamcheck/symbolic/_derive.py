@@ -11,7 +11,7 @@ from .._errors import InvalidParameterError
 from ..theory import CONVENTIONS, shi_min_beta2
 from ._conditions import reddi_theorem1, shi_conditions, theorem22_condition, theorem22_rate, theorem23_class
 from ._counterexamples import counterexample, reddi_experiment, reddi_online, reddi_stochastic
-from ._export import Derivation, exact_string
+from ._export import exact_string
 from ._recurrence import recurrence
 from ._symbols import C as C_sym
 from ._symbols import a as a_sym
