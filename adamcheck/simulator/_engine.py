@@ -13,11 +13,13 @@ state is a row of arrays shaped (runs, d). Two paths advance runs:
   one v per (seed, beta2, eps, eps_root) slot and moves all those runs over a block
   of K steps with one matrix product per seed: x_r -= lr_r * sum_k A_k[i_r] B_k[j_r]
   (the step factors as lr * A(m) * B(v) in every convention, see
-  :func:`._kernels.update_factors`). The bound lr_r * sum_k |A_k[i_r]| |B_k[j_r]| on
-  the movement proves that most runs stay in the region for the block; the others
-  are followed step by step (cumulative sums), and a run that leaves takes its slots'
-  (m, v) of that step and continues on the per-run path. The two paths agree up to
-  rounding (tests/test_simulator_engine.py).
+  :func:`._kernels.update_factors`); the slots' moments over the block come from one
+  log-depth scan (:func:`._kernels.ema_scan`). The bound lr_r * sum_k |A_k[i_r]| |B_k[j_r]|
+  on the movement proves that most runs stay in the region for the block; the others
+  are followed step by step (cumulative sums), and a run that leaves during the block
+  moves to the per-run path from the block's start with its slots' (m, v), which it
+  retraces exactly until it leaves. The two paths agree up to rounding
+  (tests/test_simulator_engine.py).
 
 Randomness: components are a pure function of (seed, step)
 (:func:`._sampling.sample_components`); runs sharing a seed share them (common random
