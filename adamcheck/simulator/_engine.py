@@ -18,7 +18,7 @@ state is a row of arrays shaped (runs, d). Two paths advance runs:
   on the movement proves that most runs stay in the region for the block; the others
   are followed step by step (cumulative sums), and a run that leaves during the block
   moves to the per-run path from the block's start with its slots' (m, v), which it
-  retraces exactly until it leaves. The two paths agree up to rounding
+  retraces (up to rounding) until it leaves. The two paths agree up to rounding
   (tests/test_simulator_engine.py).
 
 Randomness: components are a pure function of (seed, step)
