@@ -14,15 +14,21 @@ Exit codes (documented in ``adamcheck --help``):
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import importlib.util
+import io
 import os
 import sys
-from typing import Any, Sequence
+import warnings
+from typing import Any, Iterator, Sequence
 
 import click
 
 from .._errors import AdamCheckError
+from .._files import os_reason
+from .._shown import shown, shown_repr
 
 __all__ = ["main", "cli", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "EXIT_INTERNAL"]
 
@@ -62,7 +68,9 @@ class LazyGroup(click.Group):
         if importlib.util.find_spec(f"{__name__}.{SUBCOMMANDS[name]}") is None:
             return None
         module = importlib.import_module(f"{__name__}.{SUBCOMMANDS[name]}")
-        return module.command
+        from ._types import harden
+
+        return harden(module.command)
 
 
 HELP = """Will Adam converge on your problem at your batch size, and which betas to use?
@@ -93,13 +101,58 @@ def _one_line(text: str) -> str:
 
 
 def _fail(message: str, code: int) -> int:
-    click.echo(f"adamcheck: error: {_one_line(message)}", err=True)
+    # Messages are short by construction; the cut is a last guard against a huge value.
+    line = _one_line(message)
+    if len(line) > 2000:
+        line = line[:1997] + "..."
+    try:
+        click.echo(f"adamcheck: error: {line}", err=True)
+    except OSError:
+        pass  # stderr itself is gone: the exit code is all that is left
     return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (``sys.exit`` is left to the caller)."""
+    """Run the CLI and return its exit code (``sys.exit`` is left to the caller).
+
+    NumPy/SciPy warnings are silenced here, at the boundary: the library checks
+    its results (NaN, overflow) and says what went wrong in its own words.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args:  # bare 'adamcheck': the usage, as --help prints it, not an error line
+        click.echo(cli.get_help(click.Context(cli, info_name="adamcheck")))
+        return EXIT_USAGE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = _run(args)
+    flushed = _flush_stdout()
+    return code if flushed == EXIT_OK else flushed
+
+
+def _flush_stdout() -> int:
+    """Flush stdout now, so a full disk (ENOSPC) is exit 2 with the OS's reason, not a bug."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        _silence_stdout()
+        return _fail(f"cannot write to standard output: {os_reason(exc)}", EXIT_USAGE)
+    return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail.
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _run(args: list[str]) -> int:
     try:
         result: Any = cli.main(args=args, prog_name="adamcheck", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -115,26 +168,75 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc.format_message(), EXIT_USAGE)
     except AdamCheckError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        name = getattr(exc, "filename", None) or ""
-        return _fail(f"cannot read {name!s}: {exc.strerror or exc}; check the path", EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:
         return EXIT_OK
+    except MemoryError:
+        return _fail("out of memory: lower the sizes you asked for (grid, steps, seeds, replicates, "
+                     "atoms) or free memory", EXIT_USAGE)
+    except OSError as exc:  # the OS refused a file or stream: say its reason, not "a bug"
+        name = getattr(exc, "filename", None)
+        if exc.errno is None and not name:
+            return _internal(exc)
+        if name:
+            return _fail(f"{shown_repr(str(name))}: {os_reason(exc)}; check the path, its permissions "
+                         "and free disk space", EXIT_USAGE)
+        if exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG):
+            _silence_stdout()
+        return _fail(f"cannot write the output: {os_reason(exc)}; check free disk space and that the "
+                     "output can be written", EXIT_USAGE)
     except Exception as exc:  # a bug in adamcheck: one line unless debugging
-        if os.environ.get("ADAMCHECK_DEBUG") == "1":
-            raise
-        return _fail(
-            f"internal error ({type(exc).__name__}: {exc}); this is a bug in adamcheck, "
-            "rerun with ADAMCHECK_DEBUG=1 for the traceback",
-            EXIT_INTERNAL,
-        )
+        return _internal(exc)
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK
 
 
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("ADAMCHECK_DEBUG") == "1":
+        raise exc
+    return _fail(
+        f"internal error ({type(exc).__name__}: {shown(exc, 200)}); this is a bug in adamcheck, "
+        "rerun with ADAMCHECK_DEBUG=1 for the traceback",
+        EXIT_INTERNAL,
+    )
+
+
 def entry_point() -> None:
-    """Console-script entry: ``sys.exit(main())``."""
-    sys.exit(main())
+    """Console-script entry: ``sys.exit(main())``.
+
+    With ``--json``, native libraries (LAPACK's ``xerbla`` prints "** On entry to
+    DLASCL ..." to file descriptor 1) would corrupt the JSON on stdout: file
+    descriptor 1 is pointed at stderr for the run, and Python's ``sys.stdout``
+    writes to a duplicate of the real stdout.
+    """
+    if "--json" in sys.argv[1:]:
+        with _native_stdout_to_stderr():
+            code = main()
+    else:
+        code = main()
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _native_stdout_to_stderr() -> Iterator[None]:
+    try:
+        sys.stdout.flush()
+        real = os.dup(1)
+    except (AttributeError, OSError, ValueError):  # no usable fd 1: nothing to guard
+        yield
+        return
+    old = sys.stdout
+    sys.stdout = io.TextIOWrapper(os.fdopen(real, "wb", closefd=True), encoding=old.encoding or "utf-8",
+                                  errors=getattr(old, "errors", None) or "strict", write_through=True)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
+        os.dup2(real, 1)
+        sys.stdout = old

@@ -1,0 +1,137 @@
+"""Every user file is opened through here: regular files only, size checked, OS errors
+reported with the operating system's reason.
+
+``/dev/zero`` would be read until memory runs out, a FIFO blocks forever, a folder
+gives an OS error in the middle of parsing; :func:`check_input_file` refuses them all
+before a byte is read, and turns ``OSError`` (permission, I/O error, name too long)
+into the caller's :class:`~adamcheck._errors.AdamCheckError` subclass with
+``os.strerror``'s words. :func:`check_output_path` does the same for files adamcheck
+will write (plots, law files).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from ._errors import AdamCheckError, DataError, InvalidParameterError
+from ._shown import shown_repr
+
+__all__ = ["check_input_file", "read_bytes", "read_text", "check_output_path", "os_reason"]
+
+
+def os_reason(exc: OSError) -> str:
+    """The OS's words for ``exc`` (``'No space left on device'``), never a traceback."""
+    if exc.errno is not None:
+        return os.strerror(exc.errno)
+    return str(exc.strerror or exc) or type(exc).__name__
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode):
+        return "a character device (such as /dev/null or /dev/zero)"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def check_input_file(
+    path: Any,
+    what: str,
+    *,
+    max_bytes: int | None = None,
+    error: type[AdamCheckError] = DataError,
+    fix: str = "give a regular file",
+) -> Path:
+    """Return ``path`` as a :class:`Path` if it names a readable regular file.
+
+    Args:
+        path: a path (``str`` or ``os.PathLike``).
+        what: what the file is, for messages (``"gradient file"``, ``"config"``).
+        max_bytes: refuse larger files (None: no limit).
+        error: the :class:`AdamCheckError` subclass to raise.
+        fix: how to fix a file of the wrong kind.
+
+    Raises:
+        ``error``: the path is not a string/path, does not exist, is a folder, device,
+        FIFO or socket, is larger than ``max_bytes``, or cannot be opened (the OS's reason).
+
+    Example:
+        >>> check_input_file("/dev/zero", "config")
+        Traceback (most recent call last):
+        ...
+        adamcheck._errors.DataError: config '/dev/zero' is a character device (such as /dev/null or /dev/zero), not a regular file: give a regular file
+    """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise error(f"{what} must be a path (str or pathlib.Path), got {type(path).__name__}")
+    p = Path(path)
+    name = shown_repr(str(p))
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise error(f"{what} {name} does not exist: check the path") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {name}: {os_reason(exc)}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{what} {name} is {_kind(st.st_mode)}, not a regular file: {fix}")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise error(f"{what} {name} is {st.st_size:,} bytes, above the {max_bytes:,}-byte limit for a {what}: {fix}")
+    if not os.access(p, os.R_OK):
+        raise error(f"cannot read {what} {name}: {os.strerror(13)}")
+    return p
+
+
+def read_bytes(path: Any, what: str, *, max_bytes: int, error: type[AdamCheckError] = DataError,
+               fix: str = "give a regular file") -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` bytes (see :func:`check_input_file`)."""
+    p = check_input_file(path, what, max_bytes=max_bytes, error=error, fix=fix)
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise error(f"cannot read {what} {shown_repr(str(p))}: {os_reason(exc)}") from None
+    if len(data) > max_bytes:
+        raise error(f"{what} {shown_repr(str(p))} is larger than the {max_bytes:,}-byte limit: {fix}")
+    return data
+
+
+def read_text(path: Any, what: str, *, max_bytes: int, error: type[AdamCheckError] = DataError,
+              fix: str = "give a text file") -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes`` bytes."""
+    data = read_bytes(path, what, max_bytes=max_bytes, error=error, fix=fix)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{what} {shown_repr(str(path))} is not UTF-8 text: {fix}") from None
+
+
+def check_output_path(path: Any, what: str, suffixes: set[str] | None = None) -> Path:
+    """Validate a file adamcheck will write, before any work: suffix, folder, permission.
+
+    Raises:
+        InvalidParameterError: wrong suffix, missing folder, the path is a folder, or
+        the folder is not writable (the OS's reason).
+    """
+    p = Path(path)
+    name = shown_repr(str(p))
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise InvalidParameterError(f"{what} {name} has an unsupported suffix: use {', '.join(sorted(suffixes))}")
+    folder = p.parent
+    if not folder.is_dir():
+        raise InvalidParameterError(
+            f"cannot write {what} {name}: folder {shown_repr(str(folder))} does not exist; create it first"
+        )
+    if p.is_dir():
+        raise InvalidParameterError(f"cannot write {what} {name}: it is a folder; give a file name")
+    target = p if p.exists() else folder
+    if not os.access(target, os.W_OK):
+        raise InvalidParameterError(f"cannot write {what} {name}: {os.strerror(13)}")
+    return p
