@@ -176,6 +176,11 @@ def check_finite_array(
     return arr
 
 
+#: Points on one axis of a START:STOP:COUNT range (a phase grid of 100,000 x 100,000
+#: cells is already far beyond any time limit; see adamcheck._limits).
+MAX_AXIS = 100_000
+
+
 def parse_linspace(spec: str, name: str) -> Any:
     """Parse ``"start:stop:num"`` (inclusive, like ``numpy.linspace``) or a comma list.
 
@@ -184,22 +189,30 @@ def parse_linspace(spec: str, name: str) -> Any:
     """
     import numpy as np
 
+    from ._limits import check_count
+    from ._shown import shown_repr
+
     text = str(spec).strip()
     try:
         if ":" in text:
             parts = text.split(":")
-            if len(parts) != 3:
+            if len(parts) != 3 or len(parts[2].strip()) > 30:
                 raise ValueError
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
             if num < 1 or not (math.isfinite(start) and math.isfinite(stop)):
                 raise ValueError
-            return np.linspace(start, stop, num)
-        values = [float(p) for p in text.split(",") if p.strip()]
-        if not values:
-            raise ValueError
-        return np.asarray(values, dtype=float)
+        else:
+            values = [float(p) for p in text.split(",") if p.strip()]
+            if not values or not all(math.isfinite(v) for v in values):
+                raise ValueError
+    except InvalidParameterError:
+        raise
     except ValueError:
         raise InvalidParameterError(
-            f"{name} = {spec!r} is not a range: write START:STOP:COUNT (e.g. 0:0.99:64) "
-            "or a comma list (e.g. 0.9,0.99)"
+            f"{name} = {shown_repr(spec)} is not a range: write START:STOP:COUNT (e.g. 0:0.99:64) "
+            "or a comma list of finite numbers (e.g. 0.9,0.99)"
         ) from None
+    if ":" in text:
+        return np.linspace(start, stop, check_count(num, f"{name} COUNT", MAX_AXIS))
+    check_count(len(values), f"{name} values", MAX_AXIS)
+    return np.asarray(values, dtype=float)

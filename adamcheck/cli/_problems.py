@@ -7,12 +7,13 @@ runs the default).
 
 from __future__ import annotations
 
-from fractions import Fraction
+import math
 from typing import Any, Callable
 
 import click
 
 from .._errors import InvalidParameterError
+from .._shown import shown_repr
 
 __all__ = ["NUMBER", "NUMBER_LIST", "problem_options", "build_problem", "PROBLEMS"]
 
@@ -31,10 +32,22 @@ _OWNERS = {
 
 
 def _parse_number(text: str) -> float:
+    """A finite float from ``0.9``, ``1e-3`` or ``1/81``; ValueError otherwise.
+
+    A fraction is divided in floating point (``Fraction("1e999999999")`` would build a
+    billion-digit integer); a zero denominator or a non-finite result is a ValueError.
+    """
     text = str(text).strip()
+    if len(text) > 100:
+        raise ValueError("too long")
     if "/" in text:
-        return float(Fraction(text))
-    return float(text)
+        num, _, den = text.partition("/")
+        value = float(num) / float(den) if float(den) != 0 else math.nan
+    else:
+        value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not finite")
+    return value
 
 
 class _Number(click.ParamType):
@@ -43,12 +56,11 @@ class _Number(click.ParamType):
     name = "NUMBER"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> float:
-        if isinstance(value, (int, float)):
-            return float(value)
         try:
             return _parse_number(value)
-        except (ValueError, ZeroDivisionError):
-            self.fail(f"{value!r} is not a number (write e.g. 0.9 or 1/81)", param, ctx)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            self.fail(f"{shown_repr(value)} is not a finite number (write e.g. 0.9 or 1/81; "
+                      "no zero denominators)", param, ctx)
 
 
 class _NumberList(click.ParamType):
@@ -61,8 +73,9 @@ class _NumberList(click.ParamType):
             return value
         try:
             values = [_parse_number(v) for v in str(value).split(",") if v.strip()]
-        except (ValueError, ZeroDivisionError):
-            self.fail(f"{value!r} is not a number or a comma list of numbers", param, ctx)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            self.fail(f"{shown_repr(value)} is not a finite number or a comma list of them "
+                      "(no zero denominators)", param, ctx)
         if not values:
             self.fail("give at least one number", param, ctx)
         return values

@@ -102,6 +102,7 @@ def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1,
             decoupled, eps_root, seed, steps, convention, sampling, schedule, x0, dtype, record_every,
             workers, plot_path, as_json, quiet) -> int:
     from .._errors import InvalidParameterError
+    from .._shown import shown_repr
     from ..simulator import simulate
 
     from .._plotting import check_plot_path
@@ -110,10 +111,16 @@ def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1,
         check_plot_path(plot_path)  # fail before the simulation, not after
     prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size,
                          drop_last=drop_last)
+    from ._types import SEED
+
     try:
-        seeds = [int(s) for s in seed.split(",") if s.strip()]
-    except ValueError:
-        raise InvalidParameterError(f"--seed {seed!r} is not a whole number or a comma list of them") from None
+        seeds = [SEED.convert(s, None, None) for s in seed.split(",") if s.strip()]
+    except click.BadParameter:
+        raise InvalidParameterError(
+            f"--seed {shown_repr(seed)} is not a whole number in [0, 2**63 - 1] or a comma list of them"
+        ) from None
+    if not seeds:
+        raise InvalidParameterError("--seed is empty: give a whole number such as 0")
     x0_value = x0[0] if len(x0) == 1 else np.asarray(x0)
     if plot_path and record_every is None:
         record_every = max(1, steps // 200)

@@ -18,9 +18,27 @@ import numpy as np
 from .._errors import InvalidParameterError
 from .._validate import check_betas_array, check_nonnegative_int, check_positive_int
 from ..problems._base import Problem
-from ._simulate import simulate
+from ._simulate import check_simulation_size, simulate
 
 __all__ = ["PhaseGrid", "phase_grid"]
+
+
+def _cell_edges(centres: np.ndarray, *, log: bool) -> np.ndarray:
+    """Edges of cells centred on sorted ``centres`` (midpoints; geometric ones on a log axis).
+
+    The outer edges extend half a cell; on a log axis that is half a cell in log
+    space, so no edge falls at or below zero (which a log axis cannot show).
+    """
+    c = np.log(centres) if log else np.asarray(centres, dtype=float)
+    if c.size == 1:
+        half = 0.5 if log else max(0.005, 0.05 * abs(float(c[0])))
+        edges = np.array([c[0] - half, c[0] + half])
+    else:
+        mid = 0.5 * (c[1:] + c[:-1])
+        edges = np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+        if np.any(np.diff(edges) <= 0):  # repeated values: give each a sliver of width
+            edges = np.maximum.accumulate(edges + np.arange(edges.size) * 1e-12)
+    return np.exp(edges) if log else edges
 
 
 @dataclass
@@ -101,8 +119,15 @@ class PhaseGrid:
             "phase", [PHASE_COLOURS["diverged"], PHASE_COLOURS["undecided"], PHASE_COLOURS["converged"]]
         )
         fig, ax = plt.subplots(figsize=(6.4, 5.0))
-        y = 1.0 - self.beta2 if log_beta2 else self.beta2
-        mesh = ax.pcolormesh(self.beta1, y, score, cmap=cmap, vmin=-1, vmax=1, shading="nearest")
+        # pcolormesh needs monotone axes: draw in sorted order so no column is lost.
+        y_all = 1.0 - self.beta2 if log_beta2 else self.beta2
+        o1, o2 = np.argsort(self.beta1, kind="stable"), np.argsort(y_all, kind="stable")
+        b1s, y = self.beta1[o1], y_all[o2]
+        score = score[np.ix_(o2, o1)]
+        x_edges = _cell_edges(b1s, log=False)
+        y_edges = _cell_edges(y, log=log_beta2)
+        mesh = ax.pcolormesh(x_edges, y_edges, score, cmap=cmap, vmin=-1, vmax=1,
+                             shading="flat")
         b1 = np.linspace(0, min(0.99999, float(self.beta1.max())), 400)
         curve = b1**2  # beta1 = sqrt(beta2)
         ax.plot(b1, 1 - curve if log_beta2 else curve, "k--", lw=1.2, label=r"$\beta_1=\sqrt{\beta_2}$")
@@ -111,15 +136,13 @@ class PhaseGrid:
             ax.plot(bx, 1 - np.asarray(by) if log_beta2 else by, "k-", lw=1.8, label="critical boundary")
         if log_beta2:
             ax.set_yscale("log")
-            ax.invert_yaxis()
             ax.set_ylabel(r"$1-\beta_2$")
         else:
             ax.set_ylabel(r"$\beta_2$")
-        if self.beta1.size > 1:
-            ax.set_xlim(self.beta1.min(), self.beta1.max())
-        lo, hi = float(y.min()), float(y.max())
-        if not log_beta2 and hi > lo:
-            ax.set_ylim(lo, hi)
+        ax.set_xlim(float(x_edges.min()), float(x_edges.max()))
+        # Limits at the cells' outer edges: every beta2 row is drawn, with no blank band.
+        lo, hi = float(y_edges.min()), float(y_edges.max())
+        ax.set_ylim((hi, lo) if log_beta2 else (lo, hi))
         ax.set_xlabel(r"$\beta_1$")
         cbar = fig.colorbar(mesh, ax=ax, ticks=[-1, 0, 1])
         cbar.ax.set_yticklabels(["diverged", "mixed/undecided", "converged"])
@@ -173,6 +196,10 @@ def phase_grid(
     if isinstance(seeds, (int, np.integer)):
         count = check_positive_int(seeds, "seeds")
         start = check_nonnegative_int(seed, "seed")
+        if start + count - 1 > 2**63 - 1:
+            raise InvalidParameterError(f"seed + seeds - 1 = {start + count - 1} is above 2**63 - 1: lower seed")
+        check_simulation_size(b1.size * b2.size * count, problem.dim if isinstance(problem, Problem) else 1,
+                              check_positive_int(steps, "steps"), None)
         seed_list = np.arange(start, start + count, dtype=np.int64)
     else:
         seed_list = np.asarray([check_nonnegative_int(s, "seed") for s in seeds], dtype=np.int64)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._limits import check_work
 from .._validate import (
     check_betas_array,
     check_finite_array,
@@ -129,6 +130,25 @@ def _check_nonneg(arr: np.ndarray, name: str, positive: bool = False) -> np.ndar
     return arr
 
 
+def check_simulation_size(runs: int, d: int, steps: int, record_every: int | None, itemsize: int = 8) -> None:
+    """Refuse, before any work, a simulation whose memory or time is beyond the limits.
+
+    Memory: about 16 (runs, d) state arrays, the recorded trajectory
+    (steps/record_every + 1) x runs x d, and the block schedule (steps/512 + steps/record_every
+    entries). Work: steps x runs x d element updates, plus a per-step floor of 64 for the
+    Python-level bookkeeping of each step (see :mod:`adamcheck._limits`).
+    """
+    records = steps // record_every + 1 if record_every else 0
+    ends = steps // 512 + records + 64
+    nbytes = 16.0 * runs * d * itemsize + float(records) * runs * d * itemsize + 80.0 * ends
+    ops = float(steps) * (float(runs) * d + 64)
+    what = f"steps = {steps:,} over {runs:,} run(s) of d = {d:,}"
+    if record_every:
+        what += f" recording every {record_every:,}"
+    check_work(what, nbytes=nbytes, ops=ops,
+               fix="lower steps, the number of runs (seeds, grid points) or raise record_every")
+
+
 def _minimizers(problem: Problem, wd: np.ndarray, decoupled: bool, runs: int, d: int, dtype) -> np.ndarray | None:
     if np.all(wd == 0):
         xstar = problem.minimizer()
@@ -241,11 +261,17 @@ def simulate(
         np.issubdtype(seed_raw.dtype, np.floating) and np.all(np.mod(seed_raw, 1) == 0)
     ):
         raise InvalidParameterError("seed must be a whole number (or a list of them)")
+    if seed_raw.dtype == object or (seed_raw.size and np.issubdtype(seed_raw.dtype, np.floating)
+                                    and np.abs(seed_raw).max() > 2.0**63 - 1):
+        raise InvalidParameterError("seed must lie in [0, 2**63 - 1]: give smaller seeds")
+    if np.issubdtype(seed_raw.dtype, np.unsignedinteger) and seed_raw.size and seed_raw.max() > 2**63 - 1:
+        raise InvalidParameterError("seed must lie in [0, 2**63 - 1]: give smaller seeds")
     seeds = seed_raw.astype(np.int64)
     if (seeds < 0).any():
         raise InvalidParameterError(f"seed = {seeds[seeds < 0][0]} must be zero or positive")
 
     d = problem.dim
+    check_simulation_size(runs, d, steps, record_every, dt.itemsize)
     x0_arr = check_finite_array(x0, "x0", ndim=(0, 1, 2))
     if x0_arr.ndim == 0:
         x0_arr = np.full((runs, d), float(x0_arr))
