@@ -141,6 +141,8 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
     from ..recommend import counterexample_boundary, simulated_agreement
 
     n = 20 if n is None else n
+    if n < 2:
+        raise InvalidParameterError(f"--n {n} gives no counterexample: use n >= 2 (the paper uses n >= 3)")
     a_value = 1.0 / (n - 1) ** 2 if a is None else a
     b1 = parse_linspace(beta1_spec or "0:0.99:34", "--beta1")
     cb = counterexample_boundary(n, a_value, b1, eps=eps, seed=seed)

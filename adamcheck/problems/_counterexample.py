@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._limits import check_work
+from .._shown import shown
 from .._validate import check_positive_float, check_positive_int
 from ._base import Problem
 
@@ -61,6 +63,8 @@ class Counterexample(Problem):
         self.n = check_positive_int(n, "n")
         if self.n < 2:
             raise InvalidParameterError("n = 1 gives no counterexample: use n >= 2 (the paper uses n >= 3)")
+        # Slopes are held per component (8 n bytes): bound n before allocating them.
+        check_work(f"n = {shown(self.n)} components", nbytes=16.0 * self.n, fix="lower n")
         self.a = check_positive_float(a, "a")
         self.n_components = self.n
         big, small = counterexample_slopes(self.n, self.a)

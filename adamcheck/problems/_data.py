@@ -37,23 +37,25 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         >>> [a.shape for a in load_xy(f)]
         [(2, 2), (2,)]
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"data file {str(path)!r} does not exist: check the path")
-    if path.is_dir():
-        raise DataError(f"data file {str(path)!r} is a folder: give an .npz file holding X and y")
-    with open(path, "rb") as fh:
-        magic = fh.read(6)
-    if not (magic.startswith(b"PK") or magic.startswith(b"\x93NUMPY")):
+    from .._files import check_input_file, os_reason
+
+    path = check_input_file(path, "data file", fix="give an .npz file holding X and y")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise DataError(f"cannot read data file {str(path)[:80]!r}: {os_reason(exc)}") from None
+    if magic.startswith(b"\x93NUMPY"):
         raise DataError(
-            f"{str(path)!r} is not a NumPy file (.npz/.npy): save X and y with np.savez(FILE, X=X, y=y)"
+            f"{str(path)[:80]!r} is a .npy file holding a single array: save X and y together with "
+            "np.savez(FILE, X=X, y=y)"
+        )
+    if not magic.startswith(b"PK"):
+        raise DataError(
+            f"{str(path)[:80]!r} is not a NumPy .npz file: save X and y with np.savez(FILE, X=X, y=y)"
         )
     try:
         with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise DataError(
-                    f"{str(path)!r} holds a single array: save X and y together with np.savez(FILE, X=X, y=y)"
-                )
             missing = [k for k in ("X", "y") if k not in data.files]
             if missing:
                 raise DataError(
@@ -75,9 +77,20 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return _check_xy(X, y)
 
 
+#: Entries of X and y above this overflow float64 once squared and summed (1e154**2 ~ 1e308).
+MAX_ABS_VALUE = 1e150
+
+
 def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = check_finite_array(X, "X", ndim=2)
     y = check_finite_array(y, "y", ndim=(1, 2))
+    for name, arr in (("X", X), ("y", y)):
+        big = float(np.abs(arr).max()) if arr.size else 0.0
+        if big > MAX_ABS_VALUE:
+            raise DataError(
+                f"{name} holds values up to {big:.3g}, whose squares overflow float64: rescale {name} "
+                f"(entries at most {MAX_ABS_VALUE:g} in size; standardise the columns)"
+            )
     if y.ndim == 2:
         if y.shape[1] != 1:
             raise DataError(f"y has shape {y.shape}: give one target per row, shape (N,)")
@@ -183,8 +196,12 @@ class LeastSquares(_BatchedData):
 
     def _solve(self, l2: float) -> np.ndarray | None:
         Xw = self.X * self.row_weight[:, None]
-        A = self.X.T @ Xw + l2 * np.eye(self.dim)
-        b = Xw.T @ self.y
+        with np.errstate(all="ignore"):
+            A = self.X.T @ Xw + l2 * np.eye(self.dim)
+            b = Xw.T @ self.y
+        # LAPACK prints "** On entry to DLASCL ..." to stdout on non-finite input: never pass it one.
+        if not (np.isfinite(A).all() and np.isfinite(b).all()):
+            return None
         if np.linalg.matrix_rank(A) < self.dim:
             return None
         return np.linalg.solve(A, b)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._limits import check_work
 from .._validate import check_finite_float, check_positive_float, check_positive_int
 from ._base import Problem
 
@@ -70,6 +71,7 @@ class ReddiOnline(_LinearOnInterval):
         self.period = check_positive_int(period, "period")
         if self.period < 2:
             raise InvalidParameterError("period must be at least 2 (one C x step, then -x steps)")
+        check_work(f"period = {self.period:,}", nbytes=16.0 * self.period, fix="lower period")
         slopes = np.full(self.period, -1.0)
         slopes[0] = self.C
         super().__init__(slopes, np.full(self.period, 1.0 / self.period))
@@ -94,6 +96,10 @@ class ReddiStochastic(_LinearOnInterval):
     def __init__(self, C: float, delta: float):
         self.C = check_positive_float(C, "C")
         self.delta = check_finite_float(delta, "delta")
+        if self.delta == 0.0:
+            raise InvalidParameterError(
+                "delta = 0 makes F(x) = delta x zero (every x minimises it): choose delta in (0, C), such as 0.1"
+            )
         from ..theory import reddi_stochastic_probability
 
         p = float(reddi_stochastic_probability(self.C, self.delta))

@@ -6,6 +6,7 @@ from typing import Any
 
 import sympy as sp
 
+from .._shown import shown_repr
 from .._derive_subjects import PROBLEMS, SUBJECTS
 from .._errors import InvalidParameterError
 from ..theory import CONVENTIONS, shi_min_beta2
@@ -23,16 +24,36 @@ __all__ = ["SUBJECTS", "PROBLEMS", "derive", "derive_d1", "parse_rational", "par
 
 
 
+#: Longest number text and largest decimal exponent accepted (values stay exact).
+MAX_NUMBER_CHARS = 60
+MAX_EXPONENT = 300
+#: Largest numeric n in beta1**n that SymPy's exact relationals handle in about a second.
+MAX_EXACT_POWER = 1000
+
+
 def parse_rational(text: Any, name: str, *, positive: bool = True) -> sp.Rational | None:
     """``"1/4"``, ``"0.25"`` or ``"3"`` as an exact SymPy rational (None stays None)."""
     if text is None:
         return None
+    raw = str(text).strip()
+    # SymPy would build 10**999999999 exactly for "1e999999999": cap the length and exponent.
+    mantissa, _, exponent = raw.lower().partition("e")
+    if len(raw) > MAX_NUMBER_CHARS or (exponent and (not exponent.lstrip("+-").isdigit()
+                                                     or abs(int(exponent)) > MAX_EXPONENT)):
+        raise InvalidParameterError(
+            f"{name} = {shown_repr(raw)} is out of range: give at most {MAX_NUMBER_CHARS} characters "
+            f"and an exponent within +-{MAX_EXPONENT}"
+        )
     try:
-        value = sp.Rational(str(text).strip())
+        value = sp.Rational(raw)
+    except ZeroDivisionError:
+        raise InvalidParameterError(f"{name} = {shown_repr(raw)} divides by zero: give a non-zero denominator") from None
     except (TypeError, ValueError, SyntaxError):
-        raise InvalidParameterError(f"{name} = {text!r} is not a number: write it as 3, 0.25 or 1/4") from None
+        raise InvalidParameterError(f"{name} = {shown_repr(raw)} is not a number: write it as 3, 0.25 or 1/4") from None
+    if not value.is_finite:
+        raise InvalidParameterError(f"{name} = {shown_repr(raw)} is not a finite number: write it as 3, 0.25 or 1/4")
     if positive and not value > 0:
-        raise InvalidParameterError(f"{name} = {text} must be positive")
+        raise InvalidParameterError(f"{name} = {shown_repr(raw)} must be positive")
     return value
 
 
@@ -41,7 +62,7 @@ def parse_integer(text: Any, name: str, minimum: int) -> sp.Integer | None:
         return None
     value = parse_rational(text, name, positive=False)
     if value.q != 1 or value < minimum:
-        raise InvalidParameterError(f"{name} = {text} must be a whole number >= {minimum}")
+        raise InvalidParameterError(f"{name} = {shown_repr(str(text))} must be a whole number >= {minimum}")
     return sp.Integer(value)
 
 
@@ -93,6 +114,12 @@ def derive(subject: str, **params: Any) -> Any:
         names = CONVENTIONS if conv == "all" else (conv,)
         return [recurrence(c).derivation() for c in names]
     if subject == "theorem22":
+        if n_v is not None and n_v > MAX_EXACT_POWER:
+            raise InvalidParameterError(
+                f"n = {shown_repr(str(params.get('n')))} is above {MAX_EXACT_POWER} for theorem22: its region holds "
+                "beta1**n, which SymPy treats as a polynomial of degree n (too slow beyond that); omit --n to "
+                "keep n a symbol"
+            )
         c_v = parse_rational(params.get("c"), "c") if params.get("c") is not None else c_sym
         return [theorem22_condition(n_v if n_v is not None else n_sym, c_v, params.get("variant") or "2026"), theorem22_rate()]
     if subject == "shi":

@@ -143,8 +143,22 @@ def counterexample_d1(n: Any, a: Any) -> Any:
         >>> counterexample_d1(5, 1)      # a = 1: Reddi's n^4 + n^3 - n^2
         725
     """
+    _check_numeric_counterexample(n, a)
     s0, s1 = counterexample_slopes(n, a)
     return tight_d1_grouped([(s0, 1), (s1, n - 1)])
+
+
+def _check_numeric_counterexample(n: Any, a: Any) -> None:
+    """Refuse numeric n < 2, non-integer n or a <= 0 (symbols pass: SymPy carries assumptions)."""
+    import numbers
+
+    if isinstance(n, numbers.Number) and not isinstance(n, bool):
+        if not isinstance(n, numbers.Integral) and not (isinstance(n, numbers.Real) and float(n).is_integer()):
+            raise InvalidParameterError(f"n = {str(n)[:80]} is not a whole number: give n >= 2 components")
+        if n < 2:
+            raise InvalidParameterError(f"n = {n} gives no counterexample: use n >= 2 (the paper uses n >= 3)")
+    if isinstance(a, numbers.Real) and not isinstance(a, bool) and not a > 0:
+        raise InvalidParameterError(f"a = {str(a)[:80]} must be positive (eq. 2.5 needs a > 0)")
 
 
 def counterexample_minimiser() -> int:
