@@ -31,7 +31,7 @@ def os_reason(exc: OSError) -> str:
 
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return "a directory"
     if stat.S_ISCHR(mode):
         return "a character device (such as /dev/null or /dev/zero)"
     if stat.S_ISBLK(mode):
@@ -83,7 +83,7 @@ def check_input_file(
     if not stat.S_ISREG(st.st_mode):
         raise error(f"{what} {name} is {_kind(st.st_mode)}, not a regular file: {fix}")
     if max_bytes is not None and st.st_size > max_bytes:
-        raise error(f"{what} {name} is {st.st_size:,} bytes, above the {max_bytes:,}-byte limit for a {what}: {fix}")
+        raise error(f"{what} {name} is {st.st_size:,} bytes, too large (limit {max_bytes:,} bytes for a {what}): {fix}")
     if not os.access(p, os.R_OK):
         raise error(f"cannot read {what} {name}: {os.strerror(13)}")
     return p
@@ -99,7 +99,7 @@ def read_bytes(path: Any, what: str, *, max_bytes: int, error: type[AdamCheckErr
     except OSError as exc:
         raise error(f"cannot read {what} {shown_repr(str(p))}: {os_reason(exc)}") from None
     if len(data) > max_bytes:
-        raise error(f"{what} {shown_repr(str(p))} is larger than the {max_bytes:,}-byte limit: {fix}")
+        raise error(f"{what} {shown_repr(str(p))} is too large (limit {max_bytes:,} bytes): {fix}")
     return data
 
 

@@ -29,21 +29,20 @@ def pyplot() -> Any:
 
 def check_plot_path(path: str | Path) -> Path:
     """Validate a plot destination before any work is done (suffix, folder)."""
-    path = Path(path)
-    if path.suffix.lower() not in {".png", ".pdf", ".svg"}:
-        raise InvalidParameterError(
-            f"plot file {str(path)!r} has an unsupported suffix: use .png, .pdf or .svg"
-        )
-    if not path.parent.exists():
-        raise InvalidParameterError(
-            f"cannot write plot {str(path)!r}: folder {str(path.parent)!r} does not exist"
-        )
-    return path
+    from ._files import check_output_path
+
+    return check_output_path(path, "plot", {".png", ".pdf", ".svg"})
 
 
 def save_figure(fig: Any, path: str | Path) -> Path:
     """Save ``fig`` to ``path`` (format from the suffix) and close it."""
+    from ._files import os_reason
+
     path = check_plot_path(path)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    pyplot().close(fig)
+    try:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    except OSError as exc:  # full disk, permission: the OS's reason, exit 2
+        raise InvalidParameterError(f"cannot write plot {str(path)[:80]!r}: {os_reason(exc)}") from None
+    finally:
+        pyplot().close(fig)
     return path

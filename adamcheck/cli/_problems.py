@@ -59,8 +59,8 @@ class _Number(click.ParamType):
         try:
             return _parse_number(value)
         except (ValueError, ZeroDivisionError, OverflowError):
-            self.fail(f"{shown_repr(value)} is not a finite number (write e.g. 0.9 or 1/81; "
-                      "no zero denominators)", param, ctx)
+            self.fail(f"{shown_repr(value)} is not a number: write a finite value such as 0.9 or 1/81 "
+                      "(no zero denominators)", param, ctx)
 
 
 class _NumberList(click.ParamType):
@@ -74,8 +74,8 @@ class _NumberList(click.ParamType):
         try:
             values = [_parse_number(v) for v in str(value).split(",") if v.strip()]
         except (ValueError, ZeroDivisionError, OverflowError):
-            self.fail(f"{shown_repr(value)} is not a finite number or a comma list of them "
-                      "(no zero denominators)", param, ctx)
+            self.fail(f"{shown_repr(value)} is not a number or a comma list of numbers: write finite "
+                      "values such as 0.9,0.99 or 1/81 (no zero denominators)", param, ctx)
         if not values:
             self.fail("give at least one number", param, ctx)
         return values

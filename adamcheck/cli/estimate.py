@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import click
 
-from .._errors import InvalidParameterError
 from ._common import emit, json_option, quiet_option, seed_option
 
 HELP = """Estimate the noise constants that decide whether Adam converges at a batch size.
@@ -88,11 +86,9 @@ def command(
 
 
 def _check_output(path: str, suffixes: set[str], what: str) -> None:
-    p = Path(path)
-    if p.suffix.lower() not in suffixes:
-        raise InvalidParameterError(f"{what} {path!r} has an unsupported suffix: use {', '.join(sorted(suffixes))}")
-    if not p.parent.exists():
-        raise InvalidParameterError(f"cannot write {what} {path!r}: folder {str(p.parent)!r} does not exist")
+    from .._files import check_output_path
+
+    check_output_path(path, what, suffixes)
 
 
 def _fmt(x: Any) -> str:

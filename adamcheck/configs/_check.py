@@ -80,6 +80,10 @@ def _recommendation(
             eps=ctx.eps,
             planned_steps=ctx.planned_steps,
         )
+    except DataError as exc:
+        if ctx.gradients is not None:
+            raise  # an unusable --gradients file is a usage error (exit 2), never a silent "not checked"
+        return None, f"adamcheck recommend refused the inputs: {exc}"
     except AdamCheckError as exc:
         return None, f"adamcheck recommend refused the inputs: {exc}"
     return rec, None
@@ -123,8 +127,10 @@ def check_setup(
     if dataset_size is not None:
         setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
     memory_ratio = check_positive_float(memory_ratio, "memory ratio")
-    if gradients is not None and not Path(gradients).is_file():
-        raise DataError(f"gradient file {gradients} does not exist: check the path")
+    if gradients is not None:
+        from .._files import check_input_file
+
+        check_input_file(gradients, "gradient file", fix="give a .npy or .npz file of per-example gradients")
     batch = effective_batch(setup)
     steps, how = planned_steps(setup, batch)
     ctx = CheckContext(

@@ -20,6 +20,7 @@ object) brings that config in too, as the Trainer does.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -145,8 +146,12 @@ def read_config(paths: str | Path | Sequence[str | Path], fmt: str | None = None
         >>> read_config(d / "train.py").get("beta2")
         0.99
     """
-    if isinstance(paths, (str, Path)):
+    if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise ConfigError(
+            f"paths must be a path or a list of paths (str or pathlib.Path), got {type(paths).__name__}"
+        )
     if not paths:
         raise ConfigError("no configuration file was given: pass at least one file")
     setups: list[TrainingSetup] = []

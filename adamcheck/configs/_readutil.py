@@ -28,21 +28,12 @@ MAX_BYTES = 4 * 1024 * 1024
 
 
 def read_text(path: str | Path) -> str:
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such file; check the path")
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory: give the configuration file inside it")
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise ConfigError(
-            f"{path} is {size} bytes, too large for a training configuration (limit {MAX_BYTES}): "
-            "give the config file itself"
-        )
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not UTF-8 text: give a text configuration file") from None
+    """The text of a config file: a regular file (not /dev/zero, a FIFO or a folder) of
+    at most :data:`MAX_BYTES` bytes, UTF-8 (see :mod:`adamcheck._files`)."""
+    from .._files import read_text as read_user_text
+
+    return read_user_text(path, "configuration file", max_bytes=MAX_BYTES, error=ConfigError,
+                          fix="give the training configuration file itself (JSON, YAML, TOML, .py or .sh text)")
 
 
 def _too_deep(name: str) -> ConfigError:
@@ -62,11 +53,63 @@ def parse_json(text: str, name: str) -> Any:
         ) from None
 
 
+#: Nodes a YAML document may hold once its aliases (``*name``) are expanded. Real
+#: training configs hold a few hundred; a "billion laughs" file nests aliases so that a
+#: few hundred bytes expand to gigabytes when anything walks or formats the values.
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_nodes(node: Any, memo: dict[int, int], active: set[int]) -> int:
+    """Nodes under ``node`` with aliases expanded, counted without expanding them."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:  # a recursive alias: its expansion is infinite
+        return MAX_YAML_NODES + 1
+    active.add(key)
+    total = 1
+    value = node.value
+    if isinstance(value, list):
+        for item in value:
+            children = item if isinstance(item, tuple) else (item,)  # mappings hold (key, value) pairs
+            for child in children:
+                total += _expanded_nodes(child, memo, active)
+                if total > MAX_YAML_NODES:
+                    break
+    active.discard(key)
+    memo[key] = total
+    return total
+
+
+def _bounded_yaml_loader() -> Any:
+    import yaml
+
+    class BoundedSafeLoader(yaml.SafeLoader):
+        """``yaml.SafeLoader`` that refuses documents expanding to more than MAX_YAML_NODES nodes."""
+
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            if node is not None and _expanded_nodes(node, {}, set()) > MAX_YAML_NODES:
+                raise _TooManyNodes
+            return node
+
+    return BoundedSafeLoader
+
+
+class _TooManyNodes(Exception):
+    pass
+
+
 def parse_yaml(text: str, name: str) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_bounded_yaml_loader())  # a SafeLoader: no tags run code
+    except _TooManyNodes:
+        raise ConfigError(
+            f"{name} expands to more than {MAX_YAML_NODES:,} values through YAML aliases (*name), as files "
+            "built to exhaust memory do: write the values out"
+        ) from None
     except RecursionError:
         raise _too_deep(name) from None
     except yaml.YAMLError as exc:
@@ -96,17 +139,23 @@ def as_number(value: Any, where: str, *, strings: bool = False) -> float | int:
     YAML 1.1 reads ``1e-8`` (no dot) as a string; trainers' YAML files are full of such
     values, so the YAML reader accepts numeric strings for numeric keys.
     """
+    from .._shown import shown_repr
+
     if isinstance(value, bool) or value is None:
-        raise ConfigError(f"{where} = {value!r} is not a number: write a number")
+        raise ConfigError(f"{where} = {shown_repr(value)} is not a number: write a number")
     if isinstance(value, str) and strings:
         try:
+            if len(value) > 100:
+                raise ValueError
             value = float(value) if any(c in value for c in ".eEnN") else int(value)
         except ValueError:
-            raise ConfigError(f"{where} = {value!r} is not a number: write a number") from None
+            raise ConfigError(f"{where} = {shown_repr(value)} is not a number: write a number") from None
     if not isinstance(value, (int, float)):
-        raise ConfigError(f"{where} = {value!r} is not a number: write a number")
+        raise ConfigError(f"{where} = {shown_repr(value)} is not a number: write a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where} = {value} is not finite: write a finite number")
+    if isinstance(value, int) and abs(value) > 2**63 - 1:
+        raise ConfigError(f"{where} = {shown_repr(value)} is out of range: write a number below 2**63")
     return value
 
 

@@ -392,9 +392,9 @@ def save_laws(path: str | os.PathLike, laws: list[GradientLaw]) -> Path:
 
 def load_laws(path: str | os.PathLike) -> list[GradientLaw]:
     """Read laws written by :func:`save_laws` (``allow_pickle=False``)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"law file {str(path)!r} does not exist: check the path")
+    from .._files import check_input_file
+
+    path = check_input_file(path, "law file", fix="give the .npz written by save_laws or --laws-out")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}

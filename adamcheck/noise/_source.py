@@ -277,11 +277,10 @@ def open_gradients(paths: Any, key: str | None = None) -> GradientSource:
 
 
 def _open_file(path: Path, key: str | None) -> _Segment:
+    from .._files import check_input_file
+
     name = str(path)
-    if not path.exists():
-        raise DataError(f"gradient file {name!r} does not exist: check the path")
-    if path.is_dir():
-        raise DataError(f"{name!r} is a folder: give a .npy or .npz file")
+    check_input_file(path, "gradient file", fix="give a .npy or .npz file")
     if path.stat().st_size == 0:
         raise DataError(f"gradient file {name!r} is empty: write the gradients again")
     with open(path, "rb") as fh:

@@ -52,7 +52,7 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         )
     if not magic.startswith(b"PK"):
         raise DataError(
-            f"{str(path)[:80]!r} is not a NumPy .npz file: save X and y with np.savez(FILE, X=X, y=y)"
+            f"{str(path)[:80]!r} is not a NumPy file (.npz): save X and y with np.savez(FILE, X=X, y=y)"
         )
     try:
         with np.load(path, allow_pickle=False) as data:

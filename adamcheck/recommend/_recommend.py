@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from .._shown import shown_repr
 from .._errors import DataError, InvalidParameterError
 from .._halflife import (
     DEFAULT_REFERENCE,
@@ -183,6 +184,26 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
 
 
 # -- lens 2: calibrated ---------------------------------------------------------------------
+def _gradient_input(gradients: Any) -> Any:
+    """What :func:`adamcheck.noise.estimate` accepts: an array, a GradientSource, or checked paths."""
+    from .._files import check_input_file
+    from ..noise import GradientSource
+
+    if isinstance(gradients, (str, Path)):
+        gradients = [gradients]
+    if isinstance(gradients, GradientSource) or hasattr(gradients, "__array__"):
+        return gradients
+    try:
+        paths = list(gradients)
+    except TypeError:
+        raise InvalidParameterError(
+            f"gradients is a {type(gradients).__name__}: give a path, a list of paths or an (N, d) array"
+        ) from None
+    if not paths:
+        raise InvalidParameterError("gradients is empty: give a path, a list of paths or an (N, d) array")
+    return [check_input_file(p, "gradient file", fix="give a .npy or .npz file") for p in paths]
+
+
 def _gradient_facts(gradients: Any, batch_size: int, dataset_size: int | None, seed: int) -> dict[str, Any]:
     from ..noise import estimate
 
@@ -289,6 +310,11 @@ def recommend(
     beta1 = check_beta(DEFAULT_BETA1 if beta1 is None else beta1, "beta1")
     if isinstance(reference, str):
         reference = parse_reference(reference)
+    if reference is not None and not isinstance(reference, BetaReference):
+        raise InvalidParameterError(
+            f"reference = {shown_repr(reference)} is a {type(reference).__name__}: give a BetaReference or "
+            "the text 'BETA2@BATCH', such as '0.999@32'"
+        )
     reference = reference or DEFAULT_REFERENCE
     if tokens_per_sample is not None:
         tokens_per_sample = check_positive_int(tokens_per_sample, "tokens per sample")
@@ -307,11 +333,7 @@ def recommend(
     facts = None
     calibrated = None
     if gradients is not None:
-        paths = [gradients] if isinstance(gradients, (str, Path)) else list(gradients)
-        for p in paths:
-            if not Path(p).is_file():
-                raise DataError(f"gradient file {str(p)!r} does not exist: check the path")
-        facts = _gradient_facts(paths, batch_size, dataset_size, seed)
+        facts = _gradient_facts(_gradient_input(gradients), batch_size, dataset_size, seed)
         calibrated = calibrated_lens(facts["estimate"].laws, beta1, margin=margin, eps=eps, seed=seed)
         calibrated["points"] = facts["points"]
         calibrated["d"] = facts["d"]
@@ -371,7 +393,14 @@ def recommend(
             "with it (20x at 0.95, 1000x at 0.999); larger beta2 is not free, keep it no higher "
             "than needed"
         )
-    if practice["beta2_half_life_rule"] <= practice["clamp"][0]:
+    reference_samples = practice["reference"]["batch_size"]
+    if practice["beta2_half_life_rule"] <= practice["clamp"][0] and batch_size <= reference_samples:
+        warnings.append(
+            f"the reference's own beta2 ({practice['reference']['beta2']:g} at batch {reference_samples:g}) is "
+            f"at or below the practice range's lower end {practice['clamp'][0]:g}; keep it only if that "
+            "configuration trained well, and raise beta2 if the calibrated lens asks for it"
+        )
+    elif practice["beta2_half_life_rule"] <= practice["clamp"][0]:
         warnings.append(
             f"large batch: the half-life rule ({practice['beta2_half_life_rule']:.4g}) is below the "
             f"practice range, where lower beta2 (GPT-3, Llama, DeepSeek use 0.95) guards against "
