@@ -64,7 +64,7 @@ def test_derive_bad_input_is_one_line_exit_2(run_cli, args):
 
 
 def test_prove_json_subset(run_cli):
-    code, out, err = run_cli("prove", "--only", "reddi", "--json")
+    code, out, err = run_cli("prove", "--only", "reddi", "--json", "--timings")
     assert code == 0, err
     data = json.loads(out)
     rows = data["obligations"]

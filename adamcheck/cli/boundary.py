@@ -38,6 +38,8 @@ def _render_batches(payload: dict[str, Any]) -> str:
     for B, s, le, inf in zip(payload["batch_sizes"], payload["critical_beta2"], payload["lenient_beta2"],
                              payload["informative_coordinates"]):
         L.append(f"{B:>7}  {_fmt(s):<32} {le:>10.6f}  {inf}")
+    for note in payload.get("notes", []):
+        L.append(f"note: {note}")
     if payload.get("plot"):
         L.append(f"plot written to {payload['plot']}")
     return "\n".join(L)
@@ -129,9 +131,21 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
         except ValueError:
             raise InvalidParameterError(f"--batch-sizes {batch_sizes!r} is not a comma list of integers") from None
         beta1 = 0.9 if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
+        skipped: list[int] = []
+        if click.get_current_context().get_parameter_source("batch_sizes") == click.core.ParameterSource.DEFAULT:
+            # The default list goes up to 256; a smaller file still gets the sizes it can serve.
+            from ..noise import open_gradients
+
+            with open_gradients(list(gradients)) as source:
+                examples = source.shape[1]
+            skipped = [b for b in sizes if b > examples]
+            sizes = [b for b in sizes if b <= examples]
         result = batch_size_boundary(list(gradients), sizes, beta1=beta1, dataset_size=dataset_size, eps=eps,
                                      seed=seed, progress=progress)
         payload = result.to_dict()
+        if skipped:
+            payload["notes"] = [f"default batch sizes {', '.join(map(str, skipped))} skipped: the gradients hold "
+                                f"{examples} examples per point (pass --batch-sizes to choose)"]
         if plot_path:
             _plot_batches(payload, plot_path)
             payload["plot"] = plot_path

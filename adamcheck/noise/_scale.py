@@ -74,6 +74,15 @@ class GradientScale:
         object.__setattr__(self, "reduction", reduction)
         object.__setattr__(self, "loss_scale", check_positive_float(self.loss_scale, "loss scale"))
         object.__setattr__(self, "mean_over", check_positive_int(self.mean_over, "mean-over"))
+        factor = self.factor
+        # Rows are divided by the factor and then squared: outside [1e-100, 1e100] the canonical
+        # squares of ordinary rows overflow (or lose every digit) in float64.
+        if not 1e-100 <= factor <= 1e100:
+            raise InvalidParameterError(
+                f"loss scale / mean-over = {factor:g} is outside [1e-100, 1e100], where the rescaled squares "
+                "overflow float64: "
+                "give the loss scale the rows were made with (e.g. 1, 1024 or 65536)"
+            )
 
     @property
     def factor(self) -> float:
