@@ -79,7 +79,7 @@ HELP = """Will Adam converge on your problem at your batch size, and which betas
 Examples:
   adamcheck recommend --batch-size 32
   adamcheck phase --problem counterexample --n 20 --out phase.png
-  adamcheck check train_config.json
+  adamcheck check examples/configs/hf/training_args_defaults.json
 
 \b
 Exit codes:

@@ -19,9 +19,10 @@ data-parallel, in sequences and tokens), and the rules that fired with their sou
 
 \b
 Example:
-  adamcheck check config/train_shakespeare_char.py
-  adamcheck check ds_config.json training_args.json --world-size 8 --seq-len 1024
-  adamcheck check train_gpt3.sh --reference 0.95@512 --json
+  adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
+  adamcheck check examples/configs/deepspeed/ds_config_zero2.json \\
+      examples/configs/deepspeed/training_args.json --world-size 8 --seq-len 1024
+  adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
 
 \b
 Exit codes:

@@ -24,8 +24,8 @@ loss_scale/mean_over * grad for 'mean').
 \b
 Example:
   adamcheck estimate examples/digits/grads.npz --batch-size 32
-  adamcheck estimate grads.npy --batch-size 32 --dataset-size 50000 --json
-  adamcheck estimate grads.npy -b 8 --partitions 20 --plot noise.png
+  adamcheck estimate examples/digits/grads.npz --batch-size 32 --dataset-size 50000 --json
+  adamcheck estimate examples/digits/grads.npz -b 8 --partitions 20 --plot noise.png
 """
 
 

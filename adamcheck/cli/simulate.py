@@ -69,7 +69,7 @@ Examples:
   adamcheck simulate --problem counterexample --n 10 --a 0.0123 --beta1 0.9 \\
       --beta2 0.99 --steps 10000 --convention paper --sampling replacement \\
       --lr 0.1 --schedule inv-sqrt --x0 0 --seed 0
-  adamcheck simulate --problem lsq --data data.npz --batch-size 8 \\
+  adamcheck simulate --problem lsq --data examples/digits/digits_binary.npz --batch-size 8 \\
       --sampling cyclic --convention torch --schedule constant --lr 0.01 --json
 """
 )

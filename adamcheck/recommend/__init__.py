@@ -14,3 +14,19 @@ __all__ = [
     "recommend",
     "simulated_agreement",
 ]
+
+
+# ``adamcheck.recommend`` names both this subpackage and the function: once the
+# subpackage is imported (the CLI does), Python's import system sets the package
+# attribute to the module, so ``from adamcheck import recommend`` returned a module
+# and calling it raised "'module' object is not callable". Calls go to the function.
+import sys as _sys
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return recommend(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

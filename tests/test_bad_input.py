@@ -1,0 +1,443 @@
+"""Every bad input gets one line on stderr and exit 2, in bounded time and memory.
+
+One test (or a few) per numbered case of the bad-input report: each runs the real
+command in a fresh interpreter under an address-space cap and checks its exit code,
+its stderr (one ``adamcheck: error:`` line, no traceback), its CPU time (<= 2 s of
+its own work, import included) and its peak memory (<= 500 MB resident). Plot and
+Python-API cases run in-process. The last tests run every README and ``--help``
+example as written from a clone.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import resource
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _examples import help_commands, readme_commands
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: numpy and SciPy reserve address space far beyond what they touch: cap at 1.5 GiB so a
+#: runaway allocation fails fast, and check the resident peak against 500 MB.
+ADDRESS_SPACE = 3 * 2**29
+MAX_RSS_BYTES = 500 * 2**20
+MAX_CPU_SECONDS = 2.0
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+@pytest.fixture
+def run_bounded(run_cli_subprocess, tmp_path):
+    """Like ``run_cli_subprocess`` (same interpreter, checkout first on PYTHONPATH), plus
+    the resource figures of the child: returns (code, stdout, stderr, cpu_s, max_rss_bytes)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("ADAMCHECK_DEBUG", None)
+
+    def run(*args, stdout=None, cwd=None, timeout=60):
+        out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
+        with open(err_path, "wb") as err_f:
+            out_f = stdout if stdout is not None else open(out_path, "wb")
+            try:
+                proc = subprocess.Popen([sys.executable, "-m", "adamcheck", *map(str, args)], stdout=out_f,
+                                        stderr=err_f, env=env, cwd=cwd or tmp_path, preexec_fn=_limit_memory)
+                try:
+                    _, status, usage = _wait4(proc.pid, timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    raise
+                proc.returncode = os.waitstatus_to_exitcode(status)
+            finally:
+                if stdout is None:
+                    out_f.close()
+        out = out_path.read_text() if stdout is None else ""
+        cpu = usage.ru_utime + usage.ru_stime
+        return proc.returncode, out, err_path.read_text(), cpu, usage.ru_maxrss * 1024
+
+    return run
+
+
+def _wait4(pid: int, timeout: float):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got, status, usage = os.wait4(pid, os.WNOHANG)
+        if got:
+            return got, status, usage
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(str(pid), timeout)
+        time.sleep(0.02)
+
+
+def _assert_one_line_exit_2(result, needle: str | None = None) -> str:
+    code, out, err, cpu, rss = result
+    lines = err.strip().splitlines()
+    assert code == 2, (code, out[:300], err[-600:])
+    assert len(lines) == 1 and lines[0].startswith("adamcheck: error:"), err[-600:]
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert len(lines[0]) < 600, lines[0]
+    assert out == ""
+    assert cpu <= MAX_CPU_SECONDS, f"{cpu:.2f} s of CPU"
+    assert rss <= MAX_RSS_BYTES, f"{rss / 2**20:.0f} MB resident"
+    if needle is not None:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", np.ones((10, 3)))
+    g = rng.normal(size=(100, 5))
+    g[3, 2] = np.nan
+    np.save(tmp_path / "nan.npy", g)
+    np.save(tmp_path / "small.npy", rng.normal(0.3, 1.0, size=(50, 5)))
+    np.save(tmp_path / "one.npy", rng.normal(size=(1, 5)))
+    np.savez(tmp_path / "big.npz", X=np.full((20, 3), 1e200) * np.arange(1, 61).reshape(20, 3),
+             y=np.full(20, 1e200))
+    level = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        level.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    (tmp_path / "laughs.yaml").write_text("\n".join(level) + "\nper_device_train_batch_size: 8\nadam_beta2: *i\n")
+    (tmp_path / "hf.json").write_text('{"per_device_train_batch_size": 8, "adam_beta2": 0.999}')
+    return tmp_path
+
+
+# 1. billion laughs ------------------------------------------------------------------------
+def test_1_billion_laughs_yaml_is_refused_without_expanding(run_bounded, files):
+    _assert_one_line_exit_2(run_bounded("check", files / "laughs.yaml"), "aliases")
+
+
+# 2. user-sized work ------------------------------------------------------------------------
+@pytest.mark.parametrize("args", [
+    ["simulate", "--steps", "1000000000000"],
+    ["phase", "--beta1", "0:0.99:100000000"],
+    ["phase", "--seeds", "1000000000"],
+    ["estimate", "small.npy", "-b", "4", "--replicates", "1000000000"],
+    ["estimate", "small.npy", "-b", "4", "--atoms", "1000000000"],
+    ["estimate", "small.npy", "-b", "4", "--partitions", "1000000000"],
+    ["estimate", "small.npy", "-b", "4", "--replicates", "20000000"],
+    ["estimate", "small.npy", "-b", "4", "--atoms", "10000000"],
+    ["estimate", "small.npy", "-b", "4", "--partitions", "10000000"],
+])
+def test_2_work_is_bounded_before_it_starts_with_the_limit_named(run_bounded, files, args):
+    line = _assert_one_line_exit_2(run_bounded(*args))
+    assert "limit" in line
+
+
+# 3. numbers outside machine range -----------------------------------------------------------
+HUGE = str(2**64)
+GOOGOL2 = "1" + "0" * 200
+
+
+@pytest.mark.parametrize("args", [
+    ["recommend", "-b", "8", "--seed", HUGE],
+    ["estimate", "small.npy", "-b", "4", "--seed", HUGE],
+    ["boundary", "--problem", "counterexample", "--seed", HUGE],
+    ["phase", "--seed", HUGE],
+    ["simulate", "--seed", HUGE],
+    ["simulate", "--n", GOOGOL2],
+    ["phase", "--n", GOOGOL2],
+    ["boundary", "--problem", "counterexample", "--n", GOOGOL2],
+    ["simulate", "--n", str(2**62)],
+    ["simulate", "--problem", "reddi-online", "--period", str(2**62)],
+    ["derive", "counterexample", "--a", "1/0"],
+    ["derive", "counterexample", "--a", "1e999999999"],
+    ["derive", "shi-threshold", "--n", "1" + "0" * 400, "--d", "10", "--D1", "1000"],
+    ["derive", "theorem22", "--n", "1e40"],
+    ["simulate", "--a", "1/0"],
+    ["simulate", "--beta2", "nan"],
+    ["recommend", "-b", "8", "--eps", "inf"],
+])
+def test_3_out_of_range_numbers_are_usage_errors(run_bounded, files, args):
+    _assert_one_line_exit_2(run_bounded(*args))
+
+
+def test_3_messages_show_at_most_80_characters_of_a_value(run_bounded, files):
+    line = _assert_one_line_exit_2(run_bounded("derive", "counterexample", "--a", "9" * 5000))
+    assert "9" * 81 not in line
+
+
+# 4. crashes on small inputs --------------------------------------------------------------------
+def test_4_boundary_with_one_component(run_bounded, files):
+    _assert_one_line_exit_2(run_bounded("boundary", "--problem", "counterexample", "--n", "1"), "n >= 2")
+
+
+def test_4_lsq_data_given_as_npy(run_bounded, files):
+    _assert_one_line_exit_2(run_bounded("simulate", "--problem", "lsq", "--data", "x.npy", "--batch-size", "2"),
+                            "np.savez")
+
+
+# 5. not a regular file; full disk ----------------------------------------------------------------
+@pytest.mark.parametrize("args", [
+    ["check", "/dev/zero"],
+    ["check", "/dev/null"],
+    ["estimate", "/dev/zero", "-b", "4"],
+    ["recommend", "-b", "8", "--gradients", "/dev/zero"],
+    ["simulate", "--problem", "lsq", "--data", "/dev/zero", "--batch-size", "2"],
+    ["check", "hf.json", "--gradients", "/dev/zero"],
+])
+def test_5_devices_are_refused_before_reading(run_bounded, files, args):
+    _assert_one_line_exit_2(run_bounded(*args), "not a regular file")
+
+
+def test_5_fifo_is_refused_without_blocking(run_bounded, files):
+    os.mkfifo(files / "pipe.json")
+    _assert_one_line_exit_2(run_bounded("check", "pipe.json", timeout=20), "pipe")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_5_full_disk_on_stdout_is_exit_2_with_the_os_reason(run_bounded, files, json_flag):
+    with open("/dev/full", "wb") as full:
+        result = run_bounded("recommend", "-b", "8", *json_flag, stdout=full)
+    _assert_one_line_exit_2(result, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("exc", [OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+                                 PermissionError(errno.EACCES, os.strerror(errno.EACCES))])
+def test_5_12_plot_write_failure_says_write_and_the_os_reason(run_cli, tmp_path, monkeypatch, exc):
+    import matplotlib.figure
+
+    def fail(self, *a, **k):
+        raise exc
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", fail)
+    code, out, err = run_cli("recommend", "-b", "8", "--plot", tmp_path / "r.png")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot write plot" in err and exc.strerror in err and "cannot read" not in err
+
+
+# 6. a gradient file with NaN under check -------------------------------------------------------
+def test_6_check_with_nan_gradients_fails_instead_of_passing(run_bounded, files):
+    line = _assert_one_line_exit_2(run_bounded("check", "hf.json", "--gradients", "nan.npy"))
+    assert "NaN" in line
+
+
+# 7. bare adamcheck ------------------------------------------------------------------------------
+def test_7_bare_command_prints_the_usage_as_help_does(run_bounded, files):
+    code, out, err, cpu, rss = run_bounded()
+    assert code == 2 and err == ""
+    assert out.startswith("Usage: adamcheck") and len(out.splitlines()) > 10
+    assert "Commands:" in out
+
+
+# 8. --json holds only JSON; no raw numpy warnings ----------------------------------------------
+def test_8_lsq_with_huge_values_json(run_bounded, files):
+    _assert_one_line_exit_2(run_bounded("simulate", "--problem", "lsq", "--data", "big.npz", "--batch-size", "4",
+                                        "--steps", "100", "--json"), "overflow")
+
+
+def test_8_native_chatter_on_fd1_never_reaches_json_stdout(tmp_path):
+    code = (
+        "import os, sys\n"
+        "from adamcheck.cli import _native_stdout_to_stderr\n"
+        "with _native_stdout_to_stderr():\n"
+        "    os.write(1, b' ** On entry to DLASCL parameter number  4 had an illegal value\\n')\n"
+        "    print('{\"ok\": true}')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"ok": True}
+    assert "DLASCL" in proc.stderr
+
+
+def test_8_tiny_loss_scale_is_one_line(run_bounded, files):
+    _assert_one_line_exit_2(run_bounded("estimate", "small.npy", "-b", "4", "--loss-scale", "1e-320"), "loss scale")
+
+
+def test_8_one_row_file_gives_no_raw_warnings(run_bounded, files):
+    code, out, err, cpu, rss = run_bounded("estimate", "one.npy", "-b", "1", "--json")
+    assert code in (0, 2), err
+    assert "Warning" not in err and "empty slice" not in err, err
+    if code == 0:
+        json.loads(out)
+    else:
+        assert len(err.strip().splitlines()) == 1
+
+
+# 9. boundary on a small file ---------------------------------------------------------------------
+def test_9_boundary_default_batch_sizes_fit_a_small_file(run_bounded, files):
+    code, out, err, cpu, rss = run_bounded("boundary", "--gradients", "small.npy", "--beta1", "0", "--json", "-q",
+                                           timeout=120)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["batch_sizes"] == [1, 4, 16]
+    assert "64, 256 skipped" in data["notes"][0]
+
+
+def test_9_explicit_batch_size_above_the_file_is_still_an_error(run_bounded, files):
+    _assert_one_line_exit_2(run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", "64"), "fewer")
+
+
+# 10. Python API -------------------------------------------------------------------------------------
+def test_10_recommend_accepts_an_array_like_estimate():
+    import adamcheck.recommend  # noqa: F401  (the subpackage of the same name, as the CLI imports it)
+    from adamcheck import recommend
+
+    g = np.random.default_rng(0).normal(0.3, 1.0, size=(256, 3))
+    from_array = recommend(4, gradients=g, beta1=0.0)
+    assert from_array.calibrated is not None and 0.0 <= from_array.beta2 < 1.0
+
+
+def test_10_api_nonsense_raises_adamcheck_errors(tmp_path):
+    from adamcheck import AdamCheckError, recommend
+    from adamcheck.configs import read_config
+    from adamcheck.problems import Counterexample, ReddiStochastic
+    from adamcheck.theory import counterexample_d1
+
+    calls = [
+        lambda: recommend(8, reference=0.999),
+        lambda: recommend(8, gradients=42),
+        lambda: read_config(42),
+        lambda: read_config([None]),
+        lambda: Counterexample(n=10**200, a=0.1),
+        lambda: ReddiStochastic(C=10, delta=0),
+        lambda: counterexample_d1(1, 0.5),
+        lambda: counterexample_d1(3, -1),
+    ]
+    for call in calls:
+        with pytest.raises(AdamCheckError) as info:
+            call()
+        assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+def test_10_counterexample_d1_still_works_on_symbols_and_fractions():
+    from fractions import Fraction
+
+    import sympy as sp
+
+    from adamcheck.theory import counterexample_d1
+
+    assert counterexample_d1(3, Fraction(1, 4)) == Fraction(171, 8)  # n^2[(1+(n-1)a)^2+(n-1)a^2]
+    n, a = sp.symbols("n a", positive=True)
+    assert sp.simplify(counterexample_d1(n, a) - n**2 * ((1 + (n - 1) * a) ** 2 + (n - 1) * a**2)) == 0
+
+
+# 11. plots -------------------------------------------------------------------------------------------
+def _captured_phase_plot(monkeypatch, tmp_path, beta1, beta2, log_beta2):
+    from adamcheck import _plotting
+    from adamcheck.simulator._phase import PhaseGrid
+
+    shape = (len(beta2), len(beta1))
+    rng = np.random.default_rng(1)
+    div = rng.random(shape)
+    grid = PhaseGrid(np.asarray(beta1, float), np.asarray(beta2, float), np.full(shape, "undecided", object),
+                     div, 1 - div, np.zeros((1,) + shape, object), np.array([0]))
+    seen = {}
+    real = _plotting.save_figure
+
+    def keep(fig, path):
+        seen["fig"] = fig
+        seen["ylim"] = fig.axes[0].get_ylim()
+        seen["xlim"] = fig.axes[0].get_xlim()
+        seen["mesh"] = fig.axes[0].collections[0]
+        return real(fig, path)
+
+    monkeypatch.setattr(_plotting, "save_figure", keep)
+    grid.plot(tmp_path / "p.png", log_beta2=log_beta2)
+    return grid, seen
+
+
+@pytest.mark.parametrize("log_beta2", [False, True])
+def test_11_every_beta2_row_is_inside_the_axes(monkeypatch, tmp_path, log_beta2):
+    beta1 = np.linspace(0, 0.99, 8)
+    beta2 = np.linspace(0.5, 0.9999, 32)
+    grid, seen = _captured_phase_plot(monkeypatch, tmp_path, beta1, beta2, log_beta2)
+    y = 1 - beta2 if log_beta2 else beta2
+    lo, hi = sorted(seen["ylim"])
+    assert lo > 0 or not log_beta2
+    assert lo <= y.min() and y.max() <= hi  # nothing cut off (0.9999 included)
+    arr = np.asarray(seen["mesh"].get_array()).reshape(len(beta2), len(beta1))
+    assert np.isfinite(arr).all()  # every cell drawn: no blank band
+    # The drawn edges span exactly the axis limits: no empty margin either.
+    coords = seen["mesh"].get_coordinates()
+    ys = coords[:, 0, 1]
+    assert np.isclose(min(ys), lo) and np.isclose(max(ys), hi)
+
+
+def test_11_unsorted_axis_keeps_every_column(monkeypatch, tmp_path):
+    beta1 = [0.9, 0.1, 0.5]
+    beta2 = [0.999, 0.5, 0.9]
+    grid, seen = _captured_phase_plot(monkeypatch, tmp_path, beta1, beta2, False)
+    coords = seen["mesh"].get_coordinates()
+    x_edges, y_edges = coords[0, :, 0], coords[:, 0, 1]
+    assert np.all(np.diff(x_edges) > 0) and np.all(np.diff(y_edges) > 0)
+    arr = np.asarray(seen["mesh"].get_array()).reshape(3, 3)
+    score = grid.converged - grid.diverged
+    # Each drawn cell holds the score of the (beta2, beta1) pair whose centre it contains.
+    for i, b2 in enumerate(sorted(beta2)):
+        for j, b1 in enumerate(sorted(beta1)):
+            assert x_edges[j] < b1 < x_edges[j + 1] and y_edges[i] < b2 < y_edges[i + 1]
+            assert arr[i, j] == score[beta2.index(b2), beta1.index(b1)]
+
+
+# 12. messages that mislead ----------------------------------------------------------------------------
+def test_12_dev_null_is_named_a_device(run_bounded, files):
+    line = _assert_one_line_exit_2(run_bounded("recommend", "-b", "8", "--gradients", "/dev/null"))
+    assert "does not exist" not in line and "character device" in line
+
+
+def test_12_reference_at_its_own_batch_is_not_called_large(run_bounded, files):
+    code, out, err, cpu, rss = run_bounded("recommend", "--reference", "0.95@8", "-b", "8")
+    assert code == 0, err
+    assert "large batch" not in out
+
+
+@pytest.mark.parametrize("args", [["--level", "0"], ["--level", "1"], ["--workers", "-1"]])
+def test_12_estimate_refuses_meaningless_level_and_workers(run_bounded, files, args):
+    _assert_one_line_exit_2(run_bounded("estimate", "small.npy", "-b", "4", *args))
+
+
+def test_12_prove_json_is_byte_stable(run_cli):
+    first = run_cli("prove", "--only", "reddi", "--json")
+    second = run_cli("prove", "--only", "reddi", "--json")
+    assert first[0] == 0 and first[1] == second[1]
+
+
+# 13. every example runs as written from a clone -----------------------------------------------------------
+def _examples() -> list[list[str]]:
+    seen: list[list[str]] = []
+    for cmd in readme_commands(ROOT) + help_commands():
+        if cmd not in seen:
+            seen.append(cmd)
+    return seen
+
+
+EXAMPLES = _examples()
+
+
+def test_13_examples_were_found():
+    commands = {c[1] for c in EXAMPLES if len(c) > 1}
+    assert {"recommend", "check", "estimate", "simulate", "phase", "boundary", "derive", "prove"} <= commands
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cmd", EXAMPLES, ids=[shlex.join(c)[:60] for c in EXAMPLES])
+def test_13_example_runs_as_written(run_cli_subprocess, tmp_path, cmd):
+    # A clone's files, without writing plots into the checkout: examples/ is linked in.
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    for word in cmd:
+        if word.startswith("examples/"):
+            assert (ROOT / word).exists(), f"{shlex.join(cmd)} names {word}, which is not in the repository"
+    code, out, err = run_cli_subprocess(*cmd[1:], cwd=tmp_path, timeout=600)
+    assert code in (0, 1), (shlex.join(cmd), err[-800:])
+    assert "error" not in err.lower(), err[-800:]
+    assert out.strip()
+    if "--json" in cmd:
+        json.loads(out)
