@@ -1,0 +1,306 @@
+"""Property-based fuzzing of the whole command line (hypothesis).
+
+Arguments for every command are generated from pools of valid, boundary and absurd
+values (negative and zero sizes, 2**64, 10**200, nan, inf, 1e-320, 1/0, garbage
+text, devices, missing and malformed files). Sizes that would make a *valid* run
+long (steps, seeds, grid points, replicates, atoms) are drawn either small or far
+beyond adamcheck's limits, never in between, so each invocation is cheap and the
+limits themselves are exercised. Every invocation runs in-process through
+``adamcheck.cli.main`` (the console entry's code path) and must:
+
+* exit 0, 1 or 2 (never 3, the internal-error code, and never raise);
+* print no traceback; on exit 2 print exactly one ``adamcheck: error:`` line;
+* with ``--json`` and exit 0/1, print only JSON on stdout.
+
+``FUZZ_EXAMPLES`` (default 2,200) sets the number of invocations; the run is
+derandomized, so CI explores the same inputs every time and a failure reproduces
+(``FUZZ_RANDOM=1`` explores new ones; ``FUZZ_PROFILE=1`` prints time and exit codes per
+command).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2200"))
+#: Wall-clock bound of one invocation (generous: CI machines are shared).
+MAX_SECONDS = 10.0
+
+ABSURD_INTS = ["-1", "0", str(2**31), str(2**63 - 1), str(2**63), str(2**64), "1" + "0" * 200, "1e3", "abc", "",
+               "-0", "+5", "0x10", "1_000"]
+ABSURD_FLOATS = ["nan", "inf", "-inf", "1e-320", "1e308", "1e999", "-0", "0", "1/0", "0/0", "1/81", "abc", "",
+                 "-1", "1", "0.5", "0.999", "2", "1e-8", "1" + "0" * 400, "9" * 100 + "/7"]
+
+
+def mostly(valid, invalid, tenths: int = 8):
+    """``valid`` in ``tenths`` out of 10 draws, else ``invalid``: runs get past the first check."""
+    return st.integers(0, 9).flatmap(lambda k: valid if k < tenths else invalid)
+
+
+def small_int(lo: int = 1, hi: int = 30):
+    """A size drawn small (cheap when valid) or absurd (must be refused)."""
+    return mostly(st.integers(lo, hi).map(str),
+                  st.one_of(st.sampled_from(ABSURD_INTS), st.integers(10**13, 10**30).map(str)))
+
+
+def any_int():
+    return mostly(st.integers(1, 5000).map(str), st.one_of(st.integers(-5, 0).map(str), st.sampled_from(ABSURD_INTS)))
+
+
+def any_float():
+    return mostly(
+        st.floats(0, 1).map(lambda x: f"{x:.6g}"),
+        st.one_of(st.sampled_from(ABSURD_FLOATS), st.floats(allow_nan=True, allow_infinity=True).map(repr)),
+    )
+
+
+def float_list(n: int = 3):
+    return st.lists(mostly(st.floats(0, 1, exclude_max=True).map(lambda x: f"{x:.4g}"),
+                           st.one_of(st.floats(-0.5, 1.2).map(lambda x: f"{x:.4g}"), st.sampled_from(ABSURD_FLOATS))),
+                    min_size=1, max_size=n).map(",".join)
+
+
+def axis_spec():
+    lo_hi = st.one_of(st.floats(-0.5, 1.2).map(lambda x: f"{x:.3g}"), st.sampled_from(["nan", "inf", "x", ""]))
+    ranged = st.tuples(lo_hi, lo_hi, small_int(1, 3)).map(lambda t: ":".join(t))
+    return st.one_of(ranged, float_list(3), st.sampled_from(["0:1", "a:b:c", "0:1:2:3", ":", ",", "0.9,"]))
+
+
+def options(pairs: dict, max_size: int = 5):
+    """A few of ``pairs`` (flag -> strategy of its value, or None for a flag without value)."""
+    flags = sorted(pairs)
+    return st.lists(st.sampled_from(flags), max_size=max_size, unique=True).flatmap(
+        lambda chosen: st.tuples(*[
+            st.just([f]) if pairs[f] is None else pairs[f].map(lambda v, f=f: [f, v]) for f in chosen
+        ])
+    ).map(lambda parts: [w for part in parts for w in part])
+
+
+@pytest.fixture(scope="module")
+def fuzz_files(tmp_path_factory):
+    root = Path(__file__).resolve().parents[1]
+    d = tmp_path_factory.mktemp("fuzz")
+    rng = np.random.default_rng(0)
+    np.save(d / "grads.npy", rng.normal(0.3, 1.0, size=(48, 4)))
+    g = rng.normal(size=(16, 3))
+    g[1, 1] = np.nan
+    np.save(d / "nan.npy", g)
+    np.save(d / "one.npy", rng.normal(size=(1, 3)))
+    np.save(d / "points.npy", rng.normal(size=(2, 16, 3)))
+    np.save(d / "ints.npy", np.arange(12).reshape(4, 3))
+    np.savez(d / "xy.npz", X=rng.normal(size=(12, 3)), y=rng.normal(size=12))
+    np.savez(d / "xy_bin.npz", X=rng.normal(size=(12, 3)), y=(rng.random(12) > 0.5).astype(float))
+    np.savez(d / "nokeys.npz", A=np.ones(3))
+    (d / "junk.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
+    (d / "pickle.npy").write_bytes(b"\x80\x04\x95junk")
+    (d / "empty.json").write_text("")
+    (d / "list.json").write_text("[1, 2, 3]")
+    (d / "weird.json").write_text('{"per_device_train_batch_size": 1e400, "adam_beta2": "nan", '
+                                  '"gradient_accumulation_steps": -3, "adam_beta1": 2}')
+    (d / "hf.yaml").write_text("per_device_train_batch_size: 8\nadam_beta2: 0.95\nadam_epsilon: 1e-8\n")
+    (d / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    levels = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        levels.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    (d / "laughs.yaml").write_text("\n".join(levels) + "\nadam_beta2: *i\n")
+    (d / "nano.py").write_text("batch_size = 12\nbeta2 = 0.99\nimport os\nos.system('false')\n")
+    (d / "args.txt").write_text("--micro-batch-size 4 --global-batch-size 1e99 --adam-beta2 0.95 --seq-length x\n")
+    (d / "bad.toml").write_text("[optimizer]\nname = 'AdamW'\nbeta2 = nan\n[training]\nbatch_size = -1\n")
+    (d / "binary.bin").write_bytes(bytes(range(256)))
+    (d / "folder").mkdir()
+    os.symlink(root / "examples", d / "examples")
+    return d
+
+
+GOOD_GRADS = ["grads.npy", "points.npy"]
+GRAD_FILES = ["grads.npy", "nan.npy", "one.npy", "points.npy", "ints.npy", "xy.npz", "nokeys.npz", "junk.npy",
+              "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json"]
+CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/configs/hf/sft_recipe.yaml",
+                "examples/configs/deepspeed/ds_config_zero2.json", "examples/configs/deepspeed/training_args.json",
+                "examples/configs/nanogpt/train_shakespeare_char.py", "examples/configs/megatron/gpt_small_args.txt",
+                "examples/configs/megatron/train_gpt3_175b.sh", "examples/configs/torchtitan/llama3_8b.toml",
+                "empty.json", "list.json", "weird.json", "hf.yaml", "deep.json", "laughs.yaml", "nano.py",
+                "args.txt", "bad.toml", "binary.bin", "folder", "missing.json", "/dev/null", "/dev/zero", "grads.npy"]
+REFERENCES = st.one_of(
+    st.sampled_from(["0.95@8", "0.999@32", "0.95@2048tok", "1@8", "0@8", "nan@8", "0.9@0", "0.9@-1", "0.9@1e400",
+                     "0.9@inf", "x@y", "@", "0.95", "0.9@8@9", "", "0.95@8 tok"]),
+    st.tuples(any_float(), any_int()).map("@".join),
+)
+BAD_INVALID_GRADS = st.sampled_from([g for g in GRAD_FILES if g != "grads.npy"])
+PROBLEM_OPTS = {
+    "--n": small_int(0, 12), "--a": any_float(), "--C": any_float(), "--period": small_int(0, 6),
+    "--delta": any_float(), "--data": st.sampled_from(["xy.npz", "xy_bin.npz", "nokeys.npz", "grads.npy",
+                                                       "missing.npz", "/dev/zero"]),
+    "--batch-size": small_int(0, 14), "--drop-last": None,
+}
+PROBLEMS = mostly(st.sampled_from(["counterexample", "reddi-online", "reddi-stochastic"]),
+                  st.sampled_from(["lsq", "logistic", "other"]), 7)
+
+
+def simulate_args():
+    opts = {**PROBLEM_OPTS, "--beta1": float_list(), "--beta2": float_list(), "--lr": float_list(2),
+            "--eps": float_list(1), "--weight-decay": float_list(1), "--decoupled": None,
+            "--eps-root": float_list(1), "--seed": st.one_of(any_int(), st.just("1,2,3"), st.just("1,,x")),
+            "--steps": small_int(1, 40), "--convention": st.sampled_from(["torch", "paper", "shi2021", "optax",
+                                                                          "keras", "adam"]),
+            "--sampling": st.sampled_from(["replacement", "reshuffle", "cyclic", "x"]),
+            "--schedule": st.sampled_from(["constant", "inv-sqrt", "inv-sqrt-epoch", "cosine"]),
+            "--x0": float_list(4), "--dtype": st.sampled_from(["float64", "float32", "float16"]),
+            "--record-every": small_int(1, 40), "--workers": st.sampled_from(["1", "-1", "x"]),
+            "--plot": st.sampled_from(["nofolder/x.png", "x.txt", "folder"])}
+    return st.tuples(PROBLEMS, options(opts, 7)).map(lambda t: ["simulate", "--problem", t[0], "--steps", "20",
+                                                                 *t[1]])
+
+
+def phase_args():
+    opts = {**PROBLEM_OPTS, "--beta1": axis_spec(), "--beta2": axis_spec(), "--steps": small_int(1, 30),
+            "--seeds": small_int(1, 2), "--seed": any_int(), "--lr": any_float(), "--eps": any_float(),
+            "--convention": st.sampled_from(["torch", "paper", "keras"]), "--x0": any_float(),
+            "--schedule": st.sampled_from(["constant", "inv-sqrt"]), "--log-beta2": None,
+            "--workers": st.sampled_from(["1", "-1"]), "--out": st.sampled_from(["nofolder/p.png", "p.jpg"])}
+    return st.tuples(PROBLEMS, options(opts, 6)).map(
+        lambda t: ["phase", "--problem", t[0], "--beta1", "0,0.9", "--beta2", "0.5,0.99", "--steps", "20", *t[1]])
+
+
+def estimate_args():
+    opts = {"--batch-size": small_int(0, 60), "--dataset-size": any_int(),
+            "--reduction": st.sampled_from(["mean", "sum", "max", ""]), "--loss-scale": any_float(),
+            "--mean-over": any_int(), "--key": st.sampled_from(["grads", "X", "nope"]),
+            "--partitions": small_int(0, 3), "--file-partition": None, "--level": any_float(),
+            "--replicates": small_int(0, 40), "--atoms": small_int(1, 16), "--workers": st.sampled_from(["0", "1",
+                                                                                                        "-1"]),
+            "--seed": any_int(), "--laws-out": st.sampled_from(["nofolder/l.npz", "l.txt"]),
+            "--plot": st.sampled_from(["nofolder/n.png", "n.gif"])}
+    files = mostly(st.sampled_from(GOOD_GRADS).map(lambda f: [f]),
+                   st.lists(st.sampled_from(GRAD_FILES), min_size=1, max_size=2), 6)
+    return st.tuples(files, options(opts, 4)).map(
+        lambda t: ["estimate", *t[0], "-b", "4", "--replicates", "20", "--atoms", "8", *t[1]])
+
+
+def recommend_args():
+    opts = {"--dataset-size": any_int(), "--gradients": BAD_INVALID_GRADS, "--beta1": any_float(),
+            "--reference": REFERENCES, "--tokens-per-sample": any_int(), "--eps": any_float(),
+            "--margin": any_float(), "--steps": any_int(), "--seed": any_int(),
+            "--plot": st.sampled_from(["nofolder/r.png", "r.bmp"])}
+    return st.tuples(any_int(), options(opts, 6)).map(lambda t: ["recommend", "--batch-size", t[0], *t[1]])
+
+
+def check_args():
+    opts = {"--format": st.sampled_from(["hf", "deepspeed", "nanogpt", "megatron", "torchtitan", "xml"]),
+            "--world-size": any_int(), "--seq-len": any_int(), "--micro-batch-size": any_int(),
+            "--grad-accum": any_int(), "--global-batch-size": any_int(), "--max-steps": any_int(),
+            "--dataset-size": any_int(), "--gradients": BAD_INVALID_GRADS, "--reference": REFERENCES,
+            "--reference-seq-len": any_int()}
+    files = mostly(st.sampled_from(CONFIG_FILES[:8] + ["hf.yaml"]).map(lambda f: [f]),
+                   st.lists(st.sampled_from(CONFIG_FILES), min_size=1, max_size=2), 6)
+    return st.tuples(files, options(opts, 5)).map(lambda t: ["check", *t[0], *t[1]])
+
+
+def derive_args():
+    number = st.one_of(st.sampled_from(["1/4", "3", "0.25", "-1", "0", "1/0", "abc", "1e999999999", "1e40", "nan",
+                                        "9" * 70, "", "2/3", "1e-5"]), st.integers(-3, 12).map(str))
+    cheap = st.sampled_from(["recurrence", "shi", "theorem23", "reddi-theorem1", "counterexample", "d1",
+                             "shi-threshold", "theorem22", "nope"])
+    opts = {"--convention": st.sampled_from(["all", "torch", "paper", "nope"]),
+            "--problem": st.sampled_from(["counterexample", "reddi-online", "reddi-stochastic", "reddi-experiment",
+                                          "lsq"]),
+            "--n": number, "--a": number, "--C": number, "--delta": number, "--c": number,
+            "--variant": st.sampled_from(["2026", "2022", "1999"]), "--d": number, "--D1": number,
+            "--beta1": number, "--d1-convention": st.sampled_from(["sum", "mean", "max"]), "--latex": None}
+    return st.tuples(cheap, options(opts, 5)).map(lambda t: ["derive", t[0], *t[1]])
+
+
+def boundary_args():
+    opts = {"--n": small_int(0, 12), "--a": any_float(), "--gradients": BAD_INVALID_GRADS,
+            "--batch-sizes": st.sampled_from(["1,4", "0", "-1", "x", "", "1," + str(2**64)]),
+            "--dataset-size": any_int(), "--beta1": st.sampled_from(["0.5", "nan", "1", "0:0.5:1", "x", "0.9,2"]),
+            "--eps": any_float(), "--seed": any_int(), "--plot": st.sampled_from(["nofolder/b.png", "b.jpeg"]),
+            "--steps": small_int(1, 30), "--seeds": small_int(1, 2), "--workers": st.sampled_from(["1", "-1"])}
+    problem = st.sampled_from([["--problem", "counterexample"], ["--problem", "other"], []])
+    return st.tuples(problem, options(opts, 4)).map(lambda t: ["boundary", *t[0], "--beta1", "0.5", *t[1]])
+
+
+def prove_args():
+    return st.sampled_from(["zzz-no-such", "x" * 200, "\x00"]).map(lambda only: ["prove", "--only", only])
+
+
+def other_args():
+    words = st.sampled_from(["--help", "-h", "--version", "nope", "--json", "-q", "--quiet", "recommend", "check",
+                             "--", "-", "--batch-size", "8", "simulate", "--steps", "\x00", "é", " "])
+    return st.lists(words, max_size=4)
+
+
+# Weights: derive (SymPy) and boundary (drift-ratio search) cost ~0.1 s a call, the rest
+# ~1-5 ms; they get ~1 in 37 draws each so 2,200 invocations fit in about a minute.
+_CHEAP = ([simulate_args()] * 8 + [check_args()] * 8 + [recommend_args()] * 7 + [phase_args()] * 5
+          + [estimate_args()] * 5 + [other_args(), prove_args()])
+COMMANDS = st.one_of(*_CHEAP, derive_args(), boundary_args())
+JSON_COMMANDS = ("simulate", "phase", "estimate", "recommend", "check", "derive", "boundary", "prove")
+JSON_FLAG = st.sampled_from([[], [], ["--json"]])
+
+
+PROFILE: dict[str, tuple[float, int]] = {}
+CODES: dict[tuple[str, int], int] = {}
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    from adamcheck.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.slow
+def test_cli_fuzz(fuzz_files, monkeypatch):
+    monkeypatch.chdir(fuzz_files)
+    monkeypatch.delenv("ADAMCHECK_DEBUG", raising=False)
+    count = {"n": 0}
+    started = time.perf_counter()
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("FUZZ_RANDOM"), database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(args=COMMANDS, json_flag=JSON_FLAG)
+    def check(args, json_flag):
+        argv = list(args) + (json_flag if args and args[0] in JSON_COMMANDS else [])
+        count["n"] += 1
+        t0 = time.perf_counter()
+        code, out, err = _run(argv)
+        elapsed = time.perf_counter() - t0
+        if os.environ.get("FUZZ_PROFILE"):
+            name = argv[0] if argv else ""
+            total, n = PROFILE.get(name, (0.0, 0))
+            PROFILE[name] = (total + elapsed, n + 1)
+            CODES[(name, code)] = CODES.get((name, code), 0) + 1
+            if elapsed > 0.5:
+                print(f"slow {elapsed:.2f}s {argv}")
+        assert code in (0, 1, 2), (argv, code, err[-500:])
+        assert "Traceback" not in err and "internal error" not in err, (argv, err[-500:])
+        assert elapsed < MAX_SECONDS, (argv, elapsed)
+        if code == 2 and argv and argv[0] not in ("", ) and err:
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("adamcheck: error:"), (argv, err[-500:])
+        if (argv and argv[0] in JSON_COMMANDS and "--json" in argv and code in (0, 1)
+                and "--help" not in argv and "-h" not in argv):
+            json.loads(out)
+
+    check()
+    seconds = time.perf_counter() - started
+    for name, (total, n) in sorted(PROFILE.items()):
+        codes = {c: k for (m, c), k in CODES.items() if m == name}
+        print(f"  {name or '(none)':<10} {n:5d} runs, {1000 * total / n:7.1f} ms each, exit codes {codes}")
+    print(f"\nfuzz: {count['n']} invocations in {seconds:.1f} s ({count['n'] / seconds:.0f}/s)")
+    assert count["n"] >= min(EXAMPLES, 2000)
