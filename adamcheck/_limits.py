@@ -10,7 +10,7 @@ milliseconds instead of after gigabytes.
 
 The limits are adamcheck's choices, not constants from any paper: ``MAX_BYTES``
 (8 GiB) is what one call may plan to hold in memory, ``MAX_OPS`` (2e12 element
-operations, about an hour at ~1e9 per second) what it may plan to compute. Users
+operations, about half an hour at ~1e9 per second) what it may plan to compute. Users
 with larger machines raise them with the environment variables
 ``ADAMCHECK_MAX_MEMORY_GB`` and ``ADAMCHECK_MAX_OPS``.
 """
