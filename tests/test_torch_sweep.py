@@ -167,7 +167,7 @@ def test_records_labels_and_eval_metric():
     # labels are the criterion applied to the records
     from adamcheck.simulator import classify_training
 
-    again, why = classify_training(r.initial_loss, r.final_loss, r.best_loss, r.finite,
+    again, why = classify_training(r.initial_loss, r.final_loss, r.best_loss, r.finite, trend_t=r.loss_trend_t,
                                    grad_norm=r.grad_norm_final, initial_grad_norm=r.grad_norm_initial,
                                    reference_loss=0.0)
     assert (again == grid.per_seed).all() and (why == r.reason).all()

@@ -38,6 +38,7 @@ class RunRecords:
         grad_norm_initial, grad_norm_final: full-gradient norms (NaN if not measured).
         eval_metric: the ``eval_fn`` value on the evaluation data at the end, or None.
         reason: why the run got its label (:func:`adamcheck.simulator.classify_training`).
+        loss_trend_t: t-statistic of the loss trend over the second half of the run.
         loss_trace: per batch size, the full training loss at ``trace_steps`` of that
             batch size, shape (seeds, lrs, len(beta2), len(beta1), records).
         trace_steps: per batch size, the steps (0 = the start) of the trace.
@@ -54,6 +55,7 @@ class RunRecords:
     grad_norm_final: np.ndarray
     reason: np.ndarray
     eval_metric: np.ndarray | None = None
+    loss_trend_t: np.ndarray | None = None
     loss_trace: tuple[np.ndarray, ...] = ()
     trace_steps: tuple[np.ndarray, ...] = ()
     final_params: dict[str, np.ndarray] | None = None
@@ -68,6 +70,7 @@ class RunRecords:
             "grad_norm_initial": self.grad_norm_initial,
             "grad_norm_final": self.grad_norm_final,
             "eval_metric": self.eval_metric,
+            "loss_trend_t": self.loss_trend_t,
             "reason": self.reason,
         }
         if traces:
@@ -183,7 +186,7 @@ class PhaseGrid:
                 initial_loss=cut(r.initial_loss), final_loss=cut(r.final_loss), best_loss=cut(r.best_loss),
                 finite=cut(r.finite), nonfinite_step=cut(r.nonfinite_step),
                 grad_norm_initial=cut(r.grad_norm_initial), grad_norm_final=cut(r.grad_norm_final),
-                reason=cut(r.reason), eval_metric=cut(r.eval_metric),
+                reason=cut(r.reason), eval_metric=cut(r.eval_metric), loss_trend_t=cut(r.loss_trend_t),
                 loss_trace=(r.loss_trace[i][:, j],) if r.loss_trace else (),
                 trace_steps=(r.trace_steps[i],) if r.trace_steps else (),
                 final_params=None if r.final_params is None else {
@@ -387,6 +390,7 @@ def phase_grid(
     progress: bool = False,
     tol: float = 0.05,
     dtype: str = "float64",
+    criterion: Any = None,
 ) -> PhaseGrid:
     """Simulate every (beta1, beta2) of the grid for each seed and label the cells.
 
@@ -439,9 +443,22 @@ def phase_grid(
         progress=progress,
         tol=tol,
         dtype=dtype,
+        criterion=criterion,
     )
     per_seed = res.outcome.reshape(S, R2, R1)
     label, diverged, converged = majority_outcome(per_seed)
+    ev = res.evidence
+    records = None
+    if str(ev["measure"]) == "training":
+        shape = (S, R2, R1)
+        cut = lambda a: np.asarray(a).reshape(shape)  # noqa: E731
+        records = RunRecords(
+            initial_loss=cut(ev["initial"]), final_loss=cut(ev["final"]), best_loss=cut(ev["best"]),
+            finite=~cut(ev["nonfinite"]).astype(bool),
+            nonfinite_step=np.where(cut(ev["blowup_step"]) > 0, cut(ev["blowup_step"]), -1),
+            grad_norm_initial=cut(ev["grad_norm_initial"]), grad_norm_final=cut(ev["grad_norm_final"]),
+            reason=cut(res.reason), loss_trend_t=cut(ev["drift_t"]),
+        )
     settings = {
         "problem": problem.describe(),
         "steps": res.steps,
@@ -461,4 +478,5 @@ def phase_grid(
         per_seed=per_seed,
         seeds=seed_list,
         settings=settings,
+        records=records,
     )

@@ -39,7 +39,7 @@ import numpy as np
 from .._errors import InvalidParameterError, ProblemError
 from .._progress import Progress
 from .._validate import check_betas_array, check_nonnegative_int, check_positive_int
-from ..simulator._outcomes import TrainingCriterion
+from ..simulator._outcomes import TrainingCriterion, loss_trend_t
 from ..simulator._phase import PhaseGrid, RunRecords, majority_outcome
 from ..simulator._sampling import _permutations, check_sampling, sample_components
 from ..simulator._schedules import check_schedule, schedule_factors
@@ -147,7 +147,7 @@ def _as_tensor(a: Any, name: str, torch: Any, dtype: Any, device: Any, features:
     t = a if isinstance(a, torch.Tensor) else None
     if t is None:
         try:
-            t = torch.as_tensor(np.asarray(a))
+            t = torch.as_tensor(np.array(a))
         except (TypeError, ValueError) as exc:
             raise InvalidParameterError(f"{name} must be a tensor or an array ({exc})") from None
     if t.ndim == 0:
@@ -553,7 +553,9 @@ def phase_sweep(
         eval_data, eval_fn: optional held-out (X, y) and (output, target) -> mean metric
             (default: accuracy); its final value per run goes to ``records.eval_metric``.
         record_every: full training loss every this many steps (default steps // 50);
-            the best loss is the lowest of these records.
+            the best loss is the lowest of these records, and the trend of the
+            second half's records (:func:`adamcheck.simulator.loss_trend_t`) feeds the
+            criterion as the simulator's checkpoints do.
         grad_norms: measure the full-gradient norm at the start and the end.
         reference_loss: the optimum or a lower bound of the loss (0 for cross-entropy),
             handed to the criterion; None: each run's own best loss.
@@ -680,6 +682,7 @@ def phase_sweep(
     finite = np.zeros(full, dtype=bool)
     nonfinite_step = np.full(full, -1, dtype=np.int64)
     g0_all, gf_all = np.full(full, np.nan), np.full(full, np.nan)
+    trend_all = np.full(full, np.nan)
     metric_all = np.full(full, np.nan) if eX is not None else None
     steps_per_b = np.array([
         steps if budget == "steps" else epochs * _steps_per_epoch(N, int(B), drop_last) for B in bsizes
@@ -718,6 +721,8 @@ def phase_sweep(
                         if n not in final_params:
                             final_params[n] = np.full(full + arr.shape[1:], np.nan, dtype=arr.dtype)
                         final_params[n][at] = arr
+            factors = schedule_factors(schedule, 1, T, _steps_per_epoch(N, int(B), drop_last))
+            trend_all[:, ib] = loss_trend_t(record, trace_b, factors, T)
             traces.append(trace_b)
             trace_steps.append(record)
 
@@ -726,11 +731,13 @@ def phase_sweep(
         grad_norm=gf_all if grad_norms else None,
         initial_grad_norm=g0_all if grad_norms else None,
         reference_loss=reference_loss,
+        trend_t=trend_all,
     )
     label, diverged, converged = majority_outcome(per_seed)
     records = RunRecords(
         initial_loss=initial, final_loss=final, best_loss=best, finite=finite, nonfinite_step=nonfinite_step,
         grad_norm_initial=g0_all, grad_norm_final=gf_all, reason=reason, eval_metric=metric_all,
+        loss_trend_t=trend_all,
         loss_trace=tuple(traces), trace_steps=tuple(trace_steps),
         final_params=final_params if keep_params else None,
     )
@@ -748,7 +755,7 @@ def phase_sweep(
         "reference_loss": reference_loss,
         "criterion": {"rise_factor": criterion.rise_factor, "min_decrease": criterion.min_decrease,
                       "min_relative_decrease": criterion.min_relative_decrease,
-                      "stationary": criterion.stationary},
+                      "stationary": criterion.stationary, "trend_threshold": criterion.trend_threshold},
         "chunk_size": int(chunk),
     }
     if title:
