@@ -1,4 +1,4 @@
-"""Practice rules for beta2 across batch sizes (theory.md section 7).
+"""Practice rules for beta2 across batch sizes (docs/theory.md section 7).
 
 The second-moment EMA forgets with half-life ``ln(1/2)/ln(beta2)`` steps. Keeping
 that half-life fixed in *samples* (or tokens) when the batch size changes from B to
@@ -63,12 +63,12 @@ class BetaReference:
 
 
 #: The default reference: beta2 = 0.999 at batch 32 (the clamped public recipe of
-#: theory.md section 7, after Marek et al. 2025).
+#: docs/theory.md section 7, after Marek et al. 2025).
 DEFAULT_REFERENCE = BetaReference(
     beta2=0.999,
     batch_size=32,
     source="beta2 = 0.999 at batch 32, from one public training recipe's clip(0.999**(B/32), 0.95, 0.9999) "
-    "(theory.md section 7); the rule itself is Marek et al. 2025 (arXiv 2507.07101)",
+    "(docs/theory.md section 7); the rule itself is Marek et al. 2025 (arXiv 2507.07101)",
 )
 
 

@@ -79,7 +79,7 @@ def _plot_batches(payload: dict[str, Any], path: str) -> None:
 For the counterexample (eq. 2.5) it gives beta2* per beta1 from the two-point law,
 and with --plot draws it over the simulated phase grid (Zhang et al. 2026, Figure
 2.4(a) style). With --gradients it gives beta2* per batch size from your sampled
-per-example gradients (theory.md section 9).
+per-example gradients (docs/theory.md section 9).
 
 \b
 Examples:

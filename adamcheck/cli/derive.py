@@ -62,7 +62,7 @@ def _jsonable(result: Any) -> Any:
 @click.option("--d", "d", default=None, help="Dimension d (shi-threshold).")
 @click.option("--D1", "D1", default=None, help="Affine-variance constant D1 (shi-threshold).")
 @click.option("--beta1", default=None, help="beta1 for shi-threshold (default 0: Theorem 4.3).")
-@click.option("--d1-convention", default="sum", type=click.Choice(("sum", "mean")), show_default=True, help="D1 of Shi et al.'s f = sum f_j, or of theory.md's mean loss (divided by n^2).")
+@click.option("--d1-convention", default="sum", type=click.Choice(("sum", "mean")), show_default=True, help="D1 of Shi et al.'s f = sum f_j, or of the mean loss of docs/theory.md section 2 (divided by n^2).")
 @click.option("--latex", is_flag=True, help="Print LaTeX instead of plain text.")
 @json_option
 def command(subject: str, latex: bool, as_json: bool, **params: Any) -> int:

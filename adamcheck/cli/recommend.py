@@ -29,7 +29,7 @@ def _render(rec: Any) -> str:
         L.append(f"   Theorem 2.2 (2026): {pr['theorem22']['statement']}")
     L.append(f"   Shi et al. 2021: {pr.get('status')}")
     L.append("")
-    L.append("2. Calibrated on your gradients (drift ratio, theory.md section 9)")
+    L.append("2. Calibrated on your gradients (drift ratio, docs/theory.md section 9)")
     if c is None:
         L.append("   not used: give --gradients FILE (per-example gradients, see 'adamcheck estimate')")
     else:

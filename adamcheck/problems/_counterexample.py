@@ -1,4 +1,4 @@
-"""The counterexample of Zhang et al. (2026, eq. 2.5), theory.md section 4.
+"""The counterexample of Zhang et al. (2026, eq. 2.5), docs/theory.md section 4.
 
 For x >= -1 the component losses are linear with slopes ``1 + (n-1)a`` (f_0) and
 ``-a`` (f_1..f_{n-1}); below -1 each is a parabola through x = -2 that joins C^1::
@@ -42,7 +42,7 @@ def counterexample_slopes(n: Any, a: Any) -> tuple[Any, Any]:
 
 
 class Counterexample(Problem):
-    """Zhang et al. 2026 eq. (2.5) with parameters n >= 2 and a > 0 (theory.md section 4).
+    """Zhang et al. 2026 eq. (2.5) with parameters n >= 2 and a > 0 (docs/theory.md section 4).
 
     Example:
         >>> import numpy as np

@@ -1,5 +1,5 @@
 """Critical boundaries for ``adamcheck boundary``: per beta1 for the counterexample,
-per batch size for a model's sampled gradients (theory.md section 9).
+per batch size for a model's sampled gradients (docs/theory.md section 9).
 
 Both are thin compositions of :func:`adamcheck.drift.critical_beta2` with the laws
 the problem gives: the two-point law of the section-4 counterexample, or the
@@ -124,7 +124,7 @@ def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> 
     simulation diverged exactly when predicted. Cells within ``distance`` in beta2 of
     the boundary are left out. Reported over all cells and over the cells with
     beta1 < sqrt(beta2) (the hypothesis of every convergence theorem, where the
-    stationary analysis of theory.md section 9 applies).
+    stationary analysis of docs/theory.md section 9 applies).
     """
     import numpy as np
 

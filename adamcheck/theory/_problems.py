@@ -1,6 +1,6 @@
 """Constants of the counterexamples, written once for numbers, Fractions and SymPy.
 
-Zhang et al. (2026, eq. 2.5; theory.md section 4), for n >= 3 and a > 0::
+Zhang et al. (2026, eq. 2.5; docs/theory.md section 4), for n >= 3 and a > 0::
 
     f_i(x) = s_i x                                  for x >= -1
            = s_i/2 (x + 2)^2 - 3 s_i/2              for x < -1
@@ -8,7 +8,7 @@ Zhang et al. (2026, eq. 2.5; theory.md section 4), for n >= 3 and a > 0::
 with slopes ``s_0 = 1 + (n-1)a`` and ``s_i = -a`` (i >= 1) from
 :func:`adamcheck.problems.counterexample_slopes` (the single source). Every component
 gradient is ``s_i * min(x + 2, 1)``: a common factor times a slope. For any such
-finite sum the affine-variance constants (theory.md A2.2, l = mean) are exactly
+finite sum the affine-variance constants (A2.2 of docs/theory.md section 2, l = mean) are exactly
 
     D1 = n^2 sum_i s_i^2 / (sum_i s_i)^2,    D0 = 0,
 
@@ -17,7 +17,7 @@ quadratic piece, where |grad l| is unbounded). For eq. 2.5, sum_i s_i = 1, so
 ``D1(a) = n^2 [(1 + (n-1)a)^2 + (n-1)a^2]``. All of this is proved symbolically in
 ``proofs/counterexample.py``.
 
-Reddi, Kale, Kumar (ICLR 2018, theory.md section 5): the online problem has
+Reddi, Kale, Kumar (ICLR 2018, docs/theory.md section 5): the online problem has
 period-3 slopes (C, -1, -1) on [-1, 1] and Theorem 1's ``beta2 = 1/(1 + C^2)``,
 beta1 = 0; the stochastic problem draws slope C with probability
 ``p = (1 + delta)/(C + 1)``, else -1, so that F(x) = delta x.
