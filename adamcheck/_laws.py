@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import DataError, InvalidParameterError
-from ._validate import check_finite_array, check_positive_float, check_positive_int
+from ._errors import DataError
+from ._validate import check_finite_array, check_positive_float
 
 __all__ = ["GradientLaw"]
 
@@ -69,15 +69,13 @@ class GradientLaw:
         """Law of a component gradient of the section-4 counterexample in its linear piece.
 
         g = 1 + (n-1)a with probability 1/n, g = -a otherwise (docs/theory.md sections 4, 9).
-        The slopes come from :func:`adamcheck.problems.counterexample_slopes`, the one
+        The slopes come from :func:`adamcheck.theory.counterexample_slopes`, the one
         place they are defined.
         """
-        from .problems._counterexample import counterexample_slopes
+        from .theory import check_counterexample_n, counterexample_slopes
 
-        n = check_positive_int(n, "n")
+        n = check_counterexample_n(n)
         a = check_positive_float(a, "a")
-        if n < 2:
-            raise InvalidParameterError("n must be at least 2 for the two-point law")
         big, small = counterexample_slopes(n, a)
         return cls(
             values=np.array([[float(big)], [float(small)]]),

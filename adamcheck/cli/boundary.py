@@ -140,8 +140,10 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
 
     from ..recommend import counterexample_boundary, simulated_agreement
 
-    n = 20 if n is None else n
-    a_value = 1.0 / (n - 1) ** 2 if a is None else a
+    from ..theory import COUNTEREXAMPLE_REGION_N, check_counterexample_n, counterexample_default_a
+
+    n = check_counterexample_n(COUNTEREXAMPLE_REGION_N if n is None else n)
+    a_value = counterexample_default_a(n) if a is None else a
     b1 = parse_linspace(beta1_spec or "0:0.99:34", "--beta1")
     cb = counterexample_boundary(n, a_value, b1, eps=eps, seed=seed)
     payload: dict[str, Any] = {

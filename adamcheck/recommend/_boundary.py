@@ -33,10 +33,10 @@ def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[flo
     from .._laws import GradientLaw
     from ..drift import critical_beta2
 
-    n = check_positive_int(n, "n")
-    if n < 2:
-        raise InvalidParameterError(f"n = {n} must be at least 2 (the paper uses n >= 3)")
-    a = 1.0 / (n - 1) ** 2 if a is None else a
+    from ..theory import check_counterexample_n, counterexample_default_a
+
+    n = check_counterexample_n(n)
+    a = counterexample_default_a(n) if a is None else a
     b1 = np.linspace(0.0, 0.99, 34) if beta1s is None else np.asarray(beta1s, dtype=float)
     return critical_beta2(GradientLaw.two_point(n, a), b1, **options)
 

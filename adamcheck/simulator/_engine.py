@@ -44,19 +44,12 @@ from ._kernels import (
     update_factors,
     update_moments,
 )
-from ._outcomes import EvidenceTracker
+from ._outcomes import EvidenceTracker, blowup_limit
 from ._sampling import sample_components
 from ._schedules import schedule_factors
 
 __all__ = ["EngineConfig", "EngineOutput", "run_engine", "initial_moments"]
 
-#: |x| beyond this counts as blown up (diverged); the run is frozen so that no
-#: overflow warnings or NaN arithmetic follow (1e30 in float32).
-BLOWUP = 1e150
-
-
-def blowup_limit(dtype: np.dtype) -> float:
-    return BLOWUP if np.dtype(dtype).itemsize >= 8 else 1e30
 #: Block of steps between checkpoints (and shared-path matrix products). Fixed, so
 #: memory does not grow with the number of steps.
 BLOCK = 512

@@ -7,7 +7,7 @@
 
 Nothing below types a constant in: the pieces come from
 :mod:`adamcheck.theory` (whose slopes come from
-:func:`adamcheck.problems.counterexample_slopes`), and the minimiser, lower bound,
+:func:`adamcheck.theory.counterexample_slopes`), and the minimiser, lower bound,
 D1 and D0 are *solved for* from the Piecewise objects (stationary points inside
 each piece's domain; the ratio ``sum_i l_i'^2 / l'^2`` on each piece; the residual
 ``sum_i l_i'^2 - D1 l'^2``). ``proofs/counterexample.py`` checks them against the
@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import sympy as sp
 
 from .. import theory
-from ..problems._counterexample import counterexample_slopes
+from ..theory import counterexample_slopes
 from ._export import Derivation
 from ._symbols import C, a, delta, n, x
 
