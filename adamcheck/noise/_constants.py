@@ -64,8 +64,9 @@ _SCALARS = ("grad_norm_sq", "trace_sigma", "minibatch_second_moment", "b_simple"
 def minibatch_factor(dataset_size: int, batch_size: int) -> float:
     """``c_B = (N - B) / (B (N - 1))``: E||gbar_B||^2 = ||G||^2 + c_B sigma^2 (docs/theory.md section 8).
 
-    >>> minibatch_factor(10, 10), minibatch_factor(10, 1)
-    (0.0, 1.0)
+    Example:
+        >>> minibatch_factor(10, 10), minibatch_factor(10, 1)
+        (0.0, 1.0)
     """
     N, B = int(dataset_size), int(batch_size)
     if N <= 1:
