@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from .._derive_subjects import PROBLEMS, SUBJECTS
+from ..theory import CONVENTIONS
 from ._common import emit, json_option
 
 
@@ -51,7 +52,7 @@ def _jsonable(result: Any) -> Any:
 
 @click.command("derive", help=HELP)
 @click.argument("subject", type=click.Choice(SUBJECTS))
-@click.option("--convention", default="all", type=click.Choice(("all", "torch", "paper", "shi2021", "optax", "keras")), show_default=True, help="Convention for 'recurrence'.")
+@click.option("--convention", default="all", type=click.Choice(("all",) + CONVENTIONS), show_default=True, help="Convention for 'recurrence'.")
 @click.option("--problem", default="counterexample", type=click.Choice(PROBLEMS), show_default=True, help="Problem for 'counterexample' and 'd1'.")
 @click.option("--n", "n", default=None, help="Number of mini-batches n (symbol if omitted).")
 @click.option("--a", "a", default=None, help="Counterexample parameter a > 0, e.g. 1/4 (symbol if omitted).")

@@ -100,7 +100,7 @@ def batch_size_boundary(
     seed = check_seed(seed)
     sizes = [check_positive_int(b, "batch size") for b in batch_sizes]
     if not sizes:
-        raise InvalidParameterError("give at least one batch size, e.g. --batch-sizes 1,4,16,64,256")
+        raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 4, 16, 64, 256]")
     out = BatchBoundary(sizes, beta1, [], [], [], [], [], [], [])
     with Progress(len(sizes), "boundary", enabled=progress) as bar:
         for B in sizes:
