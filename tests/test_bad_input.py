@@ -173,7 +173,7 @@ def test_3_messages_show_at_most_80_characters_of_a_value(run_bounded, files):
 
 # 4. crashes on small inputs --------------------------------------------------------------------
 def test_4_boundary_with_one_component(run_bounded, files):
-    _assert_one_line_exit_2(run_bounded("boundary", "--problem", "counterexample", "--n", "1"), "n >= 2")
+    _assert_one_line_exit_2(run_bounded("boundary", "--problem", "counterexample", "--n", "1"), "at least 2")
 
 
 def test_4_lsq_data_given_as_npy(run_bounded, files):
