@@ -74,6 +74,8 @@ def check_input_file(
         raise error(f"{what} must be a path (str or pathlib.Path), got {type(path).__name__}")
     p = Path(path)
     name = shown_repr(str(p))
+    if "\x00" in str(p):
+        raise error(f"{what} {name} contains a NUL byte, which no file name can hold: check the path")
     try:
         st = p.stat()
     except FileNotFoundError:
@@ -122,6 +124,8 @@ def check_output_path(path: Any, what: str, suffixes: set[str] | None = None) ->
     """
     p = Path(path)
     name = shown_repr(str(p))
+    if "\x00" in str(p):
+        raise InvalidParameterError(f"{what} {name} contains a NUL byte, which no file name can hold: check the path")
     if suffixes is not None and p.suffix.lower() not in suffixes:
         raise InvalidParameterError(f"{what} {name} has an unsupported suffix: use {', '.join(sorted(suffixes))}")
     folder = p.parent

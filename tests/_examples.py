@@ -1,4 +1,5 @@
-"""Collect the commands that README.md's bash blocks and every ``--help`` Example block show.
+"""Collect the commands that the bash blocks of README.md and docs/*.md and every ``--help``
+Example block show.
 
 Used by tests/test_bad_input.py (every example runs as written from a clone) and handy
 by hand: ``python tests/_examples.py`` lists them.
@@ -36,11 +37,12 @@ def _commands_in(lines: list[str]) -> list[list[str]]:
 
 
 def readme_commands(root: Path = ROOT) -> list[list[str]]:
-    text = (root / "README.md").read_text()
-    blocks = re.findall(r"```bash\n(.*?)\n```", text, flags=re.S)
+    """Commands of the bash blocks of README.md and of the pages under docs/."""
     cmds: list[list[str]] = []
-    for block in blocks:
-        cmds += _commands_in(block.splitlines())
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        blocks = re.findall(r"```(?:bash|sh|console)\n(.*?)\n```", page.read_text(), flags=re.S)
+        for block in blocks:
+            cmds += _commands_in(block.splitlines())
     return cmds
 
 

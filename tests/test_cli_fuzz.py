@@ -169,7 +169,8 @@ def phase_args():
             "--seeds": small_int(1, 2), "--seed": any_int(), "--lr": any_float(), "--eps": any_float(),
             "--convention": st.sampled_from(["torch", "paper", "keras"]), "--x0": any_float(),
             "--schedule": st.sampled_from(["constant", "inv-sqrt"]), "--log-beta2": None,
-            "--workers": st.sampled_from(["1", "-1"]), "--out": st.sampled_from(["nofolder/p.png", "p.jpg"])}
+            "--workers": st.sampled_from(["1", "-1"]), "--out": st.sampled_from(["nofolder/p.png", "p.jpg"]),
+            "--plot": st.sampled_from(["nofolder/p.png", "p.tiff", "folder"])}
     return st.tuples(PROBLEMS, options(opts, 6)).map(
         lambda t: ["phase", "--problem", t[0], "--beta1", "0,0.9", "--beta2", "0.5,0.99", "--steps", "20", *t[1]])
 
@@ -192,7 +193,7 @@ def estimate_args():
 def recommend_args():
     opts = {"--dataset-size": any_int(), "--gradients": BAD_INVALID_GRADS, "--beta1": any_float(),
             "--reference": REFERENCES, "--tokens-per-sample": any_int(), "--eps": any_float(),
-            "--margin": any_float(), "--steps": any_int(), "--seed": any_int(),
+            "--margin": any_float(), "--steps": any_int(), "--max-steps": any_int(), "--seed": any_int(),
             "--plot": st.sampled_from(["nofolder/r.png", "r.bmp"])}
     return st.tuples(any_int(), options(opts, 6)).map(lambda t: ["recommend", "--batch-size", t[0], *t[1]])
 

@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args:  # bare 'adamcheck': the usage, as --help prints it, not an error line
         click.echo(cli.get_help(click.Context(cli, info_name="adamcheck")))
         return EXIT_USAGE
+    bad = next((a for a in args if "\x00" in str(a)), None)
+    if bad is not None:  # the OS cannot take such a path or value (a shell never passes one)
+        return _fail(f"argument {shown_repr(str(bad))} contains a NUL byte: remove it", EXIT_USAGE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = _run(args)
