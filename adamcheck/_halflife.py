@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from ._errors import InvalidParameterError
+from ._shown import shown_repr
 from ._validate import check_beta, check_positive_float
 
 __all__ = [
@@ -119,6 +120,6 @@ def parse_reference(text: str) -> BetaReference:
         beta2, batch = float(parts[0]), float(batch_text)
     except ValueError:
         raise InvalidParameterError(
-            f"reference {text!r} is malformed: write BETA2@BATCH, e.g. 0.95@512 (or 0.95@4194304tok)"
+            f"reference {shown_repr(str(text))} is malformed: write BETA2@BATCH, e.g. 0.95@512 (or 0.95@4194304tok)"
         ) from None
     return BetaReference(beta2=beta2, batch_size=batch, source=f"user reference {text}", unit=unit)

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from ._errors import DataError, InvalidParameterError
+from ._shown import shown_repr
 
 # numpy is imported inside the checks that build arrays: the fast commands
 # (check, recommend) validate plain numbers and must not pay for importing it.
@@ -47,7 +48,7 @@ def check_finite_float(value: Any, name: str) -> float:
     if np is not None and isinstance(value, np.ndarray) and value.shape == ():
         value = value.item()
     if not _is_real(value):
-        raise InvalidParameterError(f"{name} = {value!r} is not a number: give a real number")
+        raise InvalidParameterError(f"{name} = {shown_repr(value)} is not a number: give a real number")
     value = float(value)
     if not math.isfinite(value):
         raise InvalidParameterError(f"{name} = {value} is not finite: give a finite number")
@@ -104,7 +105,7 @@ def _as_int(value: Any, name: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidParameterError(f"{name} = {value!r} is not an integer: give a whole number")
+        raise InvalidParameterError(f"{name} = {shown_repr(value)} is not an integer: give a whole number")
     return value
 
 

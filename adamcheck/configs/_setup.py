@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._errors import ConfigError
+from .._shown import shown_repr
 
 __all__ = ["Sourced", "TrainingSetup", "SETUP_FIELDS", "merge_setups", "apply_overrides"]
 
@@ -153,13 +154,13 @@ def merge_setups(setups: list[TrainingSetup]) -> TrainingSetup:
                 # ignores TrainingArguments.optim.
                 if s.format == "deepspeed":
                     merged.notes.append(
-                        f"{item.source} = {item.value!r} is used; {chosen.source} = {chosen.value!r} "
+                        f"{item.source} = {shown_repr(item.value)} is used; {chosen.source} = {shown_repr(chosen.value)} "
                         "is ignored (DeepSpeed's optimizer section takes precedence)"
                     )
                     chosen = item
             elif not item.weak and not _same(chosen.value, item.value):
                 raise ConfigError(
-                    f"{name} is {chosen.value!r} in {chosen.source} but {item.value!r} in "
+                    f"{name} is {shown_repr(chosen.value)} in {chosen.source} but {shown_repr(item.value)} in "
                     f"{item.source}: make the files agree (or write \"auto\" in the DeepSpeed file)"
                 )
         autos = [s for s in setups if name in s.unresolved and getattr(s, name) is None]
@@ -192,7 +193,7 @@ def apply_overrides(setup: TrainingSetup, **flags: Any) -> TrainingSetup:
             raise ConfigError(f"unknown setup field {name!r}")
         old = getattr(out, name)
         if old is not None and not old.weak and not _same(old.value, value):
-            out.warnings.append(f"{flag} {value} overrides {name} = {old.value!r} from {old.source}")
+            out.warnings.append(f"{flag} {value} overrides {name} = {shown_repr(old.value)} from {old.source}")
         out.set(name, value, f"flag {flag}")
     return out
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._shown import shown_repr
 from .._errors import DataError, InvalidParameterError
+from .._shown import shown_repr
 from .._halflife import (
     DEFAULT_REFERENCE,
     PRACTICE_CLAMP,

@@ -6,9 +6,9 @@ from typing import Any
 
 import sympy as sp
 
-from .._shown import shown_repr
 from .._derive_subjects import PROBLEMS, SUBJECTS
 from .._errors import InvalidParameterError
+from .._shown import shown_repr
 from ..theory import CONVENTIONS, shi_min_beta2
 from ._conditions import reddi_theorem1, shi_conditions, theorem22_condition, theorem22_rate, theorem23_class
 from ._counterexamples import counterexample, reddi_experiment, reddi_online, reddi_stochastic
