@@ -224,11 +224,12 @@ def derive_args():
 
 
 def boundary_args():
-    opts = {"--n": small_int(0, 12), "--a": any_float(), "--gradients": BAD_INVALID_GRADS,
+    opts = {"--n": small_int(0, 12), "--a": any_float(), "--gradients": mostly(st.just("grads.npy"), BAD_INVALID_GRADS, 3),
+            "--max-update": any_float(), "--max-climbing": any_float(),
             "--batch-sizes": st.sampled_from(["1,4", "0", "-1", "x", "", "1," + str(2**64)]),
             "--dataset-size": any_int(), "--beta1": st.sampled_from(["0.5", "nan", "1", "0:0.5:1", "x", "0.9,2"]),
             "--eps": any_float(), "--seed": any_int(), "--plot": st.sampled_from(["nofolder/b.png", "b.jpeg"]),
-            "--steps": small_int(1, 30), "--seeds": small_int(1, 2), "--workers": st.sampled_from(["1", "-1"])}
+            "--steps": small_int(20, 60), "--seeds": small_int(1, 2), "--workers": st.sampled_from(["1", "-1"])}
     problem = st.sampled_from([["--problem", "counterexample"], ["--problem", "other"], []])
     return st.tuples(problem, options(opts, 4)).map(lambda t: ["boundary", *t[0], "--beta1", "0.5", *t[1]])
 
