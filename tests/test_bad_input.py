@@ -281,8 +281,12 @@ def test_9_boundary_default_batch_sizes_fit_a_small_file(run_bounded, files):
     assert "64, 256 skipped" in data["notes"][0]
 
 
-def test_9_explicit_batch_size_above_the_file_is_still_an_error(run_bounded, files):
-    _assert_one_line_exit_2(run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", "64"), "fewer")
+def test_9_explicit_batch_size_above_the_file_is_answered(run_bounded, files):
+    # The training boundary treats B >= N as the full batch: asked explicitly, it answers.
+    code, out, err, cpu, rss = run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", "64",
+                                           "--beta1", "0", "--json", "-q", timeout=120)
+    assert code == 0, err
+    assert json.loads(out)["batch_sizes"] == [64]
 
 
 # 10. Python API -------------------------------------------------------------------------------------
