@@ -271,6 +271,17 @@ def test_8_one_row_file_gives_no_raw_warnings(run_bounded, files):
         assert len(err.strip().splitlines()) == 1
 
 
+def test_8_library_entry_points_raise_no_raw_numpy_warnings():
+    import warnings
+
+    from adamcheck.noise import estimate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a raw warning would fail the call
+        est = estimate(np.random.default_rng(0).normal(size=(1, 3)), 1, replicates=20)
+    assert est.n == 1
+
+
 # 9. boundary on a small file ---------------------------------------------------------------------
 def test_9_boundary_default_batch_sizes_fit_a_small_file(run_bounded, files):
     code, out, err, cpu, rss = run_bounded("boundary", "--gradients", "small.npy", "--beta1", "0", "--json", "-q",

@@ -67,6 +67,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._quiet import numpy_quiet
 from .._validate import (
     check_beta,
     check_betas_array,
@@ -425,6 +426,7 @@ def _check_training_size(sample: CoordinateSample, sizes: Sequence[int], steps: 
                ops=ops, fix="lower steps or the batch sizes")
 
 
+@numpy_quiet
 def training_boundary(
     gradients: Any,
     batch_sizes: Sequence[int],

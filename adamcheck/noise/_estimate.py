@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
+from .._quiet import numpy_quiet
 from .._laws import GradientLaw
 from .._progress import Progress
 from .._limits import check_count, check_work
@@ -170,6 +171,7 @@ def _as_source(grads: Any, key: str | None) -> tuple[GradientSource, bool]:
     return GradientSource.from_array(grads), True
 
 
+@numpy_quiet
 def estimate(
     grads: Any,
     batch_size: int,

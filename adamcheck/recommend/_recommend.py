@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .._errors import DataError, InvalidParameterError
+from .._quiet import numpy_quiet
 from .._shown import shown_repr
 from .._halflife import (
     DEFAULT_REFERENCE,
@@ -253,6 +254,7 @@ def _sqrt_condition(beta1: float, beta2: float) -> float:
     return 1.0 - (1.0 - beta1 * beta1) / 2.0
 
 
+@numpy_quiet
 def recommend(
     batch_size: int,
     *,
