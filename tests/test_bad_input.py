@@ -222,6 +222,19 @@ def test_5_12_plot_write_failure_says_write_and_the_os_reason(run_cli, tmp_path,
     assert "cannot write plot" in err and exc.strerror in err and "cannot read" not in err
 
 
+def test_5_full_disk_writing_a_laws_file_is_exit_2(run_cli, files, monkeypatch):
+    import adamcheck.noise
+
+    def full(path, laws):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(adamcheck.noise, "save_laws", full)
+    code, out, err = run_cli("estimate", files / "small.npy", "-b", "4", "--replicates", "20",
+                             "--laws-out", files / "laws.npz")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and os.strerror(errno.ENOSPC) in err and "laws.npz" in err
+
+
 # 6. a gradient file with NaN under check -------------------------------------------------------
 def test_6_check_with_nan_gradients_fails_instead_of_passing(run_bounded, files):
     line = _assert_one_line_exit_2(run_bounded("check", "hf.json", "--gradients", "nan.npy"))
