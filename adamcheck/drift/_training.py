@@ -440,15 +440,15 @@ def _monotone_envelope(sizes: Sequence[int], raw: np.ndarray, mech: list) -> tup
 def _check_training_size(sample: CoordinateSample, sizes: Sequence[int], steps: Sequence[Any], rungs: int) -> None:
     """Refuse, before simulating, steps whose memory or time is beyond adamcheck's limits.
 
-    Per batch size: a (steps, k) array of mini-batch means and the moment statistics on
-    every ladder rung (memory ~ 8 steps k (rungs + 3) bytes); work ~ P steps (N + B k +
-    10 rungs k) element operations for P points, N examples, k coordinates.
+    Per batch size: a float64 (steps, k) array of mini-batch means plus moment chains
+    computed in coordinate chunks (memory ~ 4 x 8 steps k bytes); work ~ P steps (N + B k
+    + 10 rungs k) element operations for P points, N examples, k coordinates.
     """
     from .._limits import check_work
 
     P, N, k = sample.values.shape
     counts = [check_positive_int(n, "steps") for n in steps]
-    nbytes = max(8.0 * n * k * (rungs + 3) for n in counts)
+    nbytes = max(32.0 * n * k for n in counts)
     ops = sum(float(P) * n * (N + min(B, N) * k + 10 * rungs * k) for B, n in zip(sizes, counts))
     check_work(f"steps = {max(counts):,} at {len(sizes)} batch size(s) over {k:,} coordinates", nbytes=nbytes,
                ops=ops, fix="lower steps or the batch sizes")
