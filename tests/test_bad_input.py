@@ -235,6 +235,15 @@ def test_5_full_disk_writing_a_laws_file_is_exit_2(run_cli, files, monkeypatch):
     assert len(err.strip().splitlines()) == 1 and os.strerror(errno.ENOSPC) in err and "laws.npz" in err
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_5_closed_stdout_is_exit_2_without_traceback(files, json_flag):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(f"{shlex.quote(sys.executable)} -m adamcheck recommend -b 8 {' '.join(json_flag)} >&-",
+                          shell=True, capture_output=False, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
 # 6. a gradient file with NaN under check -------------------------------------------------------
 def test_6_check_with_nan_gradients_fails_instead_of_passing(run_bounded, files):
     line = _assert_one_line_exit_2(run_bounded("check", "hf.json", "--gradients", "nan.npy"))

@@ -107,8 +107,8 @@ def _fail(message: str, code: int) -> int:
         line = line[:1997] + "..."
     try:
         click.echo(f"adamcheck: error: {line}", err=True)
-    except OSError:
-        pass  # stderr itself is gone: the exit code is all that is left
+    except (OSError, AttributeError, ValueError):
+        pass  # stderr itself is gone or closed: the exit code is all that is left
     return code
 
 
@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args:  # bare 'adamcheck': the usage, as --help prints it, not an error line
         click.echo(cli.get_help(click.Context(cli, info_name="adamcheck")))
         return EXIT_USAGE
+    if sys.stdout is None:  # started with stdout closed ('>&-'): every result would be lost
+        return _fail("standard output is closed: run adamcheck with stdout open (a terminal, file or pipe)",
+                     EXIT_USAGE)
     bad = next((a for a in args if "\x00" in str(a)), None)
     if bad is not None:  # the OS cannot take such a path or value (a shell never passes one)
         return _fail(f"argument {shown_repr(str(bad))} contains a NUL byte: remove it", EXIT_USAGE)
@@ -135,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _flush_stdout() -> int:
     """Flush stdout now, so a full disk (ENOSPC) is exit 2 with the OS's reason, not a bug."""
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:
