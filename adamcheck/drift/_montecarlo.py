@@ -336,6 +336,13 @@ def reference_ratio(
     rng = np.random.default_rng([seed, 7919])
     if burn is None:
         burn = int(min(20.0 / max(1.0 - beta2, 1e-12), 10 * steps))
+    from .._limits import check_work
+
+    # The chain is held whole: (burn + steps) draws x d coordinates, a few float64 copies.
+    total = float(burn) + float(steps)
+    check_work(f"steps + burn = {total:,.0f} chain steps over d = {values.shape[1]:,}",
+               nbytes=40.0 * total * values.shape[1], ops=20.0 * total * values.shape[1],
+               fix="lower steps (or burn; beta2 very near 1 needs a long burn-in)")
     idx = rng.choice(values.shape[0], size=burn + steps, p=weights)
     g = values[idx].T  # (d, T)
     m = lfilter([1 - beta1], [1, -beta1], g, axis=-1)
