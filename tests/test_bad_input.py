@@ -138,6 +138,30 @@ def test_2_work_is_bounded_before_it_starts_with_the_limit_named(run_bounded, fi
     assert "limit" in line
 
 
+def _compressed_npz_claiming(path, name, shape, extra=None):
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+            f.write(header.getvalue())
+            f.write(b"\0" * (1 << 20))
+        for key, value in (extra or {}).items():
+            buf = io.BytesIO()
+            np.save(buf, value)
+            z.writestr(f"{key}.npy", buf.getvalue())
+
+
+def test_2_compressed_npz_claiming_terabytes_is_refused_before_inflating(run_bounded, files):
+    _compressed_npz_claiming(files / "bomb.npz", "grads", (10**9, 10**4))
+    _assert_one_line_exit_2(run_bounded("estimate", "bomb.npz", "-b", "4"), "bytes")
+    _compressed_npz_claiming(files / "xy.npz", "X", (10**6, 10**5), {"y": np.ones(10)})
+    _assert_one_line_exit_2(run_bounded("simulate", "--problem", "lsq", "--data", "xy.npz", "--batch-size", "2"),
+                            "limit")
+
+
 # 3. numbers outside machine range -----------------------------------------------------------
 HUGE = str(2**64)
 GOOGOL2 = "1" + "0" * 200

@@ -408,9 +408,25 @@ def _open_npz(path: Path, key: str | None) -> _Segment:
         with zf.open(info) as member:
             shape, fortran, dtype = _read_npy_header(member, label)
             check = _check_layout(shape, dtype, label, fortran)
+            # A small compressed member can claim terabytes ("zip bomb"): inflate only what
+            # the header's shape needs, and only if the temporary folder can hold it.
+            need = int(np.prod(check.shape3, dtype=object)) * np.dtype(dtype).itemsize
+            free = shutil.disk_usage(tempfile.gettempdir()).free
+            if need > free:
+                raise DataError(
+                    f"{name!r} holds a compressed array of {need:,} bytes, more than the {free:,} bytes free in "
+                    f"{tempfile.gettempdir()!r} where it would be inflated: save it uncompressed (numpy.savez) "
+                    "or free space"
+                )
             fd, tmp = tempfile.mkstemp(suffix=".npy", prefix="adamcheck-")
             with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(member, out, length=1 << 22)
+                left = need
+                while left > 0:
+                    block = member.read(min(left, 1 << 22))
+                    if not block:
+                        break
+                    out.write(block)
+                    left -= len(block)
         seg = _Segment(label, *check.shape3, np.dtype(dtype), path=tmp, offset=0, temp=tmp, meta=meta)
         _check_size(seg, os.path.getsize(tmp))
         return seg

@@ -54,6 +54,7 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(
             f"{str(path)[:80]!r} is not a NumPy file (.npz): save X and y with np.savez(FILE, X=X, y=y)"
         )
+    _check_npz_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in ("X", "y") if k not in data.files]
@@ -75,6 +76,33 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"cannot read {str(path)!r} as .npz ({exc}): write it with numpy.savez") from None
     return _check_xy(X, y)
+
+
+def _check_npz_sizes(path: Path) -> None:
+    """Refuse X/y members whose headers claim more memory than the limits, before loading them.
+
+    A compressed ``.npz`` of a few kilobytes can claim terabytes; ``np.load`` would try
+    to allocate them.
+    """
+    from .._limits import check_work
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.infolist():
+                if member.filename not in ("X.npy", "y.npy"):
+                    continue
+                with zf.open(member) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(fh)  # the header only
+                nbytes = float(np.prod(shape, dtype=float)) * np.dtype(dtype).itemsize
+                check_work(f"{member.filename[:-4]} of shape {tuple(shape)}", nbytes=2 * nbytes,
+                           fix="use fewer rows or columns")
+    except InvalidParameterError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return  # np.load below reports unreadable archives in its own words
 
 
 #: Entries of X and y above this overflow float64 once squared and summed (1e154**2 ~ 1e308).
