@@ -27,7 +27,7 @@ from ._names import HF_ADAM, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise
 from ._readutil import as_int, as_number, near_miss
 from ._setup import TrainingSetup
 
-__all__ = ["read_hf_dict", "HF_DEFAULTS", "looks_like_hf", "hf_deepspeed_reference"]
+__all__ = ["read_hf_dict", "HF_DEFAULTS", "looks_like_hf", "hf_evidence", "hf_deepspeed_reference"]
 
 #: TrainingArguments defaults for the keys adamcheck reads. ``optim`` defaulted to
 #: "adamw_torch" in transformers 4.x and "adamw_torch_fused" in 5.x: both are AdamW.
@@ -58,8 +58,21 @@ _WATCHED = tuple(HF_DEFAULTS) + ("per_gpu_train_batch_size", "adafactor") + _SEQ
 #: Keys that mark a dict as TrainingArguments (for format detection).
 _MARKERS = {
     "adam_beta1", "adam_beta2", "adam_epsilon", "per_device_train_batch_size",
-    "gradient_accumulation_steps", "output_dir", "optim", "num_train_epochs", "learning_rate",
+    "gradient_accumulation_steps", "output_dir", "optim", "num_train_epochs", "learning_rate", "adafactor",
 }
+
+
+def hf_evidence(data: Any) -> list[str]:
+    """TrainingArguments keys that mark a file as TrainingArguments (or misspellings of
+    keys adamcheck reads, so that the reader can refuse them). A shared name alone
+    (``seed``, ``debug``) is not enough: other frameworks use those too."""
+    if not isinstance(data, dict):
+        return []
+    keys = [k for k in data if isinstance(k, str)]
+    found = [k for k in keys if k in _MARKERS]
+    if found:
+        return found
+    return [k for k in keys if near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS)]
 
 
 def looks_like_hf(data: Any) -> bool:

@@ -63,21 +63,73 @@ def looks_like_megatron(text: str) -> bool:
     return bool(re.search(r"--(adam-beta[12]|micro-batch-size|global-batch-size)\b", text))
 
 
+def _continuations(text: str) -> str:
+    """Bash line continuations made harmless for :mod:`shlex`, line numbers kept.
+
+    Outside quotes and inside double quotes, bash drops backslash-newline. Here it
+    becomes a space plus the newline (outside quotes a newline only separates words;
+    inside a double-quoted value that is word-split later it is whitespace too), so
+    shlex's line count stays the file's. Inside single quotes nothing changes.
+    """
+    out: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote != "'" and ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt == "\n":
+                out.append(" \n")
+            else:
+                out.append(ch + nxt)
+            i += 2
+            continue
+        if ch in "'\"" and (not quote or quote == ch):
+            quote = "" if quote else ch
+        elif ch == "#" and not quote and (i == 0 or text[i - 1] in " \t\n;"):
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            out.append(" " * (end - i))  # comments may hold unbalanced quotes: blank them
+            i = end
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def _tokens(text: str, name: str) -> list[tuple[str, int]]:
-    """Tokens with their line numbers; comments dropped, continuations joined."""
+    """Words with their line numbers, split as bash splits them (quotes spanning lines
+    included); a variable assignment whose quoted value holds flags
+    (``GPT_ARGS="--micro-batch-size 4 ..."``, used later as ``$GPT_ARGS``) is word-split
+    into those flags, as bash splits an unquoted expansion."""
+    import io
+
+    prepared = _continuations(text)
+    stream = io.StringIO(prepared)
+    lexer = shlex.shlex(stream, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
     out: list[tuple[str, int]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        stripped = line.rstrip()
-        if stripped.endswith("\\"):
-            stripped = stripped[:-1]
-        try:
-            lexer = shlex.shlex(stripped, posix=True)
-            lexer.whitespace_split = True
-            lexer.commenters = "#"
-            words = list(lexer)
-        except ValueError as exc:
-            raise ConfigError(f"{name} line {lineno}: cannot split the arguments ({exc}): fix the quoting") from None
-        out.extend((w, lineno) for w in words)
+    try:
+        while True:
+            word = lexer.get_token()
+            if word is None or word == lexer.eof:
+                break
+            # The stream stands one character past the word (its terminator, often a newline).
+            end = max(stream.tell() - 1, 0)
+            end_line = prepared.count("\n", 0, end) + 1
+            match = re.match(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=(.*)$", word, re.S)
+            if match and "--" in match.group(1) and re.search(r"\s", match.group(1)):
+                value = match.group(1)
+                line = end_line - value.count("\n")
+                for piece in re.split(r"(\s+)", value):
+                    if piece.strip():
+                        out.append((piece, line))
+                    line += piece.count("\n")
+                continue
+            out.append((word, end_line))
+    except ValueError as exc:
+        raise ConfigError(f"{name} line {lexer.lineno}: cannot split the arguments ({exc}): fix the quoting") from None
     return out
 
 
@@ -90,14 +142,14 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
         >>> s.get("global_batch"), s.get("beta2"), s.get("seq_len")
         (1536, 0.95, 2048)
     """
+    tokens = _tokens(text, name)
     variables: dict[str, str] = {}
-    for line in text.splitlines():
-        match = _ASSIGN.match(line)
+    for word, _ in tokens:
+        match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=([^\s()]*)$", word)
         if match and "$" not in match.group(2) and "`" not in match.group(2):
             variables[match.group(1)] = match.group(2)
 
     flags: dict[str, tuple[list[str], int]] = {}
-    tokens = _tokens(text, name)
     i = 0
     while i < len(tokens):
         word, line = tokens[i]
