@@ -70,6 +70,10 @@ def read_trainer_state_dict(data: Any, name: str) -> TrainingSetup:
         "its train_batch_size is sequences per process per forward pass; it records no optimizer, betas or "
         "gradient accumulation"
     )
+    setup.world_size_required = (
+        f"{name} records neither the gradient accumulation nor the number of processes: give the run's "
+        "training_args.json beside it and --world-size"
+    )
     why = f"{name} records no optimizer settings: give the run's training_args.json beside it"
     for field in ("optimizer", "beta1", "beta2", "eps"):
         setup.unresolved[field] = why

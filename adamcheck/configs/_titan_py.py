@@ -22,6 +22,7 @@ lists them.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from typing import Any
 
 from .._errors import ConfigError
@@ -231,6 +232,13 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
             setup.unresolved[fields[key]] = why
         else:
             setup.warnings.append(f"{why}; adamcheck does not read it")
+    for field in ("optimizer", "beta1", "beta2", "eps", "weight_decay", "lr", "micro_batch", "seq_len", "max_steps"):
+        item = getattr(setup, field)
+        if item is not None:
+            source = item.source.replace("default of torchtitan JobConfig ([optimizer] ", "default of torchtitan OptimizersContainer.Config (")
+            source = source.replace("default of torchtitan JobConfig ([training] ", "default of torchtitan TrainingConfig (")
+            source = source.replace(": [optimizer] ", ": optimizer.").replace(": [training] ", ": training.")
+            setattr(setup, field, replace(item, source=source))
     setup.format = "torchtitan"
     setup.notes.append(f"{name}: preset {preset} of {len(found)} ({', '.join(found)}); parsed, never run")
     return setup
