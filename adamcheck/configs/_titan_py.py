@@ -62,9 +62,9 @@ def _is_config_call(node: ast.AST) -> bool:
 
 
 def _value(node: ast.AST, src: str) -> Any:
-    if isinstance(node, ast.Call):
-        out: dict[str, Any] = {"__class__": _call_name(node.func), "__line__": node.lineno}
-        for kw in node.keywords:
+    if _is_config_call(node):
+        out: dict[str, Any] = {"__class__": _call_name(node.func), "__line__": node.lineno}  # type: ignore[attr-defined]
+        for kw in node.keywords:  # type: ignore[attr-defined]
             if kw.arg is not None:
                 out[kw.arg] = _value(kw.value, src)
         return out
