@@ -123,7 +123,7 @@ def parse_yaml(text: str, name: str, base: Path | None = None) -> Any:
     """YAML as plain data (safe loader); ``!include PATH`` is resolved relative to ``base``.
 
     Example:
-        >>> parse_yaml("a: 1\nb: [0.9, 0.95]\n", "x.yaml")
+        >>> parse_yaml("a: 1\\nb: [0.9, 0.95]\\n", "x.yaml")
         {'a': 1, 'b': [0.9, 0.95]}
     """
     if base is None and "!include" not in text:
