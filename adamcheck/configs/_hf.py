@@ -96,7 +96,7 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
         >>> s.get("beta2"), s.get("micro_batch"), s.get("beta1")
         (0.95, 4, 0.9)
         >>> s.beta1.source
-        'default of TrainingArguments (adam_beta1)'
+        'default of TrainingArguments (adam_beta1; the same in transformers 4.36 to 5.23)'
     """
     if not isinstance(data, dict):
         raise ConfigError(
@@ -129,7 +129,7 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
     def take(key: str) -> tuple[Any, str, bool]:
         if key in data and data[key] is not None:
             return data[key], where(key), False
-        return HF_DEFAULTS[key], f"default of TrainingArguments ({key})", True
+        return HF_DEFAULTS[key], f"default of TrainingArguments ({key}; the same in transformers 4.36 to 5.23)", True
 
     for key in ("adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "learning_rate"):
         value, source, _ = take(key)

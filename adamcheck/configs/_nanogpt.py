@@ -408,7 +408,7 @@ def read_nanogpt_source(source: str, name: str, accumulation: str | None = None)
             source = f"{name} line {line}: {key}"
             weak = False
         else:
-            value, source, weak = NANOGPT_DEFAULTS[key], f"default of nanoGPT train.py ({key})", True
+            value, source, weak = NANOGPT_DEFAULTS[key], f"default of nanoGPT train.py ({key}; master of 2025-11)", True
         if not _is_number(value) or (kind is int and not float(value).is_integer()):
             raise ConfigError(f"{source} = {value!r} must be a {'whole ' if kind is int else ''}number")
         setattr(setup, field, Sourced(kind(value), source, weak=weak))
