@@ -62,17 +62,30 @@ _MARKERS = {
 }
 
 
+#: Keys only TrainingArguments-style files use; learning_rate, weight_decay,
+#: gradient_accumulation_steps or output_dir alone are shared with other frameworks.
+_HF_ONLY = {
+    "adam_beta1", "adam_beta2", "adam_epsilon", "per_device_train_batch_size", "per_gpu_train_batch_size",
+    "optim", "num_train_epochs", "adafactor", "lr_scheduler_type", "warmup_ratio", "eval_strategy",
+    "evaluation_strategy", "save_strategy", "logging_steps", "per_device_eval_batch_size", "do_train",
+}
+
+
 def hf_evidence(data: Any) -> list[str]:
-    """TrainingArguments keys that mark a file as TrainingArguments (or misspellings of
-    keys adamcheck reads, so that the reader can refuse them). A shared name alone
-    (``seed``, ``debug``) is not enough: other frameworks use those too."""
+    """TrainingArguments keys that mark a file as TrainingArguments: one only they use,
+    or three TrainingArguments fields (``seed``, ``learning_rate``, ``weight_decay`` and
+    the like are shared with other frameworks, so one or two prove nothing). Misspellings
+    of keys adamcheck reads count, so that the reader can refuse them."""
     if not isinstance(data, dict):
         return []
     keys = [k for k in data if isinstance(k, str)]
-    found = [k for k in keys if k in _MARKERS]
-    if found:
-        return found
-    return [k for k in keys if near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS)]
+    only = [k for k in keys if k in _HF_ONLY]
+    if only:
+        return only
+    fields = [k for k in keys if k in HF_TRAINING_ARGUMENTS_FIELDS]
+    if len(fields) >= 3 and set(fields) & _MARKERS:
+        return fields
+    return [k for k in keys if k not in HF_TRAINING_ARGUMENTS_FIELDS and near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS)]
 
 
 def looks_like_hf(data: Any) -> bool:

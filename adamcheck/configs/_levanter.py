@@ -71,11 +71,22 @@ def read_levanter_dict(data: Any, name: str) -> TrainingSetup:
             raise ConfigError(f"{p.where('trainer.train_batch_size')} schedule must be a list of {{start, value}} entries")
         setup.set("global_batch", value, f"{p.where('trainer.train_batch_size')} (last entry of the schedule)")
         setup.notes.append(f"{p.where('trainer.train_batch_size')} is a schedule: the checks use its last batch, {value}")
+    elif batch == -1:
+        # levanter's own configs use -1 for "per_device_parallelism x devices, no accumulation".
+        setup.set("grad_accum", 1, f"{p.where('trainer.train_batch_size')} = -1 (no accumulation)")
+        setup.world_size_required = (
+            f"{p.where('trainer.train_batch_size')} = -1 makes the batch per_device_parallelism x the device "
+            "count: pass --world-size"
+        )
     else:
         p.number("global_batch", "trainer.train_batch_size", kind=int, default=512)
     micro = p.get("trainer.per_device_parallelism")
     if isinstance(micro, int) and not isinstance(micro, bool) and micro > 0:
         setup.set("micro_batch", micro, p.where("trainer.per_device_parallelism"))
+    elif batch == -1:
+        raise ConfigError(
+            f"{p.where('trainer.train_batch_size')} = -1 needs trainer.per_device_parallelism > 0: set one of them"
+        )
     p.number("max_steps", "trainer.num_train_steps", kind=int, default=400_000)
     model_type = p.text("model.type") or "gpt2"
     p.number("seq_len", "model.seq_len", kind=int, default=_SEQ_DEFAULTS.get(model_type),

@@ -38,7 +38,8 @@ __all__ = ["read_llamafactory_dict", "llamafactory_evidence", "is_v1"]
 
 VERSION = "LLaMA-Factory 0.9.6"
 _V0 = ("stage", "finetuning_type", "cutoff_len", "template", "lora_target", "use_galore", "use_badam",
-       "use_apollo", "use_mca", "use_muon", "use_adam_mini", "packing", "neat_packing", "pref_beta", "plot_loss")
+       "use_apollo", "use_mca", "use_muon", "use_adam_mini", "packing", "neat_packing", "pref_beta", "plot_loss",
+       "infer_backend", "export_dir")
 _V1 = ("dist_config", "optim_config", "model_class", "train_dataset", "kernel_config", "quant_config",
        "sample_backend", "batching_strategy", "lr_scheduler_config")
 _NOT_ADAM = {
@@ -80,6 +81,11 @@ def read_llamafactory_dict(data: Any, name: str) -> TrainingSetup:
         raise ConfigError(f"{name} holds a {type(data).__name__}, not a LLaMA-Factory config mapping")
     if is_v1(data):
         return _read_v1(data, name)
+    if "stage" not in data and ("infer_backend" in data or "export_dir" in data):
+        raise ConfigError(
+            f"{name} is a LLaMA-Factory {'inference' if 'infer_backend' in data else 'export'} config: not a "
+            "training run, so there is no Adam setting to check"
+        )
     for key, what in _NOT_ADAM.items():
         if data.get(key) is True:
             raise not_covered(what, f"{name}: {key}")

@@ -65,7 +65,7 @@ _OUTRANKS = {
     "axolotl": {"hf"},
     "llamafactory": {"hf"},
     "torchtune": {"hf"},
-    "levanter": {"deepspeed"},
+    "levanter": {"deepspeed", "hf"},
     "deepspeed": {"hf"},
     "olmo": {"hf"},
     "litgpt": {"hf"},

@@ -45,7 +45,10 @@ def read_torchtune_dict(data: Any, name: str) -> TrainingSetup:
     p = Picker(data, name, setup, VERSION)
     opt = data.get("optimizer")
     if not isinstance(opt, dict) or "_component_" not in opt:
-        raise ConfigError(f"{name} has no optimizer._component_: torchtune recipes need one (e.g. torch.optim.AdamW)")
+        raise ConfigError(
+            f"{name} has no optimizer._component_: a torchtune generation, evaluation or quantization config is "
+            "not a training run (training recipes name one, e.g. torch.optim.AdamW)"
+        )
     component = opt["_component_"]
     library, defaults = adam_class_defaults(component, p.where("optimizer._component_"))
     setup.set("optimizer", component, p.where("optimizer._component_"))

@@ -374,3 +374,33 @@ def test_format_flag_reads_an_unsigned_file(tmp_path):
     with pytest.raises(ConfigError, match="unrecognised"):
         read_config(f)
     assert read_config(f, "olmo").get("global_batch") == 512  # OLMo's default, named as such
+
+
+# found by running the readers over the frameworks' own example folders ---------------------
+
+
+def test_an_optimizer_fragment_is_not_training_arguments(tmp_path):
+    # levanter's optim/*.yaml fragments share learning_rate and weight_decay with
+    # TrainingArguments; that is no reason to read them with TrainingArguments defaults.
+    f = _write(tmp_path, "sophia.yaml", "type: sophia-h\nlearning_rate: 6E-4\nweight_decay: 0.2\nwarmup: 2000\n")
+    with pytest.raises(ConfigError, match="unrecognised configuration"):
+        read_config(f)
+
+
+def test_levanter_minus_one_batch_is_per_device_times_devices(tmp_path):
+    f = _write(tmp_path, "lora.yaml", "trainer:\n  train_batch_size: -1\n  per_device_parallelism: 4\n"
+                                      "model:\n  type: llama\n")
+    assert check_config(f).batch.sequences is None  # the device count decides it
+    report = check_config(f, world_size=8)
+    assert report.batch.sequences == 4 * 8 and report.setup.get("seq_len") == 2048
+
+
+@pytest.mark.parametrize("name, text, match", [
+    ("generation.yaml", "model:\n  _component_: torchtune.models.llama2.llama2_7b\nmax_new_tokens: 300\n",
+     "not a training run"),
+    ("infer.yaml", "model_name_or_path: Qwen/Qwen3-4B\ntemplate: qwen3\ninfer_backend: huggingface\n",
+     "inference config: not a training run"),
+])
+def test_non_training_configs_of_training_frameworks_are_refused(tmp_path, name, text, match):
+    with pytest.raises(ConfigError, match=match):
+        read_config(_write(tmp_path, name, text))
