@@ -149,8 +149,12 @@ def _detect_python(text: str, name: str) -> str:
     assigned = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     if defs:
         raise _unrecognised(name, f"a Python module or training script (it defines {defs[0].name} on line {defs[0].lineno}), not a nanoGPT config")
-    if assigned & set(NANOGPT_DEFAULTS) or not tree.body:
+    if assigned & set(NANOGPT_DEFAULTS):
         return "nanogpt"
+    if not assigned:
+        # An empty file would mean "all of train.py's defaults" to nanoGPT, but an empty
+        # __init__.py is far more common: say so rather than check 600,000 default steps.
+        raise _unrecognised(name, "a Python file that assigns nothing; --format nanogpt reads it as train.py's defaults")
     raise _unrecognised(name, "Python without nanoGPT train.py settings")
 
 

@@ -56,6 +56,7 @@ _KNOWN_NEAR = frozenset(
     )
 )
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s()]*)\s*(?:#.*)?$")
+_NOT_TRAINING = re.compile(r"generat|inference|server|evaluat|export|convert", re.IGNORECASE)
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
@@ -154,8 +155,8 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
     while i < len(tokens):
         word, line = tokens[i]
         i += 1
-        if not word.startswith("--") or len(word) < 3:
-            continue
+        if not word.startswith("--") or len(word) < 3 or word.endswith(")"):
+            continue  # "--flag)" is a bash case pattern, not an argument
         flag, _, inline = word.partition("=")
         values: list[str] = [inline] if inline else []
         while not inline and i < len(tokens):
@@ -176,6 +177,13 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
                 "Megatron would refuse it too: fix the flag"
             )
 
+    entries = [w for w, _ in tokens if w.endswith(".py")]
+    training = {"--train-iters", "--train-samples", "--train-data-path", "--data-path", "--lr"} & set(flags)
+    if entries and not training and all(_NOT_TRAINING.search(e) for e in entries):
+        raise ConfigError(
+            f"{name} launches {', '.join(sorted(set(entries)))}, a generation/evaluation entry point, without "
+            "training flags: not a training run, so there is no Adam setting to check"
+        )
     setup = TrainingSetup(format="megatron", files=[name])
 
     def first(flag: str) -> tuple[str | None, str]:

@@ -204,4 +204,8 @@ def near_miss(key: str, watched: Iterable[str], known: Iterable[str]) -> str | N
         if normal == candidate.lower().replace("-", "_"):
             return candidate
     match = difflib.get_close_matches(key, list(watched), n=1, cutoff=0.85)
-    return match[0] if match else None
+    # A typo changes a character or two; a longer or shorter name is another option
+    # (Megatron's --out-seq-length and --eval-micro-batch-size are real flags).
+    if match and abs(len(match[0]) - len(key)) <= 2:
+        return match[0]
+    return None

@@ -404,3 +404,29 @@ def test_levanter_minus_one_batch_is_per_device_times_devices(tmp_path):
 def test_non_training_configs_of_training_frameworks_are_refused(tmp_path, name, text, match):
     with pytest.raises(ConfigError, match=match):
         read_config(_write(tmp_path, name, text))
+
+
+def test_an_empty_python_file_is_not_a_default_nanogpt_run(tmp_path):
+    f = _write(tmp_path, "__init__.py", "# Copyright\n")
+    with pytest.raises(ConfigError, match="assigns nothing"):
+        read_config(f)
+    assert read_config(f, "nanogpt").get("micro_batch") == 12  # asked for: train.py's defaults, named
+
+
+def test_megatron_longer_real_flags_and_case_patterns_are_not_typos(tmp_path):
+    f = _write(tmp_path, "run.sh", (
+        "while [[ $# -gt 0 ]]; do\n  case $1 in\n    --tensor-model-parallel-size) TP=$2; shift ;;\n  esac\ndone\n"
+        "torchrun pretrain_gpt.py --micro-batch-size 2 --eval-micro-batch-size 8 --out-seq-length 64 "
+        "--global-batch-size 32 --train-iters 10\n"
+    ))
+    s = read_config(f)
+    assert (s.get("micro_batch"), s.get("global_batch")) == (2, 32)
+    typo = _write(tmp_path, "typo.sh", "torchrun pretrain_gpt.py --micro-batch-size 2 --adam-beta-2 0.95\n")
+    with pytest.raises(ConfigError, match="did you mean --adam-beta2"):
+        read_config(typo)
+
+
+def test_megatron_generation_server_is_not_a_training_run(tmp_path):
+    f = _write(tmp_path, "serve.sh", "torchrun tools/run_text_generation_server.py --micro-batch-size 1 --seq-length 4096\n")
+    with pytest.raises(ConfigError, match="not a training run"):
+        read_config(f)
