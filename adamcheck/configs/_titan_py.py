@@ -27,7 +27,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._names import NOT_ADAM_HINTS, not_covered
-from ._setup import TrainingSetup
+from ._setup import Sourced, TrainingSetup
 
 __all__ = ["read_titan_python", "titan_python_evidence", "presets"]
 
@@ -57,20 +57,33 @@ def _call_name(node: ast.AST) -> str:
     return "?"
 
 
+#: Helper functions of the 2026 registries that build an optimizer config.
+_OPTIMIZER_HELPERS = ("default_adamw",)
+
+
 def _is_config_call(node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and (_call_name(node.func).endswith("Config") or _call_name(node.func).endswith(".Config"))
+    if not isinstance(node, ast.Call):
+        return False
+    name = _call_name(node.func)
+    return name.endswith("Config") or name.split(".")[-1] in _OPTIMIZER_HELPERS
 
 
 def _value(node: ast.AST, src: str) -> Any:
+    if isinstance(node, (ast.List, ast.Tuple)) and any(_is_config_call(e) for e in node.elts):
+        return [_value(e, src) for e in node.elts]
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
+        return {k.value: _value(v, src) for k, v in zip(node.keys, node.values)}  # type: ignore[union-attr]
     if _is_config_call(node):
         out: dict[str, Any] = {"__class__": _call_name(node.func), "__line__": node.lineno}  # type: ignore[attr-defined]
         for kw in node.keywords:  # type: ignore[attr-defined]
             if kw.arg is not None:
                 out[kw.arg] = _value(kw.value, src)
         return out
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, RecursionError):
+    from ._nanogpt import _Evaluator
+
+    try:  # literals and constant arithmetic (8 * 2048), as in nanoGPT configs
+        return _Evaluator("<registry>").value(node)
+    except (ConfigError, RecursionError):
         return _Opaque(getattr(node, "lineno", 0), ast.get_source_segment(src, node) or type(node).__name__)
 
 
@@ -98,7 +111,7 @@ def presets(source: str, name: str) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and _is_config_call(node.value):
+                and _is_config_call(node.value) and not node.targets[0].id.startswith("_"):
             found[node.targets[0].id] = _value(node.value, source)
     cache: dict[str, Any] = {}
 
@@ -162,10 +175,50 @@ def _assign(root: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _optimizer_section(opt: Any, where: str) -> dict[str, Any]:
+#: ``default_adamw``'s values (torchtitan 2026-08, components/optimizer/optimizer.py).
+DEFAULT_ADAMW = {"lr": 8e-4, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.1}
+
+
+def _adam_kwargs(kwargs: dict[str, Any], label: str) -> dict[str, Any]:
+    """torch-style optimizer kwargs (``betas``) -> the TOML reader's names (beta1, beta2)."""
+    out = {k: v for k, v in kwargs.items() if k in ("lr", "eps", "weight_decay")}
+    betas = kwargs.get("betas")
+    if isinstance(betas, (list, tuple)) and len(betas) == 2:
+        out["beta1"], out["beta2"] = betas
+    elif betas is not None:
+        out["beta1"] = out["beta2"] = _Opaque(0, f"betas = {betas!r} in {label}")
+    return out
+
+
+def _optimizer_section(opt: Any, where: str, notes: list[str]) -> dict[str, Any]:
     if not isinstance(opt, dict):
         return {}
     cls = str(opt.get("__class__", ""))
+    if cls.split(".")[-1] == "default_adamw":
+        merged = dict(DEFAULT_ADAMW)
+        merged.update({k: v for k, v in opt.items() if not k.startswith("__")})
+        notes.append(f"{where}: optimizer=default_adamw(...): AdamW with betas (0.9, 0.95), eps 1e-8, weight decay 0.1 "
+                     "unless overridden (torchtitan 2026-08)")
+        given = {k for k in opt if not k.startswith("__")}
+        defaulted = {"lr": "lr", "eps": "eps", "weight_decay": "weight_decay"}
+        section = {"name": "AdamW", **_adam_kwargs(merged, "default_adamw")}
+        section["__defaults__"] = [f for k, f in defaulted.items() if k not in given] + (
+            ["beta1", "beta2"] if "betas" not in given else [])
+        return section
+    groups = opt.get("param_groups")
+    if isinstance(groups, list) and groups:
+        kinds = {str(g.get("optimizer_name", "AdamW")) for g in groups if isinstance(g, dict)}
+        if not kinds <= {"Adam", "AdamW"}:
+            raise not_covered(f"param groups using {', '.join(sorted(kinds - {'Adam', 'AdamW'}))}", f"{where}: optimizer")
+        catch_all = [g for g in groups if isinstance(g, dict) and g.get("pattern") in (".*", r".*")]
+        group = catch_all[-1] if catch_all else groups[-1]
+        if len(groups) > 1:
+            notes.append(f"{where}: {len(groups)} optimizer param groups; the checks use the catch-all group "
+                         f"(pattern {group.get('pattern')!r}); the others may use other betas")
+        kwargs = group.get("optimizer_kwargs") if isinstance(group, dict) else None
+        section = _adam_kwargs(kwargs if isinstance(kwargs, dict) else {}, "param_groups")
+        section["name"] = str(group.get("optimizer_name", "AdamW"))
+        return section
     inner = opt.get("default")
     if isinstance(inner, dict):  # OptimizersContainer.Config(default=AdamW.Config(...))
         kind = str(inner.get("__class__", "")).split(".")[-2:-1] or ["AdamW"]
@@ -176,6 +229,24 @@ def _optimizer_section(opt: Any, where: str) -> dict[str, Any]:
     if any(h in lowered for h in NOT_ADAM_HINTS):
         raise not_covered(f"{cls}", f"{where}: optimizer")
     return {k: v for k, v in opt.items() if not k.startswith("__")}
+
+
+#: TrainingConfig fields of the token-based schema (torchtitan 2026-08, config/configs.py)
+#: and their defaults; the earlier schema counted sequences (local_batch_size, seq_len).
+TOKEN_FIELDS = {"num_tokens_per_microbatch_per_dp_rank": 16384, "num_tokens_per_train_step": -1, "max_context_length": 2048}
+
+
+def _token_schema(training: dict[str, Any], source: str) -> bool | None:
+    """True for the token-based TrainingConfig, False for the sequence-based one, None unknown."""
+    if any(k in training for k in TOKEN_FIELDS):
+        return True
+    if any(k in training for k in ("local_batch_size", "batch_size", "seq_len", "global_batch_size")):
+        return False
+    if any(k in source for k in (*TOKEN_FIELDS, "default_adamw")):
+        return True
+    if any(k in source for k in ("local_batch_size", "seq_len")):
+        return False
+    return None
 
 
 def read_titan_python(source: str, name: str, preset: str | None = None) -> TrainingSetup:
@@ -208,13 +279,34 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
         raise ConfigError(f"{name} has no preset {preset!r}: pass --preset with one of {', '.join(found)}")
     config = found[preset]
     label = f"{name} [preset {preset}]"
+    if not any(k in config for k in _SECTIONS[:2]):
+        nested = [k for k, v in config.items() if isinstance(v, dict) and any(s in v for s in _SECTIONS[:2])]
+        where = f" (they are nested under {', '.join(nested)})" if nested else ""
+        raise ConfigError(
+            f"{label} ({config.get('__class__', 'a config')}) sets no optimizer or training at its top level{where}: "
+            "adamcheck reads Trainer.Config/JobConfig presets, where the batch is the trainer's; for other "
+            "presets (RL controllers...) pass the values with --micro-batch-size/--seq-len and a Trainer preset"
+        )
+    raw_opt = config.get("optimizer")
+    if isinstance(raw_opt, _Opaque):
+        if any(h in raw_opt.text.lower() for h in NOT_ADAM_HINTS):
+            raise not_covered(f"optimizer = {raw_opt.text.split('(')[0]}(...)", label)
+        raise ConfigError(
+            f"{label} line {raw_opt.line}: optimizer = {raw_opt.text.split(chr(10))[0][:60]} is computed by a function "
+            "adamcheck does not run: write the optimizer config inline (OptimizersContainer.Config or default_adamw)"
+        )
     table: dict[str, Any] = {}
     opaque: dict[str, str] = {}
+    notes: list[str] = []
+    defaults_of_helper: list[str] = []
     for section in _SECTIONS:
         raw = config.get(section)
-        values = _optimizer_section(raw, label) if section == "optimizer" else (
+        values = _optimizer_section(raw, label, notes) if section == "optimizer" else (
             {k: v for k, v in raw.items() if not k.startswith("__")} if isinstance(raw, dict) else {})
         clean = {}
+        helper_defaults = values.pop("__defaults__", None) if isinstance(values, dict) else None
+        if helper_defaults is not None:
+            defaults_of_helper = helper_defaults
         for key, value in values.items():
             if isinstance(value, _Opaque):
                 opaque[f"{section}.{key}"] = f"{label} line {value.line}: {section}.{key} = {value.text} is computed, not a literal"
@@ -222,10 +314,38 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
                 clean[key] = value
         if clean or section in ("optimizer", "training"):
             table[section] = clean
+    training = table.get("training", {})
+    schema = _token_schema(training, source)
+    token_sources: dict[str, str] = {}
+    if schema is True:
+        training, token_sources = _tokens_to_sequences(training, label, opaque)
+        table["training"] = training
     setup = read_torchtitan_dict(table, label)
-    fields = {"optimizer.beta1": "beta1", "optimizer.beta2": "beta2", "optimizer.eps": "eps", "optimizer.lr": "lr",
+    setup.notes.extend(notes)
+    if isinstance(config.get("optimizer"), dict) and str(config["optimizer"].get("__class__", "")).endswith("default_adamw"):
+        setup.optimizer = Sourced("AdamW", f"{label}: optimizer=default_adamw(...)")
+    for field in defaults_of_helper:
+        item = getattr(setup, field)
+        if item is not None:
+            setattr(setup, field, replace(item, source=f"default of torchtitan default_adamw (2026-08; {field})", weak=True))
+    for field, text in token_sources.items():
+        item = getattr(setup, field)
+        if item is not None:
+            setattr(setup, field, replace(item, source=text, weak=text.startswith("default")))
+    if schema is None:
+        why = (f"{label} states no batch fields and torchtitan's TrainingConfig changed in 2026 (local_batch_size 8 x "
+               "seq_len 2048 before, 16384 tokens per micro-batch since): pass --micro-batch-size and --seq-len")
+        for field in ("micro_batch", "seq_len"):
+            setattr(setup, field, None)
+            setup.unresolved[field] = why
+    fields = {"optimizer.weight_decay": "weight_decay", "optimizer.beta1": "beta1", "optimizer.beta2": "beta2", "optimizer.eps": "eps", "optimizer.lr": "lr",
               "training.local_batch_size": "micro_batch", "training.seq_len": "seq_len", "training.steps": "max_steps",
               "training.global_batch_size": "global_batch"}
+    for key in ("optimizer.param_groups", "optimizer.default"):
+        if key in opaque:  # the optimizer's values are computed: none of its defaults apply
+            for field in ("optimizer", "beta1", "beta2", "eps", "weight_decay", "lr"):
+                setattr(setup, field, None)
+                setup.unresolved[field] = opaque.pop(key) if key in opaque else setup.unresolved["optimizer"]
     for key, why in opaque.items():
         if key in fields:
             setattr(setup, fields[key], None)
@@ -242,3 +362,46 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
     setup.format = "torchtitan"
     setup.notes.append(f"{name}: preset {preset} of {len(found)} ({', '.join(found)}); parsed, never run")
     return setup
+
+
+def _tokens_to_sequences(
+    training: dict[str, Any], label: str, opaque: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The token-based TrainingConfig as the sequence fields the TOML reader knows.
+
+    torchtitan packs documents into ``max_context_length`` windows, so a micro-batch of
+    ``num_tokens_per_microbatch_per_dp_rank`` tokens is that many / max_context_length
+    sequences per data-parallel rank; ``num_tokens_per_train_step`` (when > 0) fixes the
+    global batch the same way.
+    """
+    out = {k: v for k, v in training.items() if k not in TOKEN_FIELDS}
+    sources: dict[str, str] = {}
+
+    def get(key: str) -> tuple[Any, str]:
+        if key in training:
+            return training[key], f"{label}: training.{key} = {training[key]}"
+        return TOKEN_FIELDS[key], f"default of torchtitan TrainingConfig (2026-08: {key} = {TOKEN_FIELDS[key]})"
+
+    if any(f"training.{k}" in opaque for k in TOKEN_FIELDS):
+        return out, sources
+    ctx, ctx_src = get("max_context_length")
+    per_rank, rank_src = get("num_tokens_per_microbatch_per_dp_rank")
+    step, step_src = get("num_tokens_per_train_step")
+    for value, src in ((ctx, ctx_src), (per_rank, rank_src)):
+        if not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{src} must be a positive integer: fix the preset")
+    if per_rank % ctx:
+        raise ConfigError(
+            f"{rank_src} is not a whole number of {ctx}-token windows ({ctx_src}): adamcheck counts sequences; "
+            "pass --micro-batch-size and --seq-len"
+        )
+    out["seq_len"] = ctx
+    sources["seq_len"] = f"{ctx_src} (packed windows)"
+    out["local_batch_size"] = per_rank // ctx
+    sources["micro_batch"] = f"{rank_src} / max_context_length {ctx} tokens"
+    if isinstance(step, int) and step > 0:
+        if step % ctx:
+            raise ConfigError(f"{step_src} is not a whole number of {ctx}-token windows: pass --global-batch-size")
+        out["global_batch_size"] = step // ctx
+        sources["global_batch"] = f"{step_src} / max_context_length {ctx} tokens"
+    return out, sources

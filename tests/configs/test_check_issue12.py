@@ -430,3 +430,38 @@ def test_megatron_generation_server_is_not_a_training_run(tmp_path):
     f = _write(tmp_path, "serve.sh", "torchrun tools/run_text_generation_server.py --micro-batch-size 1 --seq-length 4096\n")
     with pytest.raises(ConfigError, match="not a training run"):
         read_config(f)
+
+
+def test_13b_torchtitan_registry_of_august_2026_counts_tokens():
+    registry = EX / "torchtitan" / "config_registry_2026_08.py"
+    r = check_config(registry, preset="llama3_70b", world_size=64)
+    s = r.setup
+    # micro-batch = 8 * 8192 tokens per data-parallel rank / 8192-token windows = 8 sequences.
+    assert (s.get("micro_batch"), s.get("seq_len")) == (8 * 8192 // 8192, 8192)
+    assert (s.get("beta1"), s.get("beta2"), s.get("eps"), s.get("weight_decay")) == (0.9, 0.95, 1e-8, 0.1)
+    assert s.beta2.source.startswith("default of torchtitan default_adamw") and s.get("lr") == 1.5e-4
+    assert r.batch.data_parallel == 64 // 8 and r.batch.tokens == 8 * 8192 * 8
+    derived = check_config(registry, preset="llama3_8b_long_memory", world_size=8)
+    d = derived.setup
+    assert d.get("beta2") == 0.99 and "betas" not in d.beta2.source.split(":")[0]
+    # num_tokens_per_train_step = 256 windows: the global batch; accumulation 256 / (1 x 8).
+    assert derived.batch.sequences == 256 and derived.batch.grad_accum == 256 // (1 * 8)
+
+
+def test_13c_registry_presets_that_hide_their_optimizer_or_trainer_are_refused(tmp_path):
+    f = _write(tmp_path, "reg.py", (
+        "from torchtitan.config import TrainingConfig\n"
+        "def _muon(lr):\n    return None\n"
+        "def kimi() -> Trainer.Config:\n"
+        "    return Trainer.Config(optimizer=_dist_muon_optimizer(lr=1e-3), training=TrainingConfig(steps=5))\n"
+        "def helper_made() -> Trainer.Config:\n"
+        "    return Trainer.Config(optimizer=_make_opt(lr=1e-3), training=TrainingConfig(steps=5))\n"
+        "def rl() -> Controller.Config:\n"
+        "    return Controller.Config(trainer=PolicyTrainer.Config(optimizer=default_adamw(lr=2e-6), training=TrainingConfig()))\n"
+    ))
+    with pytest.raises(NotCoveredError, match="_dist_muon_optimizer"):
+        read_config(f, preset="kimi")
+    with pytest.raises(ConfigError, match="computed by a function adamcheck does not run"):
+        read_config(f, preset="helper_made")
+    with pytest.raises(ConfigError, match="nested under trainer"):
+        read_config(f, preset="rl")
