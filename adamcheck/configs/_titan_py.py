@@ -7,13 +7,24 @@ function whose ``return`` is a config call (``Trainer.Config(...)``) or a variab
 built from one, possibly starting from another preset of the same file
 (``config = llama3_debugmodel()`` then ``config.optimizer = ...``), or a top-level
 assignment of a config call (``default_config = JobConfig(...)``). Keyword arguments
-become the same sections the TOML reader knows: ``optimizer=OptimizersContainer.Config(
-lr=..., beta1=..., beta2=..., eps=..., weight_decay=..., name=...)``,
-``training=TrainingConfig(local_batch_size=..., global_batch_size=..., seq_len=...,
-steps=...)``, ``parallelism=ParallelismConfig(...)``; defaults are those of
-``OptimizersContainer.Config`` and ``TrainingConfig`` (AdamW, 0.9, 0.95, 1e-8,
-weight decay 0.1, local batch 8, seq_len 2048, steps 10000), as in :mod:`._torchtitan`.
-A value that is not a literal (a call, a name) is left unresolved, never guessed.
+become the sections the TOML reader knows. Two generations are read:
+
+* early 2026: ``optimizer=OptimizersContainer.Config(lr=..., beta1=..., beta2=..., eps=...,
+  weight_decay=..., name=...)`` (defaults AdamW, 0.9, 0.95, 1e-8, 0.1) and
+  ``training=TrainingConfig(local_batch_size=..., global_batch_size=..., seq_len=...,
+  steps=...)`` (defaults 8 sequences, 2048 tokens, 10,000 steps), as in :mod:`._torchtitan`;
+* August 2026: ``optimizer=default_adamw(lr=..., **kwargs)`` (AdamW, betas (0.9, 0.95),
+  eps 1e-8, weight decay 0.1) or ``OptimizersContainer.Config(param_groups=[ParamGroupConfig(
+  pattern, optimizer_name, optimizer_kwargs)])`` (the catch-all group is checked; a
+  non-Adam group is not covered), and a token-counted ``TrainingConfig(
+  num_tokens_per_microbatch_per_dp_rank=16384, num_tokens_per_train_step=-1,
+  max_context_length=2048)``: sequences per micro-batch = tokens per rank /
+  max_context_length (torchtitan packs documents into full windows).
+
+A value that is not a literal or constant arithmetic (a call, a name) is left
+unresolved, never guessed; an optimizer built by a helper function is refused (or
+reported not covered when its name says Muon, Dion...), and a preset without an
+optimizer or training section at its top level (an RL ``Controller.Config``) is refused.
 
 With several presets in a file, ``--preset NAME`` picks one; without it the error
 lists them.
