@@ -25,11 +25,12 @@ fired with their sources. Optimizers that are not Adam (Lion, Adafactor, GaLore,
 
 \b
 Example:
-  adamcheck check config/train_shakespeare_char.py
-  adamcheck check ds_config.json training_args.json --world-size 8 --seq-len 1024
+  adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
+  adamcheck check examples/configs/deepspeed/ds_config_zero2.json examples/configs/deepspeed/training_args.json --world-size 8
   adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
   adamcheck check examples/configs/olmo/OLMo2-7B-stage1.yaml
   adamcheck check examples/configs/nanogpt/train_gpt2_2023_02.py --world-size 8
+  adamcheck check examples/configs/torchtitan/config_registry.py --preset llama3_70b --world-size 64
 
 \b
 Exit codes:

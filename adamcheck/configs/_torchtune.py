@@ -16,7 +16,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._pick import Picker
-from ._setup import Sourced, TrainingSetup
+from ._setup import TrainingSetup
 from ._torchclass import adam_class_defaults
 
 __all__ = ["read_torchtune_dict", "torchtune_evidence"]

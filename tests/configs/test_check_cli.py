@@ -168,3 +168,17 @@ def test_examples_readme_exit_codes(run_cli):
     for (path, *flags), expected in cases.items():
         code, _, err = run_cli("check", EX / path, *flags)
         assert code == expected, (path, err)
+
+
+def test_help_examples_run_from_a_clone(run_cli, monkeypatch):
+    import shlex
+
+    from adamcheck.cli.check import HELP
+
+    monkeypatch.chdir(EX.parents[1])
+    lines = [line.strip() for line in HELP.split("Example:")[1].split("Exit codes:")[0].splitlines()]
+    commands = [shlex.split(line)[1:] for line in lines if line.startswith("adamcheck check")]
+    assert len(commands) >= 5
+    for args in commands:
+        code, _, err = run_cli(*args)
+        assert code in (0, 1), (args, err)
