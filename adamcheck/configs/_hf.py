@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import ConfigError
-from ._names import HF_ADAM, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise
+from ._names import HF_ADAM, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise, not_covered
 from ._readutil import as_int, as_number, near_miss
 from ._setup import TrainingSetup
 
@@ -164,9 +164,7 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
     setup.set("grad_accum", as_int(value, source, strings=numeric_strings), source)
 
     if data.get("adafactor") is True:
-        raise ConfigError(
-            f"{name}: adafactor = true selects Adafactor, not Adam: adamcheck checks Adam/AdamW only"
-        )
+        raise not_covered("Adafactor (adafactor = true selects it)", f"{name}: adafactor")
     value, source, defaulted = take("optim")
     if isinstance(value, dict):  # to_dict() of an enum-valued field in some versions
         value = value.get("value", value)

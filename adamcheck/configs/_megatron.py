@@ -228,7 +228,7 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
     for field, value in defaults.items():
         if getattr(setup, field) is None and field not in setup.unresolved:
             flag = {"beta1": "--adam-beta1", "beta2": "--adam-beta2", "eps": "--adam-eps"}[field]
-            setattr(setup, field, Sourced(value, f"default of Megatron-LM ({flag} {value:g})", weak=True))
+            setattr(setup, field, Sourced(value, f"default of Megatron-LM ({flag} {value:g}; as in 2023 and in core 0.20)", weak=True))
 
     if "--optimizer" in flags:
         value, where = first("--optimizer")
@@ -238,7 +238,7 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
             adam_name_or_raise(value, MEGATRON_ADAM, where)
             setup.set("optimizer", value, where)
     else:
-        setup.optimizer = Sourced("adam", "default of Megatron-LM (--optimizer adam, decoupled weight decay)", weak=True)
+        setup.optimizer = Sourced("adam", "default of Megatron-LM (--optimizer adam, decoupled weight decay; core 0.20)", weak=True)
 
     parallel = 1
     sources = []

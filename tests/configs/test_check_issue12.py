@@ -465,3 +465,21 @@ def test_13c_registry_presets_that_hide_their_optimizer_or_trainer_are_refused(t
         read_config(f, preset="helper_made")
     with pytest.raises(ConfigError, match="nested under trainer"):
         read_config(f, preset="rl")
+
+
+@pytest.mark.parametrize("name, text", [
+    ("args.json", '{"per_device_train_batch_size": 8, "optim": "lion_32bit"}'),
+    ("args.json", '{"per_device_train_batch_size": 8, "adafactor": true}'),
+    ("args.yaml", "per_device_train_batch_size: 8\noptim: galore_adamw\noptim_target_modules: [attn, mlp]\n"),
+    ("ds.json", '{"train_batch_size": 64, "optimizer": {"type": "OneBitAdam", "params": {"lr": 1e-4}}}'),
+    ("ds.json", '{"train_batch_size": 64, "optimizer": {"type": "AdaMuon", "params": {"lr": 1e-4}}}'),
+    ("run.sh", "torchrun pretrain_gpt.py --micro-batch-size 2 --global-batch-size 64 --optimizer muon\n"),
+    ("args.txt", "--micro-batch-size 2 --global-batch-size 64 --optimizer lion\n"),
+    ("tune.yaml", "batch_size: 2\noptimizer:\n  _component_: torch.optim.Adafactor\n  lr: 1e-3\n"),
+    ("lit.yaml", "train:\n  global_batch_size: 64\n  micro_batch_size: 4\noptimizer: Lion\ndevices: 1\n"),
+    ("lev.yaml", "trainer:\n  train_batch_size: 256\noptimizer:\n  type: lion\n"),
+    ("ax.yaml", "base_model: m\nmicro_batch_size: 2\noptimizer: galore_adamw\nlearning_rate: 1e-5\n"),
+])
+def test_non_adam_optimizers_are_not_covered_in_every_format(tmp_path, name, text):
+    with pytest.raises(NotCoveredError, match="not covered"):
+        read_config(_write(tmp_path, name, text))
