@@ -67,12 +67,8 @@ def read_axolotl_dict(data: Any, name: str) -> TrainingSetup:
         if optimizer not in AXOLOTL_ADAM:
             adam_name_or_raise(optimizer, HF_ADAM | AXOLOTL_ADAM, p.where("optimizer"))
         setup.set("optimizer", optimizer, p.where("optimizer"))
-    for flag in ("use_galore", "relora", "lisa_n_layers"):
-        if p.get(flag) not in (None, False, 0) and p.has(flag):
-            what = {"use_galore": "GaLore (low-rank projected Adam)", "relora": "ReLoRA (periodic optimizer resets)",
-                    "lisa_n_layers": "LISA (layer-wise sampled training)"}[flag]
-            if flag != "relora":
-                raise not_covered(what, p.where(flag))
+    if p.get("lisa_n_layers") not in (None, 0) and p.has("lisa_n_layers"):
+        raise not_covered("LISA (Adam on a few sampled layers at a time)", p.where("lisa_n_layers"))
     tf = ": unset, so the TrainingArguments default"
     p.number("beta1", "adam_beta1", default=0.9, note=tf)
     p.number("beta2", "adam_beta2", default=0.999, note=tf)
