@@ -98,6 +98,28 @@ def _continuations(text: str) -> str:
     return "".join(out)
 
 
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+
+
+def _blank_heredocs(text: str) -> str:
+    """Here-document bodies (``<<EOF`` ... ``EOF``) are data for another program (often
+    Python with its own quotes): blank them, keeping the line count."""
+    lines = text.split("\n")
+    out = []
+    end: str | None = None
+    for line in lines:
+        if end is not None:
+            out.append("")
+            if line.strip() == end:
+                end = None
+            continue
+        out.append(line)
+        match = _HEREDOC.search(line)
+        if match and "#" not in line[: match.start()]:
+            end = match.group(2)
+    return "\n".join(out)
+
+
 def _tokens(text: str, name: str) -> list[tuple[str, int]]:
     """Words with their line numbers, split as bash splits them (quotes spanning lines
     included); a variable assignment whose quoted value holds flags
@@ -105,7 +127,7 @@ def _tokens(text: str, name: str) -> list[tuple[str, int]]:
     into those flags, as bash splits an unquoted expansion."""
     import io
 
-    prepared = _continuations(text)
+    prepared = _continuations(_blank_heredocs(text))
     stream = io.StringIO(prepared)
     lexer = shlex.shlex(stream, posix=True)
     lexer.whitespace_split = True

@@ -483,3 +483,12 @@ def test_13c_registry_presets_that_hide_their_optimizer_or_trainer_are_refused(t
 def test_non_adam_optimizers_are_not_covered_in_every_format(tmp_path, name, text):
     with pytest.raises(NotCoveredError, match="not covered"):
         read_config(_write(tmp_path, name, text))
+
+
+def test_megatron_heredoc_bodies_are_not_arguments(tmp_path):
+    f = _write(tmp_path, "run.sh", (
+        "cat > /tmp/hook.py <<'EOF'\nprint(\"it's a hook\")\nargs = '--micro-batch-size 99'\nEOF\n"
+        "torchrun pretrain_gpt.py --micro-batch-size 2 --global-batch-size 32 --adam-beta2 0.95\n"
+    ))
+    s = read_config(f)
+    assert (s.get("micro_batch"), s.get("global_batch")) == (2, 32) and "line 5" in s.micro_batch.source
