@@ -28,7 +28,7 @@ from ._names import DEEPSPEED_ADAM, adam_name_or_raise
 from ._readutil import as_int, as_number, near_miss
 from ._setup import Sourced, TrainingSetup
 
-__all__ = ["read_deepspeed_dict", "looks_like_deepspeed", "deepspeed_evidence"]
+__all__ = ["read_deepspeed_dict", "deepspeed_evidence"]
 
 #: Top-level keys of DeepSpeed's config documentation (not exhaustive: unknown keys
 #: only warn).
@@ -73,15 +73,6 @@ def deepspeed_evidence(data: Any) -> list[str]:
     if isinstance(opt, dict) and "type" in opt:
         found.append("optimizer.type")
     return found
-
-
-def looks_like_deepspeed(data: Any) -> bool:
-    if not isinstance(data, dict):
-        return False
-    if {"train_micro_batch_size_per_gpu", "train_batch_size", "zero_optimization"} & set(data):
-        return True
-    opt = data.get("optimizer")
-    return isinstance(opt, dict) and "type" in opt
 
 
 def _is_auto(value: Any) -> bool:

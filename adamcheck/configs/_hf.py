@@ -27,7 +27,7 @@ from ._names import HF_ADAM, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise, n
 from ._readutil import as_int, as_number, near_miss
 from ._setup import TrainingSetup
 
-__all__ = ["read_hf_dict", "HF_DEFAULTS", "looks_like_hf", "hf_evidence", "hf_deepspeed_reference"]
+__all__ = ["read_hf_dict", "HF_DEFAULTS", "hf_evidence", "hf_deepspeed_reference"]
 
 #: TrainingArguments defaults for the keys adamcheck reads. ``optim`` defaulted to
 #: "adamw_torch" in transformers 4.x and "adamw_torch_fused" in 5.x: both are AdamW.
@@ -86,16 +86,6 @@ def hf_evidence(data: Any) -> list[str]:
     if len(fields) >= 3 and set(fields) & _MARKERS:
         return fields
     return [k for k in keys if k not in HF_TRAINING_ARGUMENTS_FIELDS and near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS)]
-
-
-def looks_like_hf(data: Any) -> bool:
-    """A mapping with a TrainingArguments key (or a misspelling of one adamcheck reads)."""
-    if not isinstance(data, dict):
-        return False
-    keys = {k for k in data if isinstance(k, str)}
-    if _MARKERS & keys or HF_TRAINING_ARGUMENTS_FIELDS & keys:
-        return True
-    return any(near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS) for k in keys)
 
 
 def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> TrainingSetup:
