@@ -129,6 +129,10 @@ def detect_mapping(data: Any, name: str) -> str:
     if len(matches) > 1:
         looks = " or ".join(f"{fmt} ({', '.join(ev[:3])})" for fmt, ev in matches.items())
         raise _unrecognised(name, looks)
+    from ._olmo import looks_like_foundry
+
+    if looks_like_foundry(data):
+        raise _unrecognised(name, "a MosaicML llm-foundry/Composer config, which adamcheck does not read")
     keys = [str(k) for k in list(data)[:6]]
     raise _unrecognised(name, f"none of the known formats; keys {', '.join(keys) or '(none)'}")
 

@@ -29,8 +29,21 @@ _KEYS = ("global_train_batch_size", "device_train_microbatch_size", "device_trai
          "device_eval_batch_size", "save_interval_unsharded", "sharded_checkpointer")
 
 
-def olmo_evidence(data: Any) -> list[str]:
+#: MosaicML llm-foundry (Composer) YAML shares OLMo's batch names but not its meanings
+#: or defaults (``max_seq_len``, ``optimizer.name: decoupled_adamw``, ``optimizer.lr``).
+_FOUNDRY = ("max_seq_len", "icl_tasks", "variables", "eval_first", "autoresume")
+
+
+def looks_like_foundry(data: Any) -> bool:
     if not isinstance(data, dict):
+        return False
+    opt = data.get("optimizer")
+    name = str(opt.get("name", "")) if isinstance(opt, dict) else ""
+    return name.startswith("decoupled_") or any(k in data for k in _FOUNDRY)
+
+
+def olmo_evidence(data: Any) -> list[str]:
+    if not isinstance(data, dict) or looks_like_foundry(data):
         return []
     return [k for k in _KEYS if k in data]
 

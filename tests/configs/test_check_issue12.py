@@ -492,3 +492,12 @@ def test_megatron_heredoc_bodies_are_not_arguments(tmp_path):
     ))
     s = read_config(f)
     assert (s.get("micro_batch"), s.get("global_batch")) == (2, 32) and "line 5" in s.micro_batch.source
+
+
+def test_llm_foundry_shares_olmo_names_but_is_not_read_as_olmo(tmp_path):
+    f = _write(tmp_path, "mpt-125m.yaml", (
+        "max_seq_len: 2048\nglobal_train_batch_size: 256\ndevice_train_microbatch_size: 16\nmax_duration: 4800ba\n"
+        "optimizer:\n  name: decoupled_adamw\n  lr: 6.0e-4\n  betas: [0.9, 0.95]\n  eps: 1.0e-08\n"
+    ))
+    with pytest.raises(ConfigError, match="llm-foundry"):
+        read_config(f)
