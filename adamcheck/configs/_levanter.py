@@ -12,7 +12,8 @@ others such as lion, sophia, kron, muon, soap, mars are not covered),
 ``trainer.train_batch_size`` (512; global sequences per step; a schedule list uses
 its last value, as the run ends with it), ``trainer.per_device_parallelism`` (-1:
 train_batch_size / devices, no accumulation), ``trainer.num_train_steps`` (400,000);
-``model.seq_len`` (the model type's default: gpt2 1024, llama 2048).
+``model.seq_len`` (the model type's default: gpt2 1024, llama 2048; without
+``model.type`` train_lm builds a LlamaConfig).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def read_levanter_dict(data: Any, name: str) -> TrainingSetup:
             f"{p.where('trainer.train_batch_size')} = -1 needs trainer.per_device_parallelism > 0: set one of them"
         )
     p.number("max_steps", "trainer.num_train_steps", kind=int, default=400_000)
-    model_type = p.text("model.type") or "gpt2"
+    # levanter.main.train_lm defaults to LlamaConfig when the file names no model type.
+    model_type = p.text("model.type") or "llama"
     p.number("seq_len", "model.seq_len", kind=int, default=_SEQ_DEFAULTS.get(model_type),
              note=f" for model.type {model_type}")
     if setup.seq_len is None:
