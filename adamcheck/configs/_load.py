@@ -318,6 +318,10 @@ def read_config(
     if not paths:
         raise ConfigError("no configuration file was given: pass at least one file")
     setups = [read_one(p, fmt, preset=preset, accumulation=accumulation) for p in paths]
+    if preset is not None and not any(s.format == "torchtitan" and "[preset " in s.files[0] for s in setups):
+        raise ConfigError("preset applies to torchtitan Python config registries only: drop --preset")
+    if accumulation is not None and not any(s.format == "nanogpt" for s in setups):
+        raise ConfigError("accumulation applies to nanoGPT configs only: drop --accumulation")
     given = {Path(p).resolve(): str(p) for p in paths}
     fmt_given = {str(p): s.format for p, s in zip(paths, setups)}
     extra: list[TrainingSetup] = []

@@ -501,3 +501,10 @@ def test_llm_foundry_shares_olmo_names_but_is_not_read_as_olmo(tmp_path):
     ))
     with pytest.raises(ConfigError, match="llm-foundry"):
         read_config(f)
+
+
+def test_format_specific_flags_on_other_formats_are_refused():
+    with pytest.raises(ConfigError, match="drop --preset"):
+        read_config(EX / "olmo" / "OLMo2-7B-stage1.yaml", preset="x")
+    with pytest.raises(ConfigError, match="drop --accumulation"):
+        read_config(EX / "olmo" / "OLMo2-7B-stage1.yaml", accumulation="global")
