@@ -98,7 +98,7 @@ def read_accelerate_dict(data: Any, name: str) -> TrainingSetup:
         + (f" and mixed precision {precision}" if precision else "")
         + "; the optimizer and batch are set by the training script and its arguments (give that file too)"
     )
-    why = f"{name} is a launcher config with no optimizer settings: give the training arguments file too"
+    why = f"{name} is a launcher config (the optimizer and batch are the training script's arguments): give that file too"
     for field in ("optimizer", "beta1", "beta2", "eps", "micro_batch"):
         setup.unresolved[field] = why
     return setup
