@@ -1,4 +1,4 @@
-"""Pre-training sanity check of Adam settings in training configurations (issues 6, 12).
+"""Pre-training sanity check of Adam settings in training configurations.
 
 ``adamcheck check FILE...`` and :func:`check_config` read a training configuration,
 normalise it into a :class:`TrainingSetup` whose every value remembers where it came
@@ -15,7 +15,7 @@ registries (``--preset``), axolotl, LLaMA-Factory (v0, v1 and its Megatron-Core 
 torchtune, litgpt, OLMo and levanter YAML (``!include`` resolved); and, for what they
 hold, ``trainer_state.json`` and Accelerate launcher configs. ``training_args.bin`` is
 refused with how to dump it as JSON. A file matching no signature, or several, is
-refused ("unrecognised configuration (looks like X): pass --format"). A value the file
+refused ("unrecognised configuration (looks like X): pass fmt (CLI --format)"). A value the file
 does not set takes *that* framework's default, named with the version it was read
 from. Optimizers that are not Adam (Lion, Adafactor, GaLore, APOLLO, BAdam, Adam-mini,
 1-bit Adam, Muon/AdaMuon...) raise :class:`~adamcheck.configs._names.NotCoveredError`

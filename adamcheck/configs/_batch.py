@@ -131,8 +131,8 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
                 raise ConfigError(
                     f"global batch {gbs}{_src(setup, 'global_batch')} conflicts with batch_size {micro} x "
                     f"gradient_accumulation_steps {accum} = {sequences}{_src(setup, 'grad_accum')} under nanoGPT's "
-                    "global accumulation convention: drop one of them, change --grad-accum, or pass "
-                    "--accumulation per-rank if the file was written for the older per-GPU train.py"
+                    "global accumulation convention: drop one of them, change grad_accum (CLI --grad-accum), or pass "
+                    "accumulation='per-rank' (CLI --accumulation per-rank) if the file was written for the older per-GPU train.py"
                 )
             steps.append(
                 f"batch = batch_size {micro} x gradient_accumulation_steps {accum} = {_seqs(sequences)} "

@@ -72,7 +72,7 @@ def read_trainer_state_dict(data: Any, name: str) -> TrainingSetup:
     )
     setup.world_size_required = (
         f"{name} records neither the gradient accumulation nor the number of processes: give the run's "
-        "training_args.json beside it and --world-size"
+        "training_args.json beside it and world_size (CLI --world-size)"
     )
     why = f"{name} records no optimizer settings: give the run's training_args.json beside it"
     for field in ("optimizer", "beta1", "beta2", "eps"):

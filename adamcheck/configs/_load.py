@@ -104,8 +104,8 @@ def _signatures() -> dict[str, Callable[[Any], list[str]]]:
 
 def _unrecognised(name: str, looks: str) -> ConfigError:
     return ConfigError(
-        f"{name}: unrecognised configuration (looks like {looks}): pass --format "
-        f"({', '.join(FORMATS)}) if it is one of these, else adamcheck cannot read it"
+        f"{name}: unrecognised configuration (looks like {looks}): pass fmt (CLI --format), one of "
+        f"{', '.join(FORMATS)}, if it is one of these, else adamcheck cannot read it"
     )
 
 
@@ -158,7 +158,7 @@ def _detect_python(text: str, name: str) -> str:
     if not assigned:
         # An empty file would mean "all of train.py's defaults" to nanoGPT, but an empty
         # __init__.py is far more common: say so rather than check 600,000 default steps.
-        raise _unrecognised(name, "a Python file that assigns nothing; --format nanogpt reads it as train.py's defaults")
+        raise _unrecognised(name, "a Python file that assigns nothing; fmt='nanogpt' (CLI --format nanogpt) reads it as train.py's defaults")
     raise _unrecognised(name, "Python without nanoGPT train.py settings")
 
 
@@ -319,9 +319,9 @@ def read_config(
         raise ConfigError("no configuration file was given: pass at least one file")
     setups = [read_one(p, fmt, preset=preset, accumulation=accumulation) for p in paths]
     if preset is not None and not any(s.format == "torchtitan" and "[preset " in s.files[0] for s in setups):
-        raise ConfigError("preset applies to torchtitan Python config registries only: drop --preset")
+        raise ConfigError("preset applies to torchtitan Python config registries only: drop preset (CLI --preset)")
     if accumulation is not None and not any(s.format == "nanogpt" for s in setups):
-        raise ConfigError("accumulation applies to nanoGPT configs only: drop --accumulation")
+        raise ConfigError("accumulation applies to nanoGPT configs only: drop accumulation (CLI --accumulation)")
     given = {Path(p).resolve(): str(p) for p in paths}
     fmt_given = {str(p): s.format for p, s in zip(paths, setups)}
     extra: list[TrainingSetup] = []

@@ -341,7 +341,7 @@ def accumulation_convention(
     if comment is None or accum is None or node is None:
         return "global", (
             f"assumed: nanoGPT train.py since {ACCUMULATION_CHANGE} divides gradient_accumulation_steps by the "
-            "GPU count (pass --accumulation per-rank for files written for the older train.py)"
+            "GPU count (pass accumulation='per-rank' (CLI --accumulation per-rank) for files written for the older train.py)"
         ), comment
     gpus, line, _ = comment
     if _has_factor(node, gpus):
@@ -357,7 +357,7 @@ def accumulation_convention(
         ), comment
     return "global", (
         f"assumed (train.py since {ACCUMULATION_CHANGE}); line {line}'s comment counts {gpus} GPUs, so if the file "
-        "was written for the older per-GPU train.py pass --accumulation per-rank"
+        "was written for the older per-GPU train.py pass accumulation='per-rank' (CLI --accumulation per-rank)"
     ), comment
 
 
@@ -431,9 +431,9 @@ def read_nanogpt_source(source: str, name: str, accumulation: str | None = None)
         if accumulation not in ("per-rank", "global"):
             raise ConfigError(f"accumulation {accumulation!r} must be 'per-rank' or 'global'")
         if accumulation != convention:
-            why = f"set by --accumulation {accumulation} (without it: {convention}, {why})"
+            why = f"set by accumulation={accumulation!r} (CLI --accumulation) (without it: {convention}, {why})"
         else:
-            why = f"set by --accumulation {accumulation}"
+            why = f"set by accumulation={accumulation!r} (CLI --accumulation)"
         convention = accumulation
     setup.accum_is_global = convention == "global"
     setup.notes.append(f"{name}: nanoGPT accumulation convention {convention}: {why}")
@@ -443,6 +443,6 @@ def read_nanogpt_source(source: str, name: str, accumulation: str | None = None)
             setup.world_size = Sourced(gpus, f"{name} line {line} comment {text!r}", weak=True)
         setup.world_size_required = (
             "nanoGPT's per-GPU accumulation (train.py before 2023-03-25) multiplies the batch by the GPU count: "
-            "pass --world-size (from 2023-02-13 to 2023-03-25 a single-GPU run multiplied the accumulation by 8)"
+            "pass world_size (CLI --world-size) (from 2023-02-13 to 2023-03-25 a single-GPU run multiplied the accumulation by 8)"
         )
     return setup

@@ -283,11 +283,11 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
     if preset is None:
         if len(found) > 1:
             raise ConfigError(
-                f"{name} defines {len(found)} torchtitan presets: pass --preset NAME, one of {', '.join(found)}"
+                f"{name} defines {len(found)} torchtitan presets: pass preset (CLI --preset NAME), one of {', '.join(found)}"
             )
         preset = next(iter(found))
     elif preset not in found:
-        raise ConfigError(f"{name} has no preset {preset!r}: pass --preset with one of {', '.join(found)}")
+        raise ConfigError(f"{name} has no preset {preset!r}: pass preset (CLI --preset) with one of {', '.join(found)}")
     config = found[preset]
     label = f"{name} [preset {preset}]"
     if not any(k in config for k in _SECTIONS[:2]):
@@ -296,7 +296,7 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
         raise ConfigError(
             f"{label} ({config.get('__class__', 'a config')}) sets no optimizer or training at its top level{where}: "
             "adamcheck reads Trainer.Config/JobConfig presets, where the batch is the trainer's; for other "
-            "presets (RL controllers...) pass the values with --micro-batch-size/--seq-len and a Trainer preset"
+            "presets (RL controllers...) pass micro_batch_size and seq_len (CLI --micro-batch-size, --seq-len) with a Trainer preset"
         )
     raw_opt = config.get("optimizer")
     if isinstance(raw_opt, _Opaque):
@@ -345,7 +345,7 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
             setattr(setup, field, replace(item, source=text, weak=text.startswith("default")))
     if schema is None:
         why = (f"{label} states no batch fields and torchtitan's TrainingConfig changed in 2026 (local_batch_size 8 x "
-               "seq_len 2048 before, 16384 tokens per micro-batch since): pass --micro-batch-size and --seq-len")
+               "seq_len 2048 before, 16384 tokens per micro-batch since): pass micro_batch_size and seq_len (CLI --micro-batch-size, --seq-len)")
         for field in ("micro_batch", "seq_len"):
             setattr(setup, field, None)
             setup.unresolved[field] = why
@@ -404,7 +404,7 @@ def _tokens_to_sequences(
     if per_rank % ctx:
         raise ConfigError(
             f"{rank_src} is not a whole number of {ctx}-token windows ({ctx_src}): adamcheck counts sequences; "
-            "pass --micro-batch-size and --seq-len"
+            "pass micro_batch_size and seq_len (CLI --micro-batch-size, --seq-len)"
         )
     out["seq_len"] = ctx
     sources["seq_len"] = f"{ctx_src} (packed windows)"
@@ -412,7 +412,7 @@ def _tokens_to_sequences(
     sources["micro_batch"] = f"{rank_src} / max_context_length {ctx} tokens"
     if isinstance(step, int) and step > 0:
         if step % ctx:
-            raise ConfigError(f"{step_src} is not a whole number of {ctx}-token windows: pass --global-batch-size")
+            raise ConfigError(f"{step_src} is not a whole number of {ctx}-token windows: pass global_batch_size (CLI --global-batch-size)")
         out["global_batch_size"] = step // ctx
         sources["global_batch"] = f"{step_src} / max_context_length {ctx} tokens"
     return out, sources
