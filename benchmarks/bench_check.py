@@ -31,7 +31,7 @@ FILES = [
     "hf/sft_recipe.yaml",
     "deepspeed/ds_config_zero2.json",
     "torchtitan/llama3_8b.toml",
-    # issue 12's readers
+    # the readers of axolotl, LLaMA-Factory, torchtune, litgpt, OLMo, levanter, registries...
     "olmo/OLMo2-7B-stage1.yaml",
     "axolotl/llama-3-8b-fft.yaml",
     "llamafactory/qwen3_full_sft.yaml",
