@@ -50,6 +50,7 @@ import logging
 import math
 import os
 import warnings
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,7 +200,10 @@ class GradientMonitor:
             ``model`` to take them from ``model.named_parameters()``.
         warn: raise Python warnings (the logger is always used).
         micro_batches: record micro-batch gradients with ``post_accumulate_grad`` hooks
-            (needed for the two-batch estimate under gradient accumulation).
+            (needed for the two-batch estimate under gradient accumulation). A new
+            accumulation is recognised by a new ``.grad`` tensor, i.e. gradients cleared
+            with ``zero_grad(set_to_none=True)`` (torch's default); with
+            ``set_to_none=False`` pass ``micro_batches=False``.
         drift_options: options of :func:`adamcheck.drift.critical_beta2` (default
             :data:`DRIFT_OPTIONS`, a bounded Monte Carlo budget).
 
@@ -316,6 +320,7 @@ class GradientMonitor:
         self._pending: np.ndarray | None = None
         self._handles = [optimizer.register_step_pre_hook(self._pre), optimizer.register_step_post_hook(self._post)]
         self._micro = [[] for _ in self._tracked]
+        self._micro_src: list[Any] = [None] * len(self._tracked)
         if micro_batches:
             for slot, (p, _) in enumerate(self._tracked):
                 self._handles.append(p.register_post_accumulate_grad_hook(self._make_micro_hook(slot)))
@@ -339,8 +344,15 @@ class GradientMonitor:
         idx = self._tracked[slot][1]
 
         def hook(param: Any) -> None:
-            if self._ddp is None and param.grad is not None:
-                self._micro[slot].append(param.grad.detach().reshape(-1).index_select(0, idx))
+            grad = param.grad
+            if self._ddp is not None or grad is None:
+                return
+            src = self._micro_src[slot]
+            if src is None or src() is not grad:
+                # a new .grad tensor: zero_grad(set_to_none=True) ran, a new accumulation starts
+                self._micro[slot] = []
+                self._micro_src[slot] = weakref.ref(grad)
+            self._micro[slot].append(grad.detach().reshape(-1).index_select(0, idx))
 
         return hook
 
@@ -436,7 +448,11 @@ class GradientMonitor:
         if K < 2 or self.batch_size % K:
             return None, 0, ""
         cum = torch.stack([torch.cat([x[j] for x in snaps]) for j in range(K)]).double().cpu()
-        rows = torch.diff(cum, dim=0, prepend=torch.zeros_like(cum[:1])).numpy()
+        # .grad after K backward calls is the sum of K contributions c_i; the recorded
+        # step gradient is that sum, so in its units micro-batch i's gradient is K c_i
+        # (exact when the loss is divided by K, as accumulation loops do; else both
+        # are K times larger and the noise scale, a ratio, is unchanged)
+        rows = K * torch.diff(cum, dim=0, prepend=torch.zeros_like(cum[:1])).numpy()
         return rows, self.batch_size // K, "micro-batches"
 
     # -- DDP ---------------------------------------------------------------------------
