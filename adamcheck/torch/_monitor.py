@@ -472,7 +472,7 @@ class GradientMonitor:
         self._micro = [[] for _ in self._tracked]
         where = {id(p): idx for p, idx in self._tracked}
 
-        def hook(state: Any, bucket: Any) -> Any:
+        def hook(state, bucket):  # type: ignore[no-untyped-def]  # DDP inspects the annotations: none here
             for p, g in zip(bucket.parameters(), bucket.gradients()):
                 idx = where.get(id(p))
                 if idx is not None:
