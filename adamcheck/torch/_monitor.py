@@ -1,7 +1,8 @@
 """``GradientMonitor``: Adam's convergence statistics during a real training run (issue 13, part 2).
 
 Attach in one line, ``monitor = GradientMonitor(optimizer, batch_size=32)``; it hooks
-``optimizer.step`` (``register_step_pre_hook`` / ``register_step_post_hook``) and, on a
+``optimizer.step`` with ``register_step_post_hook`` (after the step, because with
+``step(closure)`` the backward runs inside the step) and, on a
 seeded sample of coordinates (:func:`adamcheck.torch.choose_coordinates`), records
 
 * each step's mini-batch gradient g_t (a sample of the law of the mini-batch gradient at
@@ -317,8 +318,7 @@ class GradientMonitor:
         self._ddp: Any = None
         self._group: Any = None
         self._world = 1
-        self._pending: np.ndarray | None = None
-        self._handles = [optimizer.register_step_pre_hook(self._pre), optimizer.register_step_post_hook(self._post)]
+        self._handles = [optimizer.register_step_post_hook(self._post)]
         self._micro = [[] for _ in self._tracked]
         self._micro_src: list[Any] = [None] * len(self._tracked)
         if micro_batches:
@@ -356,14 +356,10 @@ class GradientMonitor:
 
         return hook
 
-    def _pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        self._pending = self._grad_vector().detach().double().cpu().numpy()
-
     def _post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        g = self._pending
-        if g is None:
-            return
-        self._pending = None
+        # read after the step: with step(closure) (Lightning, LBFGS-style loops) the
+        # backward runs inside step(), after any pre-hook; Adam leaves .grad unchanged
+        g = self._grad_vector().detach().double().cpu().numpy()
         self.step += 1
         self._grads.append(g.astype(np.float32))
         self._grad_steps.append(self.step)
