@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "GradientMonitor": "._monitor",
     "MonitorReport": "._monitor",
     "AdamCheckWarning": "._monitor",
+    "report_metrics": "._monitor",
     "lightning_callback": "._lightning",
 }
 

@@ -16,27 +16,9 @@ wrapper); the other statistics are the same on every rank.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-__all__ = ["lightning_callback", "report_metrics"]
-
-
-def report_metrics(report: Any) -> dict[str, float]:
-    """The report's numbers as a flat ``{"adamcheck/name": float}`` dict for loggers (NaN left out)."""
-    out = {
-        "beta2_critical": report.beta2_critical,
-        "drift_ratio_min": report.drift_ratio_min,
-        "drift_ratio_median": report.drift_ratio_median,
-        "reversed_coordinates": float(report.reversed),
-        "b_simple": report.b_simple,
-        "grad_norm_sq": report.grad_norm_sq,
-        "update_direction_norm": report.direction_norm_last,
-        "update_spikes": float(report.spikes),
-    }
-    for batch, value in report.beta2_critical_by_batch:
-        out[f"beta2_critical_at_{batch}"] = value
-    return {f"adamcheck/{k}": float(v) for k, v in out.items() if v is not None and math.isfinite(v)}
+__all__ = ["lightning_callback"]
 
 
 def lightning_callback(batch_size: int | None = None, **monitor_options: Any) -> Any:
@@ -63,7 +45,7 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
         import lightning.pytorch as pl
     except ImportError:
         raise InvalidParameterError("the Lightning callback needs lightning: pip install 'adamcheck[lightning]'") from None
-    from ._monitor import GradientMonitor
+    from ._monitor import GradientMonitor, report_metrics
 
     class AdamCheckMonitorCallback(pl.Callback):  # type: ignore[misc, valid-type]
         """Attaches :class:`GradientMonitor` at train start; logs its analyses."""

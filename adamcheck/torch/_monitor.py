@@ -63,7 +63,7 @@ from .._errors import AdamCheckWarning, InvalidParameterError
 from .._validate import check_positive_float, check_positive_int, check_seed
 from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
 
-__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "critical_beta2_of_window", "DRIFT_OPTIONS"]
+__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "critical_beta2_of_window", "DRIFT_OPTIONS", "report_metrics"]
 
 LOGGER = logging.getLogger("adamcheck")
 
@@ -135,6 +135,24 @@ class MonitorReport:
     @property
     def warning_kinds(self) -> set[str]:
         return {w.kind for w in self.warnings}
+
+
+def report_metrics(report: Any) -> dict[str, float]:
+    """The report's numbers as a flat ``{"adamcheck/name": float}`` dict for loggers (NaN left out)."""
+    out = {
+        "beta2_critical": report.beta2_critical,
+        "drift_ratio_min": report.drift_ratio_min,
+        "drift_ratio_median": report.drift_ratio_median,
+        "reversed_coordinates": float(report.reversed),
+        "b_simple": report.b_simple,
+        "grad_norm_sq": report.grad_norm_sq,
+        "update_direction_norm": report.direction_norm_last,
+        "update_spikes": float(report.spikes),
+    }
+    for batch, value in report.beta2_critical_by_batch:
+        out[f"beta2_critical_at_{batch}"] = value
+    return {f"adamcheck/{k}": float(v) for k, v in out.items() if v is not None and math.isfinite(v)}
+
 
 
 #: Drift budget of an analysis: bounded so that one analysis takes seconds even for the
@@ -245,6 +263,10 @@ class GradientMonitor:
     ) -> None:
         torch = import_torch()
         self._torch = torch
+        # wrappers (accelerate's AcceleratedOptimizer, LightningOptimizer) call an inner
+        # torch optimizer's step(): its hooks are the ones that fire
+        while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
+            optimizer = optimizer.optimizer
         self.optimizer = optimizer
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.every = check_positive_int(every, "every")
