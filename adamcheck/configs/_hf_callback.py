@@ -145,7 +145,8 @@ def hf_check_callback(
 
                 opt = kwargs.get("optimizer")
                 batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
-                options = monitor if isinstance(monitor, dict) else {}
+                options = {"accumulation_steps": args.gradient_accumulation_steps,
+                           **(monitor if isinstance(monitor, dict) else {})}
                 self.monitor = GradientMonitor(opt, batch, model=kwargs.get("model"), **options)
             except Exception as exc:  # noqa: BLE001 - never break training for an adamcheck bug
                 logger.warning("adamcheck: gradient monitor not attached (%s: %s)", type(exc).__name__, exc)

@@ -64,7 +64,8 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
                         "cannot tell the batch size from the train dataloader: pass lightning_callback(batch_size=...)"
                     )
                 size = per * int(trainer.accumulate_grad_batches) * int(trainer.world_size)
-            self.monitor = GradientMonitor(trainer.optimizers[0], size, model=pl_module, **monitor_options)
+            options = {"accumulation_steps": int(trainer.accumulate_grad_batches), **monitor_options}
+            self.monitor = GradientMonitor(trainer.optimizers[0], size, model=pl_module, **options)
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
             mon = self.monitor

@@ -223,6 +223,9 @@ class GradientMonitor:
             accumulation is recognised by a new ``.grad`` tensor, i.e. gradients cleared
             with ``zero_grad(set_to_none=True)`` (torch's default); with
             ``set_to_none=False`` pass ``micro_batches=False``.
+        accumulation_steps: backward calls per step, if known: micro-batches are then
+            gathered from the first step (otherwise from the second step on which the
+            monitor has seen more than one backward call).
         drift_options: options of :func:`adamcheck.drift.critical_beta2` (default
             :data:`DRIFT_OPTIONS`, a bounded Monte Carlo budget).
 
@@ -260,6 +263,7 @@ class GradientMonitor:
         warn: bool = True,
         micro_batches: bool = True,
         drift_options: dict[str, Any] | None = None,
+        accumulation_steps: int | None = None,
     ) -> None:
         torch = import_torch()
         self._torch = torch
@@ -334,6 +338,8 @@ class GradientMonitor:
         self._small_rows = 0  # rows this process added (their global index)
         self._big_sq = 0.0
         self._big_steps = 0
+        self._pair_sq = 0.0
+        self._pair_steps = 0
         self._small_batch = 0
         self._small_source = ""
         self._ddp_local: dict[int, Any] = {}
@@ -343,6 +349,9 @@ class GradientMonitor:
         self._handles = [optimizer.register_step_post_hook(self._post)]
         self._micro = [[] for _ in self._tracked]
         self._micro_src: list[Any] = [None] * len(self._tracked)
+        self._micro_count = [0] * len(self._tracked)
+        self._accumulating = accumulation_steps is not None and check_positive_int(
+            accumulation_steps, "accumulation_steps") >= 2
         if micro_batches:
             for slot, (p, _) in enumerate(self._tracked):
                 self._handles.append(p.register_post_accumulate_grad_hook(self._make_micro_hook(slot)))
@@ -373,8 +382,11 @@ class GradientMonitor:
             if src is None or src() is not grad:
                 # a new .grad tensor: zero_grad(set_to_none=True) ran, a new accumulation starts
                 self._micro[slot] = []
+                self._micro_count[slot] = 0
                 self._micro_src[slot] = weakref.ref(grad)
-            self._micro[slot].append(grad.detach().reshape(-1).index_select(0, idx))
+            self._micro_count[slot] += 1
+            if self._accumulating:  # gathered only once the run is seen to accumulate (cost)
+                self._micro[slot].append(grad.detach().reshape(-1).index_select(0, idx))
 
         return hook
 
@@ -388,7 +400,7 @@ class GradientMonitor:
         self._big_sq += float(g @ g)
         self._big_steps += 1
         self._record_direction()
-        self._record_small()
+        self._record_small(g)
         if self.step % self.every == 0:
             self.analyse()
 
@@ -429,7 +441,7 @@ class GradientMonitor:
                 self._last_spike_step = self.step
         self._dirs.append(d)
 
-    def _record_small(self) -> None:
+    def _record_small(self, big: np.ndarray) -> None:
         """Small-batch gradients of this step (micro-batches or this rank) into the accumulator."""
         rows, size, source = self._take_small_rows()
         if rows is None:
@@ -438,7 +450,9 @@ class GradientMonitor:
             self._notes.append(f"small batches changed from {self._small_batch} to {size} examples at step "
                                f"{self.step}: the two-batch sums were restarted")
             self._small = type(self._small)(self._acc_config)
-            self._big_sq, self._big_steps = float(self._grads[-1].astype(np.float64) @ self._grads[-1]), 1
+            self._pair_sq, self._pair_steps = 0.0, 0
+        self._pair_sq += float(big @ big)  # the big batch of the same steps as the small ones
+        self._pair_steps += 1
         self._small_batch, self._small_source = size, source
         self._small.update(0, self._small_rows, rows)
         self._small_rows += rows.shape[0]
@@ -457,13 +471,14 @@ class GradientMonitor:
             if self.batch_size % self._world:
                 return None, 0, ""
             return row, self.batch_size // self._world, "ranks"
-        snaps = self._micro
+        snaps, counts = self._micro, set(self._micro_count)
         self._micro = [[] for _ in self._tracked]
-        counts = {len(x) for x in snaps}
-        if len(counts) != 1:
-            return None, 0, ""
-        K = counts.pop()
-        if K < 2 or self.batch_size % K:
+        self._micro_count = [0] * len(self._tracked)
+        self._micro_src = [None] * len(self._tracked)
+        K = max(counts) if counts else 0
+        was, self._accumulating = self._accumulating, K >= 2
+        # the first accumulating step is only counted (micro-batches are gathered from the next)
+        if not was or len(counts) != 1 or K < 2 or self.batch_size % K or any(len(x) != K for x in snaps):
             return None, 0, ""
         cum = torch.stack([torch.cat([x[j] for x in snaps]) for j in range(K)]).double().cpu()
         # .grad after K backward calls is the sum of K contributions c_i; the recorded
@@ -547,14 +562,14 @@ class GradientMonitor:
             out["grad_norm_sq"] = self._big_sq / self._big_steps
         n_small = acc.examples(0)
         b, B = self._small_batch, self.batch_size
-        if n_small and self._big_steps and 0 < b < B:
+        if n_small and self._pair_steps and 0 < b < B:
             small_sq = acc.total_sq(0) / n_small
-            big_sq = self._big_sq / self._big_steps
+            big_sq = self._pair_sq / self._pair_steps
             g2 = (B * big_sq - b * small_sq) / (B - b)
             trace = (small_sq - big_sq) / (1.0 / b - 1.0 / B)
             out["b_simple"] = trace / g2 if g2 > 0 else float("nan")
         self._small = type(self._small)(self._acc_config)
-        self._big_sq, self._big_steps = 0.0, 0
+        self._big_sq, self._big_steps, self._pair_sq, self._pair_steps = 0.0, 0, 0.0, 0
         return out
 
     def _drift_at_own_betas(self, law: Any) -> dict[str, Any]:

@@ -40,9 +40,9 @@ COMMON = textwrap.dedent(
         return np.array([r.grad_norm_sq, r.b_simple, r.small_batch, r.beta2_critical, r.drift_ratio_min,
                          r.drift_ratio_median, r.direction_norm_last, r.informative, r.step])
 
-    def monitor(opt, net):
+    def monitor(opt, net, **kw):
         return GradientMonitor(opt, batch_size=2 * MICRO, every=STEPS, window=STEPS, multiples=(1,),
-                               model=net, seed=1)
+                               model=net, seed=1, **kw)
     """
 )
 
@@ -97,7 +97,7 @@ def test_two_gloo_ranks_give_the_statistics_of_one_process_with_accumulation(tmp
     torch = ns["torch"]
     net = ns["model"]()
     opt = torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.9, 0.99))
-    mon = ns["monitor"](opt, net)
+    mon = ns["monitor"](opt, net, accumulation_steps=2)
     x, y = ns["data"]()
     micro = ns["MICRO"]
     for s in range(ns["STEPS"]):

@@ -66,7 +66,7 @@ def test_lightning_callback_matches_a_plain_loop_and_logs(tmp_path):
     # the plain loop: same data order, two micro-batches of 4 per step, loss / 2
     model = net()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2, betas=(0.9, 0.99))
-    mon = GradientMonitor(opt, batch_size=8, every=10, multiples=(1,), seed=2, model=model)
+    mon = GradientMonitor(opt, batch_size=8, every=10, multiples=(1,), seed=2, model=model, accumulation_steps=2)
     for s in range(20):
         opt.zero_grad()
         for k in range(2):

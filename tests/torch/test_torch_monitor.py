@@ -31,7 +31,9 @@ def test_records_match_the_optimizer_and_the_two_batch_formula():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2, betas=(0.8, 0.99), eps=1e-8)
-    mon = GradientMonitor(opt, batch_size=12, coordinates=40, every=10**6, model=model, multiples=(1,))
+    mon = GradientMonitor(opt, batch_size=12, coordinates=40, every=10**6, model=model, multiples=(1,),
+                          accumulation_steps=3)
+    lazy = GradientMonitor(opt, batch_size=12, coordinates=40, every=10**6, model=model, multiples=(1,))
     x, y = torch.randn(20 * 12, 5), torch.randint(0, 3, (20 * 12,))
     loss_fn = torch.nn.functional.cross_entropy
     small_sq, big_sq, grads = [], [], []
@@ -68,6 +70,11 @@ def test_records_match_the_optimizer_and_the_two_batch_formula():
     expected = ((s2 - g2) / (1 / b - 1 / B)) / ((B * g2 - b * s2) / (B - b))  # McCandlish et al. A.1
     assert rep.b_simple == pytest.approx(expected, rel=1e-5)
     assert rep.grad_norm_sq == pytest.approx(g2, rel=1e-5)
+    # without the hint, micro-batches are gathered from the second accumulating step on
+    lazy.analyse()
+    s2, g2 = np.mean(small_sq[1:]), np.mean(big_sq[1:])
+    expected = ((s2 - g2) / (1 / b - 1 / B)) / ((B * g2 - b * s2) / (B - b))
+    assert lazy.report().b_simple == pytest.approx(expected, rel=1e-5)
     assert rep.step == 20 and rep.window == 20 and np.isfinite(rep.beta2_critical)
 
 
