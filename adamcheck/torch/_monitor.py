@@ -207,10 +207,10 @@ class GradientMonitor:
             ``betas``/``eps`` and whose state has ``exp_avg``/``exp_avg_sq``/``step``).
         batch_size: B, examples per optimizer step (global: micro batch x accumulation x ranks).
         coordinates, seed, floor_per_tensor: the coordinate sample (:func:`choose_coordinates`).
-        every: analyse every this many steps (beta2*, drift ratio, noise scale); the cost of
-            an analysis is seconds, so keep it rare.
-        window: steps in each analysis (default ``every``); the last ``max(window,
-            history)`` steps' gradients are kept for :meth:`save`.
+        every: analyse every this many steps (beta2*, drift ratio, noise scale); one
+            analysis costs seconds of CPU (benchmarks/bench_monitor.py), so keep it rare.
+        window: steps in each analysis (default ``min(every, 1000)``); the last
+            ``max(window, history)`` steps' gradients (k float32 each) are kept for :meth:`save`.
         history: gradients kept for :meth:`save` (default ``window``).
         multiples: batch multiples k for beta2*(kB) (means of k consecutive steps).
         law_coordinates: coordinates in the drift laws (the most resolved ones).
@@ -249,13 +249,13 @@ class GradientMonitor:
         batch_size: int,
         *,
         coordinates: int = 4096,
-        every: int = 1000,
+        every: int = 5000,
         window: int | None = None,
         history: int | None = None,
         seed: int = 0,
         floor_per_tensor: int = 4,
-        multiples: Sequence[int] = (1, 4, 16),
-        law_coordinates: int = 64,
+        multiples: Sequence[int] = (1, 4),
+        law_coordinates: int = 32,
         spike_factor: float = 4.0,
         spike_window: int = 50,
         names: Sequence[str] | None = None,
@@ -274,7 +274,7 @@ class GradientMonitor:
         self.optimizer = optimizer
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.every = check_positive_int(every, "every")
-        self.window = check_positive_int(window if window is not None else every, "window")
+        self.window = check_positive_int(window if window is not None else min(self.every, 1000), "window")
         self.history = max(self.window, check_positive_int(history if history is not None else self.window, "history"))
         self.seed = check_seed(seed)
         self.multiples = tuple(check_positive_int(k, "multiples") for k in multiples)
@@ -352,9 +352,10 @@ class GradientMonitor:
         self._micro_count = [0] * len(self._tracked)
         self._accumulating = accumulation_steps is not None and check_positive_int(
             accumulation_steps, "accumulation_steps") >= 2
+        self._micro_hooked = 0
         if micro_batches:
-            for slot, (p, _) in enumerate(self._tracked):
-                self._handles.append(p.register_post_accumulate_grad_hook(self._make_micro_hook(slot)))
+            # one counting hook until accumulation is seen: 1 Python call per backward, not one per tensor
+            self._hook_micro(len(self._tracked) if self._accumulating else 1)
 
     # -- hooks -------------------------------------------------------------------------
     def _gather(self, tensors: Sequence[Any]) -> Any:
@@ -368,6 +369,11 @@ class GradientMonitor:
             parts.append(torch.zeros(idx.numel(), dtype=p.dtype, device=p.device) if p.grad is None
                          else p.grad.detach().reshape(-1).index_select(0, idx))
         return torch.cat(parts)
+
+    def _hook_micro(self, upto: int) -> None:
+        for slot in range(self._micro_hooked, upto):
+            self._handles.append(self._tracked[slot][0].register_post_accumulate_grad_hook(self._make_micro_hook(slot)))
+        self._micro_hooked = max(self._micro_hooked, upto)
 
     def _make_micro_hook(self, slot: int) -> Callable[[Any], None]:
         # after each backward, keep this tensor's cumulative .grad at its sampled indices;
@@ -408,17 +414,16 @@ class GradientMonitor:
     def _record_direction(self) -> None:
         torch = self._torch
         state = self.optimizer.state
-        ms, vs, steps = [], [], []
+        ms, vs = [], []
         for p, idx in self._tracked:
-            st = state.get(p, {})
-            if "exp_avg" not in st or "exp_avg_sq" not in st:
+            st = state.get(p)
+            if not st or "exp_avg" not in st or "exp_avg_sq" not in st:
                 return
-            ms.append(st["exp_avg"].detach().reshape(-1).index_select(0, idx))
-            vs.append(st["exp_avg_sq"].detach().reshape(-1).index_select(0, idx))
-            steps.append(float(st.get("step", self.step)))
-        m = torch.cat(ms).double().cpu().numpy()
-        v = torch.cat(vs).double().cpu().numpy()
-        t = steps[0]
+            ms.append(st["exp_avg"].reshape(-1).index_select(0, idx))
+            vs.append(st["exp_avg_sq"].reshape(-1).index_select(0, idx))
+        mv = torch.cat(ms + vs).double().cpu().numpy()
+        m, v = mv[: self.k], mv[self.k :]
+        t = float(state[self._tracked[0][0]].get("step", self.step))  # one read: a tensor read costs
         self._last_m, self._last_v = m, v
         m_hat = m / (1.0 - self.beta1**t) if self.beta1 > 0 else m
         v_hat = v / (1.0 - self.beta2**t) if self.beta2 > 0 else v
@@ -471,12 +476,14 @@ class GradientMonitor:
             if self.batch_size % self._world:
                 return None, 0, ""
             return row, self.batch_size // self._world, "ranks"
-        snaps, counts = self._micro, set(self._micro_count)
+        snaps, counts = self._micro, set(self._micro_count[: max(1, self._micro_hooked)])
         self._micro = [[] for _ in self._tracked]
         self._micro_count = [0] * len(self._tracked)
         self._micro_src = [None] * len(self._tracked)
         K = max(counts) if counts else 0
         was, self._accumulating = self._accumulating, K >= 2
+        if self._accumulating and 0 < self._micro_hooked < len(self._tracked):
+            self._hook_micro(len(self._tracked))
         # the first accumulating step is only counted (micro-batches are gathered from the next)
         if not was or len(counts) != 1 or K < 2 or self.batch_size % K or any(len(x) != K for x in snaps):
             return None, 0, ""
