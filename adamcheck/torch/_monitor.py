@@ -161,7 +161,7 @@ DRIFT_OPTIONS = {"target_se": 0.02, "max_steps": 50_000, "refine_steps": 3}
 
 
 def critical_beta2_of_window(
-    grads: np.ndarray, batch_size: int, beta1: float, *, seed: int = 0, law_coordinates: int = 64, eps: float = 0.0,
+    grads: np.ndarray, batch_size: int, beta1: float, *, seed: int = 0, law_coordinates: int = 32, eps: float = 0.0,
     options: dict[str, Any] | None = None,
 ) -> tuple[float, Any, bool]:
     """beta2*(B) from a window of recorded mini-batch gradients (W, k): the one call into adamcheck.drift.

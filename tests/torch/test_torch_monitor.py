@@ -169,3 +169,32 @@ def test_monitor_refuses_plain_sgd_and_empty_save(tmp_path):
     with pytest.raises(AdamCheckError, match="no step"):
         mon.save(tmp_path / "x.npz")
     assert math.isnan(mon.report().beta2_critical)
+
+
+def test_beta2_below_critical_warns_on_the_two_point_law():
+    """A one-parameter 'model' whose step gradients are draws of the section-4 two-point law
+    (n = 10, a = 1/81): beta2* from the monitor's window is close to beta2* of the exact law,
+    and beta2 = 0.5 below it warns with beta2, the batch size and the value needed."""
+    import torch
+
+    from adamcheck import GradientLaw
+    from adamcheck.drift import critical_beta2
+    from adamcheck.torch import AdamCheckWarning, GradientMonitor
+
+    law = GradientLaw.two_point(10, 1 / 81)
+    exact = float(critical_beta2(law, [0.0]).strict[0])
+    draws = np.random.default_rng(4).choice(law.values[:, 0], size=400, p=law.weights)
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([w], lr=1e-3, betas=(0.0, 0.5))
+    mon = GradientMonitor(opt, batch_size=1, every=400, multiples=(1,), spike_factor=1e9)
+    with pytest.warns(AdamCheckWarning) as caught:
+        for g in draws:
+            opt.zero_grad()
+            (float(g) * w).sum().backward()
+            opt.step()
+    rep = mon.report()
+    assert rep.warning_kinds == {"beta2_below_critical"} and rep.warnings[0].step == 400
+    assert 0.5 < rep.beta2_critical and abs(rep.beta2_critical - exact) < 0.1, (rep.beta2_critical, exact)
+    msg = str(caught[0].message)
+    assert "beta2 = 0.5" in msg and "batch size 1" in msg and f"{rep.beta2_critical:.4g}" in msg
+    assert rep.reversed == 1 and rep.drift_ratio_min < 0  # the drift at (0, 0.5) is reversed
