@@ -1,4 +1,4 @@
-"""Practice rules for beta2 across batch sizes (theory.md section 7).
+"""Practice rules for beta2 across batch sizes (docs/theory.md section 7).
 
 The second-moment EMA forgets with half-life ``ln(1/2)/ln(beta2)`` steps. Keeping
 that half-life fixed in *samples* (or tokens) when the batch size changes from B to
@@ -57,18 +57,18 @@ class BetaReference:
             return self
         if not tokens_per_sample:
             raise InvalidParameterError(
-                f"the reference batch {self.batch_size:g} is in tokens: give --tokens-per-sample to compare"
+                f"the reference batch {self.batch_size:g} is in tokens: give tokens_per_sample (CLI --tokens-per-sample) to compare"
             )
         return BetaReference(self.beta2, self.batch_size / tokens_per_sample, self.source, "samples")
 
 
 #: The default reference: beta2 = 0.999 at batch 32 (the clamped public recipe of
-#: theory.md section 7, after Marek et al. 2025).
+#: docs/theory.md section 7, after Marek et al. 2025).
 DEFAULT_REFERENCE = BetaReference(
     beta2=0.999,
     batch_size=32,
     source="beta2 = 0.999 at batch 32, from one public training recipe's clip(0.999**(B/32), 0.95, 0.9999) "
-    "(theory.md section 7); the rule itself is Marek et al. 2025 (arXiv 2507.07101)",
+    "(docs/theory.md section 7); the rule itself is Marek et al. 2025 (arXiv 2507.07101)",
 )
 
 

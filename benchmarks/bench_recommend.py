@@ -2,7 +2,7 @@
 
 Peers: ``python -c pass`` (interpreter start-up, the floor) and ``python -c "import
 numpy"``. Runs are interleaved so machine noise hits all alike; figures are medians.
-Target (issue 5): ``adamcheck recommend --batch-size 32`` under 0.5 s. The calibrated form
+Target: ``adamcheck recommend --batch-size 32`` under 0.5 s. The calibrated form
 on the shipped example gradients is timed too (it builds mini-batch laws and searches
 the drift ratio; no target).
 

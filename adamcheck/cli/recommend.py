@@ -29,7 +29,7 @@ def _render(rec: Any) -> str:
         L.append(f"   Theorem 2.2 (2026): {pr['theorem22']['statement']}")
     L.append(f"   Shi et al. 2021: {pr.get('status')}")
     L.append("")
-    L.append("2. Calibrated on your gradients (drift ratio, theory.md section 9)")
+    L.append("2. Calibrated on your gradients (drift ratio, docs/theory.md section 9)")
     if c is None:
         L.append("   not used: give --gradients FILE (per-example gradients, see 'adamcheck estimate')")
     else:
@@ -65,32 +65,17 @@ def _render(rec: Any) -> str:
 
 
 def _plot(rec: Any, path: str) -> None:
-    import numpy as np
+    from .._halflife import BetaReference
+    from ..recommend import plot_beta2_against_batch
 
-    from .._halflife import BetaReference, half_life_beta2
-    from .._plotting import pyplot, save_figure
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ref = rec.practice["reference"]
-    reference = BetaReference(ref["beta2"], ref["batch_size"], ref["source"])
-    B = np.logspace(0, 4.5, 200)
-    rule = np.array([half_life_beta2(reference, b) for b in B])
-    lo, hi = rec.practice["clamp"]
-    ax.plot(B, 1 - rule, color="0.5", lw=1, label="half-life rule")
-    ax.plot(B, 1 - np.clip(rule, lo, hi), color="k", lw=1.5, label="clamped practice range")
-    ax.scatter([rec.batch_size], [1 - rec.beta2], color="#1f77b4", zorder=5, s=50, label="recommended")
-    if rec.beta2_critical is not None and rec.beta2_critical > 0:
-        ax.scatter([rec.batch_size], [1 - rec.beta2_critical], color="#d62728", marker="x", s=60,
-                   zorder=5, label=r"critical $\beta_2^*$ (your gradients)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.invert_yaxis()
-    ax.set_xlabel("batch size (samples)")
-    ax.set_ylabel(r"$1-\beta_2$")
-    ax.set_title(f"beta2 for batch {rec.batch_size}", fontsize=10)
-    ax.legend(fontsize=8)
-    save_figure(fig, path)
+    critical = [] if rec.beta2_critical is None else [rec.beta2_critical]
+    plot_beta2_against_batch(
+        path, reference=BetaReference(ref["beta2"], ref["batch_size"], ref["source"]),
+        clamp=tuple(rec.practice["clamp"]), batch_sizes=[rec.batch_size][: len(critical)],
+        critical_beta2=critical, recommended=(rec.batch_size, rec.beta2),
+        title=f"beta2 for batch {rec.batch_size}",
+    )
 
 
 @click.command(
@@ -118,16 +103,19 @@ Examples:
 @click.option("--eps", type=float, default=None, help="Your Adam epsilon, in the gradients' units (default 0).")
 @click.option("--margin", type=float, default=0.5, show_default=True,
               help="Drift-ratio margin of the recommended beta2.")
-@click.option("--steps", "planned_steps", type=int, default=None, help="Planned training steps (for warnings).")
+@click.option("--max-steps", "planned_steps", type=int, default=None, help="Planned optimizer steps (for warnings), as in check.")
+# --steps was this option's first name; hidden because --steps means steps per simulated run elsewhere
+@click.option("--steps", "planned_steps_alias", type=int, default=None, hidden=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of resampling and Monte Carlo.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw beta2 against batch size with the recommendation (.png/.pdf/.svg).")
 @json_option
 @quiet_option
 def command(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps, margin,
-            planned_steps, seed, plot_path, as_json, quiet) -> int:
+            planned_steps, planned_steps_alias, seed, plot_path, as_json, quiet) -> int:
     from ..recommend import recommend
 
+    planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
     if plot_path:
         from .._plotting import check_plot_path
 

@@ -1,4 +1,4 @@
-"""Pre-training sanity check of Adam settings in training configurations (issue 6).
+"""Pre-training sanity check of Adam settings in training configurations.
 
 ``adamcheck check FILE...`` and :func:`check_config` read a training configuration
 (Hugging Face TrainingArguments JSON/YAML, DeepSpeed JSON, nanoGPT Python config,

@@ -12,7 +12,7 @@ from .._validate import check_positive_float, check_positive_int
 from ._batch import EffectiveBatch, effective_batch
 from ._load import read_config
 from ._report import CheckReport
-from ._rules import RULES, CheckContext, Finding, recommend_available
+from ._rules import RULES, CheckContext, Finding
 from ._setup import TrainingSetup, apply_overrides
 
 __all__ = ["check_setup", "check_config", "planned_steps"]
@@ -45,7 +45,7 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
         return None, "the configuration states no step count"
     size = setup.get("dataset_size")
     if size is None:
-        return None, f"num_train_epochs = {epochs:g} but the dataset size is unknown: pass --dataset-size"
+        return None, f"num_train_epochs = {epochs:g} but the dataset size is unknown: pass dataset_size (CLI --dataset-size)"
     if batch.micro_batch is None or batch.data_parallel is None or batch.grad_accum is None:
         return None, "num_train_epochs given but the batch layout is unknown"
     loader = math.ceil(size / (batch.micro_batch * batch.data_parallel))
@@ -62,12 +62,10 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
 def _recommendation(
     ctx: CheckContext,
 ) -> tuple[Any, str | None]:
-    """Call ``adamcheck.recommend.recommend`` when it is installed; else say why not."""
-    if not recommend_available():
-        return None, "adamcheck.recommend (beta2*, recommended betas) is not part of this installation yet"
+    """Call ``adamcheck.recommend.recommend`` when betas and batch are known; else say why not."""
     if not ctx.betas_usable() or ctx.batch.sequences is None:
         return None, "betas or batch size unknown"
-    from ..recommend import recommend  # type: ignore[import-not-found]
+    from ..recommend import recommend
 
     try:
         rec = recommend(

@@ -31,7 +31,7 @@ Rules (``RULES`` runs them in this order):
     advice when 1/(1-beta2) exceeds the planned optimizer steps: the EMA never reaches
     its own window, and Zhang et al. 2026's bound carries a 1/(1-beta2) factor.
 ``critical_beta2``
-    risk when beta2 < beta2*(beta1, B) computed from sampled gradients (theory.md
+    risk when beta2 < beta2*(beta1, B) computed from sampled gradients (docs/theory.md
     section 9); needs ``--gradients`` and ``adamcheck.recommend``.
 ``eps_vs_sqrt_v``
     advice when eps exceeds ``eps_fraction`` (default 0.1, adamcheck's choice, not a
@@ -43,7 +43,6 @@ Rules (``RULES`` runs them in this order):
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -82,7 +81,7 @@ SRC_MEMORY = (
     "EMA window 1/(1-beta2) (adamcheck._halflife.memory_steps); the 1/(1-beta2) factor in "
     "Zhang et al. 2026 (arXiv 2603.02092) Thm 2.2"
 )
-SRC_CRITICAL = "critical beta2* from the drift ratio of sampled gradients (theory.md section 9; Zhang et al. 2026 section 2)"
+SRC_CRITICAL = "critical beta2* from the drift ratio of sampled gradients (docs/theory.md section 9; Zhang et al. 2026 section 2)"
 SRC_EPS = "eps against the stationary sqrt(v) = sqrt(E[g_B^2]) of sampled gradients (threshold is adamcheck's choice)"
 SRC_RECOMMEND = "adamcheck recommend"
 SRC_BATCH = "effective batch = micro batch x gradient accumulation x data-parallel size"
@@ -330,11 +329,6 @@ def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
 # --- rules that need sampled gradients and/or adamcheck.recommend ------------------------
 
 
-def recommend_available() -> bool:
-    """Whether ``adamcheck.recommend`` is part of this installation."""
-    return importlib.util.find_spec("adamcheck.recommend") is not None
-
-
 def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: int, source: str = SRC_CRITICAL) -> list[Finding]:
     """Risk when beta2 < beta2* (given by the recommender from gradients)."""
     if beta2_critical is None:
@@ -359,7 +353,7 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
 def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1) -> list[Finding]:
     """Advice when eps > ``fraction`` x median_j sqrt(E[g_j^2]) of a :class:`~adamcheck._laws.GradientLaw`.
 
-    At stationarity v_j -> E[g_j^2] (theory.md section 1), so sqrt(v) + eps is
+    At stationarity v_j -> E[g_j^2] (docs/theory.md section 1), so sqrt(v) + eps is
     dominated by eps when eps is not small against sqrt(E[g^2]).
 
     Example:
@@ -435,9 +429,7 @@ def rule_critical_beta2(ctx: CheckContext) -> list[Finding]:
 
 def rule_eps_vs_sqrt_v(ctx: CheckContext) -> list[Finding]:
     if ctx.gradient_law is None:
-        why = _why_no_gradient_rules(
-            ctx, "turning the gradient file into a GradientLaw is not wired into check yet (adamcheck.noise)"
-        )
+        why = _why_no_gradient_rules(ctx, "no mini-batch gradient law was computed from it")
         return [Finding("not_checked", "eps_vs_sqrt_v", f"not checked: {why}", SRC_EPS)]
     if ctx.eps is None:
         return [Finding("not_checked", "eps_vs_sqrt_v", "not checked: eps unknown", SRC_EPS)]

@@ -5,7 +5,7 @@
    constant c unknown (the paper does not give it). Both are honest but extremely
    conservative; the numbers are shown even when they are 1 - 1e-12.
 2. **Calibrated** (with sampled per-example gradients) - the critical beta2* at this
-   batch size from the drift ratio of theory.md section 9 (:mod:`adamcheck.drift`) on the
+   batch size from the drift ratio of docs/theory.md section 9 (:mod:`adamcheck.drift`) on the
    mini-batch laws of the user's gradients (:mod:`adamcheck.noise`), and the smallest
    beta2 that keeps the drift ratio above a margin.
 3. **Practice** - the half-life rule beta2' = beta2^(B'/B) from a reference configuration
@@ -51,10 +51,10 @@ DEFAULT_BETA1 = 0.9
 #: the mean step keeps at least half of its full-memory size in every informative coordinate.
 DEFAULT_MARGIN = 0.5
 #: Batch sizes (in reference units) past which the clamped half-life rule sits at its lower
-#: end, where practice prefers low beta2 against loss spikes (theory.md section 7).
+#: end, where practice prefers low beta2 against loss spikes (docs/theory.md section 7).
 _SRC_SHI = "Shi, Li, Hong, Sun (ICLR 2021), Theorems 4.3/4.4, via adamcheck.theory.shi_min_beta2"
 _SRC_T22 = "Zhang, Li, Chen, Luo, Sun (2026), Theorem 2.2: beta2 >= 1 - c (1 - beta1^n)/n^5, c not given"
-_SRC_DRIFT = "adamcheck's drift ratio (theory.md section 9) on mini-batch laws of your gradients"
+_SRC_DRIFT = "adamcheck's drift ratio (docs/theory.md section 9) on mini-batch laws of your gradients"
 _SRC_HALF = "half-life rule beta2' = beta2^(B'/B), Marek et al. 2025 (arXiv 2507.07101)"
 
 
@@ -122,7 +122,7 @@ class Recommendation:
 
 # -- lens 3: practice ---------------------------------------------------------------------
 def practice_lens(batch_size: float, reference: BetaReference, tokens_per_sample: int | None) -> dict[str, Any]:
-    """The half-life rule at ``batch_size`` and its clamp (theory.md section 7)."""
+    """The half-life rule at ``batch_size`` and its clamp (docs/theory.md section 7)."""
     rule = half_life_beta2(reference, batch_size)
     lo, hi = PRACTICE_CLAMP
     clamped = min(max(rule, lo), hi)
@@ -249,7 +249,7 @@ def recommend(
 
     Math: the calibrated beta2* is the smallest beta2 past which no informative
     coordinate's drift ratio rho(beta1, beta2; P_B) = E_pi[m/(sqrt v + eps)] /
-    (E g/sqrt(E g^2)) is negative beyond its standard error (theory.md section 9); the
+    (E g/sqrt(E g^2)) is negative beyond its standard error (docs/theory.md section 9); the
     recommended beta2 keeps rho >= ``margin``. The practice lens is beta2_ref^(B/B_ref);
     the provable lens is Shi et al.'s condition and Theorem 2.2's order.
 
@@ -260,7 +260,7 @@ def recommend(
             see :func:`adamcheck.noise.estimate`; enables the calibrated lens.
         beta1: your beta1 (default 0.9).
         reference: a configuration known to work, ``"BETA2@BATCH"`` or a BetaReference
-            (default: 0.999 at batch 32, the public recipe of theory.md section 7).
+            (default: 0.999 at batch 32, the public recipe of docs/theory.md section 7).
         tokens_per_sample: tokens per sample, to report memories in tokens.
         eps: your Adam epsilon for the drift ratio (default 0: scale free).
         margin: drift-ratio margin of the recommended beta2 (default 0.5).
@@ -276,7 +276,7 @@ def recommend(
 
     References:
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
-        (arXiv:2507.07101); theory.md sections 3, 7, 9.
+        (arXiv:2507.07101); docs/theory.md sections 3, 7, 9.
     """
     batch_size = check_positive_int(batch_size, "batch size")
     if dataset_size is not None:

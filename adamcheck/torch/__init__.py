@@ -9,6 +9,7 @@ torch until a name is used, and ``import adamcheck`` never does.
 * :class:`GradientMonitor`: optimizer-hook monitor of Adam during training (beta2*,
   drift ratio at your betas, two-batch noise scale, update-norm spikes).
 * :func:`lightning_callback`: the monitor as a Lightning ``Callback``.
+* :func:`phase_sweep`, :func:`sweep_batch_indices`: many Adam configurations trained at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ _LAZY: dict[str, str] = {
     "AdamCheckWarning": "._monitor",
     "report_metrics": "._monitor",
     "lightning_callback": "._lightning",
+    "phase_sweep": "._sweep",
+    "sweep_batch_indices": "._sweep",
 }
 
 __all__ = sorted(_LAZY)
