@@ -19,7 +19,7 @@ Every ``every`` steps it analyses the last ``window`` steps:
 
 * beta2*(B) (and at the ``multiples`` kB) from the drift ratio of the recorded
   gradients (:func:`adamcheck.drift.critical_beta2` on :class:`adamcheck.GradientLaw`
-  built from the window; theory.md section 9). This treats the window's gradients as
+  built from the window; docs/theory.md section 9). This treats the window's gradients as
   i.i.d. draws at one frozen point, which is only approximately true while training
   moves the parameters: a short window is closer to frozen, a long one less noisy;
 * the drift ratio at the user's own (beta1, beta2) per coordinate;
@@ -31,7 +31,7 @@ beta2 < beta2*(B), naming beta2, B and the beta2 needed, and when the direction 
 spikes: ``D_t > spike_factor * median(D_{t-spike_window} .. D_{t-1})``. Spikes of m/sqrt(v)
 are the direct symptom of beta1 >= sqrt(beta2): then ``|m_t|/sqrt(v_t)`` is bounded only by
 ``(1-beta1)/sqrt(1-beta2) * sum_k (beta1/sqrt(beta2))^k``, which grows without bound
-(Zhang et al. 2026, section 2; theory.md section 3). ``spike_factor`` (default 4) and
+(Zhang et al. 2026, section 2; docs/theory.md section 3). ``spike_factor`` (default 4) and
 ``spike_window`` (default 50) are adamcheck's choices, not a paper's constants.
 
 Under DDP every rank records the same all-reduced gradients; the per-rank (small batch)

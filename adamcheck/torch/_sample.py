@@ -1,7 +1,7 @@
 """Coordinate-sampled per-example gradients of any ``torch.nn.Module`` (issue 13, part 1).
 
 A real model has d = 10^8 coordinates; the calibrated lens needs only a few thousand
-(the drift ratio is per coordinate, theory.md section 9). This module picks a seeded
+(the drift ratio is per coordinate, docs/theory.md section 9). This module picks a seeded
 subset of coordinates spread over the parameter tensors and computes per-example
 gradients there only, with ``torch.func`` (``functional_call`` + ``vmap(grad)``) in
 chunks of examples.
@@ -236,7 +236,7 @@ def sample_per_example_gradients(
         ((6, 6), ('0.weight', '0.bias', '2.weight', '2.bias'))
 
     References:
-        torch.func "Per-sample-gradients" tutorial; theory.md section 9 (why per coordinate).
+        torch.func "Per-sample-gradients" tutorial; docs/theory.md section 9 (why per coordinate).
     """
     torch = import_torch()
     from torch.func import functional_call, grad, vmap
