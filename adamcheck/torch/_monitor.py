@@ -7,7 +7,10 @@ seeded sample of coordinates (:func:`adamcheck.torch.choose_coordinates`), recor
 
 * each step's mini-batch gradient g_t (a sample of the law of the mini-batch gradient at
   the user's batch size B; the mean of k consecutive steps approximates batch kB);
-* the optimizer's own ``exp_avg`` m_t and ``exp_avg_sq`` v_t there, and the norm of
+* the optimizer's own ``exp_avg`` m_t and ``exp_avg_sq`` v_t there (read at the first
+  step, at each analysis and on save; between them replayed from the recorded gradients
+  with Adam's recurrences, which is exact up to float32 rounding for Adam without L2
+  weight decay and for AdamW, and is replaced by a read every step otherwise), and the norm of
   Adam's direction ``D_t = || m_hat_t / (sqrt(v_hat_t) + eps) ||`` over the sample (the
   update divided by the learning rate, without weight decay);
 * under gradient accumulation, each micro-batch's gradient (``post_accumulate_grad``
@@ -323,6 +326,16 @@ class GradientMonitor:
         self._dirs: deque[float] = deque(maxlen=self.spike_window)
         self._last_m: np.ndarray | None = None
         self._last_v: np.ndarray | None = None
+        self._t = 0.0
+        # m, v can be replayed from the recorded gradients when the gradient is what Adam
+        # averages: no L2 weight decay folded into it (AdamW's decay is decoupled), no
+        # amsgrad/maximize; otherwise they are read from the optimizer every step
+        decoupled = type(optimizer).__name__ == "AdamW"
+        self._replica = all(
+            not grp.get("amsgrad", False) and not grp.get("maximize", False)
+            and (decoupled or grp.get("decoupled_weight_decay", False) or not grp.get("weight_decay", 0.0))
+            for grp in optimizer.param_groups
+        )
         self._warnings: list[MonitorWarning] = []
         self._spikes = 0
         self._last_spike_step = -(10**9)
@@ -405,26 +418,43 @@ class GradientMonitor:
         self._grad_steps.append(self.step)
         self._big_sq += float(g @ g)
         self._big_steps += 1
-        self._record_direction()
+        self._record_direction(g)
         self._record_small(g)
         if self.step % self.every == 0:
             self.analyse()
 
     # -- per-step records ----------------------------------------------------------------
-    def _record_direction(self) -> None:
+    def _read_moments(self) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The optimizer's own exp_avg, exp_avg_sq at the sample and its step count (None: no Adam state)."""
         torch = self._torch
         state = self.optimizer.state
         ms, vs = [], []
         for p, idx in self._tracked:
             st = state.get(p)
             if not st or "exp_avg" not in st or "exp_avg_sq" not in st:
-                return
+                return None
             ms.append(st["exp_avg"].reshape(-1).index_select(0, idx))
             vs.append(st["exp_avg_sq"].reshape(-1).index_select(0, idx))
         mv = torch.cat(ms + vs).double().cpu().numpy()
-        m, v = mv[: self.k], mv[self.k :]
-        t = float(state[self._tracked[0][0]].get("step", self.step))  # one read: a tensor read costs
-        self._last_m, self._last_v = m, v
+        return mv[: self.k], mv[self.k :], float(state[self._tracked[0][0]].get("step", self.step))
+
+    def _sync_moments(self) -> None:
+        read = self._read_moments()
+        if read is not None:
+            self._last_m, self._last_v, self._t = read
+
+    def _record_direction(self, g: np.ndarray) -> None:
+        if self._replica and self._last_m is not None:
+            # Adam's own recurrences on the recorded gradient: the optimizer's m and v at
+            # the sample (to float32 rounding) without gathering them every step
+            self._last_m = self.beta1 * self._last_m + (1.0 - self.beta1) * g
+            self._last_v = self.beta2 * self._last_v + (1.0 - self.beta2) * g * g
+            self._t += 1.0
+        else:
+            self._sync_moments()
+            if self._last_m is None:
+                return
+        m, v, t = self._last_m, self._last_v, self._t
         m_hat = m / (1.0 - self.beta1**t) if self.beta1 > 0 else m
         v_hat = v / (1.0 - self.beta2**t) if self.beta2 > 0 else v
         d = float(np.linalg.norm(m_hat / (np.sqrt(v_hat) + self.eps)))
@@ -528,6 +558,7 @@ class GradientMonitor:
 
         Under DDP this is a collective (one all-reduce): call it on every rank.
         """
+        self._sync_moments()  # replace the replayed m, v by the optimizer's own
         a: dict[str, Any] = {"analysed_step": self.step}
         a.update(self._noise_scale())
         X = np.stack(list(self._grads)[-self.window:]) if self._grads else np.empty((0, self.k))
@@ -641,6 +672,7 @@ class GradientMonitor:
         """
         if not self._grads:
             raise InvalidParameterError("the monitor has recorded no step yet: train at least one step before save()")
+        self._sync_moments()
         rows = np.stack(list(self._grads))
         dtype = str(self._tracked[0][0].dtype).replace("torch.", "")
         extra: dict[str, Any] = {"monitor_steps": np.asarray(list(self._grad_steps), dtype=np.int64),

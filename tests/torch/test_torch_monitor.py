@@ -59,11 +59,13 @@ def test_records_match_the_optimizer_and_the_two_batch_formula():
     state = {n: opt.state[p] for n, p in dict(model.named_parameters()).items()}
     m = sampled(model, mon.sample, {n: s["exp_avg"] for n, s in state.items()})
     v = sampled(model, mon.sample, {n: s["exp_avg_sq"] for n, s in state.items()})
-    np.testing.assert_allclose(mon._last_m, m, rtol=1e-12)
     d = np.linalg.norm((m / (1 - 0.8**20)) / (np.sqrt(v / (1 - 0.99**20)) + 1e-8))
-    mon.analyse()
+    # between analyses m and v are replayed from the recorded gradients: float32 rounding apart
+    np.testing.assert_allclose(mon._last_m, m, rtol=1e-4, atol=1e-9)
+    assert mon.report().direction_norm_last == pytest.approx(d, rel=1e-4)
+    mon.analyse()  # reads the optimizer's own
+    np.testing.assert_allclose(mon._last_m, m, rtol=1e-12)
     rep = mon.report()
-    assert rep.direction_norm_last == pytest.approx(d, rel=1e-10)
     assert rep.small_batch == 4 and rep.small_batch_source == "micro-batches"
     b, B = 4, 12
     s2, g2 = np.mean(small_sq), np.mean(big_sq)
