@@ -80,6 +80,30 @@ def test_records_match_the_optimizer_and_the_two_batch_formula():
     assert rep.step == 20 and rep.window == 20 and np.isfinite(rep.beta2_critical)
 
 
+def test_monitor_file_is_the_same_bytes_for_the_same_run(tmp_path):
+    import torch
+
+    from adamcheck.torch import GradientMonitor
+
+    paths = []
+    for name in ("a", "b"):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        mon = GradientMonitor(opt, batch_size=8, coordinates=30, every=10**6, model=model, seed=4)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(12):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(torch.randn(8, 5, generator=g)),
+                                              torch.randint(0, 3, (8,), generator=g)).backward()
+            opt.step()
+        paths.append(mon.save(tmp_path / f"{name}.npz"))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    with np.load(paths[0], allow_pickle=False) as f:
+        k = mon.sample.size  # 30 by size (16, 3, 10, 1), then the floor of 4: 16, 4, 10, 3 (all of the 3-element bias)
+        assert k == 33 and f["grads"].shape == (1, 12, k) and f["exp_avg"].shape == (k,) and float(f["beta2"]) == 0.999
+
+
 def train_digits(beta2, steps=400, seed=0):
     import torch
 
