@@ -21,13 +21,16 @@ from adamcheck.drift._training import (
 from adamcheck.simulator import adam_step
 
 
-def _window_peak(u: np.ndarray, window: float = 10.0) -> float:
-    """Largest |window average| of the signed updates, written out step by step."""
-    keep, avg, peak = 1 - 1 / window, np.zeros(u.shape[1]), 0.0
-    for row in u:
-        avg = keep * avg + (1 - keep) * row
-        peak = max(peak, float(np.abs(avg).max()))
-    return peak
+def _window_peak(u: np.ndarray, window: int = 10) -> float:
+    """Largest sustained update, written out: over every w consecutive steps whose updates
+    share one sign, the smallest |u| among them; the largest such value."""
+    best = 0.0
+    for j in range(u.shape[1]):
+        for t in range(window - 1, u.shape[0]):
+            block = u[t - window + 1 : t + 1, j]
+            if np.all(np.sign(block) == np.sign(block[-1])):
+                best = max(best, float(np.abs(block).min()))
+    return best
 
 
 def _reference_updates(g: np.ndarray, beta1: float, beta2: float, eps: float) -> np.ndarray:
