@@ -20,12 +20,13 @@ seeded sample of coordinates (:func:`adamcheck.torch.choose_coordinates`), recor
 
 Every ``every`` steps it analyses the last ``window`` steps:
 
-* beta2*(B) (and at the ``multiples`` kB) from the drift ratio of the recorded
-  gradients (:func:`adamcheck.drift.critical_beta2` on :class:`adamcheck.GradientLaw`
-  built from the window; docs/theory.md section 9). This treats the window's gradients as
-  i.i.d. draws at one frozen point, which is only approximately true while training
-  moves the parameters: a short window is closer to frozen, a long one less noisy;
-* the drift ratio at the user's own (beta1, beta2) per coordinate;
+* beta2*(B) (and at the ``multiples`` kB) by :func:`adamcheck.drift.training_boundary`
+  (aggregate sign drift and update growth) on the window's rows, through
+  :func:`predict_beta2_star`. This treats the window's gradients as i.i.d. draws at one
+  frozen point, which is only approximately true while training moves the parameters:
+  a short window is closer to frozen, a long one less noisy;
+* the drift ratio (docs/theory.md section 9) at the user's own (beta1, beta2) per
+  coordinate, on the ``law_coordinates`` most resolved ones;
 * the two-batch gradient noise scale (McCandlish et al. 2018, appendix A.1) from
   small batches (micro-batches or ranks) against the big batch (their mean).
 
@@ -66,7 +67,7 @@ from .._errors import AdamCheckWarning, InvalidParameterError
 from .._validate import check_positive_float, check_positive_int, check_seed
 from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
 
-__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "critical_beta2_of_window", "DRIFT_OPTIONS", "report_metrics"]
+__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "predict_beta2_star", "window_law", "DRIFT_OPTIONS", "report_metrics"]
 
 LOGGER = logging.getLogger("adamcheck")
 
@@ -163,25 +164,29 @@ def report_metrics(report: Any) -> dict[str, float]:
 DRIFT_OPTIONS = {"target_se": 0.02, "max_steps": 50_000, "refine_steps": 3}
 
 
-def critical_beta2_of_window(
-    grads: np.ndarray, batch_size: int, beta1: float, *, seed: int = 0, law_coordinates: int = 32, eps: float = 0.0,
-    options: dict[str, Any] | None = None,
-) -> tuple[float, Any, bool]:
-    """beta2*(B) from a window of recorded mini-batch gradients (W, k): the one call into adamcheck.drift.
+def predict_beta2_star(
+    rows: np.ndarray, multiples: Sequence[int], beta1: float, *, eps: float = 1e-8, seed: int = 0,
+    steps: int = 2000, coordinates: int = 1024,
+) -> list[tuple[int, float, bool, str | None]]:
+    """beta2* from a window of recorded mini-batch gradients (W, k): the one call into the predictor.
 
-    Builds a :class:`~adamcheck.GradientLaw` from the W rows on the ``law_coordinates``
-    coordinates whose mean is most standard errors from zero (``meta["mean_se"] =
-    std / sqrt(W)``) and returns ``(strict beta2*, law, unresolved)`` from
-    :func:`adamcheck.drift.critical_beta2`. Kept as one small function so that a better
-    predictor can replace it in one place.
+    Each row is one step's gradient at batch B, so a batch of k rows is a batch of kB:
+    :func:`adamcheck.drift.training_boundary` on the rows as "examples" at batch sizes
+    ``multiples`` (in rows) gives beta2*(kB) by aggregate sign drift and update growth
+    (see its docstring; its constants are adamcheck's choices). Returns, per multiple
+    k with at least 8 batches in the window, ``(k, beta2*, unresolved, mechanism)``;
+    unresolved means even the top of the ladder fails. Kept as one small function so
+    that the predictor can be replaced in one place.
     """
-    from ..drift import critical_beta2
+    from ..drift import training_boundary
 
-    law = window_law(grads, batch_size, law_coordinates)
-    if law is None:
-        return float("nan"), None, False
-    cb = critical_beta2(law, [beta1], eps=eps, seed=seed, **(DRIFT_OPTIONS if options is None else options))
-    return float(cb.strict[0]), law, bool(cb.unresolved[0])
+    x = np.asarray(rows, dtype=np.float64)
+    ks = [int(k) for k in multiples if x.shape[0] // int(k) >= 8]
+    if not ks:
+        return []
+    tb = training_boundary(x[None], ks, beta1=beta1, eps=eps, steps=steps, coordinates=min(coordinates, x.shape[1]),
+                           seed=seed)
+    return [(k, float(b2), bool(np.isnan(b2)), mech) for k, b2, mech in zip(ks, tb.critical_beta2, tb.mechanism)]
 
 
 def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int) -> Any:
@@ -229,8 +234,10 @@ class GradientMonitor:
         accumulation_steps: backward calls per step, if known: micro-batches are then
             gathered from the first step (otherwise from the second step on which the
             monitor has seen more than one backward call).
-        drift_options: options of :func:`adamcheck.drift.critical_beta2` (default
-            :data:`DRIFT_OPTIONS`, a bounded Monte Carlo budget).
+        drift_options: options of :func:`adamcheck.drift.drift_ratio` for the drift ratio at
+            your betas (default :data:`DRIFT_OPTIONS`, a bounded Monte Carlo budget).
+        predictor_steps: length of the simulated runs of the beta2* predictor
+            (:func:`predict_beta2_star`).
 
     Raises:
         InvalidParameterError: no trainable parameters, missing betas, bad settings.
@@ -267,6 +274,7 @@ class GradientMonitor:
         micro_batches: bool = True,
         drift_options: dict[str, Any] | None = None,
         accumulation_steps: int | None = None,
+        predictor_steps: int = 2000,
     ) -> None:
         torch = import_torch()
         self._torch = torch
@@ -286,6 +294,7 @@ class GradientMonitor:
         self.spike_window = check_positive_int(spike_window, "spike_window")
         self.warn = bool(warn)
         self.drift_options = dict(DRIFT_OPTIONS if drift_options is None else drift_options)
+        self.predictor_steps = check_positive_int(predictor_steps, "predictor_steps")
         params, pnames, groups = [], [], []
         for g, group in enumerate(optimizer.param_groups):
             for i, p in enumerate(group["params"]):
@@ -563,29 +572,21 @@ class GradientMonitor:
         a.update(self._noise_scale())
         X = np.stack(list(self._grads)[-self.window:]) if self._grads else np.empty((0, self.k))
         a["window"] = int(X.shape[0])
-        by_batch = []
-        for k in self.multiples:
-            rows = X.shape[0] // k
-            if rows < 8:
-                continue
-            Xk = X[: rows * k].reshape(rows, k, -1).mean(axis=1, dtype=np.float64)
-            b2, law, unresolved = critical_beta2_of_window(
-                Xk, k * self.batch_size, self.beta1, seed=self.seed, law_coordinates=self.law_coordinates, eps=self.eps,
-                options=self.drift_options)
-            by_batch.append((k * self.batch_size, b2, unresolved, law))
-        a["by_batch"] = tuple((b, v) for b, v, _, _ in by_batch)
-        own = next((e for e in by_batch if e[0] == self.batch_size), None)
+        found = predict_beta2_star(X, self.multiples, self.beta1, eps=self.eps, seed=self.seed,
+                                   steps=self.predictor_steps) if X.shape[0] else []
+        a["by_batch"] = tuple((k * self.batch_size, b2) for k, b2, _, _ in found)
+        own = next((e for e in found if e[0] == 1), None)
         a["beta2_critical"] = own[1] if own else float("nan")
-        a.update(self._drift_at_own_betas(own[3] if own else None))
+        a.update(self._drift_at_own_betas(window_law(X, self.batch_size, self.law_coordinates)))
         self._analysis = a
         if own is not None:
-            b2, unresolved = own[1], own[2]
+            _, b2, unresolved, mechanism = own
             if unresolved or (np.isfinite(b2) and self.beta2 < b2):
-                need = "above 0.9999 (the top of the ladder still reverses)" if unresolved else f"at least {b2:.4g}"
+                need = "above the top of the ladder" if unresolved else f"at least {b2:.4g}"
                 self._emit("beta2_below_critical", b2, (
                     f"beta2 = {self.beta2:g} is below the critical beta2* at batch size {self.batch_size}: "
-                    f"the drift ratio of the last {a['window']} steps' gradients needs beta2 {need} "
-                    f"(beta1 = {self.beta1:g}); raise beta2 or the batch size"
+                    f"adamcheck's training boundary on the last {a['window']} steps' gradients needs beta2 {need} "
+                    f"(beta1 = {self.beta1:g}; {mechanism or 'failure'} below it); raise beta2 or the batch size"
                 ))
 
     def _noise_scale(self) -> dict[str, Any]:
