@@ -1,5 +1,5 @@
 """Cost of adamcheck.torch on a tiny GPT-2 (random init from a transformers config, CPU),
-as ratios against peers measured in the same run (issue 13).
+as ratios against peers measured in the same run.
 
 1. GradientMonitor overhead at default settings (4,096 coordinates, analysis every 5,000
    steps on the last 1,000): two identical models train on the same batches, one with the monitor, in

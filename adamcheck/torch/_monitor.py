@@ -1,4 +1,4 @@
-"""``GradientMonitor``: Adam's convergence statistics during a real training run (issue 13, part 2).
+"""``GradientMonitor``: Adam's convergence statistics during a real training run.
 
 Attach in one line, ``monitor = GradientMonitor(optimizer, batch_size=32)``; it hooks
 ``optimizer.step`` with ``register_step_post_hook`` (after the step, because with

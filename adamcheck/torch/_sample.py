@@ -1,4 +1,4 @@
-"""Coordinate-sampled per-example gradients of any ``torch.nn.Module`` (issue 13, part 1).
+"""Coordinate-sampled per-example gradients of any ``torch.nn.Module``.
 
 A real model has d = 10^8 coordinates; the calibrated lens needs only a few thousand
 (the drift ratio is per coordinate, docs/theory.md section 9). This module picks a seeded

@@ -1,4 +1,4 @@
-"""The fifteen inputs of issue 12, each giving the right value or a clear refusal.
+"""Fifteen practitioner inputs that were once misread, each giving the right value or a clear refusal.
 
 Expected numbers are recomputed from the files' values by plain arithmetic (the
 frameworks' documented batch formulas), never copied from adamcheck's output.
