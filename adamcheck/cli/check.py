@@ -7,22 +7,30 @@ from __future__ import annotations
 
 import click
 
+from ..configs._load import FORMATS
 from ._common import json_option
 
 HELP = """Check the Adam settings of a training configuration before launching it.
 
 Reads Hugging Face TrainingArguments (JSON/YAML), DeepSpeed JSON ("auto" values
 resolved from a TrainingArguments file given beside it), nanoGPT Python configs
-(parsed, never run), Megatron-LM argument lists or launch scripts, and torchtitan
-TOML. Shows what was read from where, the effective batch (micro x accumulation x
-data-parallel, in sequences and tokens), and the rules that fired with their sources.
+(parsed, never run), Megatron-LM argument lists or launch scripts, torchtitan TOML
+and Python config registries, axolotl, LLaMA-Factory, torchtune, litgpt, OLMo and
+levanter YAML, and, for what they hold, trainer_state.json and Accelerate configs.
+The format is recognised by the file's keys; a file that matches none (or several)
+is refused: pass --format. Shows what was read from where, the effective batch
+(micro x accumulation x data-parallel, in sequences and tokens), and the rules that
+fired with their sources. Optimizers that are not Adam (Lion, Adafactor, GaLore,
+1-bit Adam, Muon...) are reported as not covered.
 
 \b
 Example:
   adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
-  adamcheck check examples/configs/deepspeed/ds_config_zero2.json \\
-      examples/configs/deepspeed/training_args.json --world-size 8 --seq-len 1024
+  adamcheck check examples/configs/deepspeed/ds_config_zero2.json examples/configs/deepspeed/training_args.json --world-size 8
   adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
+  adamcheck check examples/configs/olmo/OLMo2-7B-stage1.yaml
+  adamcheck check examples/configs/nanogpt/train_gpt2_2023_02.py --world-size 8
+  adamcheck check examples/configs/torchtitan/config_registry.py --preset llama3_70b --world-size 64
 
 \b
 Exit codes:
@@ -32,13 +40,41 @@ Exit codes:
 """
 
 
-@click.command("check", help=HELP)
+class _JsonErrors(click.Command):
+    """With --json, a usage error still prints a JSON object (with "error") on stdout,
+    then the usual one line on stderr and exit 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        wants_json = "--json" in args
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if wants_json:
+                _echo_error(exc.format_message(), "usage")
+            raise
+
+
+def _echo_error(message: str, kind: str) -> None:
+    from .._jsonio import dumps
+    from ..configs._report import SCHEMA
+
+    click.echo(dumps({"schema": SCHEMA, "error": " ".join(message.split()), "error_kind": kind, "exit_code": 2}))
+
+
+@click.command("check", help=HELP, cls=_JsonErrors)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["hf", "deepspeed", "nanogpt", "megatron", "torchtitan"]),
-    help="Force the format of every file (default: detected from extension and content).",
+    type=click.Choice(list(FORMATS)),
+    help="Force the format of every file (default: recognised by the file's keys).",
+)
+@click.option("--preset", help="torchtitan Python config registry: the preset (function) to check.")
+@click.option(
+    "--accumulation",
+    type=click.Choice(["per-rank", "global"]),
+    help="nanoGPT: gradient_accumulation_steps per GPU (train.py before 2023-03-25) or over all GPUs "
+    "(since); default: from the file's evidence, else global.",
 )
 @click.option("--world-size", type=int, help="Total GPUs/processes; data-parallel size = world / model-parallel ranks.")
 @click.option("--seq-len", type=int, help="Tokens per sequence, when the file does not say.")
@@ -64,24 +100,23 @@ Exit codes:
     help="Tokens per sequence of the reference batch (default: the config's own length).",
 )
 @json_option
-def command(fmt, files, world_size, seq_len, micro_batch_size, grad_accum, global_batch_size,
-            max_steps, dataset_size, gradients, reference, reference_seq_len, as_json) -> int:
+def command(fmt, preset, accumulation, files, world_size, seq_len, micro_batch_size, grad_accum,
+            global_batch_size, max_steps, dataset_size, gradients, reference, reference_seq_len, as_json) -> int:
+    from .._errors import AdamCheckError
     from ..configs._check import check_config
+    from ..configs._names import NotCoveredError
 
-    report = check_config(
-        list(files),
-        format=fmt,
-        world_size=world_size,
-        seq_len=seq_len,
-        micro_batch_size=micro_batch_size,
-        grad_accum=grad_accum,
-        global_batch_size=global_batch_size,
-        max_steps=max_steps,
-        dataset_size=dataset_size,
-        gradients=gradients,
-        reference=reference,
-        reference_seq_len=reference_seq_len,
-    )
+    try:
+        report = check_config(
+            list(files), format=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
+            seq_len=seq_len, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
+            global_batch_size=global_batch_size, max_steps=max_steps, dataset_size=dataset_size,
+            gradients=gradients, reference=reference, reference_seq_len=reference_seq_len,
+        )
+    except AdamCheckError as exc:
+        if as_json:
+            _echo_error(str(exc), "not_covered" if isinstance(exc, NotCoveredError) else "unusable_input")
+        raise
     if as_json:
         from .._jsonio import dumps
 
@@ -89,3 +124,4 @@ def command(fmt, files, world_size, seq_len, micro_batch_size, grad_accum, globa
     else:
         click.echo(report.render())
     return report.exit_code
+

@@ -15,6 +15,7 @@ from .._errors import ConfigError
 
 __all__ = [
     "read_text",
+    "read_bytes_head",
     "parse_json",
     "parse_yaml",
     "parse_toml",
@@ -34,6 +35,23 @@ def read_text(path: str | Path) -> str:
 
     return read_user_text(path, "configuration file", max_bytes=MAX_BYTES, error=ConfigError,
                           fix="give the training configuration file itself (JSON, YAML, TOML, .py or .sh text)")
+
+
+def read_bytes_head(path: str | Path, n: int = 8) -> bytes:
+    """The first ``n`` bytes of a file (b"" when it cannot be opened): to spot pickles.
+
+    Only regular files are opened: a FIFO would block here; read_text then refuses it.
+    """
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return b""
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
+        return b""
 
 
 def _too_deep(name: str) -> ConfigError:
@@ -100,16 +118,87 @@ class _TooManyNodes(Exception):
     pass
 
 
-def parse_yaml(text: str, name: str) -> Any:
+def _too_many_nodes(name: str) -> ConfigError:
+    return ConfigError(
+        f"{name} expands to more than {MAX_YAML_NODES:,} values through YAML aliases (*name), as files "
+        "built to exhaust memory do: write the values out"
+    )
+
+
+#: How deep ``!include`` may nest (levanter configs include one level, rarely two).
+MAX_INCLUDE_DEPTH = 8
+#: How many ``!include`` reads one file may cause in all.
+MAX_INCLUDES = 64
+
+
+def _include_loader(base: Path | None, depth: int, seen: tuple[str, ...], count: list[int]) -> Any:
+    """A ``yaml.SafeLoader`` subclass that also understands levanter's ``!include PATH``.
+
+    levanter (draccus) resolves the path relative to the folder of the file that
+    contains the tag; so does this loader. Every other tag stays refused, as
+    ``yaml.safe_load`` refuses it: nothing is constructed but plain data.
+    """
+    import yaml
+
+    class IncludeLoader(_bounded_yaml_loader()):  # a SafeLoader that also bounds alias expansion
+        pass
+
+    def include(loader: Any, node: Any) -> Any:
+        rel = loader.construct_scalar(node)
+        mark = node.start_mark
+        where = f"line {mark.line + 1}"
+        if base is None:
+            raise ConfigError(f"!include {rel!r} ({where}) cannot be resolved without the file's folder: give the file path")
+        target = (base / rel).resolve()
+        if depth >= MAX_INCLUDE_DEPTH or str(target) in seen:
+            raise ConfigError(f"!include {rel!r} ({where}) nests too deeply or includes itself: fix the includes")
+        count[0] += 1
+        if count[0] > MAX_INCLUDES:  # nine includes of nine includes of ... is a bomb of reads
+            raise ConfigError(f"more than {MAX_INCLUDES} !include reads in one file: fix the includes")
+        text = read_text(target)
+        return _load_yaml(text, str(target), target.parent, depth + 1, seen + (str(target),), count)
+
+    IncludeLoader.add_constructor("!include", include)
+    return IncludeLoader
+
+
+def _load_yaml(text: str, name: str, base: Path | None, depth: int, seen: tuple[str, ...],
+               count: list[int] | None = None) -> Any:
+    import yaml
+
+    loader = _include_loader(base, depth, seen, [0] if count is None else count)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass, see _include_loader
+    except _TooManyNodes:
+        raise _too_many_nodes(name) from None
+    except RecursionError:
+        raise _too_deep(name) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{name} is not valid YAML ({where}{problem}): fix the file") from None
+
+
+def parse_yaml(text: str, name: str, base: Path | None = None) -> Any:
+    """YAML as plain data (safe loader); ``!include PATH`` is resolved relative to ``base``.
+
+    Example:
+        >>> parse_yaml("a: 1\\nb: [0.9, 0.95]\\n", "x.yaml")
+        {'a': 1, 'b': [0.9, 0.95]}
+    """
+    if base is None and "!include" not in text:
+        return _safe_yaml(text, name)
+    return _load_yaml(text, name, base, 0, (str(Path(name).resolve()),))
+
+
+def _safe_yaml(text: str, name: str) -> Any:
     import yaml
 
     try:
         return yaml.load(text, Loader=_bounded_yaml_loader())  # a SafeLoader: no tags run code
     except _TooManyNodes:
-        raise ConfigError(
-            f"{name} expands to more than {MAX_YAML_NODES:,} values through YAML aliases (*name), as files "
-            "built to exhaust memory do: write the values out"
-        ) from None
+        raise _too_many_nodes(name) from None
     except RecursionError:
         raise _too_deep(name) from None
     except yaml.YAMLError as exc:
@@ -184,4 +273,8 @@ def near_miss(key: str, watched: Iterable[str], known: Iterable[str]) -> str | N
         if normal == candidate.lower().replace("-", "_"):
             return candidate
     match = difflib.get_close_matches(key, list(watched), n=1, cutoff=0.85)
-    return match[0] if match else None
+    # A typo changes a character or two; a longer or shorter name is another option
+    # (Megatron's --out-seq-length and --eval-micro-batch-size are real flags).
+    if match and abs(len(match[0]) - len(key)) <= 2:
+        return match[0]
+    return None
