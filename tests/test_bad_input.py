@@ -121,6 +121,14 @@ def test_1_billion_laughs_yaml_is_refused_without_expanding(run_bounded, files):
     _assert_one_line_exit_2(run_bounded("check", files / "laughs.yaml"), "aliases")
 
 
+def test_1_include_bomb_is_refused(run_bounded, files):
+    for i in range(6):  # nine !include of nine !include of ... 9**5 reads
+        nxt = f"inc{i + 1}.yaml" if i < 5 else None
+        body = "\n".join(f"k{j}: !include {nxt}" for j in range(9)) if nxt else "adam_beta2: 0.95"
+        (files / f"inc{i}.yaml").write_text("optimizer:\n  type: adam\n" + body + "\n")
+    _assert_one_line_exit_2(run_bounded("check", "inc0.yaml", "--format", "levanter"), "!include")
+
+
 # 2. user-sized work ------------------------------------------------------------------------
 @pytest.mark.parametrize("args", [
     ["simulate", "--steps", "1000000000000"],

@@ -115,6 +115,10 @@ def fuzz_files(tmp_path_factory):
     for prev, name in zip("abcdefgh", "bcdefghi"):
         levels.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
     (d / "laughs.yaml").write_text("\n".join(levels) + "\nadam_beta2: *i\n")
+    for i in range(6):  # nine includes of nine includes of ...
+        nxt = f"inc{i + 1}.yaml" if i < 5 else None
+        body = "\n".join(f"k{j}: !include {nxt}" for j in range(9)) if nxt else "adam_beta2: 0.95"
+        (d / f"inc{i}.yaml").write_text("optimizer:\n  type: adam\n" + body + "\n")
     (d / "nano.py").write_text("batch_size = 12\nbeta2 = 0.99\nimport os\nos.system('false')\n")
     (d / "args.txt").write_text("--micro-batch-size 4 --global-batch-size 1e99 --adam-beta2 0.95 --seq-length x\n")
     (d / "bad.toml").write_text("[optimizer]\nname = 'AdamW'\nbeta2 = nan\n[training]\nbatch_size = -1\n")
@@ -131,7 +135,12 @@ CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/con
                 "examples/configs/deepspeed/ds_config_zero2.json", "examples/configs/deepspeed/training_args.json",
                 "examples/configs/nanogpt/train_shakespeare_char.py", "examples/configs/megatron/gpt_small_args.txt",
                 "examples/configs/megatron/train_gpt3_175b.sh", "examples/configs/torchtitan/llama3_8b.toml",
-                "empty.json", "list.json", "weird.json", "hf.yaml", "deep.json", "laughs.yaml", "nano.py",
+                "examples/configs/olmo/OLMo2-7B-stage1.yaml", "examples/configs/torchtitan/config_registry.py",
+                "examples/configs/levanter/gpt2_small.yaml", "examples/configs/axolotl/llama-3-8b-fft.yaml",
+                "examples/configs/litgpt/pretrain_tinyllama.yaml", "examples/configs/torchtune/llama3_1_8B_full.yaml",
+                "examples/configs/llamafactory/qwen3_full_sft.yaml", "examples/configs/hf/trainer_state.json",
+                "examples/configs/accelerate/default_config.yaml", "examples/configs/nanogpt/train_gpt2_2023_02.py",
+                "empty.json", "list.json", "weird.json", "hf.yaml", "deep.json", "laughs.yaml", "nano.py", "inc0.yaml",
                 "args.txt", "bad.toml", "binary.bin", "folder", "missing.json", "/dev/null", "/dev/zero", "grads.npy"]
 REFERENCES = st.one_of(
     st.sampled_from(["0.95@8", "0.999@32", "0.95@2048tok", "1@8", "0@8", "nan@8", "0.9@0", "0.9@-1", "0.9@1e400",
@@ -199,12 +208,16 @@ def recommend_args():
 
 
 def check_args():
-    opts = {"--format": st.sampled_from(["hf", "deepspeed", "nanogpt", "megatron", "torchtitan", "xml"]),
+    opts = {"--format": st.sampled_from(["hf", "deepspeed", "nanogpt", "megatron", "torchtitan", "axolotl",
+                                         "llamafactory", "torchtune", "litgpt", "olmo", "levanter",
+                                         "trainer_state", "accelerate", "xml"]),
+            "--preset": st.sampled_from(["llama3_8b", "llama3_70b", "nope", "", "x" * 300]),
+            "--accumulation": st.sampled_from(["per-rank", "global", "both"]),
             "--world-size": any_int(), "--seq-len": any_int(), "--micro-batch-size": any_int(),
             "--grad-accum": any_int(), "--global-batch-size": any_int(), "--max-steps": any_int(),
             "--dataset-size": any_int(), "--gradients": BAD_INVALID_GRADS, "--reference": REFERENCES,
             "--reference-seq-len": any_int()}
-    files = mostly(st.sampled_from(CONFIG_FILES[:8] + ["hf.yaml"]).map(lambda f: [f]),
+    files = mostly(st.sampled_from(CONFIG_FILES[:18] + ["hf.yaml"]).map(lambda f: [f]),
                    st.lists(st.sampled_from(CONFIG_FILES), min_size=1, max_size=2), 6)
     return st.tuples(files, options(opts, 5)).map(lambda t: ["check", *t[0], *t[1]])
 
