@@ -390,6 +390,14 @@ class Recommendation:
         return None if self.calibrated is None else self.calibrated.beta2_critical
 
     @property
+    def beta2_critical_interval(self) -> tuple[float, float] | None:
+        return None if self.calibrated is None else self.calibrated.beta2_critical_interval
+
+    @property
+    def beta2_lenient(self) -> float | None:
+        return None if self.calibrated is None else self.calibrated.beta2_lenient
+
+    @property
     def beta2_half_life_rule(self) -> float:
         return self.practice.beta2_half_life_rule
 
@@ -461,17 +469,17 @@ class _Inputs:
 
 def _validate(batch_size: Any, dataset_size: Any, gradients: Any, beta1: Any, reference: Any,
               tokens_per_sample: Any, eps: Any, margin: Any, planned_steps: Any, seed: Any) -> _Inputs:
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch size")
     if dataset_size is not None:
-        dataset_size = check_positive_int(dataset_size, "dataset_size")
+        dataset_size = check_positive_int(dataset_size, "dataset size")
         if batch_size > dataset_size:
             raise InvalidParameterError(
-                f"batch_size {batch_size} is larger than the data set ({dataset_size}): use at most {dataset_size}"
+                f"batch size {batch_size} is larger than the data set ({dataset_size}): use at most {dataset_size}"
             )
     if isinstance(reference, str):
         reference = parse_reference(reference)
     if tokens_per_sample is not None:
-        tokens_per_sample = check_positive_int(tokens_per_sample, "tokens_per_sample")
+        tokens_per_sample = check_positive_int(tokens_per_sample, "tokens per sample")
     margin = check_nonnegative_float(margin, "margin")
     if margin >= 1:
         raise InvalidParameterError(f"margin = {margin:g} must be below 1 (rho tends to 1 as beta2 -> 1)")
@@ -491,7 +499,7 @@ def _validate(batch_size: Any, dataset_size: Any, gradients: Any, beta1: Any, re
         tokens_per_sample=tokens_per_sample,
         eps=0.0 if eps is None else check_nonnegative_float(eps, "eps"),
         margin=margin,
-        planned_steps=None if planned_steps is None else check_positive_int(planned_steps, "planned_steps"),
+        planned_steps=None if planned_steps is None else check_positive_int(planned_steps, "planned steps"),
         seed=check_seed(seed),
     )
 
@@ -514,6 +522,9 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
         warnings.append(f"your gradients need beta2 >= {calibrated.beta2_critical:.4g} at batch "
                         f"{inp.batch_size}, above the practice rule's {practice.beta2_clamped:.4g}: "
                         "small batches need larger beta2")
+    if low.flags(practice.beta2_clamped, "lower"):
+        warnings.append(f"the practice value {practice.beta2_clamped:.4g} is at or below the lower edge "
+                        f"{low.beta2:.4g} ({low.reason}): raised to {choice.beta2:g}")
     if choice.trades:
         warnings.append(choice.trades)
     if low.flags(choice.beta2, "lower"):

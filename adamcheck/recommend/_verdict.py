@@ -413,6 +413,9 @@ def reference_size(reference: BetaReference, tokens_per_sample: int | None) -> t
         return (reference.batch_size * tokens_per_sample, "tokens",
                 f"{reference.batch_size:g} sequences, taken at your length of {tokens_per_sample} tokens")
     ref = reference.in_samples(None)
+    if ref.seq_len:
+        return (ref.batch_size, "samples", f"{ref.batch_size:g} sequences of {ref.seq_len} tokens, compared "
+                "with yours as samples (your sequence length is not known)")
     return ref.batch_size, "samples", "its batch counts samples"
 
 
@@ -449,8 +452,8 @@ def upper_edge(
         parts.append(Edge(high, False,
                           f"memory > {upper_ratio:g}x the half-life rule's ({rule:.4g}); 0.999 at 1M "
                           "tokens spiked (Mixtral)",
-                          f"{SRC_HALF_LIFE}; reference {reference.beta2:g} at {_count(ref_size)} {unit} "
-                          f"({how}); {_SRC_MIXTRAL}", "large_batch",
+                          f"{SRC_HALF_LIFE}; reference: {reference.source} ({how}); {_SRC_MIXTRAL}",
+                          "large_batch",
                           tuple(e for e in EVIDENCE if e.outcome == "spiked")))
     if not parts:
         return Edge(None, False, "no upper edge: give the planned steps to bound the memory",
