@@ -90,7 +90,7 @@ def _sig(x: float, digits: int = 2) -> float:
 
 
 # -- lens 3: practice ---------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PracticeLens:
     """The half-life rule at this batch, in the unit the run is compared in.
 
@@ -139,7 +139,7 @@ def practice_lens(batch_size: int, reference: BetaReference, tokens_per_sample: 
 
 
 # -- lens 1: provable ---------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProvableLens:
     """Shi et al.'s explicit threshold (needs n, d, D1) and Theorem 2.2's order (needs n).
 
@@ -193,7 +193,7 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
 
 
 # -- lens 2: calibrated ---------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CalibratedLens:
     """What the calibrated predictor says at this batch size.
 
@@ -280,7 +280,7 @@ def calibrated_prediction(
 
 
 # -- the recommendation ---------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Choice:
     """The chosen beta2, the one reason, its source, and what a cap traded (if any)."""
 
@@ -339,7 +339,7 @@ def _count(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:g}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Recommendation:
     """The answer of :func:`recommend`; ``to_dict()`` is ``adamcheck recommend --json``.
 
@@ -452,7 +452,7 @@ class Recommendation:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Inputs:
     batch_size: int
     dataset_size: int | None

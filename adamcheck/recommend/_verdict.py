@@ -286,7 +286,7 @@ def _rows_for(unit: str, evidence: Iterable[Evidence]) -> list[Evidence]:
     return [e for e in evidence if unit == "samples" or e.tokens_per_sample is not None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Bracket:
     failed: Evidence | None  # the failure with the largest batch among beta2 >= b
     fine: Evidence | None  # the success with the smallest batch among beta2 <= b
@@ -461,7 +461,7 @@ def upper_edge(
     return min(parts, key=lambda p: p.beta2), tuple(parts)  # type: ignore[arg-type, return-value]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verdict:
     """(beta1, beta2) at a batch against both edges.
 
