@@ -187,3 +187,11 @@ def test_json_fields_carry_units_and_sources(run_cli):
     assert data["safe_range"]["unit"] == "tokens" and data["safe_range"]["upper"]["source"]
     assert "131,072" in data["answer"]["reason"]  # the reference and its unit are stated
     assert math.isclose(data["beta2"], 0.992)
+
+
+def test_readme_shows_the_real_answer(root, run_cli):
+    # README's example of the answer must be what the command prints.
+    text = (root / "README.md").read_text()
+    block = text.split("for `adamcheck recommend -b 1 --steps 1500`:\n\n```\n", 1)[1].split("\n```", 1)[0]
+    code, out, _ = run_cli("recommend", "-b", "1", "--steps", "1500")
+    assert code == 0 and out.startswith(block + "\n")
