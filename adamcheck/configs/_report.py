@@ -148,8 +148,8 @@ class CheckReport:
         if v.upper.beta2 is not None:
             hi = f" <= {round_beta2(v.upper.beta2, 2, up=True):g}"
         out = [f"Verdict: {label} (exit {self.exit_code}): beta1 = {v.beta1:g}, beta2 = {v.beta2:g} at {size}",
-               f"  safe range at this batch: {(lo + 'beta2' + hi) if lo or hi else 'no edge on record'} "
-               f"(counted in {v.unit})"]
+               _wrap(f"safe range at this batch: {(lo + 'beta2' + hi) if lo or hi else 'no edge on record'} "
+                     f"(counted in {v.unit}; reference {v.reference})", width, "  ", "    ")]
         out += [_wrap(m, width, "  ", "    ") for m in v.messages[:2]]
         rec = self.recommendation
         if rec is not None:

@@ -46,7 +46,7 @@ from .._validate import (
     check_positive_int,
     check_seed,
 )
-from ._verdict import Edge, lower_edge, reference_size, round_beta2, upper_edge
+from ._verdict import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 
 __all__ = [
     "CalibratedLens",
@@ -101,6 +101,7 @@ class PracticeLens:
     beta2_half_life_rule: float
     beta2_clamped: float
     clamp: tuple[float, float]
+    batch_size: int
     reference: BetaReference
     reference_size: float
     size: float
@@ -135,7 +136,7 @@ def practice_lens(batch_size: int, reference: BetaReference, tokens_per_sample: 
     rule = half_life_beta2(BetaReference(reference.beta2, ref_size, reference.source), size)
     lo, hi = PRACTICE_CLAMP
     clamped = min(max(rule, lo), hi)
-    return PracticeLens(rule, clamped, (lo, hi), reference, ref_size, size, unit, how, 1.0 / (1.0 - clamped))
+    return PracticeLens(rule, clamped, (lo, hi), batch_size, reference, ref_size, size, unit, how, 1.0 / (1.0 - clamped))
 
 
 # -- lens 1: provable ---------------------------------------------------------------------
@@ -303,19 +304,23 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     """
     ref = practice.reference
     beta2 = practice.beta2_clamped
-    reason = (f"half-life rule {ref.beta2:g}^({_count(practice.size)}/{_count(practice.reference_size)} "
-              f"{practice.unit})")
+    per_sample = round(practice.size / practice.batch_size) if practice.unit == "tokens" else None
+    rule = f"half-life rule ({describe_reference(ref, per_sample)})"
+    reason = rule
+    origin = f"half-life rule, {describe_reference(ref, per_sample).split(',')[0]}"
     if practice.beta2_clamped != practice.beta2_half_life_rule:
-        reason += f" = {practice.beta2_half_life_rule:.4g}, clamped to {list(practice.clamp)}"
+        reason += f", clamped to {list(practice.clamp)}"
     source = f"{practice.source}; reference: {ref.source}"
     if calibrated is not None and calibrated.beta2_recommended is not None and calibrated.beta2_recommended > beta2:
         beta2 = calibrated.beta2_recommended
         reason = "your gradients need more memory than the practice rule gives (calibrated lens)"
         source = calibrated.source
+        origin = "calibrated lens"
     if low.flags(beta2, "lower"):
         beta2 = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
         reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge {low.beta2:.4g}"
         source = low.source
+        origin = f"lower edge, {EDGE_MEMORY_FACTOR:g}x its memory"
     trades = ""
     # The run's length is a hard cap; the large-batch memory is advice and never pushes
     # the answer onto the lower edge (a risk outranks advice).
@@ -326,8 +331,8 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
                   "run, traded for less averaging of the gradient noise in v")
         if low.flags(capped, "lower"):
             trades += f", and it falls to the lower edge {low.beta2:.4g} ({low.reason}): a risk either way"
-        why = (f"the run: memory <= {1 / (1 - capped):,.0f} steps" if high.kind == "steps"
-               else f"the upper edge: {high.reason}")
+        why = (f"the run caps the memory at {1 / (1 - capped):,.0f} steps" if high.kind == "steps"
+               else "capped by the upper edge") + f" ({origin}: {beta2:.6g})"
         return Choice(capped, why, high.source, trades)
     rounded = round_beta2(beta2)
     if rounded < beta2 and (source != practice.source + f"; reference: {ref.source}" or low.flags(rounded, "lower")):

@@ -61,6 +61,7 @@ __all__ = [
     "lower_edge",
     "upper_edge",
     "verdict",
+    "describe_reference",
     "reference_size",
     "round_beta2",
 ]
@@ -419,6 +420,22 @@ def reference_size(reference: BetaReference, tokens_per_sample: int | None) -> t
     return ref.batch_size, "samples", "its batch counts samples"
 
 
+def describe_reference(reference: BetaReference, tokens_per_sample: int | None) -> str:
+    """The reference in the unit the run is compared in, e.g. ``0.999 at 131,072 tokens, Marin recipe``.
+
+    Example:
+        >>> from adamcheck._halflife import DEFAULT_REFERENCE
+        >>> describe_reference(DEFAULT_REFERENCE, 2048), describe_reference(DEFAULT_REFERENCE, None)
+        ('0.999 at 131,072 tokens, Marin recipe', '0.999 at 32 samples, Marin recipe')
+    """
+    size, unit, _ = reference_size(reference, tokens_per_sample)
+    if reference.source.startswith("beta2 = 0.999 at batch 32 x 4096"):
+        name = "Marin recipe"
+    else:
+        name = "yours" if reference.source.startswith("user reference") else reference.source
+    return f"{reference.beta2:g} at {_per(size, unit)}, {name}"
+
+
 def upper_edge(
     batch_size: float,
     *,
@@ -481,12 +498,13 @@ class Verdict:
     upper_parts: tuple[Edge, ...] = ()
     level: str = "ok"
     messages: tuple[str, ...] = field(default_factory=tuple)
+    reference: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level, "batch_size": {"value": self.batch_size, "unit": "samples"},
             "tokens_per_step": {"value": self.tokens_per_step, "unit": "tokens"},
-            "unit": self.unit, "beta1": self.beta1, "beta2": self.beta2,
+            "unit": self.unit, "beta1": self.beta1, "beta2": self.beta2, "reference": self.reference,
             "lower_edge": self.lower.to_dict(self.unit), "upper_edge": self.upper.to_dict(self.unit),
             "lower_edge_parts": [p.to_dict(self.unit) for p in self.lower_parts],
             "upper_edge_parts": [p.to_dict(self.unit) for p in self.upper_parts],
@@ -540,4 +558,5 @@ def verdict(
             level = "advice" if level == "ok" else level
             msgs.append(f"beta2 = {beta2:g} > {round_beta2(part.beta2, 2, up=True):g}: {part.reason}")  # type: ignore[arg-type]
     return Verdict(batch_size, batch_size * tokens_per_sample if tokens_per_sample else None, unit,
-                   beta1, beta2, low, high, low_parts, high_parts, level, tuple(msgs))
+                   beta1, beta2, low, high, low_parts, high_parts, level, tuple(msgs),
+                   describe_reference(reference, tokens_per_sample))
