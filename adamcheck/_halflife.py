@@ -1,4 +1,4 @@
-"""Practice rules for beta2 across batch sizes (theory.md section 7).
+"""Practice rules for beta2 across batch sizes (docs/theory.md section 7).
 
 The second-moment EMA forgets with half-life ``ln(1/2)/ln(beta2)`` steps. Keeping
 that half-life fixed in *samples* (or tokens) when the batch size changes from B to
@@ -60,7 +60,7 @@ class BetaReference:
             return self
         if not tokens_per_sample:
             raise InvalidParameterError(
-                f"the reference batch {self.batch_size:g} is in tokens: give --tokens-per-sample to compare"
+                f"the reference batch {self.batch_size:g} is in tokens: give tokens_per_sample (CLI --tokens-per-sample) to compare"
             )
         return BetaReference(self.beta2, self.batch_size / tokens_per_sample, self.source, "samples",
                              int(tokens_per_sample))

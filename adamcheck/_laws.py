@@ -4,7 +4,7 @@ estimator (``adamcheck estimate``) and the drift-ratio / critical-boundary code.
 A :class:`GradientLaw` is a discrete joint law of a d-dimensional mini-batch
 gradient ``g_B`` at a frozen point: K atoms ``values[k]`` (shape (K, d)) with
 probabilities ``weights[k]`` (shape (K,), summing to 1). Per-coordinate marginals
-are what theory.md section 9 needs; the joint layout keeps one representation for
+are what docs/theory.md section 9 needs; the joint layout keeps one representation for
 "samples" (K equal weights) and exact laws (the section-4 two-point law).
 
 Example:
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import DataError, InvalidParameterError
-from ._validate import check_finite_array, check_positive_float, check_positive_int
+from ._errors import DataError
+from ._validate import check_finite_array, check_positive_float
 
 __all__ = ["GradientLaw"]
 
@@ -68,16 +68,14 @@ class GradientLaw:
     def two_point(cls, n: int, a: float) -> "GradientLaw":
         """Law of a component gradient of the section-4 counterexample in its linear piece.
 
-        g = 1 + (n-1)a with probability 1/n, g = -a otherwise (theory.md sections 4, 9).
-        The slopes come from :func:`adamcheck.problems.counterexample_slopes`, the one
+        g = 1 + (n-1)a with probability 1/n, g = -a otherwise (docs/theory.md sections 4, 9).
+        The slopes come from :func:`adamcheck.theory.counterexample_slopes`, the one
         place they are defined.
         """
-        from .problems._counterexample import counterexample_slopes
+        from .theory import check_counterexample_n, counterexample_slopes
 
-        n = check_positive_int(n, "n")
+        n = check_counterexample_n(n)
         a = check_positive_float(a, "a")
-        if n < 2:
-            raise InvalidParameterError("n must be at least 2 for the two-point law")
         big, small = counterexample_slopes(n, a)
         return cls(
             values=np.array([[float(big)], [float(small)]]),
@@ -134,7 +132,7 @@ class GradientLaw:
         return self.weights @ (np.sign(self.values) == s).astype(float)
 
     def normalised_mean(self) -> np.ndarray:
-        """E[g]/sqrt(E[g^2]): the drift ratio's denominator (theory.md section 9)."""
+        """E[g]/sqrt(E[g^2]): the drift ratio's denominator (docs/theory.md section 9)."""
         m2 = self.second_moment()
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(m2 > 0, self.mean() / np.sqrt(np.where(m2 > 0, m2, 1.0)), 0.0)

@@ -5,7 +5,7 @@ Each sample is one fresh interpreter (what a CI step or a person pays). Peers:
 (a floor adamcheck check no longer pays: it imports no numpy) and ``python -m json.tool FILE`` (a standard-library tool
 reading a config). Runs are interleaved so machine noise
 hits all three alike; the figures are medians, printed with ratios to the peers.
-The target (issue 6) is a median under 0.5 s for one file.
+The target is a median under 0.5 s for one file.
 
 The ``(cpu)`` column is the user + system CPU time of the check process: on a busy
 machine wall time inflates, CPU time much less, so it shows what a quiet machine pays.

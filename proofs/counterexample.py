@@ -1,8 +1,8 @@
-"""Facts about the counterexample of Zhang et al. (2026, eq. 2.5), theory.md section 4.
+"""Facts about the counterexample of Zhang et al. (2026, eq. 2.5), docs/theory.md section 4.
 
 All checks use :class:`adamcheck.symbolic.Counterexample`, whose constants SymPy
-solves for from the Piecewise definition, and compare them with theory.md's
-closed forms and with the numeric :mod:`adamcheck.theory` functions.
+solves for from the Piecewise definition, and compare them with the
+closed forms of docs/theory.md section 4 and with the numeric :mod:`adamcheck.theory` functions.
 """
 
 from __future__ import annotations

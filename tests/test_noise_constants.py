@@ -41,7 +41,7 @@ def test_exact_values_when_the_file_is_the_data_set():
 
 
 def test_minibatch_second_moment_equals_enumeration_of_all_batches():
-    """theory.md s.8 formula vs the average over every B-subset (no formula involved)."""
+    """docs/theory.md section 8 formula vs the average over every B-subset (no formula involved)."""
     rng = np.random.default_rng(4)
     x = rng.normal(size=(9, 3))
     for B in (1, 2, 3, 4, 9):
@@ -67,7 +67,7 @@ def test_expected_partition_equals_average_over_all_partitions():
 
 
 def tight_d1(n: int, a: Fraction) -> Fraction:
-    """theory.md s.4 by hand: at x >= -1, f_0' = 1 + (n-1)a, f_i' = -a, ell' = 1/n."""
+    """docs/theory.md section 4 by hand: at x >= -1, f_0' = 1 + (n-1)a, f_i' = -a, ell' = 1/n."""
     grads = [1 + (n - 1) * a] + [-a] * (n - 1)
     full = sum(grads, Fraction(0)) / n
     assert full == Fraction(1, n)

@@ -1,4 +1,4 @@
-"""`adamcheck recommend` and `adamcheck boundary` (issue 5): lenses, validation, bad input."""
+"""`adamcheck recommend` and `adamcheck boundary`: lenses, validation, bad input."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_calibrated_lens_on_the_example(root):
 
 
 def test_critical_beta2_falls_with_batch_size(root):
-    # Issue 5: non-increasing over {1, 4, 16, 64, 256}, visibly higher at 1 than at 256.
+    # Required: non-increasing over {1, 4, 16, 64, 256}, visibly higher at 1 than at 256.
     b = batch_size_boundary(root / GRADS, [1, 4, 16, 64, 256], beta1=0.0)
     star = np.array(b.critical_beta2)
     assert np.all(np.diff(star) <= 1e-9), star
@@ -89,7 +89,7 @@ def test_critical_beta2_falls_with_batch_size(root):
 
 
 def test_below_critical_beta2_misbehaves_on_the_same_problem(root):
-    # Issue 5: at batch 4, beta2 well below beta2* misbehaves visibly more than the
+    # Required: at batch 4, beta2 well below beta2* misbehaves visibly more than the
     # recommended beta2 (same logistic regression, simulated). Plot: examples/digits/compare_beta2.py.
     compare = runpy.run_path(str(root / "examples" / "digits" / "compare_beta2.py"))["compare"]
     out = compare(batch_size=4, steps=6000, seeds=2, below=0.1, record=20)

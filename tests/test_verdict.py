@@ -192,6 +192,6 @@ def test_json_fields_carry_units_and_sources(run_cli):
 def test_readme_shows_the_real_answer(root, run_cli):
     # README's example of the answer must be what the command prints.
     text = (root / "README.md").read_text()
-    block = text.split("for `adamcheck recommend -b 1 --steps 1500`:\n\n```\n", 1)[1].split("\n```", 1)[0]
-    code, out, _ = run_cli("recommend", "-b", "1", "--steps", "1500")
+    block = text.split("for `adamcheck recommend -b 1 --max-steps 1500`:\n\n```\n", 1)[1].split("\n```", 1)[0]
+    code, out, _ = run_cli("recommend", "-b", "1", "--max-steps", "1500")
     assert code == 0 and out.startswith(block + "\n")

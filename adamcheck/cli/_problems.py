@@ -115,11 +115,11 @@ def build_problem(problem: str, **opts: Any):
                 f"option {flag} applies to --problem {' or '.join(owners)}, not {problem}: drop it"
             )
     if problem == "counterexample":
-        n = 10 if opts.get("n") is None else opts["n"]
-        if n is not None and n < 2:
-            raise InvalidParameterError(f"n = {n} must be at least 2 (the paper uses n >= 3)")
+        from ..theory import COUNTEREXAMPLE_RUN_N, check_counterexample_n, counterexample_default_a
+
+        n = check_counterexample_n(COUNTEREXAMPLE_RUN_N if opts.get("n") is None else opts["n"])
         a = opts.get("a")
-        return Counterexample(n=n, a=1.0 / (n - 1) ** 2 if a is None else a)
+        return Counterexample(n=n, a=counterexample_default_a(n) if a is None else a)
     if problem == "reddi-online":
         return ReddiOnline(C=3.0 if opts.get("C") is None else opts["C"],
                            period=3 if opts.get("period") is None else opts["period"])

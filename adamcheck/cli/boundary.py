@@ -44,33 +44,14 @@ def _render_batches(payload: dict[str, Any]) -> str:
 
 
 def _plot_batches(payload: dict[str, Any], path: str) -> None:
-    import numpy as np
+    from ..recommend import plot_beta2_against_batch
 
-    from .._halflife import DEFAULT_REFERENCE, PRACTICE_CLAMP, half_life_beta2
-    from .._plotting import pyplot, save_figure
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    B = np.asarray(payload["batch_sizes"], dtype=float)
-    star = np.asarray(payload["critical_beta2"], dtype=float)
-    br = np.asarray(payload["critical_beta2_brackets"], dtype=float)
-    shown = star > 0
-    ax.errorbar(B[shown], 1 - star[shown], yerr=[np.abs(br[shown, 1] - star[shown]), np.abs(star[shown] - br[shown, 0])],
-                fmt="o-", color="#d62728", label=r"critical $\beta_2^*$ (your gradients)")
-    if (~shown).any():
-        ax.scatter(B[~shown], np.ones((~shown).sum()), facecolors="none", edgecolors="#d62728", s=40,
-                   label=r"no reversal at any $\beta_2$ ($\beta_2^*=0$)")
-    grid = np.logspace(np.log10(B.min()), np.log10(B.max()), 100)
-    rule = np.array([half_life_beta2(DEFAULT_REFERENCE, b) for b in grid])
-    ax.plot(grid, 1 - np.clip(rule, *PRACTICE_CLAMP), "k--", lw=1, label="practice (half-life rule, clamped)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.invert_yaxis()
-    ax.set_xlabel("batch size")
-    ax.set_ylabel(r"$1-\beta_2$ (up: larger $\beta_2$)")
-    ax.set_title(rf"critical $\beta_2^*$ at $\beta_1$ = {payload['beta1']:g}", fontsize=10)
-    ax.legend(fontsize=8)
-    save_figure(fig, path)
+    sizes = payload["batch_sizes"]
+    plot_beta2_against_batch(
+        path, batch_range=(min(sizes), max(sizes)), batch_sizes=sizes,
+        critical_beta2=payload["critical_beta2"], critical_brackets=payload["critical_beta2_brackets"],
+        title=rf"critical $\beta_2^*$ at $\beta_1$ = {payload['beta1']:g}",
+    )
 
 
 @click.command(
@@ -79,7 +60,7 @@ def _plot_batches(payload: dict[str, Any], path: str) -> None:
 For the counterexample (eq. 2.5) it gives beta2* per beta1 from the two-point law,
 and with --plot draws it over the simulated phase grid (Zhang et al. 2026, Figure
 2.4(a) style). With --gradients it gives beta2* per batch size from your sampled
-per-example gradients (theory.md section 9).
+per-example gradients (docs/theory.md section 9).
 
 \b
 Examples:
@@ -104,7 +85,7 @@ Examples:
 @click.option("--steps", type=int, default=20000, show_default=True,
               help="counterexample --plot: steps of the simulated phase grid under the boundary.")
 @click.option("--seeds", type=int, default=2, show_default=True, help="counterexample --plot: seeds per cell.")
-@click.option("--workers", type=int, default=0, show_default=True, help="Processes for the simulation (0: all).")
+@click.option("--workers", type=int, default=0, show_default=True, help="Parallel workers, processes of the simulation (0: all cores).")
 @json_option
 @quiet_option
 def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, seed, plot_path, steps, seeds,
@@ -140,8 +121,10 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
 
     from ..recommend import counterexample_boundary, simulated_agreement
 
-    n = 20 if n is None else n
-    a_value = 1.0 / (n - 1) ** 2 if a is None else a
+    from ..theory import COUNTEREXAMPLE_REGION_N, check_counterexample_n, counterexample_default_a
+
+    n = check_counterexample_n(COUNTEREXAMPLE_REGION_N if n is None else n)
+    a_value = counterexample_default_a(n) if a is None else a
     b1 = parse_linspace(beta1_spec or "0:0.99:34", "--beta1")
     cb = counterexample_boundary(n, a_value, b1, eps=eps, seed=seed)
     payload: dict[str, Any] = {

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from .._derive_subjects import PROBLEMS, SUBJECTS
+from ..theory import CONVENTIONS
 from ._common import emit, json_option
 
 
@@ -51,7 +52,7 @@ def _jsonable(result: Any) -> Any:
 
 @click.command("derive", help=HELP)
 @click.argument("subject", type=click.Choice(SUBJECTS))
-@click.option("--convention", default="all", type=click.Choice(("all", "torch", "paper", "shi2021", "optax", "keras")), show_default=True, help="Convention for 'recurrence'.")
+@click.option("--convention", default="all", type=click.Choice(("all",) + CONVENTIONS), show_default=True, help="Convention for 'recurrence'.")
 @click.option("--problem", default="counterexample", type=click.Choice(PROBLEMS), show_default=True, help="Problem for 'counterexample' and 'd1'.")
 @click.option("--n", "n", default=None, help="Number of mini-batches n (symbol if omitted).")
 @click.option("--a", "a", default=None, help="Counterexample parameter a > 0, e.g. 1/4 (symbol if omitted).")
@@ -62,7 +63,7 @@ def _jsonable(result: Any) -> Any:
 @click.option("--d", "d", default=None, help="Dimension d (shi-threshold).")
 @click.option("--D1", "D1", default=None, help="Affine-variance constant D1 (shi-threshold).")
 @click.option("--beta1", default=None, help="beta1 for shi-threshold (default 0: Theorem 4.3).")
-@click.option("--d1-convention", default="sum", type=click.Choice(("sum", "mean")), show_default=True, help="D1 of Shi et al.'s f = sum f_j, or of theory.md's mean loss (divided by n^2).")
+@click.option("--d1-convention", default="sum", type=click.Choice(("sum", "mean")), show_default=True, help="D1 of Shi et al.'s f = sum f_j, or of the mean loss of docs/theory.md section 2 (divided by n^2).")
 @click.option("--latex", is_flag=True, help="Print LaTeX instead of plain text.")
 @json_option
 def command(subject: str, latex: bool, as_json: bool, **params: Any) -> int:

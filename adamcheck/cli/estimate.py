@@ -51,7 +51,8 @@ Example:
 @click.option("--atoms", type=int, default=256, show_default=True, help="Mini-batches drawn for the laws.")
 @click.option("--laws-out", type=click.Path(dir_okay=False), default=None,
               help="Write the per-point mini-batch laws to this .npz (for the boundary code).")
-@click.option("--workers", type=int, default=None, help="Threads for the streaming pass [default: 1; 2 is faster on an idle machine].")
+@click.option("--workers", type=int, default=None,
+              help="Parallel workers, threads of the streaming pass (0: all cores) [default: 1; 2 is faster on an idle machine].")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
               help="Draw the (D0, D1) frontier and sign agreement to FILE (.png/.pdf/.svg).")
 @seed_option
@@ -70,6 +71,10 @@ def command(
         _check_output(plot, {".png", ".pdf", ".svg"}, "plot")
     if laws_out is not None:
         _check_output(laws_out, {".npz"}, "laws file")
+    if workers == 0:  # the same meaning as in simulate, phase and boundary
+        from ..simulator._parallel import available_workers
+
+        workers = available_workers()
     est = estimate(
         list(grads), batch_size, dataset_size=dataset_size, reduction=reduction,
         loss_scale=loss_scale, mean_over=mean_over, key=key, partitions=partitions,

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..theory import CONVENTIONS
 from ._common import emit, json_option, quiet_option
 from ._problems import NUMBER, problem_options
 
@@ -36,7 +37,7 @@ Ranges are START:STOP:COUNT (inclusive) or comma lists.
 \b
 Example:
   adamcheck phase --problem counterexample --n 20 --beta1 0:0.99:64 \\
-      --beta2 0.5:0.9999:64 --steps 20000 --seeds 4 --out phase.png
+      --beta2 0.5:0.9999:64 --steps 20000 --seeds 4 --plot phase.png
   adamcheck phase --n 10 --beta1 0:0.9:8 --beta2 0.5:0.999:8 --steps 5000 --json
 """
 )
@@ -48,26 +49,29 @@ Example:
 @click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
 @click.option("--lr", type=NUMBER, default=0.1, show_default=True, help="Base learning rate eta_0.")
 @click.option("--eps", type=NUMBER, default=1e-8, show_default=True, help="Adam's epsilon.")
-@click.option("--convention", type=click.Choice(["torch", "paper", "shi2021", "optax", "keras"]),
+@click.option("--convention", type=click.Choice(CONVENTIONS),
               default="paper", show_default=True)
 @click.option("--sampling", type=click.Choice(["replacement", "reshuffle", "cyclic"]), default=None,
               help="How mini-batches are drawn (default: the problem's own).")
 @click.option("--schedule", type=click.Choice(["constant", "inv-sqrt", "inv-sqrt-epoch"]),
               default="inv-sqrt", show_default=True)
 @click.option("--x0", type=NUMBER, default=0.0, show_default=True, help="Start point (every coordinate).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the plot here (.png/.pdf/.svg).")
+@click.option("--plot", "out", type=click.Path(dir_okay=False), default=None, help="Draw the phase diagram to this .png/.pdf/.svg.")
+# --out was this option's first name; kept, hidden, so existing scripts still work
+@click.option("--out", "out_alias", type=click.Path(dir_okay=False), default=None, hidden=True)
 @click.option("--log-beta2", is_flag=True, help="Plot 1 - beta2 on a log axis.")
-@click.option("--workers", type=int, default=0, show_default=True, help="Processes (0: all cores).")
+@click.option("--workers", type=int, default=0, show_default=True, help="Parallel workers, processes here (0: all cores).")
 @json_option
 @quiet_option
 def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1_spec, beta2_spec, steps, seeds, seed,
-            lr, eps, convention, sampling, schedule, x0, out, log_beta2, workers, as_json, quiet) -> int:
+            lr, eps, convention, sampling, schedule, x0, out, out_alias, log_beta2, workers, as_json, quiet) -> int:
     from .._validate import parse_linspace
     from ..simulator import phase_grid
     from ._problems import build_problem
 
     from .._plotting import check_plot_path
 
+    out = out or out_alias
     if out:
         check_plot_path(out)  # fail before the simulation, not after
     prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size,

@@ -34,7 +34,7 @@ def _edge_text(edge: Any, side: str) -> str:
     from ..recommend._verdict import round_beta2
 
     if edge.beta2 is None:
-        return "none" if side == "lower" else "none (give --steps)"
+        return "none" if side == "lower" else "none (give --max-steps)"
     if side == "lower":
         return f"{round_beta2(edge.beta2, 3):g}" + (" (inclusive)" if edge.inclusive else "")
     return f"{round_beta2(edge.beta2, 2, up=True):g}"
@@ -119,36 +119,18 @@ def _render(rec: Any, explain: bool = False) -> str:
 
 
 def _plot(rec: Any, path: str) -> None:
-    import numpy as np
+    from .._halflife import BetaReference
+    from ..recommend import plot_beta2_against_batch
 
-    from .._halflife import BetaReference, half_life_beta2
-    from .._plotting import pyplot, save_figure
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     p = rec.practice
-    per = rec.tokens_per_sample or 1
-    reference = BetaReference(p.reference.beta2, p.reference_size / per, p.reference.source)
-    B = np.logspace(0, 4.5, 200)
-    rule = np.array([half_life_beta2(reference, b) for b in B])
-    lo, hi = p.clamp
-    ax.plot(B, 1 - rule, color="0.5", lw=1, label="half-life rule")
-    ax.plot(B, 1 - np.clip(rule, lo, hi), color="k", lw=1.5, label="clamped practice range")
-    ax.scatter([rec.batch_size], [1 - rec.beta2], color="#1f77b4", zorder=5, s=50, label="recommended")
-    if rec.lower.beta2 is not None and rec.lower.beta2 > 0:
-        ax.scatter([rec.batch_size], [1 - rec.lower.beta2], color="#d62728", marker="_", s=200, zorder=5,
-                   label="lower edge (evidence)")
-    if rec.beta2_critical is not None and rec.beta2_critical > 0:
-        ax.scatter([rec.batch_size], [1 - rec.beta2_critical], color="#d62728", marker="x", s=60,
-                   zorder=5, label=r"critical $\beta_2^*$ (your gradients)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.invert_yaxis()
-    ax.set_xlabel("batch size (samples)")
-    ax.set_ylabel(r"$1-\beta_2$")
-    ax.set_title(f"beta2 for batch {rec.batch_size}", fontsize=10)
-    ax.legend(fontsize=8)
-    save_figure(fig, path)
+    per = rec.tokens_per_sample or 1  # the picture's x axis counts samples
+    critical = [] if rec.beta2_critical is None else [rec.beta2_critical]
+    plot_beta2_against_batch(
+        path, reference=BetaReference(p.reference.beta2, p.reference_size / per, p.reference.source),
+        clamp=tuple(p.clamp), batch_sizes=[rec.batch_size][: len(critical)],
+        critical_beta2=critical, recommended=(rec.batch_size, rec.beta2),
+        title=f"beta2 for batch {rec.batch_size}",
+    )
 
 
 @click.command(
@@ -156,7 +138,7 @@ def _plot(rec: Any, path: str) -> None:
 
 The answer comes first: (beta1, beta2), the safe range at this batch size (lower edge
 from published small-batch failures, beta1 >= sqrt(beta2) and beta2* from your
-gradients; upper edge from --steps and the memory at large batch), and the one reason.
+gradients; upper edge from --max-steps and the memory at large batch), and the one reason.
 --explain adds the lenses: provable (Shi et al., Theorem 2.2), calibrated (with
 --gradients), practice (the half-life rule), and the evidence rows with sources.
 
@@ -165,7 +147,7 @@ Examples:
   adamcheck recommend --batch-size 32
   adamcheck recommend --batch-size 4 --gradients examples/digits/grads.npz --json
   adamcheck recommend --batch-size 512 --reference 0.95@2048 --tokens-per-sample 1024
-  adamcheck recommend --batch-size 1 --steps 1500 --explain
+  adamcheck recommend --batch-size 1 --max-steps 1500 --explain
 """
 )
 @click.option("--batch-size", "-b", type=int, required=True, help="Samples (sequences) per optimizer step.")
@@ -178,8 +160,10 @@ Examples:
 @click.option("--eps", type=float, default=None, help="Your Adam epsilon, in the gradients' units (default 0).")
 @click.option("--margin", type=float, default=0.5, show_default=True,
               help="Drift-ratio margin of the recommended beta2.")
-@click.option("--steps", "planned_steps", type=int, default=None,
-              help="Planned optimizer steps: the memory 1/(1-beta2) never exceeds them.")
+@click.option("--max-steps", "planned_steps", type=int, default=None,
+              help="Planned optimizer steps, as in check: the memory 1/(1-beta2) never exceeds them.")
+# --steps was this option's first name; hidden because --steps means steps per simulated run elsewhere
+@click.option("--steps", "planned_steps_alias", type=int, default=None, hidden=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of resampling and Monte Carlo.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw beta2 against batch size with the recommendation (.png/.pdf/.svg).")
@@ -187,9 +171,11 @@ Examples:
 @json_option
 @quiet_option
 def command(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps, margin,
-            planned_steps, seed, plot_path, explain, as_json, quiet) -> int:
+            planned_steps, planned_steps_alias, seed, plot_path, explain, as_json, quiet) -> int:
     from ..recommend import recommend
 
+    planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
+    planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
     if plot_path:
         from .._plotting import check_plot_path
 

@@ -7,6 +7,7 @@ from typing import Any
 import click
 import numpy as np
 
+from ..theory import CONVENTIONS
 from ._common import emit, json_option, quiet_option
 from ._problems import NUMBER_LIST, build_problem, problem_options
 
@@ -83,7 +84,7 @@ Examples:
 @click.option("--eps-root", type=NUMBER_LIST, default="0", show_default=True, help="optax's eps_root.")
 @click.option("--seed", type=str, default="0", show_default=True, help="Seed (or a comma list).")
 @click.option("--steps", type=int, default=10000, show_default=True, help="Number of steps.")
-@click.option("--convention", type=click.Choice(["torch", "paper", "shi2021", "optax", "keras"]),
+@click.option("--convention", type=click.Choice(CONVENTIONS),
               default="paper", show_default=True, help="Which Adam (bias correction, where eps sits).")
 @click.option("--sampling", type=click.Choice(["replacement", "reshuffle", "cyclic"]), default=None,
               help="How mini-batches are drawn (default: the problem's own).")
@@ -93,7 +94,7 @@ Examples:
               help="Start: one number for every coordinate, or d numbers.")
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
 @click.option("--record-every", type=int, default=None, help="Keep the iterate every K steps (JSON 'trajectory').")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes (0: all cores).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Parallel workers, processes here (0: all cores).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the trajectories to this .png/.pdf/.svg (records 200 points if --record-every is not given).")
 @json_option

@@ -46,7 +46,7 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
         return None, "the configuration states no step count"
     size = setup.get("dataset_size")
     if size is None:
-        return None, f"num_train_epochs = {epochs:g} but the dataset size is unknown: pass --dataset-size"
+        return None, f"num_train_epochs = {epochs:g} but the dataset size is unknown: pass dataset_size (CLI --dataset-size)"
     if batch.micro_batch is None or batch.data_parallel is None or batch.grad_accum is None:
         return None, "num_train_epochs given but the batch layout is unknown"
     loader = math.ceil(size / (batch.micro_batch * batch.data_parallel))

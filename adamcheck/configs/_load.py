@@ -73,7 +73,7 @@ def detect_format(path: str | Path, text: str) -> str:
             return "hf"
         raise ConfigError(
             f"{name} looks like neither a DeepSpeed config nor TrainingArguments "
-            f"(no known keys): pass --format ({', '.join(FORMATS)})"
+            f"(no known keys): pass fmt (CLI --format), one of {', '.join(FORMATS)}"
         )
     if looks_like_megatron(text):
         return "megatron"
@@ -82,7 +82,7 @@ def detect_format(path: str | Path, text: str) -> str:
         return detect_format(name + ".json", text)
     if stripped.startswith("["):
         return "torchtitan"
-    raise ConfigError(f"cannot tell the format of {name}: pass --format ({', '.join(FORMATS)})")
+    raise ConfigError(f"cannot tell the format of {name}: pass fmt (CLI --format), one of {', '.join(FORMATS)}")
 
 
 def _parse_data(fmt: str, text: str, name: str) -> Any:

@@ -356,7 +356,7 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
 def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1) -> list[Finding]:
     """Advice when eps > ``fraction`` x median_j sqrt(E[g_j^2]) of a :class:`~adamcheck._laws.GradientLaw`.
 
-    At stationarity v_j -> E[g_j^2] (theory.md section 1), so sqrt(v) + eps is
+    At stationarity v_j -> E[g_j^2] (docs/theory.md section 1), so sqrt(v) + eps is
     dominated by eps when eps is not small against sqrt(E[g^2]).
 
     Example:

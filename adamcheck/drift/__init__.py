@@ -1,4 +1,4 @@
-"""Drift ratio and critical boundary (theory.md section 9; issue 5).
+"""Drift ratio and critical boundary (docs/theory.md section 9).
 
 Public API:
 

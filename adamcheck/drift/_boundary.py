@@ -1,4 +1,4 @@
-"""Critical beta2 and recommended beta2 from drift ratios (theory.md section 9, issue 5).
+"""Critical beta2 and recommended beta2 from drift ratios (docs/theory.md section 9).
 
 A model gives, at each of P sampled points (checkpoints), a law per coordinate.
 Coordinate ``j`` at point ``p`` is *informative* when its mean gradient can be told
@@ -39,7 +39,7 @@ their (larger) standard error, so screening never clears a cell the full pass wo
 fail except with the z-sigma error probability.
 
 References:
-    theory.md sections 7 and 9; Zhang et al., arXiv:2603.02092 (2026), section 2.
+    docs/theory.md sections 7 and 9; Zhang et al., arXiv:2603.02092 (2026), section 2.
 """
 
 from __future__ import annotations
@@ -531,7 +531,7 @@ def critical_beta2(
     screen: bool = True,
     **options: Any,
 ) -> CriticalBoundary:
-    """Critical beta2*(beta1): where the drift ratio stops being reversed (theory.md section 9).
+    """Critical beta2*(beta1): where the drift ratio stops being reversed (docs/theory.md section 9).
 
     Math: coordinate j at point p is reversed at (b1, b2) when
     ``rho_pj(b1, b2) + z * se_pj < 0``. Strict rule: ``beta2* = min{b2 in ladder : no
@@ -565,7 +565,7 @@ def critical_beta2(
         True
 
     References:
-        theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), Theorem 2.3.
+        docs/theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), Theorem 2.3.
     """
     return _boundary(
         source,
@@ -616,7 +616,7 @@ def recommended_beta2(
     the ladder scan at the first failing row: the fastest path for laws. Also returns the strict
     critical boundary at the same beta1 and whether ``beta1 < sqrt(beta2)`` (the
     condition of Zhang et al. 2026, Theorem 2.2). Larger beta2 is not free (the
-    neighbourhood term grows like 1/(1-beta2), theory.md section 3): report both.
+    neighbourhood term grows like 1/(1-beta2), docs/theory.md section 3): report both.
 
     Example:
         >>> from adamcheck._laws import GradientLaw
@@ -625,7 +625,7 @@ def recommended_beta2(
         True
 
     References:
-        theory.md sections 3, 7 and 9.
+        docs/theory.md sections 3, 7 and 9.
     """
     beta1 = check_beta(beta1, "beta1")
     margin = check_nonnegative_float(margin, "margin")

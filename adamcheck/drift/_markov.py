@@ -1,6 +1,6 @@
 """Near-exact drift ratio for laws with few atoms: the discretised second-moment chain.
 
-Idea (theory.md section 9). Under i.i.d. ``g ~ P`` the stationary second moment
+Idea (docs/theory.md section 9). Under i.i.d. ``g ~ P`` the stationary second moment
 ``v`` is a Markov chain on its own, ``v' = b2 v + (1-b2) g^2``, and ``m`` is linear in
 past gradients, ``m_0 = (1-b1) sum_k b1^k g_{-k}``. Hence
 

@@ -2,7 +2,7 @@
 
 Everything here is exact for a discrete law (no sampling):
 
-* the drift ratio's denominator ``E g / sqrt(E g^2)`` (theory.md section 9);
+* the drift ratio's denominator ``E g / sqrt(E g^2)`` (docs/theory.md section 9);
 * the sign-versus-mean closed form at ``beta1 = beta2 = 0``:
   ``rho(0, 0) = E[g/(|g|+eps)] * sqrt(E g^2) / E g`` (``E[sign g] sqrt(E g^2)/E g`` at eps = 0);
 * stationary moments of the ``paper``-convention filters
@@ -23,7 +23,7 @@ Everything here is exact for a discrete law (no sampling):
   ``b1 = 0`` is ``1 - b2* ~ 2 mu s/(E g^3 - mu s)`` (about 2/n for the counterexample).
 
 References:
-    theory.md sections 4 and 9 (adamcheck's own drift ratio, not a paper's result).
+    docs/theory.md sections 4 and 9 (adamcheck's own drift ratio, not a paper's result).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Monte Carlo drift ratio on a whole (beta1, beta2) grid from one gradient sequence.
 
-Estimator (theory.md section 9), for every coordinate and every grid cell at once:
+Estimator (docs/theory.md section 9), for every coordinate and every grid cell at once:
 
 * **Common random numbers.** Given a gradient sequence, ``m`` depends only on ``b1``
   and ``v`` only on ``b2``; one sequence drives every cell. ``m`` and ``v`` rows are

@@ -1,4 +1,4 @@
-"""The drift ratio rho(beta1, beta2; P) of theory.md section 9: public entry points.
+"""The drift ratio rho(beta1, beta2; P) of docs/theory.md section 9: public entry points.
 
     rho(b1, b2; P) = E_pi[ m/(sqrt(v) + eps) ] / ( E[g]/sqrt(E[g^2]) ),
 
@@ -28,7 +28,7 @@ Note that eps breaks scale invariance: with ``eps > 0`` the law must be in the
 user's real gradient units.
 
 References:
-    theory.md sections 4 and 9 (adamcheck's calibrated boundary, not a paper's
+    docs/theory.md sections 4 and 9 (adamcheck's calibrated boundary, not a paper's
     theorem); Zhang et al., arXiv:2603.02092 (2026), section 2 (the counterexample).
 """
 
@@ -188,7 +188,7 @@ def drift_ratio_grid(
     decide: tuple[float, float] | None = None,
     progress: bool = False,
 ) -> DriftGrid:
-    """rho(b1, b2; P) on a grid, for every coordinate of ``law`` (theory.md section 9).
+    """rho(b1, b2; P) on a grid, for every coordinate of ``law`` (docs/theory.md section 9).
 
     Math: ``rho = E_pi[m/(sqrt v + eps)] / (E g/sqrt(E g^2))`` with ``pi`` the stationary
     law of ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2`` under i.i.d. ``g ~ law``.
@@ -226,7 +226,7 @@ def drift_ratio_grid(
         True
 
     References:
-        theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), section 2.
+        docs/theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), section 2.
     """
     law = _as_law(law)
     b1s = check_betas_array(beta1s, "beta1")
@@ -356,7 +356,7 @@ def drift_ratio(
     target_se: float = 0.01,
     **options: Any,
 ) -> DriftEstimate:
-    """rho(beta1, beta2; law) with its standard error, per coordinate (theory.md section 9).
+    """rho(beta1, beta2; law) with its standard error, per coordinate (docs/theory.md section 9).
 
     Math: ``rho = E_pi[m/(sqrt v + eps)] / (E g/sqrt(E g^2))``; at ``beta1 = beta2 = 0``
     it equals ``E[sign g] sqrt(E g^2)/E g`` (eps = 0). Same routes and options as
@@ -369,7 +369,7 @@ def drift_ratio(
         (-0.889757, 'closed-form')
 
     References:
-        theory.md section 9.
+        docs/theory.md section 9.
     """
     beta1 = check_beta(beta1, "beta1")
     beta2 = check_beta(beta2, "beta2")

@@ -1,7 +1,7 @@
-"""Noise constants from per-example gradients (issue 4): the checker's eyes.
+"""Noise constants from per-example gradients: the checker's eyes.
 
 From per-example gradients sampled from a model, estimate what decides whether Adam
-converges at a batch size (theory.md sections 2, 8, 9): the full gradient, the
+converges at a batch size (docs/theory.md sections 2, 8, 9): the full gradient, the
 per-example variance, the mini-batch second moment, the (D0, D1) frontier for the
 mini-batch partition, the gradient noise scale B_simple (exact and two-batch), and
 per-coordinate laws of the mini-batch gradient for the critical-boundary code, with

@@ -7,7 +7,7 @@ default N_s) and batch size B:
 * full gradient ``G = (1/N) sum_j grad ell_j``; the file gives ``gbar``;
 * per-example variance ``sigma^2 = (1/N) sum_j ||grad ell_j - G||^2 = tr(Sigma)``, the
   trace of the covariance of one uniformly drawn example (McCandlish et al. 2018);
-* mini-batch second moment (theory.md section 8; B drawn without replacement)
+* mini-batch second moment (docs/theory.md section 8; B drawn without replacement)
   ``E||gbar_B||^2 = ||G||^2 + c_B sigma^2`` with ``c_B = (N - B) / (B (N - 1))``;
 * gradient noise scale ``B_simple = tr(Sigma) / ||G||^2``;
 * the (D0, D1) condition for the *expected partition*: the data set is cut into
@@ -62,10 +62,11 @@ _SCALARS = ("grad_norm_sq", "trace_sigma", "minibatch_second_moment", "b_simple"
 
 
 def minibatch_factor(dataset_size: int, batch_size: int) -> float:
-    """``c_B = (N - B) / (B (N - 1))``: E||gbar_B||^2 = ||G||^2 + c_B sigma^2 (theory.md s.8).
+    """``c_B = (N - B) / (B (N - 1))``: E||gbar_B||^2 = ||G||^2 + c_B sigma^2 (docs/theory.md section 8).
 
-    >>> minibatch_factor(10, 10), minibatch_factor(10, 1)
-    (0.0, 1.0)
+    Example:
+        >>> minibatch_factor(10, 10), minibatch_factor(10, 1)
+        (0.0, 1.0)
     """
     N, B = int(dataset_size), int(batch_size)
     if N <= 1:
@@ -176,7 +177,7 @@ def noise_constants(
     Example:
         >>> import numpy as np
         >>> from adamcheck.noise import GradientSource, accumulate, make_config
-        >>> x = np.array([[1.5], [-0.25], [-0.25]])          # theory.md s.4, n = 3, a = 1/4
+        >>> x = np.array([[1.5], [-0.25], [-0.25]])          # docs/theory.md section 4, n = 3, a = 1/4
         >>> src = GradientSource.from_array(x)
         >>> acc = accumulate(src, make_config(3, 1))
         >>> c = noise_constants(acc, batch_size=1, replicates=0)

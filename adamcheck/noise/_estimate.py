@@ -228,7 +228,7 @@ def estimate(
         (64, 4.0)
 
     References:
-        theory.md sections 2, 8, 9; McCandlish et al., arXiv:1812.06162 (2018);
+        docs/theory.md sections 2, 8, 9; McCandlish et al., arXiv:1812.06162 (2018);
         Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026).
     """
     B = check_positive_int(batch_size, "batch size")
@@ -309,9 +309,9 @@ def minibatch_laws(
     (all d when K d <= 2**22, i.e. 32 MiB per point; otherwise the coordinates whose
     mean is most standard errors from zero, or ``coords``). With ``match_moments`` each
     coordinate's atoms are shifted and scaled so that the law's mean and variance are
-    the exact ones from all examples, E[g] = G_k and Var[g] = c_B sigma_k^2 (theory.md
+    the exact ones from all examples, E[g] = G_k and Var[g] = c_B sigma_k^2 (docs/theory.md
     section 8 per coordinate), keeping the resampled shape (skewness, sign
-    frequencies), which is what theory.md section 9's drift ratio depends on.
+    frequencies), which is what docs/theory.md section 9's drift ratio depends on.
 
     ``law.meta`` holds: ``point``, ``coords``, ``mean_se`` (per-coordinate standard
     error of the mean gradient from all sampled examples, from the bootstrap groups,

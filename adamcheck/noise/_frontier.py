@@ -1,6 +1,6 @@
 """The feasible (D0, D1) frontier of the affine-variance condition across sampled points.
 
-theory.md section 2 (Zhang et al. 2026, assumption A2.2): with ``ell = (1/n) sum_i ell_i``
+docs/theory.md section 2 (Zhang et al. 2026, assumption A2.2): with ``ell = (1/n) sum_i ell_i``
 over the n mini-batches of a partition,
 
     sum_{i<n} ||grad ell_i(theta)||^2  <=  D1 ||grad ell(theta)||^2 + D0     for all theta.

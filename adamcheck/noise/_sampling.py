@@ -7,7 +7,7 @@ Design of the draws (one seed, shared by all points so the same examples are use
 every point): ``R`` *big* batches of ``m B`` distinct examples, each drawn uniformly
 without replacement and cut into ``m`` disjoint *small* batches of B. Every small
 batch is then a uniformly random B-subset and every big batch a uniformly random
-mB-subset, exactly the batches of theory.md section 8; McCandlish et al. read the
+mB-subset, exactly the batches of docs/theory.md section 8; McCandlish et al. read the
 same pair off a data-parallel run (per-device and global batch).
 """
 
@@ -370,7 +370,7 @@ def partition_constants(
     A partition cuts the N examples into ``n = N // B`` batches of B (the
     ``N - nB`` left over are in no batch); the mini-batch losses are
     ``ell_i = (1/B) sum_{j in batch i} ell_j`` and ``ell = (1/n) sum_i ell_i``, as in
-    theory.md section 1. The same partition is used at every point (it is a property
+    docs/theory.md section 1. The same partition is used at every point (it is a property
     of the data pipeline, not of theta).
 
     * ``kind="random"``: ``partitions`` uniformly random partitions (seeded): the
@@ -389,7 +389,7 @@ def partition_constants(
         >>> from adamcheck.noise import GradientSource
         >>> x = np.repeat([[1.5], [-0.25], [-0.25]], 2, axis=0)   # B = 2 copies of each f_i
         >>> pc = partition_constants(GradientSource.from_array(x), 2, kind="file")
-        >>> round(float(pc.d1_at_d0_zero[0]), 9)                  # theory.md s.4, 171/8
+        >>> round(float(pc.d1_at_d0_zero[0]), 9)                  # docs/theory.md section 4, 171/8
         21.375
     """
     B = check_positive_int(batch_size, "batch size")

@@ -21,7 +21,7 @@ batch you back-propagated through when the rows come from a batched mean loss, e
 BackPACK's ``BatchGrad`` (which keeps the 1/M factor).
 
 Canonical scale: ``grad ell_j = r_j / factor`` with ``factor = s`` (sum) or ``s/M``
-(mean), and the objective of theory.md section 1 with mean-reduced mini-batches,
+(mean), and the objective of docs/theory.md section 1 with mean-reduced mini-batches,
 ``ell = (1/N) sum_j ell_j`` and ``ell_i = (1/B) sum_{j in batch i} ell_j``. Every
 estimate adamcheck reports is on this scale. D1 and B_simple do not depend on it;
 gradient norms, trace(Sigma) and D0 do: multiply D0 by ``s**2`` if your training loss

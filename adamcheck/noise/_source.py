@@ -385,7 +385,7 @@ def _open_npz(path: Path, key: str | None) -> _Segment:
                 candidates = [k for k in members if k not in META_KEYS and not k.startswith("param_")]
                 if len(candidates) != 1:
                     raise DataError(
-                        f"{name!r} holds arrays {sorted(members)}: name the gradients with --key "
+                        f"{name!r} holds arrays {sorted(members)}: name the gradients with key (CLI --key) "
                         "(or store them as 'grads')"
                     )
                 chosen = candidates[0]

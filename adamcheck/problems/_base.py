@@ -78,7 +78,7 @@ class Problem:
         """If some region R has grad ell_i(x) = c_i for all x in R, return c (n, d).
 
         The simulator then shares Adam's moments between runs that sit in R with the
-        same seed and betas (their (m, v) evolve independently of x, theory.md section
+        same seed and betas (their (m, v) evolve independently of x, docs/theory.md section
         4), which makes divergent runs nearly free. Return None to opt out.
         """
         return None

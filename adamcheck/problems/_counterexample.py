@@ -1,4 +1,4 @@
-"""The counterexample of Zhang et al. (2026, eq. 2.5), theory.md section 4.
+"""The counterexample of Zhang et al. (2026, eq. 2.5), docs/theory.md section 4.
 
 For x >= -1 the component losses are linear with slopes ``1 + (n-1)a`` (f_0) and
 ``-a`` (f_1..f_{n-1}); below -1 each is a parabola through x = -2 that joins C^1::
@@ -11,9 +11,8 @@ For x >= -1 the component losses are linear with slopes ``1 + (n-1)a`` (f_0) and
 so every component gradient factors as ``slope_i * min(x + 2, 1)``, the full loss is
 ell(x) = x/n above -1 and ((x+2)^2 - 3)/(2n) below, with minimiser x* = -2.
 
-:func:`counterexample_slopes` is the single definition of the slopes: the simulator,
-the two-point law and the symbolic module all call it (it works on numbers and SymPy
-symbols alike).
+:func:`adamcheck.theory.counterexample_slopes` is the single definition of the slopes
+(re-exported here): the simulator, the two-point law and the symbolic module all call it.
 """
 
 from __future__ import annotations
@@ -22,27 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InvalidParameterError
-from .._validate import check_positive_float, check_positive_int
+from .._validate import check_positive_float
+from ..theory import KINK, check_counterexample_n, counterexample_minimiser, counterexample_slopes
 from ._base import Problem
 
 __all__ = ["counterexample_slopes", "Counterexample"]
 
 
-def counterexample_slopes(n: Any, a: Any) -> tuple[Any, Any]:
-    """Slopes ``(1 + (n-1)a, -a)`` of f_0 and of f_1..f_{n-1} on the linear piece x >= -1.
-
-    Works for numbers and SymPy expressions (no SymPy import here).
-
-    Example:
-        >>> counterexample_slopes(3, 0.25)
-        (1.5, -0.25)
-    """
-    return 1 + (n - 1) * a, -a
-
-
 class Counterexample(Problem):
-    """Zhang et al. 2026 eq. (2.5) with parameters n >= 2 and a > 0 (theory.md section 4).
+    """Zhang et al. 2026 eq. (2.5) with parameters n >= 2 and a > 0 (docs/theory.md section 4).
 
     Example:
         >>> import numpy as np
@@ -58,9 +45,7 @@ class Counterexample(Problem):
     default_sampling = "replacement"
 
     def __init__(self, n: int, a: float):
-        self.n = check_positive_int(n, "n")
-        if self.n < 2:
-            raise InvalidParameterError("n = 1 gives no counterexample: use n >= 2 (the paper uses n >= 3)")
+        self.n = check_counterexample_n(n)
         self.a = check_positive_float(a, "a")
         self.n_components = self.n
         big, small = counterexample_slopes(self.n, self.a)
@@ -85,16 +70,12 @@ class Counterexample(Problem):
         return np.where(x >= -1.0, x / self.n, quad)
 
     def minimizer(self) -> np.ndarray:
-        from ..theory import counterexample_minimiser
-
         return np.array([float(counterexample_minimiser())])
 
     def constant_gradients(self) -> np.ndarray:
         return self.slopes[:, None].copy()
 
     def constant_region_margin(self, x: np.ndarray) -> np.ndarray:
-        from ..theory import KINK
-
         return x[:, 0] - KINK  # the linear piece is x >= KINK = -1
 
     def describe(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ its loss is the mean over its rows of
 * least squares: (x . w - y)^2 / 2,
 * logistic (labels in {0, 1}): log(1 + exp(x . w)) - y (x . w).
 
-The full objective is ell(w) = (1/n) sum_i ell_i(w), n = ceil(N/B) (theory.md
+The full objective is ell(w) = (1/n) sum_i ell_i(w), n = ceil(N/B) (docs/theory.md
 section 1), so rows of a short last batch weigh more.
 """
 

@@ -1,4 +1,4 @@
-"""Reddi, Kale & Kumar (ICLR 2018) counterexamples, projected onto [-1, 1] (theory.md section 5).
+"""Reddi, Kale & Kumar (ICLR 2018) counterexamples, projected onto [-1, 1] (docs/theory.md section 5).
 
 * Online (Theorem 1): f_t(x) = C x if t mod period = 1, else -x. With period 3,
   C > 2, beta1 = 0 and beta2 = 1/(1 + C^2), Adam ends at x = +1 while the optimum of

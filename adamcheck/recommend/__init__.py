@@ -14,6 +14,7 @@ from ._recommend import (
     recommend,
 )
 from ._verdict import EVIDENCE, Edge, Evidence, Verdict, evidence_risk, lower_edge, upper_edge, verdict
+from ._plot import plot_beta2_against_batch
 
 __all__ = [
     "EVIDENCE",
@@ -34,6 +35,7 @@ __all__ = [
     "Recommendation",
     "batch_size_boundary",
     "counterexample_boundary",
+    "plot_beta2_against_batch",
     "recommend",
     "simulated_agreement",
 ]

@@ -1,5 +1,5 @@
 """Critical boundaries for ``adamcheck boundary``: per beta1 for the counterexample,
-per batch size for a model's sampled gradients (theory.md section 9).
+per batch size for a model's sampled gradients (docs/theory.md section 9).
 
 Both are thin compositions of :func:`adamcheck.drift.critical_beta2` with the laws
 the problem gives: the two-point law of the section-4 counterexample, or the
@@ -33,10 +33,10 @@ def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[flo
     from .._laws import GradientLaw
     from ..drift import critical_beta2
 
-    n = check_positive_int(n, "n")
-    if n < 2:
-        raise InvalidParameterError(f"n = {n} must be at least 2 (the paper uses n >= 3)")
-    a = 1.0 / (n - 1) ** 2 if a is None else a
+    from ..theory import check_counterexample_n, counterexample_default_a
+
+    n = check_counterexample_n(n)
+    a = counterexample_default_a(n) if a is None else a
     b1 = np.linspace(0.0, 0.99, 34) if beta1s is None else np.asarray(beta1s, dtype=float)
     return critical_beta2(GradientLaw.two_point(n, a), b1, **options)
 
@@ -100,7 +100,7 @@ def batch_size_boundary(
     seed = check_seed(seed)
     sizes = [check_positive_int(b, "batch size") for b in batch_sizes]
     if not sizes:
-        raise InvalidParameterError("give at least one batch size, e.g. --batch-sizes 1,4,16,64,256")
+        raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 4, 16, 64, 256]")
     out = BatchBoundary(sizes, beta1, [], [], [], [], [], [], [])
     with Progress(len(sizes), "boundary", enabled=progress) as bar:
         for B in sizes:
@@ -124,7 +124,7 @@ def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> 
     simulation diverged exactly when predicted. Cells within ``distance`` in beta2 of
     the boundary are left out. Reported over all cells and over the cells with
     beta1 < sqrt(beta2) (the hypothesis of every convergence theorem, where the
-    stationary analysis of theory.md section 9 applies).
+    stationary analysis of docs/theory.md section 9 applies).
     """
     import numpy as np
 

@@ -473,7 +473,7 @@ def upper_edge(
                           "large_batch",
                           tuple(e for e in EVIDENCE if e.outcome == "spiked")))
     if not parts:
-        return Edge(None, False, "no upper edge: give the planned steps to bound the memory",
+        return Edge(None, False, "no upper edge: give planned_steps (CLI --max-steps) to bound the memory",
                     SRC_MEMORY, "none"), ()
     return min(parts, key=lambda p: p.beta2), tuple(parts)  # type: ignore[arg-type, return-value]
 

@@ -6,7 +6,7 @@ per-run hyper-parameters broadcastable to (runs, 1). The vectorised engine
 recurrence (:mod:`adamcheck.symbolic`). ``t`` is the 1-based index of the step being
 taken and ``lr`` the learning rate of this step (the schedule is applied outside).
 
-Conventions (theory.md sections 1 and 6):
+Conventions (docs/theory.md sections 1 and 6):
 
 * ``torch``  - torch.optim.Adam / AdamW::
 
@@ -34,7 +34,7 @@ Conventions (theory.md sections 1 and 6):
 
       alpha = lr*sqrt(1-b2^t)/(1-b1^t);  x <- x - alpha*m/(sqrt(v) + eps)
 
-  i.e. the torch form with eps replaced by eps/sqrt(1-b2^t) (theory.md: eps_hat =
+  i.e. the torch form with eps replaced by eps/sqrt(1-b2^t) (docs/theory.md section 6: eps_hat =
   eps*sqrt(1-b2^t)).
 
 References:

@@ -6,8 +6,8 @@ state is a row of arrays shaped (runs, d). Two paths advance runs:
 * the **per-run path** (:mod:`._kernels`): gradient, moments and step computed in place
   for each run, a dozen NumPy ufunc passes over (runs, d) per step, no allocation;
 * the **shared-moment path**: when a problem has a region where every component
-  gradient is a constant (the linear piece of the section-4 counterexample; theory.md:
-  "the states (m, v) evolve independently of x"), runs in that region with the same
+  gradient is a constant (the linear piece of the counterexample, docs/theory.md section 4:
+  the states (m, v) evolve independently of x), runs in that region with the same
   seed see the same gradients, so m depends only on (seed, beta1) and v only on
   (seed, beta2, eps, eps_root). The engine keeps one m per (seed, beta1) *slot* and
   one v per (seed, beta2, eps, eps_root) slot and moves all those runs over a block
@@ -44,19 +44,12 @@ from ._kernels import (
     update_factors,
     update_moments,
 )
-from ._outcomes import EvidenceTracker
+from ._outcomes import EvidenceTracker, blowup_limit
 from ._sampling import sample_components
 from ._schedules import schedule_factors
 
 __all__ = ["EngineConfig", "EngineOutput", "run_engine", "initial_moments"]
 
-#: |x| beyond this counts as blown up (diverged); the run is frozen so that no
-#: overflow warnings or NaN arithmetic follow (1e30 in float32).
-BLOWUP = 1e150
-
-
-def blowup_limit(dtype: np.dtype) -> float:
-    return BLOWUP if np.dtype(dtype).itemsize >= 8 else 1e30
 #: Block of steps between checkpoints (and shared-path matrix products). Fixed, so
 #: memory does not grow with the number of steps.
 BLOCK = 512
@@ -102,7 +95,7 @@ class EngineOutput:
 
 
 def initial_moments(cfg: EngineConfig) -> tuple[np.ndarray, np.ndarray]:
-    """m_0, v_0 for every run: zeros, except the shi2021 template (theory.md section 1).
+    """m_0, v_0 for every run: zeros, except the shi2021 template (docs/theory.md section 1).
 
     shi2021 (Zhang et al. 2022 after Shi et al. 2021): m_{1,-1} = grad f(x0)/(1-beta1),
     v_{1,-1} = max_j grad f_j(x0)^2/(1-beta2), with f = sum_j f_j, i.e. grad f = n * grad ell.

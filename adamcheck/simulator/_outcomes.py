@@ -28,6 +28,16 @@ import numpy as np
 
 __all__ = ["EvidenceTracker", "classify", "OUTCOMES"]
 
+#: |x| beyond this counts as blown up (diverged); the run is frozen so that no
+#: overflow warnings or NaN arithmetic follow (1e30 in float32).
+BLOWUP = 1e150
+
+
+def blowup_limit(dtype: np.dtype) -> float:
+    """The |x| above which a run of this dtype counts as diverged (the engine freezes it there)."""
+    return BLOWUP if np.dtype(dtype).itemsize >= 8 else 1e30
+
+
 OUTCOMES = ("diverged", "converged", "undecided")
 
 
@@ -75,8 +85,6 @@ class EvidenceTracker:
             self.sDD += D * D
 
     def finish(self, x: np.ndarray, blowup: np.ndarray) -> dict[str, np.ndarray]:
-        from ._engine import blowup_limit
-
         n = self.n
         with np.errstate(all="ignore"):
             sxx = self.sSS - self.sS**2 / n if n else 0.0

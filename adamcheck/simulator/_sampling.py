@@ -8,7 +8,7 @@ variate of step k under seed s is the SplitMix64 finaliser (Steele, Lea & Flood
 any set of seeds is computed at once, vectorised, and never depends on how the
 simulation was split into blocks, workers or groups of runs.
 
-Sampling schemes (theory.md section 1):
+Sampling schemes (docs/theory.md section 1):
 
 * ``replacement`` - i.i.d. indices, uniform or with the problem's weights (the 2026
   paper's setting);

@@ -218,7 +218,7 @@ def simulate(
     if problem.samplings is not None and sampling not in problem.samplings:
         raise InvalidParameterError(
             f"problem {problem.name!r} is defined with sampling {', '.join(problem.samplings)}, "
-            f"not {sampling!r}: drop --sampling or use {problem.samplings[0]}"
+            f"not {sampling!r}: drop sampling (CLI --sampling) or use {problem.samplings[0]}"
         )
     if record_every is not None:
         record_every = check_positive_int(record_every, "record_every")

@@ -5,7 +5,7 @@
   (``variant="2022"``: n^3.5). **c is a symbol**: the paper gives only the order.
 * :func:`theorem22_rate` - the rate ``O(log T/((1-beta2) sqrt T)) + O((1-beta2) sqrt D0)``.
 * :func:`shi_conditions` - Shi et al. 2021, Theorems 4.3 and 4.4 (T1, T2 exactly as in
-  theory.md section 3; extremely conservative sufficient conditions).
+  docs/theory.md section 3; extremely conservative sufficient conditions).
 * :func:`theorem23_class` - Theorem 2.3's class: ``n >= 3, D1 >= 2 n^2, D0 >= 0``.
 * :func:`reddi_theorem1` - Reddi et al. 2018, Theorem 1: ``beta1 = 0, beta2 = 1/(1+C^2), C > 2``.
 
@@ -124,7 +124,7 @@ def shi_conditions() -> Derivation:
         },
         notes=[
             theory.CONSERVATIVE_NOTE,
-            "D_1 is in Shi et al.'s sum convention (f = sum_j f_j); theory.md A2.2's mean "
+            "D_1 is in Shi et al.'s sum convention (f = sum_j f_j); docs/theory.md section 2 (A2.2) mean "
             "convention has D1_mean = n^2 D1_sum",
             "T1 does not vanish as beta2 -> 1 (T1_limit > 0 for beta1 > 0)",
             "numeric smallest beta2: adamcheck.theory.shi_min_beta2 (certified bracket)",

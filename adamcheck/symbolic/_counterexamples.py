@@ -7,11 +7,11 @@
 
 Nothing below types a constant in: the pieces come from
 :mod:`adamcheck.theory` (whose slopes come from
-:func:`adamcheck.problems.counterexample_slopes`), and the minimiser, lower bound,
+:func:`adamcheck.theory.counterexample_slopes`), and the minimiser, lower bound,
 D1 and D0 are *solved for* from the Piecewise objects (stationary points inside
 each piece's domain; the ratio ``sum_i l_i'^2 / l'^2`` on each piece; the residual
 ``sum_i l_i'^2 - D1 l'^2``). ``proofs/counterexample.py`` checks them against the
-closed forms theory.md states.
+closed forms docs/theory.md section 4 states.
 
 References:
     Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026), eq. (2.5), Theorem 2.3.
@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import sympy as sp
 
 from .. import theory
-from ..problems._counterexample import counterexample_slopes
+from ..theory import counterexample_slopes
 from ._export import Derivation
 from ._symbols import C, a, delta, n, x
 
@@ -162,7 +162,7 @@ class Counterexample:
                 "D1 is tight with D0 = 0: smaller D1 needs D0 = infinity (the ratio holds on the whole quadratic piece)",
                 "the 2026 text's 'a = 1/(n-1)^2 gives D1 = 2n^2' holds as D1 <= 2n^2, and only for n >= 4",
             ],
-            references=["Zhang et al. 2026, eq. (2.5)", "theory.md section 4"],
+            references=["Zhang et al. 2026, eq. (2.5)", "docs/theory.md section 4"],
             labels={"f_0": "f_0", "f_i": "f_i", "loss": r"\ell", "minimiser": "x^*", "lower_bound": r"\ell^*"},
         )
 

@@ -14,7 +14,7 @@ SymPy symbols. ``proofs/recurrence.py`` proves the closed forms equal the recurs
 for symbolic t (induction: base case t = 0 and the step t -> t + 1).
 
 References:
-    Zhang et al. 2026, Algorithm 1; Kingma & Ba 2015, Algorithm 1; theory.md section 6.
+    Zhang et al. 2026, Algorithm 1; Kingma & Ba 2015, Algorithm 1; docs/theory.md section 6.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class AdamRecurrence:
                 if self.convention == "shi2021"
                 else []
             ),
-            references=["theory.md sections 1 and 6", "adamcheck.simulator.adam_step (numeric reference)"],
+            references=["docs/theory.md sections 1 and 6", "adamcheck.simulator.adam_step (numeric reference)"],
             labels={
                 "m_recursion": "m",
                 "v_recursion": "v",

@@ -5,8 +5,9 @@ and drift modules) lives here as a plain function of numbers that also accepts
 SymPy symbols (pass ``lib=`` a SymPy namespace where ``sqrt``/``log`` appear).
 :mod:`adamcheck.symbolic` builds its objects by calling these functions with
 symbols, and ``proofs/`` checks the facts they rely on. Importing this package
-imports neither SymPy nor NumPy (the counterexample helpers load :mod:`adamcheck.problems`,
-and with it NumPy, on first use); :func:`shi_min_beta2` imports mpmath on first use.
+imports neither SymPy nor NumPy, and nothing of adamcheck but its error classes and input
+checks: it is the floor the other packages build on. :func:`shi_min_beta2` imports mpmath
+on first use.
 
 References:
     Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026); NeurIPS 2022, arXiv:2208.09632.
@@ -15,15 +16,20 @@ References:
 
 from ._lib import MATH
 from ._problems import (
+    COUNTEREXAMPLE_REGION_N,
+    COUNTEREXAMPLE_RUN_N,
     KINK,
     VERTEX,
+    check_counterexample_n,
     counterexample_component_slopes,
+    counterexample_default_a,
     counterexample_d1,
     counterexample_loss,
     counterexample_lower_bound,
     counterexample_minimiser,
     counterexample_piece_linear,
     counterexample_piece_quadratic,
+    counterexample_slopes,
     reddi_online_slopes,
     reddi_stochastic_moments,
     reddi_stochastic_probability,
@@ -83,6 +89,11 @@ __all__ = [
     "shi_min_beta2",
     "ShiThreshold",
     "CONSERVATIVE_NOTE",
+    "COUNTEREXAMPLE_RUN_N",
+    "COUNTEREXAMPLE_REGION_N",
+    "counterexample_slopes",
+    "check_counterexample_n",
+    "counterexample_default_a",
     "KINK",
     "VERTEX",
     "tight_d1",

@@ -1,14 +1,14 @@
 """Constants of the counterexamples, written once for numbers, Fractions and SymPy.
 
-Zhang et al. (2026, eq. 2.5; theory.md section 4), for n >= 3 and a > 0::
+Zhang et al. (2026, eq. 2.5; docs/theory.md section 4), for n >= 3 and a > 0::
 
     f_i(x) = s_i x                                  for x >= -1
            = s_i/2 (x + 2)^2 - 3 s_i/2              for x < -1
 
 with slopes ``s_0 = 1 + (n-1)a`` and ``s_i = -a`` (i >= 1) from
-:func:`adamcheck.problems.counterexample_slopes` (the single source). Every component
+:func:`counterexample_slopes` (the single source). Every component
 gradient is ``s_i * min(x + 2, 1)``: a common factor times a slope. For any such
-finite sum the affine-variance constants (theory.md A2.2, l = mean) are exactly
+finite sum the affine-variance constants (A2.2 of docs/theory.md section 2, l = mean) are exactly
 
     D1 = n^2 sum_i s_i^2 / (sum_i s_i)^2,    D0 = 0,
 
@@ -17,7 +17,7 @@ quadratic piece, where |grad l| is unbounded). For eq. 2.5, sum_i s_i = 1, so
 ``D1(a) = n^2 [(1 + (n-1)a)^2 + (n-1)a^2]``. All of this is proved symbolically in
 ``proofs/counterexample.py``.
 
-Reddi, Kale, Kumar (ICLR 2018, theory.md section 5): the online problem has
+Reddi, Kale, Kumar (ICLR 2018, docs/theory.md section 5): the online problem has
 period-3 slopes (C, -1, -1) on [-1, 1] and Theorem 1's ``beta2 = 1/(1 + C^2)``,
 beta1 = 0; the stochastic problem draws slope C with probability
 ``p = (1 + delta)/(C + 1)``, else -1, so that F(x) = delta x.
@@ -32,21 +32,64 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .._errors import InvalidParameterError
+from .._validate import check_positive_int
 from ._lib import div
 
 
 def counterexample_slopes(n: Any, a: Any) -> tuple[Any, Any]:
-    """:func:`adamcheck.problems.counterexample_slopes`, imported on first use.
+    """Slopes ``(1 + (n-1)a, -a)`` of f_0 and of f_1..f_{n-1} on the linear piece x >= -1.
 
-    The import is deferred because the ``adamcheck.problems`` package loads NumPy,
-    and ``adamcheck recommend`` uses this module without needing the problems.
+    The single definition of eq. 2.5's constants: the simulator, the two-point law and
+    the symbolic module all call it. Works for numbers, Fractions and SymPy expressions.
+
+    Source: Zhang et al., arXiv:2603.02092 (2026), eq. (2.5); docs/theory.md section 4.
+
+    Example:
+        >>> counterexample_slopes(3, 0.25)
+        (1.5, -0.25)
     """
-    from ..problems._counterexample import counterexample_slopes as slopes
+    return 1 + (n - 1) * a, -a
 
-    return slopes(n, a)
+
+def check_counterexample_n(n: Any) -> int:
+    """``n`` as an int, refusing ``n < 2`` (eq. 2.5 needs one large and one small component).
+
+    The paper's theorem needs n >= 3; n = 2 is accepted because the construction is
+    still well defined there.
+
+    Raises:
+        InvalidParameterError: ``n`` is not an integer, or is below 2.
+
+    Example:
+        >>> check_counterexample_n(3)
+        3
+    """
+    n = check_positive_int(n, "n")
+    if n < 2:
+        raise InvalidParameterError(f"n = {n} must be at least 2 for the counterexample (the paper uses n >= 3)")
+    return n
+
+
+def counterexample_default_a(n: Any) -> Any:
+    """The paper's choice ``a = 1/(n-1)^2``: a float for an integer n, exact for a SymPy symbol.
+
+    With it D1 <= 2n^2 holds only for n >= 4 (docs/theory.md section 4).
+
+    Example:
+        >>> counterexample_default_a(10)
+        0.012345679012345678
+    """
+    if isinstance(n, int):
+        return 1.0 / (check_counterexample_n(n) - 1) ** 2
+    return div(1, (n - 1) ** 2)  # a SymPy symbol: keep it exact
 
 
 __all__ = [
+    "COUNTEREXAMPLE_RUN_N",
+    "COUNTEREXAMPLE_REGION_N",
+    "counterexample_slopes",
+    "check_counterexample_n",
+    "counterexample_default_a",
     "KINK",
     "VERTEX",
     "tight_d1",
@@ -64,6 +107,11 @@ __all__ = [
     "reddi_stochastic_probability",
     "reddi_stochastic_moments",
 ]
+
+#: Default n of simulated runs: the paper's Figure 2.4(c) runs the counterexample at n = 10.
+COUNTEREXAMPLE_RUN_N = 10
+#: Default n of boundaries: the paper's Figure 2.4(a) draws the divergence region at n = 20.
+COUNTEREXAMPLE_REGION_N = 20
 
 #: Eq. 2.5's pieces join at x = KINK; the parabolas have their vertex at x = VERTEX.
 KINK = -1

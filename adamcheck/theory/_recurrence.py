@@ -1,7 +1,7 @@
 """Adam's recurrence in each framework convention, written once for numbers and SymPy.
 
 The moment recursions are the same exponential moving averages in every convention
-(theory.md sections 1 and 6)::
+(docs/theory.md sections 1 and 6)::
 
     m_t = beta1 m_{t-1} + (1 - beta1) g_t,        v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
 
@@ -193,7 +193,7 @@ def shi_initial_moments(
 
     One coordinate. In Shi et al. (2021, Algorithm 1) the objective is the *sum*
     ``f = sum_j f_j``, so ``grad f(x0)`` is the sum of the component gradients
-    ``g_j = grad f_j(x0)`` (n times their mean); theory.md section 1 quotes the same
+    ``g_j = grad f_j(x0)`` (n times their mean); docs/theory.md section 1 quotes the same
     template for the 2022 paper.
 
     Example:

@@ -2,7 +2,7 @@
 
 Shi, Li, Hong, Sun (ICLR 2021) analyse randomly reshuffled RMSprop/Adam on
 ``f = sum_{j<n} f_j`` in dimension d under ``sum_j |grad f_j|^2 <= D1 |grad f|^2 + D0``.
-Writing ``b = beta2^n`` (theory.md section 3, checked against the paper's text):
+Writing ``b = beta2^n`` (docs/theory.md section 3, checked against the paper's text):
 
 * Theorem 4.3 (RMSprop, beta1 = 0) requires
 
@@ -24,12 +24,12 @@ but T1 -> sqrt(5d) d n^2 D1 beta1 ((1-beta1)/(1-beta1^n) + 1) > 0, which does *n
 vanish: for beta1 > 0, Theorem 4.4 can be met by some beta2 < 1 only if that limit
 is below 1 - 1/sqrt(2), i.e. only for very small beta1.
 
-Notes on the sources (differences from theory.md are reported, theory.md is encoded):
+Notes on the sources (differences from docs/theory.md section 3 are reported):
 
-* Shi et al.'s objective is the *sum* ``f = sum_j f_j``; theory.md's Assumption A2.2
+* Shi et al.'s objective is the *sum* ``f = sum_j f_j``; Assumption A2.2 (docs/theory.md section 2)
   (Zhang et al.) uses the *mean* ``l = f/n``. For the same components
   ``D1_mean = n^2 D1_sum``. The formulas above are the paper's, in the sum
-  convention (``d1_convention="sum"``, the default, is theory.md's statement taken
+  convention (``d1_convention="sum"``, the default, is the paper's statement taken
   literally). With a D1 measured for the mean (A2.2), pass ``d1_convention="mean"``:
   D1 is divided by n^2 first. Plugging a mean-convention D1 in unconverted is still
   a valid (n^2 times more conservative) test, never an invalid one.
@@ -66,7 +66,7 @@ __all__ = [
 
 CONSERVATIVE_NOTE = (
     "Shi et al. (2021)'s explicit conditions are extremely conservative sufficient "
-    "conditions: failing them does not mean Adam diverges (theory.md section 3)"
+    "conditions: failing them does not mean Adam diverges (docs/theory.md section 3)"
 )
 
 
@@ -315,15 +315,15 @@ def shi_min_beta2(
     Theorem 4.4 and the result says so (``feasible=False``).
 
     These are extremely conservative sufficient conditions (see the module docstring
-    and theory.md section 3): a beta2 below the threshold is not shown to diverge.
+    and docs/theory.md section 3): a beta2 below the threshold is not shown to diverge.
 
     Args:
         n: number of mini-batches (components f_j).
         d: dimension of the parameter.
         d1: the affine-variance constant D1.
         beta1: first-moment coefficient in [0, 1).
-        d1_convention: "sum" (Shi et al.'s f = sum f_j; default, theory.md literally)
-            or "mean" (theory.md's A2.2 with l = mean; divided by n^2 here).
+        d1_convention: "sum" (Shi et al.'s f = sum f_j; default, the paper taken literally)
+            or "mean" (A2.2 of docs/theory.md section 2 with l = mean; divided by n^2 here).
         theorem: "auto" (4.3 if beta1 == 0 else 4.4), "4.3" (needs beta1 = 0) or "4.4".
         rel_width: relative width of the certified bracket on 1 - beta2.
 
@@ -337,14 +337,14 @@ def shi_min_beta2(
         False
 
     References:
-        Shi, Li, Hong, Sun, ICLR 2021, Theorems 4.3 and 4.4; theory.md section 3.
+        Shi, Li, Hong, Sun, ICLR 2021, Theorems 4.3 and 4.4; docs/theory.md section 3.
     """
     n, d, d1, beta1 = _check_inputs(n, d, d1, beta1)
     if not 0 < rel_width < 0.01:
         raise InvalidParameterError(f"rel_width = {rel_width!r} must be in (0, 0.01), e.g. 1e-9")
     if d1_convention not in ("sum", "mean"):
         raise InvalidParameterError(
-            f"d1_convention = {d1_convention!r}: use 'sum' (Shi et al.) or 'mean' (theory.md A2.2)"
+            f"d1_convention = {d1_convention!r}: use 'sum' (Shi et al.) or 'mean' (A2.2, docs/theory.md section 2)"
         )
     if theorem == "auto":
         theorem = "4.3" if beta1 == 0 else "4.4"

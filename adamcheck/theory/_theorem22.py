@@ -1,6 +1,6 @@
 """Theorem 2.2 of Zhang et al. (2026) in order form: the beta2 threshold and the rate.
 
-The theorem (theory.md section 3): if ``0 <= beta1 < sqrt(beta2) < 1`` and
+The theorem (docs/theory.md section 3): if ``0 <= beta1 < sqrt(beta2) < 1`` and
 
     beta2 >= gamma1(n) := 1 - O((1 - beta1^n) / n^5)          (2022 version: n^3.5)
 

@@ -5,7 +5,7 @@ Data: scikit-learn's bundled handwritten digits (``sklearn.datasets.load_digits`
 needed only to run this script, not by adamcheck.
 
 Problem: one-vs-rest, y = 1 for the digit 3 (183 of 1797 images, about 10% positives,
-so per-example gradients are skewed the way theory.md sections 4 and 9 care about).
+so per-example gradients are skewed the way docs/theory.md sections 4 and 9 care about).
 The 64 pixel features are standardised (constant pixels stay 0) and a bias column of
 ones is appended: d = 65. Rows are shuffled once with seed 0, so consecutive rows are
 not ordered by class.

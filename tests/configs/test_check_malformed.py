@@ -120,7 +120,7 @@ def test_format_override(tmp_path):
     assert read_config(f).format == "deepspeed"  # detected from content
     f2 = tmp_path / "settings.cfg"
     f2.write_text("adam_beta2: 0.97\nper_device_train_batch_size: 2\n")
-    with pytest.raises(ConfigError, match="pass --format"):
+    with pytest.raises(ConfigError, match=r"pass fmt \(CLI --format\)"):
         read_config(f2)
     assert read_config(f2, "hf").get("beta2") == 0.97
     with pytest.raises(ConfigError, match="unknown format 'pytorch'"):
