@@ -579,8 +579,8 @@ def recommend(
         seed: seed of the resampled mini-batches and the Monte Carlo.
 
     Raises:
-        InvalidParameterError: a value out of range; DataError: a gradient file missing
-        or unusable.
+        InvalidParameterError: a value out of range.
+        DataError: a gradient file missing or unusable.
 
     Example:
         >>> rec = recommend(32)
