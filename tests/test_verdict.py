@@ -195,3 +195,25 @@ def test_readme_shows_the_real_answer(root, run_cli):
     block = text.split("for `adamcheck recommend -b 1 --max-steps 1500`:\n\n```\n", 1)[1].split("\n```", 1)[0]
     code, out, _ = run_cli("recommend", "-b", "1", "--max-steps", "1500")
     assert code == 0 and out.startswith(block + "\n")
+
+
+@pytest.mark.parametrize("command", ["recommend", "check"])
+def test_help_examples_run_as_written(run_cli, root, monkeypatch, command):
+    import shlex
+
+    monkeypatch.chdir(root)  # the examples' paths are relative to a clone
+    code, out, _ = run_cli(command, "--help")
+    block = out.split("Example", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ")
+    lines = [line.strip() for line in block.splitlines() if line.strip().startswith("adamcheck ")]
+    assert lines
+    for line in lines:
+        argv = shlex.split(line)[1:]
+        code, out, err = run_cli(*argv)
+        assert code in (0, 1), (line, err)
+
+
+def test_check_report_lines_fit_100_columns(run_cli, root):
+    for path in sorted((root / "examples" / "configs").rglob("*")):
+        if path.suffix in (".py", ".sh", ".txt", ".json", ".yaml", ".toml"):
+            code, out, _ = run_cli("check", path)
+            assert max(len(line) for line in out.splitlines() or [""]) <= 100, path

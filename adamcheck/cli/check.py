@@ -24,8 +24,9 @@ Without FILES, give the values: --batch-size, --beta1, --beta2 (and optionally -
 Example:
   adamcheck check --batch-size 8 --beta1 0.9 --beta2 0.95 --seq-len 1024
   adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
-  adamcheck check ds_config.json training_args.json --world-size 8 --seq-len 1024
-  adamcheck check train_gpt3.sh --reference 0.95@512 --json
+  adamcheck check examples/configs/deepspeed/ds_config_zero2.json \\
+      examples/configs/deepspeed/training_args.json --world-size 8 --seq-len 1024
+  adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
 
 \b
 Exit codes:

@@ -96,7 +96,7 @@ def _verdict(ctx: CheckContext) -> Any:
     return verdict(ctx.batch.sequences, ctx.beta1, ctx.beta2, reference=ctx.reference,  # type: ignore[arg-type]
                    tokens_per_sample=ctx.batch.seq_len, planned_steps=ctx.planned_steps,
                    beta2_critical=crit, critical_source=getattr(calibrated, "source", ""),
-                   upper_ratio=ctx.memory_ratio)
+                   upper_ratio=ctx.upper_ratio)
 
 
 def _smallest_gradients(laws: Sequence[Any]) -> Any:
@@ -157,7 +157,7 @@ def check_setup(
         planned_steps=steps,
         planned_steps_how=how,
         gradients=None if gradients is None else str(gradients),
-        memory_ratio=upper_ratio,
+        upper_ratio=upper_ratio,
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
     ctx.verdict = _verdict(ctx)

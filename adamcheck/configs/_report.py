@@ -118,7 +118,7 @@ class CheckReport:
         lines += ["", "Effective batch:"]
         lines += [_wrap(step, width, "  ", "    ") for step in self.batch.computation] or ["  (unknown)"]
         steps = "unknown" if self.planned_steps is None else f"{self.planned_steps:,}"
-        lines += ["", f"Planned steps: {steps} ({self.planned_steps_how})"]
+        lines += ["", _wrap(f"Planned steps: {steps} ({self.planned_steps_how})", width, "", "  ")]
         lines += ["", "Findings:"]
         for f in sorted(self.findings, key=lambda f: _ORDER[f.level]):
             label = _LABEL[f.level]

@@ -122,7 +122,7 @@ class CheckContext:
     gradients: str | None = None
     gradient_law: Any = None
     #: the verdict's upper_ratio: large-batch advice past this multiple of the rule's memory
-    memory_ratio: float = 5.0
+    upper_ratio: float = 5.0
     eps_fraction: float = 0.1
     recommendation: Any = None
     recommendation_missing: str | None = None
