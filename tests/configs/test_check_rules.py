@@ -61,7 +61,9 @@ def test_half_life_rule_keeps_the_half_life_in_samples(ref_beta2, ref_batch, bat
     # the same for the reference and for the rule's beta2 at the new batch.
     ref = BetaReference(ref_beta2, ref_batch, "test")
     c = half_life_comparison(0.9, batch, ref)
-    if c["beta2_rule"] >= 1.0 or c["beta2_rule"] <= 0.0:
+    # Below ~1e-300 the rule's beta2 is a subnormal float with too few bits for rel=1e-6
+    # (hypothesis found 0.5 ** (5336/5)); such a beta2 means no memory at all anyway.
+    if c["beta2_rule"] >= 1.0 or c["beta2_rule"] <= 1e-300:
         return
     assert half_life_steps(c["beta2_rule"]) * batch == pytest.approx(half_life_steps(ref_beta2) * ref_batch, rel=1e-6)
     assert c["ratio"] == pytest.approx((1 - 0.9) / (1 - c["beta2_rule"]), rel=1e-12)
