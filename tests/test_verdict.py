@@ -217,3 +217,14 @@ def test_check_report_lines_fit_100_columns(run_cli, root):
         if path.suffix in (".py", ".sh", ".txt", ".json", ".yaml", ".toml"):
             code, out, _ = run_cli("check", path)
             assert max(len(line) for line in out.splitlines() or [""]) <= 100, path
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=st.integers(1, 50_000), beta1=st.floats(0, 0.999), beta2=st.floats(0, 0.99999),
+       seq_len=st.sampled_from([None, 128, 1024, 4096]), steps=st.sampled_from([None, 100, 10_000]))
+def test_check_exit_code_is_the_verdict(batch, beta1, beta2, seq_len, steps):
+    # check's findings and the shared verdict never disagree on RISK.
+    v = verdict(batch, beta1, beta2, reference=DEFAULT_REFERENCE, tokens_per_sample=seq_len, planned_steps=steps)
+    report = check_values(batch, beta1, beta2, seq_len=seq_len, max_steps=steps)
+    assert report.exit_code == (1 if v.level == "risk" else 0), (v.messages, report.by_level("risk"))
+    assert report.verdict.level == v.level

@@ -391,9 +391,9 @@ def lower_edge(
     unit = "tokens" if tokens_per_sample else "samples"
     size = batch_size * (tokens_per_sample or 1)
     parts = [_evidence_edge(size, beta1, unit, _rows_for(unit, evidence), interpolation)]
-    if beta1 > 0:
-        parts.append(Edge(beta1 * beta1, True, f"beta1 {beta1:g} >= sqrt(beta2), outside every convergence theorem",
-                          SRC_SQRT, "beta1"))
+    # Always present: even beta1 = beta2 = 0 is outside the theory (0 >= sqrt(0)).
+    parts.append(Edge(beta1 * beta1, True, f"beta1 {beta1:g} >= sqrt(beta2), outside every convergence theorem",
+                      SRC_SQRT, "beta1"))
     if beta2_critical is not None and beta2_critical > 0:
         parts.append(Edge(beta2_critical, False, "critical beta2* from your sampled gradients",
                           critical_source, "gradients"))
@@ -456,7 +456,7 @@ def upper_edge(
     """
     parts: list[Edge] = []
     if planned_steps is not None:
-        cap = round_beta2(1.0 - 1.0 / planned_steps, up=True) if planned_steps > 1 else 0.0
+        cap = 1.0 - 1.0 / planned_steps  # exact: the same line as check's memory_vs_steps rule
         parts.append(Edge(cap, False, f"memory 1/(1-beta2) longer than the {planned_steps:,}-step run",
                           SRC_MEMORY, "steps"))
     ref_size, unit, how = reference_size(reference, tokens_per_sample)
