@@ -346,7 +346,8 @@ def _evidence_edge(size: float, beta1: float, unit: str, rows: list[Evidence], t
         here = risky(level)
         if here is not None:
             return _edge_from(level, True, here, size, unit)
-    return Edge(None, False, f"no published run at {_per(size, unit)} or more failed with a short memory",
+    return Edge(None, False, f"no published run with beta1 <= {beta1:g} failed with a short memory at "
+                f"{_per(size, unit)} or more",
                 "docs/theory.md section 7", "evidence")
 
 
@@ -400,6 +401,8 @@ def lower_edge(
     present = [p for p in parts if p.beta2 is not None]
     # The highest edge binds; at equal values an inclusive one flags more.
     best = max(present, key=lambda p: (p.beta2, p.inclusive), default=parts[0])
+    if best.beta2 == 0.0:  # only beta2 = 0 excluded (beta1 = 0): say what the evidence says instead
+        best = parts[0]
     return best, tuple(parts)
 
 
