@@ -188,9 +188,10 @@ EVIDENCE: tuple[Evidence, ...] = tuple(
     _shi_rows(SHI_FAILED_BELOW_ACCURACY)
     + [
         Evidence(1, 0.95, "worse", _SRC_MAREK, beta1=0.9, tokens_per_sample=1024,
-                 detail="clearly worse than the half-life value 0.9999"),
+                 detail="clearly worse than the half-life value 0.9999; beta1 and sequence length taken "
+                 "as the baseline's"),
         Evidence(1, 0.9999, "fine", _SRC_MAREK, beta1=0.9, tokens_per_sample=1024,
-                 detail="trains well (the half-life value)"),
+                 detail="trains well (the half-life value); beta1 and length as the baseline's"),
         Evidence(512, 0.95, "fine", _SRC_MAREK, beta1=0.9, tokens_per_sample=1024,
                  detail="the baseline configuration"),
         Evidence(1, 0.95, "diverged", _SRC_FLUID, detail="beta1 not reported"),
@@ -208,7 +209,7 @@ EVIDENCE: tuple[Evidence, ...] = tuple(
                  detail="stable after lowering beta2 from 0.999"),
         Evidence(256, 0.999, "spiked", _SRC_MIXTRAL, beta1=0.9, tokens_per_sample=4096,
                  detail="loss spikes (too long a memory: upper-edge evidence)"),
-        Evidence(1562.5, 0.95, "fine", "GPT-3 (Brown et al. 2020, Table 2.1): 3.2M tokens per step",
+        Evidence(1562.5, 0.95, "fine", "GPT-3 (Brown et al. 2020, Table 2.1 and Appendix B): 3.2M tokens per step",
                  beta1=0.9, tokens_per_sample=2048, detail="175B model trained"),
         Evidence(1024, 0.95, "fine", "Llama 2 (Touvron et al. 2023): 4M tokens per step", beta1=0.9,
                  tokens_per_sample=4096, detail="models trained"),
