@@ -295,7 +295,7 @@ class _Bracket:
     threshold: float  # risk below this batch (0: none)
 
 
-def _bracket(size: float, beta1: float, beta2: float, unit: str, rows: list[Evidence], t: float) -> _Bracket:
+def _bracket(beta1: float, beta2: float, unit: str, rows: list[Evidence], t: float) -> _Bracket:
     fails = [e for e in rows if e.failed_short and e.beta2 >= beta2 - 1e-12 and _applies(e, beta1, True)]
     fines = [e for e in rows if e.outcome == "fine" and e.beta2 <= beta2 + 1e-12 and _applies(e, beta1, False)]
     f = max(fails, key=lambda e: e.size(unit), default=None)
@@ -321,7 +321,7 @@ def evidence_risk(
         >>> evidence_risk(8, 0.0, 0.95), evidence_risk(8, 0.0, 0.99)   # Shi et al. 2021
         (True, False)
     """
-    return _flagged(size, _bracket(size, beta1, beta2, unit, _rows_for(unit, evidence), interpolation), unit)
+    return _flagged(size, _bracket(beta1, beta2, unit, _rows_for(unit, evidence), interpolation), unit)
 
 
 def _flagged(size: float, br: _Bracket, unit: str) -> bool:
@@ -335,7 +335,7 @@ def _evidence_edge(size: float, beta1: float, unit: str, rows: list[Evidence], t
     levels = sorted({e.beta2 for e in rows}, reverse=True)
 
     def risky(b2: float) -> _Bracket | None:
-        br = _bracket(size, beta1, b2, unit, rows, t)
+        br = _bracket(beta1, b2, unit, rows, t)
         return br if _flagged(size, br, unit) else None
 
     for i, level in enumerate(levels):
