@@ -88,7 +88,7 @@ _SRC_FLUID = "batch-1 fluid-simulation surrogates (public sweeps, docs/theory.md
 _SRC_MARIN = "Marin MoE sweep (marin repository, issue 4567), 4096-token sequences, d = 1024"
 _SRC_MARIN_DENSE = ("Marin dense recipe (0.98^(B/128) without a floor at batch 4096 (marin repository; "
                     "4096-token sequences as Marin's recipes use))")
-_SRC_MIXTRAL = "Megatron-LM Mixtral example (256 x 4096 tokens public reports, docs/theory.md section 7)"
+_SRC_MIXTRAL = "Megatron-LM Mixtral example (256 x 4096 tokens; public reports, docs/theory.md section 7)"
 SRC_SQRT = ("beta1 < sqrt(beta2) is assumed by every convergence theorem for Adam (Zhang et al. 2022, "
             "2026 Thm 2.2; Reddi et al. 2018)")
 SRC_MEMORY = "EMA memory 1/(1-beta2) against the planned steps; Zhang et al. 2026 Thm 2.2's 1/(1-beta2) factor"
