@@ -44,7 +44,7 @@ _register("._laws", "GradientLaw")
 _register(".problems", "Problem", "Counterexample", "LeastSquares", "LogisticRegression",
           "ReddiOnline", "ReddiStochastic", "counterexample_slopes", "load_xy")
 _register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult", "PhaseGrid",
-          "CONVENTIONS")
+          "CONVENTIONS", "RunRecords", "TrainingCriterion", "classify_training")
 _register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer", "check_values",
           "check_setup", "hf_check_callback", "read_config")
 _register(".drift", "CriticalBoundary", "DriftEstimate", "DriftGrid", "MarginRecommendation",

@@ -33,6 +33,8 @@ def _render(result: Any) -> str:
             f"{result.hyper['lr'][r]:>8.3g} {int(result.hyper['seed'][r]):>5}  {result.outcome[r]:<10} "
             f"{xs:<26} {ev['final'][r]:>10.4g} {ev['drift'][r]:>9.3g} {ev['drift_t'][r]:>8.3g}"
         )
+        if result.reason is not None:
+            lines.append(f"{'':>6}why: {result.reason[r]}")
     lines.append("")
     lines.append(
         "drift: slope of the measure against elapsed step size over the second half; "

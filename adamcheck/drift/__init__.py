@@ -7,6 +7,8 @@ Public API:
 * :func:`recommended_beta2` -> :class:`MarginRecommendation`
 * :func:`default_beta2_ladder`, :func:`informative_mask`
 * :func:`plot_drift_grid`: the phase map with the rho = 0 contour and beta2*(beta1)
+* :func:`training_boundary` -> :class:`TrainingBoundary`: beta2*(B) for real training
+  (aggregate sign drift and update growth), from per-example gradients read once
 * :func:`reference_ratio`: the slow plain long-chain Monte Carlo every fast route is tested against
 
 Everything heavy (SciPy sparse) is imported inside the functions that need it.
@@ -23,9 +25,23 @@ from ._boundary import (
 )
 from ._montecarlo import reference_ratio
 from ._plot import plot_drift_grid
+from ._training import (
+    CoordinateSample,
+    TrainingBoundary,
+    TrainingStatistics,
+    sample_coordinates,
+    training_boundary,
+    training_statistics,
+)
 from ._ratio import DriftEstimate, DriftGrid, drift_ratio, drift_ratio_grid
 
 __all__ = [
+    "CoordinateSample",
+    "TrainingBoundary",
+    "TrainingStatistics",
+    "sample_coordinates",
+    "training_boundary",
+    "training_statistics",
     "CriticalBoundary",
     "DriftEstimate",
     "DriftGrid",

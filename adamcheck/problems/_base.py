@@ -43,6 +43,13 @@ class Problem:
             step, or None (unconstrained).
         samplings: the sampling schemes that make sense for this problem
             (None: all of them).
+        outcome_rule: how the simulator judges a run. ``"training"`` (the default,
+            for data and user problems): from the loss, as in real training
+            (:func:`adamcheck.simulator.classify_training`), falling back to
+            ``"distance"`` when ``loss`` returns None; ``"distance"``: from the distance
+            to the known minimiser (the papers' counterexamples).
+        loss_floor: a lower bound of the loss (0 for least squares and logistic
+            regression), the reference when no minimiser is known; None if unknown.
     """
 
     name: str = "problem"
@@ -52,6 +59,8 @@ class Problem:
     bounds: tuple[float, float] | None = None
     samplings: tuple[str, ...] | None = None
     default_sampling: str = "replacement"
+    outcome_rule: str = "training"
+    loss_floor: float | None = None
 
     def gradient(self, x: np.ndarray, comp: np.ndarray) -> np.ndarray:
         """Gradient of ell_{comp[r]} at x[r] for every run r: (runs, d) -> (runs, d)."""
@@ -72,6 +81,19 @@ class Problem:
     def minimizer(self) -> np.ndarray | None:
         """A minimiser x* (d,) of ell, or None when unknown or nonexistent."""
         return None
+
+    def full_gradient(self, x: np.ndarray) -> np.ndarray | None:
+        """Gradient of the full objective ell at every row of x, (runs, d), or None."""
+        return None
+
+    def reference_loss(self) -> float | None:
+        """The optimum of ell (its value at :meth:`minimizer`), else :attr:`loss_floor`."""
+        xstar = self.minimizer()
+        if xstar is not None:
+            value = self.loss(np.asarray(xstar, dtype=float)[None, :])
+            if value is not None and np.isfinite(value[0]):
+                return float(value[0])
+        return self.loss_floor
 
     # -- optional fast path: regions where every component gradient is constant --------
     def constant_gradients(self) -> np.ndarray | None:

@@ -42,6 +42,7 @@ class Counterexample(Problem):
 
     name = "counterexample"
     dim = 1
+    outcome_rule = "distance"  # the papers judge these by the distance to x*
     default_sampling = "replacement"
 
     def __init__(self, n: int, a: float):

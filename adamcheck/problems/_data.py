@@ -88,6 +88,8 @@ def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _BatchedData(Problem):
+    loss_floor = 0.0  # both losses are non-negative
+
     def __init__(self, X: Any, y: Any, batch_size: int, dtype: Any = np.float64, drop_last: bool = False):
         X, y = _check_xy(X, y)
         self.batch_size = check_positive_int(batch_size, "batch size")
@@ -140,6 +142,11 @@ class _BatchedData(Problem):
         r = self._residual_grad(Xb @ x.T, yb[:, None])
         np.matmul(r.T, Xb, out=out)
         out /= Xb.shape[0]
+
+    def full_gradient(self, x: np.ndarray) -> np.ndarray:
+        """grad ell(w) at every row of x: (runs, d), rows weighted as in the objective."""
+        r = self._residual_grad(self.X @ x.T, self.y[:, None])  # (N, runs)
+        return (r * self.row_weight[:, None]).T @ self.X
 
     def minimizer(self, l2: float = 0.0) -> np.ndarray | None:
         """Minimiser of ell(w) + l2/2 |w|^2 (cached), or None if it does not exist."""

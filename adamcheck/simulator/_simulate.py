@@ -19,7 +19,7 @@ from ..problems._base import Problem
 from ._conventions import check_convention
 from ._engine import EngineConfig, run_engine
 from ._kernels import RunParams
-from ._outcomes import classify
+from ._outcomes import TrainingCriterion, classify_with_reasons
 from ._parallel import available_workers, run_parallel
 from ._sampling import check_sampling
 from ._schedules import check_schedule
@@ -45,6 +45,12 @@ class SimulationResult:
             ``record_steps`` (0 is the start).
         hyper: per-run beta1, beta2, lr, eps, weight_decay, eps_root, seed.
         shared_run_steps: run-steps the shared-moment fast path advanced.
+        reason: why each run got its outcome (one sentence per run).
+
+    On data and user problems (``evidence["measure"] == "training"``) the evidence also
+    holds ``best`` (lowest loss at a checkpoint), ``grad_norm_initial``,
+    ``grad_norm_final`` (full gradient) and ``reference`` (the optimum or a lower bound
+    of the loss), the inputs of :func:`adamcheck.simulator.classify_training`.
     """
 
     problem: dict[str, Any]
@@ -63,6 +69,7 @@ class SimulationResult:
     record_steps: np.ndarray | None = None
     shared_run_steps: int = 0
     decoupled: bool = False
+    reason: np.ndarray | None = None
 
     @property
     def runs(self) -> int:
@@ -91,6 +98,7 @@ class SimulationResult:
             **{k: per_run(v) for k, v in self.hyper.items()},
             "final": per_run(self.final),
             "outcome": per_run(self.outcome),
+            "reason": None if self.reason is None else per_run(self.reason),
             "evidence": evidence,
         }
         if self.trajectory is not None:
@@ -166,6 +174,7 @@ def simulate(
     workers: int = 1,
     progress: bool = False,
     tol: float = 0.05,
+    criterion: TrainingCriterion | None = None,
 ) -> SimulationResult:
     """Run Adam on ``problem`` for every hyper-parameter setting at once.
 
@@ -192,7 +201,9 @@ def simulate(
         workers: processes to split the runs over (runs are independent); 0 means
             every available core. Results are the same for any number of workers.
         progress: draw a progress bar on stderr.
-        tol: the outcome tolerance (see :func:`adamcheck.simulator.classify`).
+        tol: the outcome tolerance of the distance rule (see :func:`adamcheck.simulator.classify`).
+        criterion: thresholds of the training rule that judges data and user problems
+            (:class:`adamcheck.simulator.TrainingCriterion`; default as there).
 
     Returns:
         A :class:`SimulationResult`.
@@ -282,7 +293,7 @@ def simulate(
         out = run_parallel(cfg, workers)
     else:
         out = run_engine(cfg)
-    outcome = classify(out.evidence, bounds=problem.bounds, tol=tol)
+    outcome, reason = classify_with_reasons(out.evidence, bounds=problem.bounds, tol=tol, criterion=criterion)
     return SimulationResult(
         problem=problem.describe(),
         convention=convention,
@@ -301,4 +312,5 @@ def simulate(
         record_steps=out.record_steps,
         shared_run_steps=out.shared_steps,
         decoupled=bool(decoupled),
+        reason=reason,
     )

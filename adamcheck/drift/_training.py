@@ -1,0 +1,412 @@
+"""Training boundary: beta2*(B) from per-example gradients, for both ways Adam fails.
+
+The drift ratio (docs/theory.md section 9) looks at one coordinate at a time. Real
+networks fail in two ways, and this module measures both on the same simulated
+moment chains:
+
+1. **Sign drift** (the counterexample of Zhang et al. 2026, section 2.3): Adam's mean
+   step climbs the loss. At a frozen point with full gradient ``G`` (coordinates j),
+   the first-order change of the loss per step is ``-lr * sum_j G_j E[u_j]`` with
+   ``u = m_hat / (sqrt(v_hat) + eps)``. Normalised by its beta2 -> 1 value,
+
+       rho_agg(beta1, beta2; B) = sum_j G_j E[u_j] / sum_j G_j^2 / sqrt(E g_j^2),
+
+   the *aggregate drift ratio*. rho_agg < 0 is the divergent phase of the paper, for
+   the whole model at once. For one coordinate it is the drift ratio itself; a few
+   coordinates with reversed drift, which a real network absorbs, no longer condemn
+   the run.
+2. **Update growth** (beta1 >= sqrt(beta2)): the bound
+   ``|m_t| / sqrt(v_t) <= (1 - beta1) / sqrt((1 - beta2)(1 - beta1^2/beta2))`` of the
+   update holds only for beta1 < sqrt(beta2). Past it, a large gradient followed by
+   small ones makes ``|u|`` grow like ``(beta1/sqrt(beta2))^k``: heavy-tailed small-batch
+   gradients (rare large values, many near zero) then give single steps far larger than
+   ``lr``. The statistic is the ``quantile`` (over sampled coordinates) of each
+   coordinate's largest ``|u_t|`` over a simulated run of ``steps`` steps; a cell is
+   unsafe when it exceeds ``max_update``.
+
+The chains: at each sampled point (parameters frozen), mini-batches of B examples are
+drawn without replacement inside a batch and independently across steps (the
+sampling of the 2026 paper), their mean gradients are fed to Adam's moments with
+torch's bias correction, for every beta2 of a ladder at once. With beta1 = 0,
+``|u| <= 1/sqrt(1 - beta2)``, so only sign drift can make a cell unsafe.
+
+Constants that are adamcheck's choices, not a paper's (parameters, with their
+defaults): ``max_update = 3`` (|u| in units of the learning rate: about the largest
+update Adam makes at its default betas (0.9, 0.999) on the same gradients, 3.0 on the
+digits MLP at batch 1), ``quantile = 0.99`` and ``steps = 4000``. They were set on one
+problem (a 64-128-10 MLP on scikit-learn's digits at lr 1e-3) and then checked on others; see benchmarks/validity/README.md for
+how well they transfer and where they do not (the real edge also moves with the
+learning rate, which this statistic does not see). The maximum over a run grows with
+its length: a run much longer than ``steps`` can fail where this says safe, so
+``steps`` should be the planned run length when it can be afforded.
+
+References: Zhang et al., arXiv:2603.02092 (2026), sections 2.2-2.3 (convergence for
+beta1 < sqrt(beta2), the divergent counterexample); Reddi et al., ICLR 2018 (the
+update bound's role); docs/theory.md sections 3, 4 and 9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._errors import InvalidParameterError
+from .._validate import (
+    check_beta,
+    check_betas_array,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
+
+__all__ = [
+    "TrainingBoundary",
+    "TrainingStatistics",
+    "CoordinateSample",
+    "sample_coordinates",
+    "training_statistics",
+    "training_boundary",
+    "DEFAULT_TRAINING_LADDER",
+]
+
+#: beta2 values tried by default: the ladder of the validation suite, plus the top.
+DEFAULT_TRAINING_LADDER = (0.1, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999)
+
+MECHANISM_DRIFT = "sign drift (Adam's mean step climbs the loss)"
+MECHANISM_GROWTH = "update growth (beta1 >= sqrt(beta2) with heavy-tailed small-batch gradients)"
+
+
+@dataclass(frozen=True)
+class CoordinateSample:
+    """Per-example gradients restricted to a seeded subset of coordinates, read once.
+
+    Attributes:
+        values: float64 array (P, N, k): P points, N examples, k sampled coordinates.
+        columns: the sampled coordinate indices, shape (k,), sorted.
+        d: the number of coordinates in the file.
+    """
+
+    values: np.ndarray
+    columns: np.ndarray
+    d: int
+
+
+def sample_coordinates(gradients: Any, coordinates: int = 1024, *, seed: int = 0) -> CoordinateSample:
+    """Read per-example gradients once, keeping ``coordinates`` seeded columns.
+
+    ``gradients`` is a path, a list of paths, a :class:`adamcheck.noise.GradientSource`
+    or an array of shape (N, d) or (P, N, d). Coordinates whose gradient is zero for
+    every example at every point carry no information and are not drawn when others
+    remain. One call serves every batch size.
+
+    Raises:
+        adamcheck.DataError: unreadable file, wrong shape, non-finite values.
+        adamcheck.InvalidParameterError: ``coordinates`` < 1.
+
+    Example:
+        >>> import numpy as np
+        >>> s = sample_coordinates(np.arange(24.0).reshape(2, 3, 4), coordinates=2, seed=0)
+        >>> s.values.shape, s.d
+        ((2, 3, 2), 4)
+    """
+    from .._validate import check_finite_array
+    from ..noise._source import GradientSource, open_gradients
+
+    coordinates = check_positive_int(coordinates, "coordinates")
+    seed = check_seed(seed)
+    if isinstance(gradients, GradientSource):
+        src, own = gradients, False
+    elif isinstance(gradients, np.ndarray):
+        src, own = GradientSource.from_array(gradients), True
+    else:
+        src, own = open_gradients(gradients), True
+    try:
+        P, N, d = src.shape
+        rows = max(1, (16 << 20) // max(1, 8 * d))  # ~16 MB per chunk
+        rng = np.random.default_rng(seed)
+        # One streaming pass finds the coordinates that are ever non-zero; the second
+        # pass keeps only the drawn columns (memory: P * N * coordinates).
+        nonzero = np.zeros(d, dtype=bool)
+        for p in range(P):
+            for _, block in src.iter_chunks(p, 0, N, rows):
+                nonzero |= (block != 0).any(axis=0)
+        pool = np.flatnonzero(nonzero) if nonzero.any() else np.arange(d)
+        cols = np.sort(rng.choice(pool, size=min(coordinates, pool.size), replace=False))
+        values = np.empty((P, N, cols.size))
+        for p in range(P):
+            for start, block in src.iter_chunks(p, 0, N, rows):
+                values[p, start : start + block.shape[0]] = block[:, cols]
+    finally:
+        if own:
+            src.close()
+    check_finite_array(values, "gradients")
+    return CoordinateSample(values=values, columns=cols, d=int(d))
+
+
+@dataclass(frozen=True)
+class TrainingStatistics:
+    """Both failure statistics on a beta2 ladder at one (beta1, B).
+
+    Arrays have one entry per ladder beta2 (``beta2s``), worst sampled point taken:
+    ``drift`` is the smallest aggregate drift ratio rho_agg over points,
+    ``update`` the largest ``quantile`` of per-coordinate max |u| over points.
+    """
+
+    beta1: float
+    batch_size: int
+    beta2s: np.ndarray
+    drift: np.ndarray
+    update: np.ndarray
+    steps: int
+
+    @property
+    def outside_bound(self) -> np.ndarray:
+        """beta1 >= sqrt(beta2): where the update bound fails and growth is possible."""
+        return self.beta1 >= np.sqrt(self.beta2s)
+
+    def growth(self, max_update: float) -> np.ndarray:
+        """Update growth: outside the bound and the update quantile above ``max_update``."""
+        return self.outside_bound & (self.update > max_update)
+
+    def unsafe(self, max_update: float) -> np.ndarray:
+        """Boolean per ladder beta2: sign drift (rho_agg < 0) or update growth."""
+        return (self.drift < 0) | self.growth(max_update)
+
+    def mechanism(self, max_update: float) -> list[str | None]:
+        grow = self.growth(max_update)
+        return [MECHANISM_DRIFT if d < 0 else MECHANISM_GROWTH if g else None for d, g in zip(self.drift, grow)]
+
+
+def _minibatch_means(x: np.ndarray, batch_size: int, steps: int, rng: np.random.Generator) -> np.ndarray:
+    """(steps, k) means of ``batch_size`` rows drawn without replacement per step."""
+    n = x.shape[0]
+    if batch_size >= n:
+        return np.repeat(x.mean(axis=0, keepdims=True), steps, axis=0)
+    # argpartition of uniform keys is a without-replacement draw per row, vectorised;
+    # a gather-and-sum costs steps * B * k, far less than a dense (steps, N) product.
+    out = np.empty((steps, x.shape[1]))
+    chunk = max(1, (1 << 21) // max(1, n + batch_size * x.shape[1]))
+    for s in range(0, steps, chunk):
+        rows = min(chunk, steps - s)
+        idx = np.argpartition(rng.random((rows, n)), batch_size - 1, axis=1)[:, :batch_size]
+        out[s : s + rows] = x[idx].mean(axis=1)
+    return out
+
+
+def _point_statistics(
+    g: np.ndarray, full: np.ndarray, beta1: float, beta2s: np.ndarray, eps: float, quantile: float, burn: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """rho_agg and the update quantile at one point for every ladder beta2.
+
+    One pass over the steps with every ladder beta2 at once; only running sums and
+    maxima are kept, so memory is (ladder, k) whatever the number of steps.
+    """
+    steps, k = g.shape
+    b2 = beta2s[:, None]
+    m = np.zeros(k)
+    v = np.zeros((beta2s.size, k))
+    u = np.empty_like(v)
+    peak = np.zeros_like(v)
+    total = np.zeros_like(v)
+    c1 = c2 = 1.0
+    for t in range(steps):
+        gt = g[t]
+        m *= beta1
+        m += (1.0 - beta1) * gt
+        v *= b2
+        v += (1.0 - b2) * (gt * gt)
+        c1 *= beta1
+        c2 = c2 * b2
+        # u = m_hat / (sqrt(v_hat) + eps), torch's bias correction
+        np.sqrt(v / (1.0 - c2), out=u)
+        u += eps
+        np.divide(m / (1.0 - c1), u, out=u, where=u > 0)
+        u[~(v > 0)] = 0.0  # a coordinate that has seen only zeros has not moved
+        if t >= burn:
+            total += u
+        np.abs(u, out=u)
+        np.maximum(peak, u, out=peak)
+    second = (g * g).mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limit = float(np.where(second > 0, full * full / np.sqrt(second), 0.0).sum())
+    mean_u = total / max(1, steps - burn)
+    drift = mean_u @ full / limit if limit > 0 else np.ones(beta2s.size)
+    update = np.quantile(peak, quantile, axis=1)
+    return np.asarray(drift, dtype=float), update
+
+
+def training_statistics(
+    sample: CoordinateSample,
+    batch_size: int,
+    *,
+    beta1: float = 0.9,
+    beta2s: Sequence[float] | None = None,
+    eps: float = 1e-8,
+    steps: int = 4000,
+    quantile: float = 0.99,
+    seed: int = 0,
+) -> TrainingStatistics:
+    """rho_agg and the update statistic at one batch size for a ladder of beta2.
+
+    Shapes: ``sample.values`` (P, N, k); the result's arrays (len(beta2s),).
+    ``eps`` is your Adam epsilon in the units of the gradients (training units).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(0.5, 1.0, size=(1, 200, 3))
+        >>> s = training_statistics(CoordinateSample(x, np.arange(3), 3), 4, beta1=0.0,
+        ...                         beta2s=[0.5, 0.999], steps=500)
+        >>> bool((s.drift > 0).all()), bool(s.update[0] <= 1 / np.sqrt(1 - 0.5))
+        (True, True)
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    beta1 = check_beta(beta1, "beta1")
+    ladder = np.asarray(DEFAULT_TRAINING_LADDER if beta2s is None else beta2s, dtype=float)
+    ladder = np.sort(check_betas_array(ladder, "beta2s"))
+    eps = check_nonnegative_float(eps, "eps")
+    steps = check_positive_int(steps, "steps")
+    if steps < 20:
+        raise InvalidParameterError(f"steps = {steps} is too short for the moments to mix: use at least 20")
+    quantile = check_positive_float(quantile, "quantile")
+    if quantile > 1:
+        raise InvalidParameterError(f"quantile = {quantile:g} must be in (0, 1], e.g. 0.99")
+    seed = check_seed(seed)
+    rng = np.random.default_rng([seed, batch_size])
+    drift = np.full(ladder.size, np.inf)
+    update = np.zeros(ladder.size)
+    burn = min(steps // 2, int(10 / max(1e-12, 1 - beta1)) + 10)
+    for x in sample.values:
+        g = _minibatch_means(x, batch_size, steps, rng)
+        d_p, u_p = _point_statistics(g, x.mean(axis=0), beta1, ladder, eps, quantile, burn)
+        drift = np.minimum(drift, d_p)
+        update = np.maximum(update, u_p)
+    return TrainingStatistics(beta1, batch_size, ladder, drift, update, steps)
+
+
+@dataclass(frozen=True)
+class TrainingBoundary:
+    """beta2*(B) at one beta1 for several batch sizes, with what sets it.
+
+    ``critical_beta2[i]`` is the smallest ladder beta2 such that it and every larger
+    ladder value are predicted safe at ``batch_sizes[i]`` (0.0 when every ladder value is
+    safe: "no danger found on this ladder"; NaN when even the top fails). ``mechanism[i]``
+    names the failure mode of the ladder value just below it.
+    """
+
+    beta1: float
+    batch_sizes: tuple[int, ...]
+    critical_beta2: np.ndarray
+    mechanism: tuple[str | None, ...]
+    statistics: tuple[TrainingStatistics, ...]
+    max_update: float
+    quantile: float
+    steps: int
+    coordinates: int
+    d: int
+
+    def safe(self, batch_size: int, beta2: float) -> bool:
+        """Predicted label of one cell (beta2 at or above beta2*(B))."""
+        i = self.batch_sizes.index(batch_size)
+        star = self.critical_beta2[i]
+        return bool(np.isfinite(star) and beta2 >= star)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "beta1": self.beta1,
+            "batch_sizes": list(self.batch_sizes),
+            "critical_beta2": self.critical_beta2,
+            "mechanism": list(self.mechanism),
+            "max_update": self.max_update,
+            "quantile": self.quantile,
+            "steps": self.steps,
+            "coordinates_sampled": self.coordinates,
+            "coordinates_total": self.d,
+            "statistics": [
+                {"batch_size": s.batch_size, "beta2": s.beta2s, "aggregate_drift_ratio": s.drift,
+                 "update_quantile": s.update}
+                for s in self.statistics
+            ],
+        }
+
+
+def _critical(stats: TrainingStatistics, max_update: float) -> tuple[float, str | None]:
+    bad = stats.unsafe(max_update)
+    if bad[-1]:
+        return float("nan"), stats.mechanism(max_update)[-1]
+    if not bad.any():
+        return 0.0, None
+    last = int(np.flatnonzero(bad)[-1])
+    return float(stats.beta2s[last + 1]), stats.mechanism(max_update)[last]
+
+
+def training_boundary(
+    gradients: Any,
+    batch_sizes: Sequence[int],
+    *,
+    beta1: float = 0.9,
+    beta2s: Sequence[float] | None = None,
+    eps: float = 1e-8,
+    steps: int = 4000,
+    max_update: float = 3.0,
+    quantile: float = 0.99,
+    coordinates: int = 1024,
+    seed: int = 0,
+    progress: bool = False,
+) -> TrainingBoundary:
+    """Predicted beta2*(B) for real training at ``beta1``, for every batch size.
+
+    The file is read once (``coordinates`` seeded columns); see the module docstring for
+    the two statistics and the constants that are adamcheck's choices.
+
+    Args:
+        gradients: per-example gradients (path(s), GradientSource or array (P, N, d)),
+            mean-reduced per example, in training units (``eps`` compares with them).
+        batch_sizes: the batch sizes B to predict for.
+        beta1: Adam's beta1 in [0, 1).
+        beta2s: the ladder of beta2 (default :data:`DEFAULT_TRAINING_LADDER`).
+        eps: your Adam epsilon (default torch's 1e-8).
+        steps: length of each simulated run (the planned run length, if affordable).
+        max_update: largest tolerated |m_hat/(sqrt(v_hat)+eps)|, in units of the
+            learning rate (adamcheck's choice, calibrated on the digits MLP).
+        quantile: the share of sampled coordinates that must stay below ``max_update``.
+        coordinates: how many coordinates to sample.
+        seed: seeds the coordinates and the mini-batch draws.
+        progress: a progress bar on stderr.
+
+    Raises:
+        adamcheck.InvalidParameterError: bad betas, sizes or constants.
+        adamcheck.DataError: unreadable or non-finite gradients.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> # sparse, heavy-tailed per-example gradients: most examples give ~0
+        >>> x = rng.normal(0.1, 1.0, (1, 400, 4)) * (rng.random((1, 400, 4)) < 0.05)
+        >>> tb = training_boundary(x, [1, 64], beta1=0.9, steps=800)
+        >>> bool(tb.critical_beta2[0] >= tb.critical_beta2[1])
+        True
+    """
+    from .._progress import Progress
+
+    sizes = tuple(check_positive_int(b, "batch_sizes") for b in batch_sizes)
+    if not sizes:
+        raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 8, 64]")
+    max_update = check_positive_float(max_update, "max_update")
+    sample = gradients if isinstance(gradients, CoordinateSample) else sample_coordinates(
+        gradients, coordinates, seed=seed
+    )
+    stats = []
+    with Progress(len(sizes), "training boundary", enabled=progress) as bar:
+        for B in sizes:
+            stats.append(training_statistics(sample, B, beta1=beta1, beta2s=beta2s, eps=eps, steps=steps,
+                                             quantile=quantile, seed=seed))
+            bar.update()
+    crit, mech = zip(*(_critical(s, max_update) for s in stats))
+    return TrainingBoundary(
+        beta1=float(beta1), batch_sizes=sizes, critical_beta2=np.array(crit), mechanism=tuple(mech),
+        statistics=tuple(stats), max_update=max_update, quantile=quantile, steps=int(steps),
+        coordinates=int(sample.columns.size), d=sample.d,
+    )
