@@ -244,13 +244,22 @@ def _gradient_facts(gradients: Any, batch_size: int, dataset_size: int | None, s
 
 
 def calibrated_prediction(
-    laws: Sequence[Any], beta1: float, *, margin: float, eps: float, seed: int
+    gradients: Sequence[str | Path],
+    laws: Sequence[Any],
+    batch_size: int,
+    beta1: float,
+    *,
+    margin: float,
+    eps: float,
+    seed: int,
 ) -> CalibratedLens:
-    """beta2* and the recommended beta2 at this batch from the laws of sampled gradients.
+    """beta2* and the recommended beta2 at ``batch_size`` from sampled per-example gradients.
 
-    The one place the calibrated predictor is called: today the drift ratio of
-    docs/theory.md section 9 (:func:`adamcheck.drift.recommended_beta2`); a different
-    predictor returns the same :class:`CalibratedLens`.
+    The one place the calibrated predictor is called, so it can be swapped: it gets the
+    gradient files (for predictors that read per-example gradients) and the mini-batch
+    laws already built from them at this batch size. Today it is the drift ratio of
+    docs/theory.md section 9 (:func:`adamcheck.drift.recommended_beta2`) on ``laws``;
+    any predictor returns the same :class:`CalibratedLens`.
     """
     from ..drift import recommended_beta2
 
@@ -602,7 +611,8 @@ def recommend(
     facts = _gradient_facts(list(inp.paths), inp.batch_size, inp.dataset_size, inp.seed) if inp.paths else None
     calibrated = None
     if facts is not None:
-        calibrated = calibrated_prediction(facts["estimate"].laws, inp.beta1, margin=inp.margin, eps=inp.eps,
+        calibrated = calibrated_prediction(inp.paths, facts["estimate"].laws, inp.batch_size, inp.beta1,
+                                           margin=inp.margin, eps=inp.eps,
                                            seed=inp.seed).with_sizes(facts["points"], facts["d"])
     size_n = inp.dataset_size or (facts["N"] if facts else None)
     n = facts["n"] if facts else (size_n // inp.batch_size if size_n else None)
