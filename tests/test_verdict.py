@@ -228,3 +228,13 @@ def test_check_exit_code_is_the_verdict(batch, beta1, beta2, seq_len, steps):
     report = check_values(batch, beta1, beta2, seq_len=seq_len, max_steps=steps)
     assert report.exit_code == (1 if v.level == "risk" else 0), (v.messages, report.by_level("risk"))
     assert report.verdict.level == v.level
+
+
+def test_shi_reading_is_a_parameter():
+    # Shi et al. 2021 give accuracies; "failed" below 90% is adamcheck's reading. At 60%
+    # the batch-16 / 0.9 run (67.3%) counts as fine and the edge at batch 16 (beta1 0) drops.
+    from adamcheck.recommend._verdict import shi_evidence
+
+    others = tuple(e for e in EVIDENCE if not e.source.startswith("Shi"))
+    assert lower_edge(16, 0.0, evidence=others + shi_evidence(90.0))[0].beta2 == 0.9
+    assert lower_edge(16, 0.0, evidence=others + shi_evidence(60.0))[0].beta2 == 0.8

@@ -64,6 +64,7 @@ __all__ = [
     "describe_reference",
     "reference_size",
     "round_beta2",
+    "shi_evidence",
 ]
 
 #: Where the edge sits between the last failed and the first fine batch, as the
@@ -162,12 +163,22 @@ _MARIN_BPB = {  # batch -> {beta2: final c4 bits per byte}, lower is better
 }
 
 
-def _shi_rows(failed_below: float) -> list[Evidence]:
-    return [
+def shi_evidence(failed_below: float = SHI_FAILED_BELOW_ACCURACY) -> tuple[Evidence, ...]:
+    """Shi et al. 2021's table as evidence rows, a run counting as failed below ``failed_below`` %.
+
+    Rebuild :data:`EVIDENCE` with another reading of the table and pass it as ``evidence``.
+
+    Example:
+        >>> [r.outcome for r in shi_evidence() if r.batch == 16]
+        ['failed', 'failed', 'fine', 'fine']
+        >>> [r.outcome for r in shi_evidence(60.0) if r.batch == 16]
+        ['failed', 'fine', 'fine', 'fine']
+    """
+    return tuple(
         Evidence(batch, b2, "failed" if acc < failed_below else "fine", _SRC_SHI, beta1=0.0,
                  detail=f"train accuracy {acc:g}%{extra}")
         for batch, row in _SHI_TABLE.items() for b2, (acc, extra) in row.items()
-    ]
+    )
 
 
 def _marin_rows() -> list[Evidence]:
@@ -185,7 +196,7 @@ def _marin_rows() -> list[Evidence]:
 #: sides of 0.99 (it locates neither edge), and a 17B model that spiked at 0.999 with
 #: no batch size reported.
 EVIDENCE: tuple[Evidence, ...] = tuple(
-    _shi_rows(SHI_FAILED_BELOW_ACCURACY)
+    list(shi_evidence(SHI_FAILED_BELOW_ACCURACY))
     + [
         Evidence(1, 0.95, "worse", _SRC_MAREK, beta1=0.9, tokens_per_sample=1024,
                  detail="clearly worse than the half-life value 0.9999; beta1 and sequence length taken "
