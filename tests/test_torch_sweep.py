@@ -203,3 +203,28 @@ def test_bad_inputs_raise_one_line_errors():
 
     with pytest.raises(ProblemError, match="vmap"):
         phase_sweep(dropout, ce, (X, y), steps=3, **base)
+
+
+def test_memory_limit_chunks_and_steps_budget_is_labelled():
+    X, y = _digits(40)
+    kw = dict(batch_sizes=[2, 8], beta1=[0.9], beta2=[0.5, 0.9, 0.99], lr=[1e-2], seeds=2, steps=12,
+              dtype=torch.float64, keep_params=True, progress=False)
+    small = phase_sweep(mlp, ce, (X, y), memory_limit=200_000, **kw)
+    whole = phase_sweep(mlp, ce, (X, y), **kw)
+    assert small.settings["chunk_size"] < 6 <= whole.settings["chunk_size"]
+    assert small.budget == "steps" and small.steps.tolist() == [12, 12]
+    for n in small.records.final_params:
+        np.testing.assert_allclose(small.records.final_params[n], whole.records.final_params[n], rtol=1e-11,
+                                   atol=1e-13)
+
+
+def test_progress_bar_on_stderr_and_silenced_by_the_flag(monkeypatch, capsys):
+    monkeypatch.setenv("ADAMCHECK_PROGRESS", "1")  # draw even though stderr is not a terminal
+    X, y = _digits(16)
+    kw = dict(batch_sizes=[4], beta1=0.9, beta2=0.99, lr=1e-3, steps=3)
+    phase_sweep(mlp, ce, (X, y), progress=True, **kw)
+    out, err = capsys.readouterr()
+    assert "phase_sweep [" in err and out == ""
+    phase_sweep(mlp, ce, (X, y), progress=False, **kw)
+    out, err = capsys.readouterr()
+    assert err == "" and out == ""

@@ -33,9 +33,13 @@ from ._training import (
     training_boundary,
     training_statistics,
 )
+from ._validity import BoundaryScore, real_boundary, score_boundary
 from ._ratio import DriftEstimate, DriftGrid, drift_ratio, drift_ratio_grid
 
 __all__ = [
+    "BoundaryScore",
+    "real_boundary",
+    "score_boundary",
     "CoordinateSample",
     "TrainingBoundary",
     "TrainingStatistics",

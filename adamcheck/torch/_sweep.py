@@ -4,7 +4,7 @@ Every configuration (batch size B, learning rate, beta1, beta2, seed) is one cop
 the model. Copies of the same batch size are stacked (``torch.func.stack_module_state``)
 and advanced together: one ``torch.func.vmap`` of ``functional_call`` + ``grad`` gives
 every copy's mini-batch gradient, and a vectorised Adam/AdamW update, written out as
-``torch.optim.Adam`` computes it (theory.md section 6), moves the stacked parameters::
+``torch.optim.Adam`` computes it (docs/theory.md section 6), moves the stacked parameters::
 
     t += 1;  g += wd * theta                         (Adam: coupled L2)
              theta *= 1 - lr_t * wd                  (AdamW: decoupled, instead)
