@@ -32,12 +32,21 @@ def _render_problem(payload: dict[str, Any]) -> str:
     return "\n".join(L)
 
 
+def _fmt_training(v: float) -> str:
+    if v != v:
+        return "above the ladder (every beta2 tried fails)"
+    return "none on the ladder (every beta2 tried is safe)" if v <= 0 else f"{v:g}"
+
+
 def _render_batches(payload: dict[str, Any]) -> str:
-    L = [f"critical beta2* by batch size at beta1 = {payload['beta1']:g} (strict rule; worst sampled point)",
-         f"{'batch':>7}  {'beta2*':<32} {'lenient':>10}  coordinates used per point"]
-    for B, s, le, inf in zip(payload["batch_sizes"], payload["critical_beta2"], payload["lenient_beta2"],
-                             payload["informative_coordinates"]):
-        L.append(f"{B:>7}  {_fmt(s):<32} {le:>10.6f}  {inf}")
+    L = [f"training boundary beta2*(B) at beta1 = {payload['beta1']:g} "
+         f"({payload['coordinates_sampled']} of {payload['coordinates_total']} coordinates, "
+         f"{min(payload['steps'])}-{max(payload['steps'])} simulated steps; worst sampled point)",
+         f"{'batch':>7}  {'beta2*':<46} set by"]
+    for B, s, why in zip(payload["batch_sizes"], payload["critical_beta2"], payload["mechanism"]):
+        L.append(f"{B:>7}  {_fmt_training(s):<46} {why or '-'}")
+    L.append("beta2 below beta2* is predicted to fail; the constants are adamcheck's "
+             "(docs/theory.md section 9)")
     if payload.get("plot"):
         L.append(f"plot written to {payload['plot']}")
     return "\n".join(L)
@@ -49,7 +58,7 @@ def _plot_batches(payload: dict[str, Any], path: str) -> None:
     sizes = payload["batch_sizes"]
     plot_beta2_against_batch(
         path, batch_range=(min(sizes), max(sizes)), batch_sizes=sizes,
-        critical_beta2=payload["critical_beta2"], critical_brackets=payload["critical_beta2_brackets"],
+        critical_beta2=payload["critical_beta2"],
         title=rf"critical $\beta_2^*$ at $\beta_1$ = {payload['beta1']:g}",
     )
 
@@ -60,7 +69,9 @@ def _plot_batches(payload: dict[str, Any], path: str) -> None:
 For the counterexample (eq. 2.5) it gives beta2* per beta1 from the two-point law,
 and with --plot draws it over the simulated phase grid (Zhang et al. 2026, Figure
 2.4(a) style). With --gradients it gives beta2* per batch size from your sampled
-per-example gradients (docs/theory.md section 9).
+per-example gradients: the training boundary, which looks for both ways real
+training fails (sign drift, and update growth where beta1 >= sqrt(beta2)) and was
+checked against real training runs (docs/theory.md section 9).
 
 \b
 Examples:
@@ -79,17 +90,23 @@ Examples:
 @click.option("--beta1", "beta1_spec", default=None,
               help="beta1 axis START:STOP:COUNT or list (counterexample; default 0:0.99:34), or one beta1 "
                    "(gradients; default 0.9).")
-@click.option("--eps", type=float, default=0.0, show_default=True, help="Adam's epsilon in the drift ratio.")
+@click.option("--eps", type=float, default=None,
+              help="Adam's epsilon (default: 0 for the counterexample, torch's 1e-8 with --gradients).")
+@click.option("--max-update", type=float, default=2.0, show_default=True,
+              help="--gradients: largest tolerated window-average update, in learning rates (adamcheck's choice).")
+@click.option("--max-climbing", type=float, default=1.0, show_default=True,
+              help="--gradients: largest tolerated climbing share of reversed coordinates (adamcheck's choice).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Draw it (.png/.pdf/.svg).")
-@click.option("--steps", type=int, default=20000, show_default=True,
-              help="counterexample --plot: steps of the simulated phase grid under the boundary.")
+@click.option("--steps", type=int, default=None,
+              help="Steps of each simulated run: counterexample --plot (default 20000); with --gradients the "
+                   "run length you plan (default 4000).")
 @click.option("--seeds", type=int, default=2, show_default=True, help="counterexample --plot: seeds per cell.")
 @click.option("--workers", type=int, default=0, show_default=True, help="Parallel workers, processes of the simulation (0: all cores).")
 @json_option
 @quiet_option
-def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, seed, plot_path, steps, seeds,
-            workers, as_json, quiet) -> int:
+def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, max_update, max_climbing, seed,
+            plot_path, steps, seeds, workers, as_json, quiet) -> int:
     from .._errors import InvalidParameterError
     from .._validate import parse_linspace
 
@@ -109,9 +126,14 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
             sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
         except ValueError:
             raise InvalidParameterError(f"--batch-sizes {batch_sizes!r} is not a comma list of integers") from None
+        if dataset_size is not None:
+            raise InvalidParameterError(
+                "--dataset-size is not used with --gradients: mini-batches are drawn from the examples in the file"
+            )
         beta1 = 0.9 if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
-        result = batch_size_boundary(list(gradients), sizes, beta1=beta1, dataset_size=dataset_size, eps=eps,
-                                     seed=seed, progress=progress)
+        result = batch_size_boundary(list(gradients), sizes, beta1=beta1, eps=1e-8 if eps is None else eps,
+                                     steps=4000 if steps is None else steps, seed=seed, progress=progress,
+                                     max_update=max_update, max_climbing=max_climbing)
         payload = result.to_dict()
         if plot_path:
             _plot_batches(payload, plot_path)
@@ -126,6 +148,8 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
     n = check_counterexample_n(COUNTEREXAMPLE_REGION_N if n is None else n)
     a_value = counterexample_default_a(n) if a is None else a
     b1 = parse_linspace(beta1_spec or "0:0.99:34", "--beta1")
+    eps = 0.0 if eps is None else eps
+    steps = 20000 if steps is None else steps
     cb = counterexample_boundary(n, a_value, b1, eps=eps, seed=seed)
     payload: dict[str, Any] = {
         "problem": "counterexample", "n": n, "a": a_value,

@@ -12,9 +12,17 @@ moment chains:
        rho_agg(beta1, beta2; B) = sum_j G_j E[u_j] / sum_j G_j^2 / sqrt(E g_j^2),
 
    the *aggregate drift ratio*. rho_agg < 0 is the divergent phase of the paper, for
-   the whole model at once. For one coordinate it is the drift ratio itself; a few
-   coordinates with reversed drift, which a real network absorbs, no longer condemn
-   the run.
+   the whole model at once; for one coordinate it is the drift ratio itself. Reversed
+   coordinates can also sink a model whose total drift is still downhill: in a linear
+   model each of them walks off like the counterexample's x. Their weight is the
+   *climbing share*
+
+       climb(beta1, beta2; B) = sum_j max(0, -G_j E[u_j]) / sum_j G_j^2 / sqrt(E g_j^2),
+
+   the climbing coordinates' pace against the whole descent of Adam with beta2 -> 1.
+   A cell is unsafe by sign drift when rho_agg < 0 or climb > ``max_climbing``. A few
+   coordinates with reversed drift (climb well below 1), which a real network absorbs,
+   no longer condemn the run as the per-coordinate rule of :func:`critical_beta2` does.
 2. **Update growth** (beta1 >= sqrt(beta2)): the bound
    ``|m_t| / sqrt(v_t) <= (1 - beta1) / sqrt((1 - beta2)(1 - beta1^2/beta2))`` of the
    update holds only for beta1 < sqrt(beta2). Past it, a large gradient followed by
@@ -35,7 +43,8 @@ torch's bias correction, for every beta2 of a ladder at once. With beta1 = 0,
 ``|u| <= 1/sqrt(1 - beta2)``, so only sign drift can make a cell unsafe.
 
 Constants that are adamcheck's choices, not a paper's (parameters, with their
-defaults): ``max_update = 2`` (in units of the learning rate: twice the window-average
+defaults): ``max_climbing = 1`` (reversed coordinates climbing as fast as the whole
+model descends), ``max_update = 2`` (in units of the learning rate: twice the window-average
 update Adam reaches at its default betas (0.9, 0.999), which is 1.0 to 1.8 on the suite's
 problems), ``window = 10``, ``quantile = 0.99`` and ``steps = 4000``. They were set on one
 problem (a 64-128-10 MLP on scikit-learn's digits at lr 1e-3) and then checked on others; see benchmarks/validity/README.md for
@@ -155,8 +164,9 @@ class TrainingStatistics:
     """Both failure statistics on a beta2 ladder at one (beta1, B).
 
     Arrays have one entry per ladder beta2 (``beta2s``), worst sampled point taken:
-    ``drift`` is the smallest aggregate drift ratio rho_agg over points,
-    ``update`` the largest ``quantile`` of per-coordinate max |u| over points.
+    ``drift`` is the smallest aggregate drift ratio rho_agg over points, ``climbing``
+    the largest climbing share, ``update`` the largest ``quantile`` of per-coordinate
+    window-average |u| over points.
     """
 
     beta1: float
@@ -165,6 +175,7 @@ class TrainingStatistics:
     drift: np.ndarray
     update: np.ndarray
     steps: int
+    climbing: np.ndarray
 
     @property
     def outside_bound(self) -> np.ndarray:
@@ -175,13 +186,18 @@ class TrainingStatistics:
         """Update growth: outside the bound and the update quantile above ``max_update``."""
         return self.outside_bound & (self.update > max_update)
 
-    def unsafe(self, max_update: float) -> np.ndarray:
-        """Boolean per ladder beta2: sign drift (rho_agg < 0) or update growth."""
-        return (self.drift < 0) | self.growth(max_update)
+    def sign_drift(self, max_climbing: float) -> np.ndarray:
+        """Sign drift: the whole model climbs (rho_agg < 0) or its reversed coordinates climb fast."""
+        return (self.drift < 0) | (self.climbing > max_climbing)
 
-    def mechanism(self, max_update: float) -> list[str | None]:
+    def unsafe(self, max_update: float, max_climbing: float = 1.0) -> np.ndarray:
+        """Boolean per ladder beta2: sign drift or update growth."""
+        return self.sign_drift(max_climbing) | self.growth(max_update)
+
+    def mechanism(self, max_update: float, max_climbing: float = 1.0) -> list[str | None]:
         grow = self.growth(max_update)
-        return [MECHANISM_DRIFT if d < 0 else MECHANISM_GROWTH if g else None for d, g in zip(self.drift, grow)]
+        drift = self.sign_drift(max_climbing)
+        return [MECHANISM_DRIFT if d else MECHANISM_GROWTH if g else None for d, g in zip(drift, grow)]
 
 
 def _minibatch_means(x: np.ndarray, batch_size: int, steps: int, rng: np.random.Generator) -> np.ndarray:
@@ -203,8 +219,8 @@ def _minibatch_means(x: np.ndarray, batch_size: int, steps: int, rng: np.random.
 def _point_statistics(
     g: np.ndarray, full: np.ndarray, beta1: float, beta2s: np.ndarray, eps: float, quantile: float, burn: int,
     window: float = 10.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """rho_agg and the update quantile at one point for every ladder beta2.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rho_agg, the update quantile and the climbing share at one point for every ladder beta2.
 
     One pass over the steps with every ladder beta2 at once; only running sums and
     maxima are kept, so memory is (ladder, k) whatever the number of steps.
@@ -244,9 +260,14 @@ def _point_statistics(
     with np.errstate(divide="ignore", invalid="ignore"):
         limit = float(np.where(second > 0, full * full / np.sqrt(second), 0.0).sum())
     mean_u = total / max(1, steps - burn)
-    drift = mean_u @ full / limit if limit > 0 else np.ones(beta2s.size)
+    contrib = mean_u * full  # each coordinate's share of the first-order descent, (ladder, k)
+    if limit > 0:
+        drift = contrib.sum(axis=1) / limit
+        climbing = np.maximum(-contrib, 0.0).sum(axis=1) / limit
+    else:
+        drift, climbing = np.ones(beta2s.size), np.zeros(beta2s.size)
     update = np.quantile(peak, quantile, axis=1)
-    return np.asarray(drift, dtype=float), update
+    return np.asarray(drift, dtype=float), update, climbing
 
 
 def training_statistics(
@@ -292,13 +313,15 @@ def training_statistics(
     rng = np.random.default_rng([seed, batch_size])
     drift = np.full(ladder.size, np.inf)
     update = np.zeros(ladder.size)
+    climbing = np.zeros(ladder.size)
     burn = min(steps // 2, int(10 / max(1e-12, 1 - beta1)) + 10)
     for x in sample.values:
         g = _minibatch_means(x, batch_size, steps, rng)
-        d_p, u_p = _point_statistics(g, x.mean(axis=0), beta1, ladder, eps, quantile, burn, window)
+        d_p, u_p, c_p = _point_statistics(g, x.mean(axis=0), beta1, ladder, eps, quantile, burn, window)
         drift = np.minimum(drift, d_p)
         update = np.maximum(update, u_p)
-    return TrainingStatistics(beta1, batch_size, ladder, drift, update, steps)
+        climbing = np.maximum(climbing, c_p)
+    return TrainingStatistics(beta1, batch_size, ladder, drift, update, steps, climbing)
 
 
 @dataclass(frozen=True)
@@ -317,6 +340,7 @@ class TrainingBoundary:
     mechanism: tuple[str | None, ...]
     statistics: tuple[TrainingStatistics, ...]
     max_update: float
+    max_climbing: float
     quantile: float
     window: float
     steps: tuple[int, ...]
@@ -336,6 +360,7 @@ class TrainingBoundary:
             "critical_beta2": self.critical_beta2,
             "mechanism": list(self.mechanism),
             "max_update": self.max_update,
+            "max_climbing": self.max_climbing,
             "quantile": self.quantile,
             "window": self.window,
             "steps": list(self.steps),
@@ -343,20 +368,21 @@ class TrainingBoundary:
             "coordinates_total": self.d,
             "statistics": [
                 {"batch_size": s.batch_size, "beta2": s.beta2s, "aggregate_drift_ratio": s.drift,
-                 "update_quantile": s.update}
+                 "climbing_share": s.climbing, "update_quantile": s.update}
                 for s in self.statistics
             ],
         }
 
 
-def _critical(stats: TrainingStatistics, max_update: float) -> tuple[float, str | None]:
-    bad = stats.unsafe(max_update)
+def _critical(stats: TrainingStatistics, max_update: float, max_climbing: float) -> tuple[float, str | None]:
+    bad = stats.unsafe(max_update, max_climbing)
+    why = stats.mechanism(max_update, max_climbing)
     if bad[-1]:
-        return float("nan"), stats.mechanism(max_update)[-1]
+        return float("nan"), why[-1]
     if not bad.any():
         return 0.0, None
     last = int(np.flatnonzero(bad)[-1])
-    return float(stats.beta2s[last + 1]), stats.mechanism(max_update)[last]
+    return float(stats.beta2s[last + 1]), why[last]
 
 
 def training_boundary(
@@ -368,6 +394,7 @@ def training_boundary(
     eps: float = 1e-8,
     steps: int | Sequence[int] = 4000,
     max_update: float = 2.0,
+    max_climbing: float = 1.0,
     window: float = 10.0,
     quantile: float = 0.99,
     coordinates: int = 1024,
@@ -391,6 +418,7 @@ def training_boundary(
             larger batches).
         max_update: largest tolerated window average of m_hat/(sqrt(v_hat)+eps), in
             units of the learning rate (adamcheck's choice, calibrated on the digits MLP).
+        max_climbing: largest tolerated climbing share (adamcheck's choice, see above).
         window: the window of that average, in steps (adamcheck's choice).
         quantile: the share of sampled coordinates that must stay below ``max_update``.
         coordinates: how many coordinates to sample.
@@ -416,6 +444,7 @@ def training_boundary(
     if not sizes:
         raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 8, 64]")
     max_update = check_positive_float(max_update, "max_update")
+    max_climbing = check_positive_float(max_climbing, "max_climbing")
     per_size = [steps] * len(sizes) if np.ndim(steps) == 0 else list(steps)
     if len(per_size) != len(sizes):
         raise InvalidParameterError(
@@ -430,9 +459,9 @@ def training_boundary(
             stats.append(training_statistics(sample, B, beta1=beta1, beta2s=beta2s, eps=eps, steps=n_steps,
                                              quantile=quantile, window=window, seed=seed))
             bar.update()
-    crit, mech = zip(*(_critical(s, max_update) for s in stats))
+    crit, mech = zip(*(_critical(s, max_update, max_climbing) for s in stats))
     return TrainingBoundary(
         beta1=float(beta1), batch_sizes=sizes, critical_beta2=np.array(crit), mechanism=tuple(mech),
-        statistics=tuple(stats), max_update=max_update, quantile=quantile, window=float(window), steps=tuple(s.steps for s in stats),
+        statistics=tuple(stats), max_update=max_update, max_climbing=max_climbing, quantile=quantile, window=float(window), steps=tuple(s.steps for s in stats),
         coordinates=int(sample.columns.size), d=sample.d,
     )

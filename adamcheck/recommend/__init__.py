@@ -2,7 +2,7 @@
 the two-sided verdict shared with ``adamcheck check`` (published evidence as data);
 critical boundaries per beta1 (counterexample) and per batch size (your gradients)."""
 
-from ._boundary import BatchBoundary, batch_size_boundary, counterexample_boundary, simulated_agreement
+from ._boundary import batch_size_boundary, counterexample_boundary, simulated_agreement
 from ._recommend import (
     DEFAULT_BETA1,
     DEFAULT_MARGIN,
@@ -18,7 +18,6 @@ from ._plot import plot_beta2_against_batch
 
 __all__ = [
     "EVIDENCE",
-    "BatchBoundary",
     "CalibratedLens",
     "Edge",
     "Evidence",

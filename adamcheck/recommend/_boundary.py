@@ -1,20 +1,19 @@
 """Critical boundaries for ``adamcheck boundary``: per beta1 for the counterexample,
 per batch size for a model's sampled gradients (docs/theory.md section 9).
 
-Both are thin compositions of :func:`adamcheck.drift.critical_beta2` with the laws
-the problem gives: the two-point law of the section-4 counterexample, or the
-mini-batch laws of :func:`adamcheck.noise.minibatch_laws` at each batch size.
+The counterexample's is :func:`adamcheck.drift.critical_beta2` on its two-point law
+(one coordinate, whose drift ratio decides). A model's is the training boundary of
+:func:`adamcheck.drift.training_boundary`, validated against real training runs
+(benchmarks/validity/README.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .._errors import InvalidParameterError
-from .._validate import check_beta, check_positive_int, check_seed
 
-__all__ = ["BatchBoundary", "batch_size_boundary", "counterexample_boundary", "simulated_agreement"]
+__all__ = ["batch_size_boundary", "counterexample_boundary", "simulated_agreement"]
 
 
 def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[float] | None = None, **options: Any):
@@ -41,80 +40,36 @@ def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[flo
     return critical_beta2(GradientLaw.two_point(n, a), b1, **options)
 
 
-@dataclass
-class BatchBoundary:
-    """beta2* per batch size (strict rule), with brackets, the lenient rule and coverage."""
-
-    batch_sizes: list[int]
-    beta1: float
-    critical_beta2: list[float]
-    brackets: list[tuple[float, float]]
-    lenient_beta2: list[float]
-    unresolved: list[bool]
-    informative: list[list[int]]
-    excluded: list[list[int]]
-    setters: list[list[dict[str, Any]]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "beta1": self.beta1,
-            "batch_sizes": self.batch_sizes,
-            "critical_beta2": self.critical_beta2,
-            "critical_beta2_brackets": self.brackets,
-            "lenient_beta2": self.lenient_beta2,
-            "unresolved": self.unresolved,
-            "informative_coordinates": self.informative,
-            "excluded_coordinates": self.excluded,
-            "set_by": self.setters,
-        }
-
-
 def batch_size_boundary(
     gradients: Any,
     batch_sizes: Sequence[int],
     *,
     beta1: float = 0.9,
-    dataset_size: int | None = None,
-    eps: float = 0.0,
+    eps: float = 1e-8,
+    steps: int | Sequence[int] = 4000,
     seed: int = 0,
     progress: bool = False,
-) -> BatchBoundary:
+    **options: Any,
+):
     """beta2*(B) at one beta1 for each batch size B, from per-example gradients.
 
-    For each B the mini-batch laws at every sampled point are built by resampling
-    (:func:`adamcheck.noise.minibatch_laws`) and the strict boundary of
-    :func:`adamcheck.drift.critical_beta2` is taken at ``beta1`` (worst point decides).
+    The training boundary of :func:`adamcheck.drift.training_boundary` (sign drift of
+    the whole model and of its reversed coordinates, and update growth where
+    beta1 >= sqrt(beta2)); the file is read once for every batch size. ``options`` go
+    to that function (``max_update``, ``max_climbing``, ``window``, ``quantile``,
+    ``coordinates``, ``beta2s``).
 
     Example:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).exponential(1.0, size=(400, 2)) - 0.8
-        >>> b = batch_size_boundary(x, [1, 64], beta1=0.0)
-        >>> b.critical_beta2[0] >= b.critical_beta2[1]
+        >>> b = batch_size_boundary(x, [1, 64], beta1=0.0, steps=500)
+        >>> bool(b.critical_beta2[0] >= b.critical_beta2[1])
         True
     """
-    from .._progress import Progress
-    from ..drift import critical_beta2
-    from ..noise import minibatch_laws
+    from ..drift import training_boundary
 
-    beta1 = check_beta(beta1, "beta1")
-    seed = check_seed(seed)
-    sizes = [check_positive_int(b, "batch size") for b in batch_sizes]
-    if not sizes:
-        raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 4, 16, 64, 256]")
-    out = BatchBoundary(sizes, beta1, [], [], [], [], [], [], [])
-    with Progress(len(sizes), "boundary", enabled=progress) as bar:
-        for B in sizes:
-            laws = minibatch_laws(gradients, B, seed=seed, dataset_size=dataset_size)
-            cb = critical_beta2(laws, [beta1], eps=eps, seed=seed)
-            out.critical_beta2.append(float(cb.strict[0]))
-            out.brackets.append((float(cb.strict_bracket[0, 0]), float(cb.strict_bracket[0, 1])))
-            out.lenient_beta2.append(float(cb.lenient[0]))
-            out.unresolved.append(bool(cb.unresolved[0]))
-            out.informative.append([int(v) for v in cb.informative])
-            out.excluded.append([int(v) for v in cb.excluded])
-            out.setters.append([s.__dict__ for s in (cb.setters[0] if cb.setters else ())])
-            bar.update()
-    return out
+    return training_boundary(gradients, batch_sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
+                             progress=progress, **options)
 
 
 def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> dict[str, Any]:

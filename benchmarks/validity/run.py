@@ -50,12 +50,12 @@ LRS = {
 
 
 def _failed(grid, problem: Problem) -> np.ndarray:
-    """(seeds, B, beta2) failure per run for the single lr and beta1 of ``grid``."""
+    """(seeds, B, lr, beta2, beta1) failure per run (see the module docstring)."""
     r = grid.records
     fail = ~r.finite | ~np.isfinite(r.final_loss) | (r.final_loss >= r.initial_loss)
     if problem.min_eval is not None and r.eval_metric is not None:
         fail |= ~(np.asarray(r.eval_metric, dtype=float) >= problem.min_eval)
-    return fail[:, :, 0, :, 0]
+    return fail
 
 
 def collect_gradients(problem: Problem, lr: float, schedule: str, total_steps: int, *, examples: int = 512,
@@ -122,23 +122,26 @@ def plot_panel(path: Path, title: str, ladder, sizes, fail_counts, seeds, pred, 
     plt.close(fig)
 
 
-def run_panel(problem: Problem, lr: float, schedule: str, beta1: float, budget: str, amount: int, seeds: int,
-              sizes: list[int], ladder: list[float], G: np.ndarray, out: Path, quiet: bool,
-              with_recommend: bool = True) -> dict:
-    from adamcheck import recommend
-    from adamcheck.drift import score_boundary, training_boundary
+def real_labels(problem: Problem, lrs: list[float], schedule: str, beta1s: list[float], budget: str, amount: int,
+                seeds: int, sizes: list[int], ladder: list[float], quiet: bool):
+    """One phase_sweep over (B, lr, beta2, beta1, seed): failed-seed counts and steps per B."""
     from adamcheck.torch import phase_sweep
 
-    t0 = time.time()
     kw = {"steps": amount} if budget == "steps" else {"epochs": amount}
     grid = phase_sweep(problem.model_fn, problem.loss_fn, (problem.X, problem.y), batch_sizes=sizes,
-                       beta1=[beta1], beta2=ladder, lr=[lr], seeds=seeds, schedule=schedule,
+                       beta1=beta1s, beta2=ladder, lr=lrs, seeds=seeds, schedule=schedule,
                        eval_data=(problem.X_eval, problem.y_eval), eval_fn=problem.eval_fn,
                        progress=not quiet, **kw)
-    t_train = time.time() - t0
-    fail = _failed(grid, problem)
-    counts = fail.sum(axis=0)
-    run_steps = [int(s) for s in grid.steps]
+    return _failed(grid, problem).sum(axis=0), [int(s) for s in grid.steps]
+
+
+def score_panel(problem: Problem, lr: float, schedule: str, beta1: float, budget: str, amount: int, seeds: int,
+                sizes: list[int], ladder: list[float], counts: np.ndarray, run_steps: list[int], G: np.ndarray,
+                out: Path, with_recommend: bool = True) -> dict:
+    """Predict beta2*(B) from G, score it against ``counts`` (B, beta2) failed seeds, draw the panel."""
+    from adamcheck import recommend
+    from adamcheck.drift import score_boundary, training_boundary
+
     t0 = time.time()
     tb = training_boundary(G, sizes, beta1=beta1, steps=[min(s, 8000) for s in run_steps])
     rec = None
@@ -151,17 +154,17 @@ def run_panel(problem: Problem, lr: float, schedule: str, beta1: float, budget: 
     plot_panel(out / f"{tag}.png", f"{problem.name}, {budget} budget ({amount}), lr {lr:g} {schedule}, beta1 {beta1:g}",
                ladder, sizes, counts, seeds, tb.critical_beta2, None if rec is None else np.array(rec))
     return {
-        "problem": problem.name, "budget": budget, "amount": amount, "run_steps": run_steps, "lr": lr,
-        "schedule": schedule, "beta1": beta1, "seeds": seeds, "batch_sizes": sizes, "beta2": ladder,
-        "failed_seeds": counts.tolist(), "real_critical": score.real_critical.tolist(),
-        "predicted_critical": tb.critical_beta2.tolist(), "mechanism": list(tb.mechanism),
-        "recommended": rec,
+        "problem": problem.name, "description": problem.description, "budget": budget, "amount": amount,
+        "run_steps": run_steps, "lr": lr, "schedule": schedule, "beta1": beta1, "seeds": seeds,
+        "batch_sizes": sizes, "beta2": ladder, "failed_seeds": counts.tolist(),
+        "real_critical": score.real_critical.tolist(), "predicted_critical": tb.critical_beta2.tolist(),
+        "mechanism": list(tb.mechanism), "recommended": rec,
         "recommended_in_failing_cell": None if rec is None else score.recommended_in_failing_cell.tolist(),
         "agreement": score.agreement, "cells_compared": score.cells_compared,
         "unsafe_called_safe": score.unsafe_called_safe, "safe_called_unsafe": score.safe_called_unsafe,
         "real_monotone": score.real_monotone,
         "predicted_monotone_where_real_is": score.predicted_monotone_where_real_is,
-        "seconds_training": round(t_train, 1), "seconds_prediction": round(t_pred, 1), "picture": f"{tag}.png",
+        "seconds_prediction": round(t_pred, 1), "picture": f"{tag}.png",
     }
 
 
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="batch sizes 1,8,64, 1000 steps, 2 seeds, first lr")
     ap.add_argument("--out", default="benchmarks/validity/results")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--cache", default=None, help="labels and gradients kept here (default OUT/cache)")
     ap.add_argument("--no-recommend", action="store_true", help="score beta2* only, not the recommendation")
     a = ap.parse_args(argv)
     if a.quick:
@@ -185,29 +189,52 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     sizes = [int(b) for b in a.batch_sizes.split(",")]
+    cache = Path(a.cache) if a.cache else out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
     budgets = ["steps", "epochs"] if a.budget == "both" else [a.budget]
     results = []
     results_path = out / "results.json"
     if results_path.exists():
         results = json.loads(results_path.read_text())
+    beta1s = [float(x) for x in a.beta1.split(",")]
     for name in a.problems.split(","):
         problem = load_problem(name)
         lrs = LRS[name][:1] if a.lrs == "first" else LRS[name]
-        for lr, schedule in lrs:
-            for budget in budgets:
-                amount = a.steps if budget == "steps" else a.epochs
-                total = amount if budget == "steps" else amount * (len(problem.y) // 32)
-                G = collect_gradients(problem, lr, schedule, total)
-                for b1 in [float(x) for x in a.beta1.split(",")]:
-                    r = run_panel(problem, lr, schedule, b1, budget, amount, a.seeds, sizes, LADDER, G, out, a.quiet,
-                                  not a.no_recommend)
-                    results = [x for x in results if not all(x[k] == r[k] for k in ("problem", "budget", "lr", "beta1"))]
-                    results.append(r)
-                    results_path.write_text(json.dumps(results, indent=1))
-                    print(f"{name:14s} {budget:6s} lr {lr:<6g} b1 {b1:<4g} agreement {r['agreement']}"
-                          f" ({r['cells_compared']} cells) real {r['real_critical']} predicted"
-                          f" {r['predicted_critical']} recommended-in-failing {sum(r['recommended_in_failing_cell'] or [])}"
-                          f" [{r['seconds_training']}s + {r['seconds_prediction']}s]", flush=True)
+        for budget in budgets:
+            amount = a.steps if budget == "steps" else a.epochs
+            total = amount if budget == "steps" else amount * (len(problem.y) // 32)
+            for schedule in dict.fromkeys(s for _, s in lrs):
+                group = [lr for lr, s in lrs if s == schedule]
+                key = f"{name}_{budget}{amount}_{schedule}_s{a.seeds}_B{'-'.join(map(str, sizes))}"
+                labels = cache / f"labels_{key}_lr{'-'.join(f'{x:g}' for x in group)}_b1{a.beta1}.npz"
+                t0 = time.time()
+                if labels.exists():
+                    z = np.load(labels, allow_pickle=False)
+                    counts, run_steps = z["counts"], z["run_steps"].tolist()
+                else:
+                    counts, run_steps = real_labels(problem, group, schedule, beta1s, budget, amount, a.seeds,
+                                                    sizes, LADDER, a.quiet)
+                    np.savez(labels, counts=counts, run_steps=np.array(run_steps))
+                t_train = time.time() - t0
+                for j, lr in enumerate(group):
+                    gpath = cache / f"grads_{name}_{budget}{amount}_{schedule}_lr{lr:g}.npy"
+                    if gpath.exists():
+                        G = np.load(gpath, allow_pickle=False)
+                    else:
+                        G = collect_gradients(problem, lr, schedule, total)
+                        np.save(gpath, G)
+                    for i, b1 in enumerate(beta1s):
+                        r = score_panel(problem, lr, schedule, b1, budget, amount, a.seeds, sizes, LADDER,
+                                        counts[:, j, :, i], run_steps, G, out, not a.no_recommend)
+                        r["seconds_training_all_panels"] = round(t_train, 1)
+                        results = [x for x in results
+                                   if not all(x[k] == r[k] for k in ("problem", "budget", "lr", "beta1"))]
+                        results.append(r)
+                        results_path.write_text(json.dumps(results, indent=1))
+                        print(f"{name:14s} {budget:6s} lr {lr:<6g} b1 {b1:<4g} agreement {r['agreement']}"
+                              f" ({r['cells_compared']} cells) real {r['real_critical']} predicted"
+                              f" {r['predicted_critical']} rec-in-failing"
+                              f" {sum(r['recommended_in_failing_cell'] or [])} [{t_train:.0f}s train]", flush=True)
     return 0
 
 
