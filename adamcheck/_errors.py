@@ -17,6 +17,7 @@ __all__ = [
     "DataError",
     "ConfigError",
     "ProblemError",
+    "AdamCheckWarning",
 ]
 
 
@@ -42,3 +43,10 @@ class ConfigError(AdamCheckError):
 
 class ProblemError(AdamCheckError):
     """A user-supplied optimisation problem breaks the problem protocol."""
+
+
+class AdamCheckWarning(UserWarning):
+    """A warning about the run being watched (e.g. beta2 below the critical beta2*, update spikes).
+
+    Filter it with ``warnings.filterwarnings("ignore", category=AdamCheckWarning)``.
+    """

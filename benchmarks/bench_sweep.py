@@ -1,6 +1,6 @@
 """phase_sweep against a loop of torch.optim.Adam over the same configurations.
 
-The workload is the digits MLP of issue 10 (64-128-10, d = 9,610, standardised sklearn
+The workload is the digits MLP of the validation suite (64-128-10, d = 9,610, standardised sklearn
 digits, cross-entropy): a grid of K = len(beta2) x len(beta1) x seeds configurations at
 each batch size, trained for ``--steps`` steps. Both routes are timed in the same run on
 the same batches (``sweep_batch_indices``):

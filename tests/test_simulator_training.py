@@ -1,4 +1,4 @@
-"""The simulator decides runs on data as real training does (issue 10, part 4).
+"""The simulator decides runs on data as real training does.
 
 Least squares, logistic regression and user problems are judged from the loss
 (classify_training), the counterexamples still by the distance to x*. The check: the

@@ -5,17 +5,25 @@ A thin click layer over :func:`adamcheck.configs.check_config`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from ..configs._load import FORMATS
 from ._common import json_option
 
 HELP = """Check the Adam settings of a training configuration (or of bare values) before launch.
 
 Reads Hugging Face TrainingArguments (JSON/YAML), DeepSpeed JSON ("auto" values
 resolved from a TrainingArguments file given beside it), nanoGPT Python configs
-(parsed, never run), Megatron-LM argument lists or launch scripts, and torchtitan
-TOML. Shows what was read from where, the effective batch (micro x accumulation x
-data-parallel, in sequences and tokens), and the rules that fired with their sources.
+(parsed, never run), Megatron-LM argument lists or launch scripts, torchtitan TOML
+and Python config registries, axolotl, LLaMA-Factory, torchtune, litgpt, OLMo and
+levanter YAML, and, for what they hold, trainer_state.json and Accelerate configs.
+The format is recognised by the file's keys; a file that matches none (or several)
+is refused: pass --format. Shows what was read from where, the effective batch
+(micro x accumulation x data-parallel, in sequences and tokens), and the rules that
+fired with their sources. Optimizers that are not Adam (Lion, Adafactor, GaLore,
+1-bit Adam, Muon...) are reported as not covered.
 
 Without FILES, give the values: --batch-size, --beta1, --beta2 (and optionally --eps,
 --seq-len, --max-steps): the same rules, report and exit codes.
@@ -24,20 +32,42 @@ Without FILES, give the values: --batch-size, --beta1, --beta2 (and optionally -
 Example:
   adamcheck check --batch-size 8 --beta1 0.9 --beta2 0.95 --seq-len 1024
   adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
-  adamcheck check examples/configs/deepspeed/ds_config_zero2.json \\
-      examples/configs/deepspeed/training_args.json --world-size 8 --seq-len 1024
+  adamcheck check examples/configs/deepspeed/ds_config_zero2.json examples/configs/deepspeed/training_args.json --world-size 8
   adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
+  adamcheck check examples/configs/olmo/OLMo2-7B-stage1.yaml
+  adamcheck check examples/configs/nanogpt/train_gpt2_2023_02.py --world-size 8
+  adamcheck check examples/configs/torchtitan/config_registry.py --preset llama3_70b --world-size 64
 
 \b
 Exit codes:
   0  fine, or advice only
-  1  risks found (beta2 at or below the lower edge at this batch: published failures,
-     beta1 >= sqrt(beta2), beta2 < beta2* from --gradients)
+  1  risks found (beta1 >= sqrt(beta2), beta2 far below the half-life rule, beta2 < beta2*)
   2  unusable input: malformed file, unknown optimizer, betas outside [0, 1), no batch size
 """
 
 
-@click.command("check", help=HELP)
+class _JsonErrors(click.Command):
+    """With --json, a usage error still prints a JSON object (with "error") on stdout,
+    then the usual one line on stderr and exit 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        wants_json = "--json" in args
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if wants_json:
+                _echo_error(exc.format_message(), "usage")
+            raise
+
+
+def _echo_error(message: str, kind: str) -> None:
+    from .._jsonio import dumps
+    from ..configs._report import SCHEMA
+
+    click.echo(dumps({"schema": SCHEMA, "error": " ".join(message.split()), "error_kind": kind, "exit_code": 2}))
+
+
+@click.command("check", help=HELP, cls=_JsonErrors)
 @click.argument("files", nargs=-1, required=False, type=click.Path(dir_okay=False))
 @click.option("--batch-size", type=int, help="Bare values: samples (sequences) per optimizer step.")
 @click.option("--beta1", type=float, help="Bare values: Adam beta1.")
@@ -46,8 +76,15 @@ Exit codes:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["hf", "deepspeed", "nanogpt", "megatron", "torchtitan"]),
-    help="Force the format of every file (default: detected from extension and content).",
+    type=click.Choice(list(FORMATS)),
+    help="Force the format of every file (default: recognised by the file's keys).",
+)
+@click.option("--preset", help="torchtitan Python config registry: the preset (function) to check.")
+@click.option(
+    "--accumulation",
+    type=click.Choice(["per-rank", "global"]),
+    help="nanoGPT: gradient_accumulation_steps per GPU (train.py before 2023-03-25) or over all GPUs "
+    "(since); default: from the file's evidence, else global.",
 )
 @click.option("--world-size", type=int, help="Total GPUs/processes; data-parallel size = world / model-parallel ranks.")
 @click.option("--seq-len", type=int, help="Tokens per sequence, when the file does not say.")
@@ -73,52 +110,38 @@ Exit codes:
     help="Tokens per sequence of the reference batch (default: the config's own length).",
 )
 @json_option
-def command(fmt, files, batch_size, beta1, beta2, eps, world_size, seq_len, micro_batch_size, grad_accum,
-            global_batch_size, max_steps, dataset_size, gradients, reference, reference_seq_len, as_json) -> int:
-    from .._errors import InvalidParameterError
+def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, world_size, seq_len,
+            micro_batch_size, grad_accum, global_batch_size, max_steps, dataset_size, gradients, reference,
+            reference_seq_len, as_json) -> int:
+    from .._errors import AdamCheckError
+    from ..configs._check import check_config
+    from ..configs._names import NotCoveredError
 
     bare = {"--batch-size": batch_size, "--beta1": beta1, "--beta2": beta2, "--eps": eps}
-    if not files:
-        missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
-        if missing:
-            raise InvalidParameterError(
-                f"give configuration FILES, or the bare values {', '.join(missing)} (see adamcheck check --help)")
-        others = {"--format": fmt, "--world-size": world_size, "--micro-batch-size": micro_batch_size,
-                  "--grad-accum": grad_accum, "--global-batch-size": global_batch_size}
-        extra = [flag for flag, value in others.items() if value is not None]
-        if extra:
-            raise InvalidParameterError(f"{', '.join(extra)} describe a configuration file; with bare values "
-                                        "give --batch-size (sequences per optimizer step) instead")
-        from ..configs._check import check_values
+    try:
+        if not files:
+            report = _bare_values(bare, dict(
+                fmt=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
+                micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
+                seq_len=seq_len, max_steps=max_steps, dataset_size=dataset_size, gradients=gradients,
+                reference=reference, reference_seq_len=reference_seq_len))
+        else:
+            given = [flag for flag, value in bare.items() if value is not None]
+            if given:
+                from .._errors import InvalidParameterError
 
-        report = check_values(batch_size, beta1, beta2, eps=eps, seq_len=seq_len, max_steps=max_steps,
-                              dataset_size=dataset_size, gradients=gradients, reference=reference,
-                              reference_seq_len=reference_seq_len)
-        return _emit(report, as_json)
-    given = [flag for flag, value in bare.items() if value is not None]
-    if given:
-        raise InvalidParameterError(f"{', '.join(given)} are bare values: drop them when checking FILES "
-                                    "(or drop the FILES)")
-    from ..configs._check import check_config
-
-    report = check_config(
-        list(files),
-        format=fmt,
-        world_size=world_size,
-        seq_len=seq_len,
-        micro_batch_size=micro_batch_size,
-        grad_accum=grad_accum,
-        global_batch_size=global_batch_size,
-        max_steps=max_steps,
-        dataset_size=dataset_size,
-        gradients=gradients,
-        reference=reference,
-        reference_seq_len=reference_seq_len,
-    )
-    return _emit(report, as_json)
-
-
-def _emit(report, as_json: bool) -> int:
+                raise InvalidParameterError(f"{', '.join(given)} are bare values: drop them when checking "
+                                            "FILES (or drop the FILES)")
+            report = check_config(
+                list(files), format=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
+                seq_len=seq_len, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
+                global_batch_size=global_batch_size, max_steps=max_steps, dataset_size=dataset_size,
+                gradients=gradients, reference=reference, reference_seq_len=reference_seq_len,
+            )
+    except AdamCheckError as exc:
+        if as_json:
+            _echo_error(str(exc), "not_covered" if isinstance(exc, NotCoveredError) else "unusable_input")
+        raise
     if as_json:
         from .._jsonio import dumps
 
@@ -126,3 +149,26 @@ def _emit(report, as_json: bool) -> int:
     else:
         click.echo(report.render())
     return report.exit_code
+
+
+
+def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
+    """``check --batch-size B --beta1 X --beta2 Y`` without files: :func:`check_values`."""
+    from .._errors import InvalidParameterError
+    from ..configs._check import check_values
+
+    missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
+    if missing:
+        raise InvalidParameterError(
+            f"give configuration FILES, or the bare values {', '.join(missing)} (see adamcheck check --help)")
+    file_flags = {"--format": opts["fmt"], "--preset": opts["preset"], "--accumulation": opts["accumulation"],
+                  "--world-size": opts["world_size"], "--micro-batch-size": opts["micro_batch_size"],
+                  "--grad-accum": opts["grad_accum"], "--global-batch-size": opts["global_batch_size"]}
+    extra = [flag for flag, value in file_flags.items() if value is not None]
+    if extra:
+        raise InvalidParameterError(f"{', '.join(extra)} describe a configuration file; with bare values "
+                                    "give --batch-size (sequences per optimizer step) instead")
+    return check_values(bare["--batch-size"], bare["--beta1"], bare["--beta2"], eps=bare["--eps"],
+                        seq_len=opts["seq_len"], max_steps=opts["max_steps"], dataset_size=opts["dataset_size"],
+                        gradients=opts["gradients"], reference=opts["reference"],
+                        reference_seq_len=opts["reference_seq_len"])

@@ -1,13 +1,25 @@
 """Pre-training sanity check of Adam settings in training configurations.
 
-``adamcheck check FILE...`` and :func:`check_config` read a training configuration
-(Hugging Face TrainingArguments JSON/YAML, DeepSpeed JSON, nanoGPT Python config,
-Megatron-LM argument list or launch script, torchtitan TOML), normalise it into a
-:class:`TrainingSetup` whose every value remembers where it came from, compute the
-effective batch (micro batch x accumulation x data-parallel size, in sequences and
-tokens), and apply the rules of :mod:`adamcheck.configs._rules`. Nothing in a config
-file is ever executed. :func:`check_optimizer` runs the same rules on a live
-``torch.optim.Adam``/``AdamW``; :func:`hf_check_callback` on a Hugging Face Trainer.
+``adamcheck check FILE...`` and :func:`check_config` read a training configuration,
+normalise it into a :class:`TrainingSetup` whose every value remembers where it came
+from, compute the effective batch (micro batch x accumulation x data-parallel size, in
+sequences and tokens), and apply the rules of :mod:`adamcheck.configs._rules`. Nothing
+in a config file is ever executed or unpickled. :func:`check_optimizer` runs the same
+rules on a live ``torch.optim.Adam``/``AdamW``; :func:`hf_check_callback` on a Hugging
+Face Trainer.
+
+Formats, recognised by their keys (:mod:`._load`): Hugging Face TrainingArguments
+(JSON/YAML), DeepSpeed JSON, nanoGPT Python configs (both accumulation conventions),
+Megatron-LM argument lists and launch scripts, torchtitan TOML and Python config
+registries (``--preset``), axolotl, LLaMA-Factory (v0, v1 and its Megatron-Core keys),
+torchtune, litgpt, OLMo and levanter YAML (``!include`` resolved); and, for what they
+hold, ``trainer_state.json`` and Accelerate launcher configs. ``training_args.bin`` is
+refused with how to dump it as JSON. A file matching no signature, or several, is
+refused ("unrecognised configuration (looks like X): pass fmt (CLI --format)"). A value the file
+does not set takes *that* framework's default, named with the version it was read
+from. Optimizers that are not Adam (Lion, Adafactor, GaLore, APOLLO, BAdam, Adam-mini,
+1-bit Adam, Muon/AdaMuon...) raise :class:`~adamcheck.configs._names.NotCoveredError`
+("not covered"), never checked as AdamW.
 
 Unknown keys follow what each format's own tools do (details in each reader):
 
@@ -33,7 +45,9 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
 
 ``schema``          ``"adamcheck.check/1"``
 ``format``          reader(s) used: ``hf``, ``deepspeed``, ``nanogpt``, ``megatron``,
-                    ``torchtitan``, ``torch``; several joined by ``+``
+                    ``torchtitan``, ``axolotl``, ``llamafactory``, ``torchtune``,
+                    ``litgpt``, ``olmo``, ``levanter``, ``trainer_state``,
+                    ``accelerate``, ``torch``; several joined by ``+``
 ``files``           list of files read (or ``"<Optimizer> optimizer"``)
 ``optimizer``       optimizer name as the format spells it, or null
 ``beta1``, ``beta2``, ``eps``   numbers, or null when unknown
@@ -61,6 +75,10 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
                     ``beta2``, ``reason``, ``source`` and the evidence rows, the unit the
                     batch is counted in), or null when betas or batch are unknown
 ``exit_code``       0, 1 or 2 as above
+
+When the input is unusable, ``--json`` still prints one object (and the one-line error
+on stderr, exit 2): ``{"schema", "error": text, "error_kind": "usage" |
+"unusable_input" | "not_covered", "exit_code": 2}``.
 
 Example:
     >>> import pathlib, tempfile

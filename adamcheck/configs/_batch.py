@@ -127,6 +127,13 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
                     "nanoGPT's train.py asserts it is; change one of them"
                 )
             sequences = micro * accum
+            if gbs is not None and gbs != sequences:
+                raise ConfigError(
+                    f"global batch {gbs}{_src(setup, 'global_batch')} conflicts with batch_size {micro} x "
+                    f"gradient_accumulation_steps {accum} = {sequences}{_src(setup, 'grad_accum')} under nanoGPT's "
+                    "global accumulation convention: drop one of them, change grad_accum (CLI --grad-accum), or pass "
+                    "accumulation='per-rank' (CLI --accumulation per-rank) if the file was written for the older per-GPU train.py"
+                )
             steps.append(
                 f"batch = batch_size {micro} x gradient_accumulation_steps {accum} = {_seqs(sequences)} "
                 "(nanoGPT divides gradient_accumulation_steps by the world size, so the GPU count "
@@ -139,8 +146,9 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
             if accum is not None:
                 if micro * accum * dp != gbs:
                     raise ConfigError(
-                        f"global batch {gbs} != micro batch {micro} x accumulation {accum} x data-parallel "
-                        f"{dp} = {micro * accum * dp}: the framework refuses this too; make them agree"
+                        f"global batch {gbs}{_src(setup, 'global_batch')} != micro batch {micro} x accumulation "
+                        f"{accum}{_src(setup, 'grad_accum')} x data-parallel {dp} = {micro * accum * dp}: "
+                        "the framework refuses this too; make them agree"
                     )
                 steps.append(f"check: {micro} x {accum} x {dp} = {gbs}")
             elif gbs % (micro * dp):
@@ -158,6 +166,8 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
     else:
         if micro is None:
             missing = "micro batch size"
+        elif dp is None and setup.world_size_required:
+            missing = f"world size ({setup.world_size_required})"
         else:
             if accum is None:
                 accum = 1

@@ -68,13 +68,23 @@ def _recommendation(
         return None, "betas or batch size unknown"
     from ..recommend import recommend
 
+    reference = ctx.reference
+    if ctx.reference_seq_len is not None and getattr(reference, "unit", "samples") == "samples":
+        # The reference batch counts sequences of reference_seq_len tokens: hand it to the
+        # recommender in tokens, so its half-life rule compares tokens as the check's does.
+        if ctx.batch.seq_len is None:
+            return None, "the reference is in sequences of reference_seq_len tokens but the config states no sequence length (pass seq_len, CLI --seq-len)"
+        reference = BetaReference(
+            reference.beta2, reference.batch_size * ctx.reference_seq_len,
+            f"{reference.source}; its batch of sequences of {ctx.reference_seq_len} tokens", "tokens",
+        )
     try:
         rec = recommend(
             ctx.batch.sequences,
             dataset_size=ctx.setup.get("dataset_size"),
             gradients=ctx.gradients,
             beta1=ctx.beta1,
-            reference=ctx.reference,
+            reference=reference,
             tokens_per_sample=ctx.batch.seq_len,
             eps=ctx.eps,
             planned_steps=ctx.planned_steps,
@@ -185,6 +195,8 @@ def check_config(
     paths: str | Path | Sequence[str | Path],
     *,
     format: str | None = None,
+    preset: str | None = None,
+    accumulation: str | None = None,
     world_size: int | None = None,
     seq_len: int | None = None,
     micro_batch_size: int | None = None,
@@ -199,7 +211,10 @@ def check_config(
     """Read configuration file(s), apply flag values, and check the Adam settings.
 
     The keyword arguments are the ``adamcheck check`` flags: they fill what the files
-    leave out (and override what they state, with a warning).
+    leave out (and override what they state, with a warning); a flag that contradicts a
+    product the files fix (``--global-batch-size`` against nanoGPT's batch_size x
+    gradient_accumulation_steps) is an error naming both. ``preset`` picks a torchtitan
+    Python preset, ``accumulation`` (``per-rank``/``global``) nanoGPT's convention.
 
     Example:
         >>> import pathlib, tempfile
@@ -210,7 +225,7 @@ def check_config(
         >>> r.batch.sequences, r.exit_code
         (32, 0)
     """
-    setup = read_config(paths, format)
+    setup = read_config(paths, format, preset=preset, accumulation=accumulation)
 
     def positive(value: int | None, name: str) -> int | None:
         return None if value is None else check_positive_int(value, name)

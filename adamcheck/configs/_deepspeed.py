@@ -28,7 +28,7 @@ from ._names import DEEPSPEED_ADAM, adam_name_or_raise
 from ._readutil import as_int, as_number, near_miss
 from ._setup import Sourced, TrainingSetup
 
-__all__ = ["read_deepspeed_dict", "looks_like_deepspeed"]
+__all__ = ["read_deepspeed_dict", "deepspeed_evidence"]
 
 #: Top-level keys of DeepSpeed's config documentation (not exhaustive: unknown keys
 #: only warn).
@@ -64,13 +64,15 @@ ADAM_PARAMS = frozenset(
 _WATCHED_TOP = ("train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "optimizer")
 
 
-def looks_like_deepspeed(data: Any) -> bool:
+def deepspeed_evidence(data: Any) -> list[str]:
+    """DeepSpeed's own top-level keys, or an ``optimizer: {type, ...}`` section."""
     if not isinstance(data, dict):
-        return False
-    if {"train_micro_batch_size_per_gpu", "train_batch_size", "zero_optimization"} & set(data):
-        return True
+        return []
+    found = [k for k in ("train_micro_batch_size_per_gpu", "train_batch_size", "zero_optimization") if k in data]
     opt = data.get("optimizer")
-    return isinstance(opt, dict) and "type" in opt
+    if isinstance(opt, dict) and "type" in opt:
+        found.append("optimizer.type")
+    return found
 
 
 def _is_auto(value: Any) -> bool:

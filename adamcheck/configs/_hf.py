@@ -23,11 +23,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import ConfigError
-from ._names import HF_ADAM, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise
+from ._names import HF_ADAM, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise, not_covered
 from ._readutil import as_int, as_number, near_miss
 from ._setup import TrainingSetup
 
-__all__ = ["read_hf_dict", "HF_DEFAULTS", "looks_like_hf", "hf_deepspeed_reference"]
+__all__ = ["read_hf_dict", "HF_DEFAULTS", "hf_evidence", "hf_deepspeed_reference"]
 
 #: TrainingArguments defaults for the keys adamcheck reads. ``optim`` defaulted to
 #: "adamw_torch" in transformers 4.x and "adamw_torch_fused" in 5.x: both are AdamW.
@@ -58,18 +58,34 @@ _WATCHED = tuple(HF_DEFAULTS) + ("per_gpu_train_batch_size", "adafactor") + _SEQ
 #: Keys that mark a dict as TrainingArguments (for format detection).
 _MARKERS = {
     "adam_beta1", "adam_beta2", "adam_epsilon", "per_device_train_batch_size",
-    "gradient_accumulation_steps", "output_dir", "optim", "num_train_epochs", "learning_rate",
+    "gradient_accumulation_steps", "output_dir", "optim", "num_train_epochs", "learning_rate", "adafactor",
 }
 
 
-def looks_like_hf(data: Any) -> bool:
-    """A mapping with a TrainingArguments key (or a misspelling of one adamcheck reads)."""
+#: Keys only TrainingArguments-style files use; learning_rate, weight_decay,
+#: gradient_accumulation_steps or output_dir alone are shared with other frameworks.
+_HF_ONLY = {
+    "adam_beta1", "adam_beta2", "adam_epsilon", "per_device_train_batch_size", "per_gpu_train_batch_size",
+    "optim", "num_train_epochs", "adafactor", "lr_scheduler_type", "warmup_ratio", "eval_strategy",
+    "evaluation_strategy", "save_strategy", "logging_steps", "per_device_eval_batch_size", "do_train",
+}
+
+
+def hf_evidence(data: Any) -> list[str]:
+    """TrainingArguments keys that mark a file as TrainingArguments: one only they use,
+    or three TrainingArguments fields (``seed``, ``learning_rate``, ``weight_decay`` and
+    the like are shared with other frameworks, so one or two prove nothing). Misspellings
+    of keys adamcheck reads count, so that the reader can refuse them."""
     if not isinstance(data, dict):
-        return False
-    keys = {k for k in data if isinstance(k, str)}
-    if _MARKERS & keys or HF_TRAINING_ARGUMENTS_FIELDS & keys:
-        return True
-    return any(near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS) for k in keys)
+        return []
+    keys = [k for k in data if isinstance(k, str)]
+    only = [k for k in keys if k in _HF_ONLY]
+    if only:
+        return only
+    fields = [k for k in keys if k in HF_TRAINING_ARGUMENTS_FIELDS]
+    if len(fields) >= 3 and set(fields) & _MARKERS:
+        return fields
+    return [k for k in keys if k not in HF_TRAINING_ARGUMENTS_FIELDS and near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS)]
 
 
 def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> TrainingSetup:
@@ -83,7 +99,7 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
         >>> s.get("beta2"), s.get("micro_batch"), s.get("beta1")
         (0.95, 4, 0.9)
         >>> s.beta1.source
-        'default of TrainingArguments (adam_beta1)'
+        'default of TrainingArguments (adam_beta1; the same in transformers 4.36 to 5.23)'
     """
     if not isinstance(data, dict):
         raise ConfigError(
@@ -116,7 +132,7 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
     def take(key: str) -> tuple[Any, str, bool]:
         if key in data and data[key] is not None:
             return data[key], where(key), False
-        return HF_DEFAULTS[key], f"default of TrainingArguments ({key})", True
+        return HF_DEFAULTS[key], f"default of TrainingArguments ({key}; the same in transformers 4.36 to 5.23)", True
 
     for key in ("adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "learning_rate"):
         value, source, _ = take(key)
@@ -138,9 +154,7 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
     setup.set("grad_accum", as_int(value, source, strings=numeric_strings), source)
 
     if data.get("adafactor") is True:
-        raise ConfigError(
-            f"{name}: adafactor = true selects Adafactor, not Adam: adamcheck checks Adam/AdamW only"
-        )
+        raise not_covered("Adafactor (adafactor = true selects it)", f"{name}: adafactor")
     value, source, defaulted = take("optim")
     if isinstance(value, dict):  # to_dict() of an enum-valued field in some versions
         value = value.get("value", value)

@@ -75,8 +75,15 @@ def hf_check_callback(
     reference: BetaReference | str | None = None,
     reference_seq_len: int | None = None,
     fail_on_risk: bool = False,
+    monitor: bool | dict[str, Any] = False,
 ) -> Any:
     """A ``transformers.TrainerCallback`` instance that checks Adam at train start.
+
+    With ``monitor=True`` (or a dict of :class:`adamcheck.torch.GradientMonitor`
+    options) it also attaches a GradientMonitor to the Trainer's optimizer (batch size
+    per-device x accumulation x world size) as ``callback.monitor``, and adds its latest
+    analysis (keys ``adamcheck/...``) to the Trainer's logs in ``on_log``: to the dict
+    the logging callbacks after this one receive and to ``state.log_history``.
 
     Example (needs transformers)::
 
@@ -104,8 +111,12 @@ def hf_check_callback(
         def __init__(self) -> None:
             self.report: CheckReport | None = None
             self.error: str | None = None
+            self.monitor: Any = None
+            self._logged = -1
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if monitor:
+                self._attach_monitor(args, kwargs)
             try:
                 report = check_training_arguments(args, state, **options)
             except AdamCheckError as exc:
@@ -127,5 +138,35 @@ def hf_check_callback(
                     f"adamcheck found {len(worst)} {'error' if report.exit_code == 2 else 'risk'}(s) before "
                     f"training: {worst[0].rule}: {worst[0].message}"
                 )
+
+        def _attach_monitor(self, args: Any, kwargs: Any) -> None:
+            try:
+                from ..torch import GradientMonitor
+
+                opt = kwargs.get("optimizer")
+                batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+                options = {"accumulation_steps": args.gradient_accumulation_steps,
+                           **(monitor if isinstance(monitor, dict) else {})}
+                self.monitor = GradientMonitor(opt, batch, model=kwargs.get("model"), **options)
+            except Exception as exc:  # noqa: BLE001 - never break training for an adamcheck bug
+                logger.warning("adamcheck: gradient monitor not attached (%s: %s)", type(exc).__name__, exc)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            mon = self.monitor
+            if mon is None or not mon._analysis or mon._analysis["analysed_step"] == self._logged:
+                return
+            from ..torch._monitor import report_metrics
+
+            self._logged = mon._analysis["analysed_step"]
+            metrics = report_metrics(mon.report())
+            if logs is not None:
+                logs.update(metrics)
+            if state.log_history and state.log_history[-1].get("step") == state.global_step:
+                state.log_history[-1].update(metrics)
+            logger.info("adamcheck monitor at step %d: %s", state.global_step, metrics)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.monitor is not None:
+                self.monitor.remove()
 
     return AdamCheckCallback()

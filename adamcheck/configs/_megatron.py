@@ -56,6 +56,7 @@ _KNOWN_NEAR = frozenset(
     )
 )
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s()]*)\s*(?:#.*)?$")
+_NOT_TRAINING = re.compile(r"generat|inference|server|evaluat|export|convert", re.IGNORECASE)
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
@@ -63,21 +64,95 @@ def looks_like_megatron(text: str) -> bool:
     return bool(re.search(r"--(adam-beta[12]|micro-batch-size|global-batch-size)\b", text))
 
 
+def _continuations(text: str) -> str:
+    """Bash line continuations made harmless for :mod:`shlex`, line numbers kept.
+
+    Outside quotes and inside double quotes, bash drops backslash-newline. Here it
+    becomes a space plus the newline (outside quotes a newline only separates words;
+    inside a double-quoted value that is word-split later it is whitespace too), so
+    shlex's line count stays the file's. Inside single quotes nothing changes.
+    """
+    out: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote != "'" and ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt == "\n":
+                out.append(" \n")
+            else:
+                out.append(ch + nxt)
+            i += 2
+            continue
+        if ch in "'\"" and (not quote or quote == ch):
+            quote = "" if quote else ch
+        elif ch == "#" and not quote and (i == 0 or text[i - 1] in " \t\n;"):
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            out.append(" " * (end - i))  # comments may hold unbalanced quotes: blank them
+            i = end
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+
+
+def _blank_heredocs(text: str) -> str:
+    """Here-document bodies (``<<EOF`` ... ``EOF``) are data for another program (often
+    Python with its own quotes): blank them, keeping the line count."""
+    lines = text.split("\n")
+    out = []
+    end: str | None = None
+    for line in lines:
+        if end is not None:
+            out.append("")
+            if line.strip() == end:
+                end = None
+            continue
+        out.append(line)
+        match = _HEREDOC.search(line)
+        if match and "#" not in line[: match.start()]:
+            end = match.group(2)
+    return "\n".join(out)
+
+
 def _tokens(text: str, name: str) -> list[tuple[str, int]]:
-    """Tokens with their line numbers; comments dropped, continuations joined."""
+    """Words with their line numbers, split as bash splits them (quotes spanning lines
+    included); a variable assignment whose quoted value holds flags
+    (``GPT_ARGS="--micro-batch-size 4 ..."``, used later as ``$GPT_ARGS``) is word-split
+    into those flags, as bash splits an unquoted expansion."""
+    import io
+
+    prepared = _continuations(_blank_heredocs(text))
+    stream = io.StringIO(prepared)
+    lexer = shlex.shlex(stream, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
     out: list[tuple[str, int]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        stripped = line.rstrip()
-        if stripped.endswith("\\"):
-            stripped = stripped[:-1]
-        try:
-            lexer = shlex.shlex(stripped, posix=True)
-            lexer.whitespace_split = True
-            lexer.commenters = "#"
-            words = list(lexer)
-        except ValueError as exc:
-            raise ConfigError(f"{name} line {lineno}: cannot split the arguments ({exc}): fix the quoting") from None
-        out.extend((w, lineno) for w in words)
+    try:
+        while True:
+            word = lexer.get_token()
+            if word is None or word == lexer.eof:
+                break
+            # The stream stands one character past the word (its terminator, often a newline).
+            end = max(stream.tell() - 1, 0)
+            end_line = prepared.count("\n", 0, end) + 1
+            match = re.match(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=(.*)$", word, re.S)
+            if match and "--" in match.group(1) and re.search(r"\s", match.group(1)):
+                value = match.group(1)
+                line = end_line - value.count("\n")
+                for piece in re.split(r"(\s+)", value):
+                    if piece.strip():
+                        out.append((piece, line))
+                    line += piece.count("\n")
+                continue
+            out.append((word, end_line))
+    except ValueError as exc:
+        raise ConfigError(f"{name} line {lexer.lineno}: cannot split the arguments ({exc}): fix the quoting") from None
     return out
 
 
@@ -90,20 +165,20 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
         >>> s.get("global_batch"), s.get("beta2"), s.get("seq_len")
         (1536, 0.95, 2048)
     """
+    tokens = _tokens(text, name)
     variables: dict[str, str] = {}
-    for line in text.splitlines():
-        match = _ASSIGN.match(line)
+    for word, _ in tokens:
+        match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=([^\s()]*)$", word)
         if match and "$" not in match.group(2) and "`" not in match.group(2):
             variables[match.group(1)] = match.group(2)
 
     flags: dict[str, tuple[list[str], int]] = {}
-    tokens = _tokens(text, name)
     i = 0
     while i < len(tokens):
         word, line = tokens[i]
         i += 1
-        if not word.startswith("--") or len(word) < 3:
-            continue
+        if not word.startswith("--") or len(word) < 3 or word.endswith(")"):
+            continue  # "--flag)" is a bash case pattern, not an argument
         flag, _, inline = word.partition("=")
         values: list[str] = [inline] if inline else []
         while not inline and i < len(tokens):
@@ -124,6 +199,13 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
                 "Megatron would refuse it too: fix the flag"
             )
 
+    entries = [w for w, _ in tokens if w.endswith(".py")]
+    training = {"--train-iters", "--train-samples", "--train-data-path", "--data-path", "--lr"} & set(flags)
+    if entries and not training and all(_NOT_TRAINING.search(e) for e in entries):
+        raise ConfigError(
+            f"{name} launches {', '.join(sorted(set(entries)))}, a generation/evaluation entry point, without "
+            "training flags: not a training run, so there is no Adam setting to check"
+        )
     setup = TrainingSetup(format="megatron", files=[name])
 
     def first(flag: str) -> tuple[str | None, str]:
@@ -168,7 +250,7 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
     for field, value in defaults.items():
         if getattr(setup, field) is None and field not in setup.unresolved:
             flag = {"beta1": "--adam-beta1", "beta2": "--adam-beta2", "eps": "--adam-eps"}[field]
-            setattr(setup, field, Sourced(value, f"default of Megatron-LM ({flag} {value:g})", weak=True))
+            setattr(setup, field, Sourced(value, f"default of Megatron-LM ({flag} {value:g}; as in 2023 and in core 0.20)", weak=True))
 
     if "--optimizer" in flags:
         value, where = first("--optimizer")
@@ -178,7 +260,7 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
             adam_name_or_raise(value, MEGATRON_ADAM, where)
             setup.set("optimizer", value, where)
     else:
-        setup.optimizer = Sourced("adam", "default of Megatron-LM (--optimizer adam, decoupled weight decay)", weak=True)
+        setup.optimizer = Sourced("adam", "default of Megatron-LM (--optimizer adam, decoupled weight decay; core 0.20)", weak=True)
 
     parallel = 1
     sources = []

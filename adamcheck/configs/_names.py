@@ -12,7 +12,21 @@ from __future__ import annotations
 
 from .._errors import ConfigError
 
-__all__ = ["HF_ADAM", "HF_TRAINING_ARGUMENTS_FIELDS", "adam_name_or_raise"]
+__all__ = ["HF_ADAM", "HF_TRAINING_ARGUMENTS_FIELDS", "NotCoveredError", "adam_name_or_raise", "not_covered"]
+
+class NotCoveredError(ConfigError):
+    """The configuration runs an optimizer whose update is not Adam's (Lion, Adafactor,
+    GaLore projections, 1-bit Adam, Muon/AdaMuon...): ``adamcheck check`` says it does
+    not cover it instead of checking it as AdamW."""
+
+
+def not_covered(what: str, where: str) -> NotCoveredError:
+    """The error for a non-Adam optimizer: ``what`` names it, ``where`` says where it was read."""
+    return NotCoveredError(
+        f"{where}: {what} is not Adam: not covered by adamcheck check, whose rules hold for "
+        "Adam/AdamW updates only; check the Adam part of such a setup with adamcheck recommend instead"
+    )
+
 
 #: TrainingArguments.optim values that run Adam/AdamW with adam_beta1/adam_beta2/adam_epsilon.
 HF_ADAM = frozenset(
@@ -29,7 +43,8 @@ HF_ADAM = frozenset(
 NOT_ADAM_HINTS = (
     "lion", "sgd", "adafactor", "adagrad", "rmsprop", "lamb", "lomo", "ademamix", "galore",
     "apollo", "schedule_free", "grokadamw", "stable_adamw", "muon", "onebit", "zerooneadam",
-    "radam", "nadam", "adamax", "shampoo", "soap", "dion",
+    "radam", "nadam", "adamax", "shampoo", "soap", "dion", "adamuon", "came", "sinkgd", "adopt",
+    "sophia", "kron", "mars", "scion", "adam_mini", "adammini", "badam",
 )
 
 #: DeepSpeed ``optimizer.type`` values (DeepSpeed lower-cases them) that build Adam.
@@ -59,8 +74,9 @@ def adam_name_or_raise(name: object, allowed: frozenset[str], where: str, *, fol
     known = ", ".join(sorted(allowed))
     lowered = name.lower()
     if any(h in lowered for h in NOT_ADAM_HINTS):
-        raise ConfigError(
-            f"{where} = {name!r} is not Adam: adamcheck checks Adam/AdamW only ({known})"
+        raise NotCoveredError(
+            f"{where} = {name!r} is not Adam: not covered by adamcheck check, which checks "
+            f"Adam/AdamW only ({known})"
         )
     raise ConfigError(f"{where} = {name!r} is an unknown optimizer: adamcheck checks Adam/AdamW ({known})")
 

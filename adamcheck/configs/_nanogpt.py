@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from typing import Any
 
 from .._errors import ConfigError
@@ -199,42 +200,201 @@ def _too_deep(name: str) -> ConfigError:
     return ConfigError(f"{name}: an expression is nested too deeply for a config: write the value literally")
 
 
-def _evaluate(tree: ast.Module, name: str) -> dict[str, tuple[Any, int]]:
+#: The globals adamcheck reads: a line that cannot be evaluated may be skipped only
+#: when it assigns none of them.
+RELEVANT = frozenset({
+    "batch_size", "block_size", "gradient_accumulation_steps", "beta1", "beta2", "weight_decay",
+    "learning_rate", "max_iters", "eval_only",
+})
+
+
+def _assigned_names(stmt: ast.stmt) -> set[str] | None:
+    """Names a statement may bind at module level; None when it could bind anything."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        if any(alias.name == "*" for alias in stmt.names):
+            return None
+        return {(alias.asname or alias.name).split(".")[0] for alias in stmt.names}
+    names: set[str] = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Call) and _call_may_bind(node):
+            return None
+    return names
+
+
+def _call_may_bind(node: ast.Call) -> bool:
+    # exec(...), globals().update(...), setattr(...) can bind any name.
+    func = node.func
+    if isinstance(func, ast.Name) and func.id in ("exec", "eval", "setattr", "globals", "vars", "locals", "__import__"):
+        return True
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and _call_may_bind(func.value)
+
+
+def _evaluate(tree: ast.Module, name: str, skipped: list[str] | None = None) -> dict[str, tuple[Any, int]]:
+    """Evaluate the module's statements; with ``skipped`` (a list), statements that
+    cannot be evaluated but bind none of :data:`RELEVANT` are skipped and described there."""
     ev = _Evaluator(name)
     lines: dict[str, int] = {}
+    unknown: dict[str, int] = {}
     for stmt in tree.body:
-        if isinstance(stmt, ast.Pass):
-            continue
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
-            continue  # a docstring or stray string
-        if isinstance(stmt, ast.Assign):
-            targets, value_node = stmt.targets, stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            targets, value_node = [stmt.target], stmt.value
-        elif isinstance(stmt, ast.Expr):
-            raise ev.fail(stmt.value, _kind(stmt.value))
-        else:
-            raise ev.fail(stmt, _kind(stmt))
-        for target in targets:
-            if not isinstance(target, ast.Name):
-                raise ev.fail(target, "assigning to anything but a plain name")
-        value = ev.value(value_node)
-        for target in targets:
-            ev.values[target.id] = value  # type: ignore[attr-defined]
-            lines[target.id] = stmt.lineno  # type: ignore[attr-defined]
+        try:
+            _statement(ev, stmt, lines)
+        except ConfigError:
+            bound = _assigned_names(stmt)
+            if skipped is None or bound is None or bound & RELEVANT:
+                raise
+            depends = sorted({n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id in unknown})
+            for bound_name in bound:
+                ev.values.pop(bound_name, None)
+                lines.pop(bound_name, None)
+                unknown[bound_name] = stmt.lineno
+            what = "a computed value" if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Expr)) else _kind(stmt)
+            skipped.append(
+                f"{name} line {stmt.lineno} skipped ({what}"
+                + (f", setting {', '.join(sorted(bound))}" if bound else "")
+                + "): it sets nothing Adam- or batch-related"
+                + (f" (uses {', '.join(depends)} from skipped lines)" if depends else "")
+            )
     return {k: (v, lines[k]) for k, v in ev.values.items()}
 
 
-def read_nanogpt_source(source: str, name: str) -> TrainingSetup:
+def _statement(ev: _Evaluator, stmt: ast.stmt, lines: dict[str, int]) -> None:
+    if isinstance(stmt, ast.Pass):
+        return
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+        return  # a docstring or stray string
+    if isinstance(stmt, ast.Assign):
+        targets, value_node = stmt.targets, stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        targets, value_node = [stmt.target], stmt.value
+    elif isinstance(stmt, ast.Expr):
+        raise ev.fail(stmt.value, _kind(stmt.value))
+    else:
+        raise ev.fail(stmt, _kind(stmt))
+    for target in targets:
+        if not isinstance(target, ast.Name):
+            raise ev.fail(target, "assigning to anything but a plain name")
+    value = ev.value(value_node)
+    for target in targets:
+        ev.values[target.id] = value  # type: ignore[attr-defined]
+        lines[target.id] = stmt.lineno  # type: ignore[attr-defined]
+
+
+#: nanoGPT commit 978d4fe (2023-03-25) made gradient_accumulation_steps global
+#: (train.py divides it by the GPU count); before it, it counted per GPU, and from
+#: 086ebe1 (2023-02-13) a single-GPU run multiplied it by 8 ("simulate 8 gpus").
+ACCUMULATION_CHANGE = "nanoGPT commit 978d4fe, 2023-03-25"
+_GPU_COMMENT = re.compile(r"[*x\u00d7]\s*(\d+)\s*GPUs?\b", re.IGNORECASE)
+
+
+def _comment_gpus(source: str) -> tuple[int, int, str] | None:
+    """``(gpus, line, comment)`` from a comment such as ``# ... * 5 gradaccum * 8 GPUs``."""
+    for lineno, line in enumerate(source.splitlines(), start=1):
+        hash_at = line.find("#")
+        if hash_at < 0:
+            continue
+        match = _GPU_COMMENT.search(line[hash_at:])
+        if match:
+            return int(match.group(1)), lineno, line[hash_at:].strip()
+    return None
+
+
+def _accum_node(tree: ast.Module) -> ast.AST | None:
+    node = None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "gradient_accumulation_steps" for t in stmt.targets
+        ):
+            node = stmt.value
+    return node
+
+
+def _has_factor(node: ast.AST, factor: int) -> bool:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return _has_factor(node.left, factor) or _has_factor(node.right, factor)
+    return isinstance(node, ast.Constant) and node.value == factor
+
+
+def accumulation_convention(
+    source: str, tree: ast.Module, accum: int | None
+) -> tuple[str, str, tuple[int, int, str] | None]:
+    """``(convention, why, gpu comment)``: ``global`` (train.py since 2023-03-25) or ``per-rank``.
+
+    Evidence: a comment giving the GPU count (``* 8 GPUs``) beside an accumulation
+    written per GPU (``= 5``: not divisible by the count, which today's train.py
+    asserts) means the file was written for the old train.py; ``5 * 8`` is the new
+    style. Without evidence, today's convention is assumed and the report says so.
+
+    Example:
+        >>> src = "# 12 batch size * 1024 block size * 5 gradaccum * 8 GPUs\\ngradient_accumulation_steps = 5\\n"
+        >>> accumulation_convention(src, ast.parse(src), 5)[0]
+        'per-rank'
+        >>> src = src.replace("= 5", "= 5 * 8")
+        >>> accumulation_convention(src, ast.parse(src), 40)[0]
+        'global'
+    """
+    comment = _comment_gpus(source)
+    node = _accum_node(tree)
+    if comment is None or accum is None or node is None:
+        return "global", (
+            f"assumed: nanoGPT train.py since {ACCUMULATION_CHANGE} divides gradient_accumulation_steps by the "
+            "GPU count (pass accumulation='per-rank' (CLI --accumulation per-rank) for files written for the older train.py)"
+        ), comment
+    gpus, line, _ = comment
+    if _has_factor(node, gpus):
+        return "global", (
+            f"line {line}'s comment counts {gpus} GPUs and gradient_accumulation_steps is written as a product "
+            f"with {gpus}, the style of train.py since {ACCUMULATION_CHANGE}"
+        ), comment
+    if gpus > 0 and accum % gpus:
+        return "per-rank", (
+            f"line {line}'s comment counts {gpus} GPUs and gradient_accumulation_steps = {accum} is not divisible "
+            f"by {gpus}, which train.py since {ACCUMULATION_CHANGE} requires: the file was written for the older "
+            "train.py, where the accumulation counted per GPU"
+        ), comment
+    return "global", (
+        f"assumed (train.py since {ACCUMULATION_CHANGE}); line {line}'s comment counts {gpus} GPUs, so if the file "
+        "was written for the older per-GPU train.py pass accumulation='per-rank' (CLI --accumulation per-rank)"
+    ), comment
+
+
+def read_nanogpt_source(source: str, name: str, accumulation: str | None = None) -> TrainingSetup:
     """Read a nanoGPT config into a :class:`TrainingSetup` (train.py defaults fill the gaps).
+
+    ``accumulation`` is ``"global"`` (train.py since 2023-03-25: the batch is
+    batch_size x gradient_accumulation_steps whatever the GPU count), ``"per-rank"``
+    (older train.py and its forks: times the GPU count too), or None to decide from
+    the file's evidence (:func:`accumulation_convention`); a note says which.
+    Lines that cannot be evaluated but set none of the names adamcheck reads
+    (``import time``, ``wandb_run_name = 'ft-' + str(time.time())``) are skipped with
+    a note; ``eval_only = True`` is refused as not a training run.
 
     Example:
         >>> s = read_nanogpt_source("batch_size = 64\\nblock_size = 256\\nbeta2 = 0.99\\n", "c.py")
         >>> s.get("micro_batch"), s.get("seq_len"), s.get("beta2"), s.get("beta1")
         (64, 256, 0.99, 0.9)
     """
-    found = evaluate_literal_config(source, name)
+    try:
+        tree = ast.parse(source, filename=name)
+    except SyntaxError as exc:
+        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
+    except (RecursionError, MemoryError):
+        raise _too_deep(name) from None
+    skipped: list[str] = []
+    try:
+        found = _evaluate(tree, name, skipped)
+    except RecursionError:
+        raise _too_deep(name) from None
+    if found.get("eval_only", (False, 0))[0] is True:
+        raise ConfigError(
+            f"{name} line {found['eval_only'][1]}: eval_only = True makes train.py evaluate once and exit before any "
+            "optimizer step: not a training run, so there is no Adam setting to check"
+        )
     setup = TrainingSetup(format="nanogpt", files=[name], accum_is_global=True)
+    setup.notes.extend(skipped)
     unknown = sorted(k for k in found if k not in NANOGPT_DEFAULTS)
     if unknown:
         setup.warnings.append(
@@ -248,7 +408,7 @@ def read_nanogpt_source(source: str, name: str) -> TrainingSetup:
             source = f"{name} line {line}: {key}"
             weak = False
         else:
-            value, source, weak = NANOGPT_DEFAULTS[key], f"default of nanoGPT train.py ({key})", True
+            value, source, weak = NANOGPT_DEFAULTS[key], f"default of nanoGPT train.py ({key}; master of 2025-11)", True
         if not _is_number(value) or (kind is int and not float(value).is_integer()):
             raise ConfigError(f"{source} = {value!r} must be a {'whole ' if kind is int else ''}number")
         setattr(setup, field, Sourced(kind(value), source, weak=weak))
@@ -264,4 +424,25 @@ def read_nanogpt_source(source: str, name: str) -> TrainingSetup:
     # model.configure_optimizers always builds torch.optim.AdamW(groups, lr, betas=(beta1, beta2)).
     setup.optimizer = Sourced("AdamW", "nanoGPT model.configure_optimizers (always torch.optim.AdamW)", weak=True)
     setup.eps = Sourced(1e-8, "default of torch.optim.AdamW (nanoGPT passes no eps)", weak=True)
+
+    accum = setup.get("grad_accum") if "gradient_accumulation_steps" in found else None
+    convention, why, comment = accumulation_convention(source, tree, accum)
+    if accumulation is not None:
+        if accumulation not in ("per-rank", "global"):
+            raise ConfigError(f"accumulation {accumulation!r} must be 'per-rank' or 'global'")
+        if accumulation != convention:
+            why = f"set by accumulation={accumulation!r} (CLI --accumulation) (without it: {convention}, {why})"
+        else:
+            why = f"set by accumulation={accumulation!r} (CLI --accumulation)"
+        convention = accumulation
+    setup.accum_is_global = convention == "global"
+    setup.notes.append(f"{name}: nanoGPT accumulation convention {convention}: {why}")
+    if convention == "per-rank":
+        if comment is not None:
+            gpus, line, text = comment
+            setup.world_size = Sourced(gpus, f"{name} line {line} comment {text!r}", weak=True)
+        setup.world_size_required = (
+            "nanoGPT's per-GPU accumulation (train.py before 2023-03-25) multiplies the batch by the GPU count: "
+            "pass world_size (CLI --world-size) (from 2023-02-13 to 2023-03-25 a single-GPU run multiplied the accumulation by 8)"
+        )
     return setup

@@ -15,6 +15,7 @@ from .._errors import ConfigError
 
 __all__ = [
     "read_text",
+    "read_bytes_head",
     "parse_json",
     "parse_yaml",
     "parse_toml",
@@ -45,6 +46,15 @@ def read_text(path: str | Path) -> str:
         raise ConfigError(f"{path} is not UTF-8 text: give a text configuration file") from None
 
 
+def read_bytes_head(path: str | Path, n: int = 8) -> bytes:
+    """The first ``n`` bytes of a file (b"" when it cannot be opened): to spot pickles."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
 def _too_deep(name: str) -> ConfigError:
     return ConfigError(f"{name} is nested too deeply to be a training configuration: fix the file")
 
@@ -62,7 +72,66 @@ def parse_json(text: str, name: str) -> Any:
         ) from None
 
 
-def parse_yaml(text: str, name: str) -> Any:
+#: How deep ``!include`` may nest (levanter configs include one level, rarely two).
+MAX_INCLUDE_DEPTH = 8
+
+
+def _include_loader(base: Path | None, depth: int, seen: tuple[str, ...]) -> Any:
+    """A ``yaml.SafeLoader`` subclass that also understands levanter's ``!include PATH``.
+
+    levanter (draccus) resolves the path relative to the folder of the file that
+    contains the tag; so does this loader. Every other tag stays refused, as
+    ``yaml.safe_load`` refuses it: nothing is constructed but plain data.
+    """
+    import yaml
+
+    class IncludeLoader(yaml.SafeLoader):
+        pass
+
+    def include(loader: Any, node: Any) -> Any:
+        rel = loader.construct_scalar(node)
+        mark = node.start_mark
+        where = f"line {mark.line + 1}"
+        if base is None:
+            raise ConfigError(f"!include {rel!r} ({where}) cannot be resolved without the file's folder: give the file path")
+        target = (base / rel).resolve()
+        if depth >= MAX_INCLUDE_DEPTH or str(target) in seen:
+            raise ConfigError(f"!include {rel!r} ({where}) nests too deeply or includes itself: fix the includes")
+        text = read_text(target)
+        return _load_yaml(text, str(target), target.parent, depth + 1, seen + (str(target),))
+
+    IncludeLoader.add_constructor("!include", include)
+    return IncludeLoader
+
+
+def _load_yaml(text: str, name: str, base: Path | None, depth: int, seen: tuple[str, ...]) -> Any:
+    import yaml
+
+    loader = _include_loader(base, depth, seen)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass, see _include_loader
+    except RecursionError:
+        raise _too_deep(name) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{name} is not valid YAML ({where}{problem}): fix the file") from None
+
+
+def parse_yaml(text: str, name: str, base: Path | None = None) -> Any:
+    """YAML as plain data (safe loader); ``!include PATH`` is resolved relative to ``base``.
+
+    Example:
+        >>> parse_yaml("a: 1\\nb: [0.9, 0.95]\\n", "x.yaml")
+        {'a': 1, 'b': [0.9, 0.95]}
+    """
+    if base is None and "!include" not in text:
+        return _safe_yaml(text, name)
+    return _load_yaml(text, name, base, 0, (str(Path(name).resolve()),))
+
+
+def _safe_yaml(text: str, name: str) -> Any:
     import yaml
 
     try:
@@ -135,4 +204,8 @@ def near_miss(key: str, watched: Iterable[str], known: Iterable[str]) -> str | N
         if normal == candidate.lower().replace("-", "_"):
             return candidate
     match = difflib.get_close_matches(key, list(watched), n=1, cutoff=0.85)
-    return match[0] if match else None
+    # A typo changes a character or two; a longer or shorter name is another option
+    # (Megatron's --out-seq-length and --eval-micro-batch-size are real flags).
+    if match and abs(len(match[0]) - len(key)) <= 2:
+        return match[0]
+    return None

@@ -94,8 +94,12 @@ class TrainingSetup:
     num_epochs: Sourced | None = None
     dataset_size: Sourced | None = None
     accum_is_global: bool = False
-    #: The DeepSpeed config a TrainingArguments file names (``deepspeed`` key), if any.
-    deepspeed_config: str | None = None
+    #: The DeepSpeed config a TrainingArguments-style file names (``deepspeed`` key): a
+    #: path as written in the file, or an inline mapping; resolved by :mod:`._load`.
+    deepspeed_reference: Any = None
+    #: Why the batch cannot be computed without the world size (e.g. nanoGPT's per-rank
+    #: accumulation, litgpt ``devices: auto``); None when assuming one process is right.
+    world_size_required: str | None = None
     unresolved: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -135,6 +139,7 @@ def merge_setups(setups: list[TrainingSetup]) -> TrainingSetup:
         format="+".join(s.format for s in setups),
         files=[f for s in setups for f in s.files],
         accum_is_global=any(s.accum_is_global for s in setups),
+        world_size_required=next((s.world_size_required for s in setups if s.world_size_required), None),
     )
     for s in setups:
         merged.warnings.extend(s.warnings)

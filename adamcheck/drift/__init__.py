@@ -26,7 +26,7 @@ from ._boundary import (
 from ._montecarlo import reference_ratio
 from ._plot import plot_drift_grid
 from ._training import (
-    CoordinateSample,
+    ColumnSample,
     TrainingBoundary,
     TrainingStatistics,
     sample_coordinates,
@@ -40,7 +40,7 @@ __all__ = [
     "BoundaryScore",
     "real_boundary",
     "score_boundary",
-    "CoordinateSample",
+    "ColumnSample",
     "TrainingBoundary",
     "TrainingStatistics",
     "sample_coordinates",

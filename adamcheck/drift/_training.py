@@ -79,7 +79,7 @@ from .._validate import (
 __all__ = [
     "TrainingBoundary",
     "TrainingStatistics",
-    "CoordinateSample",
+    "ColumnSample",
     "sample_coordinates",
     "training_statistics",
     "training_boundary",
@@ -94,7 +94,7 @@ MECHANISM_GROWTH = "update growth (beta1 >= sqrt(beta2) with heavy-tailed small-
 
 
 @dataclass(frozen=True)
-class CoordinateSample:
+class ColumnSample:
     """Per-example gradients restricted to a seeded subset of coordinates, read once.
 
     Attributes:
@@ -108,7 +108,7 @@ class CoordinateSample:
     d: int
 
 
-def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0) -> CoordinateSample:
+def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0) -> ColumnSample:
     """Read per-example gradients once, keeping ``coordinates`` seeded columns.
 
     ``gradients`` is a path, a list of paths, a :class:`adamcheck.noise.GradientSource`
@@ -157,7 +157,7 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0)
         if own:
             src.close()
     check_finite_array(values, "gradients")
-    return CoordinateSample(values=values, columns=cols, d=int(d))
+    return ColumnSample(values=values, columns=cols, d=int(d))
 
 
 @dataclass(frozen=True)
@@ -299,7 +299,7 @@ def _point_statistics(
 
 
 def training_statistics(
-    sample: CoordinateSample,
+    sample: ColumnSample,
     batch_size: int,
     *,
     beta1: float = 0.9,
@@ -318,7 +318,7 @@ def training_statistics(
     Example:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).normal(0.5, 1.0, size=(1, 200, 3))
-        >>> s = training_statistics(CoordinateSample(x, np.arange(3), 3), 4, beta1=0.0,
+        >>> s = training_statistics(ColumnSample(x, np.arange(3), 3), 4, beta1=0.0,
         ...                         beta2s=[0.5, 0.999], steps=500)
         >>> bool((s.drift > 0).all()), bool(s.update[0] <= 1 / np.sqrt(1 - 0.5))
         (True, True)
@@ -501,7 +501,7 @@ def training_boundary(
         raise InvalidParameterError(
             f"steps has {len(per_size)} values for {len(sizes)} batch sizes: give one number or one per batch size"
         )
-    sample = gradients if isinstance(gradients, CoordinateSample) else sample_coordinates(
+    sample = gradients if isinstance(gradients, ColumnSample) else sample_coordinates(
         gradients, coordinates, seed=seed
     )
     stats = []

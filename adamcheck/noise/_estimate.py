@@ -159,6 +159,28 @@ def resolve_scale(
     return GradientScale(**values), source
 
 
+def _rows_per_batch(B: int, dataset_size: int | None, metadata: dict[str, Any]) -> tuple[int, int | None, str]:
+    """Batch size and data-set size in rows when each row is a mini-batch gradient of R examples.
+
+    A :class:`adamcheck.torch.GradientMonitor` file stores each training step's mini-batch
+    gradient (batch R) as one row; the mean of B / R such rows is a mini-batch gradient
+    of B examples, so B must be a multiple of R.
+    """
+    R = int(metadata.get("row_batch_size", 1))
+    if R <= 1:
+        return B, dataset_size, ""
+    if B % R:
+        raise DataError(
+            f"the file's rows are mini-batch gradients of {R} examples each (row_batch_size): "
+            f"ask for a batch size that is a multiple of {R}"
+        )
+    if dataset_size is not None:
+        dataset_size = max(1, check_positive_int(dataset_size, "dataset size") // R)
+    note = (f"rows are mini-batch gradients of {R} examples (row_batch_size): batch {B} averages {B // R} "
+            f"row(s); per-example quantities (trace_sigma, b_simple) are per row, multiply b_simple by {R}")
+    return B // R, dataset_size, note
+
+
 def _as_source(grads: Any, key: str | None) -> tuple[GradientSource, bool]:
     if isinstance(grads, GradientSource):
         return grads, False
@@ -239,6 +261,7 @@ def estimate(
     source, owned = _as_source(grads, key)
     try:
         scale, scale_source = resolve_scale(reduction, loss_scale, mean_over, source.metadata)
+        B, dataset_size, row_note = _rows_per_batch(B, dataset_size, source.metadata)
         P, N_s, d = source.shape
         if N_s < B:
             raise DataError(
@@ -275,7 +298,7 @@ def estimate(
             if file_partition:
                 parts.append(partition_constants(source, B, kind="file", scale=scale,
                                                  on_rows=bar.update))
-        notes: list[str] = []
+        notes: list[str] = [row_note] if row_note else []
         if two is None:
             notes.append(f"the two-batch estimator needs at least 2B = {2 * B} examples; skipped")
         if coords.size < d:

@@ -38,8 +38,9 @@ __all__ = ["GradientSource", "open_gradients"]
 
 #: npz member names tried, in order, when no key is given.
 DEFAULT_KEYS = ("grads", "gradients", "per_example_gradients")
-#: Scalar metadata an npz may carry next to the gradients (written by our torch helper).
-META_KEYS = ("reduction", "loss_scale", "mean_over")
+#: Scalar metadata an npz may carry next to the gradients (written by our torch helpers).
+#: ``row_batch_size`` R > 1: each row is a mini-batch gradient of R examples (a GradientMonitor file).
+META_KEYS = ("reduction", "loss_scale", "mean_over", "row_batch_size")
 
 
 @dataclass

@@ -265,7 +265,7 @@ def classify_training(
       became NaN), or when it ended higher than it started:
       Lf - L0 > (``rise_factor`` - 1) |L0| and Lf > L0 (with the default factor 1,
       "the final train loss is not below the initial loss", the failure criterion
-      of the validation suite of issue 10);
+      of the validation suite, benchmarks/validity);
     * **converged** when it closed at least ``min_decrease`` of the gap to the
       reference, L0 - Lf >= ``min_decrease`` (L0 - L*), and that decrease is more
       than rounding, L0 - Lf > ``min_relative_decrease`` |L0|; or, when gradient norms
@@ -317,7 +317,7 @@ def classify_training(
         'final loss 20 is above the initial loss 0.69'
 
     References:
-        The criterion of issue 10's validation suite (a run fails when its loss or
+        The criterion of the validation suite (benchmarks/validity) (a run fails when its loss or
         parameters become non-finite or its final train loss is not below the
         initial loss); Zhang et al. 2026 (arXiv:2603.02092) measure convergence by
         min_k |grad f(x_k)|, which the ``stationary`` rule follows.

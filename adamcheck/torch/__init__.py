@@ -1,11 +1,34 @@
-"""adamcheck's torch tools (need ``pip install 'adamcheck[torch]'``), imported lazily."""
+"""torch integrations (extra ``adamcheck[torch]``): gradient statistics from real training runs.
+
+Every name is imported lazily (PEP 562), so ``import adamcheck.torch`` does not import
+torch until a name is used, and ``import adamcheck`` never does.
+
+* :func:`sample_per_example_gradients`, :func:`choose_coordinates`,
+  :func:`save_sampled_gradients`: per-example gradients at a seeded sample of
+  coordinates, written as the file ``adamcheck estimate/recommend/boundary`` read.
+* :class:`GradientMonitor`: optimizer-hook monitor of Adam during training (beta2*,
+  drift ratio at your betas, two-batch noise scale, update-norm spikes).
+* :func:`lightning_callback`: the monitor as a Lightning ``Callback``.
+* :func:`phase_sweep`, :func:`sweep_batch_indices`: many Adam configurations trained at once.
+"""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
+#: public name -> private module defining it (one line per name, so additions merge cleanly)
 _LAZY: dict[str, str] = {
+    "CoordinateSample": "._sample",
+    "SampledGradients": "._sample",
+    "choose_coordinates": "._sample",
+    "sample_per_example_gradients": "._sample",
+    "save_sampled_gradients": "._sample",
+    "GradientMonitor": "._monitor",
+    "MonitorReport": "._monitor",
+    "AdamCheckWarning": "._monitor",
+    "report_metrics": "._monitor",
+    "lightning_callback": "._lightning",
     "phase_sweep": "._sweep",
     "sweep_batch_indices": "._sweep",
 }

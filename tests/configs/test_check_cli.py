@@ -125,6 +125,17 @@ def test_subprocess_no_traceback_and_light_imports(run_cli_subprocess, tmp_path)
         "adamcheck.configs._nanogpt",
         "adamcheck.configs._rules",
         "adamcheck.configs._torchtitan",
+        "adamcheck.configs._titan_py",
+        "adamcheck.configs._axolotl",
+        "adamcheck.configs._llamafactory",
+        "adamcheck.configs._torchtune",
+        "adamcheck.configs._litgpt",
+        "adamcheck.configs._olmo",
+        "adamcheck.configs._levanter",
+        "adamcheck.configs._hfstate",
+        "adamcheck.configs._pick",
+        "adamcheck.configs._readutil",
+        "adamcheck.configs._torchclass",
     ],
 )
 def test_docstring_examples_run(module):
@@ -147,7 +158,34 @@ def test_examples_readme_exit_codes(run_cli):
         ("megatron/gpt_small_args.txt",): 0,  # (0.9, 0.95) at 32 x 1024 tokens: above the evidence edge
         ("deepspeed/training_args.json", "--world-size", "8"): 0,
         ("torchtitan/llama3_8b.toml", "--world-size", "64", "--reference-seq-len", "1024"): 0,
+        ("olmo/OLMo2-7B-stage1.yaml",): 0,
+        ("axolotl/llama-3-8b-fft.yaml", "--world-size", "8"): 1,
+        ("llamafactory/qwen3_full_sft.yaml",): 0,
+        ("llamafactory/v1_full_fsdp2.yaml", "--world-size", "8"): 0,
+        ("torchtune/llama3_1_8B_full.yaml", "--world-size", "8"): 0,
+        ("litgpt/pretrain_tinyllama.yaml",): 0,
+        ("levanter/gpt2_small.yaml",): 0,
+        ("nanogpt/train_gpt2_2023_02.py",): 0,
+        ("megatron/pretrain_gpt_345m.sh",): 0,
+        ("torchtitan/config_registry.py", "--preset", "llama3_8b", "--world-size", "64"): 1,
+        ("hf/trainer_state.json",): 2,
+        ("accelerate/default_config.yaml",): 2,
+        ("nanogpt/eval_gpt2.py",): 2,
     }
     for (path, *flags), expected in cases.items():
         code, _, err = run_cli("check", EX / path, *flags)
         assert code == expected, (path, err)
+
+
+def test_help_examples_run_from_a_clone(run_cli, monkeypatch):
+    import shlex
+
+    from adamcheck.cli.check import HELP
+
+    monkeypatch.chdir(EX.parents[1])
+    lines = [line.strip() for line in HELP.split("Example:")[1].split("Exit codes:")[0].splitlines()]
+    commands = [shlex.split(line)[1:] for line in lines if line.startswith("adamcheck check")]
+    assert len(commands) >= 5
+    for args in commands:
+        code, _, err = run_cli(*args)
+        assert code in (0, 1), (args, err)

@@ -12,7 +12,7 @@ import pytest
 
 from adamcheck._errors import InvalidParameterError
 from adamcheck.drift._training import (
-    CoordinateSample,
+    ColumnSample,
     _point_statistics,
     sample_coordinates,
     training_boundary,
@@ -85,7 +85,7 @@ def test_beta1_zero_is_never_update_growth():
     # |u| <= 1/sqrt(1 - beta2) when beta1 = 0, and beta1 = 0 < sqrt(beta2) always.
     rng = np.random.default_rng(0)
     x = rng.standard_cauchy((1, 300, 6)) * (rng.random((1, 300, 6)) < 0.05)
-    s = training_statistics(CoordinateSample(x, np.arange(6), 6), 1, beta1=0.0, steps=600)
+    s = training_statistics(ColumnSample(x, np.arange(6), 6), 1, beta1=0.0, steps=600)
     assert not s.growth(1e-9).any()
     assert (s.update <= 1 / np.sqrt(1 - s.beta2s) + 1e-9).all()
 
@@ -97,7 +97,7 @@ def test_counterexample_law_gives_the_drift_ratio_sign():
     # drift ratio, so its sign must flip in between.
     n, a = 10, 1 / 81
     x = np.array([1 + (n - 1) * a] + [-a] * (n - 1))[None, :, None]
-    s = training_statistics(CoordinateSample(x, np.arange(1), 1), 1, beta1=0.0, beta2s=[0.3, 0.99],
+    s = training_statistics(ColumnSample(x, np.arange(1), 1), 1, beta1=0.0, beta2s=[0.3, 0.99],
                             steps=20000, eps=0.0)
     assert s.drift[0] < 0 < s.drift[1]
 

@@ -1,0 +1,114 @@
+"""Two gloo processes under DDP (per-rank against all-reduced gradients, merged with one
+all-reduce of the noise accumulator) give the statistics of one process that accumulates
+the same two micro-batches."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+COMMON = textwrap.dedent(
+    """
+    import numpy as np
+    import torch
+    from adamcheck.torch import GradientMonitor
+
+    STEPS, MICRO = 40, 4
+
+    def data():
+        g = torch.Generator().manual_seed(5)
+        x = torch.randn(STEPS * 2 * MICRO, 6, generator=g)
+        y = (x[:, 0] + 0.5 * torch.randn(len(x), generator=g) > 0).long()
+        return x, y
+
+    def model():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(6, 12), torch.nn.Tanh(), torch.nn.Linear(12, 2))
+
+    def numbers(mon):
+        r = mon.report()
+        return np.array([r.grad_norm_sq, r.b_simple, r.small_batch, r.beta2_critical, r.drift_ratio_min,
+                         r.drift_ratio_median, r.direction_norm_last, r.informative, r.step])
+
+    def monitor(opt, net, **kw):
+        return GradientMonitor(opt, batch_size=2 * MICRO, every=STEPS, window=STEPS, multiples=(1,),
+                               model=net, seed=1, **kw)
+    """
+)
+
+WORKER = COMMON + textwrap.dedent(
+    """
+    import sys
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    rank, port, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    net = model()
+    ddp = DDP(net)
+    opt = torch.optim.Adam(ddp.parameters(), lr=1e-2, betas=(0.9, 0.99))
+    mon = monitor(opt, net).attach_ddp(ddp)
+    x, y = data()
+    for s in range(STEPS):
+        lo = (2 * s + rank) * MICRO
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(ddp(x[lo : lo + MICRO]), y[lo : lo + MICRO]).backward()
+        opt.step()
+    np.save(f"{out}.{rank}.npy", numbers(mon))
+    np.save(f"{out}.{rank}.rows.npy", np.stack(list(mon._grads)))
+    dist.destroy_process_group()
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_gloo_ranks_give_the_statistics_of_one_process_with_accumulation(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    port, out = str(_free_port()), str(tmp_path / "stats")
+    procs = [subprocess.Popen([sys.executable, str(script), str(r), port, out], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+    # one process: the same two micro-batches per step, accumulated with loss / 2
+    ns: dict = {}
+    exec(compile(COMMON, "common", "exec"), ns)  # our own test code, not user input
+    torch = ns["torch"]
+    net = ns["model"]()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.9, 0.99))
+    mon = ns["monitor"](opt, net, accumulation_steps=2)
+    x, y = ns["data"]()
+    micro = ns["MICRO"]
+    for s in range(ns["STEPS"]):
+        opt.zero_grad()
+        for r in range(2):
+            lo = (2 * s + r) * micro
+            (torch.nn.functional.cross_entropy(net(x[lo : lo + micro]), y[lo : lo + micro]) / 2).backward()
+        opt.step()
+    one = ns["numbers"](mon)
+    ranks = [np.load(f"{out}.{r}.npy") for r in range(2)]
+    np.testing.assert_array_equal(ranks[0], ranks[1])  # merged: every rank reports the same
+    assert one[2] == 4 and np.isfinite(one[1])  # small batches of 4 seen, a noise scale computed
+    np.testing.assert_allclose(ranks[0], one, rtol=1e-4)
+    np.testing.assert_allclose(np.load(f"{out}.0.rows.npy"), np.stack(list(mon._grads)), rtol=1e-4, atol=1e-7)

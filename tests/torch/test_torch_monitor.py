@@ -1,0 +1,236 @@
+"""GradientMonitor: its records against the optimizer and hand-made gradients, the two-batch
+noise scale against McCandlish's formula on independently computed micro-batch gradients,
+the file it writes read by the CLI, and the warnings on the digits MLP."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from tiny_models import digits, digits_mlp, lm_loss, rng_order, text_tokens, tiny_gpt2
+
+pytestmark = pytest.mark.torch
+
+
+def sampled(model, sample, tensors):
+    import torch
+
+    return np.concatenate([tensors[n].detach().reshape(-1)[torch.as_tensor(i)].double().numpy()
+                           for n, i in zip(sample.names, sample.per_tensor())])
+
+
+def test_records_match_the_optimizer_and_the_two_batch_formula():
+    import torch
+
+    from adamcheck.torch import GradientMonitor
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2, betas=(0.8, 0.99), eps=1e-8)
+    mon = GradientMonitor(opt, batch_size=12, coordinates=40, every=10**6, model=model, multiples=(1,),
+                          accumulation_steps=3)
+    lazy = GradientMonitor(opt, batch_size=12, coordinates=40, every=10**6, model=model, multiples=(1,))
+    x, y = torch.randn(20 * 12, 5), torch.randint(0, 3, (20 * 12,))
+    loss_fn = torch.nn.functional.cross_entropy
+    small_sq, big_sq, grads = [], [], []
+    for step in range(20):
+        xb, yb = x[step * 12 : (step + 1) * 12], y[step * 12 : (step + 1) * 12]
+        # independent route: each micro-batch's mean gradient from its own backward, on a copy
+        params = dict(model.named_parameters())
+        micro = []
+        for k in range(3):
+            model.zero_grad()
+            loss_fn(model(xb[4 * k : 4 * k + 4]), yb[4 * k : 4 * k + 4]).backward()
+            micro.append(sampled(model, mon.sample, {n: p.grad for n, p in params.items()}))
+        big = np.mean(micro, axis=0)
+        small_sq.append(np.mean([m @ m for m in micro]))
+        big_sq.append(big @ big)
+        grads.append(big)
+        # the training step: 3 micro-batches accumulated, loss / 3 (gradient accumulation)
+        opt.zero_grad()
+        for k in range(3):
+            (loss_fn(model(xb[4 * k : 4 * k + 4]), yb[4 * k : 4 * k + 4]) / 3).backward()
+        opt.step()
+    np.testing.assert_allclose(np.stack(list(mon._grads)), np.stack(grads), rtol=1e-5, atol=1e-7)
+    state = {n: opt.state[p] for n, p in dict(model.named_parameters()).items()}
+    m = sampled(model, mon.sample, {n: s["exp_avg"] for n, s in state.items()})
+    v = sampled(model, mon.sample, {n: s["exp_avg_sq"] for n, s in state.items()})
+    d = np.linalg.norm((m / (1 - 0.8**20)) / (np.sqrt(v / (1 - 0.99**20)) + 1e-8))
+    # between analyses m and v are replayed from the recorded gradients: float32 rounding apart
+    np.testing.assert_allclose(mon._last_m, m, rtol=1e-4, atol=1e-9)
+    assert mon.report().direction_norm_last == pytest.approx(d, rel=1e-4)
+    mon.analyse()  # reads the optimizer's own
+    np.testing.assert_allclose(mon._last_m, m, rtol=1e-12)
+    rep = mon.report()
+    assert rep.small_batch == 4 and rep.small_batch_source == "micro-batches"
+    b, B = 4, 12
+    s2, g2 = np.mean(small_sq), np.mean(big_sq)
+    expected = ((s2 - g2) / (1 / b - 1 / B)) / ((B * g2 - b * s2) / (B - b))  # McCandlish et al. A.1
+    assert rep.b_simple == pytest.approx(expected, rel=1e-5)
+    assert rep.grad_norm_sq == pytest.approx(g2, rel=1e-5)
+    # without the hint, micro-batches are gathered from the second accumulating step on
+    lazy.analyse()
+    s2, g2 = np.mean(small_sq[1:]), np.mean(big_sq[1:])
+    expected = ((s2 - g2) / (1 / b - 1 / B)) / ((B * g2 - b * s2) / (B - b))
+    assert lazy.report().b_simple == pytest.approx(expected, rel=1e-5)
+    assert rep.step == 20 and rep.window == 20 and np.isfinite(rep.beta2_critical)
+
+
+def test_monitor_file_is_the_same_bytes_for_the_same_run(tmp_path):
+    import torch
+
+    from adamcheck.torch import GradientMonitor
+
+    paths = []
+    for name in ("a", "b"):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        mon = GradientMonitor(opt, batch_size=8, coordinates=30, every=10**6, model=model, seed=4)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(12):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(torch.randn(8, 5, generator=g)),
+                                              torch.randint(0, 3, (8,), generator=g)).backward()
+            opt.step()
+        paths.append(mon.save(tmp_path / f"{name}.npz"))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    with np.load(paths[0], allow_pickle=False) as f:
+        k = mon.sample.size  # 30 by size (16, 3, 10, 1), then the floor of 4: 16, 4, 10, 3 (all of the 3-element bias)
+        assert k == 33 and f["grads"].shape == (1, 12, k) and f["exp_avg"].shape == (k,) and float(f["beta2"]) == 0.999
+
+
+def train_digits(beta2, steps=400, seed=0):
+    import torch
+
+    from adamcheck.torch import AdamCheckWarning, GradientMonitor
+
+    X, y = digits()
+    model = digits_mlp(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, beta2))
+    mon = GradientMonitor(opt, batch_size=1, every=200, model=model, multiples=(1,))
+    order = rng_order(len(X), seed)
+    loss_fn = torch.nn.functional.cross_entropy
+    with torch.no_grad():
+        start = loss_fn(model(X), y).item()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AdamCheckWarning)
+        for s in range(steps):
+            j = int(order[s % len(order)])
+            opt.zero_grad()
+            loss_fn(model(X[j : j + 1]), y[j : j + 1]).backward()
+            opt.step()
+    with torch.no_grad():
+        end = loss_fn(model(X), y).item()
+    ours = [w for w in caught if issubclass(w.category, AdamCheckWarning)]
+    return mon.report(), ours, start, end
+
+
+@pytest.mark.slow
+def test_digits_batch1_warns_at_beta2_half_and_not_at_0999():
+    bad, bad_warnings, start, end = train_digits(0.5)
+    assert end > 10 * start  # the premise: beta2 = 0.5 with beta1 = 0.9 diverges on this problem
+    assert bad_warnings and all(w.step <= 400 for w in bad.warnings)
+    # which warnings fired, and when: the update-norm spike (the direct symptom of
+    # beta1 >= sqrt(beta2)) as soon as the spike window is full, and beta2 < beta2* at the
+    # first analysis (step 200). beta2* comes from adamcheck.drift.training_boundary, whose
+    # constants were calibrated on this same digits MLP (its docstring says so): the spike
+    # rule is the check that does not lean on that calibration.
+    first = {}
+    for w in bad.warnings:
+        first.setdefault(w.kind, w.step)
+    assert set(first) == {"update_spike", "beta2_below_critical"}
+    assert first["update_spike"] < 200 and first["beta2_below_critical"] == 200
+    assert 0.5 < bad.beta2_critical < 0.999
+    spike = next(str(w.message) for w in bad_warnings if "update norm" in str(w.message))
+    assert "beta2 = 0.5" in spike and "batch size 1" in spike and "0.81" in spike
+    below = [w for w in bad.warnings if w.kind == "beta2_below_critical"]
+    assert all(w.value > 0.5 and "beta2 = 0.5" in w.message and "batch size 1" in w.message
+               and f"at least {w.value:.4g}" in w.message for w in below)
+    assert below[-1].value == bad.beta2_critical
+    assert bad.direction_norm_max_ratio > 10 and not bad.paper_condition
+    good, good_warnings, start, end = train_digits(0.999)
+    assert end < start
+    assert good_warnings == [] and good.warnings == () and good.spikes == 0
+    assert good.direction_norm_max_ratio < bad.direction_norm_max_ratio / 10
+    assert good.analysed_step == 400 and good.paper_condition and good.beta2_critical < 0.999
+
+
+def test_tiny_gpt2_monitor_file_is_read_by_recommend(tmp_path, run_cli):
+    import torch
+
+    from adamcheck.torch import GradientMonitor
+
+    T, B, steps = 16, 4, 40
+    x, y, vocab = text_tokens(T, B * steps)
+    model = tiny_gpt2(vocab, T)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95))
+    mon = GradientMonitor(opt, batch_size=B, coordinates=256, every=10**6, model=model)
+    losses = []
+    for s in range(steps):
+        opt.zero_grad()
+        loss = lm_loss(model(x[s * B : (s + 1) * B]), y[s * B : (s + 1) * B])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-10:]) < np.mean(losses[:10])  # it trains for real
+    path = mon.save(tmp_path / "monitor.npz")
+    with np.load(path, allow_pickle=False) as f:
+        assert f["grads"].shape == (1, steps, mon.sample.size) and int(f["row_batch_size"]) == B
+        assert f["monitor_steps"].tolist() == list(range(1, steps + 1))
+        assert any("ln_f" in n for n in f["param_names"].tolist())
+    code, out, err = run_cli("recommend", "--gradients", path, "--batch-size", str(B), "--beta1", "0.9", "--json")
+    assert code in (0, 1), err
+    rec = json.loads(out)
+    text = json.dumps(rec)
+    assert "calibrated lens not used" not in text
+    code, out, err = run_cli("recommend", "--gradients", path, "--batch-size", "6", "--json")
+    assert code == 2 and "multiple of 4" in err and "Traceback" not in err
+
+
+def test_monitor_refuses_plain_sgd_and_empty_save(tmp_path):
+    import torch
+
+    from adamcheck import AdamCheckError
+    from adamcheck.torch import GradientMonitor
+
+    model = torch.nn.Linear(2, 1)
+    with pytest.raises(AdamCheckError, match="betas"):
+        GradientMonitor(torch.optim.SGD(model.parameters(), lr=0.1), batch_size=4)
+    mon = GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=4)
+    with pytest.raises(AdamCheckError, match="no step"):
+        mon.save(tmp_path / "x.npz")
+    assert math.isnan(mon.report().beta2_critical)
+
+
+def test_beta2_below_critical_warns_on_the_two_point_law():
+    """A one-parameter 'model' whose step gradients are draws of the section-4 two-point law
+    (n = 10, a = 1/81): beta2* from the monitor's window is close to beta2* of the exact law,
+    and beta2 = 0.5 below it warns with beta2, the batch size and the value needed."""
+    import torch
+
+    from adamcheck import GradientLaw
+    from adamcheck.drift import critical_beta2
+    from adamcheck.torch import AdamCheckWarning, GradientMonitor
+
+    law = GradientLaw.two_point(10, 1 / 81)
+    exact = float(critical_beta2(law, [0.0]).strict[0])
+    draws = np.random.default_rng(4).choice(law.values[:, 0], size=400, p=law.weights)
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([w], lr=1e-3, betas=(0.0, 0.5))
+    mon = GradientMonitor(opt, batch_size=1, every=400, multiples=(1,), spike_factor=1e9)
+    with pytest.warns(AdamCheckWarning) as caught:
+        for g in draws:
+            opt.zero_grad()
+            (float(g) * w).sum().backward()
+            opt.step()
+    rep = mon.report()
+    assert rep.warning_kinds == {"beta2_below_critical"} and rep.warnings[0].step == 400
+    assert 0.5 < rep.beta2_critical and abs(rep.beta2_critical - exact) < 0.1, (rep.beta2_critical, exact)
+    msg = str(caught[0].message)
+    assert "beta2 = 0.5" in msg and "batch size 1" in msg and f"{rep.beta2_critical:.4g}" in msg
+    assert rep.reversed == 1 and rep.drift_ratio_min < 0  # the drift at (0, 0.5) is reversed
