@@ -7,6 +7,9 @@ a mean loss and a held-out metric. Data sets:
   logistic regression (a linear layer with 1 output and the logistic loss).
 * ``logistic_anes``: statsmodels' ``anes96`` (944 rows, 10 features; label: vote),
   logistic regression.
+* ``logistic_digits``: scikit-learn's ``load_digits``, digit 3 against the rest (the
+  shipped example of examples/digits), logistic regression: the problem where reversed
+  coordinates sink Adam at small batch with beta1 = 0.
 * ``mlp_digits``: scikit-learn's ``load_digits`` (1,797 images of 8x8), MLP 64-128-10.
 * ``cnn_digits``: the same images, a small CNN (two 3x3 convolutions, 8 and 16
   channels, then a linear layer).
@@ -100,6 +103,14 @@ def _logistic_anes() -> Problem:
     return _binary_logistic("logistic_anes", "logistic regression, statsmodels anes96 (944 x 10)", X, y)
 
 
+def _logistic_digits() -> Problem:
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return _binary_logistic("logistic_digits", "logistic regression, scikit-learn digits 3 vs rest (1,797 x 64)",
+                            X, (y == 3).astype(float))
+
+
 def _digits(cnn: bool) -> Problem:
     from sklearn.datasets import load_digits
 
@@ -182,6 +193,7 @@ def _charlm(context: int = 8, max_rows: int = 8192) -> Problem:
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "logistic_fair": _logistic_fair,
     "logistic_anes": _logistic_anes,
+    "logistic_digits": _logistic_digits,
     "mlp_digits": lambda: _digits(cnn=False),
     "cnn_digits": lambda: _digits(cnn=True),
     "charlm": _charlm,

@@ -43,6 +43,7 @@ BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
 LRS = {
     "logistic_fair": [(0.1, "inv-sqrt"), (1e-3, "constant")],
     "logistic_anes": [(0.1, "inv-sqrt"), (1e-3, "constant")],
+    "logistic_digits": [(0.01, "constant"), (0.1, "inv-sqrt")],
     "mlp_digits": [(1e-3, "constant"), (1e-2, "constant")],
     "cnn_digits": [(1e-3, "constant"), (1e-2, "constant")],
     "charlm": [(1e-3, "constant"), (1e-2, "constant")],
