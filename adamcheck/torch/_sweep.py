@@ -143,7 +143,7 @@ def _check_modes(sampling: str, batching: str) -> None:
 # --- inputs -------------------------------------------------------------------------
 
 
-def _as_tensor(a: Any, name: str, torch: Any, dtype: Any, device: Any, features: bool) -> Any:
+def _as_tensor(a: Any, name: str, torch: Any, dtype: Any, device: Any) -> Any:
     t = a if isinstance(a, torch.Tensor) else None
     if t is None:
         try:
@@ -156,16 +156,15 @@ def _as_tensor(a: Any, name: str, torch: Any, dtype: Any, device: Any, features:
         if not bool(torch.isfinite(t).all()):
             raise InvalidParameterError(f"{name} holds NaN or inf values: clean the data first")
         t = t.to(dtype)
-    elif features:
-        t = t.to(dtype)
+    # integer inputs stay integers, as a DataLoader hands them over: token ids feed embeddings
     return t.to(device)
 
 
 def _pair(data: Any, name: str, torch: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise InvalidParameterError(f"{name} must be a pair (X, y) of tensors or arrays with one row per example")
-    X = _as_tensor(data[0], f"{name}[0] (X)", torch, dtype, device, features=True)
-    y = _as_tensor(data[1], f"{name}[1] (y)", torch, dtype, device, features=False)
+    X = _as_tensor(data[0], f"{name}[0] (X)", torch, dtype, device)
+    y = _as_tensor(data[1], f"{name}[1] (y)", torch, dtype, device)
     if X.shape[0] != y.shape[0]:
         raise InvalidParameterError(f"{name} has {X.shape[0]} rows of X but {y.shape[0]} of y: give one target per row")
     return X, y
