@@ -45,7 +45,7 @@ _register(".problems", "Problem", "Counterexample", "LeastSquares", "LogisticReg
           "ReddiOnline", "ReddiStochastic", "counterexample_slopes", "load_xy")
 _register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult", "PhaseGrid",
           "CONVENTIONS", "RunRecords", "TrainingCriterion", "classify_training")
-_register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer",
+_register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer", "check_values",
           "check_setup", "hf_check_callback", "read_config")
 _register(".drift", "CriticalBoundary", "DriftEstimate", "DriftGrid", "MarginRecommendation",
           "critical_beta2", "default_beta2_ladder", "drift_ratio", "drift_ratio_grid", "recommended_beta2")

@@ -38,13 +38,16 @@ class BetaReference:
     """A configuration known to work: ``beta2`` at batch size ``batch_size``.
 
     ``unit`` is ``"samples"`` (sequences; the default) or ``"tokens"`` (the batch is a
-    token count; compare with a run only through its tokens per sample).
+    token count; compare with a run only through its tokens per sample). ``seq_len``:
+    tokens per sequence of a batch counted in samples, when known (then a run whose
+    sequence length is known is compared in tokens).
     """
 
     beta2: float
     batch_size: float
     source: str
     unit: str = "samples"
+    seq_len: int | None = None
 
     def __post_init__(self) -> None:
         check_beta(self.beta2, "reference beta2")
@@ -60,16 +63,19 @@ class BetaReference:
             raise InvalidParameterError(
                 f"the reference batch {self.batch_size:g} is in tokens: give tokens_per_sample (CLI --tokens-per-sample) to compare"
             )
-        return BetaReference(self.beta2, self.batch_size / tokens_per_sample, self.source, "samples")
+        return BetaReference(self.beta2, self.batch_size / tokens_per_sample, self.source, "samples",
+                             int(tokens_per_sample))
 
 
-#: The default reference: beta2 = 0.999 at batch 32 (the clamped public recipe of
-#: docs/theory.md section 7, after Marek et al. 2025).
+#: The default reference: beta2 = 0.999 at batch 32 sequences of 4096 tokens (131,072
+#: tokens), the clamped public recipe clip(0.999**(B/32), 0.95, 0.9999) of Marin's MoE
+#: sweep (docs/theory.md section 7, whose sequences are 4096 tokens), after Marek et al. 2025.
 DEFAULT_REFERENCE = BetaReference(
     beta2=0.999,
     batch_size=32,
-    source="beta2 = 0.999 at batch 32, from one public training recipe's clip(0.999**(B/32), 0.95, 0.9999) "
-    "(docs/theory.md section 7); the rule itself is Marek et al. 2025 (arXiv 2507.07101)",
+    source="beta2 = 0.999 at batch 32 x 4096 tokens, from the Marin MoE recipe's clip(0.999**(B/32), "
+    "0.95, 0.9999) (docs/theory.md section 7); the rule itself is Marek et al. 2025 (arXiv 2507.07101)",
+    seq_len=4096,
 )
 
 

@@ -22,23 +22,27 @@ def test_recommend_with_only_a_batch_size(run_cli):
     data = json.loads(out)
     for key in ("beta1", "beta2", "beta2_critical", "beta2_half_life_rule", "beta2_provable"):
         assert key in data
-    assert data["beta2_critical"] is None and data["beta2_provable"] is None
-    assert data["beta2_half_life_rule"] == pytest.approx(0.999)
+    # JSON fields carry their unit and source (issue: "JSON with units and sources per field").
+    assert data["beta2_critical"]["value"] is None and data["beta2_provable"]["value"] is None
+    assert data["beta2_half_life_rule"]["value"] == pytest.approx(0.999)
+    assert "Marek et al. 2025" in data["beta2_half_life_rule"]["source"]
+    assert data["answer"]["memory"] == {"value": 1000.0, "unit": "steps", "source": "1/(1-beta2)"}
     assert data["beta1"] < data["beta2"] ** 0.5
     assert any("calibrated lens not used" in n for n in data["notes"])
     code, out, _ = run_cli("recommend", "--batch-size", "32")
-    assert "not used" in out and "4. Recommendation" in out
+    assert out.startswith("beta1 = 0.9, beta2 = 0.999") and "--gradients" in out
 
 
 def test_half_life_rule_and_clamp():
     r = recommend(64, reference="0.95@512")
     assert r.beta2_half_life_rule == pytest.approx(0.95 ** (64 / 512))
     big = recommend(100_000)
-    assert big.beta2 == pytest.approx(0.95)  # clamped; the large-batch warning fires
-    assert any("large batch" in w for w in big.warnings)
+    assert big.beta2 == pytest.approx(0.95)  # clamped; the large-batch note says why 0.95
+    assert any("large batch" in n for n in big.notes)
     tiny = recommend(1)
     assert tiny.beta2 == pytest.approx(0.9999)
-    assert any("1/(1-beta2)" in w for w in tiny.warnings)
+    # Without --steps there is no upper edge and no self-contradicting "keep it lower" warning.
+    assert tiny.upper.beta2 is None and not tiny.warnings
 
 
 def test_beta1_above_sqrt_beta2_is_repaired():
@@ -47,17 +51,18 @@ def test_beta1_above_sqrt_beta2_is_repaired():
     assert any("sqrt(beta2)" in w for w in r.warnings)
 
 
-def test_planned_steps_warning():
+def test_planned_steps_cap_the_memory_and_say_what_it_trades():
     r = recommend(32, planned_steps=500)
-    assert any("planned steps" in w for w in r.warnings)
+    assert 1 / (1 - r.beta2) <= 500 and r.beta2 == pytest.approx(0.998)
+    assert r.trades and any("traded for" in w for w in r.warnings)
 
 
 def test_provable_lens_with_dataset_size_and_gradients(root):
     r = recommend(32, dataset_size=1797)
-    assert r.provable["n"] == 56
-    assert r.provable["theorem22"]["scale_2026"] == pytest.approx((1 - 0.9**56) / 56**5)
+    assert r.provable.n == 56
+    assert r.provable.theorem22_scale == pytest.approx((1 - 0.9**56) / 56**5)
     r = recommend(32, gradients=root / GRADS, beta1=0.0)
-    shi = r.provable["shi"]
+    shi = r.provable.shi
     assert shi["feasible"] and r.beta2_provable is not None
     # Extremely conservative, and shown anyway: far closer to 1 than the calibrated beta2*.
     assert 0 < shi["gap_upper"] < 1e-9
@@ -70,7 +75,7 @@ def test_calibrated_lens_on_the_example(root):
     lo, hi = r.beta2_critical_interval
     assert lo <= r.beta2_critical <= hi
     assert r.beta2 >= r.beta2_calibrated >= r.beta2_critical
-    assert r.laws and r.calibrated["informative_coordinates"][0] > 0
+    assert r.laws and r.calibrated.informative_coordinates[0] > 0
 
 
 def test_critical_beta2_falls_with_batch_size(root):

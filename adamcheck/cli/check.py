@@ -5,12 +5,14 @@ A thin click layer over :func:`adamcheck.configs.check_config`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..configs._load import FORMATS
 from ._common import json_option
 
-HELP = """Check the Adam settings of a training configuration before launching it.
+HELP = """Check the Adam settings of a training configuration (or of bare values) before launch.
 
 Reads Hugging Face TrainingArguments (JSON/YAML), DeepSpeed JSON ("auto" values
 resolved from a TrainingArguments file given beside it), nanoGPT Python configs
@@ -23,8 +25,12 @@ is refused: pass --format. Shows what was read from where, the effective batch
 fired with their sources. Optimizers that are not Adam (Lion, Adafactor, GaLore,
 1-bit Adam, Muon...) are reported as not covered.
 
+Without FILES, give the values: --batch-size, --beta1, --beta2 (and optionally --eps,
+--seq-len, --max-steps): the same rules, report and exit codes.
+
 \b
 Example:
+  adamcheck check --batch-size 8 --beta1 0.9 --beta2 0.95 --seq-len 1024
   adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
   adamcheck check examples/configs/deepspeed/ds_config_zero2.json examples/configs/deepspeed/training_args.json --world-size 8
   adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
@@ -62,7 +68,11 @@ def _echo_error(message: str, kind: str) -> None:
 
 
 @click.command("check", help=HELP, cls=_JsonErrors)
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=False, type=click.Path(dir_okay=False))
+@click.option("--batch-size", type=int, help="Bare values: samples (sequences) per optimizer step.")
+@click.option("--beta1", type=float, help="Bare values: Adam beta1.")
+@click.option("--beta2", type=float, help="Bare values: Adam beta2.")
+@click.option("--eps", type=float, help="Bare values: Adam epsilon.")
 @click.option(
     "--format",
     "fmt",
@@ -100,19 +110,34 @@ def _echo_error(message: str, kind: str) -> None:
     help="Tokens per sequence of the reference batch (default: the config's own length).",
 )
 @json_option
-def command(fmt, preset, accumulation, files, world_size, seq_len, micro_batch_size, grad_accum,
-            global_batch_size, max_steps, dataset_size, gradients, reference, reference_seq_len, as_json) -> int:
+def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, world_size, seq_len,
+            micro_batch_size, grad_accum, global_batch_size, max_steps, dataset_size, gradients, reference,
+            reference_seq_len, as_json) -> int:
     from .._errors import AdamCheckError
     from ..configs._check import check_config
     from ..configs._names import NotCoveredError
 
+    bare = {"--batch-size": batch_size, "--beta1": beta1, "--beta2": beta2, "--eps": eps}
     try:
-        report = check_config(
-            list(files), format=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
-            seq_len=seq_len, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
-            global_batch_size=global_batch_size, max_steps=max_steps, dataset_size=dataset_size,
-            gradients=gradients, reference=reference, reference_seq_len=reference_seq_len,
-        )
+        if not files:
+            report = _bare_values(bare, dict(
+                fmt=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
+                micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
+                seq_len=seq_len, max_steps=max_steps, dataset_size=dataset_size, gradients=gradients,
+                reference=reference, reference_seq_len=reference_seq_len))
+        else:
+            given = [flag for flag, value in bare.items() if value is not None]
+            if given:
+                from .._errors import InvalidParameterError
+
+                raise InvalidParameterError(f"{', '.join(given)} are bare values: drop them when checking "
+                                            "FILES (or drop the FILES)")
+            report = check_config(
+                list(files), format=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
+                seq_len=seq_len, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
+                global_batch_size=global_batch_size, max_steps=max_steps, dataset_size=dataset_size,
+                gradients=gradients, reference=reference, reference_seq_len=reference_seq_len,
+            )
     except AdamCheckError as exc:
         if as_json:
             _echo_error(str(exc), "not_covered" if isinstance(exc, NotCoveredError) else "unusable_input")
@@ -125,3 +150,25 @@ def command(fmt, preset, accumulation, files, world_size, seq_len, micro_batch_s
         click.echo(report.render())
     return report.exit_code
 
+
+
+def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
+    """``check --batch-size B --beta1 X --beta2 Y`` without files: :func:`check_values`."""
+    from .._errors import InvalidParameterError
+    from ..configs._check import check_values
+
+    missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
+    if missing:
+        raise InvalidParameterError(
+            f"give configuration FILES, or the bare values {', '.join(missing)} (see adamcheck check --help)")
+    file_flags = {"--format": opts["fmt"], "--preset": opts["preset"], "--accumulation": opts["accumulation"],
+                  "--world-size": opts["world_size"], "--micro-batch-size": opts["micro_batch_size"],
+                  "--grad-accum": opts["grad_accum"], "--global-batch-size": opts["global_batch_size"]}
+    extra = [flag for flag, value in file_flags.items() if value is not None]
+    if extra:
+        raise InvalidParameterError(f"{', '.join(extra)} describe a configuration file; with bare values "
+                                    "give --batch-size (sequences per optimizer step) instead")
+    return check_values(bare["--batch-size"], bare["--beta1"], bare["--beta2"], eps=bare["--eps"],
+                        seq_len=opts["seq_len"], max_steps=opts["max_steps"], dataset_size=opts["dataset_size"],
+                        gradients=opts["gradients"], reference=opts["reference"],
+                        reference_seq_len=opts["reference_seq_len"])

@@ -11,56 +11,105 @@ from ._common import emit, json_option, quiet_option
 __all__ = ["command"]
 
 
+WIDTH = 100
+
+
 def _fmt(beta2: float | None) -> str:
     if beta2 is None:
         return "n/a"
     gap = 1.0 - beta2
-    if 0 < gap < 1e-4:
-        return f"1 - {gap:.3g}"
+    if 0 < gap < 0.99e-4:
+        return f"1 - {gap:.2g}"
     return f"{beta2:.6g}"
 
 
-def _render(rec: Any) -> str:
-    p, c, pr = rec.practice, rec.calibrated, rec.provable
-    L = [f"batch size {rec.batch_size}" + (f", data set {rec.dataset_size}" if rec.dataset_size else "")
-         + (f", {rec.tokens_per_sample} tokens per sample" if rec.tokens_per_sample else ""), ""]
-    L.append("1. Provable (sufficient conditions; extremely conservative)")
-    if pr.get("theorem22"):
-        L.append(f"   Theorem 2.2 (2026): {pr['theorem22']['statement']}")
-    L.append(f"   Shi et al. 2021: {pr.get('status')}")
-    L.append("")
-    L.append("2. Calibrated on your gradients (drift ratio, docs/theory.md section 9)")
-    if c is None:
-        L.append("   not used: give --gradients FILE (per-example gradients, see 'adamcheck estimate')")
-    else:
-        lo, hi = c["beta2_critical_interval"]
-        L.append(f"   critical beta2* = {_fmt(c['beta2_critical'])}  (bracket {_fmt(lo)} .. {_fmt(hi)}; "
-                 f"lenient rule {_fmt(c['beta2_lenient'])})")
-        L.append(f"   recommended beta2 (drift ratio >= {c['margin']:g}) = {_fmt(c['beta2_recommended'])}")
-        inf = c["informative_coordinates"]
-        exc = c["excluded_coordinates"]
-        L.append(f"   coordinates used per point: {inf}; left out (mean within 2 s.e. of 0): {exc}")
-        if c["critical_coordinates"]:
-            L.append("   set by: " + ", ".join(
-                f"point {s.get('point')} coordinate {s.get('coordinate')}" for s in c["critical_coordinates"][:5]))
-    L.append("")
-    L.append("3. Practice (half-life rule)")
-    ref = p["reference"]
-    L.append(f"   reference: {ref['source']}")
-    L.append(f"   beta2' = {ref['beta2']:g}^({rec.batch_size}/{ref['batch_size']:g}) = {p['beta2_half_life_rule']:.6g};"
-             f" clamped to [{p['clamp'][0]:g}, {p['clamp'][1]:g}]: {p['beta2_clamped']:.6g}")
-    mem = f"   memory 1/(1-beta2) = {p['memory_steps']:,.0f} steps = {p['memory_samples']:,.0f} samples"
-    if "memory_tokens" in p:
-        mem += f" = {p['memory_tokens']:,.0f} tokens"
-    L.append(mem)
-    L.append("")
-    L.append(f"4. Recommendation: beta1 = {rec.beta1:g}, beta2 = {_fmt(rec.beta2)}")
-    L.append(f"   ({rec.choice}; beta1 < sqrt(beta2) = {rec.beta2 ** 0.5:.4f}; "
-             f"1/(1-beta2) = {1 / (1 - rec.beta2):,.0f} steps)")
+def _wrap(text: str, first: str = "", rest: str = "  ") -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [first]
+
+
+def _edge_text(edge: Any, side: str) -> str:
+    from ..recommend._verdict import round_beta2
+
+    if edge.beta2 is None:
+        return "none" if side == "lower" else "none (give --max-steps)"
+    if side == "lower":
+        return f"{round_beta2(edge.beta2, 3):g}" + (" (inclusive)" if edge.inclusive else "")
+    return f"{round_beta2(edge.beta2, 2, up=True):g}"
+
+
+def _answer(rec: Any) -> list[str]:
+    """At most 5 lines: (beta1, beta2), the safe range at this batch size, the one reason."""
+    from ..recommend._verdict import round_beta2
+
+    size = f"batch {rec.batch_size:,}"
+    if rec.tokens_per_step:
+        size += f" x {rec.tokens_per_sample:,} = {rec.tokens_per_step:,} tokens"
+    L = [f"beta1 = {rec.beta1:g}, beta2 = {_fmt(rec.beta2)}   ({size}; memory {1 / (1 - rec.beta2):,.0f} steps)"]
+    lo = hi = ""
+    if rec.lower.beta2 is not None:
+        lo = f"{round_beta2(rec.lower.beta2, 3):g}"
+        lo += " < " if rec.lower.inclusive else " <= "
+    if rec.upper.beta2 is not None:
+        hi = f" <= {round_beta2(rec.upper.beta2, 2, up=True):g}"
+    rng = f"{lo}beta2{hi}" if lo or hi else "no edge on record"
+    L.append(f"safe range at this batch: {rng}   (batch counted in {rec.unit})")
+    L.append(_clip(f"  below: {rec.lower.reason}"))
+    if rec.upper.beta2 is not None:
+        L.append(_clip(f"  above: {rec.upper.reason}"))
+    L.append(_clip(f"reason: {rec.reason}"))
+    return L
+
+
+def _clip(line: str) -> str:
+    """One line of at most WIDTH columns (the full text is in --explain and --json)."""
+    return line if len(line) <= WIDTH else line[: WIDTH - 3].rstrip() + "..."
+
+
+def _render(rec: Any, explain: bool = False) -> str:
+    L = _answer(rec)
     for w in rec.warnings:
-        L.append(f"   warning: {w}")
+        L += _wrap(f"warning: {w}")
+    if not explain:
+        hint = "--explain: the lenses and the evidence behind each edge"
+        if rec.calibrated is None:
+            hint += "; --gradients FILE: beta2* for your problem"
+        L += _wrap(f"({hint})")
+        return "\n".join(L)
     for n in rec.notes:
-        L.append(f"   note: {n}")
+        L += _wrap(f"note: {n}")
+    L += ["", "Lower edge (below it: RISK in 'adamcheck check')"]
+    for part in rec.lower_parts:
+        L += _wrap(f"{part.kind}: {_edge_text(part, 'lower')}: {part.reason}", "  ", "    ")
+        L += _wrap(f"source: {part.source}", "    ", "      ")
+        for row in part.evidence:
+            L += _wrap(f"- {row.describe(rec.unit)}", "    ", "      ")
+    L += ["Upper edge (above it: advice)"]
+    for part in rec.upper_parts or (rec.upper,):
+        L += _wrap(f"{part.kind}: {_edge_text(part, 'upper')}: {part.reason}", "  ", "    ")
+        L += _wrap(f"source: {part.source}", "    ", "      ")
+    p, c, pr = rec.practice, rec.calibrated, rec.provable
+    L += ["", "1. Provable (sufficient conditions; extremely conservative, not used for the choice)"]
+    if pr.theorem22_scale is not None:
+        L += _wrap(f"Theorem 2.2 (2026) gives only the order: beta2 >= 1 - c(1 - beta1^n)/n^5 with n = {pr.n}; "
+                   "the paper does not give c, so no number follows", "   ", "     ")
+    L += _wrap(f"Shi et al. 2021: {pr.status}", "   ", "     ")
+    L += ["2. Calibrated on your gradients"]
+    if c is None:
+        L += ["   not used: give --gradients FILE (per-example gradients, see 'adamcheck estimate')"]
+    else:
+        L += _wrap(f"critical beta2* = {_fmt(c.beta2_critical) if c.beta2_critical else 'none on the ladder'}"
+                   f" ({c.steps} simulated steps, {c.coordinates} coordinates, {c.points} point(s))",
+                   "   ", "     ")
+        L += _wrap(f"mechanism: {c.mechanism}", "   ", "     ")
+        L += _wrap(f"source: {c.source}", "   ", "     ")
+    L += ["3. Practice (half-life rule)"]
+    L += _wrap(f"reference: {p.reference.source}; compared in {p.unit}: {p.how}", "   ", "     ")
+    L += _wrap(f"beta2' = {p.reference.beta2:g}^({p.size:,.0f}/{p.reference_size:,.0f}) = "
+               f"{p.beta2_half_life_rule:.6g}; clamped to [{p.clamp[0]:g}, {p.clamp[1]:g}]: "
+               f"{p.beta2_clamped:.6g}; memory {p.memory_steps:,.0f} steps", "   ", "     ")
     return "\n".join(L)
 
 
@@ -68,29 +117,32 @@ def _plot(rec: Any, path: str) -> None:
     from .._halflife import BetaReference
     from ..recommend import plot_beta2_against_batch
 
-    ref = rec.practice["reference"]
+    p = rec.practice
+    per = rec.tokens_per_sample or 1  # the picture's x axis counts samples
     critical = [] if rec.beta2_critical is None else [rec.beta2_critical]
     plot_beta2_against_batch(
-        path, reference=BetaReference(ref["beta2"], ref["batch_size"], ref["source"]),
-        clamp=tuple(rec.practice["clamp"]), batch_sizes=[rec.batch_size][: len(critical)],
+        path, reference=BetaReference(p.reference.beta2, p.reference_size / per, p.reference.source),
+        clamp=tuple(p.clamp), batch_sizes=[rec.batch_size][: len(critical)],
         critical_beta2=critical, recommended=(rec.batch_size, rec.beta2),
         title=f"beta2 for batch {rec.batch_size}",
     )
 
 
 @click.command(
-    help="""Recommend (beta1, beta2) for a batch size, with the evidence.
+    help="""Recommend (beta1, beta2) for a batch size, with the safe range and its evidence.
 
-Four lenses: provable (Shi et al.'s explicit condition, Theorem 2.2's order),
-calibrated (the critical beta2* from your sampled per-example gradients; only with
---gradients), practice (the half-life rule from a configuration known to work), and
-the recommendation with warnings on both sides.
+The answer comes first: (beta1, beta2), the safe range at this batch size (lower edge
+from published small-batch failures, beta1 >= sqrt(beta2) and beta2* from your
+gradients; upper edge from --max-steps and the memory at large batch), and the one reason.
+--explain adds the lenses: provable (Shi et al., Theorem 2.2), calibrated (with
+--gradients), practice (the half-life rule), and the evidence rows with sources.
 
 \b
 Examples:
   adamcheck recommend --batch-size 32
   adamcheck recommend --batch-size 4 --gradients examples/digits/grads.npz --json
   adamcheck recommend --batch-size 512 --reference 0.95@2048 --tokens-per-sample 1024
+  adamcheck recommend --batch-size 1 --max-steps 1500 --explain
 """
 )
 @click.option("--batch-size", "-b", type=int, required=True, help="Samples (sequences) per optimizer step.")
@@ -100,19 +152,20 @@ Examples:
 @click.option("--beta1", type=float, default=None, help="Your beta1 (default 0.9).")
 @click.option("--reference", default=None, help="A configuration known to work, BETA2@BATCH (default 0.999@32).")
 @click.option("--tokens-per-sample", type=int, default=None, help="Tokens per sample (memories in tokens).")
-@click.option("--eps", type=float, default=None, help="Your Adam epsilon, in the gradients' units (default 0).")
-@click.option("--margin", type=float, default=0.5, show_default=True,
-              help="Drift-ratio margin of the recommended beta2.")
-@click.option("--max-steps", "planned_steps", type=int, default=None, help="Planned optimizer steps (for warnings), as in check.")
+@click.option("--eps", type=float, default=None,
+              help="Your Adam epsilon, in the gradients' units (default torch's 1e-8).")
+@click.option("--max-steps", "planned_steps", type=int, default=None,
+              help="Planned optimizer steps, as in check: the memory 1/(1-beta2) never exceeds them.")
 # --steps was this option's first name; hidden because --steps means steps per simulated run elsewhere
 @click.option("--steps", "planned_steps_alias", type=int, default=None, hidden=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of resampling and Monte Carlo.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampled coordinates and mini-batches.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw beta2 against batch size with the recommendation (.png/.pdf/.svg).")
+@click.option("--explain", is_flag=True, help="Show the lenses and the evidence behind each edge.")
 @json_option
 @quiet_option
-def command(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps, margin,
-            planned_steps, planned_steps_alias, seed, plot_path, as_json, quiet) -> int:
+def command(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps,
+            planned_steps, planned_steps_alias, seed, plot_path, explain, as_json, quiet) -> int:
     from ..recommend import recommend
 
     planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
@@ -122,10 +175,10 @@ def command(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sa
         check_plot_path(plot_path)
     rec = recommend(
         batch_size, dataset_size=dataset_size, gradients=list(gradients) or None, beta1=beta1,
-        reference=reference, tokens_per_sample=tokens_per_sample, eps=eps, margin=margin,
+        reference=reference, tokens_per_sample=tokens_per_sample, eps=eps,
         planned_steps=planned_steps, seed=seed,
     )
     if plot_path:
         _plot(rec, plot_path)
-    emit(rec, as_json, _render)
+    emit(rec, as_json, lambda r: _render(r, explain))
     return 0

@@ -62,7 +62,7 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
                     ``assumptions``: [text], ``missing``: what was missing or null}
 ``planned_steps``   {``value``: int or null, ``how``: text}
 ``reference``       {``beta2``, ``batch_size``, ``seq_len`` (null: same as the config's),
-                    ``source``}
+                    ``unit``, ``source``}
 ``findings``        [{``level``: ``error``|``risk``|``advice``|``not_checked``|``ok``,
                     ``rule``, ``message``, ``source``}], errors first
 ``warnings``        [text]: unknown keys, assumptions, overrides
@@ -70,6 +70,10 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
 ``param_groups``    for ``check_optimizer``: [{index, beta1, beta2, eps, weight_decay,
                     lr, amsgrad, params}], else null
 ``recommendation``  ``Recommendation.to_dict()`` when ``adamcheck.recommend`` ran, else null
+``verdict``         the two-sided verdict shared with ``adamcheck recommend``
+                    (``Verdict.to_dict()``: ``level``, ``lower_edge``/``upper_edge`` with
+                    ``beta2``, ``reason``, ``source`` and the evidence rows, the unit the
+                    batch is counted in), or null when betas or batch are unknown
 ``exit_code``       0, 1 or 2 as above
 
 When the input is unusable, ``--json`` still prints one object (and the one-line error
@@ -93,7 +97,7 @@ References:
 from __future__ import annotations
 
 from ._batch import EffectiveBatch, effective_batch
-from ._check import check_config, check_setup, planned_steps
+from ._check import check_config, check_setup, check_values, planned_steps
 from ._hf_callback import check_training_arguments, hf_check_callback
 from ._load import FORMATS, detect_format, read_config
 from ._optimizer import check_optimizer
@@ -113,6 +117,7 @@ __all__ = [
     "check_config",
     "check_optimizer",
     "check_setup",
+    "check_values",
     "check_training_arguments",
     "detect_format",
     "effective_batch",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,7 +16,7 @@ from ._report import CheckReport
 from ._rules import RULES, CheckContext, Finding
 from ._setup import TrainingSetup, apply_overrides
 
-__all__ = ["check_setup", "check_config", "planned_steps"]
+__all__ = ["check_setup", "check_config", "check_values", "planned_steps"]
 
 
 def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | None, str]:
@@ -62,7 +63,7 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
 def _recommendation(
     ctx: CheckContext,
 ) -> tuple[Any, str | None]:
-    """Call ``adamcheck.recommend.recommend`` when betas and batch are known; else say why not."""
+    """Call :func:`adamcheck.recommend.recommend` for this batch; else say why not."""
     if not ctx.betas_usable() or ctx.batch.sequences is None:
         return None, "betas or batch size unknown"
     from ..recommend import recommend
@@ -97,6 +98,21 @@ def _recommendation(
     return rec, None
 
 
+def _verdict(ctx: CheckContext) -> Any:
+    """The shared verdict (:func:`adamcheck.recommend._verdict.verdict`) on the config's betas."""
+    if not ctx.betas_usable() or ctx.batch.sequences is None:
+        return None
+    from ..recommend._verdict import verdict
+
+    rec = ctx.recommendation
+    crit = getattr(rec, "beta2_critical", None) if ctx.gradients is not None else None
+    calibrated = getattr(rec, "calibrated", None)
+    return verdict(ctx.batch.sequences, ctx.beta1, ctx.beta2, reference=ctx.reference,  # type: ignore[arg-type]
+                   tokens_per_sample=ctx.batch.seq_len, planned_steps=ctx.planned_steps,
+                   beta2_critical=crit, critical_source=getattr(calibrated, "source", ""),
+                   upper_ratio=ctx.upper_ratio)
+
+
 def _smallest_gradients(laws: Sequence[Any]) -> Any:
     """The sampled point whose typical sqrt(E g^2) is smallest: where eps matters most."""
     import numpy as np
@@ -111,13 +127,16 @@ def check_setup(
     reference_seq_len: int | None = None,
     gradients: str | Path | None = None,
     dataset_size: int | None = None,
-    memory_ratio: float = 10.0,
+    upper_ratio: float | None = None,
 ) -> CheckReport:
     """Apply every rule of :mod:`adamcheck.configs._rules` to ``setup``.
 
     ``reference`` is a :class:`~adamcheck._halflife.BetaReference` or ``"BETA2@BATCH"``
-    (default :data:`~adamcheck._halflife.DEFAULT_REFERENCE`); ``reference_seq_len`` the
-    tokens per sequence of the reference batch (default: this config's length).
+    (default :data:`~adamcheck._halflife.DEFAULT_REFERENCE`, 0.999 at 32 x 4096 tokens);
+    ``reference_seq_len`` the tokens per sequence of the reference batch (default: the
+    reference's own, else this config's length). ``upper_ratio``: the large-batch
+    memory advice fires past this multiple of the half-life rule's memory (default
+    :data:`adamcheck.recommend._verdict.DEFAULT_UPPER_RATIO`, adamcheck's choice).
     Exit code of the report: 2 errors, 1 risks, 0 otherwise.
 
     Example:
@@ -132,9 +151,14 @@ def check_setup(
     reference = reference or DEFAULT_REFERENCE
     if reference_seq_len is not None:
         reference_seq_len = check_positive_int(reference_seq_len, "reference sequence length")
+        # The reference's own sequence length: batches are then compared in tokens, and
+        # the verdict and the recommended betas both use it.
+        reference = replace(reference, seq_len=reference_seq_len)
     if dataset_size is not None:
         setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
-    memory_ratio = check_positive_float(memory_ratio, "memory ratio")
+    from ..recommend._verdict import DEFAULT_UPPER_RATIO
+
+    upper_ratio = DEFAULT_UPPER_RATIO if upper_ratio is None else check_positive_float(upper_ratio, "upper_ratio")
     if gradients is not None:
         from .._files import check_input_file
 
@@ -149,9 +173,10 @@ def check_setup(
         planned_steps=steps,
         planned_steps_how=how,
         gradients=None if gradients is None else str(gradients),
-        memory_ratio=memory_ratio,
+        upper_ratio=upper_ratio,
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
+    ctx.verdict = _verdict(ctx)
     laws = getattr(ctx.recommendation, "laws", None)
     if laws:
         ctx.gradient_law = _smallest_gradients(laws)
@@ -168,6 +193,7 @@ def check_setup(
         planned_steps=steps,
         planned_steps_how=how,
         recommendation=rec.to_dict() if rec is not None and hasattr(rec, "to_dict") else None,
+        verdict=ctx.verdict,
     )
 
 
@@ -220,4 +246,40 @@ def check_config(
         max_steps=(positive(max_steps, "max steps"), "--max-steps"),
         dataset_size=(positive(dataset_size, "dataset size"), "--dataset-size"),
     )
+    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients)
+
+
+def check_values(
+    batch_size: int,
+    beta1: float,
+    beta2: float,
+    *,
+    eps: float | None = None,
+    seq_len: int | None = None,
+    max_steps: int | None = None,
+    dataset_size: int | None = None,
+    gradients: str | Path | None = None,
+    reference: BetaReference | str | None = None,
+    reference_seq_len: int | None = None,
+) -> CheckReport:
+    """Check bare values, no configuration file: the same rules, report and exit codes.
+
+    ``batch_size`` counts samples (sequences) per optimizer step; ``seq_len`` tokens per
+    sequence (then batches are compared in tokens). Betas outside [0, 1) are reported as
+    errors (exit 2), as for a file.
+
+    Example:
+        >>> check_values(8, 0.0, 0.95).exit_code, check_values(8, 0.0, 0.99).exit_code   # Shi et al. 2021
+        (1, 0)
+    """
+    setup = TrainingSetup(format="values", files=[])
+    given = {"beta1": (beta1, "--beta1"), "beta2": (beta2, "--beta2"), "eps": (eps, "--eps"),
+             "global_batch": (check_positive_int(batch_size, "batch_size"), "--batch-size"),
+             "seq_len": (None if seq_len is None else check_positive_int(seq_len, "seq_len"), "--seq-len"),
+             "max_steps": (None if max_steps is None else check_positive_int(max_steps, "max_steps"), "--max-steps"),
+             "dataset_size": (None if dataset_size is None else check_positive_int(dataset_size, "dataset_size"),
+                              "--dataset-size")}
+    for name, (value, flag) in given.items():
+        if value is not None:
+            setup.set(name, float(value) if name in ("beta1", "beta2", "eps") else value, f"flag {flag}")
     return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients)

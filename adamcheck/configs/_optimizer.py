@@ -51,7 +51,7 @@ def check_optimizer(
         >>> opt = torch.optim.AdamW([torch.zeros(2, requires_grad=True)], betas=(0.9, 0.95))
         >>> report = check_optimizer(opt, batch_size=8)
         >>> report.exit_code, [f.rule for f in report.by_level("risk")]
-        (1, ['half_life'])
+        (1, ['lower_edge'])
     """
     import torch
 

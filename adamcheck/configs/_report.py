@@ -34,6 +34,7 @@ class CheckReport:
         reference / reference_seq_len: the half-life rule's reference.
         param_groups: for :func:`check_optimizer`, the groups read from the optimizer.
         recommendation: ``to_dict()`` of the recommendation, when one was computed.
+        verdict: the two-sided verdict shared with ``adamcheck recommend``.
     """
 
     setup: TrainingSetup
@@ -46,6 +47,8 @@ class CheckReport:
     param_groups: list[dict[str, Any]] | None = None
     recommendation: dict[str, Any] | None = None
     extra_warnings: list[str] = field(default_factory=list)
+    #: :class:`adamcheck.recommend._verdict.Verdict` on the betas (None when unknown).
+    verdict: Any = None
 
     @property
     def exit_code(self) -> int:
@@ -81,9 +84,11 @@ class CheckReport:
             "reference": {
                 "beta2": self.reference.beta2,
                 "batch_size": self.reference.batch_size,
-                "seq_len": self.reference_seq_len,
+                "seq_len": self.reference_seq_len or self.reference.seq_len,
+                "unit": self.reference.unit,
                 "source": self.reference.source,
             },
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: _ORDER[f.level])],
             "warnings": self.warnings,
             "notes": list(s.notes),
@@ -96,15 +101,16 @@ class CheckReport:
         """The report for people: what was read from where, the batch computation,
         then findings (errors and risks first) with the rule and its source."""
         s = self.setup
-        lines = [f"adamcheck check: {', '.join(s.files) or '(no file)'} [{s.format}]", ""]
-        lines.append("Read:")
+        lines = [_wrap(f"adamcheck check: {', '.join(s.files) or '(bare values)'} [{s.format}]", width, "", "  ")]
+        lines += self._answer(width)
+        lines += ["", "Read:"]
         for name in SETUP_FIELDS:
             item = getattr(s, name)
             if item is not None:
                 value = f"{item.value:g}" if isinstance(item.value, float) else str(item.value)
-                lines.append(f"  {name:<14} {value:<12} {item.source}")
+                lines.append(_wrap(f"{name:<14} {value:<12} {item.source}", width, "  ", " " * 30))
             elif name in s.unresolved:
-                lines.append(f"  {name:<14} {'?':<12} {s.unresolved[name]}")
+                lines.append(_wrap(f"{name:<14} {'?':<12} {s.unresolved[name]}", width, "  ", " " * 30))
         if self.param_groups:
             lines.append("  param groups:")
             for group in self.param_groups:
@@ -112,7 +118,7 @@ class CheckReport:
         lines += ["", "Effective batch:"]
         lines += [_wrap(step, width, "  ", "    ") for step in self.batch.computation] or ["  (unknown)"]
         steps = "unknown" if self.planned_steps is None else f"{self.planned_steps:,}"
-        lines += ["", f"Planned steps: {steps} ({self.planned_steps_how})"]
+        lines += ["", _wrap(f"Planned steps: {steps} ({self.planned_steps_how})", width, "", "  ")]
         lines += ["", "Findings:"]
         for f in sorted(self.findings, key=lambda f: _ORDER[f.level]):
             label = _LABEL[f.level]
@@ -126,6 +132,29 @@ class CheckReport:
         counts = [f"{len(self.by_level(level))} {level.replace('_', ' ')}" for level in ("error", "risk", "advice", "not_checked")]
         lines += ["", f"Result: {', '.join(counts)} -> exit {self.exit_code}"]
         return "\n".join(lines)
+
+    def _answer(self, width: int) -> list[str]:
+        """The verdict first: level and exit code, the safe range at this batch, the recommendation."""
+        from ..recommend._verdict import round_beta2
+
+        v = self.verdict
+        label = {2: "ERROR", 1: "RISK"}.get(self.exit_code, "OK" if v is None else v.level.upper())
+        if v is None:
+            return [f"Verdict: {label} (exit {self.exit_code}); betas or batch size unknown"]
+        size = f"batch {v.batch_size:,}" + (f" = {v.tokens_per_step:,} tokens" if v.tokens_per_step else "")
+        lo = hi = ""
+        if v.lower.beta2 is not None:
+            lo = f"{round_beta2(v.lower.beta2, 3):g} {'<' if v.lower.inclusive else '<='} "
+        if v.upper.beta2 is not None:
+            hi = f" <= {round_beta2(v.upper.beta2, 2, up=True):g}"
+        out = [f"Verdict: {label} (exit {self.exit_code}): beta1 = {v.beta1:g}, beta2 = {v.beta2:g} at {size}",
+               _wrap(f"safe range at this batch: {(lo + 'beta2' + hi) if lo or hi else 'no edge on record'} "
+                     f"(counted in {v.unit}; reference {v.reference})", width, "  ", "    ")]
+        out += [_wrap(m, width, "  ", "    ") for m in v.messages[:2]]
+        rec = self.recommendation
+        if rec is not None:
+            out.append(f"  recommended: (beta1, beta2) = ({rec['beta1']:g}, {rec['beta2']:g})")
+        return out
 
     def __str__(self) -> str:
         return self.render()

@@ -20,19 +20,25 @@ Rules (``RULES`` runs them in this order):
     (Zhang et al. 2022, Thm 3.1; Zhang et al. 2026, Thm 2.2) assumes it; with
     beta1 >= sqrt(beta2) none applies (Reddi et al. 2018 build failures for any
     beta1 < sqrt(beta2) *after* fixing the betas; above it there is no guarantee at all).
+``lower_edge``
+    risk when beta2 is at or below the evidence edge at this batch: published runs with
+    a memory this short at this batch or a larger one failed (Shi et al. 2021, Marek et
+    al. 2025, batch-1 sweeps, Marin), by the rule of :mod:`adamcheck.recommend._verdict`
+    (the same verdict ``adamcheck recommend`` uses); counted in tokens when the sequence
+    length is known.
 ``half_life``
-    the second-moment memory M = 1/(1-beta2) steps, in tokens T/(1-beta2) with T tokens
-    per step, against the memory of the half-life rule beta2_rule = beta2_ref^(T/T_ref)
-    (Marek et al. 2025) at this batch. Risk when M_rule/M = (1-beta2)/(1-beta2_rule) > 10.
-    The reference is ``adamcheck._halflife.DEFAULT_REFERENCE`` or ``--reference``; its
-    batch counts sequences of the same length as the config's unless
-    ``--reference-seq-len`` says otherwise.
+    the memory M = 1/(1-beta2) against the half-life rule's beta2_rule =
+    beta2_ref^(T/T_ref) (Marek et al. 2025) clamped to the practice range, in tokens
+    when both sequence lengths are known. Advice (never a risk: a memory shorter than
+    the rule's is the lower edge's business) when the batch is at least the reference's
+    and M exceeds 5x the rule's: too long a memory at large batch spiked (Megatron's
+    Mixtral example at 0.999 and 1M tokens per step).
 ``memory_vs_steps``
     advice when 1/(1-beta2) exceeds the planned optimizer steps: the EMA never reaches
     its own window, and Zhang et al. 2026's bound carries a 1/(1-beta2) factor.
 ``critical_beta2``
     risk when beta2 < beta2*(beta1, B) computed from sampled gradients (docs/theory.md
-    section 9); needs ``--gradients`` and ``adamcheck.recommend``.
+    section 9); needs ``--gradients``.
 ``eps_vs_sqrt_v``
     advice when eps exceeds ``eps_fraction`` (default 0.1, adamcheck's choice, not a
     paper's) of the median over coordinates of sqrt(E[g_B^2]), the stationary sqrt(v);
@@ -60,6 +66,7 @@ __all__ = [
     "rule_batch_size",
     "rule_beta1_below_sqrt_beta2",
     "rule_half_life",
+    "rule_lower_edge",
     "rule_memory_vs_steps",
     "rule_critical_beta2",
     "rule_eps_vs_sqrt_v",
@@ -82,6 +89,7 @@ SRC_MEMORY = (
     "Zhang et al. 2026 (arXiv 2603.02092) Thm 2.2"
 )
 SRC_CRITICAL = "critical beta2* from the drift ratio of sampled gradients (docs/theory.md section 9; Zhang et al. 2026 section 2)"
+SRC_EVIDENCE = "published outcomes at small batch, adamcheck.recommend._verdict (docs/theory.md section 7)"
 SRC_EPS = "eps against the stationary sqrt(v) = sqrt(E[g_B^2]) of sampled gradients (threshold is adamcheck's choice)"
 SRC_RECOMMEND = "adamcheck recommend"
 SRC_BATCH = "effective batch = micro batch x gradient accumulation x data-parallel size"
@@ -113,10 +121,14 @@ class CheckContext:
     planned_steps_how: str = ""
     gradients: str | None = None
     gradient_law: Any = None
-    memory_ratio: float = 10.0
+    #: the verdict's upper_ratio: large-batch advice past this multiple of the rule's memory
+    upper_ratio: float = 5.0
     eps_fraction: float = 0.1
     recommendation: Any = None
     recommendation_missing: str | None = None
+    #: the verdict of :func:`adamcheck.recommend._verdict.verdict` (None when the betas
+    #: or the batch are unknown).
+    verdict: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -239,63 +251,54 @@ def half_life_comparison(
     return {"beta2_rule": rule, "memory_steps": mem, "rule_memory_steps": rule_mem, "ratio": rule_mem / mem}
 
 
-def rule_half_life(ctx: CheckContext) -> list[Finding]:
-    """Risk when beta2's memory is more than ``memory_ratio`` times shorter than the rule's."""
+def _verdict_source(ctx: CheckContext) -> str:
     ref = ctx.reference
-    ref_desc = f"reference: {ref.source}"
-    if not ctx.betas_usable() or ctx.batch.sequences is None:
-        return [Finding("not_checked", "half_life", "not checked: betas or batch size unknown", f"{SRC_HALF_LIFE}; {ref_desc}")]
-    seq_len = ctx.batch.seq_len
-    if getattr(ref, "unit", "samples") == "tokens":
-        if seq_len is None:
-            return [Finding("not_checked", "half_life", "not checked: the reference batch is in tokens but the "
-                            "config states no sequence length (pass --seq-len)", f"{SRC_HALF_LIFE}; {ref_desc}")]
-        ref = ref.in_samples(seq_len)
-        ref_desc += f"; its batch of tokens is {ref.batch_size:g} sequences of {seq_len} tokens"
-    if ctx.reference_seq_len is not None:
-        if seq_len is None:
-            return [
-                Finding(
-                    "not_checked",
-                    "half_life",
-                    "not checked: the reference is in sequences of "
-                    f"{ctx.reference_seq_len} tokens but the config states no sequence length (pass --seq-len)",
-                    f"{SRC_HALF_LIFE}; {ref_desc}",
-                )
-            ]
-        ref_desc += f"; its batch counts sequences of {ctx.reference_seq_len} tokens"
-        unit_note = f"compared in tokens: reference sequences of {ctx.reference_seq_len} tokens"
-    else:
-        ref_desc += "; its batch counts sequences of this config's length"
-        unit_note = "reference batch counted in sequences of this config's length"
-    c = half_life_comparison(
-        ctx.beta2, ctx.batch.sequences, ref,  # type: ignore[arg-type]
-        tokens_per_sample=seq_len, reference_tokens_per_sample=ctx.reference_seq_len,
-    )
-    per_step = ctx.batch.tokens if ctx.batch.tokens is not None else ctx.batch.sequences
-    unit = "tokens" if ctx.batch.tokens is not None else "sequences"
-    mine = f"{_n(c['memory_steps'])} steps = {_n(c['memory_steps'] * per_step)} {unit}"
-    rule = f"{_n(c['rule_memory_steps'])} steps = {_n(c['rule_memory_steps'] * per_step)} {unit}"
-    source = f"{SRC_HALF_LIFE}; {ref_desc}"
-    text = (
-        f"beta2 = {_g(ctx.beta2)} remembers 1/(1-beta2) = {mine}; the half-life rule gives "  # type: ignore[arg-type]
-        f"beta2 = {c['beta2_rule']:.6f} at batch {ctx.batch.sequences}, a memory of {rule}"
-    )
-    if c["ratio"] > ctx.memory_ratio:
-        return [
-            Finding(
-                "risk",
-                "half_life",
-                f"{text}: {c['ratio']:.3g}x longer than this config's (more than {ctx.memory_ratio:g}x); "
-                f"raise beta2 towards {c['beta2_rule']:.6f} ({unit_note})",
-                source,
-            )
-        ]
-    if c["ratio"] > 1:
-        verdict = f"this config's memory is {c['ratio']:.3g}x shorter (a risk beyond {ctx.memory_ratio:g}x)"
-    else:
-        verdict = f"this config's memory is {1 / c['ratio']:.3g}x longer"
-    return [Finding("ok", "half_life", f"{text}; {verdict} ({unit_note})", source)]
+    return f"{SRC_HALF_LIFE}; reference: {ref.source}"
+
+
+def rule_half_life(ctx: CheckContext) -> list[Finding]:
+    """Advice when the memory is far longer than the half-life rule's at large batch."""
+    source = _verdict_source(ctx)
+    v = ctx.verdict
+    if v is None:
+        return [Finding("not_checked", "half_life", "not checked: betas or batch size unknown", source)]
+    part = next((p for p in v.upper_parts if p.kind == "large_batch"), None)
+    mem = memory_steps(ctx.beta2)  # type: ignore[arg-type]
+    if part is None:
+        return [Finding("ok", "half_life", f"{_size(v)} is below the reference's, where a long memory "
+                        f"is the safe side (1/(1-beta2) = {_n(mem)} steps)", source)]
+    if part.flags(ctx.beta2, "upper"):
+        return [Finding("advice", "half_life", f"beta2 = {_g(ctx.beta2)} (memory {_n(mem)} steps) at "  # type: ignore[arg-type]
+                        f"{_size(v)}: {part.reason}; beta2 <= {part.beta2:.4f} keeps it within", part.source)]
+    return [Finding("ok", "half_life", f"beta2 = {_g(ctx.beta2)} <= {part.beta2:.4f} at {_size(v)} "  # type: ignore[arg-type]
+                    f"(memory {_n(mem)} steps, within the large-batch edge)", part.source)]
+
+
+def _size(v: Any) -> str:
+    if v.tokens_per_step is not None:
+        return f"{_n(v.tokens_per_step)} tokens per step"
+    return f"batch {v.batch_size}"
+
+
+def rule_lower_edge(ctx: CheckContext) -> list[Finding]:
+    """Risk when beta2 is at or below the evidence edge of the verdict at this batch."""
+    from ..recommend._verdict import round_beta2
+
+    v = ctx.verdict
+    if v is None:
+        return [Finding("not_checked", "lower_edge", "not checked: betas or batch size unknown", SRC_EVIDENCE)]
+    part = next(p for p in v.lower_parts if p.kind == "evidence")
+    if part.beta2 is None:
+        return [Finding("ok", "lower_edge", f"{part.reason} (beta1 {_g(v.beta1)}; counted in {v.unit})",
+                        SRC_EVIDENCE)]
+    op = "<=" if part.inclusive else "<"
+    edge = f"{round_beta2(part.beta2, 3):g}"
+    if part.flags(ctx.beta2, "lower"):  # type: ignore[arg-type]
+        return [Finding("risk", "lower_edge", f"beta2 = {_g(ctx.beta2)} {op} {edge} at {_size(v)}: {part.reason}; "
+                        f"raise beta2 above {edge} (the recommendation below gives a value)",
+                        f"{part.source}; rule: {SRC_EVIDENCE}")]
+    return [Finding("ok", "lower_edge", f"beta2 = {_g(ctx.beta2)} is above the evidence edge {edge} at "
+                    f"{_size(v)} ({part.reason})", f"{part.source}; rule: {SRC_EVIDENCE}")]
 
 
 def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
@@ -395,13 +398,13 @@ def recommendation_findings(rec: Any) -> list[Finding]:
     """Advice line for a recommendation object with ``beta1``, ``beta2`` (and
     ``beta2_half_life_rule``, ``beta2_provable``, ``warnings``)."""
     text = f"recommended (beta1, beta2) = ({_g(rec.beta1)}, {_g(rec.beta2)})"
+    if getattr(rec, "reason", None):
+        text += f": {rec.reason}"
     extras = []
     if getattr(rec, "beta2_half_life_rule", None) is not None:
-        extras.append(f"half-life rule {rec.beta2_half_life_rule:.6g}")
+        extras.append(f"half-life rule {rec.beta2_half_life_rule:.4g}")
     if getattr(rec, "beta2_critical", None) is not None:
-        extras.append(f"beta2* {rec.beta2_critical:.6g}")
-    if getattr(rec, "beta2_provable", None) is not None:
-        extras.append(f"provable (very conservative) {rec.beta2_provable:.6g}")
+        extras.append(f"beta2* {rec.beta2_critical:.4g}")
     if extras:
         text += " (" + ", ".join(extras) + ")"
     out = [Finding("advice", "recommended_betas", text, SRC_RECOMMEND)]
@@ -429,7 +432,9 @@ def rule_critical_beta2(ctx: CheckContext) -> list[Finding]:
 
 def rule_eps_vs_sqrt_v(ctx: CheckContext) -> list[Finding]:
     if ctx.gradient_law is None:
-        why = _why_no_gradient_rules(ctx, "no mini-batch gradient law was computed from it")
+        why = _why_no_gradient_rules(
+            ctx, "no mini-batch law could be built from the gradient file"
+        )
         return [Finding("not_checked", "eps_vs_sqrt_v", f"not checked: {why}", SRC_EPS)]
     if ctx.eps is None:
         return [Finding("not_checked", "eps_vs_sqrt_v", "not checked: eps unknown", SRC_EPS)]
@@ -448,6 +453,7 @@ RULES: list[Rule] = [
     rule_betas_range,
     rule_batch_size,
     rule_beta1_below_sqrt_beta2,
+    rule_lower_edge,
     rule_half_life,
     rule_memory_vs_steps,
     rule_critical_beta2,

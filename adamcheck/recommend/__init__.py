@@ -1,13 +1,34 @@
 """Recommend (beta1, beta2) for a batch size: provable, calibrated, practice, and the choice;
+the two-sided verdict shared with ``adamcheck check`` (published evidence as data);
 critical boundaries per beta1 (counterexample) and per batch size (your gradients)."""
 
 from ._boundary import batch_size_boundary, counterexample_boundary, simulated_agreement
+from ._recommend import (
+    DEFAULT_BETA1,
+    CalibratedLens,
+    PracticeLens,
+    ProvableLens,
+    Recommendation,
+    calibrated_prediction,
+    recommend,
+)
+from ._verdict import EVIDENCE, Edge, Evidence, Verdict, evidence_risk, lower_edge, upper_edge, verdict
 from ._plot import plot_beta2_against_batch
-from ._recommend import DEFAULT_BETA1, DEFAULT_MARGIN, Recommendation, recommend
 
 __all__ = [
+    "EVIDENCE",
+    "CalibratedLens",
+    "Edge",
+    "Evidence",
+    "PracticeLens",
+    "ProvableLens",
+    "Verdict",
+    "calibrated_prediction",
+    "evidence_risk",
+    "lower_edge",
+    "upper_edge",
+    "verdict",
     "DEFAULT_BETA1",
-    "DEFAULT_MARGIN",
     "Recommendation",
     "batch_size_boundary",
     "counterexample_boundary",

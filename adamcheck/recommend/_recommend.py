@@ -1,23 +1,28 @@
-"""``recommend``: which (beta1, beta2) for a batch size, through four lenses.
+"""``recommend``: which (beta1, beta2) for a batch size, and the safe range around it.
+
+The answer comes from three lenses and one verdict rule:
 
 1. **Provable** - Shi et al. 2021's explicit sufficient condition for (n, d, D1) and the
    order of Zhang et al. 2026's Theorem 2.2 threshold, 1 - c (1 - beta1^n)/n^5 with the
-   constant c unknown (the paper does not give it). Both are honest but extremely
-   conservative; the numbers are shown even when they are 1 - 1e-12.
+   constant c not given by the paper. Honest but extremely conservative: shown only
+   with ``--explain``, never used for the choice.
 2. **Calibrated** (with sampled per-example gradients) - the critical beta2* at this
-   batch size from the drift ratio of docs/theory.md section 9 (:mod:`adamcheck.drift`) on the
-   mini-batch laws of the user's gradients (:mod:`adamcheck.noise`), and the smallest
-   beta2 that keeps the drift ratio above a margin.
-3. **Practice** - the half-life rule beta2' = beta2^(B'/B) from a reference configuration
-   (default: :data:`adamcheck._halflife.DEFAULT_REFERENCE`) and the clamp range used in
-   practice.
-4. **The recommendation** - (beta1, beta2) with beta1 < sqrt(beta2), and the warnings on
-   both sides: too little memory (the divergent phase) and too much (1/(1-beta2) longer
-   than the run, the O(1/(1-beta2)) term of Theorem 2.2, loss spikes at large batch).
+   batch size and the smallest beta2 the predictor trusts (:func:`calibrated_prediction`,
+   the one seam through which the predictor is called).
+3. **Practice** - the half-life rule beta2' = beta2^(B'/B) from a reference
+   configuration (default :data:`adamcheck._halflife.DEFAULT_REFERENCE`), in tokens
+   when the sequence length is known, clamped to the range used in practice.
+4. **The verdict** (:mod:`adamcheck.recommend._verdict`, shared with ``adamcheck check``):
+   the lower edge from published failures, beta1 >= sqrt(beta2) and beta2*, and the
+   upper edge from the planned steps and the large-batch memory.
 
-Without gradients the calibrated lens is not used, and the result says so.
-Heavy modules (NumPy, SciPy, SymPy, matplotlib) are imported only by the lenses that
-need them, so ``adamcheck recommend --batch-size 32`` answers quickly.
+The choice (:func:`choose_beta2`): the practice value, raised to the calibrated one
+when the gradients need more memory, raised above the lower edge when it sits on or
+below it, then capped by the upper edge (never a memory longer than the planned run;
+the output says what the cap trades).
+
+Heavy modules (NumPy, SciPy, SymPy) are imported only by the lenses that need them, so
+``adamcheck recommend --batch-size 32`` answers quickly.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._errors import DataError, InvalidParameterError
+from .._errors import InvalidParameterError
 from .._quiet import numpy_quiet
 from .._shown import shown_repr
 from .._halflife import (
@@ -35,7 +40,6 @@ from .._halflife import (
     PRACTICE_CLAMP,
     BetaReference,
     half_life_beta2,
-    memory_steps,
     parse_reference,
 )
 from .._validate import (
@@ -44,144 +48,147 @@ from .._validate import (
     check_positive_int,
     check_seed,
 )
+from ._verdict import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 
-__all__ = ["Recommendation", "recommend", "DEFAULT_BETA1", "DEFAULT_MARGIN"]
+__all__ = [
+    "CalibratedLens",
+    "DEFAULT_BETA1",
+    "EDGE_MEMORY_FACTOR",
+    "PracticeLens",
+    "ProvableLens",
+    "Recommendation",
+    "calibrated_prediction",
+    "choose_beta2",
+    "recommend",
+]
 
 #: beta1 when the user gives none: the default of torch, optax, Keras and the papers' figures.
 DEFAULT_BETA1 = 0.9
-#: Drift-ratio margin of the recommended beta2 (an adamcheck choice, not a paper's constant):
-#: the mean step keeps at least half of its full-memory size in every informative coordinate.
-DEFAULT_MARGIN = 0.5
-#: Batch sizes (in reference units) past which the clamped half-life rule sits at its lower
-#: end, where practice prefers low beta2 against loss spikes (docs/theory.md section 7).
+#: When the practice value sits on or below the lower edge, the recommendation takes
+#: this many times the edge's memory 1/(1-beta2) (adamcheck's choice; with the edge at
+#: beta1^2 it is the old rule "halfway from beta1^2 to 1").
+EDGE_MEMORY_FACTOR = 2.0
 _SRC_SHI = "Shi, Li, Hong, Sun (ICLR 2021), Theorems 4.3/4.4, via adamcheck.theory.shi_min_beta2"
 _SRC_T22 = "Zhang, Li, Chen, Luo, Sun (2026), Theorem 2.2: beta2 >= 1 - c (1 - beta1^n)/n^5, c not given"
-_SRC_DRIFT = "adamcheck's drift ratio (docs/theory.md section 9) on mini-batch laws of your gradients"
+_SRC_DRIFT = "adamcheck's training boundary (docs/theory.md section 10) on your per-example gradients"
 _SRC_HALF = "half-life rule beta2' = beta2^(B'/B), Marek et al. 2025 (arXiv 2507.07101)"
 
 
-@dataclass
-class Recommendation:
-    """The answer of :func:`recommend`; ``to_dict()`` is ``adamcheck recommend --json``.
+def _q(value: Any, unit: str, source: str) -> dict[str, Any]:
+    """A JSON field with its unit and source."""
+    return {"value": value, "unit": unit, "source": source}
 
-    Attributes:
-        beta1, beta2: the recommendation.
-        beta2_critical: beta2* at this batch size from the calibrated lens (None without
-            gradients); ``beta2_critical_interval`` its bracket.
-        beta2_calibrated: the smallest beta2 keeping the drift ratio above ``margin``.
-        beta2_half_life_rule: the unclamped half-life rule; ``beta2_practice`` clamped.
-        beta2_provable: Shi et al.'s threshold at this beta1 (None when not computable
-            or when no beta2 < 1 satisfies it; ``provable`` says which and why).
-        warnings: what to watch on both sides. ``notes``: what was and was not used.
-    """
 
-    batch_size: int
-    beta1: float
-    beta2: float
-    beta2_critical: float | None
-    beta2_critical_interval: tuple[float, float] | None
-    beta2_lenient: float | None
-    beta2_calibrated: float | None
-    beta2_half_life_rule: float
-    beta2_practice: float
-    beta2_provable: float | None
-    margin: float
-    dataset_size: int | None = None
-    tokens_per_sample: int | None = None
-    provable: dict[str, Any] = field(default_factory=dict)
-    calibrated: dict[str, Any] | None = None
-    practice: dict[str, Any] = field(default_factory=dict)
-    choice: str = ""
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
-    #: such as ``adamcheck check``'s eps rule; not part of the JSON.
-    laws: list[Any] = field(default_factory=list, repr=False)
+def _r(beta2: float | None, digits: int = 3) -> float | None:
+    return None if beta2 is None else round_beta2(beta2, digits)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "batch_size": self.batch_size,
-            "dataset_size": self.dataset_size,
-            "tokens_per_sample": self.tokens_per_sample,
-            "beta1": self.beta1,
-            "beta2": self.beta2,
-            "beta2_critical": self.beta2_critical,
-            "beta2_critical_interval": self.beta2_critical_interval,
-            "beta2_lenient": self.beta2_lenient,
-            "beta2_calibrated": self.beta2_calibrated,
-            "beta2_half_life_rule": self.beta2_half_life_rule,
-            "beta2_practice": self.beta2_practice,
-            "beta2_provable": self.beta2_provable,
-            "margin": self.margin,
-            "choice": self.choice,
-            "provable": self.provable,
-            "calibrated": self.calibrated,
-            "practice": self.practice,
-            "warnings": self.warnings,
-            "notes": self.notes,
-        }
+
+def _sig(x: float, digits: int = 2) -> float:
+    return float(f"{x:.{digits}g}")
 
 
 # -- lens 3: practice ---------------------------------------------------------------------
-def practice_lens(batch_size: float, reference: BetaReference, tokens_per_sample: int | None) -> dict[str, Any]:
-    """The half-life rule at ``batch_size`` and its clamp (docs/theory.md section 7)."""
-    rule = half_life_beta2(reference, batch_size)
+@dataclass(frozen=True, eq=False)
+class PracticeLens:
+    """The half-life rule at this batch, in the unit the run is compared in.
+
+    ``unit`` is ``"tokens"`` when the sequence length is known (``size`` and
+    ``reference_size`` count tokens per step), else ``"samples"``.
+    """
+
+    beta2_half_life_rule: float
+    beta2_clamped: float
+    clamp: tuple[float, float]
+    batch_size: int
+    reference: BetaReference
+    reference_size: float
+    size: float
+    unit: str
+    how: str
+    memory_steps: float
+    source: str = _SRC_HALF
+    assumptions: str = ("the reference configuration converged; gradient noise per sample (or token) is "
+                        "comparable between the reference and your run")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "beta2_half_life_rule": _q(_r(self.beta2_half_life_rule, 4), "1", self.source),
+            "beta2_clamped": _q(_r(self.beta2_clamped, 4), "1", f"clamp {list(self.clamp)} of the reference recipe"),
+            "reference": {"beta2": self.reference.beta2, "batch": _q(self.reference_size, self.unit, self.reference.source),
+                          "how": self.how},
+            "batch": _q(self.size, self.unit, "your run"),
+            "memory": _q(_sig(self.memory_steps), "steps", "1/(1-beta2) of the clamped value"),
+            "assumptions": self.assumptions,
+        }
+
+
+def practice_lens(batch_size: int, reference: BetaReference, tokens_per_sample: int | None) -> PracticeLens:
+    """The half-life rule at ``batch_size`` and its clamp (docs/theory.md section 7).
+
+    Example:
+        >>> round(practice_lens(64, DEFAULT_REFERENCE, 4096).beta2_half_life_rule, 6)
+        0.998001
+    """
+    ref_size, unit, how = reference_size(reference, tokens_per_sample)
+    size = batch_size * (tokens_per_sample or 1)
+    rule = half_life_beta2(BetaReference(reference.beta2, ref_size, reference.source), size)
     lo, hi = PRACTICE_CLAMP
     clamped = min(max(rule, lo), hi)
-    out: dict[str, Any] = {
-        "beta2_half_life_rule": rule,
-        "beta2_clamped": clamped,
-        "clamp": [lo, hi],
-        "reference": {"beta2": reference.beta2, "batch_size": reference.batch_size, "unit": "samples",
-                      "source": reference.source},
-        "memory_steps": memory_steps(clamped),
-        "memory_samples": memory_steps(clamped) * batch_size,
-        "source": _SRC_HALF,
-        "assumptions": "the reference configuration converged; gradient noise per sample is "
-        "comparable between the reference and your run",
-    }
-    if tokens_per_sample:
-        out["memory_tokens"] = out["memory_samples"] * tokens_per_sample
-    return out
+    return PracticeLens(rule, clamped, (lo, hi), batch_size, reference, ref_size, size, unit, how, 1.0 / (1.0 - clamped))
 
 
 # -- lens 1: provable ---------------------------------------------------------------------
-def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) -> dict[str, Any]:
+@dataclass(frozen=True, eq=False)
+class ProvableLens:
+    """Shi et al.'s explicit threshold (needs n, d, D1) and Theorem 2.2's order (needs n).
+
+    ``beta2`` is Shi et al.'s threshold at this beta1, None when not computable or when
+    no beta2 < 1 satisfies it (``status`` says which). ``theorem22_scale`` is
+    (1 - beta1^n)/n^5: the theorem asks beta2 >= 1 - c x scale with c not given.
+    """
+
+    n: int | None
+    d: int | None
+    d1: float | None
+    status: str
+    beta2: float | None = None
+    gap: float | None = None
+    theorem22_scale: float | None = None
+    shi: dict[str, Any] | None = None
+    shi_beta1_zero: dict[str, Any] | None = None
+    note: str = ""
+    source: str = f"{_SRC_SHI}; {_SRC_T22}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "d": self.d, "D1": self.d1, "status": self.status,
+                "beta2": _q(self.beta2, "1", _SRC_SHI), "gap": self.gap,
+                "theorem22_scale": _q(self.theorem22_scale, "1", _SRC_T22),
+                "shi": self.shi, "shi_beta1_zero": self.shi_beta1_zero, "note": self.note}
+
+
+def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) -> ProvableLens:
     """Shi et al.'s explicit threshold and Theorem 2.2's order for n mini-batches."""
-    out: dict[str, Any] = {"n": n, "d": d, "D1": d1, "beta2": None}
     if n is None:
-        out["status"] = "needs the number of mini-batches n = N/B: give --dataset-size (or --gradients)"
-        return out
+        return ProvableLens(n, d, d1, "needs the number of mini-batches n = N/B: give the dataset size "
+                            "(or gradients)")
     from ..theory import theorem22_order_scale
 
-    out["theorem22"] = {
-        "scale_2026": theorem22_order_scale(n, beta1, "2026"),
-        "scale_2022": theorem22_order_scale(n, beta1, "2022"),
-        "statement": f"beta2 >= 1 - c * {theorem22_order_scale(n, beta1, '2026'):.3g} "
-        f"(= 1 - c (1 - beta1^n)/n^5 with n = {n}); c is a constant the paper does not give",
-        "source": _SRC_T22,
-    }
+    scale = theorem22_order_scale(n, beta1, "2026")
     if d is None or d1 is None or not math.isfinite(d1):
-        out["status"] = "Shi et al.'s explicit condition needs d and D1: give --gradients"
-        return out
+        return ProvableLens(n, d, d1, "Shi et al.'s explicit condition needs d and D1: give gradients",
+                            theorem22_scale=scale)
     from ..theory import shi_min_beta2
 
     here = shi_min_beta2(n, d, d1, beta1, d1_convention="mean")
     rms = shi_min_beta2(n, d, d1, 0.0, d1_convention="mean") if beta1 > 0 else here
-    out["shi"] = here.to_dict()
-    out["shi_beta1_zero"] = rms.to_dict()
-    out["source"] = _SRC_SHI
     if here.feasible:
-        out["beta2"] = float(here.beta2_upper)
-        out["gap"] = here.gap_upper
-        out["status"] = f"beta2 >= 1 - {here.gap_upper:.3g} (Theorem {here.theorem}) proves convergence"
+        status = f"beta2 >= 1 - {here.gap_upper:.3g} (Theorem {here.theorem}) proves convergence"
+        beta2, gap = float(here.beta2_upper), here.gap_upper
     else:
-        out["status"] = (
-            f"no beta2 < 1 satisfies Theorem {here.theorem} at beta1 = {beta1:g}; at beta1 = 0 "
-            f"(Theorem 4.3) beta2 >= 1 - {rms.gap_upper:.3g} would"
-        )
-    out["note"] = here.note
-    return out
+        status = (f"no beta2 < 1 satisfies Theorem {here.theorem} at beta1 = {beta1:g}; at beta1 = 0 "
+                  f"(Theorem 4.3) beta2 >= 1 - {rms.gap_upper:.3g} would")
+        beta2, gap = None, None
+    return ProvableLens(n, d, d1, status, beta2, gap, scale, here.to_dict(), rms.to_dict(), here.note)
 
 
 # -- lens 2: calibrated ---------------------------------------------------------------------
@@ -205,6 +212,45 @@ def _gradient_input(gradients: Any) -> Any:
     return [check_input_file(p, "gradient file", fix="give a .npy or .npz file") for p in paths]
 
 
+@dataclass(frozen=True, eq=False)
+class CalibratedLens:
+    """What the calibrated predictor says at this batch size.
+
+    The first four fields are the seam every predictor fills: ``beta2_critical`` (beta2*,
+    below which training is predicted to fail; 0 when no ladder value failed),
+    ``beta2_recommended`` (the smallest beta2 the predictor trusts; None when even the
+    top of its ladder fails), ``mechanism`` (in words) and ``source``. The rest are the
+    training boundary's details (docs/theory.md section 10).
+    """
+
+    beta2_critical: float | None
+    beta2_recommended: float | None
+    mechanism: str
+    source: str
+    unresolved: bool = False
+    eps: float | None = None
+    steps: int | None = None
+    points: int | None = None
+    d: int | None = None
+    coordinates: int | None = None
+    aggregate_drift_ratio: tuple[float, ...] = ()
+    climbing_share: tuple[float, ...] = ()
+    sustained_update: tuple[float, ...] = ()
+    ladder: tuple[float, ...] = ()
+    assumptions: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        out["beta2_critical"] = _q(_r(self.beta2_critical, 4), "1", self.source)
+        out["beta2_recommended"] = _q(_r(self.beta2_recommended, 4), "1", self.source)
+        return out
+
+    def with_sizes(self, points: int, d: int) -> "CalibratedLens":
+        from dataclasses import replace
+
+        return replace(self, points=points, d=d)
+
+
 def _gradient_facts(gradients: Any, batch_size: int, dataset_size: int | None, seed: int) -> dict[str, Any]:
     from ..noise import estimate
 
@@ -214,44 +260,298 @@ def _gradient_facts(gradients: Any, batch_size: int, dataset_size: int | None, s
             "d1": float(c.d1_at_d0_zero), "points": int(est.shape[0])}
 
 
-def calibrated_lens(
-    laws: Sequence[Any], beta1: float, *, margin: float, eps: float, seed: int
-) -> dict[str, Any]:
-    """beta2* (strict and lenient) and the recommended beta2 from the drift ratio."""
-    from ..drift import recommended_beta2
+def calibrated_prediction(
+    gradients: Any,
+    batch_size: int,
+    beta1: float,
+    *,
+    eps: float,
+    steps: int | None,
+    seed: int,
+) -> CalibratedLens:
+    """beta2* and the recommended beta2 at ``batch_size`` from sampled per-example gradients.
 
-    rec = recommended_beta2(list(laws), beta1, margin=margin, eps=eps, seed=seed)
-    b = rec.boundary
-    strict = float(b.strict[0])
-    bracket = (float(b.strict_bracket[0, 0]), float(b.strict_bracket[0, 1]))
-    setters = [s.__dict__ for s in (b.setters[0] if b.setters else ())]
-    return {
-        "beta2_critical": strict,
-        "beta2_critical_interval": bracket,
-        "beta2_lenient": float(b.lenient[0]),
-        "beta2_recommended": float(rec.beta2),
-        "recommended_interval": list(rec.bracket),
-        "unresolved": bool(rec.unresolved or b.unresolved[0]),
-        "limited_by": rec.limited_by,
-        "binding_coordinates": [s.__dict__ for s in rec.binding],
-        "critical_coordinates": setters,
-        "excluded_coordinates": [int(v) for v in b.excluded],
-        "informative_coordinates": [int(v) for v in b.informative],
-        "margin": margin,
-        "eps": eps,
-        "source": _SRC_DRIFT,
-        "assumptions": "theta frozen while (m, v) mix; gradients i.i.d. from the mini-batch law at each "
-        "sampled point; the worst point decides; coordinates whose mean is within 2 standard errors "
-        "of zero are left out",
-    }
+    The one place the calibrated predictor is called, so it can be swapped. It is the
+    training boundary of :func:`adamcheck.drift.training_boundary` (docs/theory.md
+    section 10): sign drift of the whole model and of its reversed coordinates, and
+    update growth where beta1 >= sqrt(beta2), checked against real training runs
+    (benchmarks/validity/README.md). ``steps`` is the planned run length (default 4000
+    simulated steps, at most 20000).
+    """
+    from ..drift import training_boundary
+
+    n_steps = 4000 if steps is None else int(min(max(steps, 20), 20000))
+    tb = training_boundary(gradients, [batch_size], beta1=beta1, eps=eps, steps=n_steps, seed=seed)
+    star = float(tb.critical_beta2[0])
+    st = tb.statistics[0]
+    unresolved = star != star
+    why = tb.mechanism[0]
+    return CalibratedLens(
+        beta2_critical=None if unresolved else star,
+        beta2_recommended=None if unresolved else star,
+        mechanism=(f"{why}: measured on your gradients below beta2*" if why
+                   else "no failure found on the ladder at this batch size"),
+        source=_SRC_DRIFT,
+        unresolved=unresolved,
+        eps=eps,
+        steps=n_steps,
+        coordinates=tb.coordinates,
+        aggregate_drift_ratio=tuple(float(x) for x in st.drift),
+        climbing_share=tuple(float(x) for x in st.climbing),
+        sustained_update=tuple(float(x) for x in st.update),
+        ladder=tuple(float(x) for x in st.beta2s),
+        assumptions="theta frozen at each sampled point while (m, v) mix; mini-batches drawn from the "
+        "sampled examples; the worst point decides; max_update 2, max_climbing 1 and a 10-step window "
+        "are adamcheck's choices; the learning rate is not used",
+    )
 
 
 # -- the recommendation ---------------------------------------------------------------------
-def _sqrt_condition(beta1: float, beta2: float) -> float:
-    """Raise beta2 if needed so that beta1 < sqrt(beta2) (halfway from beta1^2 to 1)."""
-    if beta1 < math.sqrt(beta2):
-        return beta2
-    return 1.0 - (1.0 - beta1 * beta1) / 2.0
+@dataclass(frozen=True, eq=False)
+class Choice:
+    """The chosen beta2, the one reason, its source, and what a cap traded (if any)."""
+
+    beta2: float
+    reason: str
+    source: str
+    trades: str = ""
+
+
+def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low: Edge, high: Edge) -> Choice:
+    """The choice rule: practice, raised by the calibrated lens and the lower edge, capped by the upper edge.
+
+    Example:
+        >>> from adamcheck.recommend._verdict import lower_edge, upper_edge
+        >>> p = practice_lens(1, DEFAULT_REFERENCE, None)
+        >>> c = choose_beta2(p, None, lower_edge(1, 0.9)[0],
+        ...                  upper_edge(1, reference=DEFAULT_REFERENCE, planned_steps=1500)[0])
+        >>> c.beta2, 1 / (1 - c.beta2) <= 1500
+        (0.99933, True)
+    """
+    ref = practice.reference
+    beta2 = practice.beta2_clamped
+    per_sample = round(practice.size / practice.batch_size) if practice.unit == "tokens" else None
+    rule = f"half-life rule ({describe_reference(ref, per_sample)})"
+    reason = rule
+    origin = f"half-life rule, {describe_reference(ref, per_sample).split(',')[0]}"
+    if practice.beta2_clamped != practice.beta2_half_life_rule:
+        reason += f", clamped to {list(practice.clamp)}"
+    source = f"{practice.source}; reference: {ref.source}"
+    if calibrated is not None and calibrated.beta2_recommended is not None and calibrated.beta2_recommended > beta2:
+        beta2 = calibrated.beta2_recommended
+        reason = "your gradients need more memory than the practice rule gives (calibrated lens)"
+        source = calibrated.source
+        origin = "calibrated lens"
+    if low.flags(beta2, "lower"):
+        beta2 = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
+        reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge {low.beta2:.4g}"
+        source = low.source
+        origin = f"lower edge, {EDGE_MEMORY_FACTOR:g}x its memory"
+    trades = ""
+    # The run's length is a hard cap; the large-batch memory is advice and never pushes
+    # the answer onto the lower edge (a risk outranks advice).
+    if high.beta2 is not None and beta2 > high.beta2 and (high.kind == "steps" or not low.flags(high.beta2, "lower")):
+        capped = round_beta2(high.beta2, up=True)
+        trades = (f"capped from {beta2:.6g} (memory {1 / (1 - beta2):,.0f} steps) to {capped:g} "
+                  f"({1 / (1 - capped):,.0f} steps): a second moment that forgets its start within the "
+                  "run, traded for less averaging of the gradient noise in v")
+        if low.flags(capped, "lower"):
+            trades += f", and it falls to the lower edge {low.beta2:.4g} ({low.reason}): a risk either way"
+        why = (f"the run caps the memory at {1 / (1 - capped):,.0f} steps" if high.kind == "steps"
+               else "capped by the upper edge") + f" ({origin}: {beta2:.6g})"
+        return Choice(capped, why, high.source, trades)
+    rounded = round_beta2(beta2)
+    if rounded < beta2 and (source != practice.source + f"; reference: {ref.source}" or low.flags(rounded, "lower")):
+        rounded = round_beta2(beta2, up=False)  # a raise must stay a raise
+    return Choice(rounded, reason, source, trades)
+
+
+def _count(x: float) -> str:
+    return f"{x:,.0f}" if x >= 10 else f"{x:g}"
+
+
+@dataclass(frozen=True, eq=False)
+class Recommendation:
+    """The answer of :func:`recommend`; ``to_dict()`` is ``adamcheck recommend --json``.
+
+    Attributes:
+        beta1, beta2: the recommendation (beta2 rounded to two significant digits of
+            1 - beta2: what its memory supports).
+        reason, source: the one reason for beta2 and where it comes from; ``trades``
+            what a cap by the upper edge gave up ("" when none).
+        lower, upper: the edges of the safe range at this batch (:class:`Edge`);
+            ``lower_parts``/``upper_parts`` every component.
+        provable, calibrated, practice: the lenses (``calibrated`` None without gradients).
+        warnings: what to watch. ``notes``: what was and was not used.
+    """
+
+    batch_size: int
+    beta1: float
+    beta2: float
+    reason: str
+    source: str
+    lower: Edge
+    upper: Edge
+    practice: PracticeLens
+    provable: ProvableLens
+    calibrated: CalibratedLens | None = None
+    lower_parts: tuple[Edge, ...] = ()
+    upper_parts: tuple[Edge, ...] = ()
+    trades: str = ""
+    beta1_source: str = "yours"
+    dataset_size: int | None = None
+    tokens_per_sample: int | None = None
+    planned_steps: int | None = None
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
+    #: such as ``adamcheck check``'s eps rule; not part of the JSON.
+    laws: tuple[Any, ...] = field(default=(), repr=False)
+
+    @property
+    def unit(self) -> str:
+        return self.practice.unit
+
+    @property
+    def tokens_per_step(self) -> int | None:
+        return None if self.tokens_per_sample is None else self.batch_size * self.tokens_per_sample
+
+    @property
+    def beta2_critical(self) -> float | None:
+        return None if self.calibrated is None else self.calibrated.beta2_critical
+
+    @property
+    def beta2_half_life_rule(self) -> float:
+        return self.practice.beta2_half_life_rule
+
+    @property
+    def beta2_practice(self) -> float:
+        return self.practice.beta2_clamped
+
+    @property
+    def beta2_calibrated(self) -> float | None:
+        return None if self.calibrated is None else self.calibrated.beta2_recommended
+
+    @property
+    def beta2_provable(self) -> float | None:
+        return self.provable.beta2
+
+    @property
+    def memory_steps(self) -> float:
+        return 1.0 / (1.0 - self.beta2)
+
+    def to_dict(self) -> dict[str, Any]:
+        unit = self.unit
+        mem = self.memory_steps
+        return {
+            "schema": "adamcheck.recommend/2",
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "answer": {
+                "beta1": _q(self.beta1, "1", self.beta1_source),
+                "beta2": _q(self.beta2, "1", self.source),
+                "reason": self.reason,
+                "trades": self.trades or None,
+                "memory": _q(_sig(mem), "steps", "1/(1-beta2)"),
+                "memory_samples": _q(_sig(mem * self.batch_size), "samples", "1/(1-beta2) x batch"),
+                "memory_tokens": None if self.tokens_per_step is None else _q(
+                    _sig(mem * self.tokens_per_step), "tokens", "1/(1-beta2) x tokens per step"),
+            },
+            "safe_range": {"unit": unit, "lower": self.lower.to_dict(unit), "upper": self.upper.to_dict(unit),
+                           "lower_parts": [p.to_dict(unit) for p in self.lower_parts],
+                           "upper_parts": [p.to_dict(unit) for p in self.upper_parts]},
+            "batch": {"samples": self.batch_size, "tokens_per_sample": self.tokens_per_sample,
+                      "tokens": self.tokens_per_step, "compared_in": unit},
+            "dataset_size": self.dataset_size,
+            "planned_steps": self.planned_steps,
+            "beta2_critical": _q(_r(self.beta2_critical, 4), "1", _SRC_DRIFT if self.calibrated else "not computed"),
+            "beta2_half_life_rule": _q(_r(self.beta2_half_life_rule, 4), "1", _SRC_HALF),
+            "beta2_practice": _q(_r(self.beta2_practice, 4), "1", f"clamp {list(self.practice.clamp)}"),
+            "beta2_calibrated": _q(_r(self.beta2_calibrated, 4), "1", _SRC_DRIFT if self.calibrated else "not computed"),
+            "beta2_provable": _q(self.beta2_provable, "1", _SRC_SHI),
+            "lenses": {"provable": self.provable, "calibrated": self.calibrated, "practice": self.practice},
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class _Inputs:
+    batch_size: int
+    dataset_size: int | None
+    gradients: Any
+    beta1: float
+    beta1_given: bool
+    reference: BetaReference
+    tokens_per_sample: int | None
+    eps: float
+    planned_steps: int | None
+    seed: int
+
+
+def _validate(batch_size: Any, dataset_size: Any, gradients: Any, beta1: Any, reference: Any,
+              tokens_per_sample: Any, eps: Any, planned_steps: Any, seed: Any) -> _Inputs:
+    batch_size = check_positive_int(batch_size, "batch size")
+    if dataset_size is not None:
+        dataset_size = check_positive_int(dataset_size, "dataset size")
+        if batch_size > dataset_size:
+            raise InvalidParameterError(
+                f"batch size {batch_size} is larger than the data set ({dataset_size}): use at most {dataset_size}"
+            )
+    if isinstance(reference, str):
+        reference = parse_reference(reference)
+    if reference is not None and not isinstance(reference, BetaReference):
+        raise InvalidParameterError(
+            f"reference = {shown_repr(reference)} is a {type(reference).__name__}: give a BetaReference or "
+            "the text 'BETA2@BATCH', such as '0.999@32'"
+        )
+    if tokens_per_sample is not None:
+        tokens_per_sample = check_positive_int(tokens_per_sample, "tokens per sample")
+    return _Inputs(
+        batch_size=batch_size,
+        dataset_size=dataset_size,
+        gradients=None if gradients is None else _gradient_input(gradients),
+        beta1=check_beta(DEFAULT_BETA1 if beta1 is None else beta1, "beta1"),
+        beta1_given=beta1 is not None,
+        reference=reference or DEFAULT_REFERENCE,
+        tokens_per_sample=tokens_per_sample,
+        eps=1e-8 if eps is None else check_nonnegative_float(eps, "eps"),
+        planned_steps=None if planned_steps is None else check_positive_int(planned_steps, "planned steps"),
+        seed=check_seed(seed),
+    )
+
+
+def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens | None, choice: Choice,
+              low: Edge) -> tuple[list[str], list[str]]:
+    warnings: list[str] = []
+    notes: list[str] = []
+    if calibrated is None:
+        notes.append("calibrated lens not used: no gradients given, so beta2* for your problem was not "
+                     "computed; the answer rests on the practice rule and the published evidence")
+    elif calibrated.beta2_recommended is None:
+        warnings.append("the calibrated search found every beta2 on its ladder unsafe at this batch size "
+                        f"({calibrated.mechanism}); use a larger batch or check with a real run")
+    elif calibrated.beta2_recommended <= practice.beta2_clamped:
+        notes.append("the calibrated lens sees only the sampled points; the practice value is kept because "
+                     "it is also safe there and matches a configuration known to work")
+    if calibrated is not None and calibrated.beta2_critical is not None and \
+            calibrated.beta2_critical > practice.beta2_clamped:
+        warnings.append(f"your gradients need beta2 >= {calibrated.beta2_critical:.4g} at batch "
+                        f"{inp.batch_size}, above the practice rule's {practice.beta2_clamped:.4g}: "
+                        "small batches need larger beta2")
+    if low.flags(practice.beta2_clamped, "lower"):
+        warnings.append(f"the practice value {practice.beta2_clamped:.4g} is at or below the lower edge "
+                        f"{low.beta2:.4g} ({low.reason}): raised to {choice.beta2:g}")
+    if choice.trades:
+        warnings.append(choice.trades)
+    if low.flags(choice.beta2, "lower"):
+        warnings.append(f"beta2 = {choice.beta2:g} is at or below the lower edge {low.beta2:.4g}: {low.reason}")
+    if practice.beta2_half_life_rule <= practice.clamp[0]:
+        notes.append(f"large batch: the half-life rule ({practice.beta2_half_life_rule:.4g}) is below the "
+                     f"practice range; GPT-3, Llama and DeepSeek train at 0.95 there")
+    if not inp.beta1_given:
+        notes.append(f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)")
+    return warnings, notes
 
 
 @numpy_quiet
@@ -264,31 +564,35 @@ def recommend(
     reference: BetaReference | str | None = None,
     tokens_per_sample: int | None = None,
     eps: float | None = None,
-    margin: float = DEFAULT_MARGIN,
     planned_steps: int | None = None,
     seed: int = 0,
 ) -> Recommendation:
-    """Recommend (beta1, beta2) for ``batch_size``, with the evidence of each lens.
+    """Recommend (beta1, beta2) for ``batch_size``, with the safe range and its evidence.
 
-    Math: the calibrated beta2* is the smallest beta2 past which no informative
-    coordinate's drift ratio rho(beta1, beta2; P_B) = E_pi[m/(sqrt v + eps)] /
-    (E g/sqrt(E g^2)) is negative beyond its standard error (docs/theory.md section 9); the
-    recommended beta2 keeps rho >= ``margin``. The practice lens is beta2_ref^(B/B_ref);
-    the provable lens is Shi et al.'s condition and Theorem 2.2's order.
+    Math: the practice value is beta2_ref^(B/B_ref) (in tokens when ``tokens_per_sample``
+    is known), clamped to [0.95, 0.9999]; it is raised to the calibrated beta2* (the
+    training boundary of docs/theory.md section 10, from your per-example gradients) and
+    above the lower edge, then capped
+    by the upper edge (:mod:`adamcheck.recommend._verdict`): with ``planned_steps``,
+    1/(1-beta2) never exceeds the run.
 
     Args:
         batch_size: samples (sequences) per optimizer step, B.
         dataset_size: N, the data set size (n = N // B mini-batches).
-        gradients: per-example gradient file(s) (``.npy``/``.npz``, (N, d) or (P, N, d)),
-            see :func:`adamcheck.noise.estimate`; enables the calibrated lens.
+        gradients: per-example gradient file(s) (``.npy``/``.npz``, (N, d) or (P, N, d)) or
+            an array, see :func:`adamcheck.noise.estimate`; enables the calibrated lens.
         beta1: your beta1 (default 0.9).
         reference: a configuration known to work, ``"BETA2@BATCH"`` or a BetaReference
-            (default: 0.999 at batch 32, the public recipe of docs/theory.md section 7).
-        tokens_per_sample: tokens per sample, to report memories in tokens.
-        eps: your Adam epsilon for the drift ratio (default 0: scale free).
-        margin: drift-ratio margin of the recommended beta2 (default 0.5).
-        planned_steps: steps you plan to run (warns when 1/(1-beta2) exceeds them).
+            (default: 0.999 at 32 sequences of 4096 tokens, docs/theory.md section 7).
+        tokens_per_sample: tokens per sample; then batches are compared in tokens.
+        eps: your Adam epsilon, in the units of the gradients (default torch's 1e-8).
+        planned_steps: steps you plan to run: caps the memory 1/(1-beta2), and is the
+            length of the runs the calibrated lens simulates (4000 when not given).
         seed: seed of the resampled mini-batches and the Monte Carlo.
+
+    Raises:
+        InvalidParameterError: a value out of range.
+        DataError: a gradient file missing or unusable.
 
     Example:
         >>> rec = recommend(32)
@@ -296,140 +600,40 @@ def recommend(
         (0.999, True)
         >>> round(recommend(256).beta2_half_life_rule, 4)
         0.992
+        >>> r = recommend(1, planned_steps=1500)
+        >>> 1 / (1 - r.beta2) <= 1500
+        True
 
     References:
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
         (arXiv:2507.07101); docs/theory.md sections 3, 7, 9.
     """
-    batch_size = check_positive_int(batch_size, "batch size")
-    if dataset_size is not None:
-        dataset_size = check_positive_int(dataset_size, "dataset size")
-        if batch_size > dataset_size:
-            raise InvalidParameterError(
-                f"batch size {batch_size} is larger than the data set ({dataset_size}): use at most {dataset_size}"
-            )
-    beta1_given = beta1 is not None
-    beta1 = check_beta(DEFAULT_BETA1 if beta1 is None else beta1, "beta1")
-    if isinstance(reference, str):
-        reference = parse_reference(reference)
-    if reference is not None and not isinstance(reference, BetaReference):
-        raise InvalidParameterError(
-            f"reference = {shown_repr(reference)} is a {type(reference).__name__}: give a BetaReference or "
-            "the text 'BETA2@BATCH', such as '0.999@32'"
-        )
-    reference = reference or DEFAULT_REFERENCE
-    if tokens_per_sample is not None:
-        tokens_per_sample = check_positive_int(tokens_per_sample, "tokens per sample")
-    eps = 0.0 if eps is None else check_nonnegative_float(eps, "eps")
-    margin = check_nonnegative_float(margin, "margin")
-    if margin >= 1:
-        raise InvalidParameterError(f"margin = {margin:g} must be below 1 (rho tends to 1 as beta2 -> 1)")
-    if planned_steps is not None:
-        planned_steps = check_positive_int(planned_steps, "planned steps")
-    seed = check_seed(seed)
-
-    notes: list[str] = []
-    warnings: list[str] = []
-    practice = practice_lens(batch_size, reference.in_samples(tokens_per_sample), tokens_per_sample)
-
+    inp = _validate(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps,
+                    planned_steps, seed)
+    practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
     facts = None
     calibrated = None
-    if gradients is not None:
-        facts = _gradient_facts(_gradient_input(gradients), batch_size, dataset_size, seed)
-        calibrated = calibrated_lens(facts["estimate"].laws, beta1, margin=margin, eps=eps, seed=seed)
-        calibrated["points"] = facts["points"]
-        calibrated["d"] = facts["d"]
-        dataset_size = dataset_size or facts["N"]
-    else:
-        notes.append(
-            "calibrated lens not used: no --gradients given, so beta2* for your problem was not "
-            "computed; the recommendation rests on the practice rule"
-        )
-
-    n = facts["n"] if facts else (dataset_size // batch_size if dataset_size else None)
-    provable = provable_lens(n, facts["d"] if facts else None, facts["d1"] if facts else None, beta1)
-
-    beta2 = practice["beta2_clamped"]
-    choice = "practice: the half-life rule from the reference, clamped to the practice range"
-    if calibrated is not None and not calibrated["unresolved"]:
-        floor = calibrated["beta2_recommended"]
-        if floor > beta2:
-            beta2 = floor
-            choice = ("calibrated: your gradients need more memory than the practice rule gives; the "
-                      "smallest beta2 keeping the drift ratio above the margin")
-        else:
-            choice += (f"; your gradients allow beta2 >= {floor:.4g} (drift ratio above the margin at the "
-                       "sampled points), so the practice value is safe by the calibrated lens too")
-            notes.append(
-                "the calibrated lens sees only the sampled points; the practice value is kept because "
-                "it is also safe there and matches a configuration known to work"
-            )
-    elif calibrated is not None:
-        warnings.append(
-            "the calibrated search found no beta2 on its ladder that keeps every informative "
-            "coordinate above the margin; the practice rule is used, check it with a simulation"
-        )
-    adjusted = _sqrt_condition(beta1, beta2)
-    if adjusted != beta2:
-        warnings.append(
-            f"beta1 = {beta1:g} >= sqrt(beta2) = {math.sqrt(beta2):.4f}: outside every convergence "
-            f"theorem; raised beta2 to {adjusted:.6g} (or lower beta1)"
-        )
-        beta2 = adjusted
-
-    crit = calibrated["beta2_critical"] if calibrated else None
-    if crit is not None and crit > practice["beta2_clamped"]:
-        warnings.append(
-            f"your gradients need beta2 >= {crit:.4g} at batch {batch_size}, above the practice "
-            f"rule's {practice['beta2_clamped']:.4g}: small batches need larger beta2"
-        )
-    mem = memory_steps(beta2)
-    if planned_steps is not None and mem > planned_steps:
-        warnings.append(
-            f"1/(1-beta2) = {mem:,.0f} steps exceeds the {planned_steps:,} planned steps: the second "
-            "moment would still be averaging its start when training ends"
-        )
-    if mem > 1000.5:  # beyond beta2 = 0.999
-        warnings.append(
-            f"1/(1-beta2) = {mem:,.0f}: Theorem 2.2's rate term O(log T/((1-beta2) sqrt T)) grows "
-            "with it (20x at 0.95, 1000x at 0.999); larger beta2 is not free, keep it no higher "
-            "than needed"
-        )
-    reference_samples = practice["reference"]["batch_size"]
-    if practice["beta2_half_life_rule"] <= practice["clamp"][0] and batch_size <= reference_samples:
-        warnings.append(
-            f"the reference's own beta2 ({practice['reference']['beta2']:g} at batch {reference_samples:g}) is "
-            f"at or below the practice range's lower end {practice['clamp'][0]:g}; keep it only if that "
-            "configuration trained well, and raise beta2 if the calibrated lens asks for it"
-        )
-    elif practice["beta2_half_life_rule"] <= practice["clamp"][0]:
-        warnings.append(
-            f"large batch: the half-life rule ({practice['beta2_half_life_rule']:.4g}) is below the "
-            f"practice range, where lower beta2 (GPT-3, Llama, DeepSeek use 0.95) guards against "
-            "loss spikes; raise beta2 only if the calibrated lens asks for it"
-        )
-    if not beta1_given:
-        notes.append(f"beta1 = {DEFAULT_BETA1:g} (the common default; pass --beta1 for yours)")
-
+    if inp.gradients is not None:
+        facts = _gradient_facts(inp.gradients, inp.batch_size, inp.dataset_size, inp.seed)
+        calibrated = calibrated_prediction(inp.gradients, inp.batch_size, inp.beta1, eps=inp.eps,
+                                           steps=inp.planned_steps,
+                                           seed=inp.seed).with_sizes(facts["points"], facts["d"])
+    size_n = inp.dataset_size or (facts["N"] if facts else None)
+    n = facts["n"] if facts else (size_n // inp.batch_size if size_n else None)
+    provable = provable_lens(n, facts["d"] if facts else None, facts["d1"] if facts else None, inp.beta1)
+    low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
+                                beta2_critical=calibrated.beta2_critical if calibrated else None,
+                                critical_source=calibrated.source if calibrated else "")
+    high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
+                                  planned_steps=inp.planned_steps)
+    choice = choose_beta2(practice, calibrated, low, high)
+    warnings, notes = _warnings(inp, practice, calibrated, choice, low)
     return Recommendation(
-        batch_size=batch_size,
-        beta1=beta1,
-        beta2=float(beta2),
-        beta2_critical=crit,
-        beta2_critical_interval=tuple(calibrated["beta2_critical_interval"]) if calibrated else None,
-        beta2_lenient=calibrated["beta2_lenient"] if calibrated else None,
-        beta2_calibrated=calibrated["beta2_recommended"] if calibrated else None,
-        beta2_half_life_rule=float(practice["beta2_half_life_rule"]),
-        beta2_practice=float(practice["beta2_clamped"]),
-        beta2_provable=provable.get("beta2"),
-        margin=margin,
-        dataset_size=dataset_size,
-        tokens_per_sample=tokens_per_sample,
-        provable=provable,
-        calibrated=calibrated,
-        practice=practice,
-        choice=choice,
-        warnings=warnings,
-        notes=notes,
-        laws=list(facts["estimate"].laws) if facts else [],
+        batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
+        source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
+        calibrated=calibrated, beta1_source="yours" if inp.beta1_given else "the common default (torch, optax)",
+        lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
+        dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
+        warnings=tuple(warnings), notes=tuple(notes),
+        laws=tuple(facts["estimate"].laws) if facts else (),
     )
