@@ -70,12 +70,16 @@ def test_provable_lens_with_dataset_size_and_gradients(root):
 
 
 def test_calibrated_lens_on_the_example(root):
+    # Logistic regression on digits at batch 4, beta1 = 0: simulated Adam climbs from 0.69 to
+    # about 20 at beta2 = 0.1 (test below); the training boundary puts beta2* above that.
     r = recommend(4, gradients=root / GRADS, beta1=0.0)
     assert 0.3 < r.beta2_critical < 0.8
-    lo, hi = r.beta2_critical_interval
-    assert lo <= r.beta2_critical <= hi
+    assert "sign drift" in r.calibrated.mechanism
     assert r.beta2 >= r.beta2_calibrated >= r.beta2_critical
-    assert r.laws and r.calibrated.informative_coordinates[0] > 0
+    assert r.laws and r.calibrated.coordinates > 0
+    # the same prediction whether the gradients come as a file or as an array
+    arr = np.load(root / GRADS, allow_pickle=False)["grads"]
+    assert recommend(4, gradients=arr, beta1=0.0).beta2_critical == r.beta2_critical
 
 
 def test_critical_beta2_falls_with_batch_size(root):
