@@ -138,7 +138,6 @@ def _include_loader(base: Path | None, depth: int, seen: tuple[str, ...], count:
     contains the tag; so does this loader. Every other tag stays refused, as
     ``yaml.safe_load`` refuses it: nothing is constructed but plain data.
     """
-    import yaml
 
     class IncludeLoader(_bounded_yaml_loader()):  # a SafeLoader that also bounds alias expansion
         pass
@@ -164,20 +163,8 @@ def _include_loader(base: Path | None, depth: int, seen: tuple[str, ...], count:
 
 def _load_yaml(text: str, name: str, base: Path | None, depth: int, seen: tuple[str, ...],
                count: list[int] | None = None) -> Any:
-    import yaml
-
-    loader = _include_loader(base, depth, seen, [0] if count is None else count)
-    try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass, see _include_loader
-    except _TooManyNodes:
-        raise _too_many_nodes(name) from None
-    except RecursionError:
-        raise _too_deep(name) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{name} is not valid YAML ({where}{problem}): fix the file") from None
+    # a SafeLoader subclass, see _include_loader
+    return _yaml_with(text, name, _include_loader(base, depth, seen, [0] if count is None else count))
 
 
 def parse_yaml(text: str, name: str, base: Path | None = None) -> Any:
@@ -193,10 +180,15 @@ def parse_yaml(text: str, name: str, base: Path | None = None) -> Any:
 
 
 def _safe_yaml(text: str, name: str) -> Any:
+    return _yaml_with(text, name, _bounded_yaml_loader())  # a SafeLoader: no tags run code
+
+
+def _yaml_with(text: str, name: str, loader: Any) -> Any:
+    """``yaml.load`` with one of our SafeLoader subclasses; every failure is a ConfigError."""
     import yaml
 
     try:
-        return yaml.load(text, Loader=_bounded_yaml_loader())  # a SafeLoader: no tags run code
+        return yaml.load(text, Loader=loader)  # noqa: S506 - only SafeLoader subclasses come here
     except _TooManyNodes:
         raise _too_many_nodes(name) from None
     except RecursionError:

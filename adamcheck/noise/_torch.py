@@ -27,13 +27,12 @@ from ._scale import GradientScale
 __all__ = ["per_example_gradients", "save_per_example_gradients"]
 
 
-def _import_torch() -> Any:
+def _import_torch(what: str = "per-example gradients from a model need") -> Any:
+    """torch, or our error saying what needs it and how to install it."""
     try:
         import torch
     except ImportError:  # pragma: no cover - exercised only without torch
-        raise InvalidParameterError(
-            "per-example gradients from a model need torch: pip install 'adamcheck[torch]'"
-        ) from None
+        raise InvalidParameterError(f"{what} torch: pip install 'adamcheck[torch]'") from None
     return torch
 
 

@@ -50,13 +50,9 @@ __all__ = [
 
 
 def import_torch() -> Any:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - exercised only without torch
-        raise InvalidParameterError(
-            "adamcheck.torch needs torch: pip install 'adamcheck[torch]'"
-        ) from None
-    return torch
+    from ..noise._torch import _import_torch
+
+    return _import_torch("adamcheck.torch needs")
 
 
 @dataclass(frozen=True)
