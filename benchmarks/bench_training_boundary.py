@@ -1,6 +1,6 @@
 """Speed of the calibrated lens on a model-sized gradient file, whole process.
 
-A (4, 512, 10000) float32 file of per-example gradients (164 MB; ReLU-like: 70% of the
+A (4, 512, 10000) float32 file of per-example gradients (82 MB; ReLU-like: 70% of the
 entries exactly zero, heavy-tailed non-zeros) is written once. Measured in the same run:
 
 * ``adamcheck recommend --batch-size 32 --beta1 0.9 --gradients FILE`` (target <= 10 s);
