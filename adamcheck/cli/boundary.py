@@ -38,15 +38,23 @@ def _fmt_training(v: float) -> str:
     return "none on the ladder (every beta2 tried is safe)" if v <= 0 else f"{v:g}"
 
 
+def _steps_text(steps: list[int]) -> str:
+    return f"{min(steps)}" if min(steps) == max(steps) else f"{min(steps)}-{max(steps)}"
+
+
 def _render_batches(payload: dict[str, Any]) -> str:
     L = [f"training boundary beta2*(B) at beta1 = {payload['beta1']:g} "
          f"({payload['coordinates_sampled']} of {payload['coordinates_total']} coordinates, "
-         f"{min(payload['steps'])}-{max(payload['steps'])} simulated steps; worst sampled point)",
+         f"{_steps_text(payload['steps'])} simulated steps; worst sampled point)",
          f"{'batch':>7}  {'beta2*':<46} set by"]
     for B, s, why in zip(payload["batch_sizes"], payload["critical_beta2"], payload["mechanism"]):
         L.append(f"{B:>7}  {_fmt_training(s):<46} {why or '-'}")
     L.append("beta2 below beta2* is predicted to fail; the constants are adamcheck's "
-             "(docs/theory.md section 9)")
+             "(docs/theory.md section 10)")
+    if payload["beta1"] > 0:
+        L.append(f"beta2 <= beta1^2 = {payload['beta1'] ** 2:.4g} is outside every convergence theorem "
+                 "(beta1 >= sqrt(beta2));")
+        L.append("recommend and check keep beta2 above it whatever this boundary says")
     for note in payload.get("notes", []):
         L.append(f"note: {note}")
     if payload.get("plot"):
@@ -73,7 +81,7 @@ and with --plot draws it over the simulated phase grid (Zhang et al. 2026, Figur
 2.4(a) style). With --gradients it gives beta2* per batch size from your sampled
 per-example gradients: the training boundary, which looks for both ways real
 training fails (sign drift, and update growth where beta1 >= sqrt(beta2)) and was
-checked against real training runs (docs/theory.md section 9).
+checked against real training runs (docs/theory.md section 10).
 
 \b
 Examples:

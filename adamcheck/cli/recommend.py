@@ -88,7 +88,8 @@ def _render(rec: Any, explain: bool = False) -> str:
             L += _wrap(f"- {row.describe(rec.unit)}", "    ", "      ")
     L += ["Upper edge (above it: advice)"]
     for part in rec.upper_parts or (rec.upper,):
-        L += _wrap(f"{part.kind}: {_edge_text(part, 'upper')}: {part.reason}", "  ", "    ")
+        head = part.reason if part.beta2 is None else f"{part.kind}: {_edge_text(part, 'upper')}: {part.reason}"
+        L += _wrap(head, "  ", "    ")
         L += _wrap(f"source: {part.source}", "    ", "      ")
     p, c, pr = rec.practice, rec.calibrated, rec.provable
     L += ["", "1. Provable (sufficient conditions; extremely conservative, not used for the choice)"]

@@ -272,6 +272,11 @@ def check_values(
         >>> check_values(8, 0.0, 0.95).exit_code, check_values(8, 0.0, 0.99).exit_code   # Shi et al. 2021
         (1, 0)
     """
+    from .._validate import check_beta, check_nonnegative_float
+
+    # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
+    beta1, beta2 = check_beta(beta1, "beta1"), check_beta(beta2, "beta2")
+    eps = None if eps is None else check_nonnegative_float(eps, "eps")
     setup = TrainingSetup(format="values", files=[])
     given = {"beta1": (beta1, "--beta1"), "beta2": (beta2, "--beta2"), "eps": (eps, "--eps"),
              "global_batch": (check_positive_int(batch_size, "batch_size"), "--batch-size"),

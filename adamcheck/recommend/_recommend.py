@@ -335,7 +335,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     per_sample = round(practice.size / practice.batch_size) if practice.unit == "tokens" else None
     rule = f"half-life rule ({describe_reference(ref, per_sample)})"
     reason = rule
-    origin = f"half-life rule, {describe_reference(ref, per_sample).split(',')[0]}"
+    origin = f"half-life rule, {describe_reference(ref, per_sample).rsplit(', ', 1)[0]}"
     if practice.beta2_clamped != practice.beta2_half_life_rule:
         reason += f", clamped to {list(practice.clamp)}"
     source = f"{practice.source}; reference: {ref.source}"

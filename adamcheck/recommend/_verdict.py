@@ -405,7 +405,8 @@ def lower_edge(
     size = batch_size * (tokens_per_sample or 1)
     parts = [_evidence_edge(size, beta1, unit, _rows_for(unit, evidence), interpolation)]
     # Always present: even beta1 = beta2 = 0 is outside the theory (0 >= sqrt(0)).
-    parts.append(Edge(beta1 * beta1, True, f"beta1 {beta1:g} >= sqrt(beta2), outside every convergence theorem",
+    parts.append(Edge(beta1 * beta1, True, f"beta2 <= beta1^2 = {beta1 * beta1:g} puts beta1 = {beta1:g} >= "
+                      "sqrt(beta2), outside every convergence theorem",
                       SRC_SQRT, "beta1"))
     if beta2_critical is not None and beta2_critical > 0:
         parts.append(Edge(beta2_critical, False, "critical beta2* from your sampled gradients",
