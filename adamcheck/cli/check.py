@@ -41,7 +41,8 @@ Example:
 \b
 Exit codes:
   0  fine, or advice only
-  1  risks found (beta1 >= sqrt(beta2), beta2 far below the half-life rule, beta2 < beta2*)
+  1  risks found (beta2 below the lower edge: published failures at this batch, beta1^2,
+     or beta2* from --gradients)
   2  unusable input: malformed file, unknown optimizer, betas outside [0, 1), no batch size
 """
 
@@ -102,12 +103,13 @@ def _echo_error(message: str, kind: str) -> None:
     "--reference",
     default=None,
     metavar="BETA2@BATCH",
-    help="Known-good beta2 at a batch for the half-life rule (default 0.999@32).",
+    help="Known-good beta2 at a batch for the half-life rule (default 0.999 at 32 sequences of 4096 tokens).",
 )
 @click.option(
     "--reference-seq-len",
     type=int,
-    help="Tokens per sequence of the reference batch (default: the config's own length).",
+    help="Tokens per sequence of the reference batch (default 4096 for the default reference; for "
+    "--reference BETA2@BATCH, the config's own length).",
 )
 @json_option
 def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, world_size, seq_len,
