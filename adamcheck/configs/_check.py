@@ -265,8 +265,10 @@ def check_values(
     """Check bare values, no configuration file: the same rules, report and exit codes.
 
     ``batch_size`` counts samples (sequences) per optimizer step; ``seq_len`` tokens per
-    sequence (then batches are compared in tokens). Betas outside [0, 1) are reported as
-    errors (exit 2), as for a file.
+    sequence (then batches are compared in tokens).
+
+    Raises:
+        InvalidParameterError: a beta outside [0, 1), a negative eps, a size below 1.
 
     Example:
         >>> check_values(8, 0.0, 0.95).exit_code, check_values(8, 0.0, 0.99).exit_code   # Shi et al. 2021

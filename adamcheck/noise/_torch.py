@@ -36,6 +36,21 @@ def _import_torch(what: str = "per-example gradients from a model need") -> Any:
     return torch
 
 
+def trainable(model: Any, params: Sequence[str] | None) -> list[tuple[str, Any]]:
+    """(name, parameter) pairs to differentiate: ``params`` by name, or every trainable one."""
+    named = dict(model.named_parameters())
+    if params is None:
+        names = [k for k, v in named.items() if v.requires_grad]
+    else:
+        names = list(params)
+        unknown = [k for k in names if k not in named]
+        if unknown:
+            raise InvalidParameterError(f"model has no parameter(s) {unknown}: choose from {list(named)}")
+    if not names:
+        raise InvalidParameterError("no parameters to differentiate: pass params=[...] names")
+    return [(k, named[k]) for k in names]
+
+
 def per_example_gradients(
     model: Any,
     loss_fn: Callable[[Any, Any], Any],
@@ -78,18 +93,8 @@ def per_example_gradients(
     check_positive_int(chunk_size, "chunk size")
     loss_scale = check_positive_float(loss_scale, "loss scale")
     named = dict(model.named_parameters())
-    if params is None:
-        names = [k for k, v in named.items() if v.requires_grad]
-    else:
-        names = list(params)
-        unknown = [k for k in names if k not in named]
-        if unknown:
-            raise InvalidParameterError(
-                f"model has no parameter(s) {unknown}: choose from {list(named)}"
-            )
-    if not names:
-        raise InvalidParameterError("no parameters to differentiate: pass params=[...] names")
-    chosen = {k: named[k].detach() for k in names}
+    chosen = {k: p.detach() for k, p in trainable(model, params)}
+    names = list(chosen)
     fixed = {k: v.detach() for k, v in named.items() if k not in chosen}
     fixed.update({k: v.detach() for k, v in model.named_buffers()})
     if len(inputs) != len(targets):

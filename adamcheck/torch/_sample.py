@@ -49,6 +49,9 @@ __all__ = [
 ]
 
 
+from ..noise._torch import trainable  # noqa: E402,F401 - shared with adamcheck.noise
+
+
 def import_torch() -> Any:
     from ..noise._torch import _import_torch
 
@@ -161,20 +164,6 @@ class SampledGradients:
     sample: CoordinateSample
     loss_scale: float
     dtype: str
-
-
-def trainable(model: Any, params: Sequence[str] | None) -> list[tuple[str, Any]]:
-    named = dict(model.named_parameters())
-    if params is None:
-        names = [k for k, v in named.items() if v.requires_grad]
-    else:
-        names = list(params)
-        unknown = [k for k in names if k not in named]
-        if unknown:
-            raise InvalidParameterError(f"model has no parameter(s) {unknown}: choose from {list(named)}")
-    if not names:
-        raise InvalidParameterError("no parameters to differentiate: pass params=[...] names")
-    return [(k, named[k]) for k in names]
 
 
 def sample_per_example_gradients(
