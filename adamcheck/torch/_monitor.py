@@ -238,7 +238,8 @@ class GradientMonitor:
             your betas (default :data:`DRIFT_OPTIONS`, a bounded Monte Carlo budget).
         predictor_steps, predictor_coordinates: length of the simulated runs of the beta2*
             predictor (:func:`predict_beta2_star`) and how many of the sampled coordinates it
-            uses (cost: ~0.35 s per analysis at 2,000 x 512 on one CPU core, per multiple).
+            uses (cost: ~0.3 s per analysis at 1,000 x 512 on one CPU core, per multiple; the
+            window holds 1,000 recorded steps, so longer simulated runs mostly resample it).
 
     Raises:
         InvalidParameterError: no trainable parameters, missing betas, bad settings.
@@ -275,7 +276,7 @@ class GradientMonitor:
         micro_batches: bool = True,
         drift_options: dict[str, Any] | None = None,
         accumulation_steps: int | None = None,
-        predictor_steps: int = 2000,
+        predictor_steps: int = 1000,
         predictor_coordinates: int = 512,
     ) -> None:
         torch = import_torch()
