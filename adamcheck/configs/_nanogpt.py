@@ -61,6 +61,16 @@ _MAX_STR = 10_000
 _MAX_ITEMS = 10_000
 
 
+
+def _parse(source: str, name: str) -> Any:
+    """``ast.parse`` (never executed); a syntax error or a nesting bomb is a ConfigError."""
+    try:
+        return ast.parse(source, filename=name)
+    except SyntaxError as exc:
+        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
+    except (RecursionError, MemoryError):
+        raise _too_deep(name) from None
+
 def _kind(node: ast.AST) -> str:
     names = {
         ast.Call: "a function call",
@@ -184,12 +194,7 @@ def evaluate_literal_config(source: str, name: str = "<config>") -> dict[str, tu
         ...
         adamcheck._errors.ConfigError: <config> line 1: an import is not allowed; adamcheck reads the config without running it (literals and constant arithmetic only): write the value literally
     """
-    try:
-        tree = ast.parse(source, filename=name)
-    except SyntaxError as exc:
-        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
-    except (RecursionError, MemoryError):
-        raise _too_deep(name) from None
+    tree = _parse(source, name)
     try:
         return _evaluate(tree, name)
     except RecursionError:
@@ -377,12 +382,7 @@ def read_nanogpt_source(source: str, name: str, accumulation: str | None = None)
         >>> s.get("micro_batch"), s.get("seq_len"), s.get("beta2"), s.get("beta1")
         (64, 256, 0.99, 0.9)
     """
-    try:
-        tree = ast.parse(source, filename=name)
-    except SyntaxError as exc:
-        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
-    except (RecursionError, MemoryError):
-        raise _too_deep(name) from None
+    tree = _parse(source, name)
     skipped: list[str] = []
     try:
         found = _evaluate(tree, name, skipped)
