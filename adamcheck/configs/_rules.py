@@ -265,8 +265,11 @@ def rule_half_life(ctx: CheckContext) -> list[Finding]:
     part = next((p for p in v.upper_parts if p.kind == "large_batch"), None)
     mem = memory_steps(ctx.beta2)  # type: ignore[arg-type]
     if part is None:
-        return [Finding("ok", "half_life", f"{_size(v)} is below the reference's, where a long memory "
-                        f"is the safe side (1/(1-beta2) = {_n(mem)} steps)", source)]
+        # this rule judges only a memory too long for a large batch; a memory too short is
+        # the lower edge's finding, so say which side this "ok" covers
+        return [Finding("ok", "half_life", f"memory not too long: {_size(v)} is below the reference's, "
+                        f"so no upper edge applies (1/(1-beta2) = {_n(mem)} steps; the lower edge is "
+                        f"judged separately)", source)]
     if part.flags(ctx.beta2, "upper"):
         return [Finding("advice", "half_life", f"beta2 = {_g(ctx.beta2)} (memory {_n(mem)} steps) at "  # type: ignore[arg-type]
                         f"{_size(v)}: {part.reason}; beta2 <= {part.beta2:.4f} keeps it within", part.source)]
