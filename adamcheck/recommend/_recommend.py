@@ -535,7 +535,8 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
                         f"({calibrated.mechanism}); use a larger batch or check with a real run")
     elif calibrated.beta2_recommended <= practice.beta2_clamped:
         notes.append("the calibrated lens sees only the sampled points; the practice value is kept because "
-                     "it is also safe there and matches a configuration known to work")
+                     "it is also safe there and matches a configuration known to work; a run that walks "
+                     "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)")
     if calibrated is not None and calibrated.beta2_critical is not None and \
             calibrated.beta2_critical > practice.beta2_clamped:
         warnings.append(f"your gradients need beta2 >= {calibrated.beta2_critical:.4g} at batch "
