@@ -56,6 +56,7 @@ import math
 import os
 import warnings
 import weakref
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,117 @@ def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int) -> Any:
     )
 
 
+class _Gather:
+    """The sampled coordinates of one tensor per tracked parameter, written into one preallocated row.
+
+    Per tensor one ``torch.take(t, idx, out=row[a:b])`` (the flat indices of
+    :func:`choose_coordinates`; ``take`` reads ``t`` as if flattened, so no reshape
+    either): no per-tensor result and no ``torch.cat``, 28 tensors of the tiny GPT-2
+    in ~40 us instead of ~100 us. The row has the parameters' float dtype (float64 if
+    any is float64, else float32) on the first one's device; a tensor of another dtype
+    or device is converted by ``copy_``, a missing one (``.grad`` is None) gives zeros.
+    ``__call__`` returns the row as a NumPy array on the CPU (the same memory on CPU
+    devices; one copy, a synchronisation, elsewhere) that the next call overwrites.
+    """
+
+    def __init__(self, torch: Any, tracked: Sequence[tuple[Any, Any]]) -> None:
+        self._torch = torch
+        device = tracked[0][0].device
+        dtype = torch.float64 if any(p.dtype == torch.float64 for p, _ in tracked) else torch.float32
+        size = sum(int(idx.numel()) for _, idx in tracked)
+        self.row = torch.zeros(size, dtype=dtype, device=device)
+        self.host = self.row if device.type == "cpu" else torch.zeros(size, dtype=dtype)
+        self.array = self.host.numpy()
+        self._dtype = dtype
+        self._plan = []
+        start = 0
+        for p, idx in tracked:
+            stop = start + int(idx.numel())
+            self._plan.append((idx, self.row[start:stop], p.device == device))
+            start = stop
+
+    def __call__(self, tensors: Sequence[Any]) -> np.ndarray:
+        take, dtype = self._torch.take, self._dtype
+        for t, (idx, out, same_device) in zip(tensors, self._plan):
+            if t is None:
+                out.zero_()
+            elif same_device and t.dtype is dtype and not t.requires_grad:
+                take(t, idx, out=out)
+            else:
+                out.copy_(t.detach().reshape(-1).index_select(0, idx))
+        if self.host is not self.row:
+            self.host.copy_(self.row)
+        return self.array
+
+
+class _Rows:
+    """The last ``capacity`` recorded rows (float32, k each) and their steps: a ring buffer
+    grown by doubling up to ``capacity``, so memory follows the steps actually recorded."""
+
+    def __init__(self, capacity: int, k: int) -> None:
+        self.capacity = capacity
+        self.data = np.zeros((min(capacity, 64), k), dtype=np.float32)
+        self.steps = np.zeros(self.data.shape[0], dtype=np.int64)
+        self.count = 0  # rows ever appended
+
+    def append(self, row: np.ndarray, step: int) -> None:
+        size = self.data.shape[0]
+        if self.count == size < self.capacity:  # full before any wrap: grow
+            grown = min(self.capacity, 2 * size)
+            self.data = np.concatenate([self.data, np.zeros((grown - size, self.data.shape[1]), np.float32)])
+            self.steps = np.concatenate([self.steps, np.zeros(grown - size, np.int64)])
+            size = grown
+        i = self.count % size
+        self.data[i] = row
+        self.steps[i] = step
+        self.count += 1
+
+    def __len__(self) -> int:
+        return min(self.count, self.data.shape[0])
+
+    def last(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The last ``n`` rows (default all kept) oldest first, shape (n, k), and their steps (copies)."""
+        size = self.data.shape[0]
+        kept = len(self)
+        n = kept if n is None else min(int(n), kept)
+        order = (np.arange(self.count - n, self.count)) % size
+        return self.data[order], self.steps[order]
+
+
+class _RunningMedian:
+    """``np.median`` of the last ``size`` values pushed: a sorted list kept by bisection
+    (O(size) memory moves per value, no sort); NaN while a NaN is in the window, as np.median."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: deque[float] = deque(maxlen=size)
+        self._sorted: list[float] = []
+        self._nans = 0
+
+    def full(self) -> bool:
+        return len(self.values) == self.size
+
+    def median(self) -> float:
+        if self._nans:
+            return float("nan")
+        s = self._sorted
+        h = len(s) // 2
+        return s[h] if len(s) % 2 else (s[h - 1] + s[h]) / 2  # np.median: the mean of the middle two
+
+    def push(self, x: float) -> None:
+        if len(self.values) == self.size:
+            old = self.values[0]
+            if old != old:
+                self._nans -= 1
+            else:
+                del self._sorted[bisect_left(self._sorted, old)]
+        self.values.append(x)
+        if x != x:
+            self._nans += 1
+        else:
+            insort(self._sorted, x)
+
+
 class GradientMonitor:
     """Watch Adam's statistics during training; see the module docstring for the maths.
 
@@ -336,11 +448,19 @@ class GradientMonitor:
         per = self.sample.per_tensor()
         self._tracked = [(p, torch.as_tensor(i, device=p.device)) for p, i in zip(params, per) if i.size]
         self.k = self.sample.size
+        self._params = [p for p, _ in self._tracked]
+        # per-step work writes into buffers made once: the gathered rows, the ring of
+        # recorded rows, float64 scratch for Adam's recurrences (no allocation per step)
+        self._gather_grad = _Gather(torch, self._tracked)
+        self._gather_m = _Gather(torch, self._tracked)
+        self._gather_v = _Gather(torch, self._tracked)
+        self._g = np.zeros(self.k)
+        self._scratch = (np.zeros(self.k), np.zeros(self.k))
         # records
         self.step = 0
-        self._grads: deque[np.ndarray] = deque(maxlen=self.history)
-        self._grad_steps: deque[int] = deque(maxlen=self.history)
-        self._dirs: deque[float] = deque(maxlen=self.spike_window)
+        self._rows = _Rows(self.history, self.k)
+        self._median = _RunningMedian(self.spike_window)
+        self._dirs = self._median.values
         self._last_m: np.ndarray | None = None
         self._last_v: np.ndarray | None = None
         self._t = 0.0
@@ -388,17 +508,6 @@ class GradientMonitor:
             self._hook_micro(len(self._tracked) if self._accumulating else 1)
 
     # -- hooks -------------------------------------------------------------------------
-    def _gather(self, tensors: Sequence[Any]) -> Any:
-        torch = self._torch
-        return torch.cat([t.reshape(-1).index_select(0, idx) for t, (_, idx) in zip(tensors, self._tracked)])
-
-    def _grad_vector(self) -> Any:
-        torch = self._torch
-        parts = []
-        for p, idx in self._tracked:
-            parts.append(torch.zeros(idx.numel(), dtype=p.dtype, device=p.device) if p.grad is None
-                         else p.grad.detach().reshape(-1).index_select(0, idx))
-        return torch.cat(parts)
 
     def _hook_micro(self, upto: int) -> None:
         for slot in range(self._micro_hooked, upto):
@@ -429,31 +538,33 @@ class GradientMonitor:
     def _post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         # read after the step: with step(closure) (Lightning, LBFGS-style loops) the
         # backward runs inside step(), after any pre-hook; Adam leaves .grad unchanged
-        g = self._grad_vector().detach().double().cpu().numpy()
+        row = self._gather_grad([p.grad for p in self._params])
         self.step += 1
-        self._grads.append(g.astype(np.float32))
-        self._grad_steps.append(self.step)
-        self._big_sq += float(g @ g)
+        self._rows.append(row, self.step)
+        g = self._g
+        np.copyto(g, row)  # float64: the recurrences and sums below
+        sq = float(g @ g)
+        self._big_sq += sq
         self._big_steps += 1
         self._record_direction(g)
-        self._record_small(g)
+        self._record_small(g, sq)
         if self.step % self.every == 0:
             self.analyse()
 
     # -- per-step records ----------------------------------------------------------------
     def _read_moments(self) -> tuple[np.ndarray, np.ndarray, float] | None:
         """The optimizer's own exp_avg, exp_avg_sq at the sample and its step count (None: no Adam state)."""
-        torch = self._torch
         state = self.optimizer.state
         ms, vs = [], []
-        for p, idx in self._tracked:
+        for p in self._params:
             st = state.get(p)
             if not st or "exp_avg" not in st or "exp_avg_sq" not in st:
                 return None
-            ms.append(st["exp_avg"].reshape(-1).index_select(0, idx))
-            vs.append(st["exp_avg_sq"].reshape(-1).index_select(0, idx))
-        mv = torch.cat(ms + vs).double().cpu().numpy()
-        return mv[: self.k], mv[self.k :], float(state[self._tracked[0][0]].get("step", self.step))
+            ms.append(st["exp_avg"])
+            vs.append(st["exp_avg_sq"])
+        # float64 copies: the replay updates them in place, the gather rows are reused
+        m, v = self._gather_m(ms).astype(np.float64), self._gather_v(vs).astype(np.float64)
+        return m, v, float(state[self._params[0]].get("step", self.step))
 
     def _sync_moments(self) -> None:
         read = self._read_moments()
@@ -461,23 +572,42 @@ class GradientMonitor:
             self._last_m, self._last_v, self._t = read
 
     def _record_direction(self, g: np.ndarray) -> None:
+        a, b = self._scratch
         if self._replica and self._last_m is not None:
             # Adam's own recurrences on the recorded gradient: the optimizer's m and v at
-            # the sample (to float32 rounding) without gathering them every step
-            self._last_m = self.beta1 * self._last_m + (1.0 - self.beta1) * g
-            self._last_v = self.beta2 * self._last_v + (1.0 - self.beta2) * g * g
+            # the sample (to float32 rounding) without gathering them every step; in
+            # place, the same operations in the same order as b1 m + (1 - b1) g and
+            # b2 v + ((1 - b2) g) g, so the same float64 numbers
+            m, v = self._last_m, self._last_v
+            m *= self.beta1
+            np.multiply(g, 1.0 - self.beta1, out=a)
+            m += a
+            v *= self.beta2
+            np.multiply(g, 1.0 - self.beta2, out=a)
+            a *= g
+            v += a
             self._t += 1.0
         else:
             self._sync_moments()
             if self._last_m is None:
                 return
         m, v, t = self._last_m, self._last_v, self._t
-        m_hat = m / (1.0 - self.beta1**t) if self.beta1 > 0 else m
-        v_hat = v / (1.0 - self.beta2**t) if self.beta2 > 0 else v
-        d = float(np.linalg.norm(m_hat / (np.sqrt(v_hat) + self.eps)))
+        # D = || m_hat / (sqrt(v_hat) + eps) ||, with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+        if self.beta2 > 0:
+            np.divide(v, 1.0 - self.beta2**t, out=a)
+        else:
+            np.copyto(a, v)
+        np.sqrt(a, out=a)
+        a += self.eps
+        if self.beta1 > 0:
+            np.divide(m, 1.0 - self.beta1**t, out=b)
+        else:
+            np.copyto(b, m)
+        b /= a
+        d = math.sqrt(float(np.dot(b, b)))  # np.linalg.norm's own formula for a vector
         self._last_dir = d
-        if len(self._dirs) == self.spike_window:
-            ref = float(np.median(self._dirs))
+        if self._median.full():
+            ref = self._median.median()
             ratio = d / ref if ref > 0 else float("inf")
             self._max_ratio = max(self._max_ratio, ratio)
             if ratio > self.spike_factor:
@@ -491,9 +621,9 @@ class GradientMonitor:
                            "m grew while v did not; a larger beta2 keeps v's memory as long as m's")
                     ))
                 self._last_spike_step = self.step
-        self._dirs.append(d)
+        self._median.push(d)
 
-    def _record_small(self, big: np.ndarray) -> None:
+    def _record_small(self, big: np.ndarray, big_sq: float) -> None:
         """Small-batch gradients of this step (micro-batches or this rank) into the accumulator."""
         rows, size, source = self._take_small_rows()
         if rows is None:
@@ -503,7 +633,7 @@ class GradientMonitor:
                                f"{self.step}: the two-batch sums were restarted")
             self._small = type(self._small)(self._acc_config)
             self._pair_sq, self._pair_steps = 0.0, 0
-        self._pair_sq += float(big @ big)  # the big batch of the same steps as the small ones
+        self._pair_sq += big_sq  # the big batch of the same steps as the small ones
         self._pair_steps += 1
         self._small_batch, self._small_source = size, source
         self._small.update(0, self._small_rows, rows)
@@ -563,7 +693,7 @@ class GradientMonitor:
             for p, g in zip(bucket.parameters(), bucket.gradients()):
                 idx = where.get(id(p))
                 if idx is not None:
-                    self._ddp_local[id(p)] = g.detach().reshape(-1).index_select(0, idx).clone()
+                    self._ddp_local[id(p)] = g.detach().reshape(-1).index_select(0, idx)
             return default_hooks.allreduce_hook(process_group, bucket)
 
         ddp_model.register_comm_hook(None, hook)
@@ -580,7 +710,7 @@ class GradientMonitor:
         self._sync_moments()  # replace the replayed m, v by the optimizer's own
         a: dict[str, Any] = {"analysed_step": self.step}
         a.update(self._noise_scale())
-        X = np.stack(list(self._grads)[-self.window:]) if self._grads else np.empty((0, self.k), dtype=np.float32)
+        X = self._rows.last(self.window)[0]
         a["window"] = int(X.shape[0])
         # The simulations' matrix products are small blocks: multithreaded BLAS only adds
         # spinning threads, which compete with training's own (CPU time 2-3x, wall time
@@ -688,12 +818,12 @@ class GradientMonitor:
         Raises:
             InvalidParameterError: nothing recorded yet, or a path not ending in ``.npz``.
         """
-        if not self._grads:
+        if not len(self._rows):
             raise InvalidParameterError("the monitor has recorded no step yet: train at least one step before save()")
         self._sync_moments()
-        rows = np.stack(list(self._grads))
+        rows, steps = self._rows.last()
         dtype = str(self._tracked[0][0].dtype).replace("torch.", "")
-        extra: dict[str, Any] = {"monitor_steps": np.asarray(list(self._grad_steps), dtype=np.int64),
+        extra: dict[str, Any] = {"monitor_steps": steps,
                                  "beta1": self.beta1, "beta2": self.beta2}
         if self._last_m is not None:
             extra["exp_avg"], extra["exp_avg_sq"] = self._last_m, self._last_v

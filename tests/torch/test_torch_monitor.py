@@ -55,7 +55,7 @@ def test_records_match_the_optimizer_and_the_two_batch_formula():
         for k in range(3):
             (loss_fn(model(xb[4 * k : 4 * k + 4]), yb[4 * k : 4 * k + 4]) / 3).backward()
         opt.step()
-    np.testing.assert_allclose(np.stack(list(mon._grads)), np.stack(grads), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(mon._rows.last()[0], np.stack(grads), rtol=1e-5, atol=1e-7)
     state = {n: opt.state[p] for n, p in dict(model.named_parameters()).items()}
     m = sampled(model, mon.sample, {n: s["exp_avg"] for n, s in state.items()})
     v = sampled(model, mon.sample, {n: s["exp_avg_sq"] for n, s in state.items()})
@@ -234,3 +234,69 @@ def test_beta2_below_critical_warns_on_the_two_point_law():
     msg = str(caught[0].message)
     assert "beta2 = 0.5" in msg and "batch size 1" in msg and f"{rep.beta2_critical:.4g}" in msg
     assert rep.reversed == 1 and rep.drift_ratio_min < 0  # the drift at (0, 0.5) is reversed
+
+
+def test_fast_gather_equals_per_tensor_index_select():
+    """The preallocated-row gather (torch.take into slices of one row) against the plain route:
+    one index_select per flattened tensor, then torch.cat; with a missing .grad (zeros), a
+    non-contiguous tensor, another dtype and a tensor that requires grad."""
+    import torch
+
+    from adamcheck.torch._monitor import _Gather
+
+    g = torch.Generator().manual_seed(0)
+    shapes = [(7, 5), (5,), (3, 4, 2), (6, 6)]
+    params = [torch.nn.Parameter(torch.randn(s, generator=g)) for s in shapes]
+    tracked = [(p, torch.as_tensor(np.sort(np.random.default_rng(i).choice(p.numel(), size=min(4 + i, p.numel()),
+                                                                          replace=False))))
+               for i, p in enumerate(params)]
+    gather = _Gather(torch, tracked)
+    tensors = [torch.randn(7, 5, generator=g), None, torch.randn(2, 4, 3, generator=g).permute(2, 1, 0),
+               torch.randn(6, 6, generator=g, dtype=torch.float64).requires_grad_()]
+    assert not tensors[2].is_contiguous()
+    for _ in range(2):  # the row is reused: a second call must overwrite every slot
+        row = gather(tensors)
+        plain = torch.cat([torch.zeros(idx.numel()) if t is None else t.detach().reshape(-1).index_select(0, idx).float()
+                           for t, (_, idx) in zip(tensors, tracked)])
+        assert row.dtype == np.float32 and row.shape == (sum(i.numel() for _, i in tracked),)
+        np.testing.assert_array_equal(row, plain.numpy())
+        tensors = [None if t is None else 2.0 * t.detach() for t in tensors]
+    # a float64 parameter makes the row float64 (the replay keeps float64 gradients exact)
+    wide = _Gather(torch, tracked + [(torch.nn.Parameter(torch.zeros(3, dtype=torch.float64)), torch.tensor([0, 2]))])
+    x = torch.tensor([1 + 1e-12, 0.0, -3.0], dtype=torch.float64)
+    assert wide(tensors + [x]).dtype == np.float64 and wide.array[-2] == 1 + 1e-12
+
+
+def test_running_median_and_ring_equal_numpy_on_a_window():
+    """The spike rule's running median against np.median of the same window (ties, inf,
+    NaN entering and leaving), and the ring of recorded rows against a plain list, across
+    its growth and wrap."""
+    from adamcheck.torch._monitor import _Rows, _RunningMedian
+
+    rng = np.random.default_rng(1)
+    values = np.round(rng.lognormal(size=400), 1)  # rounded: many ties
+    values[[50, 51, 200]] = np.nan
+    values[[120, 300]] = np.inf
+    for size in (1, 6, 7, 50):
+        med = _RunningMedian(size)
+        for i, x in enumerate(values):
+            med.push(float(x))
+            window = values[max(0, i + 1 - size) : i + 1]
+            assert med.full() == (window.size == size)
+            if med.full():
+                expected = np.median(window)
+                got = med.median()
+                assert got == expected or (np.isnan(got) and np.isnan(expected)), (size, i, got, expected)
+    rows = _Rows(100, 3)
+    kept = []
+    for step in range(1, 251):
+        row = rng.normal(size=3).astype(np.float32)
+        rows.append(row, step)
+        kept.append((row, step))
+        if step in (1, 63, 64, 65, 100, 101, 199, 250):
+            for n in (None, 1, 37, 100, 500):
+                want = kept[-min(len(kept), 100):] if n is None else kept[-min(n, 100, len(kept)):]
+                got, steps = rows.last(n)
+                np.testing.assert_array_equal(got, np.stack([r for r, _ in want]))
+                assert steps.tolist() == [s for _, s in want]
+    assert len(rows) == 100 and rows.data.shape == (100, 3)
