@@ -38,6 +38,14 @@ are the direct symptom of beta1 >= sqrt(beta2): then ``|m_t|/sqrt(v_t)`` is boun
 (Zhang et al. 2026, section 2; docs/theory.md section 3). ``spike_factor`` (default 4) and
 ``spike_window`` (default 50) are adamcheck's choices, not a paper's constants.
 
+Cost: each step only gathers the sampled gradient into a ring of rows; the rest of the
+per-step records (|g_t|^2, the replayed m and v, D_t and the spike rule) runs on blocks
+of 32 rows, which is cheaper than the same work squeezed between training steps and
+gives the same numbers. A spike warning therefore comes up to 31 steps after the step
+it names; :meth:`GradientMonitor.report`, ``analyse`` and ``save`` first catch up.
+(Where m and v are read from the optimizer every step, or the parameters are float64,
+every step is processed at once.)
+
 Under DDP every rank records the same all-reduced gradients; the per-rank (small batch)
 sums are kept in a :class:`adamcheck.noise.NoiseAccumulator` and merged with one
 ``all_reduce`` at each analysis (every rank must reach it, as it does when all ranks
@@ -473,6 +481,11 @@ class GradientMonitor:
             and (decoupled or grp.get("decoupled_weight_decay", False) or not grp.get("weight_decay", 0.0))
             for grp in optimizer.param_groups
         )
+        # steps are processed in blocks (see _catch_up) when m, v are replayed from float32
+        # rows; a read of the optimizer's state, or float64 rows, must happen at its step
+        exact_rows = self._gather_grad.array.dtype == np.float32
+        self._block = min(32, self.history) if self._replica and exact_rows else 1
+        self._done = 0  # steps processed by _catch_up
         self._warnings: list[MonitorWarning] = []
         self._spikes = 0
         self._last_spike_step = -(10**9)
@@ -541,17 +554,36 @@ class GradientMonitor:
         row = self._gather_grad([p.grad for p in self._params])
         self.step += 1
         self._rows.append(row, self.step)
-        g = self._g
-        np.copyto(g, row)  # float64: the recurrences and sums below
-        sq = float(g @ g)
-        self._big_sq += sq
-        self._big_steps += 1
-        self._record_direction(g)
-        self._record_small(g, sq)
+        self._record_small(row)  # this step's micro-batch snapshots are reset for the next one
+        if self._last_m is None or self._rows.count - self._done >= self._block:
+            self._catch_up(row)
         if self.step % self.every == 0:
             self.analyse()
 
     # -- per-step records ----------------------------------------------------------------
+    def _catch_up(self, row: np.ndarray | None = None) -> None:
+        """Process the recorded steps not processed yet, oldest first: |g|^2, m and v, D_t, spikes.
+
+        Run every ``_block`` steps (and before any result is read): one Python pass over a
+        block of rows that are hot in cache costs less than the same work after each
+        training step, whose cache it shares; the numbers are the same. ``row``: the
+        gathered row of the last step (exact for float64 parameters, whose block is 1).
+        """
+        pending = self._rows.count - self._done
+        if pending <= 0:
+            return
+        if pending == 1 and row is not None:
+            rows, steps = row[None], np.array([self.step])
+        else:
+            rows, steps = self._rows.last(pending)
+        g = self._g
+        for r, step in zip(rows, steps.tolist()):
+            np.copyto(g, r)  # float64: the recurrences and sums below
+            self._big_sq += float(g @ g)
+            self._big_steps += 1
+            self._record_direction(g, step)
+        self._done = self._rows.count
+
     def _read_moments(self) -> tuple[np.ndarray, np.ndarray, float] | None:
         """The optimizer's own exp_avg, exp_avg_sq at the sample and its step count (None: no Adam state)."""
         state = self.optimizer.state
@@ -571,7 +603,7 @@ class GradientMonitor:
         if read is not None:
             self._last_m, self._last_v, self._t = read
 
-    def _record_direction(self, g: np.ndarray) -> None:
+    def _record_direction(self, g: np.ndarray, step: int) -> None:
         a, b = self._scratch
         if self._replica and self._last_m is not None:
             # Adam's own recurrences on the recorded gradient: the optimizer's m and v at
@@ -612,22 +644,24 @@ class GradientMonitor:
             self._max_ratio = max(self._max_ratio, ratio)
             if ratio > self.spike_factor:
                 self._spikes += 1
-                if self.step - self._last_spike_step > self.spike_window:
+                if step - self._last_spike_step > self.spike_window:
                     self._emit("update_spike", ratio, (
-                        f"Adam's update norm jumped to {ratio:.3g}x its running median at step {self.step} "
+                        f"Adam's update norm jumped to {ratio:.3g}x its running median at step {step} "
                         f"(batch size {self.batch_size}, beta1 = {self.beta1:g}, beta2 = {self.beta2:g}): "
                         + (f"beta1 >= sqrt(beta2), so m/sqrt(v) is unbounded; raise beta2 above "
                            f"{self.beta1 ** 2:.4g} (beta1^2)" if self.beta1 >= math.sqrt(self.beta2) else
                            "m grew while v did not; a larger beta2 keeps v's memory as long as m's")
-                    ))
-                self._last_spike_step = self.step
+                    ), step)
+                self._last_spike_step = step
         self._median.push(d)
 
-    def _record_small(self, big: np.ndarray, big_sq: float) -> None:
+    def _record_small(self, row: np.ndarray) -> None:
         """Small-batch gradients of this step (micro-batches or this rank) into the accumulator."""
         rows, size, source = self._take_small_rows()
         if rows is None:
             return
+        big = row.astype(np.float64)
+        big_sq = float(big @ big)
         if self._small_batch and size != self._small_batch:
             self._notes.append(f"small batches changed from {self._small_batch} to {size} examples at step "
                                f"{self.step}: the two-batch sums were restarted")
@@ -641,6 +675,12 @@ class GradientMonitor:
 
     def _take_small_rows(self) -> tuple[np.ndarray | None, int, str]:
         torch = self._torch
+        if self._ddp is None and not self._accumulating and self._micro_hooked <= 1 and self._micro_count[0] < 2:
+            # the common case, no accumulation seen: what the general route below does
+            # to the (empty) records, without rebuilding them every step
+            self._micro_count[0] = 0
+            self._micro_src[0] = None
+            return None, 0, ""
         if self._ddp is not None:
             if not self._ddp_local:
                 return None, 0, ""
@@ -707,6 +747,7 @@ class GradientMonitor:
         """
         from threadpoolctl import threadpool_limits
 
+        self._catch_up()
         self._sync_moments()  # replace the replayed m, v by the optimizer's own
         a: dict[str, Any] = {"analysed_step": self.step}
         a.update(self._noise_scale())
@@ -780,6 +821,7 @@ class GradientMonitor:
     # -- results -------------------------------------------------------------------------------
     def report(self) -> MonitorReport:
         """The numbers so far (the last analysis, plus per-step records up to now)."""
+        self._catch_up()
         a = self._analysis
         nan = float("nan")
         notes = list(self._notes)
@@ -820,6 +862,7 @@ class GradientMonitor:
         """
         if not len(self._rows):
             raise InvalidParameterError("the monitor has recorded no step yet: train at least one step before save()")
+        self._catch_up()
         self._sync_moments()
         rows, steps = self._rows.last()
         dtype = str(self._tracked[0][0].dtype).replace("torch.", "")
@@ -830,8 +873,8 @@ class GradientMonitor:
         return save_sampled_gradients(path, rows, self.sample, batch_size=self.batch_size, step=[self.step],
                                       dtype=dtype, row_batch_size=self.batch_size, extra=extra)
 
-    def _emit(self, kind: str, value: float, message: str) -> None:
-        rec = MonitorWarning(self.step, kind, message, float(value))
+    def _emit(self, kind: str, value: float, message: str, step: int | None = None) -> None:
+        rec = MonitorWarning(self.step if step is None else step, kind, message, float(value))
         self._warnings.append(rec)
         LOGGER.warning("adamcheck: %s", message)
         if self.warn:
