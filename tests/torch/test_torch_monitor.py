@@ -337,3 +337,20 @@ def test_steps_processed_in_blocks_equal_steps_processed_one_by_one():
     for key in da:  # NaN (no small batches: no noise scale) equals NaN here
         assert da[key] == db[key] or (da[key] != da[key] and db[key] != db[key]), key
     np.testing.assert_array_equal(blocks._last_m, steps._last_m)
+
+
+def test_window_law_in_column_blocks_equals_the_widened_window():
+    """window_law widens the float32 window 256 columns at a time; the plain route widens it
+    whole: the same kept coordinates, atoms and standard errors."""
+    from adamcheck.torch._monitor import window_law
+
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(300, 700)) * rng.lognormal(size=700) + rng.normal(size=700)).astype(np.float32)
+    law = window_law(x, 8, 40)
+    w = x.astype(np.float64)
+    se = w.std(axis=0, ddof=1) / np.sqrt(w.shape[0])
+    keep = np.sort(np.argsort(-np.abs(w.mean(axis=0)) / se, kind="stable")[:40])
+    np.testing.assert_array_equal(law.meta["coords"], keep)
+    np.testing.assert_array_equal(law.values, w[:, keep])
+    np.testing.assert_array_equal(law.meta["mean_se"], se[keep])
+    assert law.batch_size == 8 and window_law(x[:1], 8, 40) is None
