@@ -348,7 +348,8 @@ class GradientMonitor:
         batch_size: B, examples per optimizer step (global: micro batch x accumulation x ranks).
         coordinates, seed, floor_per_tensor: the coordinate sample (:func:`choose_coordinates`).
         every: analyse every this many steps (beta2*, drift ratio, noise scale); one
-            analysis costs seconds of CPU (benchmarks/bench_monitor.py), so keep it rare.
+            analysis costs ~0.5 s of CPU on a 1,000-step window of 4,096 coordinates
+            (benchmarks/bench_monitor.py), so keep it rare.
         window: steps in each analysis (default ``min(every, 1000)``); the last
             ``max(window, history)`` steps' gradients (k float32 each) are kept for :meth:`save`.
         history: gradients kept for :meth:`save` (default ``window``).
@@ -370,7 +371,7 @@ class GradientMonitor:
             your betas (default :data:`DRIFT_OPTIONS`, a bounded Monte Carlo budget).
         predictor_steps, predictor_coordinates: length of the simulated runs of the beta2*
             predictor (:func:`predict_beta2_star`) and how many of the sampled coordinates it
-            uses (cost: ~0.3 s per analysis at 1,000 x 512 on one CPU core, per multiple; the
+            uses (cost: ~0.1 s per analysis at 1,000 x 512 on one CPU core, per multiple; the
             window holds 1,000 recorded steps, so longer simulated runs mostly resample it).
 
     Raises:
