@@ -95,7 +95,7 @@ def bench_monitor(args) -> None:
     print(f"step CPU time, median over {len(plain)} blocks of {args.block}: without {p * 1e3:.2f} ms, "
           f"with monitor {w * 1e3:.2f} ms")
     print(f"  per-step overhead: {w / p - 1:+.1%} (medians), {paired - 1:+.1%} (paired blocks)")
-    recorded = len(mon._grads)
+    recorded = len(mon._rows)
     t = time.process_time()
     mon.analyse()
     a = time.process_time() - t

@@ -83,7 +83,10 @@ def hf_check_callback(
     options) it also attaches a GradientMonitor to the Trainer's optimizer (batch size
     per-device x accumulation x world size) as ``callback.monitor``, and adds its latest
     analysis (keys ``adamcheck/...``) to the Trainer's logs in ``on_log``: to the dict
-    the logging callbacks after this one receive and to ``state.log_history``.
+    the logging callbacks after this one receive and to ``state.log_history``. Under DDP
+    it does not install the monitor's per-rank communication hook (the Trainer gives
+    callbacks the model without its DDP wrapper), so there is no two-batch estimate from
+    the ranks; Lightning's callback does install it.
 
     Example (needs transformers)::
 

@@ -9,9 +9,12 @@ size x ``accumulate_grad_batches`` x ``world_size``); after each training batch 
 optimizer step ran an analysis it logs the numbers to every logger of the trainer
 (``trainer.loggers``, keys ``adamcheck/...``). The monitor is ``callback.monitor``;
 its warnings go through Python ``warnings`` and the ``adamcheck`` logger as usual.
-Under Lightning's DDP strategy the per-rank two-batch estimate needs the monitor's
-communication hook, which the callback does not install (Lightning owns the DDP
-wrapper); the other statistics are the same on every rank.
+Under Lightning's DDP strategy it installs the monitor's communication hook on the
+strategy's ``DistributedDataParallel`` wrapper (:meth:`GradientMonitor.attach_ddp`), so
+the two-batch estimate uses each rank's gradient as a small batch; DDP takes one hook,
+so when the strategy was given its own (``DDPStrategy(ddp_comm_hook=...)``) the callback
+leaves it and says so in the report's notes. The other statistics are the same on every
+rank.
 """
 
 from __future__ import annotations
@@ -66,6 +69,19 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
                 size = per * int(trainer.accumulate_grad_batches) * int(trainer.world_size)
             options = {"accumulation_steps": int(trainer.accumulate_grad_batches), **monitor_options}
             self.monitor = GradientMonitor(trainer.optimizers[0], size, model=pl_module, **options)
+            self._attach_ddp(trainer.strategy)
+
+        def _attach_ddp(self, strategy: Any) -> None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            wrapped = getattr(strategy, "model", None)
+            if self.monitor is None or not isinstance(wrapped, DistributedDataParallel):
+                return
+            if getattr(strategy, "_ddp_comm_hook", None) is not None:
+                self.monitor._notes.append("the DDP strategy has its own communication hook (DDP takes one): "
+                                           "no per-rank gradients, so no two-batch noise scale from the ranks")
+                return
+            self.monitor.attach_ddp(wrapped)
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
             mon = self.monitor

@@ -65,7 +65,7 @@ WORKER = COMMON + textwrap.dedent(
         torch.nn.functional.cross_entropy(ddp(x[lo : lo + MICRO]), y[lo : lo + MICRO]).backward()
         opt.step()
     np.save(f"{out}.{rank}.npy", numbers(mon))
-    np.save(f"{out}.{rank}.rows.npy", np.stack(list(mon._grads)))
+    np.save(f"{out}.{rank}.rows.npy", mon._rows.last()[0])
     dist.destroy_process_group()
     """
 )
@@ -111,4 +111,98 @@ def test_two_gloo_ranks_give_the_statistics_of_one_process_with_accumulation(tmp
     np.testing.assert_array_equal(ranks[0], ranks[1])  # merged: every rank reports the same
     assert one[2] == 4 and np.isfinite(one[1])  # small batches of 4 seen, a noise scale computed
     np.testing.assert_allclose(ranks[0], one, rtol=1e-4)
-    np.testing.assert_allclose(np.load(f"{out}.0.rows.npy"), np.stack(list(mon._grads)), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(np.load(f"{out}.0.rows.npy"), mon._rows.last()[0], rtol=1e-4, atol=1e-7)
+
+
+LIGHTNING_WORKER = textwrap.dedent(
+    """
+    import os
+    import sys
+    import numpy as np
+    import torch
+    import lightning.pytorch as pl
+    from adamcheck.torch import lightning_callback
+
+    out = sys.argv[1]
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(160, 5, generator=g)
+    y = (x[:, 0] - x[:, 1] > 0).long()
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+
+        def training_step(self, batch, batch_idx):
+            return torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), lr=1e-2, betas=(0.9, 0.99))
+
+    # each rank its own examples (every other one), in order: Lightning's distributed sampler shuffles
+    rank = int(os.environ["LOCAL_RANK"])
+    mine = torch.utils.data.Subset(torch.utils.data.TensorDataset(x, y), range(rank, len(x), 2))
+    loader = torch.utils.data.DataLoader(mine, batch_size=4, shuffle=False)
+    cb = lightning_callback(every=20, window=20, multiples=(1,), seed=1)
+    trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_steps=20, logger=False,
+                         use_distributed_sampler=False,
+                         callbacks=[cb], enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=out + ".logs")
+    trainer.fit(Module(), loader)
+    r = cb.monitor.report()
+    np.save(f"{out}.{trainer.global_rank}.npy", np.array([
+        r.grad_norm_sq, r.b_simple, r.small_batch, r.beta2_critical, r.drift_ratio_min, r.drift_ratio_median,
+        r.direction_norm_last, r.informative, r.step, r.batch_size]))
+    assert r.small_batch_source == "ranks", r
+    """
+)
+
+
+def test_lightning_ddp_callback_installs_the_hook_and_matches_one_process(tmp_path):
+    """The Lightning callback under the DDP strategy (two gloo ranks launched as Lightning's
+    external processes) attaches the monitor's communication hook: the ranks are the small
+    batches, as in one process that accumulates the same two micro-batches per step."""
+    pytest.importorskip("lightning.pytorch", reason="lightning is not installed (extra adamcheck[lightning])")
+    script = tmp_path / "lightning_worker.py"
+    script.write_text(LIGHTNING_WORKER)
+    port, out = str(_free_port()), str(tmp_path / "stats")
+    procs = []
+    for r in range(2):
+        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), LOCAL_RANK=str(r),
+                   NODE_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        procs.append(subprocess.Popen([sys.executable, str(script), out], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err[-3000:]
+    import torch
+
+    from adamcheck.torch import GradientMonitor
+
+    # one process: rank r's batches (every other example) as micro-batches r = 0, 1 of each step
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(160, 5, generator=g)
+    y = (x[:, 0] - x[:, 1] > 0).long()
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.9, 0.99))
+    mon = GradientMonitor(opt, batch_size=8, every=20, window=20, multiples=(1,), seed=1, model=net,
+                          accumulation_steps=2)
+    for s in range(20):
+        opt.zero_grad()
+        for r in range(2):
+            xr, yr = x[r::2][4 * s : 4 * s + 4], y[r::2][4 * s : 4 * s + 4]
+            (torch.nn.functional.cross_entropy(net(xr), yr) / 2).backward()
+        opt.step()
+    rep = mon.report()
+    one = np.array([rep.grad_norm_sq, rep.b_simple, rep.small_batch, rep.beta2_critical, rep.drift_ratio_min,
+                    rep.drift_ratio_median, rep.direction_norm_last, rep.informative, rep.step, rep.batch_size])
+    ranks = [np.load(f"{out}.{r}.npy") for r in range(2)]
+    np.testing.assert_array_equal(ranks[0], ranks[1])
+    assert one[2] == 4 and np.isfinite(one[1]) and one[-1] == 8
+    np.testing.assert_allclose(ranks[0], one, rtol=1e-4)
