@@ -31,7 +31,14 @@ Every ``every`` steps it analyses the last ``window`` steps:
   small batches (micro-batches or ranks) against the big batch (their mean).
 
 It warns (``warnings.warn(..., AdamCheckWarning)`` and the ``adamcheck`` logger) when
-beta2 < beta2*(B), naming beta2, B and the beta2 needed, and when the direction norm
+beta2 < beta2*(B), naming beta2, B and the beta2 needed: at the first analysis always, at
+later ones only while the run moves away from stationarity (the window's resolved |G|^2
+more than one noise unit above its earlier low, :mod:`adamcheck.torch._walkoff`); near a
+stationary point every beta2 < 1 shows some sign drift (Theorem 2.2's neighbourhood), and
+those findings become notes. Scored on real runs (benchmarks/validity/README.md): on
+logistic regression on digits and the digits MLP at beta1 = 0 the warnings agree with the
+run's outcome on 77/80 and 40/40 runs, where warning at every analysis raised 14 and 6
+false alarms. It also warns when the direction norm
 spikes: ``D_t > spike_factor * median(D_{t-spike_window} .. D_{t-1})``. Spikes of m/sqrt(v)
 are the direct symptom of beta1 >= sqrt(beta2): then ``|m_t|/sqrt(v_t)`` is bounded only by
 ``(1-beta1)/sqrt(1-beta2) * sum_k (beta1/sqrt(beta2))^k``, which grows without bound
@@ -75,6 +82,7 @@ import numpy as np
 from .._errors import AdamCheckWarning, InvalidParameterError
 from .._validate import check_positive_float, check_positive_int, check_seed
 from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
+from ._walkoff import MeanGradient, mean_gradient, walking_off
 
 __all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "predict_beta2_star", "window_law", "DRIFT_OPTIONS", "report_metrics"]
 
@@ -116,7 +124,10 @@ class MonitorReport:
             spike window; direction_norm_max_ratio: the largest D_t / running median seen.
         spikes: number of steps flagged as spikes.
         warnings: every warning raised, in order.
-        notes: what was skipped and why.
+        notes: what was skipped and why (including beta2* findings held back by the walk-off rule).
+        mean_grad_sq, mean_grad_noise: the last window's resolved |G|^2 on the sample
+            (|mean|^2 - tr(S)/n, unbiased) and its noise floor tr(S)/n; they decide whether a
+            beta2* finding after the first analysis is a warning (:mod:`adamcheck.torch._walkoff`).
     """
 
     step: int
@@ -144,6 +155,8 @@ class MonitorReport:
     spikes: int
     warnings: tuple[MonitorWarning, ...]
     notes: tuple[str, ...] = ()
+    mean_grad_sq: float = float("nan")
+    mean_grad_noise: float = float("nan")
 
     @property
     def warning_kinds(self) -> set[str]:
@@ -161,6 +174,7 @@ def report_metrics(report: Any) -> dict[str, float]:
         "grad_norm_sq": report.grad_norm_sq,
         "update_direction_norm": report.direction_norm_last,
         "update_spikes": float(report.spikes),
+        "mean_grad_sq": report.mean_grad_sq,
     }
     for batch, value in report.beta2_critical_by_batch:
         out[f"beta2_critical_at_{batch}"] = value
@@ -501,6 +515,7 @@ class GradientMonitor:
         self._max_ratio = 0.0
         self._last_dir = float("nan")
         self._analysis: dict[str, Any] = {}
+        self._means: list[MeanGradient] = []  # each analysis window's resolved |G|^2 (walk-off rule)
         # two-batch sums: small-batch rows go to a mergeable accumulator (DDP: all-reduced)
         from ..noise._accumulate import AccumulatorConfig, NoiseAccumulator
 
@@ -775,10 +790,24 @@ class GradientMonitor:
         own = next((e for e in found if e[0] == 1), None)
         a["beta2_critical"] = own[1] if own else float("nan")
         a.update(own_betas)
+        mean = mean_gradient(X) if X.shape[0] >= 2 else None
+        a["mean_grad_sq"] = mean.sq if mean else float("nan")
+        a["mean_grad_noise"] = mean.noise if mean else float("nan")
+        off = mean is None or walking_off(mean, self._means)
+        low = min((max(e.sq, 0.0) for e in self._means), default=float("nan"))
+        if mean is not None:
+            self._means.append(mean)
         self._analysis = a
         if own is not None:
             _, b2, unresolved, mechanism = own
-            if unresolved or (np.isfinite(b2) and self.beta2 < b2):
+            if (unresolved or (np.isfinite(b2) and self.beta2 < b2)) and not off:
+                # near a stationary point every beta2 < 1 shows some sign drift (the
+                # neighbourhood of Theorem 2.2); only a run moving away from stationarity fails
+                self._notes.append(
+                    f"step {self.step}: beta2* = {b2:.4g} is above beta2 = {self.beta2:g}, but the mean gradient is "
+                    f"still settling (|G|^2 = {mean.sq:.3g}, earlier low {low:.3g}, noise {mean.noise:.3g}): Adam is "
+                    "in its noise neighbourhood, not walking off; no warning (a larger beta2 shrinks that neighbourhood)")
+            elif unresolved or (np.isfinite(b2) and self.beta2 < b2):
                 need = "above the top of the ladder" if unresolved else f"at least {b2:.4g}"
                 self._emit("beta2_below_critical", b2, (
                     f"beta2 = {self.beta2:g} is below the critical beta2* at batch size {self.batch_size}: "
@@ -855,6 +884,7 @@ class GradientMonitor:
             direction_norm_median=float(np.median(dirs)) if dirs else nan,
             direction_norm_max_ratio=float(self._max_ratio), spikes=self._spikes,
             warnings=tuple(self._warnings), notes=tuple(notes),
+            mean_grad_sq=float(a.get("mean_grad_sq", nan)), mean_grad_noise=float(a.get("mean_grad_noise", nan)),
         )
 
     def save(self, path: str | os.PathLike) -> Path:
