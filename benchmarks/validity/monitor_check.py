@@ -65,7 +65,8 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
             "failed": bool(not np.isfinite(final) or final >= initial),
             "warned": bool(crit), "warned_early": bool(any(w.step <= every for w in crit)),
             "first_warning_step": crit[0].step if crit else None,
-            "warnings": [(w.step, w.value) for w in crit]}
+            "warnings": [(w.step, w.value) for w in crit],
+            "settling_notes": [n for n in mon.report().notes if "not walking off" in n]}
 
 
 def cosines(problem, lr: float, steps: int, beta2s, sizes, seed: int = 0) -> list[dict]:
