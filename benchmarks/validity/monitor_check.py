@@ -66,7 +66,9 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
             "warned": bool(crit), "warned_early": bool(any(w.step <= every for w in crit)),
             "first_warning_step": crit[0].step if crit else None,
             "warnings": [(w.step, w.value) for w in crit],
-            "settling_notes": [n for n in mon.report().notes if "not walking off" in n]}
+            "settling_notes": [n for n in mon.report().notes if "not walking off" in n],
+            "spikes": mon.report().spikes,
+            "spike_warnings": sum(w.kind == "update_spike" for w in mon.report().warnings)}
 
 
 def cosines(problem, lr: float, steps: int, beta2s, sizes, seed: int = 0) -> list[dict]:
@@ -143,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
           f"({time.time() - t0:.0f} s)")
     for key, name in (("warned", "warned at any analysis"), ("warned_early", f"warned by step {a.every}")):
         print(f"  {name:<26} vs this run: {score(key, 'failed')};  vs the suite's cell: {score(key, 'cell_failed')}")
+    for failed in (True, False):
+        sp = [r["spikes"] for r in runs if r["failed"] == failed]
+        if sp:
+            print(f"  update-norm jumps per {'failing' if failed else 'training'} run: median {np.median(sp):.0f}, "
+                  f"range {min(sp)}-{max(sp)} ({sum(r['spike_warnings'] > 0 for r in runs if r['failed'] == failed)} "
+                  f"of {len(sp)} runs warned)")
     if a.out:
         Path(a.out).write_text(json.dumps(runs, indent=1))
     return 0
