@@ -672,8 +672,9 @@ class GradientMonitor:
                 self._spikes += 1
                 # inside beta1 < sqrt(beta2) each |m_j|/sqrt(v_j) is bounded, so a jump is a
                 # large gradient arriving, not m/sqrt(v) growth: counted, not warned (on
-                # logistic digits at beta1 = 0 such jumps came hundreds of times in runs that
-                # train and not at all in some that fail; benchmarks/validity/README.md)
+                # logistic digits at beta1 = 0 a jump warning would have fired in 35 of 51 runs
+                # that train and 22 of 29 that fail: the count follows the batch size, not the
+                # outcome; benchmarks/validity/README.md)
                 if self._outside_bound and step - self._last_spike_step > self.spike_window:
                     self._emit("update_spike", ratio, (
                         f"Adam's update norm jumped to {ratio:.3g}x its running median at step {step} "
