@@ -156,6 +156,8 @@ def hf_check_callback(
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
             mon = self.monitor
+            if mon is not None and logs and isinstance(logs.get("loss"), (int, float)):
+                mon.observe_loss(float(logs["loss"]))  # the mean since the last log: the walk-off rule reads it
             if mon is None or not mon._analysis or mon._analysis["analysed_step"] == self._logged:
                 return
             from ..torch._monitor import report_metrics

@@ -49,6 +49,9 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
     except ImportError:
         raise InvalidParameterError("the Lightning callback needs lightning: pip install 'adamcheck[lightning]'") from None
     from ._monitor import GradientMonitor, report_metrics
+    from ._sample import import_torch
+
+    torch = import_torch()
 
     class AdamCheckMonitorCallback(pl.Callback):  # type: ignore[misc, valid-type]
         """Attaches :class:`GradientMonitor` at train start; logs its analyses."""
@@ -85,6 +88,9 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
             mon = self.monitor
+            loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+            if mon is not None and isinstance(loss, torch.Tensor) and loss.numel() == 1:
+                mon.observe_loss(loss)  # the walk-off rule reads the training loss
             if mon is None or not mon._analysis or mon._analysis["analysed_step"] == self._logged:
                 return
             self._logged = mon._analysis["analysed_step"]

@@ -31,14 +31,14 @@ Every ``every`` steps it analyses the last ``window`` steps:
   small batches (micro-batches or ranks) against the big batch (their mean).
 
 It warns (``warnings.warn(..., AdamCheckWarning)`` and the ``adamcheck`` logger) when
-beta2 < beta2*(B), naming beta2, B and the beta2 needed: at the first analysis always, at
-later ones only while the run moves away from stationarity (the window's resolved |G|^2
-more than one noise unit above its earlier low, :mod:`adamcheck.torch._walkoff`); near a
-stationary point every beta2 < 1 shows some sign drift (Theorem 2.2's neighbourhood), and
-those findings become notes. Scored on real runs (benchmarks/validity/README.md): on
-logistic regression on digits and the digits MLP at beta1 = 0 the warnings agree with the
-run's outcome on 77/80 and 40/40 runs, where warning at every analysis raised 14 and 6
-false alarms. Where beta1 >= sqrt(beta2) it also warns when the direction norm
+beta2 < beta2*(B), naming beta2, B and the beta2 needed: at the first analysis always; at
+later ones, when training losses are observed (:meth:`GradientMonitor.observe_loss`; the
+callbacks do it), only while the run walks off: its window loss rose above its earlier
+low by more than two standard errors, or its resolved |G|^2 grew by more than one noise unit
+(:mod:`adamcheck.torch._walkoff`).
+Near a stationary point every beta2 < 1 shows some sign drift (Theorem 2.2's
+neighbourhood), and those findings become notes. Scored on real runs
+(benchmarks/validity/README.md). Where beta1 >= sqrt(beta2) it also warns when the direction norm
 spikes: ``D_t > spike_factor * median(D_{t-spike_window} .. D_{t-1})``. Spikes of m/sqrt(v)
 are the direct symptom of beta1 >= sqrt(beta2): then ``|m_t|/sqrt(v_t)`` is bounded only by
 ``(1-beta1)/sqrt(1-beta2) * sum_k (beta1/sqrt(beta2))^k``, which grows without bound
@@ -83,11 +83,14 @@ import numpy as np
 from .._errors import AdamCheckWarning, InvalidParameterError
 from .._validate import check_positive_float, check_positive_int, check_seed
 from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
-from ._walkoff import MeanGradient, mean_gradient, walking_off
+from ._walkoff import MeanGradient, WindowLoss, mean_gradient, walking_off, window_loss
 
 __all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "predict_beta2_star", "window_law", "DRIFT_OPTIONS", "report_metrics"]
 
 LOGGER = logging.getLogger("adamcheck")
+# a library logs; the application decides where to: without this, Python's last-resort
+# handler prints every warning a second time next to warnings.warn's own line
+LOGGER.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ class MonitorReport:
         mean_grad_sq, mean_grad_noise: the last window's resolved |G|^2 on the sample
             (|mean|^2 - tr(S)/n, unbiased) and its noise floor tr(S)/n; they decide whether a
             beta2* finding after the first analysis is a warning (:mod:`adamcheck.torch._walkoff`).
+        beta2_critical_unresolved: True when no beta2 on the ladder was enough (``beta2_critical``
+            is then NaN, as when nothing was analysed).
+        loss_mean: the mean of the training losses observed in the last window
+            (:meth:`GradientMonitor.observe_loss`; NaN if none).
     """
 
     step: int
@@ -158,6 +165,8 @@ class MonitorReport:
     notes: tuple[str, ...] = ()
     mean_grad_sq: float = float("nan")
     mean_grad_noise: float = float("nan")
+    beta2_critical_unresolved: bool = False
+    loss_mean: float = float("nan")
 
     @property
     def warning_kinds(self) -> set[str]:
@@ -433,6 +442,10 @@ class GradientMonitor:
         # torch optimizer's step(): its hooks are the ones that fire
         while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
             optimizer = optimizer.optimizer
+        if not isinstance(getattr(optimizer, "param_groups", None), list):
+            raise InvalidParameterError(
+                f"{type(optimizer).__name__} is not a torch optimizer (no param_groups): pass the Adam/AdamW "
+                "optimizer, e.g. GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=32)")
         self.optimizer = optimizer
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.every = check_positive_int(every, "every")
@@ -442,6 +455,10 @@ class GradientMonitor:
         self.multiples = tuple(check_positive_int(k, "multiples") for k in multiples)
         self.law_coordinates = check_positive_int(law_coordinates, "law_coordinates")
         self.spike_factor = check_positive_float(spike_factor, "spike_factor")
+        if self.spike_factor <= 1:
+            raise InvalidParameterError(f"spike_factor = {self.spike_factor:g} flags every step whose update norm "
+                                        "reaches its running median: give a factor above 1 (default 4)")
+
         self.spike_window = check_positive_int(spike_window, "spike_window")
         self.warn = bool(warn)
         self.drift_options = dict(DRIFT_OPTIONS if drift_options is None else drift_options)
@@ -458,6 +475,9 @@ class GradientMonitor:
             raise InvalidParameterError("the optimizer has no trainable parameters: give it the model's parameters")
         if model is not None:
             by_id = {id(p): n for n, p in model.named_parameters()}
+            if not any(id(p) in by_id for p in params):
+                raise InvalidParameterError("none of the optimizer's parameters belong to the model given: pass the "
+                                            "model the optimizer trains (it only supplies parameter names)")
             pnames = [by_id.get(id(p), n) for p, n in zip(params, pnames)]
         elif names is not None:
             if len(names) != len(params):
@@ -518,6 +538,8 @@ class GradientMonitor:
         self._analysis: dict[str, Any] = {}
         self._outside_bound = self.beta1 >= math.sqrt(self.beta2)  # where update spikes are warned
         self._means: list[MeanGradient] = []  # each analysis window's resolved |G|^2 (walk-off rule)
+        self._losses: list[WindowLoss] = []  # each analysis window's observed training loss
+        self._pending_losses: list[Any] = []  # losses observed since the last analysis
         # two-batch sums: small-batch rows go to a mergeable accumulator (DDP: all-reduced)
         from ..noise._accumulate import AccumulatorConfig, NoiseAccumulator
 
@@ -793,33 +815,83 @@ class GradientMonitor:
                                        coordinates=self.predictor_coordinates) if X.shape[0] else []
             own_betas = self._drift_at_own_betas(window_law(X, self.batch_size, self.law_coordinates))
         a["by_batch"] = tuple((k * self.batch_size, b2) for k, b2, _, _ in found)
+        if not found and not any("too short for beta2*" in n for n in self._notes):
+            self._notes.append(f"window of {X.shape[0]} steps is too short for beta2* (it needs 8 steps per batch "
+                               "multiple): raise window (default min(every, 1000))")
         own = next((e for e in found if e[0] == 1), None)
         a["beta2_critical"] = own[1] if own else float("nan")
         a.update(own_betas)
         mean = mean_gradient(X) if X.shape[0] >= 2 else None
         a["mean_grad_sq"] = mean.sq if mean else float("nan")
         a["mean_grad_noise"] = mean.noise if mean else float("nan")
-        off = mean is None or walking_off(mean, self._means)
-        low = min((max(e.sq, 0.0) for e in self._means), default=float("nan"))
+        loss = self._take_window_loss()
+        a["loss_mean"] = loss.mean if loss else float("nan")
+        off = mean is None or walking_off(mean, self._means, loss, self._losses)
+        g_low = min((max(e.sq, 0.0) for e in self._means), default=float("nan"))
+        l_low = min((e.mean for e in self._losses), default=float("nan"))
         if mean is not None:
             self._means.append(mean)
+        if loss is not None:
+            self._losses.append(loss)
+        a["unresolved"] = bool(own[2]) if own else False
         self._analysis = a
         if own is not None:
             _, b2, unresolved, mechanism = own
+            need = ("no beta2 on adamcheck's ladder (up to 0.9999) is enough" if unresolved
+                    else f"beta2* = {b2:.4g}")
             if (unresolved or (np.isfinite(b2) and self.beta2 < b2)) and not off:
                 # near a stationary point every beta2 < 1 shows some sign drift (the
-                # neighbourhood of Theorem 2.2); only a run moving away from stationarity fails
+                # neighbourhood of Theorem 2.2); a run that fails walks off: its loss rises
                 self._notes.append(
-                    f"step {self.step}: beta2* = {b2:.4g} is above beta2 = {self.beta2:g}, but the mean gradient is "
-                    f"still settling (|G|^2 = {mean.sq:.3g}, earlier low {low:.3g}, noise {mean.noise:.3g}): Adam is "
-                    "in its noise neighbourhood, not walking off; no warning (a larger beta2 shrinks that neighbourhood)")
-            elif unresolved or (np.isfinite(b2) and self.beta2 < b2):
-                need = "above the top of the ladder" if unresolved else f"at least {b2:.4g}"
+                    f"step {self.step}: {need} at batch size {self.batch_size} (beta2 = {self.beta2:g}), held back: "
+                    f"since the earlier analyses the training loss did not rise (window mean {loss.mean:.4g}, "  # type: ignore[union-attr]
+                    f"earlier low {l_low:.4g}, standard error {loss.se:.2g}) and the resolved |G|^2 did not "  # type: ignore[union-attr]
+                    f"grow (|G|^2 = {mean.sq:.3g}, earlier low {g_low:.3g}, noise {mean.noise:.3g}): Adam is settling "  # type: ignore[union-attr]
+                    "near a stationary point, where every beta2 < 1 shows some sign drift")
+            elif unresolved:
+                self._emit("beta2_below_critical", b2, (
+                    f"no beta2 on adamcheck's ladder (up to 0.9999) is enough at batch size {self.batch_size}: "
+                    f"the training boundary on the last {a['window']} steps' gradients finds "
+                    f"{mechanism or 'failure'} at every beta2 (beta1 = {self.beta1:g}); raise the batch size"
+                ))
+            elif np.isfinite(b2) and self.beta2 < b2:
                 self._emit("beta2_below_critical", b2, (
                     f"beta2 = {self.beta2:g} is below the critical beta2* at batch size {self.batch_size}: "
-                    f"adamcheck's training boundary on the last {a['window']} steps' gradients needs beta2 {need} "
-                    f"(beta1 = {self.beta1:g}; {mechanism or 'failure'} below it); raise beta2 or the batch size"
+                    f"adamcheck's training boundary on the last {a['window']} steps' gradients needs beta2 at least "
+                    f"{b2:.4g} (beta1 = {self.beta1:g}; {mechanism or 'failure'} below it); raise beta2 or the batch size"
                 ))
+
+    def observe_loss(self, loss: Any) -> None:
+        """Record a training loss (a float or a 0-d tensor) for the walk-off rule.
+
+        Call it once per step (or per logging interval, with the interval's mean): after the
+        first analysis a beta2* finding is a warning only if the loss rose or the gradient grew
+        since the earlier analyses (:mod:`adamcheck.torch._walkoff`); without observed losses
+        every finding is a warning. Tensors are kept as they are and read at the next
+        analysis, so a GPU loss costs no synchronisation per step.
+
+        Example:
+            >>> import torch
+            >>> model = torch.nn.Linear(2, 1)
+            >>> mon = GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=4, every=10)
+            >>> mon.observe_loss(0.7); mon.observe_loss(torch.tensor(0.6))
+            >>> len(mon._pending_losses)
+            2
+        """
+        t = self._torch
+        self._pending_losses.append(loss.detach().reshape(()) if isinstance(loss, t.Tensor) else float(loss))
+
+    def _take_window_loss(self) -> WindowLoss | None:
+        values = self._pending_losses
+        self._pending_losses = []
+        if not values:
+            return None
+        t = self._torch
+        tensors = [v for v in values if isinstance(v, t.Tensor)]
+        floats = [float(v) for v in values if not isinstance(v, t.Tensor)]
+        if tensors:
+            floats += t.stack(tensors).to(dtype=t.float64, device="cpu").tolist()
+        return window_loss(floats)
 
     def _noise_scale(self) -> dict[str, Any]:
         acc = self._small
@@ -895,6 +967,7 @@ class GradientMonitor:
             direction_norm_max_ratio=float(self._max_ratio), spikes=self._spikes,
             warnings=tuple(self._warnings), notes=tuple(notes),
             mean_grad_sq=float(a.get("mean_grad_sq", nan)), mean_grad_noise=float(a.get("mean_grad_noise", nan)),
+            beta2_critical_unresolved=bool(a.get("unresolved", False)), loss_mean=float(a.get("loss_mean", nan)),
         )
 
     def save(self, path: str | os.PathLike) -> Path:

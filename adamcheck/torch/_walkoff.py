@@ -1,18 +1,22 @@
-"""Walking off or settling: how the monitor reads a beta2* warning after its first analysis.
+"""Walking off or settling: how the monitor reads a beta2* finding after its first analysis.
 
 Near a stationary point every beta2 < 1 shows some sign drift: the mean gradient G is
 small against the mini-batch noise, and Adam's mean step need not descend there. That is
 the neighbourhood of size O((1 - beta2) sqrt(D0)) in which Theorem 2.2 leaves Adam
 (docs/theory.md section 3), not a failure. A run fails by *walking off*: its mean step
-climbs while it is far from stationarity, so the mean gradient stops shrinking. Measured
-on real runs (benchmarks/validity/README.md), the resolved |G|^2 of the monitor's windows
-falls by 10-1000x in runs that train and stays on a plateau or grows in runs that fail.
+climbs and the loss rises. Measured on real runs (benchmarks/validity/README.md): in runs
+that train, the training loss and the resolved |G|^2 of the monitor's windows fall; in runs
+that fail, the loss rises, while |G|^2 stays on a plateau or even falls when the loss
+saturates (a linear model whose weights inflate), so the gradient alone cannot tell them
+apart.
 
-The rule: the first analysis warns whenever beta2 < beta2* (it scored 77/80 and 40/40
-runs there); a later one only when the window's resolved |G|^2 exceeds the smallest
-earlier one by more than one noise unit tr(S)/n, i.e. the run is moving away from
-stationarity; otherwise the monitor records a note. No new constant: "one noise unit" is
-the null fluctuation scale of the estimator.
+The rule: the first analysis warns whenever beta2 < beta2*. A later one warns when the
+window's mean training loss exceeds the lowest earlier window's by more than two standard
+errors of their difference (the monitor's usual resolution, as for "informative"
+coordinates), or the resolved |G|^2 exceeds its lowest earlier value by more than one noise
+unit tr(S)/n; otherwise the finding is held back as a note. Without observed losses
+(:meth:`GradientMonitor.observe_loss`, which the Hugging Face and Lightning callbacks
+call) nothing is held back. No new constant: the margins are the estimators' own noise.
 """
 
 from __future__ import annotations
@@ -37,6 +41,23 @@ class MeanGradient:
     noise: float
 
 
+@dataclass(frozen=True)
+class WindowLoss:
+    """The training losses observed in one analysis window.
+
+    Attributes:
+        mean: their mean.
+        se: its standard error std/sqrt(count) (0 for a single value, e.g. a logged
+            average); consecutive losses are correlated, so this understates the noise and
+            errs towards warning.
+        count: how many losses.
+    """
+
+    mean: float
+    se: float
+    count: int
+
+
 def mean_gradient(rows: np.ndarray) -> MeanGradient:
     """Unbiased |E g|^2 of i.i.d. rows g_1..g_n (shape (n, k), n >= 2) and its noise floor.
 
@@ -57,21 +78,45 @@ def mean_gradient(rows: np.ndarray) -> MeanGradient:
     return MeanGradient(sq=float(mean @ mean) - noise, noise=noise)
 
 
-def walking_off(current: MeanGradient, earlier: Sequence[MeanGradient]) -> bool:
-    """True when a beta2* warning at this analysis should be raised (see the module doc).
-
-    ``earlier`` holds the windows of the previous analyses (empty at the first one, which
-    always warns). Later: the resolved |G|^2 must exceed the smallest earlier one (an
-    unresolved, negative one counts as 0) by more than ``current.noise``.
+def window_loss(values: Sequence[float]) -> WindowLoss | None:
+    """Mean and standard error of the finite losses observed in a window (None if there are none).
 
     Example:
-        >>> first = MeanGradient(0.02, 0.005)
-        >>> walking_off(MeanGradient(0.005, 0.002), [first])   # still falling: settling
-        False
-        >>> walking_off(MeanGradient(0.2, 0.02), [MeanGradient(0.15, 0.02)])  # growing
+        >>> window_loss([0.5, 0.7])
+        WindowLoss(mean=0.6, se=0.1, count=2)
+        >>> window_loss([]) is None
         True
     """
-    if not earlier:
+    x = np.asarray([v for v in values if np.isfinite(v)], dtype=np.float64)
+    if x.size == 0:
+        return None
+    se = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
+    return WindowLoss(mean=round(float(x.mean()), 15), se=round(se, 15), count=int(x.size))
+
+
+def walking_off(current: MeanGradient, earlier: Sequence[MeanGradient], loss: WindowLoss | None = None,
+                earlier_losses: Sequence[WindowLoss] = ()) -> bool:
+    """True when a beta2* finding at this analysis should be a warning (see the module doc).
+
+    ``earlier``/``earlier_losses`` hold the previous analyses' windows (empty at the first
+    analysis, which always warns). Later: warn when the loss rose above its lowest earlier
+    window by more than 2 sqrt(se^2 + se_low^2), or the resolved |G|^2 rose above its earlier
+    low (an unresolved, negative value counts as 0) by more than ``current.noise``; without
+    losses, always.
+
+    Example:
+        >>> g1, l1 = MeanGradient(0.02, 0.005), WindowLoss(0.40, 0.01, 1000)
+        >>> walking_off(MeanGradient(0.005, 0.002), [g1], WindowLoss(0.20, 0.01, 1000), [l1])  # settling
+        False
+        >>> walking_off(MeanGradient(0.015, 0.002), [g1], WindowLoss(0.90, 0.02, 1000), [l1])  # loss climbs
+        True
+        >>> walking_off(MeanGradient(0.005, 0.002), [g1])  # no losses: cannot tell
+        True
+    """
+    if not earlier or loss is None or not earlier_losses:
         return True
     low = min(max(e.sq, 0.0) for e in earlier)
-    return current.sq - low > current.noise
+    grad_grew = current.sq - low > current.noise
+    best = min(earlier_losses, key=lambda e: e.mean)
+    loss_rose = loss.mean - best.mean > 2.0 * float(np.hypot(loss.se, best.se))
+    return grad_grew or loss_rose

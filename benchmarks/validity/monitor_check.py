@@ -41,7 +41,7 @@ def full_loss(problem, model) -> float:
 
 
 def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps: int, every: int,
-                  schedule: str = "constant", seed: int = 0) -> dict:
+                  schedule: str = "constant", seed: int = 0, observe_loss: bool = True) -> dict:
     """One real run with the monitor attached: its outcome and the monitor's warnings."""
     from adamcheck.torch import GradientMonitor
 
@@ -54,7 +54,10 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
     for t in range(1, steps + 1):
         idx = torch.as_tensor(rng.integers(0, N, B))
         opt.zero_grad()
-        problem.loss_fn(model(problem.X[idx]), problem.y[idx]).backward()
+        loss = problem.loss_fn(model(problem.X[idx]), problem.y[idx])
+        loss.backward()
+        if observe_loss:
+            mon.observe_loss(loss)  # what a user passes: the mini-batch loss (walk-off rule)
         if schedule == "inv-sqrt":
             for g in opt.param_groups:
                 g["lr"] = lr / np.sqrt(t)
@@ -66,7 +69,7 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
             "warned": bool(crit), "warned_early": bool(any(w.step <= every for w in crit)),
             "first_warning_step": crit[0].step if crit else None,
             "warnings": [(w.step, w.value) for w in crit],
-            "settling_notes": [n for n in mon.report().notes if "not walking off" in n],
+            "settling_notes": [n for n in mon.report().notes if "held back" in n],
             "spikes": mon.report().spikes,
             "spike_warnings": sum(w.kind == "update_spike" for w in mon.report().warnings)}
 

@@ -60,8 +60,8 @@ def test_monitor_quiet_by_step_1000_where_the_run_trains(problem):
 
 def test_monitor_holds_back_the_neighbourhood_finding_in_a_run_that_settles(problem):
     # batch 2, beta2 = 0.999 trains (loss 0.76 -> 0.11); at step 2,000 the window's beta2*
-    # is 0.9999 (near the optimum every beta2 < 1 shows some sign drift) while its resolved
-    # |G|^2 has fallen ~4x since step 1,000: a note, not a warning
+    # is 0.9999 (near the optimum every beta2 < 1 shows some sign drift) while the observed
+    # loss fell and the resolved |G|^2 fell ~4x since step 1,000: a note, not a warning
     from monitor_check import monitored_run
 
     with warnings.catch_warnings():
@@ -69,3 +69,14 @@ def test_monitor_holds_back_the_neighbourhood_finding_in_a_run_that_settles(prob
         run = monitored_run(problem, 2, 0.0, 0.999, 0.01, steps=2000, every=1000)
     assert not run["failed"] and not run["warned"]
     assert len(run["settling_notes"]) == 1 and "step 2000" in run["settling_notes"][0]
+
+
+def test_without_losses_the_monitor_does_not_hold_back(problem):
+    # the same run without observe_loss: the monitor cannot tell settling from a loss that
+    # climbs while the gradient saturates, so the finding at step 2,000 is a warning
+    from monitor_check import monitored_run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = monitored_run(problem, 2, 0.0, 0.999, 0.01, steps=2000, every=1000, observe_loss=False)
+    assert run["warned"] and run["first_warning_step"] == 2000 and not run["settling_notes"]
