@@ -144,3 +144,20 @@ def test_subprocess_bad_input_has_no_traceback(run_cli_subprocess, tmp_path):
     np.save(tmp_path / "r.npy", np.zeros(5))
     code, out, err = run_cli_subprocess("estimate", tmp_path / "r.npy", "-b", "2")
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_monitor_file_is_read_as_rows_of_mini_batches_not_examples(run_cli, tmp_path):
+    # a GradientMonitor file (row_batch_size = 8): the text says rows before any count, and
+    # the JSON carries the row size next to counts that are in rows
+    rng = np.random.default_rng(0)
+    path = tmp_path / "monitor.npz"
+    np.savez(path, grads=rng.standard_normal((1, 64, 5)).astype(np.float32), row_batch_size=np.int64(8),
+             reduction=np.str_("mean"))
+    code, out, err = run_cli("estimate", path, "--batch-size", "16", "--replicates", "50")
+    assert code == 0, err
+    first, _, third = out.splitlines()[:3]
+    assert first.startswith("mini-batch gradients (each row averages 8 examples") and "64 rows" in first
+    assert third.startswith("batch size B = 16 examples = 2 row(s)")
+    code, out, err = run_cli("estimate", path, "--batch-size", "16", "--replicates", "50", "--json")
+    r = json.loads(out)
+    assert code == 0 and r["row_batch_size"] == 8 and r["batch_size"] == 2 and r["sample_size"] == 64

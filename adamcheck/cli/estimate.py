@@ -115,12 +115,22 @@ def _ci(pair: Any) -> str:
 
 def _render(r: dict[str, Any]) -> str:
     ci = r.get("ci", {})
+    R = int(r.get("row_batch_size", 1))
+    # a GradientMonitor file's rows are mini-batch gradients: say so before any count, so
+    # that no one reads rows as examples
+    head = (f"per-example gradients: {r['points']} point(s) x {r['sample_size']} examples x d = {r['dim']}"
+            if R <= 1 else
+            f"mini-batch gradients (each row averages {R} examples: a GradientMonitor file): {r['points']} "
+            f"point(s) x {r['sample_size']} rows x d = {r['dim']}")
+    size = (f"batch size B = {r['batch_size']}, data set N = {r['dataset_size']}, n = N/B = {r['n']} mini-batches"
+            if R <= 1 else
+            f"batch size B = {r['batch_size'] * R} examples = {r['batch_size']} row(s); the rows stand in for "
+            f"examples below (N = {r['dataset_size']} rows, n = {r['n']}; B_simple in rows, x {R} for examples)")
     lines = [
-        f"per-example gradients: {r['points']} point(s) x {r['sample_size']} examples x d = {r['dim']}"
-        f" ({', '.join(r['files'])})",
+        f"{head} ({', '.join(r['files'])})",
         f"scale: reduction={r['reduction']}, loss scale={_fmt(r['loss_scale'])}, mean over={r['mean_over']}"
         f" ({r['scale']['source']}); values are for the unscaled mean loss",
-        f"batch size B = {r['batch_size']}, data set N = {r['dataset_size']}, n = N/B = {r['n']} mini-batches",
+        size,
         "",
         f"{'point':>5}  {'|grad|^2':>11}  {'tr(Sigma)':>11}  {'E|g_B|^2':>11}  {'B_simple':>9}  {'B_simple 2-batch':>16}",
     ]

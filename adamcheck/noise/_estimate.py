@@ -59,6 +59,9 @@ class NoiseEstimate:
     config: AccumulatorConfig
     seed: int
     notes: list[str] = field(default_factory=list)
+    #: examples per row: 1 for per-example gradients, R for a GradientMonitor file whose
+    #: rows are mini-batch gradients (then shape, batch_size and dataset_size count rows)
+    row_batch_size: int = 1
 
     # -- convenience ------------------------------------------------------------------
     @property
@@ -109,6 +112,7 @@ class NoiseEstimate:
             "points": self.shape[0],
             "sample_size": self.shape[1],
             "dim": self.shape[2],
+            "row_batch_size": self.row_batch_size,
             "dtype": self.dtypes,
             "n": c.n,
             "batch_size": c.batch_size,
@@ -319,6 +323,7 @@ def estimate(
             files=source.names, shape=source.shape, dtypes=source.dtypes, scale=scale,
             scale_source=scale_source, constants=consts, two_batch=two, laws=laws,
             partitions=parts, config=cfg, seed=seed, notes=notes,
+            row_batch_size=max(1, int(source.metadata.get("row_batch_size", 1))),
         )
     finally:
         if owned:
