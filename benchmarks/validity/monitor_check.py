@@ -133,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
                 r = monitored_run(problem, B, a.beta1, b2, a.lr, a.steps, a.every, a.schedule)
                 r["cell_failed"] = None if label is None else label.get((B, b2))
                 runs.append(r)
-                print(f"B {B:>3} beta2 {b2:<6} loss {r['initial']:.3f} -> {r['final']:.3g} "
-                      f"{'FAILED' if r['failed'] else 'ok    '} cell {r['cell_failed']} warned {r['warned']} "
-                      f"(first at step {r['first_warning_step']})", file=sys.stderr, flush=True)
+                cell = {None: "-", True: "fails", False: "trains"}[r["cell_failed"]]
+                print(f"B {B:>3} beta2 {b2:<6} loss {r['initial']:.3f} -> {r['final']:9.3e} "
+                      f"{'FAILED' if r['failed'] else 'ok    '}  suite cell {cell:<6}  "
+                      f"warned {'at step ' + str(r['first_warning_step']) if r['warned'] else 'no'}",
+                      file=sys.stderr, flush=True)
 
     def score(key: str, truth: str) -> str:
         rs = [r for r in runs if r[truth] is not None]
@@ -146,14 +148,18 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{a.problem}, lr {a.lr:g} {a.schedule}, beta1 {a.beta1:g}, {a.steps} steps, analysis every {a.every} "
           f"({time.time() - t0:.0f} s)")
+    print("  'this run': the monitored run's own outcome (failed: final training loss >= initial, or "
+          "non-finite); 'the suite's cell': results.json, failed if any of its seeds failed")
     for key, name in (("warned", "warned at any analysis"), ("warned_early", f"warned by step {a.every}")):
         print(f"  {name:<26} vs this run: {score(key, 'failed')};  vs the suite's cell: {score(key, 'cell_failed')}")
     for failed in (True, False):
         sp = [r["spikes"] for r in runs if r["failed"] == failed]
         if sp:
+            warned = sum(r['spike_warnings'] > 0 for r in runs if r['failed'] == failed)
+            how = (f"{warned} of {len(sp)} runs warned" if a.beta1 >= np.sqrt(min(LADDER)) or warned else
+                   "counted only, not warned: beta1 < sqrt(beta2) in every run")
             print(f"  update-norm jumps per {'failing' if failed else 'training'} run: median {np.median(sp):.0f}, "
-                  f"range {min(sp)}-{max(sp)} ({sum(r['spike_warnings'] > 0 for r in runs if r['failed'] == failed)} "
-                  f"of {len(sp)} runs warned)")
+                  f"range {min(sp)}-{max(sp)} ({how})")
     if a.out:
         Path(a.out).write_text(json.dumps(runs, indent=1))
     return 0
