@@ -83,7 +83,7 @@ import numpy as np
 from .._errors import AdamCheckWarning, InvalidParameterError
 from .._validate import check_positive_float, check_positive_int, check_seed
 from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
-from ._walkoff import MeanGradient, WindowLoss, mean_gradient, walking_off, window_loss
+from ._walkoff import MeanGradient, WindowLoss, column_moments, mean_gradient, walking_off, window_loss
 
 __all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "predict_beta2_star", "window_law", "DRIFT_OPTIONS", "report_metrics"]
 
@@ -226,7 +226,12 @@ def predict_beta2_star(
     return [(k, float(b2), bool(np.isnan(b2)), mech) for k, b2, mech in zip(ks, tb.critical_beta2, tb.mechanism)]
 
 
-def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int) -> Any:
+def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int,
+               moments: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+    """The drift law of a window: its ``law_coordinates`` most resolved columns (None below 2 rows).
+
+    ``moments``: :func:`adamcheck.torch._walkoff.column_moments` of ``grads``, if already computed.
+    """
     from .._laws import GradientLaw
 
     x = np.asarray(grads)
@@ -234,14 +239,7 @@ def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int) -> Any:
         x = x.astype(np.float64)
     if x.shape[0] < 2:
         return None
-    mean, se = np.empty(x.shape[1]), np.empty(x.shape[1])
-    for j in range(0, x.shape[1], 256):
-        # column blocks widened to float64 one at a time (~2 MB for 1,000 steps, cache-resident;
-        # the whole window at once is 33 MB of fresh memory): the same per-column numbers
-        block = x[:, j : j + 256].astype(np.float64)
-        mean[j : j + 256] = block.mean(axis=0)
-        se[j : j + 256] = block.std(axis=0, ddof=1)
-    se /= math.sqrt(x.shape[0])
+    mean, se = column_moments(x) if moments is None else moments
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(se > 0, np.abs(mean) / np.where(se > 0, se, 1.0), 0.0)
     keep = np.sort(np.argsort(-t, kind="stable")[: min(law_coordinates, x.shape[1])])
@@ -458,7 +456,6 @@ class GradientMonitor:
         if self.spike_factor <= 1:
             raise InvalidParameterError(f"spike_factor = {self.spike_factor:g} flags every step whose update norm "
                                         "reaches its running median: give a factor above 1 (default 4)")
-
         self.spike_window = check_positive_int(spike_window, "spike_window")
         self.warn = bool(warn)
         self.drift_options = dict(DRIFT_OPTIONS if drift_options is None else drift_options)
@@ -805,6 +802,8 @@ class GradientMonitor:
         a.update(self._noise_scale())
         X = self._rows.last(self.window)[0]
         a["window"] = int(X.shape[0])
+        # one pass over the window's columns serves the drift law and the walk-off rule
+        moments = column_moments(X) if X.shape[0] >= 2 else None
         # The simulations' matrix products are small blocks: multithreaded BLAS only adds
         # spinning threads, which compete with training's own (CPU time 2-3x, wall time
         # too on a busy machine: 0.65 -> 0.21 s for the drift ratio, measured on the
@@ -813,7 +812,7 @@ class GradientMonitor:
             found = predict_beta2_star(X, self.multiples, self.beta1, eps=self.eps, seed=self.seed,
                                        steps=self.predictor_steps,
                                        coordinates=self.predictor_coordinates) if X.shape[0] else []
-            own_betas = self._drift_at_own_betas(window_law(X, self.batch_size, self.law_coordinates))
+            own_betas = self._drift_at_own_betas(window_law(X, self.batch_size, self.law_coordinates, moments))
         a["by_batch"] = tuple((k * self.batch_size, b2) for k, b2, _, _ in found)
         if not found and not any("too short for beta2*" in n for n in self._notes):
             self._notes.append(f"window of {X.shape[0]} steps is too short for beta2* (it needs 8 steps per batch "
@@ -821,7 +820,7 @@ class GradientMonitor:
         own = next((e for e in found if e[0] == 1), None)
         a["beta2_critical"] = own[1] if own else float("nan")
         a.update(own_betas)
-        mean = mean_gradient(X) if X.shape[0] >= 2 else None
+        mean = mean_gradient(X, moments) if moments is not None else None
         a["mean_grad_sq"] = mean.sq if mean else float("nan")
         a["mean_grad_noise"] = mean.noise if mean else float("nan")
         loss = self._take_window_loss()
@@ -837,9 +836,11 @@ class GradientMonitor:
         self._analysis = a
         if own is not None:
             _, b2, unresolved, mechanism = own
+            if not (unresolved or (np.isfinite(b2) and self.beta2 < b2)):
+                return
             need = ("no beta2 on adamcheck's ladder (up to 0.9999) is enough" if unresolved
                     else f"beta2* = {b2:.4g}")
-            if (unresolved or (np.isfinite(b2) and self.beta2 < b2)) and not off:
+            if not off:
                 # near a stationary point every beta2 < 1 shows some sign drift (the
                 # neighbourhood of Theorem 2.2); a run that fails walks off: its loss rises
                 self._notes.append(
@@ -854,7 +855,7 @@ class GradientMonitor:
                     f"the training boundary on the last {a['window']} steps' gradients finds "
                     f"{mechanism or 'failure'} at every beta2 (beta1 = {self.beta1:g}); raise the batch size"
                 ))
-            elif np.isfinite(b2) and self.beta2 < b2:
+            else:
                 self._emit("beta2_below_critical", b2, (
                     f"beta2 = {self.beta2:g} is below the critical beta2* at batch size {self.batch_size}: "
                     f"adamcheck's training boundary on the last {a['window']} steps' gradients needs beta2 at least "

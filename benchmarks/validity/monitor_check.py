@@ -63,15 +63,16 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
                 g["lr"] = lr / np.sqrt(t)
         opt.step()
     final = full_loss(problem, model)
-    crit = [w for w in mon.report().warnings if w.kind == "beta2_below_critical"]
+    report = mon.report()
+    crit = [w for w in report.warnings if w.kind == "beta2_below_critical"]
     return {"B": B, "beta2": beta2, "initial": initial, "final": final,
             "failed": bool(not np.isfinite(final) or final >= initial),
             "warned": bool(crit), "warned_early": bool(any(w.step <= every for w in crit)),
             "first_warning_step": crit[0].step if crit else None,
             "warnings": [(w.step, w.value) for w in crit],
-            "settling_notes": [n for n in mon.report().notes if "held back" in n],
-            "spikes": mon.report().spikes,
-            "spike_warnings": sum(w.kind == "update_spike" for w in mon.report().warnings)}
+            "settling_notes": [n for n in report.notes if "held back" in n],
+            "spikes": report.spikes,
+            "spike_warnings": sum(w.kind == "update_spike" for w in report.warnings)}
 
 
 def cosines(problem, lr: float, steps: int, beta2s, sizes, seed: int = 0) -> list[dict]:

@@ -77,6 +77,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for(procs: list, timeout: float = 300) -> None:
+    """Wait for every worker; kill any still running; each must exit 0 (stderr's tail shown)."""
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err[-3000:]
+
+
 def test_two_gloo_ranks_give_the_statistics_of_one_process_with_accumulation(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -84,13 +95,7 @@ def test_two_gloo_ranks_give_the_statistics_of_one_process_with_accumulation(tmp
     port, out = str(_free_port()), str(tmp_path / "stats")
     procs = [subprocess.Popen([sys.executable, str(script), str(r), port, out], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
-    for proc in procs:
-        try:
-            _, err = proc.communicate(timeout=300)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 0, err
+    _wait_for(procs)
     # one process: the same two micro-batches per step, accumulated with loss / 2
     ns: dict = {}
     exec(compile(COMMON, "common", "exec"), ns)  # our own test code, not user input
@@ -173,13 +178,7 @@ def test_lightning_ddp_callback_installs_the_hook_and_matches_one_process(tmp_pa
                    NODE_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
         procs.append(subprocess.Popen([sys.executable, str(script), out], env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
-    for proc in procs:
-        try:
-            _, err = proc.communicate(timeout=300)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 0, err[-3000:]
+    _wait_for(procs)
     import torch
 
     from adamcheck.torch import GradientMonitor

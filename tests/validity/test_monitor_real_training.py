@@ -12,27 +12,17 @@ with the run's outcome on 77 of 80.
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("torch", reason="real training needs torch")
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks" / "validity"))
-
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def problem():
-    import torch
-
-    from problems import load_problem
-
-    torch.set_num_threads(1)
+def problem(load_problem):
     return load_problem("logistic_digits")
 
 

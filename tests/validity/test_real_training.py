@@ -10,25 +10,16 @@ and trains at >= 0.8; batch 64 fails at 0.1; beta1 = 0 trains everywhere.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="real training needs torch")
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks" / "validity"))
-
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def mlp():
-    from problems import load_problem
-
-    torch.set_num_threads(1)
+def mlp(load_problem):
     return load_problem("mlp_digits")
 
 
