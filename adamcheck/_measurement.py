@@ -1,0 +1,209 @@
+"""What the user's own measurements say about beta2, and which lens wins.
+
+A verdict on (beta1, beta2) at a batch size can come from several lenses. They are
+ranked, most specific first (:data:`PRECEDENCE`):
+
+1. ``monitor``: the run's own :class:`~adamcheck.torch.GradientMonitor` (its report or
+   its saved file), measured on the path this run actually takes;
+2. ``probe``: short real runs from the user's model over a beta2 ladder at the user's
+   batch (:func:`adamcheck.torch.probe`);
+3. ``gradients``: the training boundary on a sampled-gradient file, only where it
+   decided (a lens that cannot tell abstains and is skipped);
+4. ``evidence``: published outcomes whose conditions match the user's;
+5. ``theory``: the papers' conditions (beta1 < sqrt(beta2)).
+
+A :class:`Measurement` records, for one lens at one batch size and beta1, which beta2
+values **failed** (diverged, NaN, ended above the start, collapsed) and which
+**trained**. :func:`judge` walks the lenses in order and returns the first that decides
+the user's beta2, so the user's measurements override generic evidence in both
+directions (raise beta2, or clear a value the evidence would flag), and the answer can
+say which lens decided.
+
+**Transfer between batch sizes and beta1** (the same dominance the evidence table uses,
+Zhang et al. 2026, section 2: smaller batches need a larger beta2, and the threshold
+rises with beta1): a failure at batch F and beta1 b1 also counts at every batch <= F and
+every beta1 >= b1; a success at batch S and beta1 b1 also counts at every batch >= S and
+beta1 <= b1. Within one lens, beta2 below the largest failed value fails and beta2 at or
+above the smallest trained value above it trains; between them the lens cannot tell.
+
+Example:
+    >>> m = Measurement.from_critical("gradients", batch_size=4, beta1=0.9, beta2_critical=0.95,
+    ...                               ladder=(0.5, 0.9, 0.95, 0.99), reason="update growth")
+    >>> m.failed, m.trained
+    ((0.5, 0.9), (0.95, 0.99))
+    >>> m.outcome(0.9), m.outcome(0.97), m.outcome(0.92)
+    ('fails', 'trains', 'cannot_tell')
+    >>> j = judge([m], 0.9, batch_size=4, beta1=0.9)
+    >>> j.outcome, j.lens
+    ('fails', 'gradients')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ._errors import InvalidParameterError
+
+__all__ = ["LENSES", "PRECEDENCE", "Judgement", "Measurement", "judge"]
+
+#: Lenses from the most to the least specific (module docstring).
+PRECEDENCE = ("monitor", "probe", "gradients", "evidence", "theory")
+LENSES = frozenset(PRECEDENCE)
+_OUTCOMES = ("fails", "trains", "cannot_tell")
+_TOL = 1e-12
+
+
+def _betas(values: Iterable[float], name: str) -> tuple[float, ...]:
+    out = []
+    for v in values:
+        x = float(v)
+        if not (0.0 <= x < 1.0) or math.isnan(x):
+            raise InvalidParameterError(f"{name} holds {v!r}: beta2 values must lie in [0, 1)")
+        out.append(x)
+    return tuple(sorted(set(out)))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One lens's outcomes over beta2 at one batch size and beta1.
+
+    Attributes:
+        lens: one of :data:`PRECEDENCE`.
+        batch_size: samples per optimizer step the measurement was made at.
+        beta1: the beta1 it was made with.
+        failed: beta2 values that failed, sorted.
+        trained: beta2 values that trained, sorted.
+        reason: one line for people (the mechanism, or why the lens cannot tell).
+        source: where it comes from (file, run, paper).
+        decided: False when the lens abstains ("cannot tell from this input"); then
+            ``failed`` and ``trained`` are empty and ``reason`` says why.
+        detail: extra numbers for ``--json`` (never read by the decision).
+
+    Raises:
+        InvalidParameterError: unknown lens, batch size below 1, values outside [0, 1),
+            or a value listed as both failed and trained.
+    """
+
+    lens: str
+    batch_size: int
+    beta1: float
+    failed: tuple[float, ...] = ()
+    trained: tuple[float, ...] = ()
+    reason: str = ""
+    source: str = ""
+    decided: bool = True
+    detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.lens not in LENSES:
+            raise InvalidParameterError(f"lens {self.lens!r} is not one of {list(PRECEDENCE)}")
+        if int(self.batch_size) != self.batch_size or self.batch_size < 1:
+            raise InvalidParameterError(f"batch_size = {self.batch_size!r} must be a positive integer")
+        failed = _betas(self.failed, "failed")
+        trained = _betas(self.trained, "trained")
+        both = set(failed) & set(trained)
+        if both:
+            raise InvalidParameterError(f"beta2 = {min(both):g} is listed both as failed and as trained")
+        object.__setattr__(self, "failed", failed)
+        object.__setattr__(self, "trained", trained)
+        if not self.decided and (failed or trained):
+            raise InvalidParameterError("a measurement that abstains (decided=False) lists no outcomes")
+
+    @classmethod
+    def from_critical(
+        cls, lens: str, *, batch_size: int, beta1: float, beta2_critical: float | None,
+        ladder: Sequence[float], reason: str = "", source: str = "",
+    ) -> "Measurement":
+        """From a threshold beta2* on a ladder: values below it failed, the rest trained.
+
+        ``beta2_critical`` None means the lens cannot tell (an abstention, with ``reason``).
+        """
+        if beta2_critical is None:
+            return cls(lens, batch_size, beta1, reason=reason, source=source, decided=False)
+        ladder = _betas(ladder, "ladder")
+        return cls(lens, batch_size, beta1,
+                   failed=tuple(b for b in ladder if b < beta2_critical - _TOL),
+                   trained=tuple(b for b in ladder if b >= beta2_critical - _TOL),
+                   reason=reason, source=source)
+
+    @property
+    def edge(self) -> float | None:
+        """The largest failed beta2 (None when nothing failed)."""
+        return self.failed[-1] if self.failed else None
+
+    @property
+    def clear(self) -> float | None:
+        """The smallest trained beta2 above every failure (None when none)."""
+        edge = self.edge
+        above = [b for b in self.trained if edge is None or b > edge]
+        return above[0] if above else None
+
+    def outcome(self, beta2: float) -> str:
+        """``"fails"``, ``"trains"`` or ``"cannot_tell"`` for ``beta2`` at this batch and beta1."""
+        if not self.decided:
+            return "cannot_tell"
+        edge, clear = self.edge, self.clear
+        if edge is not None and beta2 <= edge + _TOL:
+            return "fails"
+        if clear is not None and beta2 >= clear - _TOL:
+            return "trains"
+        return "cannot_tell"
+
+    def applies(self, batch_size: float, beta1: float, outcome: str) -> bool:
+        """Whether this measurement's ``outcome`` transfers to (batch_size, beta1) (module docstring)."""
+        if outcome == "fails":
+            return batch_size <= self.batch_size and beta1 >= self.beta1 - _TOL
+        if outcome == "trains":
+            return batch_size >= self.batch_size and beta1 <= self.beta1 + _TOL
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lens": self.lens, "batch_size": {"value": self.batch_size, "unit": "samples"},
+                "beta1": self.beta1, "failed": list(self.failed), "trained": list(self.trained),
+                "decided": self.decided, "reason": self.reason, "source": self.source,
+                "detail": dict(self.detail)}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What :func:`judge` found: the ``outcome`` for the user's beta2, the ``lens`` that
+    decided (``""`` when none did) and that lens's :class:`Measurement` (None when none),
+    plus the lenses that could not tell, with their reasons."""
+
+    outcome: str
+    lens: str
+    measurement: Measurement | None
+    abstained: tuple[Measurement, ...] = ()
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome != "cannot_tell"
+
+
+def judge(measurements: Iterable[Measurement], beta2: float, *, batch_size: float, beta1: float) -> Judgement:
+    """The first lens in :data:`PRECEDENCE` that decides ``beta2`` at (batch_size, beta1).
+
+    Within a lens, a failure that applies wins over a success (the conservative side).
+
+    Example:
+        >>> mon = Measurement("monitor", 32, 0.9, trained=(0.95,), reason="the run trained")
+        >>> ev = Measurement("evidence", 64, 0.9, failed=(0.95,), reason="published failure")
+        >>> judge([ev, mon], 0.95, batch_size=32, beta1=0.9).lens
+        'monitor'
+    """
+    ms = list(measurements)
+    abstained = tuple(m for m in ms if not m.decided)
+    for lens in PRECEDENCE:
+        found: dict[str, Measurement] = {}
+        for m in ms:
+            if m.lens != lens:
+                continue
+            out = m.outcome(beta2)
+            if out != "cannot_tell" and m.applies(batch_size, beta1, out):
+                found.setdefault(out, m)
+        for out in ("fails", "trains"):
+            if out in found:
+                return Judgement(out, lens, found[out], abstained)
+    return Judgement("cannot_tell", "", None, abstained)
