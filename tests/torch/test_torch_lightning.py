@@ -74,6 +74,7 @@ def test_lightning_callback_matches_a_plain_loop_and_logs(tmp_path):
             (torch.nn.functional.cross_entropy(model(x[lo : lo + 4]), y[lo : lo + 4]) / 2).backward()
         opt.step()
     ref = mon.report()
-    np.testing.assert_allclose(cb.monitor._rows.last()[0], mon._rows.last()[0], rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(cb.monitor.recorder.rows.last()[0], mon.recorder.rows.last()[0], rtol=1e-5, atol=1e-8)
     for name in ("b_simple", "grad_norm_sq", "direction_norm_last", "beta2_critical", "drift_ratio_min"):
-        assert getattr(rep, name) == pytest.approx(getattr(ref, name), rel=1e-4, nan_ok=True), name
+        mine, theirs = getattr(rep, name), getattr(ref, name)
+        assert (mine is None and theirs is None) or mine == pytest.approx(theirs, rel=1e-4), name
