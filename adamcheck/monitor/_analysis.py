@@ -21,8 +21,8 @@ What an analysis computes:
 * the two-batch gradient noise scale (McCandlish et al. 2018, appendix A.1) from small
   batches (micro-batches or ranks) against the big batch (their mean).
 
-A window whose every entry is 0 (no gradient reached the sampled coordinates) gives no
-beta2*: "every beta2 is safe" from no data would be a false answer.
+A window that is empty or whose every entry is 0 (no gradient reached the sampled
+coordinates) gives no beta2*: "every beta2 is safe" from no data would be a false answer.
 
 References:
     McCandlish, Kaplan, Amodei, OpenAI Dota Team. "An Empirical Model of Large-Batch
@@ -157,7 +157,8 @@ class WindowAnalysis:
         mean: the window's resolved |G|^2 and noise floor (None below 2 rows).
         loss: the window's observed training loss; nonfinite_losses: NaN/inf ones.
         noise: the two-batch numbers.
-        no_gradient: every entry of the window was 0 (nothing to analyse).
+        no_gradient: the window was empty (no finite gradient recorded since the previous
+            analysis) or every entry was 0: nothing to analyse.
     """
 
     step: int
@@ -302,7 +303,7 @@ def analyse_window(window: Window, settings: MonitorSettings) -> WindowAnalysis:
                 loss=window.loss, nonfinite_losses=window.nonfinite_losses,
                 noise=_noise_scale(window.sums, window.batch_size))
     if n == 0 or not np.any(x):
-        return WindowAnalysis(**base, no_gradient=n > 0)
+        return WindowAnalysis(**base, no_gradient=True)
     # one pass over the window's columns serves the drift law and the walk-off rule
     moments = column_moments(x) if n >= 2 else None
     # The simulations' matrix products are small blocks: multithreaded BLAS only adds

@@ -264,10 +264,10 @@ def judge(analyses: Sequence[WindowAnalysis], losses: LossRecord, settings: Moni
             step=steps.steps))
     elif any(a.no_gradient for a in analyses):
         a = next(a for a in analyses if a.no_gradient)
-        out.append(MonitorDiagnostic(
-            Level.NOT_CHECKED, "no_gradient",
-            f"step {a.step}: every sampled gradient in the last {a.rows} steps was exactly 0, so that window has "
-            "no beta2* (frozen or unused parameters?)", "", "divergence", "monitor", step=a.step))
+        what = (f"every sampled gradient in the last {a.rows} steps was exactly 0 (frozen or unused parameters?)"
+                if a.rows else "no finite gradient was recorded since the previous analysis")
+        out.append(MonitorDiagnostic(Level.NOT_CHECKED, "no_gradient", f"step {a.step}: {what}, so that window has "
+                                     "no beta2*", "", "divergence", "monitor", step=a.step))
     if steps.nonfinite_steps:
         out.append(MonitorDiagnostic(
             Level.RISK, "non_finite_gradient",
