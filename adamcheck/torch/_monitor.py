@@ -273,6 +273,7 @@ class GradientMonitor:
         self._t_exit: float | None = None
         self._record_seconds = 0.0
         self._spent = 0.0
+        self._last_analysis_seconds = 0.0
         self._next: int | None = first_analysis_step(s, planned_steps)
         self._handles = [optimizer.register_step_post_hook(self._post)]
 
@@ -309,6 +310,12 @@ class GradientMonitor:
     def last_analysis(self) -> WindowAnalysis | None:
         """The latest analysis (None: none yet)."""
         return self._analyses[-1] if self._analyses else None
+
+    @property
+    def costs(self) -> Costs:
+        """What the monitor has measured of its cost (wall clock; :class:`~adamcheck.monitor.Costs`)."""
+        return Costs(step_seconds=self._step_seconds(), record_seconds=self._record_seconds / max(1, self.step),
+                     analysis_seconds=self._last_analysis_seconds, spent_seconds=self._spent)
 
     @property
     def next_analysis(self) -> int | None:
@@ -384,6 +391,7 @@ class GradientMonitor:
         self._judge_and_emit()
         seconds = time.perf_counter() - t
         self._spent += seconds
+        self._last_analysis_seconds = seconds
         costs = Costs(step_seconds=self._step_seconds(), record_seconds=self._record_seconds / max(1, self.step),
                       analysis_seconds=seconds, spent_seconds=self._spent)
         self._next = self._agree(next_analysis_step(self.step, s, costs))
