@@ -2,8 +2,9 @@
 
 The first analysis comes early, so that a short run is analysed at all: at 10% of the
 planned steps when they are known, but no later than ``early_steps`` (200) and no earlier
-than ``min_gap // 4`` (50) steps; at ``early_steps`` when they are not known; with a fixed
-``every``, no later than ``every``.
+than ``min_gap // 4`` (50) steps; at ``early_steps`` when they are not known. With a fixed
+``every`` the analyses come at its multiples, the first at ``every`` (or at
+``first_analysis`` when that is given too).
 
 Later analyses are spaced by cost (:func:`next_analysis_step`): after an analysis at step
 t, the next comes at the first step t + n (n >= ``min_gap``) at which the monitor's whole
@@ -61,15 +62,16 @@ def first_analysis_step(settings: MonitorSettings, planned_steps: int | None = N
         >>> s = MonitorSettings()
         >>> first_analysis_step(s), first_analysis_step(s, 300), first_analysis_step(s, 1200), first_analysis_step(s, 10**6)
         (200, 50, 120, 200)
-        >>> first_analysis_step(MonitorSettings(first_analysis=1000), 300), first_analysis_step(MonitorSettings(every=3))
-        (1000, 3)
+        >>> first_analysis_step(MonitorSettings(first_analysis=1000), 300), first_analysis_step(MonitorSettings(every=500))
+        (1000, 500)
     """
     if settings.first_analysis is not None:
         return settings.first_analysis
-    early = settings.early_steps
-    if planned_steps is not None:
-        early = max(1, min(early, max(settings.min_gap // 4, round(0.1 * planned_steps))))
-    return early if settings.every is None else min(early, settings.every)
+    if settings.every is not None:
+        return settings.every
+    if planned_steps is None:
+        return settings.early_steps
+    return max(1, min(settings.early_steps, max(settings.min_gap // 4, round(0.1 * planned_steps))))
 
 
 def next_analysis_step(step: int, settings: MonitorSettings, costs: Costs) -> int | None:

@@ -66,7 +66,7 @@ class MonitorSettings:
     When to analyse (adamcheck's choices; :mod:`adamcheck.monitor._schedule`):
         first_analysis: the step of the first analysis (default: 10% of the planned steps,
             at least ``min_gap // 4`` and at most ``early_steps``; ``early_steps`` when the
-            planned steps are unknown).
+            planned steps are unknown; ``every`` when that is given).
         early_steps: the latest default first analysis (200 steps).
         every: analyse at every multiple of this many steps (fixed spacing); None (default):
             space later analyses so that the monitor's measured cost, its per-step records
@@ -90,7 +90,11 @@ class MonitorSettings:
         spike_factor, spike_window: a step whose update norm exceeds ``spike_factor`` times the
             median of the previous ``spike_window`` steps is a jump (default 4 and 50).
         start_losses: how many first observed losses make "the loss at the start" that the
-            walk-off rule compares with (default 20).
+            walk-off rule compares with (default 1: at a random initialisation every example's
+            loss is near its uninformed value, ln 2 for logistic regression, ln V for a V-way
+            softmax, so the first loss is the start, and a run can blow up after one step:
+            logistic digits at lr 10 had loss 0.70 at step 1, 23 at step 2 and a mean of 33
+            over the first 20; raise it for a pretrained model whose first batches vary).
         trained_steps: the fewest steps without walking off before the monitor's file says
             the run's beta2 trained (default 1,000).
 
@@ -129,7 +133,7 @@ class MonitorSettings:
     predictor_coordinates: int = 512
     spike_factor: float = 4.0
     spike_window: int = 50
-    start_losses: int = 20
+    start_losses: int = 1
     trained_steps: int = 1000
     warn: bool = True
     micro_batches: bool = True

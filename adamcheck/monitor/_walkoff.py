@@ -14,10 +14,11 @@ The rule (:func:`walk_off`): the first analysis warns whenever beta2 < beta2*. A
 warns when any of these holds, and otherwise holds the finding back as a note:
 
 * a training loss observed in the window was not finite (NaN or inf: the run has failed);
-* the window's mean training loss exceeds the loss at the start of training (the mean of
-  the first observed losses) by more than two standard errors of their difference: a run
-  above where it started has blown up, however flat its loss now is (a run that sits at
-  loss 960 after starting at 0.69 is not settling, although its loss no longer rises);
+* the window's mean training loss exceeds the loss at the start of training (the first
+  observed loss, or the mean of the first ``start_losses``) by more than two standard
+  errors of their difference: a run above where it started has blown up, however flat its
+  loss now is (a run that sits at loss 960 after starting at 0.69 is not settling, although
+  its loss no longer rises);
 * the window's mean loss exceeds the lowest earlier window's by more than two standard
   errors of their difference (the monitor's usual resolution, as for "informative"
   coordinates);

@@ -67,13 +67,14 @@ from .._shown import shown_repr
 from .._validate import check_positive_int
 from ..monitor import (LossRecord, MonitorDiagnostic, MonitorReport, MonitorSettings, RunInfo, StepRecord,
                        Window, WindowAnalysis, WindowLoss, analyse_window, first_analysis_step, judge,
-                       monitor_measurement, next_analysis_step, report_metrics)
+                       monitor_measurement, next_analysis_step, predict_beta2_star, report_metrics, window_law)
 from ..monitor._schedule import Costs
 from ..monitor._walkoff import window_loss
 from ._recorder import Recorder, _RunningMedian
 from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
 
-__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorSettings", "report_metrics"]
+__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorSettings", "predict_beta2_star",
+           "report_metrics", "window_law"]
 
 LOGGER = logging.getLogger("adamcheck")
 # a library logs; the application decides where to: without this, Python's last-resort

@@ -71,3 +71,19 @@ def test_without_losses_the_monitor_does_not_hold_back(problem):
         run = monitored_run(problem, 2, 0.0, 0.999, 0.01, steps=2000, every=1000, observe_loss=False,
                             first=1000)
     assert run["warned"] and run["first_warning_step"] == 2000 and not run["settling_notes"]
+
+
+def test_a_run_that_blew_up_is_never_described_as_settling(problem):
+    # lr 10, batch 16, beta2 = 0.9: the loss jumps from 0.76 to ~26 in the first 1,000 steps and
+    # then drifts down (window mean 17 at step 2,000, 10 at the end). The first analysis finds
+    # beta2 above beta2*; at step 2,000 the rule before the loss-at-the-start check held the
+    # finding back as "settling near a stationary point" (the loss had not risen since the
+    # earlier window). Far above where it started, the run is walking off: a warning.
+    from monitor_check import monitored_run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = monitored_run(problem, 16, 0.0, 0.9, 10.0, steps=3000, every=1000, first=1000)
+    assert run["failed"] and run["final"] > 5 * run["initial"]  # the premise, from real training
+    assert run["warned"] and run["first_warning_step"] == 2000
+    assert not run["settling_notes"]
