@@ -74,7 +74,7 @@ OUTCOMES = ("trained", "worse", "spiked", "diverged", "stalled")
 TRAINED_LIKE = ("trained", "worse")
 FAILURES = ("spiked", "diverged", "stalled")
 EVIDENCE = ("reported", "shipped")
-FIXES = ("raise_beta2", "lower_beta2", "raise_eps", "lower_beta1", "lower_lr", "precision", "other")
+FIXES = ("raise_beta2", "lower_beta2", "raise_eps", "lower_beta1", "raise_beta1", "lower_lr", "precision", "other")
 SCOPES = ("in", "out", "unclear")
 CHECKED = ("read", "secondary")
 PRECISIONS = ("fp32", "bf16", "fp16", "amp-bf16", "amp-fp16")
@@ -92,6 +92,7 @@ FIX_ACCEPTS: dict[str, frozenset[str]] = {
     "raise_beta2": frozenset({"raise_beta2"}),
     "lower_beta2": frozenset({"lower_beta2"}),
     "lower_beta1": frozenset({"lower_beta1"}),
+    "raise_beta1": frozenset({"raise_beta1"}),
     "raise_eps": frozenset({"raise_eps"}),
     "precision": frozenset({"raise_eps", "precision"}),
 }
@@ -562,7 +563,7 @@ def render_markdown(cases: list[dict[str, Any]], results: list[Scored]) -> str:
         if not rows:
             out.append("None.")
             return
-        out += ["| case | outcome | in the check's table | " + what.__doc__ + " |", "|---|---|---|---|"]
+        out.extend(["| case | outcome | in the check's table | " + str(what.__doc__) + " |", "|---|---|---|---|"])
         for r in rows:
             out.append(f"| `{r.id}` | {r.outcome} | {'yes' if r.in_check_evidence else 'no'} | "
                        + what(r).replace("|", "/") + " |")
