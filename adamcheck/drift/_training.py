@@ -142,6 +142,7 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
     coordinates = check_positive_int(coordinates, "coordinates")
     seed = check_seed(seed)
     with opened_gradients(gradients, progress=progress) as src:
+        progress = progress or src.progress
         P, N, d = src.shape
         k = min(coordinates, d)
         check_work(f"{coordinates:,} coordinates of {P * N:,} rows", nbytes=8.0 * P * N * k, ops=2.0 * P * N * d,

@@ -274,6 +274,7 @@ def estimate(
     if workers is not None:
         workers = check_nonnegative_int(workers, "workers")
     with opened_gradients(grads, key, progress=progress) as source:
+        progress = progress or source.progress
         scale, scale_source = resolve_scale(reduction, loss_scale, mean_over, source.meta)
         per_row = source.meta.rows_per_example
         B, dataset_size, row_note = _rows_per_batch(B, dataset_size, source.meta, source.label)

@@ -175,7 +175,9 @@ class GradientSource:
         self.dim = first.dim
         self.examples = sum(s.examples for s in segments)
         self._starts = np.cumsum([0] + [s.examples for s in segments])
-        self._progress = progress
+        #: draw progress bars on stderr while inflating and over long reads (commands set it
+        #: unless --quiet; the passes over the data that take this source honour it too)
+        self.progress = bool(progress)
         self._lock = threading.Lock()
         self._opened = False
 
@@ -186,7 +188,7 @@ class GradientSource:
         with self._lock:
             if not self._opened:
                 for seg in self.segments:
-                    seg.open(self._progress)
+                    seg.open(self.progress)
                 self._opened = True
 
     # -- construction ------------------------------------------------------------------
