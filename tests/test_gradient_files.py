@@ -195,3 +195,23 @@ def test_per_example_files_are_read_as_before(tmp_path):
         assert est.laws[0].batch_size == 8 and not est.meta.is_monitor
     with pytest.raises(Exception, match="batch size not given"):
         recommend(gradients=tmp_path / "g.npy")
+
+
+def test_the_files_scale_is_honoured_by_the_predictor(tmp_path):
+    # rows stored 128 x the gradients (an fp16 loss scale): with eps comparable to the gradients,
+    # recommend and boundary must see the unscaled gradients, as estimate does
+    from adamcheck.recommend import batch_size_boundary, recommend
+
+    x = _rows()[:, :6].astype(np.float64)
+    np.save(tmp_path / "plain.npy", x)
+    np.savez(tmp_path / "scaled.npz", grads=128.0 * x, loss_scale=128.0)
+    plain = recommend(8, gradients=tmp_path / "plain.npy", beta1=0.0, eps=0.5)
+    scaled = recommend(8, gradients=tmp_path / "scaled.npz", beta1=0.0, eps=0.5)
+    np.testing.assert_allclose(scaled.calibrated.aggregate_drift_ratio, plain.calibrated.aggregate_drift_ratio,
+                               rtol=1e-6)
+    ignored = training_boundary(128.0 * x, [8], beta1=0.0, eps=0.5, steps=STEPS, seed=SEED).statistics[0]
+    assert not np.allclose(ignored.drift, plain.calibrated.aggregate_drift_ratio, rtol=1e-3)  # eps matters here
+    a = batch_size_boundary(tmp_path / "plain.npy", [2, 8], beta1=0.0, eps=0.5, steps=500)
+    b = batch_size_boundary(tmp_path / "scaled.npz", [2, 8], beta1=0.0, eps=0.5, steps=500)
+    for sa, sb in zip(a.statistics, b.statistics):
+        np.testing.assert_allclose(sb.drift, sa.drift, rtol=1e-6)

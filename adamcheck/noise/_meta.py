@@ -104,6 +104,15 @@ class GradientFileMeta:
         """Rows are optimizer steps of a monitored run (a monitor wrote the file, or R > 1)."""
         return (self.writer in MONITOR_WRITERS) or self.rows_per_example > 1
 
+    @property
+    def row_factor(self) -> float:
+        """Stored row = this factor x the canonical gradient of the unscaled, mean-reduced loss
+        (:class:`~adamcheck.noise._scale.GradientScale`: ``loss_scale``, or ``loss_scale /
+        mean_over`` for a mean; 1 when the file states neither)."""
+        from ._scale import GradientScale
+
+        return GradientScale(self.reduction or "mean", self.loss_scale or 1.0, self.mean_over or 1).factor
+
     def stated(self) -> dict[str, Any]:
         """The keys the file states, as plain Python values (for notes and ``--json``)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}

@@ -62,7 +62,9 @@ def batch_size_boundary(
     Batch sizes count examples. A file whose rows are mini-batch gradients of R
     examples (``row_batch_size``, what :class:`adamcheck.torch.GradientMonitor` saves)
     makes a batch of B examples from B / R rows, so each B must be a multiple of R; the
-    result's ``batch_sizes`` (and its statistics') are in examples either way.
+    result's ``batch_sizes`` (and its statistics') are in examples either way. ``eps`` is
+    in the units of the unscaled gradients: for rows stored with a ``loss_scale`` (or a
+    mean over M), it is compared with the rows rescaled as :mod:`adamcheck.noise._scale` says.
 
     Raises:
         adamcheck.DataError: a batch size that is not a whole number of rows.
@@ -83,8 +85,9 @@ def batch_size_boundary(
     sizes = tuple(check_positive_int(b, "batch_sizes") for b in batch_sizes)
     with opened_gradients(gradients, progress=progress) as source:
         rows = [source.batch_rows(b) for b in sizes]
-        tb = training_boundary(source, rows, beta1=beta1, eps=eps, steps=steps, seed=seed, progress=progress,
-                               **options)
+        # eps compares with the unscaled gradients: rows f times them (loss_scale...) take f x eps
+        tb = training_boundary(source, rows, beta1=beta1, eps=eps * source.meta.row_factor, steps=steps, seed=seed,
+                               progress=progress, **options)
     if tuple(rows) == sizes:
         return tb
     return replace(tb, batch_sizes=sizes,

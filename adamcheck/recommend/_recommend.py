@@ -350,9 +350,11 @@ def calibrated_prediction(
     from ..noise._source import opened_gradients
 
     n_steps = 4000 if steps is None else int(min(max(steps, 20), 20000))
-    with opened_gradients(gradients) as source:  # batch_size counts examples; rows of R examples: B / R rows
-        tb = training_boundary(source, [source.batch_rows(batch_size)], beta1=beta1, eps=eps, steps=n_steps,
-                               seed=seed)
+    # batch_size counts examples (rows of R examples: B / R rows); eps compares with the unscaled
+    # gradients, so with the rows' scale f (loss_scale...) it is f x eps (u(f g, f eps) = u(g, eps))
+    with opened_gradients(gradients) as source:
+        tb = training_boundary(source, [source.batch_rows(batch_size)], beta1=beta1,
+                               eps=eps * source.meta.row_factor, steps=n_steps, seed=seed)
     star = float(tb.critical_beta2[0])
     st = tb.statistics[0]
     unresolved = star != star
