@@ -175,6 +175,9 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
             missing = "micro batch size"
         elif dp is None and setup.world_size_required:
             missing = f"world size ({setup.world_size_required})"
+        elif accum is None and "grad_accum" in setup.unresolved:
+            # A value the file gives but adamcheck cannot resolve is not "not stated": never assume 1.
+            missing = f"gradient accumulation ({setup.unresolved['grad_accum']})"
         else:
             if accum is None:
                 accum = 1
