@@ -90,7 +90,8 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
     # MaxText allows a fractional per-device batch (0.25: one sequence per four devices).
     fractional = isinstance(micro, float) and not float(micro).is_integer() and micro > 0
     for name, value in (("micro batch", micro), ("gradient accumulation", accum), ("global batch", gbs),
-                        ("world size", world), ("data-parallel size", dp), ("sequence length", seq_len)):
+                        ("world size", world), ("data-parallel size", dp), ("sequence length", seq_len),
+                        ("planned optimizer steps", setup.get("max_steps"))):
         if value is not None and value < 1 and not (fractional and value is micro):
             raise ConfigError(f"{name} = {value} must be at least 1: fix the configuration or the flag")
     if isinstance(micro, float) and not fractional:

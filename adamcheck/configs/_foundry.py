@@ -121,7 +121,11 @@ def _duration(p: Picker, setup: TrainingSetup, gbs: int | None, seq: int | None)
     match = _TIME.match(str(raw))
     if not match:
         raise ConfigError(f"{where} = {raw!r} is not a Composer time (4800ba, 2.5e9tok, 2ep...): fix the file")
-    amount, unit = float(match.group(1).replace("_", "")), match.group(2).lower()
+    from ._readutil import as_number
+
+    amount, unit = float(as_number(match.group(1).replace("_", ""), where, strings=True)), match.group(2).lower()
+    if not 0 < amount < 2**63:
+        raise ConfigError(f"{where} = {raw!r} is out of range: write a positive duration such as 4800ba")
     if unit in ("ba", "iter"):
         setup.set("max_steps", int(amount), where)
     elif unit == "ep":

@@ -31,6 +31,7 @@ __all__ = ["read_hf_python", "hf_python_calls", "HF_CONFIG_CLASSES"]
 
 #: The classes whose keyword arguments are TrainingArguments fields.
 HF_CONFIG_CLASSES = frozenset(TRL_DEFAULTS)
+_ARGPARSERS = {"HfArgumentParser", "TrlParser", "ArgumentParser"}
 #: TrainingArguments keys -> the setup fields read_hf_dict fills from them.
 _FIELDS = {
     "adam_beta1": ("beta1",), "adam_beta2": ("beta2",), "adam_epsilon": ("eps",), "weight_decay": ("weight_decay",),
@@ -195,6 +196,12 @@ def read_hf_python(text: str, name: str) -> TrainingSetup:
                     setattr(setup, field, None)
                     setup.unresolved[field] = f"{opaque}: {key} may come from it"
     setup.notes.append(f"{name} line {call.lineno}: the keyword arguments of {cls}(...) (parsed, not run)")
+    parsers = sorted({_class_name(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)} & _ARGPARSERS)
+    if parsers:
+        setup.warnings.append(
+            f"{name} also parses command-line arguments ({parsers[0]}): values given at launch may replace these; "
+            "check the launch line too"
+        )
     return setup
 
 

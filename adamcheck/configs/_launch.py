@@ -175,8 +175,8 @@ def read_launch_text(text: str, name: str) -> TrainingSetup:
         if key in values or key in launcher:
             ref = values.get(key) or launcher[key][0]
             setup.warnings.append(
-                f"{name}: --{key} {ref} holds more settings that are not read here: pass that file too if it sets the "
-                "batch, the betas or the process count"
+                f"{name}: --{key} {ref} holds more settings, read only when that file is passed too (it can set the "
+                "process count, the batch or the betas)"
             )
     positional = [w for w, _ in words if w.endswith((".yaml", ".yml", ".json")) and not w.startswith("-")
                   and w not in (str(ds),) and all(w != str(v[0]) for v in launcher.values())]

@@ -99,6 +99,8 @@ def read_mlx_dict(data: Any, name: str) -> TrainingSetup:
     iters = p.get("iters", 1000)
     where = p.where("iters") if p.has("iters") else f"default of {VERSION} (iters = 1000)"
     iters = as_int(iters, where, strings=True)
+    if iters < 1:
+        raise ConfigError(f"{where} = {iters} must be at least 1: mlx-lm trains for iters micro-batches")
     if accum:
         setup.set("max_steps", iters // accum, f"{where} {iters} micro-batches / grad_accumulation_steps {accum}")
     tune = p.text("fine_tune_type") or "lora"

@@ -244,3 +244,37 @@ def test_nemo_lamb_is_not_covered(tmp_path):
     with pytest.raises(NotCoveredError):
         read_config(_write(tmp_path, "n.yaml", "trainer: {devices: 1}\nmodel:\n  micro_batch_size: 2\n"
                                                "  global_batch_size: 64\n  optim:\n    name: lamb\n"))
+
+
+# Bad input --------------------------------------------------------------------------------
+
+
+def test_zero_planned_steps_is_refused_not_a_crash(tmp_path):
+    f = _write(tmp_path, "m.yml", "base_config: base.yml\nsteps: 0\nper_device_batch_size: 4\n")
+    with pytest.raises(ConfigError, match="planned optimizer steps = 0 must be at least 1"):
+        check_config(f, world_size=8)
+
+
+def test_mutated_fixtures_give_only_adamcheck_errors(tmp_path):
+    """Seeded mutations of the new forms' fixtures: each is read, or refused with an
+    AdamCheckError (one line on the CLI), never another exception."""
+    import random
+
+    from adamcheck import AdamCheckError
+
+    fixtures = __import__("pathlib").Path(__file__).parent / "fixtures"
+    files = sorted(p for p in fixtures.glob("*/*") if not p.name.endswith((".json", ".md")))
+    rng = random.Random(0)
+    weird = ["-1", "0", "1e400", "abc", "[]", "99999999999999999999999", "null", "${x.y}", "$(nproc)", "'", "\\"]
+    for _ in range(120):
+        f = rng.choice(files)
+        text = f.read_text()
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(text))
+            text = text[:i] + rng.choice(weird) + text[i + rng.randint(0, 3):]
+        g = tmp_path / f.name
+        g.write_text(text)
+        try:
+            check_config(g, world_size=rng.choice([None, 8]))
+        except AdamCheckError:
+            pass
