@@ -9,7 +9,9 @@ Keys read, with NeMo's rules at NVIDIA/NeMo commit 8cfedd7 (v2.5.0rc0+113, where
 ``model.optim.betas`` ((0.9, 0.999), the torch/apex default: NeMo's ``AdamParams``
 sets none), ``model.optim.eps`` (1e-8), ``model.optim.lr``, ``model.optim.weight_decay``,
 ``model.global_batch_size`` (sequences per optimizer step: NeMo accumulates global /
-(micro x data-parallel) micro-batches), ``model.micro_batch_size``,
+(micro x data-parallel) micro-batches), ``model.micro_batch_size`` (without them, as in
+the BERT configs, ``model.train_ds.batch_size`` per GPU x
+``trainer.accumulate_grad_batches``, Lightning's DDP),
 ``model.tensor_model_parallel_size`` / ``pipeline_model_parallel_size`` /
 ``context_parallel_size`` (data-parallel = devices / their product),
 ``trainer.devices`` x ``trainer.num_nodes`` (the world size), a sequence length from
@@ -83,6 +85,12 @@ def read_nemo_dict(data: Any, name: str) -> TrainingSetup:
     p.number("weight_decay", "model.optim.weight_decay")
     p.number("global_batch", "model.global_batch_size", kind=int)
     p.number("micro_batch", "model.micro_batch_size", kind=int)
+    if setup.global_batch is None and setup.micro_batch is None and p.has("model.train_ds.batch_size"):
+        # Non-Megatron NeMo models (BERT, ASR...) train with Lightning's DDP: the loader's
+        # batch is per GPU and trainer.accumulate_grad_batches accumulates it.
+        p.number("micro_batch", "model.train_ds.batch_size", kind=int)
+        p.number("grad_accum", "trainer.accumulate_grad_batches", kind=int, default=1,
+                 note=": PyTorch Lightning's default")
     parallel, parts = 1, []
     for key in ("tensor_model_parallel_size", "pipeline_model_parallel_size", "context_parallel_size"):
         value = p.get(f"model.{key}")
@@ -100,7 +108,7 @@ def read_nemo_dict(data: Any, name: str) -> TrainingSetup:
             "pass --world-size"
         )
     for path in ("model.encoder_seq_length", "model.data.seq_length", "model.seq_length",
-                 "model.data.train_ds.max_seq_length"):
+                 "model.data.train_ds.max_seq_length", "model.max_seq_length", "model.train_ds.max_seq_length"):
         if p.has(path):
             p.number("seq_len", path, kind=int)
             if path.endswith("max_seq_length"):

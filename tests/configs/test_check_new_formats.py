@@ -240,6 +240,16 @@ def test_nemo_devices_left_to_the_machine_are_asked_for(tmp_path):
     assert effective_batch(s).sequences == 64  # NeMo's global batch does not depend on the GPU count
 
 
+def test_nemo_lightning_ddp_configs_count_the_loader_batch_per_gpu(tmp_path):
+    f = _write(tmp_path, "bert.yaml", (
+        "trainer:\n  devices: 8\n  num_nodes: 1\n  accumulate_grad_batches: 2\n"
+        "model:\n  max_seq_length: 128\n  train_ds:\n    batch_size: 16\n  optim:\n    name: adamw\n"
+        "exp_manager:\n  name: bert\n"
+    ))
+    report = check_config(f)
+    assert report.batch.sequences == 16 * 2 * 8 and report.batch.seq_len == 128
+
+
 def test_nemo_lamb_is_not_covered(tmp_path):
     with pytest.raises(NotCoveredError):
         read_config(_write(tmp_path, "n.yaml", "trainer: {devices: 1}\nmodel:\n  micro_batch_size: 2\n"
