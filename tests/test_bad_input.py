@@ -658,3 +658,44 @@ def test_r3_14_inflating_shows_progress_unless_quiet(run_cli, files, monkeypatch
     assert code == 0 and "inflating z.npz" in err and "100%" in err, err
     code, out, err = run_cli("estimate", files / "z.npz", "-b", "4", "--replicates", "20", "--quiet")
     assert code == 0 and err == "", err
+
+
+# ==========================================================================================
+# Config readers (issue 19 items 5, 10, 15; added by the configs work, kept apart to merge)
+# ==========================================================================================
+def test_cfg_5_duplicate_beta_key_in_json_config_is_refused(run_bounded, tmp_path):
+    (tmp_path / "args.json").write_text(
+        '{"per_device_train_batch_size": 8, "adam_beta2": 0.95, "output_dir": "o", "adam_beta2": 0.999}')
+    line = _assert_one_line_exit_2(run_bounded("check", "args.json"), "adam_beta2")
+    assert "0.95" in line and "0.999" in line and "twice" in line
+
+
+def test_cfg_5_duplicate_batch_key_in_yaml_config_is_refused(run_bounded, tmp_path):
+    (tmp_path / "recipe.yaml").write_text(
+        "per_device_train_batch_size: 4\nadam_beta2: 0.95\nper_device_train_batch_size: 16\noutput_dir: o\n")
+    line = _assert_one_line_exit_2(run_bounded("check", "recipe.yaml"), "per_device_train_batch_size")
+    assert "line 1: 4" in line and "line 3: 16" in line
+
+
+def test_cfg_5_duplicate_unchecked_key_is_a_warning_naming_both_values(run_bounded, tmp_path):
+    (tmp_path / "recipe.yaml").write_text(
+        "per_device_train_batch_size: 4\nadam_beta2: 0.95\nseed: 1\noutput_dir: o\nseed: 2\n")
+    code, out, err, cpu, rss = run_bounded("check", "recipe.yaml", "--json")
+    assert code in (0, 1) and cpu <= MAX_CPU_SECONDS, err
+    warnings = json.loads(out)["warnings"]
+    assert any("'seed' is given twice (line 3: 1, line 5: 2)" in w for w in warnings), warnings
+
+
+def test_cfg_10_json_config_with_a_5000_digit_integer(run_bounded, tmp_path):
+    (tmp_path / "args.json").write_text('{"per_device_train_batch_size": ' + "9" * 5000 + ', "adam_beta2": 0.95}')
+    _assert_one_line_exit_2(run_bounded("check", "args.json"), "digits")
+    (tmp_path / "args.yaml").write_text("per_device_train_batch_size: " + "9" * 5000 + "\nadam_beta2: 0.95\n")
+    _assert_one_line_exit_2(run_bounded("check", "args.yaml"), "digits")
+
+
+def test_cfg_15_a_4mb_toml_config_is_refused_before_parsing(run_bounded, tmp_path):
+    (tmp_path / "big.toml").write_text("[training]\nsteps = [" + "1," * 2_000_000 + "]\n")
+    line = _assert_one_line_exit_2(run_bounded("check", "big.toml"), "MiB")
+    assert "1 MiB" in line  # the limit is named
+    (tmp_path / "big.yaml").write_text("a: [" + "1," * 2_000_000 + "]\n")
+    _assert_one_line_exit_2(run_bounded("check", "big.yaml"), "1 MiB")
