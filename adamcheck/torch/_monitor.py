@@ -378,41 +378,63 @@ class GradientMonitor:
         return self._analyses[-1]
 
     def _analyse(self) -> float:
-        """One analysis; returns its wall-clock seconds."""
+        """One analysis; returns its wall-clock seconds.
+
+        Under DDP its two collectives (the two-batch sums, then the next step and a failure
+        flag) are reached by every rank even when this rank's own part fails, so one rank's
+        error switches every rank's monitor off instead of leaving the others waiting.
+        """
         t = time.perf_counter()
         rec, s, run = self.recorder, self.settings, self.run
-        rec.catch_up()
-        rec.sync_moments()  # replace the replayed m, v by the optimizer's own
+        error: BaseException | None = None
+        try:
+            rec.catch_up()
+            rec.sync_moments()  # replace the replayed m, v by the optimizer's own
+        except Exception as exc:  # noqa: BLE001 - reported after the collectives below
+            error = exc
         sums = rec.take_sums()
-        rows, _ = rec.window(s.window)
-        loss, nonfinite = self._take_window_losses()
-        window = Window(rows=rows, step=self.step, batch_size=run.batch_size, beta1=run.beta1, beta2=run.beta2,
-                        eps=run.eps, loss=loss, nonfinite_losses=nonfinite, sums=sums)
-        self._analyses.append(analyse_window(window, s))
-        self._judge_and_emit()
+        nxt: int | None = None
+        if error is None:
+            try:
+                rows, _ = rec.window(s.window)
+                loss, nonfinite = self._take_window_losses()
+                window = Window(rows=rows, step=self.step, batch_size=run.batch_size, beta1=run.beta1,
+                                beta2=run.beta2, eps=run.eps, loss=loss, nonfinite_losses=nonfinite, sums=sums)
+                self._analyses.append(analyse_window(window, s))
+                self._judge_and_emit()
+                seconds = time.perf_counter() - t
+                costs = Costs(step_seconds=self._step_seconds(),
+                              record_seconds=self._record_seconds / max(1, self.step), analysis_seconds=seconds,
+                              spent_seconds=self._spent + seconds)
+                nxt = next_analysis_step(self.step, s, costs)
+            except Exception as exc:  # noqa: BLE001 - reported after the collective below
+                error = exc
+        self._next, failed_elsewhere = self._agree(nxt, error is not None)
         seconds = time.perf_counter() - t
         self._spent += seconds
         self._last_analysis_seconds = seconds
-        costs = Costs(step_seconds=self._step_seconds(), record_seconds=self._record_seconds / max(1, self.step),
-                      analysis_seconds=seconds, spent_seconds=self._spent)
-        self._next = self._agree(next_analysis_step(self.step, s, costs))
+        if error is not None:
+            raise error
+        if failed_elsewhere:
+            raise RuntimeError("the monitor of another rank failed at this analysis")
         return seconds
 
     def _step_seconds(self) -> float | None:
         m = self._intervals.median()
         return m if m == m else None
 
-    def _agree(self, nxt: int | None) -> int | None:
-        """Under DDP the next analysis must be the same step on every rank: the latest one proposed."""
-        if self.recorder.ddp is not None:
-            import torch.distributed as dist
+    def _agree(self, nxt: int | None, failed: bool) -> tuple[int | None, bool]:
+        """Under DDP every rank must analyse at the same step: the latest one proposed, and
+        whether any rank failed (one all-reduce)."""
+        if self.recorder.ddp is None:
+            return nxt, False
+        import torch.distributed as dist
 
-            never = 2**62
-            t = self._torch.tensor([never if nxt is None else nxt], dtype=self._torch.int64)
-            dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.recorder.group)
-            value = int(t.item())
-            return None if value >= never else value
-        return nxt
+        never = 2**62
+        t = self._torch.tensor([never if nxt is None else nxt, int(failed)], dtype=self._torch.int64)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.recorder.group)
+        value, any_failed = (int(v) for v in t.tolist())
+        return (None if value >= never else value), bool(any_failed)
 
     # -- losses ------------------------------------------------------------------------------------
     def observe_loss(self, loss: Any) -> None:
