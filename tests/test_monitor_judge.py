@@ -60,7 +60,17 @@ def test_later_findings_held_back_while_the_run_settles_and_warned_when_it_walks
     settling = analysis(2000, loss=WindowLoss(0.20, 0.01, 1000), mean=MeanGradient(0.005, 0.002))
     d = judge([first, settling], LossRecord(2020, start), S, RUN, StepRecord(2000, 2000))
     assert rules(d) == [("beta2_below_critical", "risk", 1000), ("beta2_below_critical_held_back", "ok", 2000)]
-    assert "held back" in d[1].message and "did not rise" in d[1].message
+    assert "held back" in d[1].message and "the training loss fell (window mean 0.2; start 0.7, earlier low 0.4)" \
+        in d[1].message
+    # a higher but noisy window (a real run: logistic digits, B 4, beta2 0.8): held back, and said
+    # as it is (above, within two standard errors), never "did not rise"
+    noisy = analysis(3000, loss=WindowLoss(1.002, 0.23, 1000), mean=MeanGradient(0.0121, 0.002))
+    d = judge([analysis(2000, loss=WindowLoss(0.7024, 0.13, 1000), mean=MeanGradient(0.0214, 0.002)), noisy],
+              LossRecord(3000, WindowLoss(0.6001, 0.0, 1)), S, RUN, StepRecord(3000, 3000))
+    note = d[1].message
+    assert d[1].rule == "beta2_below_critical_held_back" and "did not rise" not in note and "fell" not in note
+    assert "not above its start or its earlier low by two standard errors (window mean 1.002, standard error " \
+           "0.23; start 0.6001, earlier low 0.7024)" in note
     rising = analysis(2000, loss=WindowLoss(0.45, 0.01, 1000), mean=MeanGradient(0.005, 0.002))
     d = judge([first, rising], LossRecord(2020, start), S, RUN, StepRecord(2000, 2000))
     assert rules(d)[1] == ("beta2_below_critical", "risk", 2000) and "rose" in d[1].message

@@ -195,14 +195,20 @@ def _beta2_findings(analyses: Sequence[WindowAnalysis], losses: LossRecord) -> l
                                          "monitor", step=a.step, value=b2, change=change))
             continue
         loss, low, start = a.loss, w.loss_low, losses.start
-        grad = ("not resolved from its noise" if a.mean is None or a.mean.resolved is None
-                else f"{a.mean.sq:.3g}, noise {a.mean.noise:.3g}")
-        sq_low = "none" if w.sq_low is None else f"{w.sq_low:.3g}"
-        msg = (f"step {a.step}: {need} at batch size {a.batch_size} (beta2 = {a.beta2:g}), held back: the training "
-               f"loss did not rise (window mean {_fmt(loss.mean)}, standard error {loss.se:.2g}; start "  # type: ignore[union-attr]
-               f"{_fmt(start.mean) if start else 'not observed'}; earlier low {_fmt(low.mean) if low else 'none'}) "
-               f"and the resolved |G|^2 did not grow (|G|^2 {grad}; earlier low {sq_low}): the run looks settled "
-               "near a stationary point, where every beta2 < 1 shows some sign drift")
+        refs = [x.mean for x in (start, low) if x is not None]
+        where = (f"start {_fmt(start.mean) if start else 'not observed'}, earlier low "
+                 f"{_fmt(low.mean) if low else 'none'}")
+        if loss.mean <= min(refs):  # type: ignore[union-attr]
+            how = f"the training loss fell (window mean {_fmt(loss.mean)}; {where})"  # type: ignore[union-attr]
+        else:
+            how = (f"the training loss is not above its start or its earlier low by two standard errors (window "
+                   f"mean {_fmt(loss.mean)}, standard error {loss.se:.2g}; {where})")  # type: ignore[union-attr]
+        grad = ("is not resolved from its noise" if a.mean is None or a.mean.resolved is None
+                else f"did not grow by a noise unit ({a.mean.sq:.3g}, noise {a.mean.noise:.3g}; earlier low "
+                     f"{'none' if w.sq_low is None else f'{w.sq_low:.3g}'})")
+        msg = (f"step {a.step}: {need} at batch size {a.batch_size} (beta2 = {a.beta2:g}), held back: no sign of "
+               f"walking off: {how}, and the resolved |G|^2 {grad}; near a stationary point every beta2 < 1 shows "
+               "some sign drift, so this finding alone is not a failure")
         out.append(MonitorDiagnostic(Level.OK, "beta2_below_critical_held_back", msg, _SOURCE_WALKOFF, "divergence",
                                      "monitor", step=a.step, value=b2))
     return out

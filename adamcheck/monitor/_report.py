@@ -150,8 +150,8 @@ class MonitorReport:
                 and d.step == self.analysed_step]
         where = f"at batch size {self.batch_size} (window of {self.window:,} steps at step {self.analysed_step:,})"
         if held:
-            finding = (f"beta2* = {_g(self.beta2_critical)} {where} is above beta2 = {self.beta2:g}, held back: the "  # type: ignore[arg-type]
-                       "training loss did not rise, the run looks settled near a stationary point")
+            finding = (f"beta2* = {_g(self.beta2_critical)} {where} is above beta2 = {self.beta2:g}, held back: no "  # type: ignore[arg-type]
+                       "sign of walking off (report.notes)")
         else:
             finding = f"beta2* = {_g(self.beta2_critical)} {where}: beta2 = {self.beta2:g} is above it"  # type: ignore[arg-type]
         return head, finding, f"Nothing to change{tail}."
