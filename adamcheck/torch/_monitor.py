@@ -347,7 +347,8 @@ class GradientMonitor:
             self._intervals.push(t0 - self._t_exit)
         analysed = 0.0
         try:
-            if self.recorder.on_step():
+            # a jump is a warning only outside beta1 < sqrt(beta2); inside, the judge only counts it
+            if self.recorder.on_step() and not self.run.paper_condition:
                 self._judge_and_emit()
             if self._next is not None and self.step >= self._next:
                 analysed = self._analyse()
@@ -545,11 +546,16 @@ class GradientMonitor:
     def _judge_and_emit(self) -> None:
         for d in self._judge():
             key = (d.rule, d.step)
-            if d.level is Level.RISK and key not in self._emitted:
+            if key in self._emitted:
+                continue
+            if d.level is Level.RISK:
                 self._emitted.add(key)
                 LOGGER.warning("adamcheck: %s", d.message)
                 if self.settings.warn:
                     warnings.warn(d.message, AdamCheckWarning, stacklevel=4)
+            elif d.rule == "no_gradient" and not any(k[0] == "no_gradient" for k in self._emitted):
+                self._emitted.add(key)  # the monitor is blind: said once on the logger
+                LOGGER.warning("adamcheck: %s", d.message)
 
     # -- results -----------------------------------------------------------------------------------
     def report(self) -> MonitorReport:
