@@ -256,8 +256,19 @@ def read_one(
         is_yaml = not (text.lstrip().startswith("{") or name.lower().endswith(".json"))
         setup = read_hf_dict(data, name, numeric_strings=is_yaml)
         setup.deepspeed_reference = hf_deepspeed_reference(data)
-        return setup
-    return _readers()[fmt](data, name)
+    else:
+        setup = _readers()[fmt](data, name)
+    return _with_state_dtype(setup, fmt, data, name)
+
+
+def _with_state_dtype(setup: TrainingSetup, fmt: str, data: Any, name: str) -> TrainingSetup:
+    """The precision of Adam's state, where the file states it (:mod:`._precision`)."""
+    from ._precision import state_dtype_of
+
+    found = state_dtype_of(fmt, data, name)
+    if found is not None and setup.state_dtype is None:
+        setup.set("state_dtype", *found)
+    return setup
 
 
 def _resolve_deepspeed(setup: TrainingSetup, given: dict[Path, str], fmt_given: dict[str, str]) -> list[TrainingSetup]:
