@@ -36,9 +36,10 @@ def _bare(run_cli, batch, beta1, beta2, *extra):
         (8, 0, 0.95, None, "vision", 1, "Shi 2021: batch 8, beta2 0.95 -> 44.5 +- 32% train accuracy"),
         (8, 0, 0.9, None, "vision", 1, "Shi 2021: batch 8, beta2 0.9 -> 10% (chance)"),
         (8, 0, 0.99, None, "vision", 0, "Shi 2021: batch 8, beta2 0.99 -> 99.7%"),
-        (32, 0, 0.8, None, "vision", 1, "Shi 2021: batch 32, beta2 0.8 -> 66.9%"),
+        (16, 0, 0.8, None, "vision", 1, "Shi 2021: batch 16, beta2 0.8 -> 28.7%"),
+        (32, 0, 0.8, None, "vision", 0, "Shi 2021: batch 32, beta2 0.8 -> 66.9%: trained, worse (advice)"),
         (32, 0, 0.99, None, "vision", 0, "Shi 2021: batch 32, beta2 0.99 -> 99.8%"),
-        (16, 0, 0.9, None, "vision", 1, "Shi 2021: batch 16, beta2 0.9 -> 67.3%"),
+        (16, 0, 0.9, None, "vision", 0, "Shi 2021: batch 16, beta2 0.9 -> 67.3%: trained, worse (advice)"),
         (8, 0, 0.9, None, None, 0, "Shi's table is vision: with the domain not known it does not apply"),
         (8, 0.9, 0.9, None, "vision", 0, "Shi's runs are beta1 = 0: they say nothing about beta1 0.9"),
         (1, 0.9, 0.95, None, "regression", 1, "DrivAerML surrogate at batch 1: 0.95 diverged"),
@@ -186,11 +187,12 @@ def test_lower_edge_is_derived_from_the_table():
 
 
 def test_interpolation_parameter_places_the_edge_between_evidence():
-    # Shi et al.: at beta2 in (0.9, 0.95) the last failure is batch 8, the first success batch 32.
-    # The edge sits at 8^(1-t) 32^t: batch 12 is flagged at t = 0.5 (edge 16), not at t = 0.1 (~9.2).
-    assert evidence_risk(12, 0.0, 0.93, interpolation=0.5, domain="vision")
-    assert not evidence_risk(12, 0.0, 0.93, interpolation=0.1, domain="vision")
-    assert 8 ** 0.9 * 32 ** 0.1 == pytest.approx(9.19, abs=0.01)
+    # Shi et al.: at beta2 in (0.9, 0.95) the last failure is batch 8 (0.95: 44.5%), the first run
+    # that trained batch 16 (0.9: 67.3%, worse). The edge sits at 8^(1-t) 16^t: batch 10 is
+    # flagged at t = 0.5 (edge 11.3), not at t = 0.1 (edge 8.6).
+    assert evidence_risk(10, 0.0, 0.93, interpolation=0.5, domain="vision")
+    assert not evidence_risk(10, 0.0, 0.93, interpolation=0.1, domain="vision")
+    assert 8 ** 0.5 * 16 ** 0.5 == pytest.approx(11.31, abs=0.01) and 8 ** 0.9 * 16 ** 0.1 == pytest.approx(8.57, abs=0.01)
 
 
 def test_default_output_is_short_and_the_answer_comes_first(run_cli):
@@ -263,10 +265,11 @@ def test_check_exit_code_is_the_verdict(batch, beta1, beta2, seq_len, steps):
 
 
 def test_shi_reading_is_a_parameter():
-    # Shi et al. 2021 give accuracies; "failed" below 90% is adamcheck's reading. At 60%
-    # the batch-16 / 0.9 run (67.3%) counts as fine and the edge at batch 16 (beta1 0) drops.
+    # Shi et al. 2021 give accuracies; "failed" below 50% is adamcheck's reading (the default). At
+    # 90% the batch-16 / 0.9 run (67.3%) counts as failed and the edge at batch 16 (beta1 0) rises.
     from adamcheck.recommend._evidence import shi_evidence
 
     others = tuple(e for e in EVIDENCE if not e.source.startswith("Shi"))
     assert lower_edge(16, 0.0, evidence=others + shi_evidence(90.0), domain="vision")[0].beta2 == 0.9
     assert lower_edge(16, 0.0, evidence=others + shi_evidence(60.0), domain="vision")[0].beta2 == 0.8
+    assert lower_edge(16, 0.0, evidence=EVIDENCE, domain="vision")[0].beta2 == 0.8

@@ -31,7 +31,8 @@ is refused: pass --format. Optimizers that are not Adam (Lion, Adafactor, GaLore
 1-bit Adam, Muon...) are reported as not covered.
 
 Without FILES, give the values: --batch-size, --beta1, --beta2 (and optionally --eps,
---seq-len, --max-steps, --domain, --state-dtype): the same rules, report and exit codes.
+--seq-len, --max-steps, --domain, --state-dtype): the same rules, report and exit codes;
+or --eps alone (with --state-dtype) to judge eps on its own.
 Published runs count only where their domain matches yours (--domain; a sequence
 length means a language model). Words used in the answer: docs/glossary.md.
 
@@ -39,7 +40,7 @@ length means a language model). Words used in the answer: docs/glossary.md.
 Example:
   adamcheck check --batch-size 8 --beta1 0.9 --beta2 0.95 --seq-len 1024
   adamcheck check --batch-size 8 --beta1 0 --beta2 0.9 --domain vision
-  adamcheck check --batch-size 8 --beta1 0.9 --beta2 0.95 --eps 1e-8 --state-dtype fp16
+  adamcheck check --eps 1e-8 --state-dtype fp16
   adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
   adamcheck check examples/configs/deepspeed/ds_config_zero2.json examples/configs/deepspeed/training_args.json --world-size 8
   adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
@@ -176,9 +177,11 @@ def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
     from ..configs._check import check_values
 
     missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
-    if missing:
+    eps_only = len(missing) == 3 and bare["--eps"] is not None  # eps (and its precision) alone
+    if missing and not eps_only:
         raise InvalidParameterError(
-            f"give configuration FILES, or the bare values {', '.join(missing)} (see adamcheck check --help)")
+            f"give configuration FILES, or the bare values {', '.join(missing)} (or --eps alone, with "
+            "--state-dtype; see adamcheck check --help)")
     file_flags = {"--format": opts["fmt"], "--preset": opts["preset"], "--accumulation": opts["accumulation"],
                   "--world-size": opts["world_size"], "--micro-batch-size": opts["micro_batch_size"],
                   "--grad-accum": opts["grad_accum"], "--global-batch-size": opts["global_batch_size"]}

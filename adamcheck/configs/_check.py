@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .._errors import AdamCheckError, DataError
+from .._errors import AdamCheckError, DataError, InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
 from .._measurement import Measurement
 from .._validate import check_positive_float, check_positive_int
@@ -312,9 +312,9 @@ def check_config(
 
 
 def check_values(
-    batch_size: int,
-    beta1: float,
-    beta2: float,
+    batch_size: int | None = None,
+    beta1: float | None = None,
+    beta2: float | None = None,
     *,
     eps: float | None = None,
     seq_len: int | None = None,
@@ -334,10 +334,13 @@ def check_values(
     sequence (then batches are compared in tokens, and the run is taken for a language
     model unless ``domain`` says otherwise). ``domain``: your kind of training; without
     it (and without ``seq_len``) published runs do not count. ``state_dtype``: the
-    precision of Adam's m and v (``fp32``, ``bf16``, ``fp16``), for the eps rule.
+    precision of Adam's m and v (``fp32``, ``bf16``, ``fp16``), for the eps rule. A value
+    not given (None) is a rule not run ("not checked"), never an error: eps and the
+    precision alone are judged on their own.
 
     Raises:
-        InvalidParameterError: a beta outside [0, 1), a negative eps, a size below 1.
+        InvalidParameterError: a beta outside [0, 1), a negative eps, a size below 1, or
+            neither (batch_size, beta1, beta2) nor eps given.
 
     Example:
         >>> check_values(8, 0.0, 0.95, domain="vision").exit_code     # Shi et al. 2021: it failed
@@ -346,16 +349,26 @@ def check_values(
         0
         >>> check_values(8, 0.9, 0.95, eps=1e-8, state_dtype="fp16").exit_code   # eps rounds to 0 in fp16
         1
+        >>> check_values(eps=1e-8, state_dtype="fp16").exit_code                  # eps alone is judged too
+        1
     """
     from .._validate import check_beta, check_nonnegative_float
     from ..recommend._eps import normal_state_dtype
 
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
-    beta1, beta2 = check_beta(beta1, "beta1"), check_beta(beta2, "beta2")
+    core = {"batch_size": batch_size, "beta1": beta1, "beta2": beta2}
+    missing = [k for k, v in core.items() if v is None]
+    if missing and eps is None:
+        raise InvalidParameterError(
+            f"{', '.join(missing)} not given: give batch_size, beta1 and beta2 (CLI --batch-size, --beta1, "
+            "--beta2), or eps alone (--eps, with --state-dtype) to judge eps on its own")
+    beta1 = None if beta1 is None else check_beta(beta1, "beta1")
+    beta2 = None if beta2 is None else check_beta(beta2, "beta2")
     eps = None if eps is None else check_nonnegative_float(eps, "eps")
     setup = TrainingSetup(format="values", files=[])
     given = {"beta1": (beta1, "--beta1"), "beta2": (beta2, "--beta2"), "eps": (eps, "--eps"),
-             "global_batch": (check_positive_int(batch_size, "batch_size"), "--batch-size"),
+             "global_batch": (None if batch_size is None else check_positive_int(batch_size, "batch_size"),
+                              "--batch-size"),
              "seq_len": (None if seq_len is None else check_positive_int(seq_len, "seq_len"), "--seq-len"),
              "max_steps": (None if max_steps is None else check_positive_int(max_steps, "max_steps"), "--max-steps"),
              "dataset_size": (None if dataset_size is None else check_positive_int(dataset_size, "dataset_size"),

@@ -180,6 +180,11 @@ def _b(x: float) -> str:
     return beta_text(x)
 
 
+def _bare(ctx: CheckContext) -> bool:
+    """Bare values (``check_values``): a value not given is a rule not run, never an error."""
+    return ctx.setup.format == "values"
+
+
 def _from_verdict(ctx: CheckContext, rule: str) -> list[Finding]:
     """The shared verdict's findings for ``rule`` (empty without a verdict)."""
     v = ctx.verdict
@@ -222,7 +227,10 @@ def rule_betas_range(ctx: CheckContext) -> list[Finding]:
     out = []
     for name in ("beta1", "beta2"):
         value = ctx.setup.get(name)
-        if value is None:
+        if value is None and _bare(ctx):
+            out.append(Finding("not_checked", "betas_range", f"{name} not given (--{name}): the rules that need it "
+                               "did not run", SRC_RANGE))
+        elif value is None:
             why = ctx.setup.unresolved.get(name, "not stated and no default applies")
             out.append(Finding("error", "betas_range", f"{name} is unknown: {why}", SRC_RANGE))
         elif not 0.0 <= value < 1.0 or math.isnan(value):
@@ -247,6 +255,9 @@ def rule_batch_size(ctx: CheckContext) -> list[Finding]:
     """Error when the batch per optimizer step cannot be determined."""
     if ctx.batch.sequences is not None:
         return [Finding("ok", "batch_size", f"effective batch {ctx.batch.sequences} sequence{'' if ctx.batch.sequences == 1 else 's'} per optimizer step", SRC_BATCH)]
+    if _bare(ctx):
+        return [Finding("not_checked", "batch_size", "batch size not given (--batch-size): the rules that need it did "
+                        "not run", SRC_BATCH)]
     reasons = [f"{k}: {v}" for k, v in ctx.setup.unresolved.items() if k in ("micro_batch", "global_batch", "grad_accum")]
     why = "; ".join(reasons) if reasons else f"no {ctx.batch.missing or 'batch size'} in the configuration"
     return [
@@ -347,8 +358,13 @@ def rule_monitor(ctx: CheckContext) -> list[Finding]:
 
 def rule_eps_precision(ctx: CheckContext) -> list[Finding]:
     """Risk when eps rounds to 0 in an fp16 optimizer state; advice when eps is large against --grad-rms."""
-    if ctx.verdict is None:
-        return [Finding("not_checked", "eps_precision", "not checked: betas or batch size unknown", SRC_EPS)]
+    if ctx.verdict is None:  # eps needs neither the betas nor the batch
+        from ..recommend._eps import eps_diagnostics
+
+        state = ctx.setup.state_dtype
+        return eps_diagnostics(ctx.eps, None if state is None else state.value,
+                               state_source="" if state is None else state.source, beta2=ctx.beta2
+                               if ctx.betas_usable() else None, grad_rms=ctx.grad_rms)
     return _from_verdict(ctx, "eps_precision") + _from_verdict(ctx, "eps_vs_grad")
 
 

@@ -48,6 +48,9 @@ _ALIASES = {
     "float32": "fp32", "32": "fp32", "single": "fp32", "float": "fp32",
     "bfloat16": "bf16", "bf16": "bf16",
     "float16": "fp16", "half": "fp16", "16": "fp16",
+    # 8-bit optimizers (bitsandbytes) store m and v quantized but dequantize them and add
+    # eps in fp32 for the update: for eps, an fp32 state
+    "8bit": "fp32", "int8": "fp32", "8-bit": "fp32",
 }
 #: The smallest positive fp16 number (a subnormal), 2^-24; below half of it a value rounds to 0.
 FP16_SMALLEST = 2.0 ** -24
