@@ -137,7 +137,7 @@ def eps_diagnostics(
         small = 2.0 ** -12.5 / math.sqrt(1.0 - beta2) if beta2 is not None and beta2 < 1 else 2.0 ** -12.5
         out.append(Diagnostic(
             "risk", "eps_precision",
-            f"eps = {eps:g} rounds to 0 in the fp16 optimizer state{where}, and so does v for gradients below "
+            f"eps = {eps:g} rounds to 0 in the fp16 optimizer state, and so does v for gradients below "
             f"{small:.2g}: those coordinates divide by 0 and go NaN; keep Adam's state in fp32 (mixed "
             f"precision) or raise eps to at least {FP16_SMALLEST_NORMAL:.2g}",
             SRC_UNDERFLOW, axis="divergence", lens="theory"))
