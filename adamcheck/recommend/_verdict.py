@@ -371,7 +371,7 @@ def _memory_advice(beta2: float, target: float, high_parts: Sequence[Edge], lowe
             shown_b2, shown_edge = beta_texts(beta2, round_beta2(part.beta2, 2, up=True))  # type: ignore[arg-type]
             out.append(Diagnostic("advice", rule, f"beta2 = {shown_b2} (memory {count_text(mem)} steps) at {size}: "
                                   f"{part.reason}; lower beta2 to {shown_edge} or below", part.source,
-                                  axis="efficiency", lens="theory"))
+                                  axis="efficiency", lens="theory" if part.kind == "steps" else "practice"))
     rule_mem = 1.0 / (1.0 - target)
     _, _, how = reference_size(reference, tokens_per_sample)
     source = f"{SRC_HALF_LIFE}; reference: {reference.source} ({how})"
@@ -382,15 +382,16 @@ def _memory_advice(beta2: float, target: float, high_parts: Sequence[Edge], lowe
             f"beta2 = {mine} remembers {count_text(mem)} steps; the half-life rule (reference "
             f"{describe_reference(reference, tokens_per_sample)}) gives {aim} at {size}, a memory {count_text(rule_mem / mem)}x "
             f"as long: raise beta2 toward {aim} (a short memory trains worse, it does not fail)",
-            f"{source}; ratio {lower_ratio:g} is adamcheck's choice", axis="efficiency", lens="theory"))
+            f"{source}; ratio {lower_ratio:g} is adamcheck's choice", axis="efficiency", lens="practice"))
     elif not any(d.rule == "half_life" for d in out):
         mine, aim = beta_texts(beta2, target)
+        upper = ", or (at a batch at least the reference's) over 5x longer" if any(
+            p.kind == "large_batch" for p in high_parts) else ""
         out.append(Diagnostic(
             "ok", "half_life",
-            f"beta2 = {mine} (memory {count_text(mem)} steps) is within {lower_ratio:g}x of the half-life rule's "
-            f"{aim} at {size} on the short side" + ("" if any(p.kind == "large_batch" for p in high_parts) else
-                                                      " (no upper edge: the batch is below the reference's)"),
-            source, axis="efficiency", lens="theory"))
+            f"beta2 = {mine} (memory {count_text(mem)} steps) at {size}: the half-life rule gives {aim} (memory "
+            f"{count_text(rule_mem)} steps); advice only for a memory over {lower_ratio:g}x shorter{upper}",
+            source, axis="efficiency", lens="practice"))
     return out
 
 
