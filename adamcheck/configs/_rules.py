@@ -413,7 +413,7 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
             Finding(
                 "risk",
                 "critical_beta2",
-                f"beta2 = {_g(beta2)} is below the critical beta2* = {beta2_critical:.6f} for batch {batch} "
+                f"beta2 = {_b(beta2)} is below the critical beta2* = {_b(beta2_critical)} for batch {batch} "
                 "estimated from your gradients: Adam's mean step can climb in some coordinates; raise beta2 above it",
                 source,
             )
@@ -422,7 +422,7 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
         text = (f"no coordinate's drift is reversed at any beta2 at batch {batch} (beta2* = 0), "
                 f"so beta2 = {_g(beta2)} is clear of the divergent phase")
         return [Finding("ok", "critical_beta2", text, source)]
-    return [Finding("ok", "critical_beta2", f"beta2 = {_g(beta2)} >= beta2* = {beta2_critical:.6f} at batch {batch}", source)]
+    return [Finding("ok", "critical_beta2", f"beta2 = {_b(beta2)} >= beta2* = {_b(beta2_critical)} at batch {batch}", source)]
 
 
 def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1) -> list[Finding]:

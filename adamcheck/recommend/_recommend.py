@@ -48,6 +48,7 @@ from .._validate import (
     check_positive_int,
     check_seed,
 )
+from .._answer import beta_text
 from .._measurement import Measurement
 from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 from ._eps import normal_state_dtype
@@ -369,7 +370,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
                 return Choice(round_beta2(beta2, up=False), reason, source, trades)
             return Choice(round_beta2(floor, up=False),
                           f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})", low.source, trades)
-        trades = (f"capped from {beta2:.6g} (memory {1 / (1 - beta2):,.0f} steps) to {capped:g} "
+        trades = (f"capped from {beta_text(beta2)} (memory {1 / (1 - beta2):,.0f} steps) to {beta_text(capped)} "
                   f"({1 / (1 - capped):,.0f} steps): a second moment that forgets its start within the "
                   "run, traded for less averaging of the gradient noise in v")
         why = (f"the {1 / (1 - high.beta2):,.0f}-step run caps the memory" if high.kind == "steps"
@@ -569,18 +570,19 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
                      "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)")
     if calibrated is not None and calibrated.beta2_critical is not None and \
             calibrated.beta2_critical > practice.beta2_clamped:
-        warnings.append(f"your gradients need beta2 >= {calibrated.beta2_critical:.4g} at batch "
-                        f"{inp.batch_size}, above the practice rule's {practice.beta2_clamped:.4g}: "
+        warnings.append(f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} at batch "
+                        f"{inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
                         "small batches need larger beta2")
     if low.flags(practice.beta2_clamped, "lower"):
-        warnings.append(f"the practice value {practice.beta2_clamped:.4g} is at or below the lower edge "
-                        f"{low.beta2:.4g} ({low.reason}): raised to {choice.beta2:g}")
+        warnings.append(f"the practice value {beta_text(practice.beta2_clamped)} is at or below the lower edge "
+                        f"{beta_text(low.beta2)} ({low.reason}): raised to {beta_text(choice.beta2)}")
     if choice.trades:
         warnings.append(choice.trades)
     if low.flags(choice.beta2, "lower"):
-        warnings.append(f"beta2 = {choice.beta2:g} is at or below the lower edge {low.beta2:.4g}: {low.reason}")
+        warnings.append(f"beta2 = {beta_text(choice.beta2)} is at or below the lower edge {beta_text(low.beta2)}: "
+                        f"{low.reason}")
     if practice.beta2_half_life_rule <= practice.clamp[0]:
-        notes.append(f"large batch: the half-life rule ({practice.beta2_half_life_rule:.4g}) is below the "
+        notes.append(f"large batch: the half-life rule ({beta_text(practice.beta2_half_life_rule)}) is below the "
                      f"practice range; GPT-3, Llama and DeepSeek train at 0.95 there")
     if not inp.beta1_given:
         notes.append(f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)")
