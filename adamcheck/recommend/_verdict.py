@@ -246,14 +246,22 @@ def _lens_diagnostics(ms: Sequence[Measurement], beta2: float, batch: int, beta1
 
 
 def _row_advice(rows: Sequence[Evidence], run: RunFacts, beta2: float) -> list[Diagnostic]:
-    """Spikes and worse runs that match yours: advice pointing the way their fix went."""
-    out = []
+    """Spikes and worse runs that match yours: advice pointing the way their fix went, one
+    per kind and direction: the run nearest yours (closest batch, then closest beta2)."""
+    nearest: dict[tuple[str, str], tuple[tuple[float, float], Evidence, str]] = {}
     for row in rows:
         if row.outcome not in ("spiked", "worse"):
             continue
         ok, why = row_applies(row, run, beta2)
         if not ok:
             continue
+        unit = _unit_of(row)
+        key = (abs(math.log(row.size(unit) / _run_size(run, unit))), abs(row.beta2 - beta2))
+        slot = (row.outcome, row.fix)
+        if slot not in nearest or key < nearest[slot][0]:
+            nearest[slot] = (key, row, why)
+    out = []
+    for _, row, why in nearest.values():
         way = "raise" if row.fix == "raise" else "lower"
         unit = _unit_of(row)
         what = "trained worse" if row.outcome == "worse" else "spiked"
