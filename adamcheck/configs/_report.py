@@ -113,9 +113,10 @@ class CheckReport:
             lines = [f"error: {f.message}" for f in errors[1:3]]
             return Answer(f"Verdict: ERROR (exit 2): {first.message}", lines, self.findings, title, hint)
         v = self.verdict
-        if v is None:
-            return Answer(f"Verdict: {self._label()} (exit {self.exit_code}); betas or batch size unknown", [],
-                          self.findings, title, hint)
+        if v is None:  # only what needs neither the betas nor the batch (eps) was judged
+            eps = [(f"eps: {f.message}", 3) for f in self.findings if f.rule in ("eps_precision", "eps_vs_grad")]
+            return Answer(f"Verdict: {self._label()} (exit {self.exit_code}): eps only (the batch size and betas "
+                          "were not given)", eps, self.findings, title, hint)
         from ..recommend._verdict import answer_lines
 
         head, lines = answer_lines(v, self.findings, self.recommendation)
