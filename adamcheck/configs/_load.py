@@ -427,6 +427,16 @@ def read_one(
                 f"{name} is read as TrainingArguments because --format hf was given, but it has "
                 f"{', '.join(foreign[:4])}, keys of {_FOREIGN_TO_HF[foreign[0]]}: check that the format is right"
             )
+    return _with_state_dtype(setup, fmt, data, name)
+
+
+def _with_state_dtype(setup: TrainingSetup, fmt: str, data: Any, name: str) -> TrainingSetup:
+    """The precision of Adam's state, where the file states it (:mod:`._precision`)."""
+    from ._precision import state_dtype_of
+
+    found = state_dtype_of(fmt, data, name)
+    if found is not None and setup.state_dtype is None:
+        setup.set("state_dtype", *found)
     return setup
 
 

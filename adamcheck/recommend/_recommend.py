@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from .._errors import InvalidParameterError
 from .._quiet import numpy_quiet
@@ -48,7 +48,13 @@ from .._validate import (
     check_positive_int,
     check_seed,
 )
-from ._verdict import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
+from .._answer import beta_text
+from .._measurement import Measurement
+from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
+from ._eps import normal_state_dtype
+from ._evidence import normal_domain
+from ._lenses import calibrated_measurement, monitor_file_measurements
+from ._verdict import verdict
 
 __all__ = [
     "CalibratedLens",
@@ -394,7 +400,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     """The choice rule: practice, raised by the calibrated lens and the lower edge, capped by the upper edge.
 
     Example:
-        >>> from adamcheck.recommend._verdict import lower_edge, upper_edge
+        >>> from adamcheck.recommend._edges import lower_edge, upper_edge
         >>> p = practice_lens(1, DEFAULT_REFERENCE, None)
         >>> c = choose_beta2(p, None, lower_edge(1, 0.9)[0],
         ...                  upper_edge(1, reference=DEFAULT_REFERENCE, planned_steps=1500)[0])
@@ -404,11 +410,10 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     ref = practice.reference
     beta2 = practice.beta2_clamped
     per_sample = round(practice.size / practice.batch_size) if practice.unit == "tokens" else None
-    rule = f"half-life rule ({describe_reference(ref, per_sample)})"
-    reason = rule
-    origin = f"half-life rule, {describe_reference(ref, per_sample).rsplit(', ', 1)[0]}"
+    reason = f"half-life rule from the reference run {describe_reference(ref, per_sample)}"
+    origin = "the half-life rule"
     if practice.beta2_clamped != practice.beta2_half_life_rule:
-        reason += f", clamped to {list(practice.clamp)}"
+        reason += f", clamped to the practice range [{practice.clamp[0]:g}, {practice.clamp[1]:g}]"
     source = f"{practice.source}; reference: {ref.source}"
     if calibrated is not None and calibrated.beta2_recommended is not None and calibrated.beta2_recommended > beta2:
         beta2 = calibrated.beta2_recommended
@@ -417,21 +422,31 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
         origin = "calibrated lens"
     if low.flags(beta2, "lower"):
         beta2 = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
-        reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge {low.beta2:.4g}"
+        reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})"
         source = low.source
-        origin = f"lower edge, {EDGE_MEMORY_FACTOR:g}x its memory"
+        origin = "the lower edge"
     trades = ""
-    # The run's length is a hard cap; the large-batch memory is advice and never pushes
-    # the answer onto the lower edge (a risk outranks advice).
-    if high.beta2 is not None and beta2 > high.beta2 and (high.kind == "steps" or not low.flags(high.beta2, "lower")):
+    # The run's length and the large-batch memory cap the answer, but never onto the lower
+    # edge (a risk outranks advice).
+    if high.beta2 is not None and beta2 > high.beta2:
         capped = round_beta2(high.beta2, up=True)
-        trades = (f"capped from {beta2:.6g} (memory {1 / (1 - beta2):,.0f} steps) to {capped:g} "
+        if low.flags(capped, "lower"):
+            # a cap is efficiency advice; it never pushes the answer onto the lower edge, where
+            # a lens says the run fails (a risk outranks advice)
+            floor = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
+            trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
+                      f"{1 / (1 - capped):,.0f} steps, at or below the lower edge ({low.reason}): not capped "
+                      "there, a risk outranks the advice")
+            if floor >= beta2:
+                return Choice(round_beta2(beta2, up=False), reason, source, trades)
+            return Choice(round_beta2(floor, up=False),
+                          f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})", low.source, trades)
+        trades = (f"capped from {beta_text(beta2)} (memory {1 / (1 - beta2):,.0f} steps) to {beta_text(capped)} "
                   f"({1 / (1 - capped):,.0f} steps): a second moment that forgets its start within the "
                   "run, traded for less averaging of the gradient noise in v")
-        if low.flags(capped, "lower"):
-            trades += f", and it falls to the lower edge {low.beta2:.4g} ({low.reason}): a risk either way"
-        why = (f"the run caps the memory at {1 / (1 - capped):,.0f} steps" if high.kind == "steps"
-               else "capped by the upper edge") + f" ({origin}: {beta2:.6g})"
+        why = (f"the {1 / (1 - high.beta2):,.0f}-step run caps the memory" if high.kind == "steps"
+               else "capped by the large-batch edge") + (
+            f" ({origin} asks for {1 / (1 - beta2):,.0f} steps)")
         return Choice(capped, why, high.source, trades)
     rounded = round_beta2(beta2)
     if rounded < beta2 and (source != practice.source + f"; reference: {ref.source}" or low.flags(rounded, "lower")):
@@ -480,6 +495,13 @@ class Recommendation:
     #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
     #: such as ``adamcheck check``'s eps rule; not part of the JSON.
     laws: tuple[Any, ...] = field(default=(), repr=False)
+    #: your domain (None: not known) and how it was found
+    domain: str | None = None
+    domain_how: str = ""
+    #: the measurements of your own run the answer used (monitor, probe, gradients)
+    measurements: tuple[Any, ...] = ()
+    #: the verdict on your beta2 (:class:`~adamcheck.recommend._verdict.Verdict`), when one was given
+    verdict: Any = None
 
     @property
     def unit(self) -> str:
@@ -545,7 +567,16 @@ class Recommendation:
             "lenses": {"provable": self.provable, "calibrated": self.calibrated, "practice": self.practice},
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "domain": {"value": self.domain, "how": self.domain_how},
+            "measurements": [m.to_dict() for m in self.measurements],
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            "exit_code": self.exit_code,
         }
+
+    @property
+    def exit_code(self) -> int:
+        """0, or the verdict's exit code when a beta2 was judged (1: a risk)."""
+        return 0 if self.verdict is None else (1 if self.verdict.level == "risk" else 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -610,18 +641,19 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
                      "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)")
     if calibrated is not None and calibrated.beta2_critical is not None and \
             calibrated.beta2_critical > practice.beta2_clamped:
-        warnings.append(f"your gradients need beta2 >= {calibrated.beta2_critical:.4g} at batch "
-                        f"{inp.batch_size}, above the practice rule's {practice.beta2_clamped:.4g}: "
+        warnings.append(f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} at batch "
+                        f"{inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
                         "small batches need larger beta2")
     if low.flags(practice.beta2_clamped, "lower"):
-        warnings.append(f"the practice value {practice.beta2_clamped:.4g} is at or below the lower edge "
-                        f"{low.beta2:.4g} ({low.reason}): raised to {choice.beta2:g}")
+        warnings.append(f"the practice value {beta_text(practice.beta2_clamped)} is at or below the lower edge "
+                        f"{beta_text(low.beta2)} ({low.reason}): raised to {beta_text(choice.beta2)}")
     if choice.trades:
         warnings.append(choice.trades)
     if low.flags(choice.beta2, "lower"):
-        warnings.append(f"beta2 = {choice.beta2:g} is at or below the lower edge {low.beta2:.4g}: {low.reason}")
+        warnings.append(f"beta2 = {beta_text(choice.beta2)} is at or below the lower edge {beta_text(low.beta2)}: "
+                        f"{low.reason}")
     if practice.beta2_half_life_rule <= practice.clamp[0]:
-        notes.append(f"large batch: the half-life rule ({practice.beta2_half_life_rule:.4g}) is below the "
+        notes.append(f"large batch: the half-life rule ({beta_text(practice.beta2_half_life_rule)}) is below the "
                      f"practice range; GPT-3, Llama and DeepSeek train at 0.95 there")
     if not inp.beta1_given:
         notes.append(f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)")
@@ -640,6 +672,12 @@ def recommend(
     eps: float | None = None,
     planned_steps: int | None = None,
     seed: int = 0,
+    beta2: float | None = None,
+    domain: str | None = None,
+    domain_how: str = "",
+    measurements: Iterable[Measurement] = (),
+    state_dtype: str | None = None,
+    grad_rms: float | None = None,
 ) -> Recommendation:
     """Recommend (beta1, beta2) for ``batch_size``, with the safe range and its evidence.
 
@@ -667,6 +705,16 @@ def recommend(
         planned_steps: steps you plan to run: caps the memory 1/(1-beta2), and is the
             length of the runs the calibrated lens simulates (4000 when not given).
         seed: seed of the resampled mini-batches and the Monte Carlo.
+        beta2: your beta2: the answer then carries the verdict on it (``verdict``, the same
+            as ``adamcheck check`` gives, and ``exit_code``).
+        domain: your kind of training (``lm``, ``lm-pretraining``, ``fine-tuning``,
+            ``vision``, ``regression``, ``rl``, ``gan``); published runs count only where
+            theirs matches (None: none do).
+        domain_how: how the domain was found, for the answer.
+        measurements: your own :class:`~adamcheck._measurement.Measurement` (monitor,
+            probe runs); a monitor file given as ``gradients`` adds its own.
+        state_dtype: ``fp32``, ``bf16`` or ``fp16``, the precision of Adam's m and v (eps).
+        grad_rms: the gradient RMS per coordinate, when known (eps against it).
 
     Raises:
         InvalidParameterError: a value out of range, no batch size given or stated.
@@ -698,13 +746,28 @@ def recommend(
     size_n = inp.dataset_size or (facts["N"] if facts else None)
     n = facts["n"] if facts and facts["n"] is not None else (size_n // inp.batch_size if size_n else None)
     provable = provable_lens(n, facts["d"] if facts else None, facts["d1"] if facts else None, inp.beta1)
+    dom = normal_domain(domain)
+    if dom is None and inp.tokens_per_sample:
+        dom, domain_how = "lm", "a language model: a sequence length was given"
+    elif dom is not None and not domain_how:
+        domain_how = "given"
+    normal_state_dtype(state_dtype)  # refuse a bad value whether or not a beta2 is judged
+    ms = list(measurements)
+    if calibrated is not None:
+        ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
+    if inp.gradients is not None:
+        ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
     low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
-                                beta2_critical=calibrated.beta2_critical if calibrated else None,
-                                critical_source=calibrated.source if calibrated else "")
+                                domain=dom, measurements=ms)
     high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
                                   planned_steps=inp.planned_steps)
     choice = choose_beta2(practice, calibrated, low, high)
     warnings, notes = _warnings(inp, practice, calibrated, choice, low)
+    judged = None
+    if beta2 is not None:
+        judged = verdict(inp.batch_size, inp.beta1, check_beta(beta2, "beta2"), reference=inp.reference,
+                         tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps, domain=dom,
+                         domain_how=domain_how, measurements=ms, eps=eps, state_dtype=state_dtype, grad_rms=grad_rms)
     return Recommendation(
         batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
         source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
@@ -714,4 +777,5 @@ def recommend(
         dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
         warnings=tuple(warnings), notes=file.notes + (facts["notes"] if facts else ()) + tuple(notes),
         laws=tuple(facts["estimate"].laws) if facts else (),
+        domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
     )
