@@ -265,13 +265,17 @@ def _evidence_measurements(run: RunFacts, edge: Edge, clear: tuple[float | None,
 def _measured_edges(ms: Sequence[Measurement], batch: float, beta1: float) -> list[Edge]:
     out = []
     for lens in ("monitor", "probe", "gradients"):
-        fails = [m for m in applicable(ms, lens, batch, beta1, "fails") if m.edge is not None]
+        fails = [m for m in applicable(ms, lens, batch, beta1, "fails")
+                 if m.edge is not None or m.critical is not None]
         if fails:
-            m = max(fails, key=lambda m: m.edge)  # type: ignore[arg-type, return-value]
             what = {"gradients": "beta2* from your sampled gradients", "monitor": "your run's monitor",
                     "probe": "probe runs of your model"}[lens]
-            out.append(Edge(m.edge, True, f"{beta_text(m.edge)} fails by {what} at batch {m.batch_size:,}"
-                            + (f" ({m.reason})" if m.reason else ""), m.source or what, lens))
+            # a computed threshold beta2* is exclusive (beta2 < beta2* fails); a largest failed value inclusive
+            value, inclusive, m = max(((x.critical, False, x) if x.critical is not None else (x.edge, True, x)
+                                       for x in fails), key=lambda t: (t[0], t[1]))
+            op = "<=" if inclusive else "<"
+            out.append(Edge(value, inclusive, f"beta2 {op} {beta_text(value)} fails by {what} at batch "
+                            f"{m.batch_size:,}" + (f" ({m.reason})" if m.reason else ""), m.source or what, lens))
     return out
 
 
