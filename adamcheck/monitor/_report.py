@@ -138,7 +138,8 @@ class MonitorReport:
         if gone is not None:
             return head, gone.message, ("What to change: attach the monitor to the optimizer that trains the model; "
                                         "under FSDP or DeepSpeed ZeRO it cannot read the gradients.")
-        tail = f" ({len(self.notes)} notes: report.notes)" if self.notes else ""
+        n = len(self.notes)
+        tail = f" ({n} {'note' if n == 1 else 'notes'}: report.notes)" if n else ""
         if self.beta2_critical is None and not self.beta2_critical_unresolved:
             when = (f"the next at step {self.next_analysis:,}" if self.next_analysis is not None
                     else "none planned (see report.notes)")

@@ -185,7 +185,7 @@ class GradientMonitor:
         >>> print(mon.report())  # doctest: +NORMALIZE_WHITESPACE
         adamcheck monitor, step 3 (batch 8, beta1 0.9, beta2 0.999): NOT CHECKED
         no analysis yet: the next at step 200 (or call analyse())
-        Nothing to change yet (1 notes: report.notes).
+        Nothing to change yet (1 note: report.notes).
     """
 
     def __init__(self, optimizer: Any, batch_size: int, *, settings: MonitorSettings | None = None,
