@@ -109,9 +109,9 @@ def bench_monitor(args, name: str, n_embd: int, n_layer: int, seq_len: int, step
     print(f"  analyses at steps {[a.step for a in mon.analyses]}: {extra:.2f} s CPU = {extra / sum(plain):.1%} of "
           f"the run; next planned: {rep.next_analysis}")
     c = mon.costs
-    share = c.spent_seconds / (c.step_seconds * steps) if c.step_seconds else float("nan")
-    print(f"  the monitor's own accounting (wall clock): {c.spent_seconds:.2f} s = {share:.1%} of its measured "
-          f"training time (budget {mon.settings.budget:.0%}; records {c.record_seconds * 1e6:.0f} us per step)")
+    print(f"  the monitor's own accounting (wall clock): {c.spent_seconds:.2f} s = {c.share or float('nan'):.1%} of "
+          f"its measured training time {c.train_seconds:.1f} s (budget {mon.settings.budget:.0%}; records "
+          f"{c.record_seconds * 1e6:.0f} us per step)")
     return {"name": name, "steps": steps, "total": total, "per_step": per_step, "analyses": len(mon.analyses)}
 
 

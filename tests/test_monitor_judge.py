@@ -182,15 +182,19 @@ def test_schedule_first_analysis_and_budget_against_brute_force():
         budget = float(rng.uniform(0.005, 0.1))
         s = MonitorSettings(budget=budget, min_gap=int(rng.integers(1, 300)))
         step = int(rng.integers(1, 5000))
-        c = Costs(step_seconds=float(rng.uniform(1e-3, 0.1)), record_seconds=float(rng.uniform(0, 1e-3)),
-                  analysis_seconds=float(rng.uniform(0.01, 2.0)), spent_seconds=float(rng.uniform(0.01, 5.0)))
+        step_s = float(rng.uniform(1e-3, 0.1))
+        trained = None if rng.random() < 0.5 else float(step * step_s * rng.uniform(0.5, 2.0))
+        c = Costs(step_seconds=step_s, record_seconds=float(rng.uniform(0, 1e-3)),
+                  analysis_seconds=float(rng.uniform(0.01, 2.0)), spent_seconds=float(rng.uniform(0.01, 5.0)),
+                  train_seconds=trained)
         got = next_analysis_step(step, s, c)
         if budget * c.step_seconds <= c.record_seconds:
             assert got is None
             continue
         # brute force: the first n >= min_gap at which everything spent stays within the budget
+        so_far = step * step_s if trained is None else trained
         n = s.min_gap
-        while c.spent_seconds + n * c.record_seconds + c.analysis_seconds > budget * (step + n) * c.step_seconds:
+        while c.spent_seconds + n * c.record_seconds + c.analysis_seconds > budget * (so_far + n * step_s):
             n += 1
         assert got == step + n, (got, step + n)
     assert next_analysis_step(1000, MonitorSettings(every=1000), Costs()) == 2000

@@ -11,11 +11,12 @@ t, the next comes at the first step t + n (n >= ``min_gap``) at which the monito
 measured cost, its per-step records and its analyses, would still be within ``budget``
 of the training time:
 
-    spent + n h + C <= budget (t + n) s,   so   n >= (spent + C - budget t s) / (budget s - h),
+    spent + n h + C <= budget (T + n s),   so   n >= (spent + C - budget T) / (budget s - h),
 
-with s the median training step time (wall clock, the monitor's own time left out), h the
-monitor's mean time per step for its records, C the last analysis's time and ``spent``
-everything the monitor has spent so far. Where the records alone exceed the budget
+with T the training time so far and s the median training step time (wall clock, the
+monitor's own time left out; a step counts at most three times the median step, so an
+evaluation pause or a checkpoint is not taken for training), h the monitor's mean time per step for its
+records, C the last analysis's time and ``spent`` everything the monitor has spent so far. Where the records alone exceed the budget
 (budget s <= h: a model whose step takes ~0.1 ms) no later analysis is planned. With a
 fixed ``every`` the analyses come at its multiples instead. The constants (200, 50, 2%)
 are adamcheck's choices, parameters of :class:`~adamcheck.monitor.MonitorSettings`.
@@ -41,12 +42,20 @@ class Costs:
         record_seconds: the monitor's mean time per step for its per-step records.
         analysis_seconds: the last analysis's time.
         spent_seconds: everything the monitor has spent so far (records and analyses).
+        train_seconds: the training time so far, the monitor's own left out (None: take
+            ``step_seconds`` times the steps).
     """
 
     step_seconds: float | None = None
     record_seconds: float = 0.0
     analysis_seconds: float = 0.0
     spent_seconds: float = 0.0
+    train_seconds: float | None = None
+
+    @property
+    def share(self) -> float | None:
+        """What the monitor has spent as a share of the training time (None: not measured)."""
+        return self.spent_seconds / self.train_seconds if self.train_seconds else None
 
     @property
     def record_share(self) -> float | None:
@@ -96,5 +105,6 @@ def next_analysis_step(step: int, settings: MonitorSettings, costs: Costs) -> in
     rate = settings.budget * s - costs.record_seconds
     if rate <= 0:
         return None
-    need = (costs.spent_seconds + costs.analysis_seconds - settings.budget * step * s) / rate
+    trained = step * s if costs.train_seconds is None else costs.train_seconds
+    need = (costs.spent_seconds + costs.analysis_seconds - settings.budget * trained) / rate
     return step + max(settings.min_gap, math.ceil(need))

@@ -274,6 +274,7 @@ class GradientMonitor:
         self._t_exit: float | None = None
         self._record_seconds = 0.0
         self._spent = 0.0
+        self._train_seconds = 0.0
         self._last_analysis_seconds = 0.0
         self._next: int | None = first_analysis_step(s, planned_steps)
         self._handles = [optimizer.register_step_post_hook(self._post)]
@@ -316,7 +317,8 @@ class GradientMonitor:
     def costs(self) -> Costs:
         """What the monitor has measured of its cost (wall clock; :class:`~adamcheck.monitor.Costs`)."""
         return Costs(step_seconds=self._step_seconds(), record_seconds=self._record_seconds / max(1, self.step),
-                     analysis_seconds=self._last_analysis_seconds, spent_seconds=self._spent)
+                     analysis_seconds=self._last_analysis_seconds, spent_seconds=self._spent,
+                     train_seconds=self._train_seconds)
 
     @property
     def next_analysis(self) -> int | None:
@@ -344,7 +346,10 @@ class GradientMonitor:
             return
         t0 = time.perf_counter()
         if self._t_exit is not None:
-            self._intervals.push(t0 - self._t_exit)
+            interval, typical = t0 - self._t_exit, self._intervals.median()
+            # a pause (evaluation, a checkpoint) is not training: a step counts at most 3 typical steps
+            self._train_seconds += interval if typical != typical else min(interval, 3.0 * typical)
+            self._intervals.push(interval)
         analysed = 0.0
         try:
             # a jump is a warning only outside beta1 < sqrt(beta2); inside, the judge only counts it
@@ -406,7 +411,7 @@ class GradientMonitor:
                 seconds = time.perf_counter() - t
                 costs = Costs(step_seconds=self._step_seconds(),
                               record_seconds=self._record_seconds / max(1, self.step), analysis_seconds=seconds,
-                              spent_seconds=self._spent + seconds)
+                              spent_seconds=self._spent + seconds, train_seconds=self._train_seconds)
                 nxt = next_analysis_step(self.step, s, costs)
             except Exception as exc:  # noqa: BLE001 - reported after the collective below
                 error = exc
