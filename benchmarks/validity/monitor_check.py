@@ -81,6 +81,12 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
     return {"B": B, "beta2": beta2, "initial": initial, "final": final,
             "failed": bool(not np.isfinite(final) or final >= initial),
             "analysed_steps": [a.step for a in mon.analyses],
+            # what the judge read, so that a rule can be re-scored without training again
+            "analyses": [{"step": a.step, "rows": a.rows, "below": a.below_critical,
+                          "beta2_critical": a.own.beta2_critical if a.own else None,
+                          "loss": [a.loss.mean, a.loss.se] if a.loss else None,
+                          "mean_grad": [a.mean.sq, a.mean.noise] if a.mean else None} for a in mon.analyses],
+            "loss_start": report.loss_start,
             "warned": bool(crit), "warned_early": bool(any(w.step <= early for w in crit)),
             "first_warning_step": crit[0].step if crit else None,
             "warnings": [(w.step, w.value) for w in crit],
