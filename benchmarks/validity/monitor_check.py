@@ -11,9 +11,9 @@ planned steps, as the callbacks tell it; analyses at ``--first`` and at every mu
 it warned ``beta2_below_critical`` (in the first ``--every`` steps, and at all), and scores
 that against the outcome of the same run (failed: non-finite, or final training loss not
 below the initial one) and against the suite's cell label (results.json: any of 3 seeds
-failed). ``--first auto`` (the default) is the monitor's own first analysis (10% of the
-planned steps, at most 200); ``--first 1000 --every 1000`` is the schedule the monitor had
-before it analysed early; ``--every auto`` spaces later analyses by the monitor's cost
+failed). ``--first auto`` (the default) is the monitor's own default first analysis (10% of
+the planned steps, at most 200: step 200 of 3,000); ``--first 1000 --every 1000`` is the
+schedule the monitor had before it analysed early; ``--every auto`` spaces later analyses by the monitor's cost
 budget, as its defaults do (on these small models, whose steps take well under a
 millisecond, the budget allows no analysis after the first).
 
@@ -52,7 +52,8 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
                   first: int | None = None) -> dict:
     """One real run with the monitor attached: its outcome and the monitor's warnings.
 
-    ``every`` None: the monitor's budget schedule; ``first`` None: its own first analysis.
+    ``every`` None: the monitor's budget schedule; ``first`` None: the monitor's rule (with
+    ``every`` given, the first analysis is at ``every``).
     """
     from adamcheck.torch import GradientMonitor
 
@@ -80,7 +81,7 @@ def monitored_run(problem, B: int, beta1: float, beta2: float, lr: float, steps:
     early = every or 1000
     return {"B": B, "beta2": beta2, "initial": initial, "final": final,
             "failed": bool(not np.isfinite(final) or final >= initial),
-            "analysed_steps": [a.step for a in mon.analyses],
+            "beta1": beta1, "analysed_steps": [a.step for a in mon.analyses],
             # what the judge read, so that a rule can be re-scored without training again
             "analyses": [{"step": a.step, "rows": a.rows, "below": a.below_critical,
                           "beta2_critical": a.own.beta2_critical if a.own else None,
@@ -134,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     problem = load_problem(a.problem)
     sizes = [int(b) for b in a.batch_sizes.split(",")]
     every = None if a.every == "auto" else int(a.every)
-    first = None if a.first == "auto" else int(a.first)
+    if a.first == "auto":  # the monitor's default first analysis for this run length, whatever --every is
+        from adamcheck.monitor import MonitorSettings, first_analysis_step
+
+        first = first_analysis_step(MonitorSettings(), a.steps)
+    else:
+        first = int(a.first)
     if a.diagnose:
         rows = cosines(problem, a.lr, a.steps, [0.5, 0.9, 0.999], [1, 4, 16])
         print("cos(full-batch gradient, Adam's mean step at beta1 = 0) at the points of the healthy run")
@@ -172,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         return f"{hit}/{len(rs)} agree ({missed} failing not warned, {false} warned but fine)"
 
     early = every or 1000
-    print(f"{a.problem}, lr {a.lr:g} {a.schedule}, beta1 {a.beta1:g}, {a.steps} steps, first analysis {a.first}, "
+    print(f"{a.problem}, lr {a.lr:g} {a.schedule}, beta1 {a.beta1:g}, {a.steps} steps, first analysis {first}, "
           f"then every {a.every} ({time.time() - t0:.0f} s)")
     print("  'this run': the monitored run's own outcome (failed: final training loss >= initial, or "
           "non-finite); 'the suite's cell': results.json, failed if any of its seeds failed")
