@@ -510,3 +510,21 @@ def test_13_example_runs_as_written(run_cli_subprocess, tmp_path, cmd):
     assert out.strip()
     if "--json" in cmd:
         json.loads(out)
+
+
+# Issue 19 (bad input, round 3): one test per case, named test_i19_<item>_... -------------------------
+def test_i19_12_debug_shows_the_traceback_and_still_exits_3(run_cli, monkeypatch):
+    import adamcheck.recommend
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("planted bug")
+
+    monkeypatch.setattr(adamcheck.recommend, "recommend", boom)
+    monkeypatch.setenv("ADAMCHECK_DEBUG", "1")
+    code, out, err = run_cli("recommend", "-b", "8")
+    assert code == 3, (code, err[-400:])
+    assert "Traceback" in err and "planted bug" in err
+    assert err.strip().splitlines()[-1].startswith("adamcheck: error: internal error (RuntimeError")
+    monkeypatch.delenv("ADAMCHECK_DEBUG")
+    code, out, err = run_cli("recommend", "-b", "8")
+    assert code == 3 and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -202,7 +202,16 @@ def _run(args: list[str]) -> int:
 
 def _internal(exc: BaseException) -> int:
     if os.environ.get("ADAMCHECK_DEBUG") == "1":
-        raise exc
+        # The traceback, then the same exit 3: re-raising would let Python exit 1,
+        # which reads as "problems found".
+        import traceback
+
+        try:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        except (OSError, AttributeError, ValueError):
+            pass
+        return _fail(f"internal error ({type(exc).__name__}: {shown(exc, 200)}); this is a bug in adamcheck",
+                     EXIT_INTERNAL)
     return _fail(
         f"internal error ({type(exc).__name__}: {shown(exc, 200)}); this is a bug in adamcheck, "
         "rerun with ADAMCHECK_DEBUG=1 for the traceback",
