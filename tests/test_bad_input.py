@@ -528,3 +528,36 @@ def test_i19_12_debug_shows_the_traceback_and_still_exits_3(run_cli, monkeypatch
     monkeypatch.delenv("ADAMCHECK_DEBUG")
     code, out, err = run_cli("recommend", "-b", "8")
     assert code == 3 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("case", ["beta2=1", "beta2=1.5", "beta2=-0.5", "beta2=1e400", "wrong-format",
+                                  "deepspeed-auto"])
+def test_i19_16_check_errors_print_one_line_on_stderr_too(run_cli, tmp_path, case):
+    args: list = []
+    if case.startswith("beta2="):
+        (tmp_path / "hf.json").write_text(f'{{"per_device_train_batch_size": 8, "adam_beta2": {case[6:]}}}')
+        args = [tmp_path / "hf.json"]
+    elif case == "wrong-format":
+        (tmp_path / "hf.json").write_text('{"per_device_train_batch_size": 8, "adam_beta2": 0.99}')
+        args = [tmp_path / "hf.json", "--format", "deepspeed"]
+    else:
+        args = [ROOT / "examples/configs/deepspeed/ds_config_zero2.json"]
+    for json_flag in ([], ["--json"]):
+        code, out, err = run_cli("check", *args, *json_flag)
+        lines = err.strip().splitlines()
+        assert code == 2, (case, code, err)
+        assert len(lines) == 1 and lines[0].startswith("adamcheck: error:"), (case, err)
+        if case == "beta2=1e400":  # refused while reading the file: no report
+            assert "not finite" in lines[0]
+            continue
+        if json_flag:  # stdout keeps only the JSON report, which holds the same error
+            report = json.loads(out)
+            assert report["exit_code"] == 2
+            first = next(f for f in report["findings"] if f["level"] == "error")
+            assert " ".join(first["message"].split()) in lines[0]
+        else:
+            assert "Verdict: ERROR" in out
+        if case.startswith("beta2="):
+            assert f"beta2 = {case[6:]}" in lines[0] and "outside [0, 1)" in lines[0]
+        else:
+            assert "unknown" in lines[0] and "more error" in lines[0]
