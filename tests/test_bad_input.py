@@ -346,12 +346,12 @@ def test_9_boundary_default_batch_sizes_fit_a_small_file(run_bounded, files):
     assert "64, 256 skipped" in data["notes"][0]
 
 
-def test_9_explicit_batch_size_above_the_file_is_answered(run_bounded, files):
-    # The training boundary treats B >= N as the full batch: asked explicitly, it answers.
-    code, out, err, cpu, rss = run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", "64",
+def test_9_explicit_batch_size_at_the_file_size_is_answered(run_bounded, files):
+    # B = N is the full batch, as in recommend; B > N is refused (issue 19 item 2, below).
+    code, out, err, cpu, rss = run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", "50",
                                            "--beta1", "0", "--json", "-q", timeout=120)
     assert code == 0, err
-    assert json.loads(out)["batch_sizes"] == [64]
+    assert json.loads(out)["batch_sizes"] == [50]
 
 
 # 10. Python API -------------------------------------------------------------------------------------
@@ -561,3 +561,39 @@ def test_i19_16_check_errors_print_one_line_on_stderr_too(run_cli, tmp_path, cas
             assert f"beta2 = {case[6:]}" in lines[0] and "outside [0, 1)" in lines[0]
         else:
             assert "unknown" in lines[0] and "more error" in lines[0]
+
+
+@pytest.mark.parametrize("sizes", ["1000," + str(10**30), "51", "4,51"])
+def test_i19_2_boundary_refuses_batch_sizes_above_the_data_as_recommend_does(run_bounded, files, sizes):
+    # small.npy holds N = 50 examples: recommend refuses B = 51, so must boundary (it said "every beta2
+    # tried is safe" for B = 1000 and 10**30 on a 64-example file, exit 0).
+    first = sizes.split(",")[-1] if sizes.startswith("4,") else sizes.split(",")[0]
+    line = _assert_one_line_exit_2(run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", sizes,
+                                               "--beta1", "0", "-q"), "N = 50 examples")
+    assert f"B = {first}" in line
+    line_rec = _assert_one_line_exit_2(run_bounded("recommend", "-b", "51", "--gradients", "small.npy"))
+    assert "N = 50 examples" in line_rec
+
+
+def test_i19_2_boundary_counts_monitor_rows_as_their_examples(tmp_path):
+    # A monitor file's row is row_batch_size examples: 16 rows of 4 hold 64 examples, the unit of
+    # recommend's batch size; the check is on the examples, before any simulation.
+    from adamcheck import InvalidParameterError
+    from adamcheck.recommend import batch_size_boundary
+    from adamcheck.recommend._boundary import _examples_held
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "mon.npz", grads=rng.normal(size=(16, 3)), row_batch_size=np.asarray(4))
+    assert _examples_held(str(tmp_path / "mon.npz")) == 64
+    assert _examples_held(rng.normal(size=(2, 30, 3))) == 30
+    with pytest.raises(InvalidParameterError, match="N = 64 examples, fewer than the batch size B = 68"):
+        batch_size_boundary(str(tmp_path / "mon.npz"), [4, 68], steps=50)
+
+
+def test_i19_2_number_of_batch_sizes_is_bounded_before_work(run_bounded, files):
+    from adamcheck._limits import MAX_BATCH_SIZES
+
+    many = ",".join(str(1 + i % 50) for i in range(4999))
+    line = _assert_one_line_exit_2(run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", many,
+                                               "--beta1", "0", "-q"), f"limit of {MAX_BATCH_SIZES}")
+    assert "4,999 batch sizes" in line

@@ -68,8 +68,71 @@ def batch_size_boundary(
     """
     from ..drift import training_boundary
 
+    _check_batch_sizes(gradients, batch_sizes)
     return training_boundary(gradients, batch_sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
                              progress=progress, **options)
+
+
+def _shown_int(value: int) -> str:
+    return str(value) if value < 10**80 else f"a {len(str(value))}-digit number"
+
+
+def _check_batch_sizes(gradients: Any, batch_sizes: Sequence[int]) -> None:
+    """Before any work: how many batch sizes (:data:`adamcheck._limits.MAX_BATCH_SIZES`), and
+    none above the examples the gradients hold, refused as ``recommend`` refuses it (a batch
+    larger than the data would be answered as the full batch, under a size it is not)."""
+    from .._limits import MAX_BATCH_SIZES
+    from .._validate import check_positive_int
+
+    if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__len__"):
+        raise InvalidParameterError(
+            f"batch_sizes is a {type(batch_sizes).__name__}: give a list of whole numbers, e.g. [1, 8, 64]")
+    if len(batch_sizes) > MAX_BATCH_SIZES:
+        raise InvalidParameterError(
+            f"{len(batch_sizes):,} batch sizes are more than adamcheck's limit of {MAX_BATCH_SIZES} in one "
+            "request (each is a full simulation): give fewer, a curve over batch size needs a few dozen")
+    sizes = [check_positive_int(b, "batch_sizes") for b in batch_sizes]
+    examples = _examples_held(gradients)
+    over = [b for b in sizes if examples is not None and b > examples]
+    if over:
+        shown = ", ".join(_shown_int(b) for b in over[:3]) + (f" and {len(over) - 3} more" if len(over) > 3 else "")
+        raise InvalidParameterError(
+            f"the gradients hold N = {examples} examples, fewer than the batch size B = {shown}: "
+            f"give batch sizes up to {examples}, or sample at least B examples (better: many batches' worth)"
+        )
+
+
+def _examples_held(gradients: Any) -> int | None:
+    """Examples in the gradients, counted as ``recommend`` counts batch sizes (a row of a
+    monitor file is ``row_batch_size`` examples); None when only reading would tell."""
+    import os
+
+    import numpy as np
+
+    from ..drift._training import ColumnSample
+    from ..noise._source import GradientSource, open_gradients
+
+    if isinstance(gradients, ColumnSample):
+        return int(gradients.values.shape[1])
+    if isinstance(gradients, np.ndarray):
+        return int(gradients.shape[-2]) if gradients.ndim in (2, 3) else None
+    paths = isinstance(gradients, (str, os.PathLike)) or (
+        isinstance(gradients, (list, tuple)) and gradients
+        and all(isinstance(g, (str, os.PathLike)) for g in gradients))
+    if not isinstance(gradients, GradientSource) and not paths:
+        return None
+    source = gradients if isinstance(gradients, GradientSource) else open_gradients(gradients)
+    try:
+        rows = int(source.shape[1])
+        per_row = source.metadata.get("row_batch_size", 1)
+    finally:
+        if source is not gradients:
+            source.close()
+    try:
+        per_row = max(1, int(per_row))
+    except (TypeError, ValueError):  # the metadata's own validator says what is wrong with it
+        per_row = 1
+    return rows * per_row
 
 
 def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> dict[str, Any]:
