@@ -597,3 +597,36 @@ def test_i19_2_number_of_batch_sizes_is_bounded_before_work(run_bounded, files):
     line = _assert_one_line_exit_2(run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", many,
                                                "--beta1", "0", "-q"), f"limit of {MAX_BATCH_SIZES}")
     assert "4,999 batch sizes" in line
+
+
+@pytest.mark.parametrize("command", ["simulate", "phase"])
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_i19_4_complex_data_is_refused_not_cast_to_its_real_part(run_bounded, files, command, which):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=12)
+    if which == "X":
+        X = X + 1j * rng.normal(size=X.shape)
+    else:
+        y = y + 1j
+    np.savez(files / "complex.npz", X=X, y=y)
+    grid = ["--beta1", "0,0.9", "--beta2", "0.5,0.99", "-q"] if command == "phase" else []
+    line = _assert_one_line_exit_2(run_bounded(command, "--problem", "lsq", "--data", "complex.npz",
+                                               "--batch-size", "4", "--steps", "20", *grid))
+    assert f"{which} has complex dtype" in line
+
+
+def test_i19_4_data_dtypes_in_the_library():
+    from adamcheck import DataError, LeastSquares, LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    for bad_X in (X.astype(complex), X.astype(object), np.full((8, 2), "a"),
+                  np.zeros((8, 2), dtype="datetime64[s]")):
+        with pytest.raises(DataError, match="dtype"):
+            LeastSquares(bad_X, y, batch_size=4)
+    # Real kinds stay accepted and mean what they say: integers and 0/1 booleans.
+    ints = LeastSquares(np.arange(16).reshape(8, 2), y, batch_size=4)
+    assert np.array_equal(ints.X, np.arange(16.0).reshape(8, 2))
+    labels = rng.random(8) > 0.5
+    logit = LogisticRegression(X > 0, labels, batch_size=4)
+    assert np.array_equal(logit.y, labels.astype(float))
