@@ -19,7 +19,7 @@ from typing import Any
 from ._errors import AdamCheckError, DataError, InvalidParameterError
 from ._shown import shown_repr
 
-__all__ = ["check_input_file", "read_bytes", "read_text", "check_output_path", "os_reason"]
+__all__ = ["check_input_file", "read_bytes", "read_text", "check_output_path", "check_not_an_input", "os_reason"]
 
 
 def os_reason(exc: OSError) -> str:
@@ -139,3 +139,41 @@ def check_output_path(path: Any, what: str, suffixes: set[str] | None = None) ->
     if not os.access(target, os.W_OK):
         raise InvalidParameterError(f"cannot write {what} {name}: {os.strerror(13)}")
     return p
+
+
+def check_not_an_input(output: Any, what: str, inputs: Any) -> None:
+    """Refuse an output path that is one of the input files (same file: the same name, a
+    symlink or a hard link to it), before any work: writing it would destroy the input.
+
+    Args:
+        output: the path adamcheck will write.
+        what: the output in the user's words (``"--laws-out"``).
+        inputs: ``(label, path)`` pairs of the files read (``("--gradients", "g.npz")``).
+
+    Raises:
+        InvalidParameterError: ``output`` is the same file as an input.
+
+    Example:
+        >>> import tempfile, os
+        >>> f = os.path.join(tempfile.mkdtemp(), "g.npz"); _ = open(f, "wb").close()
+        >>> check_not_an_input(f, "--laws-out", [("GRADS", f)])
+        Traceback (most recent call last):
+        ...
+        adamcheck._errors.InvalidParameterError: --laws-out ... is the input file GRADS ...: writing it would destroy that input; give another output path
+    """
+    if not isinstance(output, (str, os.PathLike)) or isinstance(output, bytes):
+        return
+    for label, path in inputs:
+        if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+            continue
+        try:
+            same = os.path.samefile(output, path)  # stat follows symlinks; hard links share the inode
+        except (OSError, ValueError):  # either does not exist (yet): they cannot be one file
+            same = False
+        if same:
+            shown_out, shown_in = shown_repr(str(output)), shown_repr(str(path))
+            link = "" if os.path.abspath(output) == os.path.abspath(path) else " (a link to it)"
+            raise InvalidParameterError(
+                f"{what} {shown_out} is the input file {label} {shown_in}{link}: writing it would destroy "
+                "that input; give another output path"
+            )

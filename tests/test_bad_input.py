@@ -630,3 +630,61 @@ def test_i19_4_data_dtypes_in_the_library():
     labels = rng.random(8) > 0.5
     logit = LogisticRegression(X > 0, labels, batch_size=4)
     assert np.array_equal(logit.y, labels.astype(float))
+
+
+def _same_file_as(target: Path, name: str, how: str) -> Path:
+    link = target.parent / name
+    if how == "name":
+        return target
+    if how == "relative":
+        return Path(os.path.relpath(target))
+    if how == "symlink":
+        link.symlink_to(target)
+    else:
+        os.link(target, link)
+    return link
+
+
+@pytest.mark.parametrize("how", ["name", "relative", "symlink", "hardlink"])
+@pytest.mark.parametrize("case", ["estimate --laws-out", "estimate --plot", "simulate --plot", "phase --plot",
+                                  "phase --out", "boundary --plot", "recommend --plot"])
+def test_i19_6_an_output_that_is_an_input_is_refused_and_the_input_kept(run_cli, files, monkeypatch, case, how):
+    monkeypatch.chdir(files)
+    rng = np.random.default_rng(0)
+    command, flag = case.split()
+    if command in ("simulate", "phase"):
+        np.savez(files / "data.npz", X=rng.normal(size=(12, 3)), y=rng.normal(size=12))
+        target = files / "data.npz"
+        args = [command, "--problem", "lsq", "--data", target, "--batch-size", "4", "--steps", "20"]
+        if command == "phase":
+            args += ["--beta1", "0,0.9", "--beta2", "0.5,0.99"]
+    else:
+        np.savez(files / "grads.npz", grads=rng.normal(size=(64, 5)))
+        target = files / "grads.npz"
+        args = {"estimate": ["estimate", target, "-b", "4", "--replicates", "20"],
+                "boundary": ["boundary", "--gradients", target, "--batch-sizes", "4", "--beta1", "0"],
+                "recommend": ["recommend", "-b", "4", "--gradients", target]}[command]
+    suffix = ".npz" if flag == "--laws-out" else ".png"
+    output = _same_file_as(target, "other" + suffix, how)
+    before = target.read_bytes()
+    code, out, err = run_cli(*args, flag, output, "-q")
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "", (code, err)
+    assert len(lines) == 1 and "is the input file" in lines[0] and "destroy" in lines[0], err
+    assert target.read_bytes() == before
+
+
+def test_i19_6_every_path_option_is_classified_as_input_or_output():
+    # A new output option must join OUTPUT_PARAMS, or the guard would take it for an input.
+    from adamcheck.cli import SUBCOMMANDS, cli
+    from adamcheck.cli._outputs import INPUT_PARAMS, OUTPUT_PARAMS
+    import click
+
+    ctx = click.Context(cli)
+    seen = set()
+    for name in SUBCOMMANDS:
+        for param in cli.get_command(ctx, name).params:
+            if isinstance(param.type, click.Path) or param.name in OUTPUT_PARAMS | INPUT_PARAMS:
+                assert param.name in OUTPUT_PARAMS | INPUT_PARAMS, (name, param.name)
+                seen.add(param.name)
+    assert {"laws_out", "plot", "plot_path", "grads", "gradients", "data", "files"} <= seen

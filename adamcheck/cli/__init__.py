@@ -68,9 +68,10 @@ class LazyGroup(click.Group):
         if importlib.util.find_spec(f"{__name__}.{SUBCOMMANDS[name]}") is None:
             return None
         module = importlib.import_module(f"{__name__}.{SUBCOMMANDS[name]}")
+        from ._outputs import guard_outputs
         from ._types import harden
 
-        return harden(module.command)
+        return guard_outputs(harden(module.command))
 
 
 HELP = """Will Adam converge on your problem at your batch size, and which betas to use?
