@@ -688,3 +688,111 @@ def test_i19_6_every_path_option_is_classified_as_input_or_output():
                 assert param.name in OUTPUT_PARAMS | INPUT_PARAMS, (name, param.name)
                 seen.add(param.name)
     assert {"laws_out", "plot", "plot_path", "grads", "gradients", "data", "files"} <= seen
+
+
+def _full_disk_midway(monkeypatch, after_bytes: int = 300):
+    """Make every file write fail with ENOSPC once ``after_bytes`` have gone to that file: the
+    writer has already truncated or created it and written a part, as on a real full disk."""
+    import builtins
+    import io as io_module
+
+    real_open = builtins.open
+
+    class Full(io_module.FileIO):
+        def write(self, data):
+            room = after_bytes - self.tell()
+            if room <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return super().write(bytes(memoryview(data)[:room]))
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and any(m in mode for m in "wax"):
+            return io_module.BufferedWriter(Full(os.fspath(file), mode.replace("b", "").replace("+", "") or "w"))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(io_module, "open", fake_open)  # zipfile opens with io.open
+
+
+@pytest.mark.parametrize("existing", [True, False])
+@pytest.mark.parametrize("output", ["--laws-out", "--plot"])
+def test_i19_7_full_disk_keeps_the_old_output_and_leaves_no_partial_file(run_cli, files, monkeypatch, existing,
+                                                                          output):
+    name = "laws.npz" if output == "--laws-out" else "frontier.png"
+    target = files / name
+    args = ["estimate", files / "small.npy", "-b", "4", "--replicates", "20", "-q", output, target]
+    if existing:
+        code, _, err = run_cli(*args)
+        assert code == 0, err
+        assert target.stat().st_size > 300  # the fault below strikes mid-file
+    before = target.read_bytes() if existing else None
+    listing = sorted(os.listdir(files))
+    _full_disk_midway(monkeypatch)
+    code, out, err = run_cli(*args)
+    monkeypatch.undo()
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, (code, err)
+    assert name in lines[0] and os.strerror(errno.ENOSPC) in lines[0], lines[0]
+    assert ("unchanged" if existing else "nothing was written") in lines[0]
+    assert sorted(os.listdir(files)) == listing  # no temporary file left, no new partial file
+    if existing:
+        assert target.read_bytes() == before
+    else:
+        assert not target.exists()
+
+
+def test_i19_7_real_file_size_limit_keeps_the_old_output(files):
+    # An independent, real fault: RLIMIT_FSIZE makes the kernel refuse the write (EFBIG), as a
+    # full disk refuses it (ENOSPC), in a fresh interpreter with nothing patched.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ADAMCHECK_DEBUG", None)
+    cmd = [sys.executable, "-m", "adamcheck", "estimate", "small.npy", "-b", "4", "--replicates", "20", "-q",
+           "--laws-out", "laws.npz"]
+    assert subprocess.run(cmd, cwd=files, env=env, capture_output=True, timeout=120).returncode == 0
+    before = (files / "laws.npz").read_bytes()
+    listing = sorted(os.listdir(files))
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    for out in ("laws.npz", "new.npz"):
+        proc = subprocess.run(cmd[:-1] + [out], cwd=files, env=env, capture_output=True, text=True, timeout=120,
+                              preexec_fn=small_files)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and f"cannot write file '{out}'" in proc.stderr
+        assert os.strerror(errno.EFBIG) in proc.stderr
+    assert (files / "laws.npz").read_bytes() == before
+    assert sorted(os.listdir(files)) == listing
+
+
+def test_i19_7_library_writers_are_atomic_and_keep_permissions(tmp_path, monkeypatch):
+    from adamcheck import InvalidParameterError
+    from adamcheck.noise._npz import write_npz
+    from adamcheck.torch._sample import CoordinateSample, save_sampled_gradients
+
+    sample = CoordinateSample(names=("w",), sizes=(3,), param=np.zeros(3, np.int64), index=np.arange(3), seed=0)
+    target = tmp_path / "monitor.npz"
+    save_sampled_gradients(target, np.ones((4, 3)), sample)
+    os.chmod(target, 0o600)
+    before = target.read_bytes()
+    _full_disk_midway(monkeypatch)
+    with pytest.raises(InvalidParameterError, match="monitor.npz.*No space left on device.*unchanged"):
+        save_sampled_gradients(target, np.zeros((400, 3)), sample)
+    monkeypatch.undo()
+    assert target.read_bytes() == before and os.listdir(tmp_path) == ["monitor.npz"]
+    write_npz(target, {"a": np.arange(3)})  # a successful rewrite keeps the file's permissions
+    assert (target.stat().st_mode & 0o777) == 0o600
+    assert np.load(target)["a"].tolist() == [0, 1, 2]
+    old_umask = os.umask(0o022)
+    try:
+        write_npz(tmp_path / "new.npz", {"a": np.arange(3)})
+    finally:
+        os.umask(old_umask)
+    assert ((tmp_path / "new.npz").stat().st_mode & 0o777) == 0o644  # as open() would create it
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    write_npz(link, {"b": np.arange(2)})  # written through the link, which stays a link
+    assert link.is_symlink() and np.load(target)["b"].tolist() == [0, 1]
+    for bad in (b"x.npz", str(tmp_path / "a\x00b.npz"), tmp_path / "missing" / "x.npz"):
+        with pytest.raises(InvalidParameterError):
+            write_npz(bad, {"a": np.arange(3)})
