@@ -40,7 +40,13 @@ class Progress:
         self._stream = stream if stream is not None else sys.stderr
         forced = os.environ.get("ADAMCHECK_PROGRESS") == "1"
         isatty = getattr(self._stream, "isatty", lambda: False)()
-        self.enabled = bool(enabled) and (forced or isatty)
+        try:
+            wanted = bool(enabled)
+        except (ValueError, RuntimeError, TypeError):  # an array or tensor has no single truth value
+            from ._errors import InvalidParameterError
+
+            raise InvalidParameterError(f"progress = {type(enabled).__name__} must be True or False") from None
+        self.enabled = wanted and (forced or isatty)
         self._min_interval = min_interval
         self._last = 0.0
         self._start = time.perf_counter()

@@ -796,3 +796,22 @@ def test_i19_7_library_writers_are_atomic_and_keep_permissions(tmp_path, monkeyp
     for bad in (b"x.npz", str(tmp_path / "a\x00b.npz"), tmp_path / "missing" / "x.npz"):
         with pytest.raises(InvalidParameterError):
             write_npz(bad, {"a": np.arange(3)})
+
+
+def test_i19_11_recommend_reads_a_torch_tensor_as_its_numpy_array():
+    torch = pytest.importorskip("torch")
+    from adamcheck import recommend
+    from adamcheck._jsonio import dumps
+
+    g = np.random.default_rng(0).normal(0.3, 1.0, size=(64, 5))
+    want = dumps(recommend(8, gradients=g).to_dict())
+    assert want != dumps(recommend(8).to_dict())  # the gradients are used: the tensor's must be too
+    for tensor in (torch.tensor(g), torch.tensor(g, requires_grad=True), torch.nn.Parameter(torch.tensor(g))):
+        assert dumps(recommend(8, gradients=tensor).to_dict()) == want
+
+
+def test_i19_11_phase_grid_refuses_a_range_string_and_names_linspace():
+    from adamcheck import Counterexample, InvalidParameterError, phase_grid
+
+    with pytest.raises(InvalidParameterError, match=r"beta1 = '0:1:3' is text.*numpy\.linspace"):
+        phase_grid(Counterexample(n=5, a=1 / 16), "0:1:3", [0.5, 0.9], steps=10)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._validate import check_finite_array, check_nonnegative_float, check_positive_int
+from .._validate import check_finite_array, check_nonnegative_float, check_positive_int, from_tensor
 from ._base import Problem
 
 __all__ = ["LeastSquares", "LogisticRegression", "load_xy"]
@@ -131,6 +131,7 @@ def _check_real(value: Any, name: str) -> None:
 
 
 def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    X, y = from_tensor(X, "X", DataError), from_tensor(y, "y", DataError)  # torch tensors via NumPy
     _check_real(X, "X")
     _check_real(y, "y")
     X = check_finite_array(X, "X", ndim=2)

@@ -9,6 +9,7 @@ The counterexample's is :func:`adamcheck.drift.critical_beta2` on its two-point 
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
 from .._errors import InvalidParameterError
@@ -30,13 +31,14 @@ def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[flo
     import numpy as np
 
     from .._laws import GradientLaw
+    from .._validate import as_real_array
     from ..drift import critical_beta2
 
     from ..theory import check_counterexample_n, counterexample_default_a
 
     n = check_counterexample_n(n)
     a = counterexample_default_a(n) if a is None else a
-    b1 = np.linspace(0.0, 0.99, 34) if beta1s is None else np.asarray(beta1s, dtype=float)
+    b1 = np.linspace(0.0, 0.99, 34) if beta1s is None else as_real_array(beta1s, "beta1s", dtype=float)
     return critical_beta2(GradientLaw.two_point(n, a), b1, **options)
 
 
@@ -82,18 +84,18 @@ def _check_batch_sizes(gradients: Any, batch_sizes: Sequence[int]) -> None:
     none above the examples the gradients hold, refused as ``recommend`` refuses it (a batch
     larger than the data would be answered as the full batch, under a size it is not)."""
     from .._limits import MAX_BATCH_SIZES
-    from .._validate import check_positive_int
 
-    if isinstance(batch_sizes, (str, bytes)) or not hasattr(batch_sizes, "__len__"):
-        raise InvalidParameterError(
-            f"batch_sizes is a {type(batch_sizes).__name__}: give a list of whole numbers, e.g. [1, 8, 64]")
+    from ..drift._training import _listed
+
+    batch_sizes = _listed(batch_sizes, "batch_sizes")
     if len(batch_sizes) > MAX_BATCH_SIZES:
         raise InvalidParameterError(
             f"{len(batch_sizes):,} batch sizes are more than adamcheck's limit of {MAX_BATCH_SIZES} in one "
             "request (each is a full simulation): give fewer, a curve over batch size needs a few dozen")
-    sizes = [check_positive_int(b, "batch_sizes") for b in batch_sizes]
     examples = _examples_held(gradients)
-    over = [b for b in sizes if examples is not None and b > examples]
+    # Sizes above the data first: 10**30 is "more than the file holds" before "out of int64".
+    over = [int(b) for b in batch_sizes if examples is not None and isinstance(b, numbers.Integral)
+            and not isinstance(b, bool) and b > examples]
     if over:
         shown = ", ".join(_shown_int(b) for b in over[:3]) + (f" and {len(over) - 3} more" if len(over) > 3 else "")
         raise InvalidParameterError(
@@ -107,15 +109,14 @@ def _examples_held(gradients: Any) -> int | None:
     monitor file is ``row_batch_size`` examples); None when only reading would tell."""
     import os
 
-    import numpy as np
-
     from ..drift._training import ColumnSample
     from ..noise._source import GradientSource, open_gradients
 
     if isinstance(gradients, ColumnSample):
         return int(gradients.values.shape[1])
-    if isinstance(gradients, np.ndarray):
-        return int(gradients.shape[-2]) if gradients.ndim in (2, 3) else None
+    shape = getattr(gradients, "shape", None)  # an array, or a tensor (torch.Size is a tuple)
+    if isinstance(shape, tuple):
+        return int(shape[-2]) if len(shape) in (2, 3) else None
     paths = isinstance(gradients, (str, os.PathLike)) or (
         isinstance(gradients, (list, tuple)) and gradients
         and all(isinstance(g, (str, os.PathLike)) for g in gradients))

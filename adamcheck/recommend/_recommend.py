@@ -28,11 +28,12 @@ Heavy modules (NumPy, SciPy, SymPy) are imported only by the lenses that need th
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._errors import InvalidParameterError
+from .._errors import DataError, InvalidParameterError
 from .._quiet import numpy_quiet
 from .._shown import shown_repr
 from .._halflife import (
@@ -197,10 +198,15 @@ def _gradient_input(gradients: Any) -> Any:
     from .._files import check_input_file
     from ..noise import GradientSource
 
+    from .._validate import as_real_array, from_tensor
+
     if isinstance(gradients, (str, Path)):
         gradients = [gradients]
-    if isinstance(gradients, GradientSource) or hasattr(gradients, "__array__"):
+    gradients = from_tensor(gradients, "gradients")  # a torch tensor (CPU or GPU, with grad) via NumPy
+    if isinstance(gradients, GradientSource):
         return gradients
+    if hasattr(gradients, "__array__"):
+        return as_real_array(gradients, "gradients", error=DataError)
     try:
         paths = list(gradients)
     except TypeError:
@@ -209,6 +215,8 @@ def _gradient_input(gradients: Any) -> Any:
         ) from None
     if not paths:
         raise InvalidParameterError("gradients is empty: give a path, a list of paths or an (N, d) array")
+    if not any(isinstance(p, (str, os.PathLike)) for p in paths):  # a nested list of numbers
+        return as_real_array(paths, "gradients", error=DataError, hint="; or a path or a list of paths")
     return [check_input_file(p, "gradient file", fix="give a .npy or .npz file") for p in paths]
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .._errors import InvalidParameterError
+from .._shown import shown_repr
 from ._lib import MATH
 
 __all__ = [
@@ -53,9 +54,9 @@ CONVENTIONS = ("torch", "paper", "shi2021", "optax", "keras")
 
 def check_convention(convention: str) -> str:
     """Return ``convention`` if known, else raise InvalidParameterError."""
-    if convention not in CONVENTIONS:
+    if not isinstance(convention, str) or convention not in CONVENTIONS:
         raise InvalidParameterError(
-            f"unknown convention {convention!r}: choose one of {', '.join(CONVENTIONS)}"
+            f"unknown convention {shown_repr(convention)}: choose one of {', '.join(CONVENTIONS)}"
         )
     return convention
 
