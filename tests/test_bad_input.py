@@ -815,3 +815,62 @@ def test_i19_11_phase_grid_refuses_a_range_string_and_names_linspace():
 
     with pytest.raises(InvalidParameterError, match=r"beta1 = '0:1:3' is text.*numpy\.linspace"):
         phase_grid(Counterexample(n=5, a=1 / 16), "0:1:3", [0.5, 0.9], steps=10)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped by PID 1, is not alive)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see the worker processes")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_i19_13_a_killed_phase_leaves_no_worker_running(tmp_path, sig):
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ADAMCHECK_DEBUG", None)
+    # 9 cells x 2e6 steps is past the 5e6 run-steps from which simulate forks its workers
+    proc = subprocess.Popen([sys.executable, "-m", "adamcheck", "phase", "--problem", "counterexample", "--n", "20",
+                             "--steps", "2000000", "--beta1", "0,0.5,0.9", "--beta2", "0.5,0.9,0.99", "--workers", "2",
+                             "-q"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            workers = _children(proc.pid)
+        assert len(workers) == 2, ("the workers never started", proc.poll())
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "orphaned workers still running"
+        if sig == "SIGTERM":
+            assert proc.returncode == 143, (proc.returncode, err)
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("adamcheck: error: terminated by SIGTERM"), err
+            assert "Traceback" not in err and out == ""
+    finally:
+        for pid in [proc.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()

@@ -9,7 +9,9 @@ Exit codes (documented in ``adamcheck --help``):
 * 0 - fine (or advice only);
 * 1 - problems found (risky betas, a failed proof obligation);
 * 2 - usage error: bad option, bad value, unreadable or malformed input;
-* 3 - internal error in adamcheck (a bug; ``ADAMCHECK_DEBUG=1`` shows the traceback).
+* 3 - internal error in adamcheck (a bug; ``ADAMCHECK_DEBUG=1`` shows the traceback);
+* 130 / 143 - interrupted by SIGINT (Ctrl-C) / terminated by SIGTERM (``timeout``, job
+  schedulers): worker processes are stopped first, as for any exit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import importlib
 import importlib.util
 import io
 import os
+import signal
 import sys
 import warnings
 from typing import Any, Iterator, Sequence
@@ -36,6 +39,34 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread as Ctrl-C raises KeyboardInterrupt: every ``finally``
+    and ``with`` on the way out runs (a process pool terminates its workers), instead of the
+    process vanishing and leaving them orphaned. A BaseException, so that no ``except
+    Exception`` swallows it."""
+
+
+_TERMINATED = "terminated by SIGTERM: stopped before finishing (worker processes stopped too)"
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main thread (e.g. called from a worker thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 #: Subcommand name -> module under adamcheck.cli. A module that does not exist yet
 #: is simply not listed.
@@ -129,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = next((a for a in args if "\x00" in str(a)), None)
     if bad is not None:  # the OS cannot take such a path or value (a shell never passes one)
         return _fail(f"argument {shown_repr(str(bad))} contains a NUL byte: remove it", EXIT_USAGE)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _sigterm_raises():
         warnings.simplefilter("ignore")
         code = _run(args)
     flushed = _flush_stdout()
@@ -176,6 +207,8 @@ def _run(args: list[str]) -> int:
         return _fail(exc.format_message(), EXIT_USAGE)
     except AdamCheckError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    except Terminated:
+        return _fail(_TERMINATED, EXIT_TERMINATED)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:
