@@ -874,3 +874,23 @@ def test_i19_13_a_killed_phase_leaves_no_worker_running(tmp_path, sig):
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_i19_17_version_works_in_a_checkout_that_is_not_installed(tmp_path):
+    # As in a clone run without pip install: no distribution metadata can be found.
+    code = ("import importlib.metadata as m, sys\n"
+            "def missing(*a, **k):\n"
+            "    raise m.PackageNotFoundError('adamcheck')\n"
+            "m.version = m.distribution = m.metadata = missing\n"
+            "from adamcheck.cli import main\n"
+            "sys.exit(main(['--version']))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert proc.stdout.strip() == f"adamcheck, version {declared}"

@@ -29,6 +29,7 @@ from typing import Any, Iterator, Sequence
 
 import click
 
+from .. import __version__
 from .._errors import AdamCheckError
 from .._files import os_reason
 from .._shown import shown, shown_repr
@@ -123,7 +124,8 @@ Exit codes:
 
 
 @click.group(cls=LazyGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="adamcheck", prog_name="adamcheck")
+# The version constant, not the installed metadata: a checkout run without pip install has none.
+@click.version_option(version=__version__, prog_name="adamcheck")
 def cli() -> None:
     pass
 
