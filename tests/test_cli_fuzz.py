@@ -30,9 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from _hypothesis import AVAILABLE, REASON_MISSING, HealthCheck, given, settings, st
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2200"))
 #: Wall-clock bound of one invocation (generous: CI machines are shared).
@@ -280,6 +278,7 @@ def _run(args: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not AVAILABLE, reason=REASON_MISSING)
 def test_cli_fuzz(fuzz_files, monkeypatch):
     monkeypatch.chdir(fuzz_files)
     monkeypatch.delenv("ADAMCHECK_DEBUG", raising=False)
