@@ -194,7 +194,8 @@ def atomic_output(path: Any, what: str = "output file") -> Iterator[Path]:
     removed and ``path`` is left as it was (or absent). The temporary name keeps ``path``'s
     suffix (writers that pick a format from it still work) and starts with a dot. A
     symlink at ``path`` is written through (its target is replaced), as ``open`` would; an
-    existing file's permission bits are kept, a new one gets the umask's.
+    existing file's permission bits are kept, a new one gets the umask's. A path that is a
+    device, FIFO or socket (``/dev/null``) is written directly: it has no content to keep.
 
     Raises:
         InvalidParameterError: ``path`` is not a str/PathLike or holds a NUL byte, or the OS
@@ -217,6 +218,12 @@ def atomic_output(path: Any, what: str = "output file") -> Iterator[Path]:
         raise InvalidParameterError(f"{what} {name} contains a NUL byte, which no file name can hold: check the path")
     target = Path(os.path.realpath(p))
     existed = target.exists()
+    if existed and not target.is_file():
+        # A device, FIFO or socket (/dev/null, a pipe a reader waits on): no old content to keep,
+        # and a rename would replace the device node itself. The writer gets a regular file (zip
+        # and image writers seek), whose bytes are then copied to the device.
+        yield from _through_temporary(target, what, name)
+        return
     tmp: Path | None = None
     try:
         tmp = _new_temporary(target)
@@ -237,6 +244,23 @@ def atomic_output(path: Any, what: str = "output file") -> Iterator[Path]:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _through_temporary(target: Path, what: str, name: str) -> Iterator[Path]:
+    import shutil
+    import tempfile
+
+    fd, tmp_name = tempfile.mkstemp(prefix="adamcheck-", suffix=target.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp_name)
+        with open(tmp_name, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except OSError as exc:
+        raise InvalidParameterError(f"cannot write {what} {name}: {os_reason(exc)}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
 
 
 def _new_temporary(target: Path) -> Path:

@@ -894,3 +894,20 @@ def test_i19_17_version_works_in_a_checkout_that_is_not_installed(tmp_path):
         tomllib = pytest.importorskip("tomli")
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert proc.stdout.strip() == f"adamcheck, version {declared}"
+
+
+def test_i19_7_an_output_that_is_a_device_is_written_in_place_not_replaced(tmp_path):
+    # A rename would replace the device node itself (as root, /dev/null would become a file).
+    import stat
+
+    from adamcheck import InvalidParameterError
+    from adamcheck.noise._npz import write_npz
+
+    (tmp_path / "null.npz").symlink_to("/dev/null")
+    (tmp_path / "full.npz").symlink_to("/dev/full")
+    write_npz(tmp_path / "null.npz", {"a": np.arange(3)})
+    with pytest.raises(InvalidParameterError, match="full.npz.*No space left on device"):
+        write_npz(tmp_path / "full.npz", {"a": np.arange(3)})
+    for device in ("/dev/null", "/dev/full"):
+        assert stat.S_ISCHR(os.stat(device).st_mode)
+        assert not [n for n in os.listdir("/dev") if n.startswith(f".{device[5:]}.")]
