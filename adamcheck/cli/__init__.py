@@ -162,9 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = next((a for a in args if "\x00" in str(a)), None)
     if bad is not None:  # the OS cannot take such a path or value (a shell never passes one)
         return _fail(f"argument {shown_repr(str(bad))} contains a NUL byte: remove it", EXIT_USAGE)
-    with warnings.catch_warnings(), _sigterm_raises():
-        warnings.simplefilter("ignore")
-        code = _run(args)
+    try:
+        with warnings.catch_warnings(), _sigterm_raises():
+            warnings.simplefilter("ignore")
+            code = _run(args)
+    except Terminated:  # arrived after _run returned, before the handler was restored
+        code = _fail(_TERMINATED, EXIT_TERMINATED)
     flushed = _flush_stdout()
     return code if flushed == EXIT_OK else flushed
 
