@@ -93,6 +93,8 @@ def _check_batch_sizes(gradients: Any, batch_sizes: Sequence[int]) -> None:
             f"{len(batch_sizes):,} batch sizes are more than adamcheck's limit of {MAX_BATCH_SIZES} in one "
             "request (each is a full simulation): give fewer, a curve over batch size needs a few dozen")
     examples = _examples_held(gradients)
+    if examples is not None and examples < 1:  # a malformed header: its reader says what is wrong
+        examples = None
     # Sizes above the data first: 10**30 is "more than the file holds" before "out of int64".
     over = [int(b) for b in batch_sizes if examples is not None and isinstance(b, numbers.Integral)
             and not isinstance(b, bool) and b > examples]
