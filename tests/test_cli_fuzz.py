@@ -10,7 +10,15 @@ limits themselves are exercised. Every invocation runs in-process through
 
 * exit 0, 1 or 2 (never 3, the internal-error code, and never raise);
 * print no traceback; on exit 2 print exactly one ``adamcheck: error:`` line;
-* with ``--json`` and exit 0/1, print only JSON on stdout.
+* with ``--json`` and exit 0/1, print only JSON on stdout;
+* leave every input file as it was, and no temporary file behind.
+
+The pools hold one of each kind of bad input of the bad-input reports (issue 19: disagreeing
+and malformed gradient-file metadata, batch sizes above the data, complex data, duplicate
+config keys, outputs that are inputs or devices (/dev/full), a negative dimension in a .npy
+header, a member that inflates beyond its header, check's own ERROR verdicts); a tenth of
+the runs have ``ADAMCHECK_DEBUG=1`` (exit codes must not change) and one in twenty is sent
+SIGTERM at a random moment (exit 143 with one line, or its normal result).
 
 ``FUZZ_EXAMPLES`` (default 2,200) sets the number of invocations; the run is
 derandomized, so CI explores the same inputs every time and a failure reproduces
@@ -24,6 +32,8 @@ import contextlib
 import io
 import json
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -123,12 +133,68 @@ def fuzz_files(tmp_path_factory):
     (d / "binary.bin").write_bytes(bytes(range(256)))
     (d / "folder").mkdir()
     os.symlink(root / "examples", d / "examples")
+    _issue19_files(d, rng)
     return d
 
 
-GOOD_GRADS = ["grads.npy", "points.npy"]
+def _npy_with_header(path: Path, header: str) -> None:
+    text = header.ljust(118) + "\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin1") + bytes(80))
+
+
+def _issue19_files(d: Path, rng) -> None:
+    """One file of each kind of bad input in issue 19 (bad input, round 3)."""
+    g = rng.normal(0.3, 1.0, size=(48, 4))
+    np.savez(d / "grads.npz", grads=g)
+    # 1/3: metadata that disagrees with another file's, or is malformed
+    np.savez(d / "sum.npz", grads=g * 8, reduction=np.asarray("sum"))
+    np.savez(d / "rows4.npz", grads=g[:12], row_batch_size=np.asarray(4))
+    for name, key, value in [("meta_rb25", "row_batch_size", 2.5), ("meta_rb0", "row_batch_size", 0),
+                             ("meta_rbneg", "row_batch_size", -4), ("meta_banana", "reduction", "banana"),
+                             ("meta_lsnan", "loss_scale", float("nan")), ("meta_ls0", "loss_scale", 0.0),
+                             ("meta_lsneg", "loss_scale", -1.0), ("meta_mo", "mean_over", -3)]:
+        np.savez(d / f"{name}.npz", grads=g, **{key: np.asarray(value)})
+    # 4: complex data
+    np.savez(d / "xy_complex.npz", X=rng.normal(size=(12, 3)) + 1j, y=rng.normal(size=12))
+    # 5/10/16: configs with duplicate keys, a 5,000-digit integer (in the pools with the config
+    # reader that refuses it), beta2 outside [0, 1)
+    (d / "dup.json").write_text('{"per_device_train_batch_size": 8, "adam_beta2": 0.95, "adam_beta2": 0.999}')
+    (d / "dup.yaml").write_text("per_device_train_batch_size: 8\nadam_beta2: 0.95\nadam_beta2: 0.999\n")
+    (d / "bigint.json").write_text('{"per_device_train_batch_size": 8, "adam_beta2": 0.999, "max_steps": '
+                                   + "9" * 5000 + "}")
+    for name, value in [("b2_one", "1"), ("b2_big", "1.5"), ("b2_neg", "-0.5"), ("b2_inf", "1e400")]:
+        (d / f"{name}.json").write_text(f'{{"per_device_train_batch_size": 8, "adam_beta2": {value}}}')
+    # 6/7: outputs that are inputs (a name, a symlink, a hard link) or devices
+    (d / "grads_link.npz").symlink_to(d / "grads.npz")
+    (d / "grads_link.png").symlink_to(d / "grads.npz")
+    os.link(d / "grads.npz", d / "grads_hard.npz")
+    (d / "xy_link.png").symlink_to(d / "xy.npz")
+    for name, device in [("full.npz", "/dev/full"), ("full.png", "/dev/full"), ("null.npz", "/dev/null"),
+                         ("null.png", "/dev/null")]:
+        (d / name).symlink_to(device)
+    # 8/9: a format-3.0 .npy, a header that does not parse, a negative dimension (the first
+    # two join the pools with the readers that refuse them)
+    with open(d / "v3.npy", "wb") as fh:
+        np.lib.format.write_array(fh, g, version=(3, 0))
+    _npy_with_header(d / "badheader.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 4")
+    _npy_with_header(d / "negshape.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 8), }")
+    # 14: a compressed member whose stream inflates far beyond the shape its header declares
+    import zipfile
+
+    with zipfile.ZipFile(d / "lying.npz", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        head = io.BytesIO()
+        np.lib.format.write_array(head, np.zeros((10, 4)))
+        zf.writestr("grads.npy", head.getvalue() + bytes(8 << 20))
+    # 15: a 4 MB TOML holding a 2-million-element array (in the pools with the size limit on configs)
+    (d / "huge.toml").write_text("[training]\nbatch_size = 8\nbetas = [" + "0," * 2_000_000 + "0]\n")
+
+
+GOOD_GRADS = ["grads.npy", "points.npy", "grads.npz"]
+ISSUE19_GRADS = ["sum.npz", "rows4.npz", "meta_rb25.npz", "meta_rb0.npz", "meta_rbneg.npz", "meta_banana.npz",
+                 "meta_lsnan.npz", "meta_ls0.npz", "meta_lsneg.npz", "meta_mo.npz", "negshape.npy", "lying.npz",
+                 "grads.npz", "grads_hard.npz"]
 GRAD_FILES = ["grads.npy", "nan.npy", "one.npy", "points.npy", "ints.npy", "xy.npz", "nokeys.npz", "junk.npy",
-              "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json"]
+              "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json"] + ISSUE19_GRADS
 CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/configs/hf/sft_recipe.yaml",
                 "examples/configs/deepspeed/ds_config_zero2.json", "examples/configs/deepspeed/training_args.json",
                 "examples/configs/nanogpt/train_shakespeare_char.py", "examples/configs/megatron/gpt_small_args.txt",
@@ -139,7 +205,8 @@ CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/con
                 "examples/configs/llamafactory/qwen3_full_sft.yaml", "examples/configs/hf/trainer_state.json",
                 "examples/configs/accelerate/default_config.yaml", "examples/configs/nanogpt/train_gpt2_2023_02.py",
                 "empty.json", "list.json", "weird.json", "hf.yaml", "deep.json", "laughs.yaml", "nano.py", "inc0.yaml",
-                "args.txt", "bad.toml", "binary.bin", "folder", "missing.json", "/dev/null", "/dev/zero", "grads.npy"]
+                "args.txt", "bad.toml", "binary.bin", "folder", "missing.json", "/dev/null", "/dev/zero", "grads.npy",
+                "dup.json", "dup.yaml", "b2_one.json", "b2_big.json", "b2_neg.json", "b2_inf.json"]
 REFERENCES = st.one_of(
     st.sampled_from(["0.95@8", "0.999@32", "0.95@2048tok", "1@8", "0@8", "nan@8", "0.9@0", "0.9@-1", "0.9@1e400",
                      "0.9@inf", "x@y", "@", "0.95", "0.9@8@9", "", "0.95@8 tok"]),
@@ -149,7 +216,7 @@ BAD_INVALID_GRADS = st.sampled_from([g for g in GRAD_FILES if g != "grads.npy"])
 PROBLEM_OPTS = {
     "--n": small_int(0, 12), "--a": any_float(), "--C": any_float(), "--period": small_int(0, 6),
     "--delta": any_float(), "--data": st.sampled_from(["xy.npz", "xy_bin.npz", "nokeys.npz", "grads.npy",
-                                                       "missing.npz", "/dev/zero"]),
+                                                       "missing.npz", "/dev/zero", "xy_complex.npz"]),
     "--batch-size": small_int(0, 14), "--drop-last": None,
 }
 PROBLEMS = mostly(st.sampled_from(["counterexample", "reddi-online", "reddi-stochastic"]),
@@ -166,7 +233,7 @@ def simulate_args():
             "--schedule": st.sampled_from(["constant", "inv-sqrt", "inv-sqrt-epoch", "cosine"]),
             "--x0": float_list(4), "--dtype": st.sampled_from(["float64", "float32", "float16"]),
             "--record-every": small_int(1, 40), "--workers": st.sampled_from(["1", "-1", "x"]),
-            "--plot": st.sampled_from(["nofolder/x.png", "x.txt", "folder"])}
+            "--plot": st.sampled_from(["nofolder/x.png", "x.txt", "folder", "full.png", "null.png", "out.png"])}
     return st.tuples(PROBLEMS, options(opts, 7)).map(lambda t: ["simulate", "--problem", t[0], "--steps", "20",
                                                                  *t[1]])
 
@@ -177,7 +244,7 @@ def phase_args():
             "--convention": st.sampled_from(["torch", "paper", "keras"]), "--x0": any_float(),
             "--schedule": st.sampled_from(["constant", "inv-sqrt"]), "--log-beta2": None,
             "--workers": st.sampled_from(["1", "-1"]), "--out": st.sampled_from(["nofolder/p.png", "p.jpg"]),
-            "--plot": st.sampled_from(["nofolder/p.png", "p.tiff", "folder"])}
+            "--plot": st.sampled_from(["nofolder/p.png", "p.tiff", "folder", "full.png", "out.png"])}
     return st.tuples(PROBLEMS, options(opts, 6)).map(
         lambda t: ["phase", "--problem", t[0], "--beta1", "0,0.9", "--beta2", "0.5,0.99", "--steps", "20", *t[1]])
 
@@ -189,8 +256,9 @@ def estimate_args():
             "--partitions": small_int(0, 3), "--file-partition": None, "--level": any_float(),
             "--replicates": small_int(0, 40), "--atoms": small_int(1, 16), "--workers": st.sampled_from(["0", "1",
                                                                                                         "-1"]),
-            "--seed": any_int(), "--laws-out": st.sampled_from(["nofolder/l.npz", "l.txt"]),
-            "--plot": st.sampled_from(["nofolder/n.png", "n.gif"])}
+            "--seed": any_int(), "--laws-out": st.sampled_from(["nofolder/l.npz", "l.txt", "full.npz", "null.npz",
+                                                                "laws.npz"]),
+            "--plot": st.sampled_from(["nofolder/n.png", "n.gif", "full.png"])}
     files = mostly(st.sampled_from(GOOD_GRADS).map(lambda f: [f]),
                    st.lists(st.sampled_from(GRAD_FILES), min_size=1, max_size=2), 6)
     return st.tuples(files, options(opts, 4)).map(
@@ -201,7 +269,7 @@ def recommend_args():
     opts = {"--dataset-size": any_int(), "--gradients": BAD_INVALID_GRADS, "--beta1": any_float(),
             "--reference": REFERENCES, "--tokens-per-sample": any_int(), "--eps": any_float(),
             "--margin": any_float(), "--steps": any_int(), "--max-steps": any_int(), "--seed": any_int(),
-            "--plot": st.sampled_from(["nofolder/r.png", "r.bmp"])}
+            "--plot": st.sampled_from(["nofolder/r.png", "r.bmp", "full.png"])}
     return st.tuples(any_int(), options(opts, 6)).map(lambda t: ["recommend", "--batch-size", t[0], *t[1]])
 
 
@@ -237,12 +305,30 @@ def derive_args():
 def boundary_args():
     opts = {"--n": small_int(0, 12), "--a": any_float(), "--gradients": mostly(st.just("grads.npy"), BAD_INVALID_GRADS, 3),
             "--max-update": any_float(), "--max-climbing": any_float(),
-            "--batch-sizes": st.sampled_from(["1,4", "0", "-1", "x", "", "1," + str(2**64)]),
+            "--batch-sizes": st.sampled_from(["1,4", "0", "-1", "x", "", "1," + str(2**64), "1000," + str(10**30),
+                                              "4,49", ",".join(map(str, range(1, 150)))]),
             "--dataset-size": any_int(), "--beta1": st.sampled_from(["0.5", "nan", "1", "0:0.5:1", "x", "0.9,2"]),
             "--eps": any_float(), "--seed": any_int(), "--plot": st.sampled_from(["nofolder/b.png", "b.jpeg"]),
             "--steps": small_int(20, 60), "--seeds": small_int(1, 2), "--workers": st.sampled_from(["1", "-1"])}
     problem = st.sampled_from([["--problem", "counterexample"], ["--problem", "other"], []])
     return st.tuples(problem, options(opts, 4)).map(lambda t: ["boundary", *t[0], "--beta1", "0.5", *t[1]])
+
+
+_EST = ("estimate", "grads.npz", "-b", "4", "--replicates", "20", "--atoms", "8")
+_LSQ = ("--problem", "lsq", "--data", "xy.npz", "--batch-size", "4", "--steps", "20")
+#: An output that is one of the command's inputs: by name, path, symlink or hard link (issue 19 item 6).
+SAME_FILE_CASES = [
+    (*_EST, "--laws-out", "grads.npz"), (*_EST, "--laws-out", "./grads.npz"), (*_EST, "--laws-out", "grads_link.npz"),
+    (*_EST, "--laws-out", "grads_hard.npz"), (*_EST, "--plot", "grads_link.png"),
+    ("recommend", "-b", "4", "--gradients", "grads.npz", "--plot", "grads_link.png"),
+    ("boundary", "--gradients", "grads.npz", "--batch-sizes", "4", "--beta1", "0", "--plot", "grads_link.png"),
+    ("simulate", *_LSQ, "--plot", "xy_link.png"),
+    ("phase", *_LSQ, "--beta1", "0,0.9", "--beta2", "0.5,0.99", "--plot", "xy_link.png"),
+]
+
+
+def same_file_args():
+    return st.sampled_from(SAME_FILE_CASES).map(list)
 
 
 def prove_args():
@@ -258,23 +344,50 @@ def other_args():
 # Weights: derive (SymPy) and boundary (drift-ratio search) cost ~0.1 s a call, the rest
 # ~1-5 ms; they get ~1 in 37 draws each so 2,200 invocations fit in about a minute.
 _CHEAP = ([simulate_args()] * 8 + [check_args()] * 8 + [recommend_args()] * 7 + [phase_args()] * 5
-          + [estimate_args()] * 5 + [other_args(), prove_args()])
+          + [estimate_args()] * 5 + [other_args(), prove_args(), same_file_args()])
 COMMANDS = st.one_of(*_CHEAP, derive_args(), boundary_args())
 JSON_COMMANDS = ("simulate", "phase", "estimate", "recommend", "check", "derive", "boundary", "prove")
 JSON_FLAG = st.sampled_from([[], [], ["--json"]])
+#: ADAMCHECK_DEBUG=1 in one run in ten; SIGTERM after a random delay in one in twenty.
+DEBUG_FLAG = st.integers(0, 9).map(lambda k: k == 0)
+SIGTERM_AFTER = st.integers(0, 19).flatmap(lambda k: st.floats(0.0, 0.05) if k == 0 else st.none())
 
 
 PROFILE: dict[str, tuple[float, int]] = {}
 CODES: dict[tuple[str, int], int] = {}
 
 
-def _run(args: list[str]) -> tuple[int, str, str]:
+def _run(args: list[str], debug: bool = False, sigterm_after: float | None = None) -> tuple[int, str, str]:
     from adamcheck.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(args)
+    timer = None
+    if sigterm_after is not None:  # as `timeout` or a job scheduler would, at a random moment
+        main_thread = threading.main_thread().ident
+        timer = threading.Timer(sigterm_after, lambda: signal.pthread_kill(main_thread, signal.SIGTERM))
+    if debug:
+        os.environ["ADAMCHECK_DEBUG"] = "1"
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            if timer is not None:
+                timer.start()
+            code = main(args)
+    finally:
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        os.environ.pop("ADAMCHECK_DEBUG", None)
     return code, out.getvalue(), err.getvalue()
+
+
+def _inputs(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Identity, size and modification time of every regular file: what an overwrite changes."""
+    files = {}
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False):
+            st_ = entry.stat(follow_symlinks=False)
+            files[entry.name] = (st_.st_ino, st_.st_size, st_.st_mtime_ns)
+    return files
 
 
 @pytest.mark.slow
@@ -282,17 +395,20 @@ def _run(args: list[str]) -> tuple[int, str, str]:
 def test_cli_fuzz(fuzz_files, monkeypatch):
     monkeypatch.chdir(fuzz_files)
     monkeypatch.delenv("ADAMCHECK_DEBUG", raising=False)
+    # Outside adamcheck's own handler (installed while a command runs), a late SIGTERM is ignored.
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    inputs = _inputs(fuzz_files)
     count = {"n": 0}
     started = time.perf_counter()
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("FUZZ_RANDOM"), database=None,
               suppress_health_check=list(HealthCheck))
-    @given(args=COMMANDS, json_flag=JSON_FLAG)
-    def check(args, json_flag):
+    @given(args=COMMANDS, json_flag=JSON_FLAG, debug=DEBUG_FLAG, sigterm_after=SIGTERM_AFTER)
+    def check(args, json_flag, debug, sigterm_after):
         argv = list(args) + (json_flag if args and args[0] in JSON_COMMANDS else [])
         count["n"] += 1
         t0 = time.perf_counter()
-        code, out, err = _run(argv)
+        code, out, err = _run(argv, debug=debug, sigterm_after=sigterm_after)
         elapsed = time.perf_counter() - t0
         if os.environ.get("FUZZ_PROFILE"):
             name = argv[0] if argv else ""
@@ -301,17 +417,29 @@ def test_cli_fuzz(fuzz_files, monkeypatch):
             CODES[(name, code)] = CODES.get((name, code), 0) + 1
             if elapsed > 0.5:
                 print(f"slow {elapsed:.2f}s {argv}")
-        assert code in (0, 1, 2), (argv, code, err[-500:])
-        assert "Traceback" not in err and "internal error" not in err, (argv, err[-500:])
+        assert "Traceback" not in err and "internal error" not in err, (argv, debug, err[-500:])
         assert elapsed < MAX_SECONDS, (argv, elapsed)
-        if code == 2 and argv and argv[0] not in ("", ) and err:
-            lines = err.strip().splitlines()
+        lines = err.strip().splitlines()
+        if code == 143:  # SIGTERM came while the command ran: its line ends stderr
+            assert sigterm_after is not None, (argv, err[-500:])
+            assert lines and lines[-1].startswith("adamcheck: error: terminated by SIGTERM"), (argv, err[-500:])
+        else:
+            assert code in (0, 1, 2), (argv, code, err[-500:])
+        if code == 2 and argv:  # every exit 2 says why, in one line (bare `adamcheck` prints its usage)
             assert len(lines) == 1 and lines[0].startswith("adamcheck: error:"), (argv, err[-500:])
+        if tuple(args) in SAME_FILE_CASES and sigterm_after is None:
+            assert code == 2 and "is the input file" in err, (argv, code, err[-500:])
         if (argv and argv[0] in JSON_COMMANDS and "--json" in argv and code in (0, 1)
                 and "--help" not in argv and "-h" not in argv):
             json.loads(out)
+        now = _inputs(fuzz_files)
+        assert {k: now.get(k) for k in inputs} == inputs, (argv, "an input file was overwritten or removed")
+        assert not [n for n in now if n.startswith(".") and ".tmp" in n], (argv, "a temporary file was left")
 
-    check()
+    try:
+        check()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - started
     for name, (total, n) in sorted(PROFILE.items()):
         codes = {c: k for (m, c), k in CODES.items() if m == name}
