@@ -15,8 +15,9 @@ limits themselves are exercised. Every invocation runs in-process through
 
 The pools hold one of each kind of bad input of the bad-input reports (issue 19: disagreeing
 and malformed gradient-file metadata, batch sizes above the data, complex data, duplicate
-config keys, outputs that are inputs or devices (/dev/full), a negative dimension in a .npy
-header, a member that inflates beyond its header, check's own ERROR verdicts); a tenth of
+config keys, outputs that are inputs or devices (/dev/full), format-3.0, malformed and
+negative-dimension .npy headers, a 5,000-digit integer in a JSON config, a member that
+inflates beyond its header, a 4 MB TOML, check's own ERROR verdicts); a tenth of
 the runs have ``ADAMCHECK_DEBUG=1`` (exit codes must not change) and one in twenty is sent
 SIGTERM at a random moment (exit 143 with one line, or its normal result).
 
@@ -156,8 +157,7 @@ def _issue19_files(d: Path, rng) -> None:
         np.savez(d / f"{name}.npz", grads=g, **{key: np.asarray(value)})
     # 4: complex data
     np.savez(d / "xy_complex.npz", X=rng.normal(size=(12, 3)) + 1j, y=rng.normal(size=12))
-    # 5/10/16: configs with duplicate keys, a 5,000-digit integer (in the pools with the config
-    # reader that refuses it), beta2 outside [0, 1)
+    # 5/10/16: configs with duplicate keys, a 5,000-digit integer, beta2 outside [0, 1)
     (d / "dup.json").write_text('{"per_device_train_batch_size": 8, "adam_beta2": 0.95, "adam_beta2": 0.999}')
     (d / "dup.yaml").write_text("per_device_train_batch_size: 8\nadam_beta2: 0.95\nadam_beta2: 0.999\n")
     (d / "bigint.json").write_text('{"per_device_train_batch_size": 8, "adam_beta2": 0.999, "max_steps": '
@@ -172,8 +172,7 @@ def _issue19_files(d: Path, rng) -> None:
     for name, device in [("full.npz", "/dev/full"), ("full.png", "/dev/full"), ("null.npz", "/dev/null"),
                          ("null.png", "/dev/null")]:
         (d / name).symlink_to(device)
-    # 8/9: a format-3.0 .npy, a header that does not parse, a negative dimension (the first
-    # two join the pools with the readers that refuse them)
+    # 8/9: a format-3.0 .npy, a header that does not parse, a negative dimension
     with open(d / "v3.npy", "wb") as fh:
         np.lib.format.write_array(fh, g, version=(3, 0))
     _npy_with_header(d / "badheader.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 4")
@@ -185,14 +184,14 @@ def _issue19_files(d: Path, rng) -> None:
         head = io.BytesIO()
         np.lib.format.write_array(head, np.zeros((10, 4)))
         zf.writestr("grads.npy", head.getvalue() + bytes(8 << 20))
-    # 15: a 4 MB TOML holding a 2-million-element array (in the pools with the size limit on configs)
+    # 15: a 4 MB TOML holding a 2-million-element array
     (d / "huge.toml").write_text("[training]\nbatch_size = 8\nbetas = [" + "0," * 2_000_000 + "0]\n")
 
 
 GOOD_GRADS = ["grads.npy", "points.npy", "grads.npz"]
 ISSUE19_GRADS = ["sum.npz", "rows4.npz", "meta_rb25.npz", "meta_rb0.npz", "meta_rbneg.npz", "meta_banana.npz",
-                 "meta_lsnan.npz", "meta_ls0.npz", "meta_lsneg.npz", "meta_mo.npz", "negshape.npy", "lying.npz",
-                 "grads.npz", "grads_hard.npz"]
+                 "meta_lsnan.npz", "meta_ls0.npz", "meta_lsneg.npz", "meta_mo.npz", "v3.npy", "badheader.npy",
+                 "negshape.npy", "lying.npz", "grads.npz", "grads_hard.npz"]
 GRAD_FILES = ["grads.npy", "nan.npy", "one.npy", "points.npy", "ints.npy", "xy.npz", "nokeys.npz", "junk.npy",
               "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json"] + ISSUE19_GRADS
 CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/configs/hf/sft_recipe.yaml",
@@ -206,7 +205,8 @@ CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/con
                 "examples/configs/accelerate/default_config.yaml", "examples/configs/nanogpt/train_gpt2_2023_02.py",
                 "empty.json", "list.json", "weird.json", "hf.yaml", "deep.json", "laughs.yaml", "nano.py", "inc0.yaml",
                 "args.txt", "bad.toml", "binary.bin", "folder", "missing.json", "/dev/null", "/dev/zero", "grads.npy",
-                "dup.json", "dup.yaml", "b2_one.json", "b2_big.json", "b2_neg.json", "b2_inf.json"]
+                "dup.json", "dup.yaml", "bigint.json", "b2_one.json", "b2_big.json", "b2_neg.json", "b2_inf.json",
+                "huge.toml"]
 REFERENCES = st.one_of(
     st.sampled_from(["0.95@8", "0.999@32", "0.95@2048tok", "1@8", "0@8", "nan@8", "0.9@0", "0.9@-1", "0.9@1e400",
                      "0.9@inf", "x@y", "@", "0.95", "0.9@8@9", "", "0.95@8 tok"]),
