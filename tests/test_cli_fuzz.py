@@ -113,6 +113,19 @@ def fuzz_files(tmp_path_factory):
     np.savez(d / "xy_bin.npz", X=rng.normal(size=(12, 3)), y=(rng.random(12) > 0.5).astype(float))
     np.savez(d / "nokeys.npz", A=np.ones(3))
     (d / "junk.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
+    # gradient files of the third bad-input round: one loader and one validator for every command
+    with open(d / "v3.npy", "wb") as f:
+        np.lib.format.write_array(f, rng.normal(0.3, 1.0, size=(48, 4)), version=(3, 0))
+    for name, header in (("badheader.npy", b"{'descr': '<f8', 'fortran_order': False, 'shape': (4, 3),"),
+                         ("negshape.npy", b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 8), }")):
+        body = header + b" " * (-(len(header) + 11) % 64) + b"\n"
+        (d / name).write_bytes(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body + b"\0" * 96)
+    g4 = rng.normal(0.3, 1.0, size=(48, 4))
+    np.savez(d / "monitor4.npz", grads=g4, row_batch_size=4, batch_size=4, beta1=0.0, reduction="mean")
+    np.savez(d / "sum.npz", grads=g4, reduction="sum")
+    np.savez(d / "rbs25.npz", grads=g4, row_batch_size=2.5)
+    np.savez(d / "banana.npz", grads=g4, reduction="banana", loss_scale=float("nan"), mean_over=-3)
+    np.savez_compressed(d / "zipped.npz", grads=g4)
     (d / "pickle.npy").write_bytes(b"\x80\x04\x95junk")
     (d / "empty.json").write_text("")
     (d / "list.json").write_text("[1, 2, 3]")
@@ -138,20 +151,13 @@ def fuzz_files(tmp_path_factory):
     return d
 
 
-def _npy_with_header(path: Path, header: str) -> None:
-    text = header.ljust(118) + "\n"
-    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin1") + bytes(80))
-
-
 def _issue19_files(d: Path, rng) -> None:
-    """One file of each kind of bad input in issue 19 (bad input, round 3)."""
+    """One file of each kind of bad input in issue 19 (bad input, round 3) beyond the gradient
+    files above (format 3.0, bad headers, a monitor file, disagreeing and malformed metadata)."""
     g = rng.normal(0.3, 1.0, size=(48, 4))
     np.savez(d / "grads.npz", grads=g)
-    # 1/3: metadata that disagrees with another file's, or is malformed
-    np.savez(d / "sum.npz", grads=g * 8, reduction=np.asarray("sum"))
-    np.savez(d / "rows4.npz", grads=g[:12], row_batch_size=np.asarray(4))
-    for name, key, value in [("meta_rb25", "row_batch_size", 2.5), ("meta_rb0", "row_batch_size", 0),
-                             ("meta_rbneg", "row_batch_size", -4), ("meta_banana", "reduction", "banana"),
+    # 3: one malformed metadata value per file, so each check is reached
+    for name, key, value in [("meta_rb0", "row_batch_size", 0), ("meta_rbneg", "row_batch_size", -4),
                              ("meta_lsnan", "loss_scale", float("nan")), ("meta_ls0", "loss_scale", 0.0),
                              ("meta_lsneg", "loss_scale", -1.0), ("meta_mo", "mean_over", -3)]:
         np.savez(d / f"{name}.npz", grads=g, **{key: np.asarray(value)})
@@ -172,11 +178,6 @@ def _issue19_files(d: Path, rng) -> None:
     for name, device in [("full.npz", "/dev/full"), ("full.png", "/dev/full"), ("null.npz", "/dev/null"),
                          ("null.png", "/dev/null")]:
         (d / name).symlink_to(device)
-    # 8/9: a format-3.0 .npy, a header that does not parse, a negative dimension
-    with open(d / "v3.npy", "wb") as fh:
-        np.lib.format.write_array(fh, g, version=(3, 0))
-    _npy_with_header(d / "badheader.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 4")
-    _npy_with_header(d / "negshape.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 8), }")
     # 14: a compressed member whose stream inflates far beyond the shape its header declares
     import zipfile
 
@@ -188,12 +189,13 @@ def _issue19_files(d: Path, rng) -> None:
     (d / "huge.toml").write_text("[training]\nbatch_size = 8\nbetas = [" + "0," * 2_000_000 + "0]\n")
 
 
-GOOD_GRADS = ["grads.npy", "points.npy", "grads.npz"]
-ISSUE19_GRADS = ["sum.npz", "rows4.npz", "meta_rb25.npz", "meta_rb0.npz", "meta_rbneg.npz", "meta_banana.npz",
-                 "meta_lsnan.npz", "meta_ls0.npz", "meta_lsneg.npz", "meta_mo.npz", "v3.npy", "badheader.npy",
-                 "negshape.npy", "lying.npz", "grads.npz", "grads_hard.npz"]
+GOOD_GRADS = ["grads.npy", "points.npy", "v3.npy", "monitor4.npz", "zipped.npz", "grads.npz"]
+ISSUE19_GRADS = ["meta_rb0.npz", "meta_rbneg.npz", "meta_lsnan.npz", "meta_ls0.npz", "meta_lsneg.npz", "meta_mo.npz",
+                 "lying.npz", "grads.npz", "grads_hard.npz"]
 GRAD_FILES = ["grads.npy", "nan.npy", "one.npy", "points.npy", "ints.npy", "xy.npz", "nokeys.npz", "junk.npy",
-              "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json"] + ISSUE19_GRADS
+              "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json", "v3.npy",
+              "badheader.npy", "negshape.npy", "monitor4.npz", "sum.npz", "rbs25.npz", "banana.npz", "zipped.npz"
+              ] + ISSUE19_GRADS
 CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/configs/hf/sft_recipe.yaml",
                 "examples/configs/deepspeed/ds_config_zero2.json", "examples/configs/deepspeed/training_args.json",
                 "examples/configs/nanogpt/train_shakespeare_char.py", "examples/configs/megatron/gpt_small_args.txt",

@@ -14,11 +14,13 @@ from ._common import json_option
 
 HELP = """Check the Adam settings of a training configuration (or of bare values) before launch.
 
-Reads Hugging Face TrainingArguments (JSON/YAML), DeepSpeed JSON ("auto" values
-resolved from a TrainingArguments file given beside it), nanoGPT Python configs
-(parsed, never run), Megatron-LM argument lists or launch scripts, torchtitan TOML
-and Python config registries, axolotl, LLaMA-Factory, torchtune, litgpt, OLMo and
-levanter YAML, and, for what they hold, trainer_state.json and Accelerate configs.
+Reads Hugging Face TrainingArguments (JSON/YAML), TRL/HF arguments in Python scripts
+(SFTConfig(...), parsed, never run) and in launch lines (torchrun/accelerate/deepspeed
+... --per_device_train_batch_size 4), DeepSpeed JSON ("auto" values resolved from a
+TrainingArguments file given beside it), nanoGPT Python configs, Megatron-LM argument
+lists or launch scripts, torchtitan TOML and Python config registries, axolotl,
+LLaMA-Factory, torchtune, litgpt, OLMo, levanter, MaxText, mlx-lm, llm-foundry and
+NeMo 1.x YAML, and, for what they hold, trainer_state.json and Accelerate configs.
 The format is recognised by the file's keys; a file that matches none (or several)
 is refused: pass --format. Shows what was read from where, the effective batch
 (micro x accumulation x data-parallel, in sequences and tokens), and the rules that
@@ -35,6 +37,7 @@ Example:
   adamcheck check examples/configs/deepspeed/ds_config_zero2.json examples/configs/deepspeed/training_args.json --world-size 8
   adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
   adamcheck check examples/configs/olmo/OLMo2-7B-stage1.yaml
+  adamcheck check examples/configs/launch/run_clm_torchrun.sh
   adamcheck check examples/configs/nanogpt/train_gpt2_2023_02.py --world-size 8
   adamcheck check examples/configs/torchtitan/config_registry.py --preset llama3_70b --world-size 64
 

@@ -73,6 +73,9 @@ def _render(rec: Any, explain: bool = False) -> str:
     for w in rec.warnings:
         L += _wrap(f"warning: {w}")
     if not explain:
+        for n in rec.notes:  # what was taken from (or differs from) the gradient file: always shown
+            if n.startswith("gradient file:"):
+                L += _wrap(f"note: {n}")
         hint = "--explain: the lenses and the evidence behind each edge"
         if rec.calibrated is None:
             hint += "; --gradients FILE: beta2* for your problem"
@@ -137,6 +140,10 @@ from published small-batch failures, beta1 >= sqrt(beta2) and beta2* from your
 gradients; upper edge from --max-steps and the memory at large batch), and the one reason.
 --explain adds the lenses: provable (Shi et al., Theorem 2.2), calibrated (with
 --gradients), practice (the half-life rule), and the evidence rows with sources.
+A file saved by adamcheck.torch.GradientMonitor states its run's batch size, beta1
+and eps: with it, --batch-size and --beta1 default to the file's (a note says when
+a flag differs), and its rows (one per step, each averaging the run's batch) are
+read at that batch.
 
 \b
 Examples:
@@ -146,10 +153,12 @@ Examples:
   adamcheck recommend --batch-size 1 --max-steps 1500 --explain
 """
 )
-@click.option("--batch-size", "-b", type=int, required=True, help="Samples (sequences) per optimizer step.")
+@click.option("--batch-size", "-b", type=int, default=None,
+              help="Samples (sequences) per optimizer step [default: the --gradients file's batch_size].")
 @click.option("--dataset-size", type=int, default=None, help="N, the data set size (n = N // B).")
 @click.option("--gradients", type=click.Path(dir_okay=False), multiple=True,
-              help="Per-example gradient file(s) (.npy/.npz): calibrate to your problem.")
+              help="Per-example gradient file(s) (.npy/.npz) or a GradientMonitor file: calibrate to your problem "
+                   "(settings the file states are the defaults).")
 @click.option("--beta1", type=float, default=None, help="Your beta1 (default 0.9).")
 @click.option("--reference", default=None, help="A configuration known to work, BETA2@BATCH (default 0.999@32).")
 @click.option("--tokens-per-sample", type=int, default=None, help="Tokens per sample (memories in tokens).")
@@ -174,11 +183,17 @@ def command(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sa
         from .._plotting import check_plot_path
 
         check_plot_path(plot_path)
-    rec = recommend(
-        batch_size, dataset_size=dataset_size, gradients=list(gradients) or None, beta1=beta1,
-        reference=reference, tokens_per_sample=tokens_per_sample, eps=eps,
-        planned_steps=planned_steps, seed=seed,
-    )
+    from contextlib import nullcontext
+
+    from ..noise._source import opened_gradients
+
+    # one open of the gradient files serves the file's settings, the noise facts and the predictor
+    with opened_gradients(list(gradients), progress=not quiet) if gradients else nullcontext() as source:
+        rec = recommend(
+            batch_size, dataset_size=dataset_size, gradients=source, beta1=beta1,
+            reference=reference, tokens_per_sample=tokens_per_sample, eps=eps,
+            planned_steps=planned_steps, seed=seed,
+        )
     if plot_path:
         _plot(rec, plot_path)
     emit(rec, as_json, lambda r: _render(r, explain))

@@ -9,13 +9,16 @@ rules on a live ``torch.optim.Adam``/``AdamW``; :func:`hf_check_callback` on a H
 Face Trainer.
 
 Formats, recognised by their keys (:mod:`._load`): Hugging Face TrainingArguments
-(JSON/YAML), DeepSpeed JSON, nanoGPT Python configs (both accumulation conventions),
-Megatron-LM argument lists and launch scripts, torchtitan TOML and Python config
-registries (``--preset``), axolotl, LLaMA-Factory (v0, v1 and its Megatron-Core keys),
-torchtune, litgpt, OLMo and levanter YAML (``!include`` resolved); and, for what they
-hold, ``trainer_state.json`` and Accelerate launcher configs. ``training_args.bin`` is
-refused with how to dump it as JSON. A file matching no signature, or several, is
-refused ("unrecognised configuration (looks like X): pass fmt (CLI --format)"). A value the file
+(JSON/YAML), TrainingArguments/TRL config calls in Python (:mod:`._hf_py`, parsed with
+:mod:`ast`), Hugging Face / TRL launch lines (:mod:`._launch`), DeepSpeed JSON, nanoGPT
+Python configs (both accumulation conventions), Megatron-LM argument lists and launch
+scripts, torchtitan TOML and Python config registries (``--preset``), axolotl,
+LLaMA-Factory (v0, v1 and its Megatron-Core keys), torchtune, litgpt, OLMo and levanter
+YAML (``!include`` resolved), MaxText, mlx-lm, llm-foundry/Composer and NeMo 1.x YAML;
+and, for what they hold, ``trainer_state.json`` and Accelerate launcher configs.
+``training_args.bin`` is refused with how to dump it as JSON. A file matching no
+signature, or several, or holding another framework's keys beside TrainingArguments
+names, is refused ("unrecognised configuration (looks like X): pass --format"). A value the file
 does not set takes *that* framework's default, named with the version it was read
 from. Optimizers that are not Adam (Lion, Adafactor, GaLore, APOLLO, BAdam, Adam-mini,
 1-bit Adam, Muon/AdaMuon...) raise :class:`~adamcheck.configs._names.NotCoveredError`
@@ -47,7 +50,8 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
 ``format``          reader(s) used: ``hf``, ``deepspeed``, ``nanogpt``, ``megatron``,
                     ``torchtitan``, ``axolotl``, ``llamafactory``, ``torchtune``,
                     ``litgpt``, ``olmo``, ``levanter``, ``trainer_state``,
-                    ``accelerate``, ``torch``; several joined by ``+``
+                    ``accelerate``, ``maxtext``, ``mlx``, ``foundry``, ``nemo``,
+                    ``launch``, ``torch``; several joined by ``+``
 ``files``           list of files read (or ``"<Optimizer> optimizer"``)
 ``optimizer``       optimizer name as the format spells it, or null
 ``beta1``, ``beta2``, ``eps``   numbers, or null when unknown

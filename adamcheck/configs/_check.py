@@ -160,9 +160,12 @@ def check_setup(
 
     upper_ratio = DEFAULT_UPPER_RATIO if upper_ratio is None else check_positive_float(upper_ratio, "upper_ratio")
     if gradients is not None:
-        from .._files import check_input_file
+        from ..noise._source import opened_gradients
 
-        check_input_file(gradients, "gradient file", fix="give a .npy or .npz file of per-example gradients")
+        # the loader every command uses: an unusable file (or metadata) is refused before any rule runs;
+        # only headers and metadata are read here, the data once by the recommender
+        with opened_gradients(gradients):
+            pass
     batch = effective_batch(setup)
     steps, how = planned_steps(setup, batch)
     ctx = CheckContext(
@@ -172,7 +175,7 @@ def check_setup(
         reference_seq_len=reference_seq_len,
         planned_steps=steps,
         planned_steps_how=how,
-        gradients=None if gradients is None else str(gradients),
+        gradients=str(gradients) if isinstance(gradients, (str, Path)) else gradients,
         upper_ratio=upper_ratio,
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)

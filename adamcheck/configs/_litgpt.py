@@ -84,7 +84,7 @@ def read_litgpt_dict(data: Any, name: str) -> TrainingSetup:
         shown = "not set" if devices is None else f"{devices!r}"
         setup.world_size_required = (
             f"{p.where('devices')} is {shown} (auto = every visible GPU; the scripts' defaults differ): "
-            "pass world_size (CLI --world-size) with the GPU count"
+            "pass --world-size with the GPU count"
         )
     if setup.seq_len is not None:
         setup.notes.append(f"{name}: train.max_seq_length is a maximum; tokens per step are fewer unless every sample fills it")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 from typing import Any, Sequence
 
-from .._errors import InvalidParameterError
+from .._errors import DataError, InvalidParameterError
 
 __all__ = ["batch_size_boundary", "counterexample_boundary", "simulated_agreement"]
 
@@ -61,6 +61,18 @@ def batch_size_boundary(
     to that function (``max_update``, ``max_climbing``, ``window``, ``quantile``,
     ``coordinates``, ``beta2s``).
 
+    Batch sizes count examples. A file whose rows are mini-batch gradients of R
+    examples (``row_batch_size``, what :class:`adamcheck.torch.GradientMonitor` saves)
+    makes a batch of B examples from B / R rows, so each B must be a multiple of R; the
+    result's ``batch_sizes`` (and its statistics') are in examples either way. ``eps`` is
+    in the units of the unscaled gradients: for rows stored with a ``loss_scale`` (or a
+    mean over M), it is compared with the rows rescaled as :mod:`adamcheck.noise._scale` says.
+
+    Raises:
+        adamcheck.DataError: a batch size that is not a whole number of rows.
+        adamcheck.InvalidParameterError: more than :data:`adamcheck._limits.MAX_BATCH_SIZES`
+            batch sizes, or one above the examples the gradients hold (as ``recommend``).
+
     Example:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).exponential(1.0, size=(400, 2)) - 0.8
@@ -68,74 +80,59 @@ def batch_size_boundary(
         >>> bool(b.critical_beta2[0] >= b.critical_beta2[1])
         True
     """
-    from ..drift import training_boundary
+    from dataclasses import replace
 
-    _check_batch_sizes(gradients, batch_sizes)
-    return training_boundary(gradients, batch_sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
-                             progress=progress, **options)
+    from .._validate import check_positive_int, from_tensor
+    from ..drift import training_boundary
+    from ..noise._source import opened_gradients
+
+    listed = _listed_sizes(batch_sizes)
+    with opened_gradients(from_tensor(gradients, "gradients", DataError), progress=progress) as source:
+        # examples counted as recommend counts a batch: a monitor file's row is R examples
+        _check_within_data(listed, source.examples * source.meta.rows_per_example)
+        sizes = tuple(check_positive_int(b, "batch_sizes") for b in listed)
+        rows = [source.batch_rows(b) for b in sizes]
+        # eps compares with the unscaled gradients: rows f times them (loss_scale...) take f x eps
+        tb = training_boundary(source, rows, beta1=beta1, eps=eps * source.meta.row_factor, steps=steps, seed=seed,
+                               progress=progress, **options)
+    if tuple(rows) == sizes:
+        return tb
+    return replace(tb, batch_sizes=sizes,
+                   statistics=tuple(replace(st, batch_size=b) for st, b in zip(tb.statistics, sizes)))
 
 
 def _shown_int(value: int) -> str:
     return str(value) if value < 10**80 else f"a {len(str(value))}-digit number"
 
 
-def _check_batch_sizes(gradients: Any, batch_sizes: Sequence[int]) -> None:
-    """Before any work: how many batch sizes (:data:`adamcheck._limits.MAX_BATCH_SIZES`), and
-    none above the examples the gradients hold, refused as ``recommend`` refuses it (a batch
-    larger than the data would be answered as the full batch, under a size it is not)."""
+def _listed_sizes(batch_sizes: Any) -> list[Any]:
+    """The batch sizes as a list, at most :data:`adamcheck._limits.MAX_BATCH_SIZES` of them."""
     from .._limits import MAX_BATCH_SIZES
-
     from ..drift._training import _listed
 
-    batch_sizes = _listed(batch_sizes, "batch_sizes")
-    if len(batch_sizes) > MAX_BATCH_SIZES:
+    listed = _listed(batch_sizes, "batch_sizes")
+    if len(listed) > MAX_BATCH_SIZES:
         raise InvalidParameterError(
-            f"{len(batch_sizes):,} batch sizes are more than adamcheck's limit of {MAX_BATCH_SIZES} in one "
+            f"{len(listed):,} batch sizes are more than adamcheck's limit of {MAX_BATCH_SIZES} in one "
             "request (each is a full simulation): give fewer, a curve over batch size needs a few dozen")
-    examples = _examples_held(gradients)
-    if examples is not None and examples < 1:  # a malformed header: its reader says what is wrong
-        examples = None
+    return listed
+
+
+def _check_within_data(batch_sizes: Sequence[Any], examples: int) -> None:
+    """Refuse, before any work, batch sizes above the examples the gradients hold, as
+    ``recommend`` refuses them (a batch larger than the data would be answered as the full
+    batch, under a size it is not)."""
+    if examples < 1:  # a malformed header: its reader says what is wrong
+        return
     # Sizes above the data first: 10**30 is "more than the file holds" before "out of int64".
-    over = [int(b) for b in batch_sizes if examples is not None and isinstance(b, numbers.Integral)
-            and not isinstance(b, bool) and b > examples]
+    over = [int(b) for b in batch_sizes if isinstance(b, numbers.Integral) and not isinstance(b, bool)
+            and b > examples]
     if over:
         shown = ", ".join(_shown_int(b) for b in over[:3]) + (f" and {len(over) - 3} more" if len(over) > 3 else "")
         raise InvalidParameterError(
             f"the gradients hold N = {examples} examples, fewer than the batch size B = {shown}: "
             f"give batch sizes up to {examples}, or sample at least B examples (better: many batches' worth)"
         )
-
-
-def _examples_held(gradients: Any) -> int | None:
-    """Examples in the gradients, counted as ``recommend`` counts batch sizes (a row of a
-    monitor file is ``row_batch_size`` examples); None when only reading would tell."""
-    import os
-
-    from ..drift._training import ColumnSample
-    from ..noise._source import GradientSource, open_gradients
-
-    if isinstance(gradients, ColumnSample):
-        return int(gradients.values.shape[1])
-    shape = getattr(gradients, "shape", None)  # an array, or a tensor (torch.Size is a tuple)
-    if isinstance(shape, tuple):
-        return int(shape[-2]) if len(shape) in (2, 3) else None
-    paths = isinstance(gradients, (str, os.PathLike)) or (
-        isinstance(gradients, (list, tuple)) and gradients
-        and all(isinstance(g, (str, os.PathLike)) for g in gradients))
-    if not isinstance(gradients, GradientSource) and not paths:
-        return None
-    source = gradients if isinstance(gradients, GradientSource) else open_gradients(gradients)
-    try:
-        rows = int(source.shape[1])
-        per_row = source.metadata.get("row_batch_size", 1)
-    finally:
-        if source is not gradients:
-            source.close()
-    try:
-        per_row = max(1, int(per_row))
-    except (TypeError, ValueError):  # the metadata's own validator says what is wrong with it
-        per_row = 1
-    return rows * per_row
 
 
 def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> dict[str, Any]:

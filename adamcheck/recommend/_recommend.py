@@ -196,17 +196,20 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
 def _gradient_input(gradients: Any) -> Any:
     """What :func:`adamcheck.noise.estimate` accepts: an array, a GradientSource, or checked paths."""
     from .._files import check_input_file
+    from .._validate import as_real_array, from_tensor
     from ..noise import GradientSource
 
-    from .._validate import as_real_array, from_tensor
-
-    if isinstance(gradients, (str, Path)):
+    if isinstance(gradients, (str, Path, bytes)):
         gradients = [gradients]
     gradients = from_tensor(gradients, "gradients")  # a torch tensor (CPU or GPU, with grad) via NumPy
     if isinstance(gradients, GradientSource):
         return gradients
     if hasattr(gradients, "__array__"):
         return as_real_array(gradients, "gradients", error=DataError)
+    if isinstance(gradients, (dict, set, int, float)) or gradients is None:
+        raise InvalidParameterError(
+            f"gradients is a {type(gradients).__name__}: give a path, a list of paths or an (N, d) array"
+        )
     try:
         paths = list(gradients)
     except TypeError:
@@ -215,7 +218,7 @@ def _gradient_input(gradients: Any) -> Any:
         ) from None
     if not paths:
         raise InvalidParameterError("gradients is empty: give a path, a list of paths or an (N, d) array")
-    if not any(isinstance(p, (str, os.PathLike)) for p in paths):  # a nested list of numbers
+    if not any(isinstance(p, (str, bytes, os.PathLike)) for p in paths):  # a nested list of numbers
         return as_real_array(paths, "gradients", error=DataError, hint="; or a path or a list of paths")
     return [check_input_file(p, "gradient file", fix="give a .npy or .npz file") for p in paths]
 
@@ -259,15 +262,77 @@ class CalibratedLens:
         return replace(self, points=points, d=d)
 
 
-def _gradient_facts(gradients: Any, batch_size: int, dataset_size: int | None, seed: int) -> dict[str, Any]:
-    from ..noise import estimate
+@dataclass(frozen=True)
+class _FileSettings:
+    """The run settings a gradient file states, taken where the caller gave none."""
 
-    # the laws serve only check's eps rule (a median of second moments): 64 atoms are plenty,
-    # and 256 made them the largest allocation of the whole command (3.8x the file)
-    est = estimate(gradients, batch_size, dataset_size=dataset_size, replicates=0, seed=seed, law_atoms=64)
+    batch_size: Any
+    beta1: Any
+    eps: Any
+    tokens_per_sample: Any
+    planned_steps: Any
+    beta1_source: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _file_settings(gradients: Any, batch_size: Any, beta1: Any, eps: Any, tokens_per_sample: Any,
+                   planned_steps: Any) -> _FileSettings:
+    """Settings from the gradient file's metadata (a GradientMonitor file states its run's):
+    the caller's values win, with a note where they differ from the file's."""
+    given = {"batch_size": batch_size, "beta1": beta1, "eps": eps, "seq_len": tokens_per_sample,
+             "planned_steps": planned_steps}
+    if gradients is None:
+        if batch_size is None:
+            raise InvalidParameterError("batch size not given: pass the samples per optimizer step (--batch-size)")
+        return _FileSettings(batch_size, beta1, eps, tokens_per_sample, planned_steps)
+    from ..noise._source import opened_gradients
+
+    with opened_gradients(_gradient_input(gradients)) as source:  # headers and metadata only
+        meta, name = source.meta, source.label
+    values, taken, notes = {}, [], []
+    for key, value in given.items():
+        values[key], differs = meta.setting(key, value, key, name)
+        if differs:
+            notes.append(f"gradient file: {differs}")
+        elif value is None and values[key] is not None:
+            taken.append(f"{key} {values[key]:g}")
+    if taken:
+        notes.insert(0, f"gradient file: {', '.join(taken)} taken from {name}")
+    if values["batch_size"] is None:
+        raise InvalidParameterError(
+            f"batch size not given and {name} states none: pass the samples per optimizer step (--batch-size)"
+        )
+    return _FileSettings(values["batch_size"], values["beta1"], values["eps"], values["seq_len"],
+                         values["planned_steps"], f"the gradient file {name}" if beta1 is None and
+                         values["beta1"] is not None else None, tuple(notes))
+
+
+def _gradient_facts(inp: "_Inputs") -> tuple[dict[str, Any], CalibratedLens]:
+    """The noise facts and the calibrated lens from one open of the gradient files.
+
+    Batch sizes count examples: a file whose rows average R examples (a GradientMonitor
+    file) serves batch B with B / R rows (DataError unless B is a multiple of R). Its rows
+    are steps of one run, not a data set: they give neither N nor the partition's D1.
+    """
+    from ..noise import estimate
+    from ..noise._source import opened_gradients
+
+    with opened_gradients(inp.gradients) as source:
+        monitor = source.meta.is_monitor
+        source.batch_rows(inp.batch_size)
+        # the laws serve only check's eps rule (a median of second moments): 64 atoms are plenty,
+        # and 256 made them the largest allocation of the whole command (3.8x the file)
+        est = estimate(source, inp.batch_size, dataset_size=None if monitor else inp.dataset_size, replicates=0,
+                       seed=inp.seed, law_atoms=64)
+        calibrated = calibrated_prediction(source, inp.batch_size, inp.beta1, eps=inp.eps, steps=inp.planned_steps,
+                                           seed=inp.seed).with_sizes(int(est.shape[0]), int(est.shape[2]))
     c = est.constants
-    return {"estimate": est, "n": int(c.n), "d": int(est.shape[2]), "N": int(c.dataset_size),
-            "d1": float(c.d1_at_d0_zero), "points": int(est.shape[0])}
+    facts = {"estimate": est, "n": None if monitor else int(c.n), "d": int(est.shape[2]),
+             "N": None if monitor else int(c.dataset_size), "d1": None if monitor else float(c.d1_at_d0_zero),
+             "points": int(est.shape[0]), "notes": tuple(source.notes) + ((
+                 "the gradient file's rows are mini-batch gradients of a monitored run's steps, not examples of a "
+                 "data set: the data-set size and the provable lens's D1 do not come from it",) if monitor else ())}
+    return facts, calibrated
 
 
 def calibrated_prediction(
@@ -289,9 +354,14 @@ def calibrated_prediction(
     simulated steps, at most 20000).
     """
     from ..drift import training_boundary
+    from ..noise._source import opened_gradients
 
     n_steps = 4000 if steps is None else int(min(max(steps, 20), 20000))
-    tb = training_boundary(gradients, [batch_size], beta1=beta1, eps=eps, steps=n_steps, seed=seed)
+    # batch_size counts examples (rows of R examples: B / R rows); eps compares with the unscaled
+    # gradients, so with the rows' scale f (loss_scale...) it is f x eps (u(f g, f eps) = u(g, eps))
+    with opened_gradients(gradients) as source:
+        tb = training_boundary(source, [source.batch_rows(batch_size)], beta1=beta1,
+                               eps=eps * source.meta.row_factor, steps=n_steps, seed=seed)
     star = float(tb.critical_beta2[0])
     st = tb.statistics[0]
     unresolved = star != star
@@ -567,7 +637,7 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
 
 @numpy_quiet
 def recommend(
-    batch_size: int,
+    batch_size: int | None = None,
     *,
     dataset_size: int | None = None,
     gradients: str | Path | Sequence[str | Path] | None = None,
@@ -588,11 +658,15 @@ def recommend(
     1/(1-beta2) never exceeds the run.
 
     Args:
-        batch_size: samples (sequences) per optimizer step, B.
+        batch_size: samples (sequences) per optimizer step, B (default: the gradient
+            file's ``batch_size``, as a GradientMonitor file states it).
         dataset_size: N, the data set size (n = N // B mini-batches).
-        gradients: per-example gradient file(s) (``.npy``/``.npz``, (N, d) or (P, N, d)) or
-            an array, see :func:`adamcheck.noise.estimate`; enables the calibrated lens.
-        beta1: your beta1 (default 0.9).
+        gradients: per-example gradient file(s) (``.npy``/``.npz``, (N, d) or (P, N, d)), a
+            GradientMonitor file (rows of R examples: batch B uses B / R rows) or an array,
+            see :func:`adamcheck.noise.estimate`; enables the calibrated lens. Settings the
+            file states (batch_size, beta1, eps, seq_len, planned_steps) are the defaults
+            of the arguments here; a value given that differs from the file's gets a note.
+        beta1: your beta1 (default: the file's, else 0.9).
         reference: a configuration known to work, ``"BETA2@BATCH"`` or a BetaReference
             (default: 0.999 at 32 sequences of 4096 tokens, docs/theory.md section 7).
         tokens_per_sample: tokens per sample; then batches are compared in tokens.
@@ -602,8 +676,9 @@ def recommend(
         seed: seed of the resampled mini-batches and the Monte Carlo.
 
     Raises:
-        InvalidParameterError: a value out of range.
-        DataError: a gradient file missing or unusable.
+        InvalidParameterError: a value out of range, no batch size given or stated.
+        DataError: a gradient file missing or unusable, a batch size that is not a whole
+            number of the file's rows.
 
     Example:
         >>> rec = recommend(32)
@@ -619,18 +694,16 @@ def recommend(
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
         (arXiv:2507.07101); docs/theory.md sections 3, 7, 9.
     """
-    inp = _validate(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps,
-                    planned_steps, seed)
+    file = _file_settings(gradients, batch_size, beta1, eps, tokens_per_sample, planned_steps)
+    inp = _validate(file.batch_size, dataset_size, gradients, file.beta1, reference, file.tokens_per_sample, file.eps,
+                    file.planned_steps, seed)
     practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
     facts = None
     calibrated = None
     if inp.gradients is not None:
-        facts = _gradient_facts(inp.gradients, inp.batch_size, inp.dataset_size, inp.seed)
-        calibrated = calibrated_prediction(inp.gradients, inp.batch_size, inp.beta1, eps=inp.eps,
-                                           steps=inp.planned_steps,
-                                           seed=inp.seed).with_sizes(facts["points"], facts["d"])
+        facts, calibrated = _gradient_facts(inp)
     size_n = inp.dataset_size or (facts["N"] if facts else None)
-    n = facts["n"] if facts else (size_n // inp.batch_size if size_n else None)
+    n = facts["n"] if facts and facts["n"] is not None else (size_n // inp.batch_size if size_n else None)
     provable = provable_lens(n, facts["d"] if facts else None, facts["d1"] if facts else None, inp.beta1)
     low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
                                 beta2_critical=calibrated.beta2_critical if calibrated else None,
@@ -642,9 +715,10 @@ def recommend(
     return Recommendation(
         batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
         source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
-        calibrated=calibrated, beta1_source="yours" if inp.beta1_given else "the common default (torch, optax)",
+        calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
+                                                                  else "the common default (torch, optax)"),
         lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
         dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
-        warnings=tuple(warnings), notes=tuple(notes),
+        warnings=tuple(warnings), notes=file.notes + (facts["notes"] if facts else ()) + tuple(notes),
         laws=tuple(facts["estimate"].laws) if facts else (),
     )

@@ -143,6 +143,13 @@ def test_subprocess_no_traceback_and_light_imports(run_cli_subprocess, tmp_path)
         "adamcheck.configs._pick",
         "adamcheck.configs._readutil",
         "adamcheck.configs._torchclass",
+        "adamcheck.configs._shell",
+        "adamcheck.configs._hf_py",
+        "adamcheck.configs._launch",
+        "adamcheck.configs._maxtext",
+        "adamcheck.configs._mlx",
+        "adamcheck.configs._foundry",
+        "adamcheck.configs._nemo",
     ],
 )
 def test_docstring_examples_run(module):
