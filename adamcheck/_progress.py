@@ -40,13 +40,9 @@ class Progress:
         self._stream = stream if stream is not None else sys.stderr
         forced = os.environ.get("ADAMCHECK_PROGRESS") == "1"
         isatty = getattr(self._stream, "isatty", lambda: False)()
-        try:
-            wanted = bool(enabled)
-        except (ValueError, RuntimeError, TypeError):  # an array or tensor has no single truth value
-            from ._errors import InvalidParameterError
+        from ._validate import check_flag
 
-            raise InvalidParameterError(f"progress = {type(enabled).__name__} must be True or False") from None
-        self.enabled = wanted and (forced or isatty)
+        self.enabled = check_flag(enabled, "progress") and (forced or isatty)
         self._min_interval = min_interval
         self._last = 0.0
         self._start = time.perf_counter()

@@ -31,6 +31,7 @@ __all__ = [
     "check_finite_array",
     "check_seed",
     "as_real_array",
+    "check_flag",
     "from_tensor",
     "parse_linspace",
 ]
@@ -97,6 +98,19 @@ def as_real_array(value: Any, name: str, *, dtype: Any = None,
     if dtype is not None:
         arr = arr.astype(dtype)
     return arr
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """``value`` as a bool; an array or tensor (no single truth value) is refused.
+
+    Example:
+        >>> check_flag(1, "progress"), check_flag(False, "progress")
+        (True, False)
+    """
+    try:
+        return bool(value)
+    except (ValueError, RuntimeError, TypeError):
+        raise InvalidParameterError(f"{name} = {type(value).__name__} must be True or False") from None
 
 
 def check_finite_float(value: Any, name: str) -> float:

@@ -72,6 +72,7 @@ from .._shown import shown_repr
 from .._validate import (
     check_beta,
     check_betas_array,
+    check_flag,
     check_nonnegative_float,
     check_positive_float,
     check_positive_int,
@@ -144,6 +145,7 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
     coordinates = check_positive_int(coordinates, "coordinates")
     seed = check_seed(seed)
     gradients = from_tensor(gradients, "gradients", DataError)  # a torch tensor (GPU, with grad) via NumPy
+    progress = check_flag(progress, "progress")
     with opened_gradients(gradients, progress=progress) as src:
         progress = progress or src.progress
         P, N, d = src.shape
@@ -549,6 +551,7 @@ def training_boundary(
     """
     from .._progress import Progress
 
+    progress = check_flag(progress, "progress")
     sizes = tuple(check_positive_int(b, "batch_sizes") for b in _listed(batch_sizes, "batch_sizes"))
     if not sizes:
         raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 8, 64]")
