@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .._errors import InvalidParameterError
-from .._shown import shown, shown_repr
 from .._validate import check_positive_int
 from ._lib import div
 
@@ -205,9 +204,10 @@ def _check_numeric_counterexample(n: Any, a: Any) -> None:
     for name, value in (("n", n), ("a", a)):
         module = getattr(type(value), "__module__", "") or ""
         if isinstance(value, bool) or not (isinstance(value, numbers.Number) or module.startswith("sympy")):
-            raise InvalidParameterError(f"{name} = {shown_repr(value)} is not a number or a SymPy expression")
+            raise InvalidParameterError(f"{name} is a {type(value).__name__}, not a number or a SymPy expression")
     if isinstance(n, numbers.Integral) and n > 2**63 - 1:
-        raise InvalidParameterError(f"n = {shown(n)} is out of range: give n between 2 and 2**63 - 1")
+        raise InvalidParameterError(f"n is a {int(n).bit_length()}-bit integer, out of range: give n between 2 "
+                                    "and 2**63 - 1")
     if isinstance(n, numbers.Number) and not isinstance(n, bool):
         if not isinstance(n, numbers.Integral) and not (isinstance(n, numbers.Real) and float(n).is_integer()):
             raise InvalidParameterError(f"n = {str(n)[:80]} is not a whole number: give n >= 2 components")
