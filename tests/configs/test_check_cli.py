@@ -67,9 +67,11 @@ def test_risk_report_names_rule_and_source(run_cli):
     code, out, _ = run_cli("check", path)
     assert code == 1
     lines = out.splitlines()
-    # The header names the file (on a line of its own when a clone's long path needs it), then the answer.
+    # The header names the file (the path and the format on lines of their own when a clone's long
+    # path needs it), then the answer.
     verdict = next(i for i, line in enumerate(lines) if line.startswith("Verdict:"))
-    assert verdict <= 2 and any(str(path) in line for line in lines[:verdict]), lines[:3]
+    assert lines[0].startswith("adamcheck check:") and verdict <= 3, lines[:4]
+    assert str(path) in "".join(line.strip() for line in lines[:verdict]), lines[:verdict]
     assert lines[verdict].startswith("Verdict: RISK (exit 1)")
     assert "RISK        lower_edge:" in out and "Marek et al. 2025" in out and "Marin" in out
     # Only a line that is the one unbreakable path may pass 100 columns.
