@@ -415,6 +415,14 @@ def score_case(case: dict[str, Any], check: Callable[..., Any] | None = None) ->
     try:
         report = check(**kwargs)
     except Exception as exc:  # a refusal is a result to report, not a crash of the scorer
+        from adamcheck import AdamCheckError
+
+        gaps = [k for k in ("batch_size", "beta1", "beta2") if k not in kwargs]
+        if gaps and isinstance(exc, AdamCheckError):
+            # the check may take a partial set of values (eps on its own) and refuse the rest:
+            # the source gave too little to score, as when the parameter is required
+            return Scored(category="not_scorable", exit_code=None,
+                          reason=f"the source gives no {', '.join(gaps)} (the check: {exc})", notes=notes, **base)
         return Scored(category="error", exit_code=None, reason=f"{type(exc).__name__}: {exc}", notes=notes, **base)
     return classify(case, report, notes)
 
