@@ -250,3 +250,60 @@ def test_leaves_are_named_by_their_key_paths_as_jax_writes_them():
         # the independent route: jax's own key-path string, dotted
         assert _leaf_name(path) == jax.tree_util.keystr(path, simple=True, separator=".")
     assert _leaf_name(()) == "params"  # a bare array
+
+
+def test_the_same_gradients_give_the_torch_monitor_the_same_records_analysis_and_warnings():
+    """Independent route for the adapter: the gradients and losses of a jitted optax run at batch 1
+    (beta1 0.9, beta2 0.5: spikes and a beta2* warning), given as they are to torch.optim.Adam with
+    adamcheck.torch.GradientMonitor (which reads torch's own m and v instead of replaying them)."""
+    torch = pytest.importorskip("torch", reason="the cross-check against the torch monitor needs torch")
+    import warnings
+
+    import adamcheck.optax
+    from adamcheck.torch import GradientMonitor
+
+    b1, b2, steps = 0.9, 0.5, 130
+    opts = dict(coordinates=200, every=120, multiples=(1,), seed=3, warn=False)
+    mon = adamcheck.optax.monitor(batch_size=1, b1=b1, b2=b2, **opts)
+    opt = optax.chain(mon, optax.adam(1e-3, b1=b1, b2=b2))
+    params = mlp(0)  # the digits MLP of tests/test_optax_monitor_runs.py: its first jump comes at step 58
+    state = opt.init(params)
+
+    @jax.jit
+    def step(params, state, x, y):
+        loss, grads = jax.value_and_grad(mlp_loss)(params, x, y)
+        updates, state = opt.update(grads, state, params, value=loss)
+        return optax.apply_updates(params, updates), state, loss, grads
+
+    X, y = digits()
+    order = np.random.default_rng(0).permutation(len(X))[:steps]
+    fed = []
+    for j in order:
+        params, state, loss, grads = step(params, state, X[j : j + 1], y[j : j + 1])
+        fed.append((float(loss), [np.asarray(g) for g in jax.tree_util.tree_leaves(grads)]))
+    rep = mon.report()
+    # the torch side: the leaves in the same order and names, their gradients assigned as computed
+    names = [jax.tree_util.keystr(p, simple=True, separator=".") for p, _ in
+             jax.tree_util.tree_flatten_with_path(params)[0]]
+    tparams = [torch.nn.Parameter(torch.zeros(g.shape)) for g in fed[0][1]]
+    topt = torch.optim.Adam(tparams, lr=1e-3, betas=(b1, b2), eps=1e-8)
+    tmon = GradientMonitor(topt, batch_size=1, names=names, **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for loss, leaves in fed:
+            for p, g in zip(tparams, leaves):
+                p.grad = torch.from_numpy(g.copy())
+            tmon.observe_loss(loss)
+            topt.step()
+        trep = tmon.report()
+    assert mon.sample.names == tmon.sample.names
+    np.testing.assert_array_equal(mon.sample.index, tmon.sample.index)
+    np.testing.assert_array_equal(mon.monitor.recorder.rows.last()[0], tmon.recorder.rows.last()[0])
+    assert (rep.step, rep.analysed_step, rep.spikes) == (trep.step, trep.analysed_step, trep.spikes) == \
+        (steps, 120, trep.spikes)
+    assert rep.spikes > 0 and rep.beta2_critical == trep.beta2_critical > b2
+    assert rep.warning_kinds == trep.warning_kinds and "beta2_below_critical" in rep.warning_kinds
+    assert [(w.kind, w.step) for w in rep.warnings] == [(w.kind, w.step) for w in trep.warnings]
+    for field in ("grad_norm_sq", "drift_ratio_median", "loss_mean", "loss_start", "direction_norm_last",
+                  "direction_norm_max_ratio"):
+        assert getattr(rep, field) == pytest.approx(getattr(trep, field), rel=1e-5), field
