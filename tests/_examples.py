@@ -37,13 +37,11 @@ def _commands_in(lines: list[str]) -> list[list[str]]:
 
 
 def readme_commands(root: Path = ROOT) -> list[list[str]]:
-    """Commands of the bash blocks of README.md and of the pages under docs/ (recipes' own left to their tests)."""
+    """Commands of the bash blocks of README.md and of the pages under docs/."""
     cmds: list[list[str]] = []
     for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
-        # a recipe's command reads the file its Python block writes: the recipe's own test runs the two
-        # together (tests/test_optax_recipe.py, tests/torch_tests/test_torch_hf_recipe.py), not this walk
-        text = re.sub(r"<!-- recipe: [\w-]+ -->.*?```(?:bash|sh|console)\n.*?\n```", "", page.read_text(),
-                      flags=re.S)
+        # A recipe's commands read what its Python block wrote: its own test runs them in order.
+        text = re.sub(r"<!-- recipe: [^>]*-->.*?```bash\n.*?\n```", "", page.read_text(), flags=re.S)
         blocks = re.findall(r"```(?:bash|sh|console)\n(.*?)\n```", text, flags=re.S)
         for block in blocks:
             cmds += _commands_in(block.splitlines())
