@@ -7,7 +7,8 @@ expert per cluster, a dense head. The router starts aligned with the clusters, s
 receives about 3% of the 64 tokens of a step (about 2 tokens; none at about 1 step in 6).
 
     python examples/moe/tiny_moe.py            # monitored run: beta2* per group (seconds)
-    python examples/moe/tiny_moe.py --sweep    # real runs over beta2: per-cluster loss (minutes)
+    python examples/moe/tiny_moe.py --sweep    # real runs over beta2 at beta1 = 0: per-cluster loss (minutes)
+    python examples/moe/tiny_moe.py --sweep 0.9 0.9,0.999
 
 Both are in docs/guide.md ("Parameter groups") and docs/theory.md section 11, with the figures.
 """
@@ -114,19 +115,21 @@ def cluster_losses(model, n: int = 4000, seed: int = 1) -> np.ndarray:
 
 
 def sweep(beta1: float, beta2s, steps: int = 1500, seeds=(0, 1, 2)):
-    """Per-cluster held-out loss after ``steps`` real steps, mean over seeds, for each beta2: {beta2: (E,)}."""
-    return {b2: np.mean([cluster_losses(train(beta1, b2, steps=steps, seed=s)[0]) for s in seeds], axis=0)
-            for b2 in beta2s}
+    """Per-cluster held-out loss after ``steps`` real steps, mean over seeds, for each beta2: yields (beta2, (E,))."""
+    for b2 in beta2s:
+        yield b2, np.mean([cluster_losses(train(beta1, b2, steps=steps, seed=s)[0]) for s in seeds], axis=0)
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    if "--sweep" in sys.argv:
-        for beta1 in (0.0, 0.9):
-            for b2, losses in sweep(beta1, (0.3, 0.8, 0.9, 0.95, 0.999)).items():
-                print(f"beta1 {beta1:g} beta2 {b2:g}: held-out loss per cluster " +
-                      " ".join(f"{v:.3f}" for v in losses) + f"  (cluster 3 / mean of 0-2: "
-                      f"{losses[3] / losses[:3].mean():.2f})", flush=True)
+    if "--sweep" in sys.argv:  # --sweep [beta1 [beta2,beta2,...]]
+        args = sys.argv[sys.argv.index("--sweep") + 1 :]
+        beta1 = float(args[0]) if args else 0.0
+        beta2s = [float(b) for b in args[1].split(",")] if len(args) > 1 else (0.3, 0.8, 0.95, 0.999)
+        for b2, losses in sweep(beta1, beta2s):
+            print(f"beta1 {beta1:g} beta2 {b2:g}: held-out loss per cluster " +
+                  " ".join(f"{v:.3f}" for v in losses) + f"  (cluster 3 / mean of 0-2: "
+                  f"{losses[3] / losses[:3].mean():.2f})", flush=True)
     else:
         _, mon, counts = train(0.0, 0.9, steps=400, monitor={"every": 400, "warn": False})
         print(mon.report())
