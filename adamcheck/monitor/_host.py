@@ -24,8 +24,9 @@ import numbers
 import os
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from .._files import check_output_path, os_reason
 from .._shown import shown_repr
 from ..noise._sampled import save_sampled_gradients
 from ._analysis import Window, WindowAnalysis, analyse_window
+from ._groups import GroupColumns, analyse_groups, group_findings
 from ._judge import LossRecord, MonitorDiagnostic, StepRecord, judge, monitor_measurement
 from ._record import RunningMedian, StepRecorder
 from ._report import MonitorReport
@@ -70,8 +72,11 @@ class MonitorHost:
     warn_stacklevel: int = 4
 
     def _start(self, settings: MonitorSettings, run: RunInfo, recorder: StepRecorder, sample: Any,
-               notes: list[str] | None = None) -> None:
+               notes: list[str] | None = None, groups: tuple[GroupColumns, ...] = ()) -> None:
         self.settings = settings
+        # declared parameter groups (adamcheck.monitor._groups) and their token counts since the last analysis
+        self._groups = tuple(groups)
+        self._tokens: dict[str, list[Any]] = {g.name: [] for g in self._groups}
         self.run = run
         self.recorder = recorder
         self.sample = sample
@@ -210,7 +215,12 @@ class MonitorHost:
                 loss, nonfinite = self._take_window_losses()
                 window = Window(rows=rows, step=self.step, batch_size=run.batch_size, beta1=run.beta1,
                                 beta2=run.beta2, eps=run.eps, loss=loss, nonfinite_losses=nonfinite, sums=sums)
-                self._analyses.append(analyse_window(window, s))
+                analysis = analyse_window(window, s)
+                if self._groups:
+                    analysis = replace(analysis, groups=analyse_groups(
+                        rows, self._groups, self._take_tokens(), run.batch_size * (run.seq_len or 1), run.beta1,
+                        run.eps, s))
+                self._analyses.append(analysis)
                 self._judge_and_emit()
                 seconds = time.perf_counter() - t
                 costs = Costs(step_seconds=self._step_seconds(),
@@ -293,6 +303,41 @@ class MonitorHost:
                           nonfinite=self._nonfinite_losses, first_nonfinite_step=self._first_nonfinite_loss,
                           since_analysis=window_loss(self._window_losses))
 
+    # -- token counts of parameter groups ---------------------------------------------------------
+    def _observe_tokens(self, counts: Mapping[str, Any]) -> None:
+        if not isinstance(counts, Mapping):
+            raise InvalidParameterError(f"observe_tokens(counts): counts = {shown_repr(counts)} is not a dict: pass "
+                                        "{group name: tokens it received this step}")
+        unknown = sorted(str(k) for k in counts if k not in self._tokens)
+        if unknown:
+            known = ", ".join(map(repr, self._tokens)) or "none declared"
+            raise InvalidParameterError(f"observe_tokens: {', '.join(map(repr, unknown))} is not a declared group "
+                                        f"({known}): declare it with groups={{name: GroupSpec(...)}}")
+        checked = {k: self._check_count(v, k) for k, v in counts.items()}
+        if not self.enabled:
+            return
+        for k, v in checked.items():
+            self._tokens[k].append(v)
+
+    def _check_count(self, count: Any, group: str) -> Any:
+        """``count`` as the adapter keeps it until it is read (here: a float >= 0), or our error."""
+        if isinstance(count, np.ndarray) and count.shape == ():
+            count = count.item()
+        if isinstance(count, bool) or not isinstance(count, numbers.Real) or not math.isfinite(count) or count < 0:
+            raise InvalidParameterError(f"observe_tokens: the count of {group!r} = {shown_repr(count)} is not a "
+                                        "number of tokens: pass how many tokens the group received this step, "
+                                        "e.g. the router's count")
+        return float(count)
+
+    def _take_tokens(self) -> dict[str, float | None]:
+        """Each group's mean observed tokens per step since the last analysis (None: none observed), then reset."""
+        out: dict[str, float | None] = {}
+        for name, pending in self._tokens.items():
+            values = [v for v in self._values(pending) if math.isfinite(v) and v >= 0]
+            out[name] = float(np.mean(values)) if values else None
+            self._tokens[name] = []
+        return out
+
     # -- the judge ---------------------------------------------------------------------------------
     def _step_record(self) -> StepRecord:
         r = self.recorder
@@ -300,7 +345,9 @@ class MonitorHost:
                           first_nonfinite_step=r.first_nonfinite_step, spikes=tuple(r.spikes))
 
     def _judge(self) -> tuple[MonitorDiagnostic, ...]:
-        return judge(self._analyses, self._loss_record(), self.settings, self.run, self._step_record())
+        losses = self._loss_record()
+        found = judge(self._analyses, losses, self.settings, self.run, self._step_record())
+        return found + tuple(group_findings(self._analyses, losses)) if self._groups else found
 
     @property
     def diagnostics(self) -> tuple[MonitorDiagnostic, ...]:
@@ -376,7 +423,7 @@ class MonitorHost:
             nonfinite_losses=losses.nonfinite, diagnostics=diags, notes=tuple(notes),
             measurement=monitor_measurement(self._analyses, losses, self.settings, self.run, self._step_record(),
                                             source=self.writer),
-            enabled=self.enabled)
+            enabled=self.enabled, groups=a.groups if a is not None else ())
 
     def _lr_and_decay(self) -> tuple[float | None, float | None]:
         """The learning rate and weight decay the file states (None: not a plain number)."""

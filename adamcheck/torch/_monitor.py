@@ -53,13 +53,14 @@ import math
 import numbers
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .._errors import AdamCheckWarning, InvalidParameterError
 from .._shown import shown_repr
 from .._validate import check_positive_int
-from ..monitor import (MonitorReport, MonitorSettings, RunInfo, WindowAnalysis, predict_beta2_star, report_metrics,
-                       window_law)
+from ..monitor import (GroupSpec, MonitorReport, MonitorSettings, RunInfo, WindowAnalysis, predict_beta2_star,
+                       report_metrics, window_law)
+from ..monitor._groups import resolve_groups
 from ..monitor._host import LOGGER, MonitorHost
 from ._recorder import Recorder
 from ._sample import CoordinateSample, choose_coordinates, import_torch
@@ -147,6 +148,11 @@ class GradientMonitor(MonitorHost):
         accumulation_steps: backward calls per step, if known: micro-batches are then
             gathered from the first step (otherwise from the second step on which the
             monitor has seen more than one backward call).
+        groups: ``{name: GroupSpec(...)}``, parameter groups whose effective batch is not
+            the global one (MoE experts, embedding rows): each analysis also gives beta2* per
+            group at its effective batch (``report().groups``) and warns when the group's beta2
+            is below it (:mod:`adamcheck.monitor._groups`; token counts per step with
+            :meth:`observe_tokens`). Names are those of ``model.named_parameters()``.
         **options: shortcuts for :class:`~adamcheck.monitor.MonitorSettings` fields
             (``coordinates``, ``every``, ``budget``, ``window``, ``multiples``, ``warn``...),
             applied on top of ``settings``.
@@ -154,8 +160,9 @@ class GradientMonitor(MonitorHost):
     Raises:
         InvalidParameterError: an optimizer it cannot follow (not Adam-family, SparseAdam,
             Adamax), parameters sharded by FSDP or DeepSpeed ZeRO, no trainable parameters,
-            a ``model`` without ``named_parameters``, or a bad setting (an unknown option or
-            drift option included).
+            a ``model`` without ``named_parameters``, a bad setting (an unknown option or
+            drift option included), or a group that names no parameter or has no sampled
+            coordinate.
 
     Example:
         >>> import torch
@@ -179,7 +186,8 @@ class GradientMonitor(MonitorHost):
 
     def __init__(self, optimizer: Any, batch_size: int, *, settings: MonitorSettings | None = None,
                  model: Any = None, names: Sequence[str] | None = None, planned_steps: int | None = None,
-                 seq_len: int | None = None, accumulation_steps: int | None = None, **options: Any) -> None:
+                 seq_len: int | None = None, accumulation_steps: int | None = None,
+                 groups: Mapping[str, GroupSpec] | None = None, **options: Any) -> None:
         torch = import_torch()
         self._torch = torch
         if settings is not None and not isinstance(settings, MonitorSettings):
@@ -246,7 +254,10 @@ class GradientMonitor(MonitorHost):
                             history=s.history, spike_factor=s.spike_factor, spike_window=s.spike_window,
                             accumulating=accumulating, micro_batches=s.micro_batches, batch_size=run.batch_size,
                             fail=self._fail)
-        self._start(s, run, recorder, sample, notes)
+        beta2_of = {id(p): float(grp["betas"][1]) for grp in optimizer.param_groups for p in grp["params"]}
+        resolved = resolve_groups(groups, sample, [p.numel() // p.shape[0] if p.dim() else 1 for p in params],
+                                  [beta2_of[id(p)] for p in params])
+        self._start(s, run, recorder, sample, notes, resolved)
         self.recorder: Recorder = recorder
         self._handles = [optimizer.register_step_post_hook(self._post)]
 
@@ -329,6 +340,43 @@ class GradientMonitor(MonitorHost):
             adamcheck._errors.InvalidParameterError: observe_loss(loss): loss = '0.5' is not a number...
         """
         self._observe_loss(loss)
+
+    def observe_tokens(self, counts: Mapping[str, Any]) -> None:
+        """Record how many tokens each declared group received this step (its effective batch).
+
+        ``counts``: ``{group name: count}``, a number or a one-element tensor (the router's
+        count for an expert, the occurrences of the group's token ids in the batch for
+        embedding rows), in the unit of the global batch (module :mod:`adamcheck.monitor._groups`).
+        Call it once per optimizer step; each analysis uses the mean over the steps since
+        the previous one. Tensors are kept as they are and read at the analysis (no
+        synchronisation per step).
+
+        Raises:
+            InvalidParameterError: a name that is not a declared group, or a count that is
+                not one non-negative number.
+
+        Example:
+            >>> import torch
+            >>> from adamcheck.monitor import GroupSpec
+            >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 1))
+            >>> mon = GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=8, model=model,
+            ...                       groups={"rare": GroupSpec("0.weight", rows=[9])})
+            >>> mon.observe_tokens({"rare": torch.tensor(1)})
+            >>> mon.observe_tokens({"common": 3})
+            Traceback (most recent call last):
+            ...
+            adamcheck._errors.InvalidParameterError: observe_tokens: 'common' is not a declared group ('rare'): ...
+        """
+        self._observe_tokens(counts)
+
+    def _check_count(self, count: Any, group: str) -> Any:
+        t = self._torch
+        if isinstance(count, t.Tensor):
+            if count.numel() != 1 or count.is_complex() or count.dtype == t.bool:
+                raise InvalidParameterError(f"observe_tokens: the count of {group!r} is a {count.dtype} tensor of "
+                                            f"{count.numel()} elements: pass one number of tokens")
+            return count.detach().reshape(())
+        return super()._check_count(count, group)
 
     def _check_loss(self, loss: Any) -> Any:
         t = self._torch
