@@ -268,3 +268,26 @@ def test_decisions_are_monotone_and_become_measurements():
         assert set(tb.beta2_trained[i]) <= set(tb.beta2_trained[i + 1])
     j = judge(ms, 0.1, batch_size=1, beta1=0.9)
     assert j.lens == "gradients" and j.outcome == "fails"
+
+
+def test_boundary_command_answers_per_batch_size_and_reports_the_learning_rate(run_cli, tmp_path):
+    import json
+
+    rng = np.random.default_rng(2)
+    g = (rng.exponential(1.0, (2, 300, 12)) - 0.7) * (rng.random((2, 300, 12)) < 0.2)
+    path = tmp_path / "g.npz"
+    np.savez(path, grads=g.astype(np.float32), lr=np.array(3e-3))
+    code, out, err = run_cli("boundary", "--gradients", str(path), "--batch-sizes", "1,16", "--beta1", "0.9",
+                             "--steps", "800", "--json", "-q")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["lr"]["value"] == 3e-3 and data["lr"]["source"] == "the file's 'lr'"
+    assert "changed nothing" in data["notes"][-1] and "probe" in data["notes"][-1]
+    assert len(data["decided"]) == len(data["reason"]) == 2
+    for row in data["outcome"]:
+        assert set(row) <= {"fails", "trains", "cannot_tell"} and len(row) == len(data["beta2"])
+    code, out, err = run_cli("boundary", "--gradients", str(path), "--batch-sizes", "1,16", "--beta1", "0.9",
+                             "--steps", "800", "--lr", "1e-2", "-q")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("training boundary at beta1 = 0.9")
+    assert "learning rate 0.01 (your --lr" in out and "every beta2 tried fails" not in out
