@@ -110,9 +110,9 @@ class ProbeResult:
     def summary(self) -> str:
         """One line: what the probe decided, over which horizon, at what cost."""
         edge = self.failed[-1] if self.failed else None
-        parts = [f"probe at batch {self.batch_size}, lr {self.lr:g} ({self.schedule}), beta1 {self.beta1:g}, "
-                 f"{self.steps} steps x {self.seeds} seed(s):"]
-        parts.append(f"fails at beta2 <= {edge:g}" if edge is not None else "no beta2 failed")
+        head = (f"probe at batch {self.batch_size}, lr {self.lr:g} ({self.schedule}), beta1 {self.beta1:g}, "
+                f"{self.steps} steps x {self.seeds} seed(s): ")
+        parts = [f"fails at beta2 <= {edge:g}" if edge is not None else "no beta2 failed"]
         if self.critical_beta2 is not None:
             parts.append(f"trains at beta2 >= {self.critical_beta2:g}")
         if self.undecided:
@@ -120,7 +120,7 @@ class ProbeResult:
         if self.best_beta2 is not None:
             parts.append(f"lowest loss at beta2 = {self.best_beta2:g}")
         parts.append(f"cost {self.cost:.0f} training steps")
-        return "; ".join(parts)
+        return head + "; ".join(parts)
 
     def to_measurement(self) -> Any:
         """This probe as a :class:`adamcheck._measurement.Measurement` of lens ``"probe"``.
