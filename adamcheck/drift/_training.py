@@ -43,9 +43,18 @@ sampling of the 2026 paper), their mean gradients are fed to Adam's moments with
 torch's bias correction, for every beta2 of a ladder at once. With beta1 = 0,
 ``|u| <= 1/sqrt(1 - beta2)``, so only sign drift can make a cell unsafe.
 
+**What the file decides.** Each statistic comes with a jackknife standard error over
+batches of the simulated steps; a cell fails, trains or "cannot be told from this file"
+(with the reason) by the rules of :meth:`TrainingStatistics.outcomes` (docs/theory.md
+section 10): sign drift fails a cell only when the whole model climbs; reversed
+coordinates that measurably climb while the model descends leave it undecided (a run may
+walk off the sampled path, or settle); points near a stationary point, where every
+beta2 < 1 drifts, decide nothing. The learning rate is not used by any statistic.
+
 Constants that are adamcheck's choices, not a paper's (parameters, with their
 defaults): ``max_climbing = 1`` (reversed coordinates climbing as fast as the whole
-model descends), ``max_update = 2`` (in units of the learning rate: twice the sustained
+model descends: a point whose top of the ladder does so is in its noise ball),
+``negligible_climbing = 0.05``, ``z = 2`` standard errors, ``batches = 8``, ``max_update = 2`` (in units of the learning rate: twice the sustained
 update Adam reaches at its default betas (0.9, 0.999), about 1 on every problem of the
 suite), ``window = 10`` steps, ``quantile = 0.99`` and ``steps = 4000``. They were set on one
 problem (a 64-128-10 MLP on scikit-learn's digits at lr 1e-3) and then checked on others; see benchmarks/validity/README.md for
@@ -867,6 +876,17 @@ def training_boundary(
         coordinates: how many coordinates to sample.
         seed: seeds the coordinates and the mini-batch draws.
         progress: a progress bar on stderr.
+        negligible_climbing: the largest climbing share (plus ``z`` standard errors) that
+            still lets a cell be cleared (adamcheck's choice, 0.05; see :meth:`TrainingStatistics.outcomes`).
+        z: how many standard errors a statistic must clear its threshold by to decide
+            (adamcheck's choice, 2).
+        batches: batches of the simulated steps for the jackknife standard errors (8).
+
+    Returns:
+        A :class:`TrainingBoundary`: per batch size what the file decides (``outcome``,
+        ``beta2_failed``, ``beta2_trained``, ``decided``, ``reason``) and the point
+        estimate (``critical_beta2``). :func:`gradient_measurements` turns it into
+        ``Measurement`` objects.
 
     Raises:
         adamcheck.InvalidParameterError: bad betas, sizes or constants.
@@ -880,6 +900,8 @@ def training_boundary(
         >>> tb = training_boundary(x, [1, 64], beta1=0.9, steps=800)
         >>> bool(tb.critical_beta2[0] >= tb.critical_beta2[1])
         True
+        >>> tb.outcome_at(1, 0.1), tb.outcome_at(64, 0.9999)
+        ('fails', 'trains')
     """
     from .._progress import Progress
 
@@ -914,7 +936,10 @@ def training_boundary(
     notes = []
     for st in stats:
         off = [f"point {p + 1} is {w}" for p, w in enumerate(st.unresolved) if w]
-        if off:
+        if off and len(off) == len(st.unresolved):
+            notes.append(f"batch size {st.batch_size}: no sampled point resolves the sign drift, so no beta2 is "
+                         f"cleared there; " + "; ".join(off))
+        elif off:
             notes.append(f"batch size {st.batch_size}: sign drift read from the other points only; " + "; ".join(off))
     return TrainingBoundary(
         beta1=float(beta1), batch_sizes=sizes, critical_beta2=crit, mechanism=tuple(mech),
