@@ -103,15 +103,19 @@ def _render_batches(payload: dict[str, Any]) -> str:
 
 
 def _file_meta(path: str) -> Any:
-    """The validated metadata of a gradient .npz (GradientFileMeta; empty for .npy files)."""
+    """The file's learning rate, validated by GradientFileMeta (the only key read here; empty for .npy).
+
+    Other keys are left to the readers that use them (an older file may hold, say, ``steps``
+    per point, which is not this command's concern).
+    """
     import numpy as np
 
-    from ..noise._meta import META_KEYS, GradientFileMeta
+    from ..noise._meta import GradientFileMeta
 
     if not str(path).endswith(".npz"):
         return GradientFileMeta()
     with np.load(path, allow_pickle=False) as z:  # already opened (and checked) by open_gradients
-        values = {k: z[k] for k in META_KEYS if k in z.files}
+        values = {k: z[k] for k in ("lr",) if k in z.files}
     return GradientFileMeta.from_mapping(values, str(path))
 
 
