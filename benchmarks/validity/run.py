@@ -307,8 +307,9 @@ def score_panel(problem: Problem, lr: float, schedule: str, beta1: float, steps:
     from adamcheck.drift import gradient_measurements, score_boundary, training_boundary
 
     counts = labels["counts"][:, j_lr, :, i_b1]
-    final = labels["final"][:, j_lr, :, i_b1]
-    initial = labels["initial"][:, j_lr, :, i_b1].mean(axis=1)
+    has_loss = "final" in labels
+    final = labels["final"][:, j_lr, :, i_b1] if has_loss else None
+    initial = labels["initial"][:, j_lr, :, i_b1].mean(axis=1) if has_loss else None
     failed = counts > 0
     far = _far(LADDER, failed)
     t0 = time.time()
@@ -319,7 +320,8 @@ def score_panel(problem: Problem, lr: float, schedule: str, beta1: float, steps:
     res = {"problem": problem.name, "description": problem.description, "panel": "ladder", "budget": "steps",
            "amount": steps, "run_steps": [steps] * len(sizes), "lr": lr, "schedule": schedule, "beta1": beta1,
            "seeds": seeds, "batch_sizes": sizes, "beta2": LADDER, "failed_seeds": counts.tolist(),
-           "final_loss": final.tolist(), "initial_loss": labels["initial"][:, j_lr, :, i_b1].mean(1).tolist(),
+           "final_loss": final.tolist() if has_loss else None,
+           "initial_loss": initial.tolist() if has_loss else None, "labels": labels.get("source", "trained here"),
            "file": {**lens_score(file_out, failed, far), "outcome": file_out.tolist(), "reason": list(tb.reason),
                     "seconds": round(t_pred, 1)}}
     sc = score_boundary(sizes, LADDER, failed, tb.critical_beta2)
@@ -339,11 +341,12 @@ def score_panel(problem: Problem, lr: float, schedule: str, beta1: float, steps:
                         "best_beta2": [d["best_beta2"] for d in pr]}
         res["combined"] = {**lens_score(both, failed, far), "outcome": both.tolist()}
     ref = {}
-    for name, b2 in (("0.999", 0.999), ("0.95", 0.95)):
-        ref[name] = regret(final, initial, final[:, LADDER.index(b2)])
+    if has_loss:
+        for name, b2 in (("0.999", 0.999), ("0.95", 0.95)):
+            ref[name] = regret(final, initial, final[:, LADDER.index(b2)])
     res["regret"] = {k: {"mean": v[0], "relative": v[1]} for k, v in ref.items()}
     rec = None
-    if with_recommend:
+    if with_recommend and has_loss:
         rec = [float(recommend(batch_size=B, beta1=beta1, gradients=G, planned_steps=steps).beta2) for B in sizes]
         rec_final, rec_failed = [], []
         for b, (B, r2) in enumerate(zip(sizes, rec)):
@@ -366,6 +369,20 @@ def score_panel(problem: Problem, lr: float, schedule: str, beta1: float, steps:
     res["picture"] = f"{tag}.png"
     res["seconds_training_all_panels"] = float(labels.get("seconds", np.nan))
     return res
+
+
+def old_labels(path: str, name: str, lrs: list, beta1s: list, sizes: list) -> dict | None:
+    """failed-seed counts of an earlier results.json (no losses), shaped as real_labels' (None if any panel is missing)."""
+    old = json.loads(Path(path).read_text())
+    counts = np.zeros((len(sizes), len(lrs), len(LADDER), len(beta1s)), dtype=int)
+    for j, lr in enumerate(lrs):
+        for i, b1 in enumerate(beta1s):
+            hit = [r for r in old if r["problem"] == name and r["lr"] == lr and r["beta1"] == b1
+                   and r.get("panel", "ladder") == "ladder"]
+            if not hit or hit[0]["beta2"] != LADDER or hit[0]["batch_sizes"] != sizes:
+                return None
+            counts[:, j, :, i] = np.array(hit[0]["failed_seeds"])
+    return {"counts": counts, "source": f"failed seeds read from {path}"}
 
 
 def score_diag(problem, lr, schedule, steps, seeds, sizes, labels, G, out: Path, cache: Path, with_probe: bool) -> dict:
@@ -433,6 +450,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-probe", action="store_true", help="do not run the probe lens")
     ap.add_argument("--no-diag", action="store_true", help="skip the beta1 = beta2 panels")
     ap.add_argument("--labels-only", action="store_true", help="train the real labels (and gradients), score nothing")
+    ap.add_argument("--labels-from", default=None,
+                    help="an earlier results.json: reuse its failed-seed counts (no losses: no regret) where it has "
+                         "the panel with the same batch sizes")
+    ap.add_argument("--batch-sizes", default=None, help="override every problem's batch sizes, e.g. 1,4,16,64")
+    ap.add_argument("--seeds", type=int, default=None, help="override every problem's seed count")
     a = ap.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -452,9 +474,15 @@ def main(argv: list[str] | None = None) -> int:
             sizes, steps, seeds, lrs = ([1, 8, 64] if sizes == BATCH_SIZES else [1, 4, 64]), 1000, 2, lrs[:1]
         elif a.lrs == "first":
             lrs = lrs[:1]
+        if a.batch_sizes:
+            sizes = [int(b) for b in a.batch_sizes.split(",")]
+        if a.seeds:
+            seeds = a.seeds
         for schedule in dict.fromkeys(s for _, s in lrs):
             group = [lr for lr, s in lrs if s == schedule]
-            labels = real_labels(problem, group, schedule, b1s, steps, seeds, sizes, cache, a.quiet)
+            labels = old_labels(a.labels_from, name, group, b1s, sizes) if a.labels_from else None
+            if labels is None:
+                labels = real_labels(problem, group, schedule, b1s, steps, seeds, sizes, cache, a.quiet)
             for j, lr in enumerate(group):
                 G = gradients(problem, lr, schedule, steps, cache)
                 if a.labels_only:
@@ -468,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name:20s} lr {lr:<6g} b1 {b1:<4g} file acc {f['accuracy']} cov {f['coverage']:.2f} "
                           f"probe {r.get('probe', {}).get('accuracy')} regret {r['regret']}", flush=True)
         diag_lr = cfg.get("diag")
-        if diag_lr and not a.no_diag and not a.quick:
+        if diag_lr and not a.no_diag and not a.quick and not a.labels_from:
             schedule = dict(lrs)[diag_lr] if diag_lr in dict(lrs) else "constant"
             labels = diag_labels(problem, diag_lr, schedule, steps, seeds, sizes, cache, a.quiet)
             if a.labels_only:
