@@ -61,7 +61,7 @@ class BetaReference:
             return self
         if not tokens_per_sample:
             raise InvalidParameterError(
-                f"the reference batch {self.batch_size:g} is in tokens: give tokens_per_sample (CLI --tokens-per-sample) to compare"
+                f"the reference batch {self.batch_size:g} is in tokens: give tokens_per_sample (CLI --seq-len) to compare"
             )
         return BetaReference(self.beta2, self.batch_size / tokens_per_sample, self.source, "samples",
                              int(tokens_per_sample))

@@ -31,8 +31,8 @@ Example:
     ...                               ladder=(0.5, 0.9, 0.95, 0.99), reason="update growth")
     >>> m.failed, m.trained
     ((0.5, 0.9), (0.95, 0.99))
-    >>> m.outcome(0.9), m.outcome(0.97), m.outcome(0.92)
-    ('fails', 'trains', 'cannot_tell')
+    >>> m.outcome(0.9), m.outcome(0.97), m.outcome(0.92)       # beta2* = 0.95 claims the gap below it
+    ('fails', 'trains', 'fails')
     >>> j = judge([m], 0.9, batch_size=4, beta1=0.9)
     >>> j.outcome, j.lens
     ('fails', 'gradients')
@@ -79,6 +79,9 @@ class Measurement:
         source: where it comes from (file, run, paper).
         decided: False when the lens abstains ("cannot tell from this input"); then
             ``failed`` and ``trained`` are empty and ``reason`` says why.
+        critical: a threshold the lens computed, beta2* (None: none): every beta2 below it
+            fails, also between the values it tried (a lens that states beta2* claims the
+            gap below it; the monitor warns on exactly that claim).
         detail: extra numbers for ``--json`` (never read by the decision).
 
     Raises:
@@ -94,6 +97,7 @@ class Measurement:
     reason: str = ""
     source: str = ""
     decided: bool = True
+    critical: float | None = None
     detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -108,15 +112,23 @@ class Measurement:
             raise InvalidParameterError(f"beta2 = {min(both):g} is listed both as failed and as trained")
         object.__setattr__(self, "failed", failed)
         object.__setattr__(self, "trained", trained)
-        if not self.decided and (failed or trained):
+        if not self.decided and (failed or trained or self.critical is not None):
             raise InvalidParameterError("a measurement that abstains (decided=False) lists no outcomes")
+        if self.critical is not None:
+            c = float(self.critical)
+            if not (0.0 <= c <= 1.0) or any(b >= c for b in failed) or any(b < c for b in trained):
+                raise InvalidParameterError(
+                    f"critical = {self.critical!r} must lie in [0, 1], above every failed and at or below every "
+                    "trained beta2")
+            object.__setattr__(self, "critical", c)
 
     @classmethod
     def from_critical(
         cls, lens: str, *, batch_size: int, beta1: float, beta2_critical: float | None,
         ladder: Sequence[float], reason: str = "", source: str = "",
     ) -> "Measurement":
-        """From a threshold beta2* on a ladder: values below it failed, the rest trained.
+        """From a threshold beta2* on a ladder: values below it fail (also between the ladder's
+        values: ``critical``), the ladder's values at or above it trained.
 
         ``beta2_critical`` None means the lens cannot tell (an abstention, with ``reason``).
         """
@@ -126,7 +138,7 @@ class Measurement:
         return cls(lens, batch_size, beta1,
                    failed=tuple(b for b in ladder if b < beta2_critical - _TOL),
                    trained=tuple(b for b in ladder if b >= beta2_critical - _TOL),
-                   reason=reason, source=source)
+                   reason=reason, source=source, critical=float(beta2_critical))
 
     @property
     def edge(self) -> float | None:
@@ -135,9 +147,10 @@ class Measurement:
 
     @property
     def clear(self) -> float | None:
-        """The smallest trained beta2 above every failure (None when none)."""
+        """The smallest trained beta2 above every failure and at or above ``critical`` (None when none)."""
         edge = self.edge
-        above = [b for b in self.trained if edge is None or b > edge]
+        above = [b for b in self.trained if (edge is None or b > edge)
+                 and (self.critical is None or b >= self.critical - _TOL)]
         return above[0] if above else None
 
     def outcome(self, beta2: float) -> str:
@@ -146,6 +159,8 @@ class Measurement:
             return "cannot_tell"
         edge, clear = self.edge, self.clear
         if edge is not None and beta2 <= edge + _TOL:
+            return "fails"
+        if self.critical is not None and beta2 < self.critical - _TOL:
             return "fails"
         if clear is not None and beta2 >= clear - _TOL:
             return "trains"
@@ -162,7 +177,7 @@ class Measurement:
     def to_dict(self) -> dict[str, Any]:
         return {"lens": self.lens, "batch_size": {"value": self.batch_size, "unit": "samples"},
                 "beta1": self.beta1, "failed": list(self.failed), "trained": list(self.trained),
-                "decided": self.decided, "reason": self.reason, "source": self.source,
+                "decided": self.decided, "critical": self.critical, "reason": self.reason, "source": self.source,
                 "detail": dict(self.detail)}
 
 

@@ -510,3 +510,192 @@ def test_13_example_runs_as_written(run_cli_subprocess, tmp_path, cmd):
     assert out.strip()
     if "--json" in cmd:
         json.loads(out)
+
+
+# Round 3 (gradient files): items 1, 3, 5, 8, 9 and 14 of the third bad-input report ----------------------
+# A gradient file means the same thing to estimate, boundary, recommend and check: each case is
+# run through all four (in-process, cheap) and through one bounded subprocess (one line, exit 2).
+GRADIENT_COMMANDS = {
+    "estimate": lambda f: ["estimate", *f, "-b", "4", "--replicates", "20"],
+    "boundary": lambda f: ["boundary", *[w for x in f for w in ("--gradients", x)], "--batch-sizes", "4",
+                           "--beta1", "0", "--steps", "40"],
+    "recommend": lambda f: ["recommend", "-b", "4", *[w for x in f for w in ("--gradients", x)]],
+    "check": lambda f: ["check", "--batch-size", "4", "--beta1", "0.9", "--beta2", "0.99", "--gradients", f[0]],
+}
+
+
+def _grads_npz(path, grads=None, **meta):
+    rng = np.random.default_rng(0)
+    np.savez(path, grads=rng.normal(0.2, 1.0, size=(64, 5)) if grads is None else grads,
+             **{k: np.asarray(v) for k, v in meta.items()})
+    return path.name
+
+
+def _every_command_refuses(run_cli, files, names, needle, commands=tuple(GRADIENT_COMMANDS)):
+    before = {n: (files / n).read_bytes() for n in set(names)}
+    for command in commands:
+        args = GRADIENT_COMMANDS[command]([str(files / n) for n in names])
+        code, out, err = run_cli(*args)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("adamcheck: error:"), (command, code, err)
+        assert "Traceback" not in err and needle in lines[0], (command, lines[0])
+    assert {n: (files / n).read_bytes() for n in before} == before  # nothing overwritten
+
+
+@pytest.mark.parametrize("meta,key", [
+    ({"reduction": "sum"}, "reduction"),
+    ({"loss_scale": 128.0}, "loss_scale"),
+    ({"mean_over": 8}, "mean_over"),
+    ({"row_batch_size": 4, "batch_size": 4}, "monitored run"),
+])
+def test_r3_1_files_whose_metadata_disagree_are_refused_naming_both(run_cli, run_bounded, files, meta, key):
+    # a.npz states a key (or is a monitor file's rows of 4); b.npz is per-example with the defaults
+    a = _grads_npz(files / "a.npz", **meta)
+    b = _grads_npz(files / "b.npz", reduction="mean")
+    _every_command_refuses(run_cli, files, [a, b], key, ("estimate", "boundary", "recommend"))
+    line = _assert_one_line_exit_2(run_bounded("estimate", a, b, "-b", "4"), key)
+    assert "a.npz" in line and "b.npz" in line
+
+
+@pytest.mark.parametrize("meta,key", [
+    ({"row_batch_size": 2.5}, "row_batch_size"), ({"row_batch_size": 0}, "row_batch_size"),
+    ({"row_batch_size": -4}, "row_batch_size"), ({"reduction": "banana"}, "reduction"),
+    ({"loss_scale": float("nan")}, "loss_scale"), ({"loss_scale": 0.0}, "loss_scale"),
+    ({"loss_scale": -1.0}, "loss_scale"), ({"mean_over": -3}, "mean_over"),
+])
+def test_r3_3_malformed_metadata_is_refused_by_every_command(run_cli, run_bounded, files, meta, key):
+    name = _grads_npz(files / "meta.npz", **meta)
+    _every_command_refuses(run_cli, files, [name], key)
+    _assert_one_line_exit_2(run_bounded(*GRADIENT_COMMANDS["boundary"]([name])), key)
+
+
+def test_r3_5_the_same_file_twice_is_refused(run_cli, run_bounded, files):
+    (files / "again.npy").symlink_to(files / "small.npy")
+    _every_command_refuses(run_cli, files, ["small.npy", "small.npy"], "given twice",
+                           ("estimate", "boundary", "recommend"))
+    _assert_one_line_exit_2(run_bounded("estimate", "small.npy", "again.npy", "-b", "4"), "given twice")
+
+
+def test_r3_8_npy_format_3_is_read_like_format_1(run_cli, files):
+    import io
+    import zipfile
+
+    x = np.random.default_rng(1).normal(0.3, 1.0, size=(40, 3))
+    with open(files / "v3.npy", "wb") as f:
+        np.lib.format.write_array(f, x, version=(3, 0))
+    np.save(files / "v1.npy", x)
+    for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):  # a v3 member of an .npz too
+        with zipfile.ZipFile(files / f"v3_{compression}.npz", "w", compression=compression) as z:
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, x, version=(3, 0))
+            z.writestr("grads.npy", buf.getvalue())
+    outs = []
+    for name in ("v1.npy", "v3.npy", f"v3_{zipfile.ZIP_STORED}.npz", f"v3_{zipfile.ZIP_DEFLATED}.npz"):
+        code, out, err = run_cli("estimate", files / name, "-b", "4", "--replicates", "20", "--json")
+        assert code == 0, err
+        outs.append({k: v for k, v in json.loads(out).items() if k != "files"})
+    assert all(o == outs[0] for o in outs[1:])
+
+
+def _npy_with_header(path, header: bytes, data: bytes = b"\0" * 800):
+    body = header + b" " * (-(len(header) + 11) % 64) + b"\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body + data)
+    return path.name
+
+
+@pytest.mark.parametrize("header,needle", [
+    (b"{'descr': '<f8', 'fortran_order': False, 'shape': (10, 3),", "unreadable .npy header"),  # was TokenError
+    (b"{'descr': '<f8', 'fortran_order': False, 'shape': (10L, 3L), }", "unreadable .npy header"),
+    (b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 8), }", "negative dimension"),
+    (b"{'descr': '<f8', 'fortran_order': False, 'shape': (10, 2.5), }", "whole numbers"),
+    (b"{'descr': '<f8', 'fortran_order': False, 'shape': (10, 3), 'extra': 1}", "keys"),
+    (b"{'descr': 'no such type', 'fortran_order': False, 'shape': (10, 3), }", "dtype"),
+    (b"{'descr': '<f8', 'fortran_order': False, 'shape': (" + b"9" * 5000 + b", 3), }", "unreadable"),
+    (b"[1, 2, 3]", "keys"),
+])
+def test_r3_9_malformed_or_negative_npy_headers_are_refused(run_cli, run_bounded, files, header, needle):
+    name = _npy_with_header(files / "bad.npy", header)
+    _every_command_refuses(run_cli, files, [name], needle)
+    _assert_one_line_exit_2(run_bounded("boundary", "--gradients", name, "--beta1", "0"), needle)
+
+
+def test_r3_14_compressed_npz_above_the_limits_is_refused_before_inflating(run_cli_subprocess, files, monkeypatch):
+    # a real compressed array: 24 MB of zeros deflate to ~24 KB; with a 16 MB limit it is refused
+    # from its header, before one byte is inflated (the same path as a 20 MB file claiming 21 GB)
+    np.savez_compressed(files / "zeros.npz", grads=np.zeros((3000, 1000)))
+    assert (files / "zeros.npz").stat().st_size < 10**6
+    monkeypatch.setenv("ADAMCHECK_MAX_MEMORY_GB", str(16 / 1024))
+    monkeypatch.setenv("TMPDIR", str(files / "tmp"))
+    (files / "tmp").mkdir()
+    for args in (["estimate", "zeros.npz", "-b", "4"], ["boundary", "--gradients", "zeros.npz", "--beta1", "0"],
+                 ["recommend", "-b", "4", "--gradients", "zeros.npz"]):
+        code, out, err = run_cli_subprocess(*args, cwd=files)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and "limit" in lines[0], err
+        assert "24,000,000 bytes" in lines[0] and "ADAMCHECK_MAX_MEMORY_GB" in lines[0]
+        assert not list((files / "tmp").iterdir())  # nothing was inflated
+    monkeypatch.delenv("ADAMCHECK_MAX_MEMORY_GB")
+    code, out, err = run_cli_subprocess("estimate", "zeros.npz", "-b", "4", "--replicates", "20", "-q", cwd=files)
+    assert code == 0, err  # within the limit it is read
+    assert not list((files / "tmp").iterdir())  # and its inflated copy removed
+
+
+def test_r3_14_compressed_npz_larger_than_the_free_space_is_refused(run_cli, files, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    np.savez_compressed(files / "z.npz", grads=np.zeros((500, 40)))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**6, 10**6 - 1000, 1000))
+    code, out, err = run_cli("estimate", files / "z.npz", "-b", "4")
+    assert code == 2 and "bytes free" in err and "160,000 bytes" in err, err
+
+
+def test_r3_14_inflating_shows_progress_unless_quiet(run_cli, files, monkeypatch):
+    np.savez_compressed(files / "z.npz", grads=np.random.default_rng(0).normal(size=(2000, 50)))
+    monkeypatch.setenv("ADAMCHECK_PROGRESS", "1")
+    code, out, err = run_cli("estimate", files / "z.npz", "-b", "4", "--replicates", "20")
+    assert code == 0 and "inflating z.npz" in err and "100%" in err, err
+    code, out, err = run_cli("estimate", files / "z.npz", "-b", "4", "--replicates", "20", "--quiet")
+    assert code == 0 and err == "", err
+
+
+# ==========================================================================================
+# Config readers (issue 19 items 5, 10, 15; added by the configs work, kept apart to merge)
+# ==========================================================================================
+def test_cfg_5_duplicate_beta_key_in_json_config_is_refused(run_bounded, tmp_path):
+    (tmp_path / "args.json").write_text(
+        '{"per_device_train_batch_size": 8, "adam_beta2": 0.95, "output_dir": "o", "adam_beta2": 0.999}')
+    line = _assert_one_line_exit_2(run_bounded("check", "args.json"), "adam_beta2")
+    assert "0.95" in line and "0.999" in line and "twice" in line
+
+
+def test_cfg_5_duplicate_batch_key_in_yaml_config_is_refused(run_bounded, tmp_path):
+    (tmp_path / "recipe.yaml").write_text(
+        "per_device_train_batch_size: 4\nadam_beta2: 0.95\nper_device_train_batch_size: 16\noutput_dir: o\n")
+    line = _assert_one_line_exit_2(run_bounded("check", "recipe.yaml"), "per_device_train_batch_size")
+    assert "line 1: 4" in line and "line 3: 16" in line
+
+
+def test_cfg_5_duplicate_unchecked_key_is_a_warning_naming_both_values(run_bounded, tmp_path):
+    (tmp_path / "recipe.yaml").write_text(
+        "per_device_train_batch_size: 4\nadam_beta2: 0.95\nseed: 1\noutput_dir: o\nseed: 2\n")
+    code, out, err, cpu, rss = run_bounded("check", "recipe.yaml", "--json")
+    assert code in (0, 1) and cpu <= MAX_CPU_SECONDS, err
+    warnings = json.loads(out)["warnings"]
+    assert any("'seed' is given twice (line 3: 1, line 5: 2)" in w for w in warnings), warnings
+
+
+def test_cfg_10_json_config_with_a_5000_digit_integer(run_bounded, tmp_path):
+    (tmp_path / "args.json").write_text('{"per_device_train_batch_size": ' + "9" * 5000 + ', "adam_beta2": 0.95}')
+    _assert_one_line_exit_2(run_bounded("check", "args.json"), "digits")
+    (tmp_path / "args.yaml").write_text("per_device_train_batch_size: " + "9" * 5000 + "\nadam_beta2: 0.95\n")
+    _assert_one_line_exit_2(run_bounded("check", "args.yaml"), "digits")
+
+
+def test_cfg_15_a_4mb_toml_config_is_refused_before_parsing(run_bounded, tmp_path):
+    (tmp_path / "big.toml").write_text("[training]\nsteps = [" + "1," * 2_000_000 + "]\n")
+    line = _assert_one_line_exit_2(run_bounded("check", "big.toml"), "MiB")
+    assert "1 MiB" in line  # the limit is named
+    (tmp_path / "big.yaml").write_text("a: [" + "1," * 2_000_000 + "]\n")
+    _assert_one_line_exit_2(run_bounded("check", "big.yaml"), "1 MiB")

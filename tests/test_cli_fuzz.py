@@ -104,6 +104,19 @@ def fuzz_files(tmp_path_factory):
     np.savez(d / "xy_bin.npz", X=rng.normal(size=(12, 3)), y=(rng.random(12) > 0.5).astype(float))
     np.savez(d / "nokeys.npz", A=np.ones(3))
     (d / "junk.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
+    # gradient files of the third bad-input round: one loader and one validator for every command
+    with open(d / "v3.npy", "wb") as f:
+        np.lib.format.write_array(f, rng.normal(0.3, 1.0, size=(48, 4)), version=(3, 0))
+    for name, header in (("badheader.npy", b"{'descr': '<f8', 'fortran_order': False, 'shape': (4, 3),"),
+                         ("negshape.npy", b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 8), }")):
+        body = header + b" " * (-(len(header) + 11) % 64) + b"\n"
+        (d / name).write_bytes(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body + b"\0" * 96)
+    g4 = rng.normal(0.3, 1.0, size=(48, 4))
+    np.savez(d / "monitor4.npz", grads=g4, row_batch_size=4, batch_size=4, beta1=0.0, reduction="mean")
+    np.savez(d / "sum.npz", grads=g4, reduction="sum")
+    np.savez(d / "rbs25.npz", grads=g4, row_batch_size=2.5)
+    np.savez(d / "banana.npz", grads=g4, reduction="banana", loss_scale=float("nan"), mean_over=-3)
+    np.savez_compressed(d / "zipped.npz", grads=g4)
     (d / "pickle.npy").write_bytes(b"\x80\x04\x95junk")
     (d / "empty.json").write_text("")
     (d / "list.json").write_text("[1, 2, 3]")
@@ -128,9 +141,10 @@ def fuzz_files(tmp_path_factory):
     return d
 
 
-GOOD_GRADS = ["grads.npy", "points.npy"]
+GOOD_GRADS = ["grads.npy", "points.npy", "v3.npy", "monitor4.npz", "zipped.npz"]
 GRAD_FILES = ["grads.npy", "nan.npy", "one.npy", "points.npy", "ints.npy", "xy.npz", "nokeys.npz", "junk.npy",
-              "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json"]
+              "pickle.npy", "missing.npy", "folder", "/dev/null", "/dev/zero", "empty.json", "v3.npy",
+              "badheader.npy", "negshape.npy", "monitor4.npz", "sum.npz", "rbs25.npz", "banana.npz", "zipped.npz"]
 CONFIG_FILES = ["examples/configs/hf/training_args_defaults.json", "examples/configs/hf/sft_recipe.yaml",
                 "examples/configs/deepspeed/ds_config_zero2.json", "examples/configs/deepspeed/training_args.json",
                 "examples/configs/nanogpt/train_shakespeare_char.py", "examples/configs/megatron/gpt_small_args.txt",

@@ -78,3 +78,12 @@ def test_within_a_lens_a_failure_beats_a_success():
     a = Measurement("evidence", 16, 0.9, trained=(0.95,))
     b = Measurement("evidence", 64, 0.9, failed=(0.95,))
     assert judge([a, b], 0.95, batch_size=32, beta1=0.9).outcome == "fails"
+
+
+def test_a_computed_threshold_claims_the_gap_below_it():
+    m = Measurement.from_critical("monitor", batch_size=4, beta1=0.0, beta2_critical=0.95, ladder=(0.5, 0.9, 0.95))
+    assert [m.outcome(b) for b in (0.5, 0.91, 0.9499, 0.95, 0.99)] == ["fails", "fails", "fails", "trains", "trains"]
+    plain = Measurement("monitor", 4, 0.0, failed=(0.5, 0.9), trained=(0.95,))
+    assert plain.outcome(0.91) == "cannot_tell"
+    with pytest.raises(InvalidParameterError):
+        Measurement("monitor", 4, 0.0, failed=(0.96,), critical=0.95)

@@ -1,11 +1,12 @@
-"""The two-sided verdict shared by ``recommend`` and ``check``: each case cites its evidence.
+"""The verdict shared by ``recommend`` and ``check``: each case cites its evidence.
 
 Evidence (docs/theory.md section 7): Shi et al. 2021 (ResNet-18 on CIFAR-10, beta1 = 0,
-train accuracy); Marek et al. 2025 (batch 1 x 1024 tokens: 0.95 clearly worse than
-0.9999); batch-1 fluid-simulation surrogates (0.995 and below diverged, 0.999 stable);
-the Marin MoE sweep (4096-token sequences, every beta2 in 0.95..0.999 within ~1% of the
-best at 64..512 sequences); GPT-3 at 3.2M tokens with (0.9, 0.95); Megatron's Mixtral
-example (0.999 at 1M tokens spiked, 0.95 stable).
+train accuracy: vision); Marek et al. 2025 (GPT-2 at batch 1 x 1024 tokens: 0.95 trained,
+worse than 0.9999, with a 16x lower best learning rate); a DrivAerML surrogate at batch 1
+(0.995 and below diverged, 0.999 stable: regression); the Marin MoE sweep (4096-token
+sequences, every beta2 in 0.95..0.999 within ~1% of the best at 64..512 sequences); GPT-3
+at 3.2M tokens with (0.9, 0.95); Megatron's Mixtral example (0.999 at 1M tokens spiked,
+0.95 stable). A row counts only where its domain and beta1 class match the run's.
 """
 
 from __future__ import annotations
@@ -30,42 +31,61 @@ def _bare(run_cli, batch, beta1, beta2, *extra):
 
 
 @pytest.mark.parametrize(
-    "batch, beta1, beta2, seq_len, expected, evidence",
+    "batch, beta1, beta2, seq_len, domain, expected, evidence",
     [
-        (8, 0, 0.95, None, 1, "Shi 2021: batch 8, beta2 0.95 -> 44.5 +- 32% train accuracy"),
-        (8, 0, 0.99, None, 0, "Shi 2021: batch 8, beta2 0.99 -> 99.7%"),
-        (32, 0, 0.8, None, 1, "Shi 2021: batch 32, beta2 0.8 -> 66.9%"),
-        (32, 0, 0.99, None, 0, "Shi 2021: batch 32, beta2 0.99 -> 99.8%"),
-        (16, 0, 0.9, None, 1, "Shi 2021: batch 16, beta2 0.9 -> 67.3%"),
-        (1, 0.9, 0.95, 1024, 1, "Marek 2025: batch 1 x 1024 tokens, 0.95 clearly worse"),
-        (8, 0.9, 0.95, 1024, 1, "between Marek's 1,024-token failure and Marin's 262,144-token success"),
-        (64, 0.9, 0.95, 4096, 0, "Marin sweep: 0.95 within 1% of the best at 64 x 4096"),
-        (512, 0.9, 0.95, 4096, 0, "Marin sweep: 0.95 the best at 512 x 4096"),
-        (1536, 0.9, 0.95, 2048, 0, "GPT-3: (0.9, 0.95) at 3.2M tokens"),
-        (32, 0.99, 0.95, None, 1, "beta1 0.99 >= sqrt(0.95): outside every convergence theorem"),
-        (256, 0.9, 0.5, 4096, 1, "Marin dense recipe spiked at 0.52; and beta1 0.9 >= sqrt(0.5)"),
+        (8, 0, 0.95, None, "vision", 1, "Shi 2021: batch 8, beta2 0.95 -> 44.5 +- 32% train accuracy"),
+        (8, 0, 0.9, None, "vision", 1, "Shi 2021: batch 8, beta2 0.9 -> 10% (chance)"),
+        (8, 0, 0.99, None, "vision", 0, "Shi 2021: batch 8, beta2 0.99 -> 99.7%"),
+        (16, 0, 0.8, None, "vision", 1, "Shi 2021: batch 16, beta2 0.8 -> 28.7%"),
+        (32, 0, 0.8, None, "vision", 0, "Shi 2021: batch 32, beta2 0.8 -> 66.9%: trained, worse (advice)"),
+        (32, 0, 0.99, None, "vision", 0, "Shi 2021: batch 32, beta2 0.99 -> 99.8%"),
+        (16, 0, 0.9, None, "vision", 0, "Shi 2021: batch 16, beta2 0.9 -> 67.3%: trained, worse (advice)"),
+        (8, 0, 0.9, None, None, 0, "Shi's table is vision: with the domain not known it does not apply"),
+        (8, 0.9, 0.9, None, "vision", 0, "Shi's runs are beta1 = 0: they say nothing about beta1 0.9"),
+        (1, 0.9, 0.95, None, "regression", 1, "DrivAerML surrogate at batch 1: 0.95 diverged"),
+        (1, 0.9, 0.999, None, "regression", 0, "DrivAerML surrogate at batch 1: 0.999 stable"),
+        (1, 0.9, 0.95, 512, "fine-tuning", 0, "a batch-1 LM fine-tune: the surrogate rows are not LMs"),
+        (1, 0.9, 0.95, 1024, None, 0, "Marek 2025: 0.95 at batch 1 x 1024 tokens trained (worse): advice"),
+        (8, 0.9, 0.95, 1024, None, 0, "no language-model run failed at 8,192 tokens with beta2 >= 0.95"),
+        (8, 0.9, 0.95, 64, None, 0, "a tiny GPT-2 with the HF Trainer (8 x 64 tokens) trains"),
+        (8, 0.9, 0.95, 512, None, 0, "litgpt's shipped fine-tune configs (8 x 512 tokens) train"),
+        (64, 0.9, 0.95, 4096, None, 0, "Marin sweep: 0.95 within 1% of the best at 64 x 4096"),
+        (512, 0.9, 0.95, 4096, None, 0, "Marin sweep: 0.95 the best at 512 x 4096"),
+        (1536, 0.9, 0.95, 2048, None, 0, "GPT-3: (0.9, 0.95) at 3.2M tokens"),
+        (32, 0.99, 0.95, None, None, 1, "beta1 0.99 >= sqrt(0.95): outside every convergence theorem"),
+        (1, 0.9, 0.5, None, None, 1, "beta1 0.9 >= sqrt(0.5) at batch 1"),
+        (1, 0.9, 0.5, 1024, "fine-tuning", 1, "beta1 0.9 >= sqrt(0.5): the mechanism holds in any domain"),
+        (256, 0.9, 0.5, 4096, None, 1, "Marin dense recipe spiked at 0.52; and beta1 0.9 >= sqrt(0.5)"),
     ],
 )
-def test_check_on_bare_values_exit_codes(run_cli, batch, beta1, beta2, seq_len, expected, evidence):
-    extra = ("--seq-len", seq_len) if seq_len else ()
+def test_check_on_bare_values_exit_codes(run_cli, batch, beta1, beta2, seq_len, domain, expected, evidence):
+    extra = (("--seq-len", seq_len) if seq_len else ()) + (("--domain", domain) if domain else ())
     code, out = _bare(run_cli, batch, beta1, beta2, *extra)
     assert code == expected, (evidence, out)
     # Same through the library, and the report says what it checked.
-    assert check_values(batch, beta1, beta2, seq_len=seq_len).exit_code == expected
+    assert check_values(batch, beta1, beta2, seq_len=seq_len, domain=domain).exit_code == expected
     assert out.splitlines()[1].startswith(f"Verdict: {'RISK' if expected else 'OK'} (exit {expected})")
+    # recommend --beta2 gives the same verdict and exit code
+    rcode, rout, _ = run_cli("recommend", "-b", batch, "--beta1", beta1, "--beta2", beta2, *extra)
+    assert rcode == expected and rout.splitlines()[0].startswith(f"Verdict: {'RISK' if expected else 'OK'}")
 
 
 def test_bare_values_json_and_usage_errors(run_cli):
-    code, out, _ = run_cli("check", "--batch-size", "8", "--beta1", "0.9", "--beta2", "0.95", "--seq-len",
-                           "1024", "--json")
+    code, out, _ = run_cli("check", "--batch-size", "8", "--beta1", "0", "--beta2", "0.95", "--domain", "vision",
+                           "--json")
     data = json.loads(out)
     assert code == 1 and data["exit_code"] == 1 and data["format"] == "values" and data["files"] == []
-    assert data["verdict"]["level"] == "risk" and data["verdict"]["unit"] == "tokens"
-    assert any("Marek et al. 2025" in e for e in data["verdict"]["lower_edge"]["evidence"])
+    assert data["verdict"]["level"] == "risk" and data["verdict"]["unit"] == "samples"
+    assert any("Shi et al." in e for e in data["verdict"]["lower_edge"]["evidence"])
+    assert data["verdict"]["divergence"] == {"outcome": "fails", "lens": "evidence", "abstained": [],
+                                             "reason": data["verdict"]["divergence"]["reason"]}
+    assert data["domain"]["value"] == "vision" and data["answer"]["verdict"].startswith("Verdict: RISK")
     for args, needle in ((["--beta1", "0.9"], "--batch-size"),
                          (["--batch-size", "8", "--beta1", "0.9", "--beta2", "1.5"], None),
                          (["--batch-size", "8", "--beta1", "0.9", "--beta2", "0.99", "--world-size", "4"],
-                          "--world-size")):
+                          "--world-size"),
+                         (["--batch-size", "8", "--beta1", "0.9", "--beta2", "0.99", "--domain", "poetry"],
+                          "--domain")):
         code, out, err = run_cli("check", *args)
         assert code == 2, (args, out, err)
         if needle:
@@ -87,6 +107,7 @@ def test_mixtral_case_gets_advice_with_a_number():
     v = verdict(256, 0.9, 0.999, reference=DEFAULT_REFERENCE, tokens_per_sample=4096)
     assert v.level == "advice" and v.upper.kind == "large_batch"
     assert v.upper.beta2 == pytest.approx(1 - (1 - 0.999 ** 8) / 5)  # 5x the rule's memory
+    assert "lower beta2" in " ".join(v.messages)  # the advice points the way the fix went
     assert check_values(256, 0.9, 0.999, seq_len=4096).exit_code == 0
     assert verdict(256, 0.9, 0.95, reference=DEFAULT_REFERENCE, tokens_per_sample=4096).level == "ok"
 
@@ -108,7 +129,9 @@ def test_recommend_respects_a_1500_step_run(run_cli):
     assert code == 0, err
     assert 1 / (1 - data["beta2"]) <= 1500
     assert "traded" in data["answer"]["trades"]
-    # And it stays above the batch-1 lower edge (fluid surrogates diverged at 0.995).
+    # And for a regression surrogate it stays above the batch-1 lower edge (0.995 diverged there).
+    code, out, err = run_cli("recommend", "--batch-size", "1", "--steps", "1500", "--domain", "regression", "--json")
+    data = json.loads(out)
     assert data["beta2"] > data["safe_range"]["lower"]["beta2"] == 0.995
 
 
@@ -117,48 +140,59 @@ def test_recommend_respects_a_1500_step_run(run_cli):
        seq_len=st.sampled_from([None, 256, 1024, 4096]), beta1=st.sampled_from([0.0, 0.5, 0.9, 0.95]))
 def test_recommend_never_outlasts_the_run(batch, steps, seq_len, beta1):
     r = recommend(batch, planned_steps=steps, tokens_per_sample=seq_len, beta1=beta1)
-    assert 1 / (1 - r.beta2) <= steps * (1 + 1e-9)
+    # ... unless the run is so short that the cap would sit on the lower edge (beta1 >= sqrt(beta2)
+    # for a run of a few steps): a risk outranks the advice, and the answer says what it kept.
+    if 1 / (1 - r.beta2) > steps * (1 + 1e-9):
+        cap = 1 - 1 / steps
+        assert r.lower.flags(cap, "lower") and not r.lower.flags(r.beta2, "lower") and "lower edge" in r.trades
 
 
 @settings(max_examples=80, deadline=None)
 @given(batch=st.integers(1, 20_000), seq_len=st.sampled_from([None, 512, 1024, 4096]),
-       beta1=st.sampled_from([0.0, 0.9, 0.95, 0.99]))
-def test_check_accepts_what_recommend_recommends(batch, seq_len, beta1):
+       beta1=st.sampled_from([0.0, 0.9, 0.95, 0.99]),
+       domain=st.sampled_from([None, "lm", "vision", "regression", "fine-tuning"]))
+def test_check_accepts_what_recommend_recommends(batch, seq_len, beta1, domain):
     # One verdict for both commands: the recommended betas are never a RISK in check.
-    r = recommend(batch, beta1=beta1, tokens_per_sample=seq_len)
-    assert check_values(batch, r.beta1, r.beta2, seq_len=seq_len).exit_code == 0, (r.beta2, r.reason)
+    r = recommend(batch, beta1=beta1, tokens_per_sample=seq_len, domain=domain)
+    assert check_values(batch, r.beta1, r.beta2, seq_len=seq_len, domain=domain).exit_code == 0, (r.beta2, r.reason)
 
 
 @settings(max_examples=200, deadline=None)
 @given(size=st.floats(1, 1e8), b2=st.floats(0.0, 0.99999), db=st.floats(0, 0.5), scale=st.floats(1, 100),
-       beta1=st.sampled_from([0.0, 0.9]), unit=st.sampled_from(["samples", "tokens"]))
-def test_evidence_risk_is_monotone(size, b2, db, scale, beta1, unit):
+       beta1=st.sampled_from([0.0, 0.9]), unit=st.sampled_from(["samples", "tokens"]),
+       domain=st.sampled_from(["vision", "regression", "lm", "lm-pretraining"]))
+def test_evidence_risk_is_monotone(size, b2, db, scale, beta1, unit, domain):
     # Smaller batches need larger beta2: risk at (B, b2) implies risk at smaller B and lower b2.
-    if evidence_risk(size, beta1, b2, unit):
-        assert evidence_risk(size / scale, beta1, b2, unit)
-        assert evidence_risk(size, beta1, max(0.0, b2 - db), unit)
+    if evidence_risk(size, beta1, b2, unit, domain=domain):
+        assert evidence_risk(size / scale, beta1, b2, unit, domain=domain)
+        assert evidence_risk(size, beta1, max(0.0, b2 - db), unit, domain=domain)
 
 
 def test_lower_edge_is_derived_from_the_table():
     assert all(dataclasses.is_dataclass(e) and e.__dataclass_params__.frozen for e in EVIDENCE)
     assert isinstance(EVIDENCE, tuple)
-    # Shi et al.'s batch-8 row at 0.95 sets the edge at batch 8 (beta1 = 0) ...
-    edge, _ = lower_edge(8, 0.0)
+    # Shi et al.'s batch-8 row at 0.95 sets the edge at batch 8 (beta1 = 0, vision) ...
+    edge, _ = lower_edge(8, 0.0, domain="vision")
     assert edge.beta2 == 0.95 and edge.inclusive and any(r.batch == 8 and r.beta2 == 0.95 for r in edge.evidence)
     # ... and without that row the edge falls to the next failure (0.9 at batch 8).
     rows = tuple(e for e in EVIDENCE if not (e.batch == 8 and e.beta2 == 0.95))
-    assert lower_edge(8, 0.0, evidence=rows)[0].beta2 == 0.9
+    assert lower_edge(8, 0.0, evidence=rows, domain="vision")[0].beta2 == 0.9
     # A row of our own moves it: a failure at 0.999 with batch 100 samples.
-    mine = rows + (Evidence(100, 0.999, "failed", "test"),)
-    assert lower_edge(8, 0.0, evidence=mine)[0].beta2 == 0.999
+    mine = rows + (Evidence(100, 0.999, "failed", "test", beta1=0.0, domain="vision"),)
+    assert lower_edge(8, 0.0, evidence=mine, domain="vision")[0].beta2 == 0.999
+    # A row that does not say its domain or beta1 moves nothing: it cannot be matched.
+    for vague in (Evidence(100, 0.999, "failed", "test", beta1=0.0), Evidence(100, 0.999, "failed", "test",
+                                                                              domain="vision")):
+        assert lower_edge(8, 0.0, evidence=rows + (vague,), domain="vision")[0].beta2 == 0.9
 
 
 def test_interpolation_parameter_places_the_edge_between_evidence():
-    # Shi et al.: at beta2 in (0.9, 0.95) the last failure is batch 8, the first success batch 32.
-    # The edge sits at 8^(1-t) 32^t: batch 12 is flagged at t = 0.5 (edge 16), not at t = 0.1 (~9.2).
-    assert evidence_risk(12, 0.0, 0.93, interpolation=0.5)
-    assert not evidence_risk(12, 0.0, 0.93, interpolation=0.1)
-    assert 8 ** 0.9 * 32 ** 0.1 == pytest.approx(9.19, abs=0.01)
+    # Shi et al.: at beta2 in (0.9, 0.95) the last failure is batch 8 (0.95: 44.5%), the first run
+    # that trained batch 16 (0.9: 67.3%, worse). The edge sits at 8^(1-t) 16^t: batch 10 is
+    # flagged at t = 0.5 (edge 11.3), not at t = 0.1 (edge 8.6).
+    assert evidence_risk(10, 0.0, 0.93, interpolation=0.5, domain="vision")
+    assert not evidence_risk(10, 0.0, 0.93, interpolation=0.1, domain="vision")
+    assert 8 ** 0.5 * 16 ** 0.5 == pytest.approx(11.31, abs=0.01) and 8 ** 0.9 * 16 ** 0.1 == pytest.approx(8.57, abs=0.01)
 
 
 def test_default_output_is_short_and_the_answer_comes_first(run_cli):
@@ -231,10 +265,11 @@ def test_check_exit_code_is_the_verdict(batch, beta1, beta2, seq_len, steps):
 
 
 def test_shi_reading_is_a_parameter():
-    # Shi et al. 2021 give accuracies; "failed" below 90% is adamcheck's reading. At 60%
-    # the batch-16 / 0.9 run (67.3%) counts as fine and the edge at batch 16 (beta1 0) drops.
-    from adamcheck.recommend._verdict import shi_evidence
+    # Shi et al. 2021 give accuracies; "failed" below 50% is adamcheck's reading (the default). At
+    # 90% the batch-16 / 0.9 run (67.3%) counts as failed and the edge at batch 16 (beta1 0) rises.
+    from adamcheck.recommend._evidence import shi_evidence
 
     others = tuple(e for e in EVIDENCE if not e.source.startswith("Shi"))
-    assert lower_edge(16, 0.0, evidence=others + shi_evidence(90.0))[0].beta2 == 0.9
-    assert lower_edge(16, 0.0, evidence=others + shi_evidence(60.0))[0].beta2 == 0.8
+    assert lower_edge(16, 0.0, evidence=others + shi_evidence(90.0), domain="vision")[0].beta2 == 0.9
+    assert lower_edge(16, 0.0, evidence=others + shi_evidence(60.0), domain="vision")[0].beta2 == 0.8
+    assert lower_edge(16, 0.0, evidence=EVIDENCE, domain="vision")[0].beta2 == 0.8

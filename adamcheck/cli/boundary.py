@@ -88,6 +88,10 @@ def _render_batches(payload: dict[str, Any]) -> str:
     for i, B in enumerate(payload["batch_sizes"]):
         ans = _answer(payload["beta2_failed"][i], payload["beta2_trained"][i], payload["decided"][i])
         L.append(f"{B:>7}  {ans:<28} {_fmt_training(payload['critical_beta2'][i]):<19} {_why(payload, i)}")
+    R = payload.get("row_batch_size", 1)
+    if R > 1:
+        L.append(f"batch sizes count examples; each row of the file is the mean gradient of {R} examples, "
+                 f"so a batch of B averages B/{R} rows")
     L.append("beta2 between 'fails' and 'trains' cannot be told from this file (reasons in full: --json); "
              "the point estimate is the statistics' guess without their standard errors")
     L.append("rules and constants: docs/theory.md section 10 (adamcheck's choices, checked against real training)")
@@ -100,23 +104,6 @@ def _render_batches(payload: dict[str, Any]) -> str:
     if payload.get("plot"):
         L.append(f"plot written to {payload['plot']}")
     return "\n".join(L)
-
-
-def _file_meta(path: str) -> Any:
-    """The file's learning rate, validated by GradientFileMeta (the only key read here; empty for .npy).
-
-    Other keys are left to the readers that use them (an older file may hold, say, ``steps``
-    per point, which is not this command's concern).
-    """
-    import numpy as np
-
-    from ..noise._meta import GradientFileMeta
-
-    if not str(path).endswith(".npz"):
-        return GradientFileMeta()
-    with np.load(path, allow_pickle=False) as z:  # already opened (and checked) by open_gradients
-        values = {k: z[k] for k in ("lr",) if k in z.files}
-    return GradientFileMeta.from_mapping(values, str(path))
 
 
 def _lr_note(lr: float | None, source: str, schedule: str | None) -> str:
@@ -138,6 +125,51 @@ def _plot_batches(payload: dict[str, Any], path: str) -> None:
         critical_beta2=payload["critical_beta2"],
         title=rf"critical $\beta_2^*$ at $\beta_1$ = {payload['beta1']:g}",
     )
+
+
+def _file_settings(source: Any, beta1: float | None, eps: float | None,
+                   steps: int | None) -> tuple[float, float, int, list[str]]:
+    """beta1, eps and the simulated steps: the flags, else the gradient file's, else the defaults."""
+    meta, name = source.meta, source.label
+    notes = list(source.notes)
+    taken = []
+    values = {}
+    for key, given, default in (("beta1", beta1, 0.9), ("eps", eps, 1e-8)):
+        value, differs = meta.setting(key, given, f"--{key}", name)
+        if differs:
+            notes.append(differs)
+        elif given is None and value is not None:
+            taken.append(f"{key} {value:g}")
+        values[key] = default if value is None else value
+    if steps is None:
+        steps = 4000
+        if meta.planned_steps is not None:
+            # the planned run is the run to simulate, up to the length recommend simulates
+            steps = int(min(max(meta.planned_steps, 20), 20000))
+            taken.append(f"simulated steps {steps:,} (planned_steps {meta.planned_steps:,}, at most 20,000)")
+    if taken:
+        notes.append(f"{', '.join(taken)} taken from {name}")
+    return values["beta1"], values["eps"], steps, notes
+
+
+def _default_sizes(source: Any, sizes: list[int]) -> tuple[list[int], str]:
+    """The default batch sizes this file can serve, and a note on those it cannot.
+
+    A monitor file's default is its run's batch and multiples of it; a batch of B examples
+    needs B / R whole rows of the file, and at most the rows it holds.
+    """
+    meta, rows = source.meta, source.shape[1]
+    R = meta.rows_per_example
+    if meta.is_monitor and meta.batch_size is not None:
+        sizes = [meta.batch_size * k for k in (1, 2, 4, 16, 64)]
+    keep = [b for b in sizes if b % R == 0 and b // R <= rows]
+    skipped = [b for b in sizes if b not in keep]
+    if not skipped:
+        return keep, ""
+    held = (f"{rows} examples per point" if R == 1 and not meta.is_monitor
+            else f"{rows} rows, each the mean gradient of {R} examples")
+    return keep, (f"default batch sizes {', '.join(map(str, skipped))} skipped: the gradients hold {held} "
+                  "(pass --batch-sizes to choose)")
 
 
 @click.command(
@@ -168,14 +200,16 @@ statistics do not use it; adamcheck.torch.probe measures at your learning rate.
 @click.option("--n", type=int, default=None, help="counterexample: n (default 20).")
 @click.option("--a", type=NUMBER, default=None, help="counterexample: a (default 1/(n-1)^2).")
 @click.option("--gradients", type=click.Path(dir_okay=False), multiple=True,
-              help="Per-example gradient file(s): boundary per batch size.")
-@click.option("--batch-sizes", default="1,4,16,64,256", show_default=True, help="Batch sizes (with --gradients).")
+              help="Per-example gradient file(s), or a GradientMonitor file: boundary per batch size.")
+@click.option("--batch-sizes", default="1,4,16,64,256", show_default=True,
+              help="Batch sizes in examples (with --gradients; a monitor file: its batch x 1, 2, 4, 16, 64).")
 @click.option("--dataset-size", type=int, default=None, help="N of the data set the gradients sample.")
 @click.option("--beta1", "beta1_spec", default=None,
               help="beta1 axis START:STOP:COUNT or list (counterexample; default 0:0.99:34), or one beta1 "
-                   "(gradients; default 0.9).")
+                   "(gradients; default the file's beta1, else 0.9).")
 @click.option("--eps", type=float, default=None,
-              help="Adam's epsilon (default: 0 for the counterexample, torch's 1e-8 with --gradients).")
+              help="Adam's epsilon (default: 0 for the counterexample; with --gradients the file's eps, else "
+                   "torch's 1e-8).")
 @click.option("--max-update", type=float, default=2.0, show_default=True,
               help="--gradients: largest tolerated window-average update, in learning rates (adamcheck's choice).")
 @click.option("--max-climbing", type=float, default=1.0, show_default=True,
@@ -188,7 +222,7 @@ statistics do not use it; adamcheck.torch.probe measures at your learning rate.
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Draw it (.png/.pdf/.svg).")
 @click.option("--steps", type=int, default=None,
               help="Steps of each simulated run: counterexample --plot (default 20000); with --gradients the "
-                   "run length you plan (default 4000).")
+                   "run length you plan (default the file's planned_steps up to 20000, else 4000).")
 @click.option("--seeds", type=int, default=2, show_default=True, help="counterexample --plot: seeds per cell.")
 @click.option("--workers", type=int, default=0, show_default=True, help="Parallel workers, processes of the simulation (0: all cores).")
 @json_option
@@ -208,6 +242,7 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
     if gradients:
         if n is not None or a is not None:
             raise InvalidParameterError("--n/--a apply to --problem counterexample, not to --gradients")
+        from ..noise._source import opened_gradients
         from ..recommend import batch_size_boundary
 
         try:
@@ -218,34 +253,29 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
             raise InvalidParameterError(
                 "--dataset-size is not used with --gradients: mini-batches are drawn from the examples in the file"
             )
-        beta1 = 0.9 if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
-        from ..noise import open_gradients
-
         if lr is not None and not (lr > 0 and lr == lr and lr != float("inf")):
             raise InvalidParameterError(f"--lr {lr} must be a positive number, such as 1e-3")
-        with open_gradients(list(gradients)) as source:
-            examples = source.shape[1]
-        meta = _file_meta(gradients[0])
-        lr_source = "your --lr"
-        if lr is None and meta.lr is not None:
-            lr, lr_source = meta.lr, "the file's 'lr'"
-        skipped: list[int] = []
-        if click.get_current_context().get_parameter_source("batch_sizes") == click.core.ParameterSource.DEFAULT:
-            # The default list goes up to 256; a smaller file still gets the sizes it can serve.
-            skipped = [b for b in sizes if b > examples]
-            sizes = [b for b in sizes if b <= examples]
-        result = batch_size_boundary(list(gradients), sizes, beta1=beta1, eps=1e-8 if eps is None else eps,
-                                     steps=4000 if steps is None else steps, seed=seed, progress=progress,
-                                     max_update=max_update, max_climbing=max_climbing)
-        payload = result.to_dict()
+        given_beta1 = None if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
+        default_sizes = (click.get_current_context().get_parameter_source("batch_sizes")
+                         == click.core.ParameterSource.DEFAULT)
+        # one open for every read: the metadata (settings, rows per batch) and both passes
+        with opened_gradients(list(gradients), progress=progress) as source:
+            beta1, eps, steps, notes = _file_settings(source, given_beta1, eps, steps)
+            if default_sizes:
+                sizes, skipped = _default_sizes(source, sizes)
+                if skipped:
+                    notes.insert(0, skipped)
+            result = batch_size_boundary(source, sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
+                                         progress=progress, max_update=max_update, max_climbing=max_climbing)
+            payload = result.to_dict()
+            payload["row_batch_size"] = source.meta.rows_per_example
+            payload["file_metadata"] = source.meta.stated()
+            lr_source = "your --lr"
+            if lr is None and source.meta.lr is not None:
+                lr, lr_source = source.meta.lr, "the file's 'lr'"
         payload["lr"] = {"value": lr, "source": lr_source if lr is not None else None, "schedule": schedule,
                          "changed": "nothing: the file lens's statistics do not use the learning rate"}
-        notes = list(payload.get("notes", []))
-        if skipped:
-            notes.append(f"default batch sizes {', '.join(map(str, skipped))} skipped: the gradients hold "
-                         f"{examples} examples per point (pass --batch-sizes to choose)")
-        notes.append(_lr_note(lr, lr_source, schedule))
-        payload["notes"] = notes
+        payload["notes"] = list(payload.get("notes", [])) + notes + [_lr_note(lr, lr_source, schedule)]
         if plot_path:
             _plot_batches(payload, plot_path)
             payload["plot"] = plot_path

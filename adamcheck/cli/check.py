@@ -10,39 +10,53 @@ from typing import Any
 import click
 
 from ..configs._load import FORMATS
-from ._common import json_option
+from ._common import domain_option, explain_option, grad_rms_option, json_option, state_dtype_option
 
 HELP = """Check the Adam settings of a training configuration (or of bare values) before launch.
 
-Reads Hugging Face TrainingArguments (JSON/YAML), DeepSpeed JSON ("auto" values
-resolved from a TrainingArguments file given beside it), nanoGPT Python configs
-(parsed, never run), Megatron-LM argument lists or launch scripts, torchtitan TOML
-and Python config registries, axolotl, LLaMA-Factory, torchtune, litgpt, OLMo and
-levanter YAML, and, for what they hold, trainer_state.json and Accelerate configs.
+The answer comes first, in at most 10 lines: the verdict (RISK, exit 1, only where a
+mechanism or a measurement that applies to your run says it fails: diverges, goes
+NaN, ends above its start), the one reason and the lens that set it, the recommended
+betas and the most important advice (a memory too short or too long: trains worse,
+exit 0). --explain adds what was read from where, the effective batch (micro x
+accumulation x data-parallel, in sequences and tokens) and every rule with its source.
+
+Reads Hugging Face TrainingArguments (JSON/YAML), TRL/HF arguments in Python scripts
+(SFTConfig(...), parsed, never run) and in launch lines (torchrun/accelerate/deepspeed
+... --per_device_train_batch_size 4), DeepSpeed JSON ("auto" values resolved from a
+TrainingArguments file given beside it), nanoGPT Python configs, Megatron-LM argument
+lists or launch scripts, torchtitan TOML and Python config registries, axolotl,
+LLaMA-Factory, torchtune, litgpt, OLMo, levanter, MaxText, mlx-lm, llm-foundry and
+NeMo 1.x YAML, and, for what they hold, trainer_state.json and Accelerate configs.
 The format is recognised by the file's keys; a file that matches none (or several)
-is refused: pass --format. Shows what was read from where, the effective batch
-(micro x accumulation x data-parallel, in sequences and tokens), and the rules that
-fired with their sources. Optimizers that are not Adam (Lion, Adafactor, GaLore,
+is refused: pass --format. Optimizers that are not Adam (Lion, Adafactor, GaLore,
 1-bit Adam, Muon...) are reported as not covered.
 
 Without FILES, give the values: --batch-size, --beta1, --beta2 (and optionally --eps,
---seq-len, --max-steps): the same rules, report and exit codes.
+--seq-len, --max-steps, --domain, --state-dtype): the same rules, report and exit codes;
+or --eps alone (with --state-dtype) to judge eps on its own.
+Published runs count only where their domain matches yours (--domain; a sequence
+length means a language model). Words used in the answer: docs/glossary.md.
 
 \b
 Example:
   adamcheck check --batch-size 8 --beta1 0.9 --beta2 0.95 --seq-len 1024
+  adamcheck check --batch-size 8 --beta1 0 --beta2 0.9 --domain vision
+  adamcheck check --eps 1e-8 --state-dtype fp16
   adamcheck check examples/configs/nanogpt/train_shakespeare_char.py
   adamcheck check examples/configs/deepspeed/ds_config_zero2.json examples/configs/deepspeed/training_args.json --world-size 8
   adamcheck check examples/configs/megatron/train_gpt3_175b.sh --reference 0.95@512 --json
-  adamcheck check examples/configs/olmo/OLMo2-7B-stage1.yaml
+  adamcheck check examples/configs/olmo/OLMo2-7B-stage1.yaml --explain
+  adamcheck check examples/configs/launch/run_clm_torchrun.sh
   adamcheck check examples/configs/nanogpt/train_gpt2_2023_02.py --world-size 8
   adamcheck check examples/configs/torchtitan/config_registry.py --preset llama3_70b --world-size 64
 
 \b
 Exit codes:
-  0  fine, or advice only
-  1  risks found (beta2 below the lower edge: published failures at this batch, beta1^2,
-     or beta2* from --gradients)
+  0  no known failure (advice, if any, is about training well, not failing)
+  1  a risk: beta1 >= sqrt(beta2), beta2 below beta2* measured on your problem (a
+     monitor file or --gradients), a published failure whose conditions match yours,
+     or eps that rounds to 0 in an fp16 optimizer state
   2  unusable input: malformed file, unknown optimizer, betas outside [0, 1), no batch size
 """
 
@@ -111,10 +125,14 @@ def _echo_error(message: str, kind: str) -> None:
     help="Tokens per sequence of the reference batch (default 4096 for the default reference; for "
     "--reference BETA2@BATCH, the config's own length).",
 )
+@domain_option
+@state_dtype_option
+@grad_rms_option
+@explain_option
 @json_option
 def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, world_size, seq_len,
             micro_batch_size, grad_accum, global_batch_size, max_steps, dataset_size, gradients, reference,
-            reference_seq_len, as_json) -> int:
+            reference_seq_len, domain, state_dtype, grad_rms, explain, as_json) -> int:
     from .._errors import AdamCheckError
     from ..configs._check import check_config
     from ..configs._names import NotCoveredError
@@ -126,7 +144,8 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
                 fmt=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
                 micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
                 seq_len=seq_len, max_steps=max_steps, dataset_size=dataset_size, gradients=gradients,
-                reference=reference, reference_seq_len=reference_seq_len))
+                reference=reference, reference_seq_len=reference_seq_len, domain=domain,
+                state_dtype=state_dtype, grad_rms=grad_rms))
         else:
             given = [flag for flag, value in bare.items() if value is not None]
             if given:
@@ -139,6 +158,7 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
                 seq_len=seq_len, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
                 global_batch_size=global_batch_size, max_steps=max_steps, dataset_size=dataset_size,
                 gradients=gradients, reference=reference, reference_seq_len=reference_seq_len,
+                domain=domain, state_dtype=state_dtype, grad_rms=grad_rms,
             )
     except AdamCheckError as exc:
         if as_json:
@@ -149,7 +169,7 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
 
         click.echo(dumps(report.to_dict()))
     else:
-        click.echo(report.render())
+        click.echo(report.render(explain=explain))
     return report.exit_code
 
 
@@ -160,9 +180,11 @@ def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
     from ..configs._check import check_values
 
     missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
-    if missing:
+    eps_only = len(missing) == 3 and bare["--eps"] is not None  # eps (and its precision) alone
+    if missing and not eps_only:
         raise InvalidParameterError(
-            f"give configuration FILES, or the bare values {', '.join(missing)} (see adamcheck check --help)")
+            f"give configuration FILES, or the bare values {', '.join(missing)} (or --eps alone, with "
+            "--state-dtype; see adamcheck check --help)")
     file_flags = {"--format": opts["fmt"], "--preset": opts["preset"], "--accumulation": opts["accumulation"],
                   "--world-size": opts["world_size"], "--micro-batch-size": opts["micro_batch_size"],
                   "--grad-accum": opts["grad_accum"], "--global-batch-size": opts["global_batch_size"]}
@@ -173,4 +195,5 @@ def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
     return check_values(bare["--batch-size"], bare["--beta1"], bare["--beta2"], eps=bare["--eps"],
                         seq_len=opts["seq_len"], max_steps=opts["max_steps"], dataset_size=opts["dataset_size"],
                         gradients=opts["gradients"], reference=opts["reference"],
-                        reference_seq_len=opts["reference_seq_len"])
+                        reference_seq_len=opts["reference_seq_len"], domain=opts["domain"],
+                        state_dtype=opts["state_dtype"], grad_rms=opts["grad_rms"])

@@ -13,7 +13,10 @@ from ._common import emit, json_option, quiet_option, seed_option
 HELP = """Estimate the noise constants that decide whether Adam converges at a batch size.
 
 GRADS are .npy/.npz files of per-example gradients, shape (N, d) at one point or
-(P, N, d) at P points (float32/float64; several files join along examples). Reports
+(P, N, d) at P points (float32/float64; several files join along examples, and
+must agree on their metadata), or a file saved by adamcheck.torch.GradientMonitor
+(one row per step, each the mean gradient of the run's batch R: a batch of B
+examples averages B/R rows, and --batch-size defaults to the file's). Reports
 |grad|^2, tr(Sigma), B_simple (exact and two-batch), the (D0, D1) frontier of the
 mini-batch partition (n = N/B batches) with its corners, and per-coordinate
 mini-batch laws, with bootstrap confidence intervals. All values are for the
@@ -31,7 +34,9 @@ Example:
 
 @click.command("estimate", help=HELP)
 @click.argument("grads", nargs=-1, required=True)
-@click.option("--batch-size", "-b", type=int, required=True, help="Mini-batch size B.")
+@click.option("--batch-size", "-b", type=int, default=None,
+              help="Mini-batch size B, in examples [default: the file's batch_size, as a GradientMonitor file "
+                   "states it].")
 @click.option("--dataset-size", type=int, default=None,
               help="Size N of the data set the file samples [default: the file's examples].")
 @click.option("--reduction", default=None,
@@ -73,13 +78,25 @@ def command(
         from ..simulator._parallel import available_workers
 
         workers = available_workers()
-    est = estimate(
-        list(grads), batch_size, dataset_size=dataset_size, reduction=reduction,
-        loss_scale=loss_scale, mean_over=mean_over, key=key, partitions=partitions,
-        file_partition=file_partition, level=level, replicates=replicates, law_atoms=atoms,
-        seed=seed, workers=workers, progress=not quiet,
-    )
+    from .._errors import InvalidParameterError
+    from ..noise._source import opened_gradients
+
+    with opened_gradients(list(grads), key, progress=not quiet) as source:
+        taken = None
+        if batch_size is None:
+            batch_size = source.meta.batch_size
+            if batch_size is None:
+                raise InvalidParameterError(f"give --batch-size: {source.label} states no batch_size")
+            taken = f"batch size {batch_size} taken from {source.label}"
+        est = estimate(
+            source, batch_size, dataset_size=dataset_size, reduction=reduction,
+            loss_scale=loss_scale, mean_over=mean_over, partitions=partitions,
+            file_partition=file_partition, level=level, replicates=replicates, law_atoms=atoms,
+            seed=seed, workers=workers, progress=not quiet,
+        )
     result = to_jsonable(est.to_dict())
+    if taken:
+        result["notes"].insert(0, taken)
     if laws_out is not None:
         result["laws_file"] = str(save_laws(laws_out, est.laws))
     if plot is not None:
@@ -116,14 +133,15 @@ def _ci(pair: Any) -> str:
 def _render(r: dict[str, Any]) -> str:
     ci = r.get("ci", {})
     R = int(r.get("row_batch_size", 1))
+    rows = R > 1 or bool(r.get("monitor_file"))
     # a GradientMonitor file's rows are mini-batch gradients: say so before any count, so
     # that no one reads rows as examples
     head = (f"per-example gradients: {r['points']} point(s) x {r['sample_size']} examples x d = {r['dim']}"
-            if R <= 1 else
-            f"mini-batch gradients (each row averages {R} examples: a GradientMonitor file): {r['points']} "
-            f"point(s) x {r['sample_size']} rows x d = {r['dim']}")
+            if not rows else
+            f"mini-batch gradients (each row averages {R} example{'s' if R > 1 else ''}: a GradientMonitor file): "
+            f"{r['points']} point(s) x {r['sample_size']} rows x d = {r['dim']}")
     size = (f"batch size B = {r['batch_size']}, data set N = {r['dataset_size']}, n = N/B = {r['n']} mini-batches"
-            if R <= 1 else
+            if not rows else
             f"batch size B = {r['batch_size'] * R} examples = {r['batch_size']} row(s); the rows stand in for "
             f"examples below (N = {r['dataset_size']} rows, n = {r['n']}; B_simple in rows, x {R} for examples)")
     lines = [

@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from ._common import emit, json_option, quiet_option
+from ._common import (
+    domain_option,
+    emit,
+    explain_option,
+    grad_rms_option,
+    json_option,
+    quiet_option,
+    state_dtype_option,
+)
 
 __all__ = ["command"]
 
@@ -15,12 +23,9 @@ WIDTH = 100
 
 
 def _fmt(beta2: float | None) -> str:
-    if beta2 is None:
-        return "n/a"
-    gap = 1.0 - beta2
-    if 0 < gap < 0.99e-4:
-        return f"1 - {gap:.2g}"
-    return f"{beta2:.6g}"
+    from .._answer import beta_text
+
+    return beta_text(beta2)
 
 
 def _wrap(text: str, first: str = "", rest: str = "  ") -> list[str]:
@@ -36,50 +41,64 @@ def _edge_text(edge: Any, side: str) -> str:
     if edge.beta2 is None:
         return "none" if side == "lower" else "none (give --max-steps)"
     if side == "lower":
-        return f"{round_beta2(edge.beta2, 3):g}" + (" (inclusive)" if edge.inclusive else "")
-    return f"{round_beta2(edge.beta2, 2, up=True):g}"
+        return _fmt(round_beta2(edge.beta2, 3)) + (" (inclusive)" if edge.inclusive else "")
+    return _fmt(round_beta2(edge.beta2, 2, up=True))
 
 
-def _answer(rec: Any) -> list[str]:
-    """At most 5 lines: (beta1, beta2), the safe range at this batch size, the one reason."""
-    from ..recommend._verdict import round_beta2
+def answer(rec: Any) -> Any:
+    """The short answer (an :class:`adamcheck._answer.Answer`): with a beta2 to judge, the
+    same verdict lines as ``adamcheck check``; else the recommendation, the safe range at
+    this batch size and the one reason."""
+    from .._answer import Answer
+    from ..recommend._verdict import answer_lines, round_beta2
 
+    hint = "(--explain: the lenses and the evidence behind each edge"
+    if rec.calibrated is None:
+        hint = "(--explain: the lenses and the evidence; --gradients FILE: beta2* for your problem)"
+    else:
+        hint += ")"
+    if rec.verdict is not None:
+        v = rec.verdict
+        head, lines = answer_lines(v, (), rec.to_dict())
+        label = "RISK" if v.level == "risk" else "OK"
+        return Answer(f"Verdict: {label} (exit {rec.exit_code}): {head}", lines, v.diagnostics, hint=hint)
     size = f"batch {rec.batch_size:,}"
     if rec.tokens_per_step:
         size += f" x {rec.tokens_per_sample:,} = {rec.tokens_per_step:,} tokens"
-    L = [f"beta1 = {rec.beta1:g}, beta2 = {_fmt(rec.beta2)}   ({size}; memory {1 / (1 - rec.beta2):,.0f} steps)"]
+    first = f"beta1 = {_fmt(rec.beta1)}, beta2 = {_fmt(rec.beta2)}   ({size}; memory {1 / (1 - rec.beta2):,.0f} steps)"
     lo = hi = ""
     if rec.lower.beta2 is not None:
-        lo = f"{round_beta2(rec.lower.beta2, 3):g}"
-        lo += " < " if rec.lower.inclusive else " <= "
+        lo = _fmt(round_beta2(rec.lower.beta2, 3)) + (" < " if rec.lower.inclusive else " <= ")
     if rec.upper.beta2 is not None:
-        hi = f" <= {round_beta2(rec.upper.beta2, 2, up=True):g}"
+        hi = f" <= {_fmt(round_beta2(rec.upper.beta2, 2, up=True))}"
     rng = f"{lo}beta2{hi}" if lo or hi else "no edge on record"
-    L.append(f"safe range at this batch: {rng}   (batch counted in {rec.unit})")
-    L.append(_clip(f"  below: {rec.lower.reason}"))
+    lines: list[Any] = [f"safe range at this batch: {rng}   (batch counted in {rec.unit})",
+                        (f"  below: {rec.lower.reason}", 1)]
     if rec.upper.beta2 is not None:
-        L.append(_clip(f"  above: {rec.upper.reason}"))
-    L.append(_clip(f"reason: {rec.reason}"))
-    return L
-
-
-def _clip(line: str) -> str:
-    """One line of at most WIDTH columns (the full text is in --explain and --json)."""
-    return line if len(line) <= WIDTH else line[: WIDTH - 3].rstrip() + "..."
+        lines.append((f"  above: {rec.upper.reason}", 1))
+    lines.append((f"reason: {rec.reason}", 1))
+    lines += [f"warning: {w}" for w in rec.warnings]
+    return Answer(first, lines, hint=hint, indent="")
 
 
 def _render(rec: Any, explain: bool = False) -> str:
-    L = _answer(rec)
-    for w in rec.warnings:
-        L += _wrap(f"warning: {w}")
+    short = answer(rec).render(WIDTH, max_lines=10 if rec.verdict is not None else 100)
     if not explain:
-        hint = "--explain: the lenses and the evidence behind each edge"
-        if rec.calibrated is None:
-            hint += "; --gradients FILE: beta2* for your problem"
-        L += _wrap(f"({hint})")
-        return "\n".join(L)
+        notes = [n for n in rec.notes if n.startswith("gradient file:")]
+        if not notes:  # what was taken from (or differs from) the gradient file: always shown
+            return short
+        lines = short.splitlines()
+        return "\n".join(lines[:-1] + [w for n in notes for w in _wrap(f"note: {n}")] + lines[-1:])
+    L = short.splitlines()[:-1]  # the hint names the flag that is already on
     for n in rec.notes:
         L += _wrap(f"note: {n}")
+    if rec.domain_how:
+        L += _wrap(f"domain: {rec.domain or 'not known'} ({rec.domain_how})")
+    if rec.verdict is not None:
+        L += ["", f"Your beta2 = {_fmt(rec.verdict.beta2)}, every rule (axis: divergence = will it fail; "
+              "efficiency = will it train well)"]
+        for d in sorted(rec.verdict.diagnostics, key=lambda d: d.level.rank):
+            L += _wrap(f"{d.level.label:<12}{d.rule} [{d.axis}]: {d.message}", "  ", " " * 14)
     L += ["", "Lower edge (below it: RISK in 'adamcheck check')"]
     for part in rec.lower_parts:
         L += _wrap(f"{part.kind}: {_edge_text(part, 'lower')}: {part.reason}", "  ", "    ")
@@ -109,8 +128,8 @@ def _render(rec: Any, explain: bool = False) -> str:
     L += ["3. Practice (half-life rule)"]
     L += _wrap(f"reference: {p.reference.source}; compared in {p.unit}: {p.how}", "   ", "     ")
     L += _wrap(f"beta2' = {p.reference.beta2:g}^({p.size:,.0f}/{p.reference_size:,.0f}) = "
-               f"{p.beta2_half_life_rule:.6g}; clamped to [{p.clamp[0]:g}, {p.clamp[1]:g}]: "
-               f"{p.beta2_clamped:.6g}; memory {p.memory_steps:,.0f} steps", "   ", "     ")
+               f"{_fmt(p.beta2_half_life_rule)}; clamped to [{p.clamp[0]:g}, {p.clamp[1]:g}]: "
+               f"{_fmt(p.beta2_clamped)}; memory {p.memory_steps:,.0f} steps", "   ", "     ")
     return "\n".join(L)
 
 
@@ -132,54 +151,85 @@ def _plot(rec: Any, path: str) -> None:
 @click.command(
     help="""Recommend (beta1, beta2) for a batch size, with the safe range and its evidence.
 
-The answer comes first: (beta1, beta2), the safe range at this batch size (lower edge
-from published small-batch failures, beta1 >= sqrt(beta2) and beta2* from your
-gradients; upper edge from --max-steps and the memory at large batch), and the one reason.
---explain adds the lenses: provable (Shi et al., Theorem 2.2), calibrated (with
---gradients), practice (the half-life rule), and the evidence rows with sources.
+The answer comes first: (beta1, beta2), the safe range at this batch size (lower edge:
+where a lens says the run fails, from published failures that match your run,
+beta1 >= sqrt(beta2) and your own measurements; upper edge: --max-steps and the memory
+at large batch), and the one reason. With --beta2, the verdict on your value instead,
+the same as 'adamcheck check' gives (exit 1 on a risk). --explain adds the lenses:
+provable (Shi et al., Theorem 2.2), calibrated (with --gradients), practice (the
+half-life rule), and the evidence rows with sources. Words: docs/glossary.md.
+A file saved by adamcheck.torch.GradientMonitor states its run's batch size, beta1
+and eps: with it, --batch-size and --beta1 default to the file's (a note says when
+a flag differs), and its rows (one per step, each averaging the run's batch) are
+read at that batch.
 
 \b
 Examples:
   adamcheck recommend --batch-size 32
   adamcheck recommend --batch-size 4 --gradients examples/digits/grads.npz --json
-  adamcheck recommend --batch-size 512 --reference 0.95@2048 --tokens-per-sample 1024
+  adamcheck recommend --batch-size 512 --reference 0.95@2048 --seq-len 1024
   adamcheck recommend --batch-size 1 --max-steps 1500 --explain
+  adamcheck recommend --batch-size 8 --seq-len 512 --beta2 0.95
 """
 )
-@click.option("--batch-size", "-b", type=int, required=True, help="Samples (sequences) per optimizer step.")
+@click.option("--batch-size", "-b", type=int, default=None,
+              help="Samples (sequences) per optimizer step [default: the --gradients file's batch_size].")
 @click.option("--dataset-size", type=int, default=None, help="N, the data set size (n = N // B).")
 @click.option("--gradients", type=click.Path(dir_okay=False), multiple=True,
-              help="Per-example gradient file(s) (.npy/.npz): calibrate to your problem.")
+              help="Per-example gradient file(s) (.npy/.npz) or a GradientMonitor file: calibrate to your problem "
+                   "(settings the file states are the defaults).")
 @click.option("--beta1", type=float, default=None, help="Your beta1 (default 0.9).")
+@click.option("--beta2", type=float, default=None,
+              help="Your beta2: judge it (the same verdict and exit code as 'adamcheck check').")
 @click.option("--reference", default=None, help="A configuration known to work, BETA2@BATCH (default 0.999@32).")
-@click.option("--tokens-per-sample", type=int, default=None, help="Tokens per sample (memories in tokens).")
+@click.option("--seq-len", "seq_len", type=int, default=None,
+              help="Tokens per sequence: batches are compared in tokens (as in 'adamcheck check').")
+# --tokens-per-sample was this option's first name; kept, hidden, for scripts that use it
+@click.option("--tokens-per-sample", "tokens_alias", type=int, default=None, hidden=True)
 @click.option("--eps", type=float, default=None,
               help="Your Adam epsilon, in the gradients' units (default torch's 1e-8).")
 @click.option("--max-steps", "planned_steps", type=int, default=None,
               help="Planned optimizer steps, as in check: the memory 1/(1-beta2) never exceeds them.")
 # --steps was this option's first name; hidden because --steps means steps per simulated run elsewhere
 @click.option("--steps", "planned_steps_alias", type=int, default=None, hidden=True)
+@domain_option
+@state_dtype_option
+@grad_rms_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampled coordinates and mini-batches.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw beta2 against batch size with the recommendation (.png/.pdf/.svg).")
-@click.option("--explain", is_flag=True, help="Show the lenses and the evidence behind each edge.")
+@explain_option
 @json_option
 @quiet_option
-def command(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps,
-            planned_steps, planned_steps_alias, seed, plot_path, explain, as_json, quiet) -> int:
+def command(batch_size, dataset_size, gradients, beta1, beta2, reference, seq_len, tokens_alias, eps,
+            planned_steps, planned_steps_alias, domain, state_dtype, grad_rms, seed, plot_path, explain, as_json,
+            quiet) -> int:
     from ..recommend import recommend
 
     planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
+    if seq_len is not None and tokens_alias is not None and seq_len != tokens_alias:
+        from .._errors import InvalidParameterError
+
+        raise InvalidParameterError(f"--seq-len {seq_len} and --tokens-per-sample {tokens_alias} disagree: "
+                                    "give --seq-len only")
+    seq_len = seq_len if seq_len is not None else tokens_alias
     if plot_path:
         from .._plotting import check_plot_path
 
         check_plot_path(plot_path)
-    rec = recommend(
-        batch_size, dataset_size=dataset_size, gradients=list(gradients) or None, beta1=beta1,
-        reference=reference, tokens_per_sample=tokens_per_sample, eps=eps,
-        planned_steps=planned_steps, seed=seed,
-    )
+    from contextlib import nullcontext
+
+    from ..noise._source import opened_gradients
+
+    # one open of the gradient files serves the file's settings, the noise facts and the predictor
+    with opened_gradients(list(gradients), progress=not quiet) if gradients else nullcontext() as source:
+        rec = recommend(
+            batch_size, dataset_size=dataset_size, gradients=source, beta1=beta1,
+            reference=reference, tokens_per_sample=seq_len, eps=eps,
+            planned_steps=planned_steps, seed=seed, beta2=beta2, domain=domain, state_dtype=state_dtype,
+            grad_rms=grad_rms,
+        )
     if plot_path:
         _plot(rec, plot_path)
     emit(rec, as_json, lambda r: _render(r, explain))
-    return 0
+    return rec.exit_code

@@ -9,13 +9,16 @@ rules on a live ``torch.optim.Adam``/``AdamW``; :func:`hf_check_callback` on a H
 Face Trainer.
 
 Formats, recognised by their keys (:mod:`._load`): Hugging Face TrainingArguments
-(JSON/YAML), DeepSpeed JSON, nanoGPT Python configs (both accumulation conventions),
-Megatron-LM argument lists and launch scripts, torchtitan TOML and Python config
-registries (``--preset``), axolotl, LLaMA-Factory (v0, v1 and its Megatron-Core keys),
-torchtune, litgpt, OLMo and levanter YAML (``!include`` resolved); and, for what they
-hold, ``trainer_state.json`` and Accelerate launcher configs. ``training_args.bin`` is
-refused with how to dump it as JSON. A file matching no signature, or several, is
-refused ("unrecognised configuration (looks like X): pass fmt (CLI --format)"). A value the file
+(JSON/YAML), TrainingArguments/TRL config calls in Python (:mod:`._hf_py`, parsed with
+:mod:`ast`), Hugging Face / TRL launch lines (:mod:`._launch`), DeepSpeed JSON, nanoGPT
+Python configs (both accumulation conventions), Megatron-LM argument lists and launch
+scripts, torchtitan TOML and Python config registries (``--preset``), axolotl,
+LLaMA-Factory (v0, v1 and its Megatron-Core keys), torchtune, litgpt, OLMo and levanter
+YAML (``!include`` resolved), MaxText, mlx-lm, llm-foundry/Composer and NeMo 1.x YAML;
+and, for what they hold, ``trainer_state.json`` and Accelerate launcher configs.
+``training_args.bin`` is refused with how to dump it as JSON. A file matching no
+signature, or several, or holding another framework's keys beside TrainingArguments
+names, is refused ("unrecognised configuration (looks like X): pass --format"). A value the file
 does not set takes *that* framework's default, named with the version it was read
 from. Optimizers that are not Adam (Lion, Adafactor, GaLore, APOLLO, BAdam, Adam-mini,
 1-bit Adam, Muon/AdaMuon...) raise :class:`~adamcheck.configs._names.NotCoveredError`
@@ -47,7 +50,8 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
 ``format``          reader(s) used: ``hf``, ``deepspeed``, ``nanogpt``, ``megatron``,
                     ``torchtitan``, ``axolotl``, ``llamafactory``, ``torchtune``,
                     ``litgpt``, ``olmo``, ``levanter``, ``trainer_state``,
-                    ``accelerate``, ``torch``; several joined by ``+``
+                    ``accelerate``, ``maxtext``, ``mlx``, ``foundry``, ``nemo``,
+                    ``launch``, ``torch``; several joined by ``+``
 ``files``           list of files read (or ``"<Optimizer> optimizer"``)
 ``optimizer``       optimizer name as the format spells it, or null
 ``beta1``, ``beta2``, ``eps``   numbers, or null when unknown
@@ -55,7 +59,8 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
                     (optimizer, beta1, beta2, eps, weight_decay, lr, micro_batch,
                     grad_accum, data_parallel, world_size, model_parallel,
                     global_batch, seq_len, max_steps, train_samples, num_epochs,
-                    dataset_size); ``source`` names file and key/line, flag, or default
+                    dataset_size, state_dtype); ``source`` names file and key/line, flag,
+                    or default
 ``unresolved``      {name: reason} for values that could not be resolved (DeepSpeed "auto")
 ``effective_batch`` {``sequences``, ``tokens``, ``seq_len``, ``micro_batch``,
                     ``grad_accum``, ``data_parallel``, ``computation``: [steps as text],
@@ -64,7 +69,9 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
 ``reference``       {``beta2``, ``batch_size``, ``seq_len`` (null: same as the config's),
                     ``unit``, ``source``}
 ``findings``        [{``level``: ``error``|``risk``|``advice``|``not_checked``|``ok``,
-                    ``rule``, ``message``, ``source``}], errors first
+                    ``rule``, ``message``, ``source``, ``axis``: ``divergence`` (will
+                    it fail; the only axis with risks) | ``efficiency`` (will it train
+                    well) | ``input``, ``lens``: what decided it}], errors first
 ``warnings``        [text]: unknown keys, assumptions, overrides
 ``notes``           [text]: facts such as Megatron's batch ramp-up
 ``param_groups``    for ``check_optimizer``: [{index, beta1, beta2, eps, weight_decay,
@@ -73,8 +80,15 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
 ``verdict``         the two-sided verdict shared with ``adamcheck recommend``
                     (``Verdict.to_dict()``: ``level``, ``lower_edge``/``upper_edge`` with
                     ``beta2``, ``reason``, ``source`` and the evidence rows, the unit the
-                    batch is counted in), or null when betas or batch are unknown
+                    batch is counted in; ``divergence``: {``outcome``: ``fails`` |
+                    ``trains`` | ``cannot_tell``, ``lens`` that set it, ``reason``,
+                    ``abstained``}, ``domain``, ``diagnostics``, ``measurements``,
+                    ``target_beta2``), or null when betas or batch are unknown
 ``exit_code``       0, 1 or 2 as above
+``domain``          {``value``: ``lm``, ``lm-pretraining``, ``fine-tuning``, ``vision``,
+                    ``regression``, ``rl``, ``gan`` or null (not known), ``how``: text}
+``answer``          the short answer as printed: {``verdict``: the verdict line,
+                    ``lines``: [the reason, the recommendation, the advice]}
 
 When the input is unusable, ``--json`` still prints one object (and the one-line error
 on stderr, exit 2): ``{"schema", "error": text, "error_kind": "usage" |

@@ -78,16 +78,24 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
         >>> b = effective_batch(s)
         >>> b.sequences, b.tokens
         (512, 1048576)
+        >>> s = TrainingSetup(micro_batch=Sourced(0.5, "a"), world_size=Sourced(16, "b"))  # MaxText, fractional
+        >>> effective_batch(s).sequences
+        8
     """
     micro, accum = setup.get("micro_batch"), setup.get("grad_accum")
     dp, world, mp = setup.get("data_parallel"), setup.get("world_size"), setup.get("model_parallel")
     gbs, seq_len = setup.get("global_batch"), setup.get("seq_len")
     steps: list[str] = []
     assumed: list[str] = []
+    # MaxText allows a fractional per-device batch (0.25: one sequence per four devices).
+    fractional = isinstance(micro, float) and not float(micro).is_integer() and micro > 0
     for name, value in (("micro batch", micro), ("gradient accumulation", accum), ("global batch", gbs),
-                        ("world size", world), ("data-parallel size", dp), ("sequence length", seq_len)):
-        if value is not None and value < 1:
+                        ("world size", world), ("data-parallel size", dp), ("sequence length", seq_len),
+                        ("planned optimizer steps", setup.get("max_steps"))):
+        if value is not None and value < 1 and not (fractional and value is micro):
             raise ConfigError(f"{name} = {value} must be at least 1: fix the configuration or the flag")
+    if isinstance(micro, float) and not fractional:
+        micro = int(micro)
 
     if micro is not None:
         steps.append(f"micro batch = {_seqs(micro)} per device{_src(setup, 'micro_batch')}")
@@ -168,6 +176,9 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
             missing = "micro batch size"
         elif dp is None and setup.world_size_required:
             missing = f"world size ({setup.world_size_required})"
+        elif accum is None and "grad_accum" in setup.unresolved:
+            # A value the file gives but adamcheck cannot resolve is not "not stated": never assume 1.
+            missing = f"gradient accumulation ({setup.unresolved['grad_accum']})"
         else:
             if accum is None:
                 accum = 1
@@ -178,8 +189,19 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
                     "data-parallel size not stated: 1 assumed (one process); pass --world-size "
                     "for multi-GPU runs, the batch per step grows with it"
                 )
-            sequences = micro * accum * dp
-            steps.append(f"batch = micro {micro} x accumulation {accum} x data-parallel {dp} = {_seqs(sequences)}")
+            if fractional:
+                per_step = int(micro * dp)  # MaxText: int(devices x per_device_batch_size)
+                if per_step < 1:
+                    raise ConfigError(
+                        f"per-device batch {micro:g} x {dp} devices = {micro * dp:g} is less than one sequence: "
+                        "fix the configuration or --world-size"
+                    )
+                sequences = per_step * accum
+                steps.append(f"batch = int({micro:g} per device x {dp} devices) {per_step} x accumulation {accum} = "
+                             f"{_seqs(sequences)}")
+            else:
+                sequences = micro * accum * dp
+                steps.append(f"batch = micro {micro} x accumulation {accum} x data-parallel {dp} = {_seqs(sequences)}")
 
     tokens = None
     if sequences is not None:

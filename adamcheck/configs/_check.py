@@ -5,18 +5,19 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
-from .._errors import AdamCheckError, DataError
+from .._errors import AdamCheckError, DataError, InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
+from .._measurement import Measurement
 from .._validate import check_positive_float, check_positive_int
 from ._batch import EffectiveBatch, effective_batch
 from ._load import read_config
 from ._report import CheckReport
-from ._rules import RULES, CheckContext, Finding
+from ._rules import RULES, CheckContext, Finding, typed
 from ._setup import TrainingSetup, apply_overrides
 
-__all__ = ["check_setup", "check_config", "check_values", "planned_steps"]
+__all__ = ["check_setup", "check_config", "check_values", "planned_steps", "run_domain"]
 
 
 def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | None, str]:
@@ -60,6 +61,35 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
     return steps, how
 
 
+#: Frameworks that train language models only: their configs are language-model runs.
+LM_FORMATS = frozenset({"nanogpt", "megatron", "torchtitan", "axolotl", "llamafactory", "torchtune", "litgpt",
+                        "olmo", "levanter"})
+
+
+def run_domain(setup: TrainingSetup, domain: str | None = None) -> tuple[str | None, str]:
+    """Your kind of training and how it was found: ``domain`` when given, else a
+    language model (``"lm"``) when the config states a sequence length or comes from a
+    language-model framework, else not known (None).
+
+    Example:
+        >>> from adamcheck.configs._setup import Sourced
+        >>> run_domain(TrainingSetup(format="hf", seq_len=Sourced(512, "args.json: max_seq_length")))
+        ('lm', 'a language model: the config states a sequence length (args.json: max_seq_length)')
+        >>> run_domain(TrainingSetup(format="hf"))[0] is None
+        True
+    """
+    from ..recommend._evidence import normal_domain
+
+    if domain is not None:
+        return normal_domain(domain), "given (--domain)"
+    if setup.seq_len is not None:
+        return "lm", f"a language model: the config states a sequence length ({setup.seq_len.source})"
+    fmts = sorted(set(setup.format.split("+")) & LM_FORMATS)
+    if fmts:
+        return "lm", f"a language model: {fmts[0]} trains language models"
+    return None, "not known: pass --domain (lm, lm-pretraining, fine-tuning, vision, regression, rl, gan)"
+
+
 def _recommendation(
     ctx: CheckContext,
 ) -> tuple[Any, str | None]:
@@ -88,6 +118,9 @@ def _recommendation(
             tokens_per_sample=ctx.batch.seq_len,
             eps=ctx.eps,
             planned_steps=ctx.planned_steps,
+            domain=ctx.domain,
+            domain_how=ctx.domain_how,
+            measurements=ctx.measurements,
         )
     except DataError as exc:
         if ctx.gradients is not None:
@@ -105,12 +138,14 @@ def _verdict(ctx: CheckContext) -> Any:
     from ..recommend._verdict import verdict
 
     rec = ctx.recommendation
-    crit = getattr(rec, "beta2_critical", None) if ctx.gradients is not None else None
-    calibrated = getattr(rec, "calibrated", None)
+    ms = getattr(rec, "measurements", None)
+    state = ctx.setup.state_dtype
     return verdict(ctx.batch.sequences, ctx.beta1, ctx.beta2, reference=ctx.reference,  # type: ignore[arg-type]
                    tokens_per_sample=ctx.batch.seq_len, planned_steps=ctx.planned_steps,
-                   beta2_critical=crit, critical_source=getattr(calibrated, "source", ""),
-                   upper_ratio=ctx.upper_ratio)
+                   upper_ratio=ctx.upper_ratio, domain=ctx.domain, domain_how=ctx.domain_how,
+                   measurements=ctx.measurements if ms is None else ms, eps=ctx.eps,
+                   state_dtype=None if state is None else state.value, state_source="" if state is None else state.source,
+                   grad_rms=ctx.grad_rms)
 
 
 def _smallest_gradients(laws: Sequence[Any]) -> Any:
@@ -128,6 +163,9 @@ def check_setup(
     gradients: str | Path | None = None,
     dataset_size: int | None = None,
     upper_ratio: float | None = None,
+    domain: str | None = None,
+    measurements: Iterable[Measurement] = (),
+    grad_rms: float | None = None,
 ) -> CheckReport:
     """Apply every rule of :mod:`adamcheck.configs._rules` to ``setup``.
 
@@ -137,7 +175,12 @@ def check_setup(
     reference's own, else this config's length). ``upper_ratio``: the large-batch
     memory advice fires past this multiple of the half-life rule's memory (default
     :data:`adamcheck.recommend._verdict.DEFAULT_UPPER_RATIO`, adamcheck's choice).
-    Exit code of the report: 2 errors, 1 risks, 0 otherwise.
+    ``domain``: your kind of training (default: a language model when the config states
+    a sequence length or comes from a language-model framework, else not known, so
+    published runs do not count). ``measurements``: your own
+    :class:`~adamcheck._measurement.Measurement` (monitor, probe runs), which decide
+    before published evidence. ``grad_rms``: the gradient RMS per coordinate, when known
+    (eps against it). Exit code of the report: 2 errors, 1 risks, 0 otherwise.
 
     Example:
         >>> from adamcheck.configs._nanogpt import read_nanogpt_source
@@ -160,11 +203,17 @@ def check_setup(
 
     upper_ratio = DEFAULT_UPPER_RATIO if upper_ratio is None else check_positive_float(upper_ratio, "upper_ratio")
     if gradients is not None:
-        from .._files import check_input_file
+        from ..noise._source import opened_gradients
 
-        check_input_file(gradients, "gradient file", fix="give a .npy or .npz file of per-example gradients")
+        # the loader every command uses: an unusable file (or metadata) is refused before any rule runs;
+        # only headers and metadata are read here, the data once by the recommender
+        with opened_gradients(gradients):
+            pass
     batch = effective_batch(setup)
     steps, how = planned_steps(setup, batch)
+    dom, dom_how = run_domain(setup, domain)
+    if grad_rms is not None:
+        grad_rms = check_positive_float(grad_rms, "grad_rms")
     ctx = CheckContext(
         setup=setup,
         batch=batch,
@@ -172,8 +221,12 @@ def check_setup(
         reference_seq_len=reference_seq_len,
         planned_steps=steps,
         planned_steps_how=how,
-        gradients=None if gradients is None else str(gradients),
+        gradients=str(gradients) if isinstance(gradients, (str, Path)) else gradients,
         upper_ratio=upper_ratio,
+        domain=dom,
+        domain_how=dom_how,
+        measurements=tuple(measurements),
+        grad_rms=grad_rms,
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
     ctx.verdict = _verdict(ctx)
@@ -182,7 +235,7 @@ def check_setup(
         ctx.gradient_law = _smallest_gradients(laws)
     findings: list[Finding] = []
     for rule in RULES:
-        findings.extend(rule(ctx))
+        findings.extend(typed(f) for f in rule(ctx))
     rec = ctx.recommendation
     return CheckReport(
         setup=setup,
@@ -194,6 +247,8 @@ def check_setup(
         planned_steps_how=how,
         recommendation=rec.to_dict() if rec is not None and hasattr(rec, "to_dict") else None,
         verdict=ctx.verdict,
+        domain=dom,
+        domain_how=dom_how,
     )
 
 
@@ -213,13 +268,19 @@ def check_config(
     gradients: str | Path | None = None,
     reference: BetaReference | str | None = None,
     reference_seq_len: int | None = None,
+    domain: str | None = None,
+    state_dtype: str | None = None,
+    grad_rms: float | None = None,
+    measurements: Iterable[Measurement] = (),
 ) -> CheckReport:
     """Read configuration file(s), apply flag values, and check the Adam settings.
 
     The keyword arguments are the ``adamcheck check`` flags: they fill what the files
     leave out (and override what they state, with a warning); a flag that contradicts a
     product the files fix (``--global-batch-size`` against nanoGPT's batch_size x
-    gradient_accumulation_steps) is an error naming both. ``preset`` picks a torchtitan
+    gradient_accumulation_steps) is an error naming both. ``domain``, ``grad_rms`` and
+    ``measurements`` are those of :func:`check_setup`; ``state_dtype`` (``fp32``, ``bf16``,
+    ``fp16``) the precision of Adam's m and v where the file does not say. ``preset`` picks a torchtitan
     Python preset, ``accumulation`` (``per-rank``/``global``) nanoGPT's convention.
 
     Example:
@@ -231,6 +292,8 @@ def check_config(
         >>> r.batch.sequences, r.exit_code
         (32, 0)
     """
+    from ..recommend._eps import normal_state_dtype
+
     setup = read_config(paths, format, preset=preset, accumulation=accumulation)
 
     def positive(value: int | None, name: str) -> int | None:
@@ -245,14 +308,16 @@ def check_config(
         global_batch=(positive(global_batch_size, "global batch size"), "--global-batch-size"),
         max_steps=(positive(max_steps, "max steps"), "--max-steps"),
         dataset_size=(positive(dataset_size, "dataset size"), "--dataset-size"),
+        state_dtype=(normal_state_dtype(state_dtype), "--state-dtype"),
     )
-    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients)
+    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients,
+                       domain=domain, measurements=measurements, grad_rms=grad_rms)
 
 
 def check_values(
-    batch_size: int,
-    beta1: float,
-    beta2: float,
+    batch_size: int | None = None,
+    beta1: float | None = None,
+    beta2: float | None = None,
     *,
     eps: float | None = None,
     seq_len: int | None = None,
@@ -261,32 +326,59 @@ def check_values(
     gradients: str | Path | None = None,
     reference: BetaReference | str | None = None,
     reference_seq_len: int | None = None,
+    domain: str | None = None,
+    state_dtype: str | None = None,
+    grad_rms: float | None = None,
+    measurements: Iterable[Measurement] = (),
 ) -> CheckReport:
     """Check bare values, no configuration file: the same rules, report and exit codes.
 
     ``batch_size`` counts samples (sequences) per optimizer step; ``seq_len`` tokens per
-    sequence (then batches are compared in tokens).
+    sequence (then batches are compared in tokens, and the run is taken for a language
+    model unless ``domain`` says otherwise). ``domain``: your kind of training; without
+    it (and without ``seq_len``) published runs do not count. ``state_dtype``: the
+    precision of Adam's m and v (``fp32``, ``bf16``, ``fp16``), for the eps rule. A value
+    not given (None) is a rule not run ("not checked"), never an error: eps and the
+    precision alone are judged on their own.
 
     Raises:
-        InvalidParameterError: a beta outside [0, 1), a negative eps, a size below 1.
+        InvalidParameterError: a beta outside [0, 1), a negative eps, a size below 1, or
+            neither (batch_size, beta1, beta2) nor eps given.
 
     Example:
-        >>> check_values(8, 0.0, 0.95).exit_code, check_values(8, 0.0, 0.99).exit_code   # Shi et al. 2021
-        (1, 0)
+        >>> check_values(8, 0.0, 0.95, domain="vision").exit_code     # Shi et al. 2021: it failed
+        1
+        >>> check_values(8, 0.0, 0.95).exit_code                      # domain not known: no evidence applies
+        0
+        >>> check_values(8, 0.9, 0.95, eps=1e-8, state_dtype="fp16").exit_code   # eps rounds to 0 in fp16
+        1
+        >>> check_values(eps=1e-8, state_dtype="fp16").exit_code                  # eps alone is judged too
+        1
     """
     from .._validate import check_beta, check_nonnegative_float
+    from ..recommend._eps import normal_state_dtype
 
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
-    beta1, beta2 = check_beta(beta1, "beta1"), check_beta(beta2, "beta2")
+    core = {"batch_size": batch_size, "beta1": beta1, "beta2": beta2}
+    missing = [k for k, v in core.items() if v is None]
+    if missing and eps is None:
+        raise InvalidParameterError(
+            f"{', '.join(missing)} not given: give batch_size, beta1 and beta2 (CLI --batch-size, --beta1, "
+            "--beta2), or eps alone (--eps, with --state-dtype) to judge eps on its own")
+    beta1 = None if beta1 is None else check_beta(beta1, "beta1")
+    beta2 = None if beta2 is None else check_beta(beta2, "beta2")
     eps = None if eps is None else check_nonnegative_float(eps, "eps")
     setup = TrainingSetup(format="values", files=[])
     given = {"beta1": (beta1, "--beta1"), "beta2": (beta2, "--beta2"), "eps": (eps, "--eps"),
-             "global_batch": (check_positive_int(batch_size, "batch_size"), "--batch-size"),
+             "global_batch": (None if batch_size is None else check_positive_int(batch_size, "batch_size"),
+                              "--batch-size"),
              "seq_len": (None if seq_len is None else check_positive_int(seq_len, "seq_len"), "--seq-len"),
              "max_steps": (None if max_steps is None else check_positive_int(max_steps, "max_steps"), "--max-steps"),
              "dataset_size": (None if dataset_size is None else check_positive_int(dataset_size, "dataset_size"),
-                              "--dataset-size")}
+                              "--dataset-size"),
+             "state_dtype": (normal_state_dtype(state_dtype), "--state-dtype")}
     for name, (value, flag) in given.items():
         if value is not None:
             setup.set(name, float(value) if name in ("beta1", "beta2", "eps") else value, f"flag {flag}")
-    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients)
+    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients,
+                       domain=domain, measurements=measurements, grad_rms=grad_rms)

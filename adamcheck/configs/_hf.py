@@ -7,7 +7,7 @@ Keys read: ``adam_beta1``, ``adam_beta2``, ``adam_epsilon``, ``weight_decay``,
 ``learning_rate``, ``per_device_train_batch_size`` (``per_gpu_train_batch_size`` when
 set, as transformers 4.x does), ``gradient_accumulation_steps``, ``optim``,
 ``adafactor``, ``max_steps``, ``num_train_epochs``, and a sequence length from
-``max_seq_length``/``max_length``/``block_size`` when the file has one (TRL and
+``max_seq_length``/``max_length``/``block_size``/``model_max_length`` when the file has one (TRL and
 ``run_clm.py`` keep it beside the training arguments). Keys the file leaves out take
 the TrainingArguments defaults, named as such in the report.
 
@@ -23,11 +23,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import ConfigError
-from ._names import HF_ADAM, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise, not_covered
+from ._names import HF_ADAM, HF_SCRIPT_FIELDS, HF_TRAINING_ARGUMENTS_FIELDS, adam_name_or_raise, not_covered
 from ._readutil import as_int, as_number, near_miss
 from ._setup import TrainingSetup
 
-__all__ = ["read_hf_dict", "HF_DEFAULTS", "hf_evidence", "hf_deepspeed_reference"]
+__all__ = ["read_hf_dict", "HF_DEFAULTS", "TRL_DEFAULTS", "hf_evidence", "hf_deepspeed_reference", "hf_unknown_keys"]
 
 #: TrainingArguments defaults for the keys adamcheck reads. ``optim`` defaulted to
 #: "adamw_torch" in transformers 4.x and "adamw_torch_fused" in 5.x: both are AdamW.
@@ -44,6 +44,22 @@ HF_DEFAULTS: dict[str, Any] = {
     "optim": "adamw_torch",
 }
 
+TRL_VERSION = "TRL 1.9.0, f2cd577"
+#: The TrainingArguments defaults that TRL's config classes replace, among the keys
+#: adamcheck reads (trl/trainer/*_config.py and trl/experimental/*/*_config.py at TRL
+#: 1.9.0, commit f2cd577). No TRL config changes the betas, eps or batch defaults.
+TRL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "SFTConfig": {"learning_rate": 2e-5}, "GKDConfig": {"learning_rate": 2e-5},
+    "DPOConfig": {"learning_rate": 1e-6}, "GRPOConfig": {"learning_rate": 1e-6},
+    "KTOConfig": {"learning_rate": 1e-6}, "RLOOConfig": {"learning_rate": 1e-6},
+    "ORPOConfig": {"learning_rate": 1e-6}, "CPOConfig": {"learning_rate": 1e-6},
+    "RewardConfig": {"learning_rate": 1e-4}, "PRMConfig": {"learning_rate": 1e-5},
+    "BCOConfig": {"learning_rate": 5e-7}, "OnlineDPOConfig": {"learning_rate": 5e-7},
+    "XPOConfig": {"learning_rate": 5e-7}, "NashMDConfig": {"learning_rate": 5e-7},
+    "PPOConfig": {"learning_rate": 3e-6}, "AsyncGRPOConfig": {"learning_rate": 1e-6},
+    "TrainingArguments": {}, "Seq2SeqTrainingArguments": {}, "UnslothTrainingArguments": {},
+}
+
 _FIELD_OF = {
     "adam_beta1": "beta1",
     "adam_beta2": "beta2",
@@ -53,7 +69,9 @@ _FIELD_OF = {
     "per_device_train_batch_size": "micro_batch",
     "gradient_accumulation_steps": "grad_accum",
 }
-_SEQ_KEYS = ("max_seq_length", "max_length", "block_size")
+#: Sequence-length keys, first found wins: TRL/run_clm names, and model_max_length of the
+#: Alpaca-family scripts (FastChat, LLaVA, stanford_alpaca), a tokenizer maximum.
+_SEQ_KEYS = ("max_seq_length", "max_length", "block_size", "model_max_length")
 _WATCHED = tuple(HF_DEFAULTS) + ("per_gpu_train_batch_size", "adafactor") + _SEQ_KEYS
 #: Keys that mark a dict as TrainingArguments (for format detection).
 _MARKERS = {
@@ -88,11 +106,15 @@ def hf_evidence(data: Any) -> list[str]:
     return [k for k in keys if k not in HF_TRAINING_ARGUMENTS_FIELDS and near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS)]
 
 
-def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> TrainingSetup:
+def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False, sources: dict[str, str] | None = None,
+                 config_class: str | None = None, fmt: str = "hf") -> TrainingSetup:
     """Read a TrainingArguments mapping into a :class:`TrainingSetup`.
 
     ``numeric_strings`` accepts ``"1e-8"`` for numeric keys (YAML 1.1 reads ``1e-8``
-    without a dot as a string).
+    without a dot as a string). ``sources`` gives a key's provenance when it is not
+    ``"FILE: key"`` (a Python call's line, a launch flag). ``config_class`` names the
+    TRL config the values feed (``SFTConfig``...): its own defaults
+    (:data:`TRL_DEFAULTS`) replace TrainingArguments' and its fields are not unknown keys.
 
     Example:
         >>> s = read_hf_dict({"adam_beta2": 0.95, "per_device_train_batch_size": 4}, "args.json")
@@ -106,12 +128,13 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
             f"{name} holds a {type(data).__name__}, not a mapping of TrainingArguments keys: "
             "give the JSON/YAML dump of TrainingArguments"
         )
-    setup = TrainingSetup(format="hf", files=[name])
+    setup = TrainingSetup(format=fmt, files=[name])
     unknown = []
+    own = TRL_DEFAULTS.get(config_class or "", {})
     for key in data:
         if not isinstance(key, str):
             raise ConfigError(f"{name} has a non-string key {key!r}: keys must be argument names")
-        if key in HF_TRAINING_ARGUMENTS_FIELDS or key in _SEQ_KEYS:
+        if key in HF_TRAINING_ARGUMENTS_FIELDS or key in _SEQ_KEYS or (config_class and key in HF_SCRIPT_FIELDS):
             continue
         guess = near_miss(key, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS)
         if guess is not None:
@@ -127,11 +150,13 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
         )
 
     def where(key: str) -> str:
-        return f"{name}: {key}"
+        return (sources or {}).get(key, f"{name}: {key}")
 
     def take(key: str) -> tuple[Any, str, bool]:
         if key in data and data[key] is not None:
             return data[key], where(key), False
+        if key in own:
+            return own[key], f"default of {config_class} ({key}; {TRL_VERSION})", True
         return HF_DEFAULTS[key], f"default of TrainingArguments ({key}; the same in transformers 4.36 to 5.23)", True
 
     for key in ("adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "learning_rate"):
@@ -146,6 +171,12 @@ def read_hf_dict(data: Any, name: str, *, numeric_strings: bool = False) -> Trai
             "per_device_train_batch_size (it was removed in 5.x)"
         )
         value, source = data[micro_key], where(micro_key)
+    elif config_class in ("GRPOConfig", "RLOOConfig", "AsyncGRPOConfig"):
+        value, source, _ = take(micro_key)
+        setup.notes.append(
+            f"{config_class}: per_device_train_batch_size counts completions (num_generations of them per prompt), "
+            "and each optimizer step averages over them"
+        )
     else:
         value, source, _ = take(micro_key)
     micro = as_int(value, source, strings=numeric_strings)
@@ -191,3 +222,11 @@ def hf_deepspeed_reference(data: dict[str, Any]) -> Any:
     """The ``deepspeed`` entry of TrainingArguments (a path or an inline dict), or None."""
     value = data.get("deepspeed") if isinstance(data, dict) else None
     return value or None
+
+
+def hf_unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Top-level keys that are neither TrainingArguments fields nor the model/data/TRL
+    arguments that argument files carry beside them (:data:`~._names.HF_SCRIPT_FIELDS`),
+    nor misspellings of the keys adamcheck reads (the reader refuses those by name)."""
+    return [str(k) for k in data if k not in HF_TRAINING_ARGUMENTS_FIELDS and k not in HF_SCRIPT_FIELDS
+            and k not in _SEQ_KEYS and not (isinstance(k, str) and near_miss(k, _WATCHED, HF_TRAINING_ARGUMENTS_FIELDS))]

@@ -20,10 +20,11 @@ adamcheck must never stop someone's training run).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .._errors import AdamCheckError
 from .._halflife import BetaReference
+from .._measurement import Measurement
 from ._check import check_setup
 from ._hf import read_hf_dict
 from ._report import CheckReport
@@ -43,13 +44,29 @@ def check_training_arguments(
     gradients: str | Path | None = None,
     reference: BetaReference | str | None = None,
     reference_seq_len: int | None = None,
+    domain: str | None = None,
+    state_dtype: str | None = None,
+    measurements: Iterable[Measurement] = (),
 ) -> CheckReport:
     """Check a live ``TrainingArguments`` (and optionally a ``TrainerState``).
 
     ``args`` needs ``to_dict()`` (as TrainingArguments has) or is a plain mapping.
+    ``state_dtype`` (``fp32``/``bf16``/``fp16``): the precision of the optimizer's m and
+    v, when known (the callback reads it from the optimizer's parameters); else from
+    ``fp16``/``bf16`` in the arguments (mixed precision: fp32). ``domain`` and
+    ``measurements`` as in :func:`adamcheck.configs.check_setup`.
     """
+    from ._precision import state_dtype_of
+
     data = args.to_dict() if hasattr(args, "to_dict") else dict(args)
     setup = read_hf_dict(data, "TrainingArguments")
+    found = state_dtype_of("hf", data, "TrainingArguments")
+    if state_dtype is not None:
+        from ..recommend._eps import normal_state_dtype
+
+        setup.state_dtype = Sourced(normal_state_dtype(state_dtype), "the optimizer's parameters")
+    elif found is not None:
+        setup.state_dtype = Sourced(*found)
     world = getattr(args, "world_size", None)
     if isinstance(world, int) and world >= 1:
         setup.world_size = Sourced(world, "TrainingArguments.world_size (the running process group)")
@@ -64,6 +81,8 @@ def check_training_arguments(
         reference_seq_len=reference_seq_len,
         gradients=gradients,
         dataset_size=dataset_size,
+        domain=domain,
+        measurements=measurements,
     )
 
 
@@ -76,6 +95,7 @@ def hf_check_callback(
     reference_seq_len: int | None = None,
     fail_on_risk: bool = False,
     monitor: bool | dict[str, Any] = False,
+    domain: str | None = None,
 ) -> Any:
     """A ``transformers.TrainerCallback`` instance that checks Adam at train start.
 
@@ -94,6 +114,10 @@ def hf_check_callback(
                           callbacks=[adamcheck.hf_check_callback(seq_len=1024)])
         trainer.train()      # logs the report; callback.report holds it
 
+    The log holds the short answer (at most 10 lines: the verdict, the one reason, the
+    recommendation); ``callback.report.render(explain=True)`` has every rule. ``domain``:
+    your kind of training (default: a language model when ``seq_len`` is given).
+
     See the module docstring for when it raises (only with ``fail_on_risk=True``).
     """
     from transformers import TrainerCallback
@@ -106,6 +130,7 @@ def hf_check_callback(
         gradients=gradients,
         reference=reference,
         reference_seq_len=reference_seq_len,
+        domain=domain,
     )
 
     class AdamCheckCallback(TrainerCallback):  # type: ignore[misc, valid-type]
@@ -121,7 +146,7 @@ def hf_check_callback(
             if monitor:
                 self._attach_monitor(args, kwargs)
             try:
-                report = check_training_arguments(args, state, **options)
+                report = check_training_arguments(args, state, state_dtype=_state_dtype(kwargs), **options)
             except AdamCheckError as exc:
                 self.error = str(exc)
                 logger.warning("adamcheck: could not check the Adam settings: %s", exc)
@@ -131,6 +156,7 @@ def hf_check_callback(
                 logger.warning("adamcheck: internal error, check skipped (%s); please report it", self.error)
                 return
             self.report = report
+            # the short answer only: the training log is no place for every rule
             if report.exit_code:
                 logger.warning("adamcheck:\n%s", report.render())
             else:
@@ -175,3 +201,20 @@ def hf_check_callback(
                 self.monitor.remove()
 
     return AdamCheckCallback()
+
+
+def _state_dtype(kwargs: Any) -> str | None:
+    """fp32/bf16/fp16 from the dtype of the parameters the Trainer's optimizer updates (its
+    m and v take that dtype), else of the model's; None when neither is there."""
+    params: list[Any] = []
+    opt = kwargs.get("optimizer")
+    for group in getattr(opt, "param_groups", None) or []:
+        params = list(group.get("params") or [])[:1]
+        if params:
+            break
+    if not params and kwargs.get("model") is not None and hasattr(kwargs["model"], "parameters"):
+        params = list(kwargs["model"].parameters())[:1]
+    if not params:
+        return None
+    name = str(getattr(params[0], "dtype", "")).replace("torch.", "")
+    return {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float64": "fp32"}.get(name)

@@ -77,7 +77,7 @@ def read_levanter_dict(data: Any, name: str) -> TrainingSetup:
         setup.set("grad_accum", 1, f"{p.where('trainer.train_batch_size')} = -1 (no accumulation)")
         setup.world_size_required = (
             f"{p.where('trainer.train_batch_size')} = -1 makes the batch per_device_parallelism x the device "
-            "count: pass world_size (CLI --world-size)"
+            "count: pass --world-size"
         )
     else:
         p.number("global_batch", "trainer.train_batch_size", kind=int, default=512)

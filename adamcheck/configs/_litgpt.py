@@ -22,7 +22,8 @@ from ._torchclass import adam_class_defaults
 __all__ = ["read_litgpt_dict", "litgpt_evidence"]
 
 VERSION = "litgpt 0.5.13 TrainArgs"
-_TRAIN = ("global_batch_size", "micro_batch_size", "lr_warmup_steps", "max_tokens", "max_seq_length", "save_interval")
+_TRAIN = ("global_batch_size", "micro_batch_size", "lr_warmup_steps", "max_tokens", "max_seq_length", "save_interval",
+          "beta1", "beta2")
 
 
 def litgpt_evidence(data: Any) -> list[str]:
@@ -53,6 +54,10 @@ def read_litgpt_dict(data: Any, name: str) -> TrainingSetup:
         raise ConfigError(f"{name} holds a {type(data).__name__}, not a litgpt config mapping")
     setup = TrainingSetup(format="litgpt", files=[name])
     p = Picker(data, name, setup, VERSION)
+    train = data.get("train") if isinstance(data.get("train"), dict) else {}
+    old = [k for k in _OLD_OPTIMIZER_KEYS if k in train]
+    if old:
+        return _read_old_optimizer(data, name, setup, old)
     opt = data.get("optimizer", "AdamW")
     if isinstance(opt, str):
         path, args, where = (opt if "." in opt else f"torch.optim.{opt}"), {}, "optimizer"
@@ -71,6 +76,39 @@ def read_litgpt_dict(data: Any, name: str) -> TrainingSetup:
     lib.number("eps", "optimizer.init_args.eps", default=defaults["eps"])
     lib.number("weight_decay", "optimizer.init_args.weight_decay", default=defaults["weight_decay"])
     lib.number("lr", "optimizer.init_args.lr")
+    return _read_batch(data, name, setup, p)
+
+
+#: TrainArgs fields of litgpt before its ``optimizer`` argument (config_hub files at commit
+#: e7a23cf3 still carry them): AdamW's settings lived in ``train``.
+_OLD_OPTIMIZER_KEYS = ("beta1", "beta2", "learning_rate", "weight_decay")
+#: Their defaults, as litgpt's generated config comments state them at e7a23cf3
+#: ("beta1 (type: float, default: 0.9)", "beta2 ... default: 0.95").
+_OLD_VERSION = "litgpt TrainArgs before the optimizer argument (config_hub at e7a23cf3)"
+_OLD_DEFAULTS = {"beta1": 0.9, "beta2": 0.95}
+
+
+def _read_old_optimizer(data: dict, name: str, setup: TrainingSetup, old: list[str]) -> TrainingSetup:
+    """Older litgpt configs: AdamW with betas in ``train.beta1``/``train.beta2``, no eps key."""
+    p = Picker(data, name, setup, VERSION)
+    if "optimizer" in data:
+        raise ConfigError(
+            f"{name} sets both optimizer and train.{old[0]}: litgpt read the optimizer's settings from one "
+            "of them depending on its version; keep the one your litgpt version reads"
+        )
+    setup.optimizer = Sourced("torch.optim.AdamW", f"{_OLD_VERSION}: AdamW with train.beta1/beta2", weak=True)
+    old_p = Picker(data, name, setup, _OLD_VERSION)
+    old_p.number("beta1", "train.beta1", default=_OLD_DEFAULTS["beta1"])
+    old_p.number("beta2", "train.beta2", default=_OLD_DEFAULTS["beta2"])
+    old_p.number("weight_decay", "train.weight_decay")
+    old_p.number("lr", "train.learning_rate")
+    _, defaults = adam_class_defaults("torch.optim.AdamW", p.where("train"))
+    setup.eps = Sourced(defaults["eps"], f"default of torch.optim.AdamW (the file sets no eps; {_OLD_VERSION})",
+                        weak=True)
+    return _read_batch(data, name, setup, p)
+
+
+def _read_batch(data: dict, name: str, setup: TrainingSetup, p: Picker) -> TrainingSetup:
     p.number("global_batch", "train.global_batch_size", kind=int, default=64)
     p.number("micro_batch", "train.micro_batch_size", kind=int, default=4)
     p.number("seq_len", "train.max_seq_length", kind=int)
@@ -84,7 +122,7 @@ def read_litgpt_dict(data: Any, name: str) -> TrainingSetup:
         shown = "not set" if devices is None else f"{devices!r}"
         setup.world_size_required = (
             f"{p.where('devices')} is {shown} (auto = every visible GPU; the scripts' defaults differ): "
-            "pass world_size (CLI --world-size) with the GPU count"
+            "pass --world-size with the GPU count"
         )
     if setup.seq_len is not None:
         setup.notes.append(f"{name}: train.max_seq_length is a maximum; tokens per step are fewer unless every sample fills it")

@@ -23,11 +23,12 @@ misspelling of one it reads (``--adam-beta-2``) and ignores the others.
 from __future__ import annotations
 
 import re
-import shlex
+
 from .._errors import ConfigError
 from ._names import MEGATRON_ADAM, adam_name_or_raise
 from ._readutil import as_int, as_number, near_miss
 from ._setup import Sourced, TrainingSetup
+from ._shell import expand, long_flags, shell_variables, shell_words
 
 __all__ = ["read_megatron_text", "looks_like_megatron"]
 
@@ -55,105 +56,11 @@ _KNOWN_NEAR = frozenset(
         "--num-layers-per-virtual-pipeline-stage", "--pipeline-model-parallel-split-rank",
     )
 )
-_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=([^\s()]*)\s*(?:#.*)?$")
 _NOT_TRAINING = re.compile(r"generat|inference|server|evaluat|export|convert", re.IGNORECASE)
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def looks_like_megatron(text: str) -> bool:
     return bool(re.search(r"--(adam-beta[12]|micro-batch-size|global-batch-size)\b", text))
-
-
-def _continuations(text: str) -> str:
-    """Bash line continuations made harmless for :mod:`shlex`, line numbers kept.
-
-    Outside quotes and inside double quotes, bash drops backslash-newline. Here it
-    becomes a space plus the newline (outside quotes a newline only separates words;
-    inside a double-quoted value that is word-split later it is whitespace too), so
-    shlex's line count stays the file's. Inside single quotes nothing changes.
-    """
-    out: list[str] = []
-    quote = ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote != "'" and ch == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if nxt == "\n":
-                out.append(" \n")
-            else:
-                out.append(ch + nxt)
-            i += 2
-            continue
-        if ch in "'\"" and (not quote or quote == ch):
-            quote = "" if quote else ch
-        elif ch == "#" and not quote and (i == 0 or text[i - 1] in " \t\n;"):
-            end = text.find("\n", i)
-            end = len(text) if end < 0 else end
-            out.append(" " * (end - i))  # comments may hold unbalanced quotes: blank them
-            i = end
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
-
-
-def _blank_heredocs(text: str) -> str:
-    """Here-document bodies (``<<EOF`` ... ``EOF``) are data for another program (often
-    Python with its own quotes): blank them, keeping the line count."""
-    lines = text.split("\n")
-    out = []
-    end: str | None = None
-    for line in lines:
-        if end is not None:
-            out.append("")
-            if line.strip() == end:
-                end = None
-            continue
-        out.append(line)
-        match = _HEREDOC.search(line)
-        if match and "#" not in line[: match.start()]:
-            end = match.group(2)
-    return "\n".join(out)
-
-
-def _tokens(text: str, name: str) -> list[tuple[str, int]]:
-    """Words with their line numbers, split as bash splits them (quotes spanning lines
-    included); a variable assignment whose quoted value holds flags
-    (``GPT_ARGS="--micro-batch-size 4 ..."``, used later as ``$GPT_ARGS``) is word-split
-    into those flags, as bash splits an unquoted expansion."""
-    import io
-
-    prepared = _continuations(_blank_heredocs(text))
-    stream = io.StringIO(prepared)
-    lexer = shlex.shlex(stream, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    out: list[tuple[str, int]] = []
-    try:
-        while True:
-            word = lexer.get_token()
-            if word is None or word == lexer.eof:
-                break
-            # The stream stands one character past the word (its terminator, often a newline).
-            end = max(stream.tell() - 1, 0)
-            end_line = prepared.count("\n", 0, end) + 1
-            match = re.match(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=(.*)$", word, re.S)
-            if match and "--" in match.group(1) and re.search(r"\s", match.group(1)):
-                value = match.group(1)
-                line = end_line - value.count("\n")
-                for piece in re.split(r"(\s+)", value):
-                    if piece.strip():
-                        out.append((piece, line))
-                    line += piece.count("\n")
-                continue
-            out.append((word, end_line))
-    except ValueError as exc:
-        raise ConfigError(f"{name} line {lexer.lineno}: cannot split the arguments ({exc}): fix the quoting") from None
-    return out
 
 
 def read_megatron_text(text: str, name: str) -> TrainingSetup:
@@ -165,29 +72,9 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
         >>> s.get("global_batch"), s.get("beta2"), s.get("seq_len")
         (1536, 0.95, 2048)
     """
-    tokens = _tokens(text, name)
-    variables: dict[str, str] = {}
-    for word, _ in tokens:
-        match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=([^\s()]*)$", word)
-        if match and "$" not in match.group(2) and "`" not in match.group(2):
-            variables[match.group(1)] = match.group(2)
-
-    flags: dict[str, tuple[list[str], int]] = {}
-    i = 0
-    while i < len(tokens):
-        word, line = tokens[i]
-        i += 1
-        if not word.startswith("--") or len(word) < 3 or word.endswith(")"):
-            continue  # "--flag)" is a bash case pattern, not an argument
-        flag, _, inline = word.partition("=")
-        values: list[str] = [inline] if inline else []
-        while not inline and i < len(tokens):
-            nxt = tokens[i][0]
-            if nxt.startswith("--") or nxt.endswith("=(") or nxt in (")", "\\", "&&", "|", ";"):
-                break
-            values.append(nxt)
-            i += 1
-        flags[flag] = (values, line)  # argparse: the last occurrence wins
+    tokens = shell_words(text, name)
+    variables = shell_variables(tokens)
+    flags = {flag: (values, line) for flag, values, line in long_flags(tokens)}  # argparse: the last wins
 
     for flag, (_, line) in flags.items():
         if flag in _KNOWN_NEAR:
@@ -213,23 +100,7 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
         where = f"{name} line {line}: {flag}"
         if not values:
             raise ConfigError(f"{where} has no value: write e.g. {flag} 8")
-        raw = values[0]
-        unresolved = False
-
-        def sub(m: re.Match) -> str:
-            nonlocal unresolved
-            var = m.group(1) or m.group(2)
-            if var in variables:
-                return variables[var]
-            unresolved = True
-            return m.group(0)
-
-        value = _VAR.sub(sub, raw)
-        if unresolved or "$" in value or "`" in value:
-            return None, f"{where} = {raw} needs the shell to expand it"
-        if value != raw:
-            where += f" (= {value} via {raw})"
-        return value, where
+        return expand(values[0], variables, where)
 
     for flag, field in _FLOAT_FLAGS.items():
         if flag in flags:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from .._errors import ConfigError
 
-__all__ = ["HF_ADAM", "HF_TRAINING_ARGUMENTS_FIELDS", "NotCoveredError", "adam_name_or_raise", "not_covered"]
+__all__ = ["HF_ADAM", "HF_SCRIPT_FIELDS", "HF_TRAINING_ARGUMENTS_FIELDS", "NotCoveredError", "adam_name_or_raise",
+           "not_covered"]
 
 class NotCoveredError(ConfigError):
     """The configuration runs an optimizer whose update is not Adam's (Lion, Adafactor,
@@ -122,5 +123,108 @@ HF_TRAINING_ARGUMENTS_FIELDS = frozenset(
     "train_sampling_strategy", "use_cache", "use_cpu", "use_ipex",
     "use_legacy_prediction_loop", "use_liger_kernel", "use_mps_device", "warmup_ratio",
     "warmup_steps", "weight_decay",
+    }
+)
+
+
+#: Keys that Hugging Face argument files and TRL configs carry beside TrainingArguments:
+#: the fields of every TRL config, ScriptArguments and ModelConfig dataclass of TRL
+#: 0.9.4, 0.12.2, 0.15.2, 0.19.1 and 1.9.0 (read from huggingface/trl at those tags and
+#: commit f2cd577), and the ModelArguments/DataTrainingArguments of transformers'
+#: ``examples/pytorch/*/run_*.py`` and alignment-handbook. Recognising them keeps a TRL
+#: recipe from looking like "mostly unknown keys". TRL's PPO ``batch_size`` and A2PO's
+#: loss ``beta1``/``beta2`` are left out: in a YAML file they mean another framework's
+#: batch and Adam betas far more often.
+HF_SCRIPT_FIELDS = frozenset(
+    {
+    "accelerator_kwargs", "activation_offloading", "adap_kl_ctrl", "allow_tf32", "alpha",
+    "assistant_only_loss", "async_reward_computation", "attn_implementation",
+    "auto_insert_empty_system_msg", "backward_batch_size", "base_model", "base_model_attribute_name",
+    "beta", "block_size", "bnb_4bit_quant_storage", "bnb_4bit_quant_type", "cache_dir",
+    "cache_implementation", "callbacks", "cast_lm_head_to_fp32", "center_rewards_coefficient",
+    "chars_per_token", "chat_template", "chat_template_kwargs", "chat_template_path", "cliprange",
+    "cliprange_value", "columns", "compare_steps", "completion_only_loss", "config_name",
+    "config_overrides", "cpo_alpha", "data_dir", "data_files", "dataset_batch_size", "dataset_config",
+    "dataset_config_name", "dataset_kwargs", "dataset_mixer", "dataset_name", "dataset_num_proc",
+    "dataset_splits", "dataset_streaming", "dataset_test_split", "dataset_text_field",
+    "dataset_train_split", "datasets", "delta", "desirable_weight", "diagnostics_flat_tolerance",
+    "diagnostics_warning_interval", "disable_dropout", "discopop_tau", "distillation_add_tail",
+    "distillation_alpha", "distillation_is_clip", "distillation_mode", "distillation_objective",
+    "distillation_topk", "distillation_weight", "dont_reprompt_on_self_success",
+    "ds3_gather_for_generation", "dtype", "early_stopping", "entropy_coef", "entropy_coef_delta",
+    "entropy_coef_max", "entropy_coef_min", "entropy_target", "environment_feedback_only_without_solution",
+    "eos_token", "epsilon", "epsilon_high", "eval_packing", "exp_name", "f_alpha_divergence_coef",
+    "f_divergence_type", "feedback_template", "filter_all_incorrect", "filter_empty", "force_use_ref_model",
+    "forced_bos_token", "fork_threshold_tokens", "forward_batch_size", "fraction", "gamma",
+    "generate_during_eval", "generate_from_teacher", "generation_batch_size", "generation_kwargs",
+    "global_backward_batch_size", "global_batch_size", "gpu_memory_utilization",
+    "gradient_checkpointing_use_reentrant", "heartbeat_stale_after_s", "horizon", "ignore_bias_buffers",
+    "ignore_pad_token_for_loss", "importance_sampling_level", "include_environment_feedback",
+    "init_kl_coef", "is_encoder_decoder", "is_peft_model", "iw_opd_epsilon", "iw_opd_gamma", "judge",
+    "kd_temperature", "keep_linebreaks", "kl_coef", "kl_estimator", "kl_penalty", "label_pad_token_id",
+    "label_smoothing", "lam", "lang", "ld_alpha", "length_normalization", "lmbda", "load_in_4bit",
+    "load_in_8bit", "local_batch_size", "local_mini_batch_size", "local_rollout_forward_batch_size",
+    "log_completions", "log_completions_hub_repo", "log_completions_steps", "log_image_freq",
+    "log_multimodal", "log_unique_prompts", "log_with", "logdir", "lora_alpha", "lora_dropout",
+    "lora_modules_to_save", "lora_r", "lora_target_modules", "lora_target_parameters", "lora_task_type",
+    "loss_add_tail", "loss_top_k", "loss_type", "loss_weights", "low_cpu_mem_usage",
+    "mask_truncated_completions", "max_completion_length", "max_density_ratio", "max_eval_samples",
+    "max_inflight_tasks", "max_length", "max_new_tokens", "max_predict_samples", "max_prompt_length",
+    "max_reprompt_len", "max_seq_length", "max_source_length", "max_staleness", "max_target_length",
+    "max_tool_calling_iterations", "max_train_samples", "max_workers", "micro_batch_size",
+    "min_density_ratio", "min_p", "mini_batch_size", "missing_eos_penalty", "mixed_precision",
+    "mixture_coef", "model_adapter_name", "model_init_kwargs", "model_name", "model_name_or_path",
+    "model_revision", "model_type", "multi_objective_aggregation", "name", "negative_prompts",
+    "non_eos_penalty", "normalize_advantage", "normalize_advantages", "normalize_reward", "num_beams",
+    "num_checkpoint_limit", "num_completions_to_print", "num_epochs", "num_generations",
+    "num_generations_eval", "num_iterations", "num_loss_tokens_to_skip", "num_mini_batches",
+    "num_of_sequences", "num_ppo_epochs", "num_sample_generations", "num_total_batches", "num_updates",
+    "num_value_samples", "off_policy_mask_threshold", "optimize_cuda_cache", "optimize_device_cache",
+    "overwrite_cache", "packing", "packing_strategy", "pad_to_max_length", "pad_to_multiple_of",
+    "pad_token", "padding_free", "padding_value", "path", "penalty_reward_value",
+    "per_prompt_stat_tracking", "per_prompt_stat_tracking_buffer_size",
+    "per_prompt_stat_tracking_min_count", "ppo_epochs", "precompute_ref_batch_size",
+    "precompute_ref_log_probs", "preprocessing_num_workers", "project_kwargs", "prompt_sample_size",
+    "push_to_hub_if_best_kwargs", "query_dataset", "queue_maxsize", "ratio_threshold", "ref_adapter_name",
+    "ref_model_init_kwargs", "ref_model_mixup_alpha", "ref_model_sync_steps", "reference_free",
+    "remove_thinking_from_demonstration", "repetition_penalty", "replay_buffer_size", "reprompt_template",
+    "request_timeout", "response_length", "resume_from", "reverse_kl_top_1_mode", "reward_clip_range",
+    "reward_model", "reward_model_path", "reward_weights", "rkl_advantage", "rloo_k",
+    "router_aux_loss_coef", "rpo_alpha", "sample_batch_size", "sample_eta", "sample_guidance_scale",
+    "sample_num_batches_per_epoch", "sample_num_steps", "sanity_check", "sapo_temperature_neg",
+    "sapo_temperature_pos", "save_freq", "scale_rewards", "score_clip", "seq_kd", "sft_model_path",
+    "shuffle_dataset", "simpo_gamma", "single_step_decomposition", "solution_template", "source_lang",
+    "source_prefix", "split", "step_separator", "steps", "steps_per_generation", "stop_token",
+    "stop_token_id", "streaming", "success_reward_threshold", "summary_column", "sync_ref_model", "target",
+    "target_kl", "target_lang", "task_name", "teacher_model_init_kwargs", "teacher_model_kind",
+    "teacher_model_name_or_path", "teacher_model_revision", "teacher_model_server_url",
+    "teacher_prompt_template", "teacher_sync_steps", "teacher_tokenizer_name_or_path",
+    "teacher_update_rate", "temperature", "test_file", "test_split_size", "text_column_name", "token",
+    "token_budget", "token_level_kl", "tokenizer_name", "tools", "top_entropy_quantile", "top_k", "top_p",
+    "torch_dtype", "total_episodes", "tpo_alpha", "tpo_l_gamma", "tracker_kwargs", "tracker_project_name",
+    "train_adam_beta1", "train_adam_beta2", "train_adam_epsilon", "train_adam_weight_decay",
+    "train_adv_clip_max", "train_batch_size", "train_cfg", "train_clip_range", "train_file",
+    "train_gradient_accumulation_steps", "train_learning_rate", "train_max_grad_norm",
+    "train_num_inner_epochs", "train_on_last_step_only", "train_timestep_fraction", "train_use_8bit_adam",
+    "transformers_continuous_batching_config", "truncated_backprop_rand", "truncated_backprop_timestep",
+    "truncated_rand_backprop_minmax", "truncation_mode", "truncation_side", "trust_remote_code",
+    "uld_crossentropy_weight", "uld_distillation_weight", "uld_hybrid_matched_weight",
+    "uld_hybrid_unmatched_weight", "uld_skip_student_eos", "uld_skip_teacher_eos",
+    "uld_student_temperature", "uld_teacher_temperature", "uld_token_merge_strategy", "uld_use_hybrid_loss",
+    "undesirable_weight", "use_adaptive_entropy", "use_auth_token", "use_bias_correction_kl",
+    "use_bnb_nested_quant", "use_dora", "use_extended_uld", "use_fast_tokenizer", "use_liger",
+    "use_liger_loss", "use_logits_to_keep", "use_num_logits_to_keep", "use_peft", "use_rslora",
+    "use_score_norm", "use_score_scaling", "use_successful_as_teacher", "use_teacher_server",
+    "use_transformers_continuous_batching", "use_transformers_paged", "use_uld_loss", "use_vllm",
+    "use_weighting", "val_max_target_length", "validation_file", "validation_split_percentage",
+    "vespo_k_neg", "vespo_k_pos", "vespo_lambda_neg", "vespo_lambda_pos", "vf_coef", "vllm_device",
+    "vllm_dtype", "vllm_enable_sleep_mode", "vllm_gpu_memory_utilization", "vllm_group_port",
+    "vllm_guided_decoding_regex", "vllm_importance_sampling_cap", "vllm_importance_sampling_clip_max",
+    "vllm_importance_sampling_clip_min", "vllm_importance_sampling_correction",
+    "vllm_importance_sampling_mode", "vllm_max_model_len", "vllm_max_model_length", "vllm_mode",
+    "vllm_model_impl", "vllm_server_base_url", "vllm_server_host", "vllm_server_port",
+    "vllm_server_timeout", "vllm_structured_outputs_regex", "vllm_sync_frequency",
+    "vllm_tensor_parallel_size", "wandb_log_unique_prompts", "weight_sync_steps", "whiten_rewards",
+    "world_size"
     }
 )

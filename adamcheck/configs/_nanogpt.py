@@ -443,6 +443,6 @@ def read_nanogpt_source(source: str, name: str, accumulation: str | None = None)
             setup.world_size = Sourced(gpus, f"{name} line {line} comment {text!r}", weak=True)
         setup.world_size_required = (
             "nanoGPT's per-GPU accumulation (train.py before 2023-03-25) multiplies the batch by the GPU count: "
-            "pass world_size (CLI --world-size) (from 2023-02-13 to 2023-03-25 a single-GPU run multiplied the accumulation by 8)"
+            "pass --world-size (from 2023-02-13 to 2023-03-25 a single-GPU run multiplied the accumulation by 8)"
         )
     return setup

@@ -19,6 +19,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._names import not_covered
+from ._foundry import looks_like_foundry
 from ._pick import Picker
 from ._setup import TrainingSetup
 
@@ -27,19 +28,6 @@ __all__ = ["read_olmo_dict", "olmo_evidence"]
 VERSION = "OLMo 0.6 TrainConfig"
 _KEYS = ("global_train_batch_size", "device_train_microbatch_size", "device_train_batch_size", "max_duration",
          "device_eval_batch_size", "save_interval_unsharded", "sharded_checkpointer")
-
-
-#: MosaicML llm-foundry (Composer) YAML shares OLMo's batch names but not its meanings
-#: or defaults (``max_seq_len``, ``optimizer.name: decoupled_adamw``, ``optimizer.lr``).
-_FOUNDRY = ("max_seq_len", "icl_tasks", "variables", "eval_first", "autoresume")
-
-
-def looks_like_foundry(data: Any) -> bool:
-    if not isinstance(data, dict):
-        return False
-    opt = data.get("optimizer")
-    name = str(opt.get("name", "")) if isinstance(opt, dict) else ""
-    return name.startswith("decoupled_") or any(k in data for k in _FOUNDRY)
 
 
 def olmo_evidence(data: Any) -> list[str]:

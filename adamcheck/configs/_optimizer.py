@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .._errors import InvalidParameterError
 from .._halflife import BetaReference
+from .._measurement import Measurement
 from .._validate import check_positive_int
 from ._check import check_setup
 from ._report import CheckReport
@@ -35,13 +36,18 @@ def check_optimizer(
     max_steps: int | None = None,
     reference: BetaReference | str | None = None,
     reference_seq_len: int | None = None,
+    domain: str | None = None,
+    measurements: Iterable[Measurement] = (),
 ) -> CheckReport:
     """Check the betas and eps of a torch Adam/AdamW optimizer at a batch size.
 
     ``batch_size`` is the number of sequences (samples) per optimizer step over all
     ranks and accumulation steps; ``seq_len`` (optional) gives tokens per sequence.
     Each distinct (betas, eps) among the param groups is checked; with several,
-    each finding names the groups it is about and ``param_groups`` lists them all.
+    each finding names the groups it is about and ``param_groups`` lists them all. The
+    parameters' dtype is the precision of Adam's m and v (the eps rule: eps that rounds
+    to 0 in fp16 is a risk). ``domain`` and ``measurements`` as in
+    :func:`adamcheck.configs.check_setup`.
 
     Raises :class:`~adamcheck.InvalidParameterError` for an optimizer that is not a
     ``torch.optim.Adam`` or ``torch.optim.AdamW`` (or a subclass).
@@ -49,9 +55,11 @@ def check_optimizer(
     Example:
         >>> import torch
         >>> opt = torch.optim.AdamW([torch.zeros(2, requires_grad=True)], betas=(0.9, 0.95))
-        >>> report = check_optimizer(opt, batch_size=8)
-        >>> report.exit_code, [f.rule for f in report.by_level("risk")]
-        (1, ['lower_edge'])
+        >>> check_optimizer(opt, batch_size=8).exit_code
+        0
+        >>> half = torch.optim.AdamW([torch.zeros(2, dtype=torch.float16, requires_grad=True)], eps=1e-8)
+        >>> [f.rule for f in check_optimizer(half, batch_size=8).by_level("risk")]   # eps rounds to 0 in fp16
+        ['eps_precision']
     """
     import torch
 
@@ -97,6 +105,9 @@ def check_optimizer(
             setup.seq_len = Sourced(check_positive_int(seq_len, "seq_len"), "argument seq_len")
         if max_steps is not None:
             setup.max_steps = Sourced(check_positive_int(max_steps, "max_steps"), "argument max_steps")
+        dtype = _param_dtype(optimizer.param_groups[indices[0]])
+        if dtype is not None:
+            setup.state_dtype = Sourced(dtype, f"{where}: the parameters' dtype (Adam's m and v take it)")
         if any(groups[i]["amsgrad"] for i in indices):
             setup.warnings.append(f"{where}: amsgrad=True runs AMSGrad, whose convergence story differs from Adam's")
         report = check_setup(
@@ -105,6 +116,8 @@ def check_optimizer(
             reference_seq_len=reference_seq_len,
             gradients=gradients,
             dataset_size=dataset_size,
+            domain=domain,
+            measurements=measurements,
         )
         reports.append((indices, report))
 
@@ -121,3 +134,11 @@ def check_optimizer(
     merged = replace(first, findings=findings, param_groups=groups)
     merged.setup = replace(first.setup, warnings=warnings)
     return merged
+
+
+def _param_dtype(group: dict[str, Any]) -> str | None:
+    params = list(group.get("params") or [])
+    if not params:
+        return None
+    name = str(params[0].dtype).replace("torch.", "")
+    return {"float32": "fp32", "float64": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(name)

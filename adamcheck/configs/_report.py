@@ -10,6 +10,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._answer import Answer
+from .._diagnostics import Level, exit_code
 from .._halflife import BetaReference
 from ._batch import EffectiveBatch
 from ._rules import Finding
@@ -18,8 +20,8 @@ from ._setup import SETUP_FIELDS, TrainingSetup
 __all__ = ["CheckReport", "SCHEMA"]
 
 SCHEMA = "adamcheck.check/1"
-_ORDER = {"error": 0, "risk": 1, "advice": 2, "not_checked": 3, "ok": 4}
-_LABEL = {"error": "ERROR", "risk": "RISK", "advice": "ADVICE", "not_checked": "NOT CHECKED", "ok": "ok"}
+#: The flag that shows the provenance and every rule (the same in ``check`` and ``recommend``).
+EXPLAIN_FLAG = "--explain"
 
 
 @dataclass
@@ -50,15 +52,14 @@ class CheckReport:
     #: :class:`adamcheck.recommend._verdict.Verdict` on the betas (None when unknown).
     verdict: Any = None
 
+    #: your kind of training (None: not known) and how it was found
+    domain: str | None = None
+    domain_how: str = ""
+
     @property
     def exit_code(self) -> int:
         """2 if any error, else 1 if any risk, else 0 (advice only or fine)."""
-        levels = {f.level for f in self.findings}
-        if "error" in levels:
-            return 2
-        if "risk" in levels:
-            return 1
-        return 0
+        return exit_code(self.findings)
 
     @property
     def warnings(self) -> list[str]:
@@ -89,20 +90,52 @@ class CheckReport:
                 "source": self.reference.source,
             },
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
-            "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: _ORDER[f.level])],
+            "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: f.level.rank)],
             "warnings": self.warnings,
             "notes": list(s.notes),
             "param_groups": self.param_groups,
             "recommendation": self.recommendation,
             "exit_code": self.exit_code,
+            "domain": {"value": self.domain, "how": self.domain_how},
+            "answer": {"verdict": self.answer().verdict, "lines": self.answer().texts()},
         }
 
-    def render(self, width: int = 100) -> str:
-        """The report for people: what was read from where, the batch computation,
-        then findings (errors and risks first) with the rule and its source."""
+    def answer(self) -> Answer:
+        """The short answer (at most 10 lines): the verdict, the one reason, the recommendation."""
         s = self.setup
-        lines = [_wrap(f"adamcheck check: {', '.join(s.files) or '(bare values)'} [{s.format}]", width, "", "  ")]
-        lines += self._answer(width)
+        title = f"adamcheck check: {', '.join(s.files) or '(bare values)'} [{s.format}]"
+        errors = self.by_level("error")
+        hint = f"({EXPLAIN_FLAG}: what was read, the effective batch, every rule and its source"
+        extra = len(self.warnings) + len(s.notes)
+        hint += f"; warnings and notes: {extra})" if extra else ")"
+        if errors:
+            first = errors[0]
+            lines = [f"error: {f.message}" for f in errors[1:3]]
+            return Answer(f"Verdict: ERROR (exit 2): {first.message}", lines, self.findings, title, hint)
+        v = self.verdict
+        if v is None:  # only what needs neither the betas nor the batch (eps) was judged
+            eps = [(f"eps: {f.message}", 3) for f in self.findings if f.rule in ("eps_precision", "eps_vs_grad")]
+            return Answer(f"Verdict: {self._label()} (exit {self.exit_code}): eps only (the batch size and betas "
+                          "were not given)", eps, self.findings, title, hint)
+        from ..recommend._verdict import answer_lines
+
+        head, lines = answer_lines(v, self.findings, self.recommendation)
+        return Answer(f"Verdict: {self._label()} (exit {self.exit_code}): {head}", lines, self.findings, title, hint)
+
+    def _label(self) -> str:
+        level = min((f.level for f in self.findings), key=lambda lv: lv.rank, default=Level.OK)
+        return {Level.ERROR: "ERROR", Level.RISK: "RISK"}.get(level, "OK")
+
+    def render(self, width: int = 100, explain: bool = False) -> str:
+        """The report for people: the short answer (at most 10 lines); with ``explain``,
+        then what was read from where, the batch computation, and every rule's finding
+        (errors and risks first) with its source."""
+        short = self.answer().render(width)
+        if not explain:
+            return short
+        s = self.setup
+        lines = short.splitlines()[:-1]  # the hint names the flag that is already on
+        lines += ["", _wrap(f"Domain: {self.domain_how or 'not known'}", width, "", "  ")]
         lines += ["", "Read:"]
         for name in SETUP_FIELDS:
             item = getattr(s, name)
@@ -119,11 +152,11 @@ class CheckReport:
         lines += [_wrap(step, width, "  ", "    ") for step in self.batch.computation] or ["  (unknown)"]
         steps = "unknown" if self.planned_steps is None else f"{self.planned_steps:,}"
         lines += ["", _wrap(f"Planned steps: {steps} ({self.planned_steps_how})", width, "", "  ")]
-        lines += ["", "Findings:"]
-        for f in sorted(self.findings, key=lambda f: _ORDER[f.level]):
-            label = _LABEL[f.level]
-            lines.append(_wrap(f"{label:<12}{f.rule}: {f.message}", width, "  ", " " * 14))
-            if f.level in ("error", "risk", "advice"):
+        lines += ["", "Findings (axis: divergence = will it fail; efficiency = will it train well):"]
+        for f in sorted(self.findings, key=lambda f: f.level.rank):
+            axis = f" [{f.axis}{', ' + f.lens if f.lens else ''}]" if f.axis else ""
+            lines.append(_wrap(f"{f.level.label:<12}{f.rule}{axis}: {f.message}", width, "  ", " " * 14))
+            if f.level in (Level.ERROR, Level.RISK, Level.ADVICE):
                 lines.append(_wrap(f"source: {f.source}", width, " " * 14, " " * 16))
         notes = list(s.notes)
         if self.warnings or notes:
@@ -133,32 +166,10 @@ class CheckReport:
         lines += ["", f"Result: {', '.join(counts)} -> exit {self.exit_code}"]
         return "\n".join(lines)
 
-    def _answer(self, width: int) -> list[str]:
-        """The verdict first: level and exit code, the safe range at this batch, the recommendation."""
-        from ..recommend._verdict import round_beta2
-
-        v = self.verdict
-        label = {2: "ERROR", 1: "RISK"}.get(self.exit_code, "OK" if v is None else v.level.upper())
-        if v is None:
-            return [f"Verdict: {label} (exit {self.exit_code}); betas or batch size unknown"]
-        size = f"batch {v.batch_size:,}" + (f" = {v.tokens_per_step:,} tokens" if v.tokens_per_step else "")
-        lo = hi = ""
-        if v.lower.beta2 is not None:
-            lo = f"{round_beta2(v.lower.beta2, 3):g} {'<' if v.lower.inclusive else '<='} "
-        if v.upper.beta2 is not None:
-            hi = f" <= {round_beta2(v.upper.beta2, 2, up=True):g}"
-        out = [f"Verdict: {label} (exit {self.exit_code}): beta1 = {v.beta1:g}, beta2 = {v.beta2:g} at {size}",
-               _wrap(f"safe range at this batch: {(lo + 'beta2' + hi) if lo or hi else 'no edge on record'} "
-                     f"(counted in {v.unit}; reference {v.reference})", width, "  ", "    ")]
-        out += [_wrap(m, width, "  ", "    ") for m in v.messages[:2]]
-        rec = self.recommendation
-        if rec is not None:
-            out.append(f"  recommended: (beta1, beta2) = ({rec['beta1']:g}, {rec['beta2']:g})")
-        return out
-
     def __str__(self) -> str:
         return self.render()
 
 
 def _wrap(text: str, width: int, first: str, rest: str) -> str:
     return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False)
+

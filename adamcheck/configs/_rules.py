@@ -1,48 +1,61 @@
 """The rules ``adamcheck check`` applies, one small function each.
 
-A rule takes a :class:`CheckContext` and returns :class:`Finding` objects. Levels:
+A rule takes a :class:`CheckContext` and returns :class:`Finding` objects
+(:class:`adamcheck._diagnostics.Diagnostic`: a level, the rule, a message, its source,
+the **axis** it speaks for and the **lens** that decided it). Levels:
 
 * ``error``: the setup is unusable (betas outside [0, 1), no batch size); exit 2.
-* ``risk``: outside what theory or the reference practice supports; exit 1.
-* ``advice``: worth knowing, not wrong; exit 0.
+* ``risk``: the run is likely to fail (divergence axis only); exit 1.
+* ``advice``: worth knowing, not a failure (efficiency, or a measured value that a more
+  specific lens overrides); exit 0.
 * ``not_checked``: the rule could not run, with the reason (never a silent pass).
 * ``ok``: the rule ran and found nothing, with the numbers it compared.
 
-Rules (``RULES`` runs them in this order):
+The divergence and efficiency rules read the shared verdict
+(:func:`adamcheck.recommend._verdict.verdict`), so ``check`` and ``recommend`` never
+disagree. Rules (``RULES`` runs them in this order):
 
-``betas_range``
+``betas_range`` (input)
     0 <= beta1 < 1, 0 <= beta2 < 1, eps >= 0: the range torch.optim.Adam accepts and
     Zhang et al.'s theorems assume.
-``batch_size``
+``batch_size`` (input)
     the effective batch (:mod:`._batch`) is known.
-``beta1_below_sqrt_beta2``
-    beta1 < sqrt(beta2). Every convergence theorem for Adam without modification
-    (Zhang et al. 2022, Thm 3.1; Zhang et al. 2026, Thm 2.2) assumes it; with
-    beta1 >= sqrt(beta2) none applies (Reddi et al. 2018 build failures for any
-    beta1 < sqrt(beta2) *after* fixing the betas; above it there is no guarantee at all).
-``lower_edge``
-    risk when beta2 is at or below the evidence edge at this batch: published runs with
-    a memory this short at this batch or a larger one failed (Shi et al. 2021, Marek et
-    al. 2025, batch-1 sweeps, Marin), by the rule of :mod:`adamcheck.recommend._verdict`
-    (the same verdict ``adamcheck recommend`` uses); counted in tokens when the sequence
-    length is known.
-``half_life``
+``beta1_below_sqrt_beta2`` (divergence, theory)
+    risk when beta1 >= sqrt(beta2). Every convergence theorem for Adam without
+    modification (Zhang et al. 2022, Thm 3.1; Zhang et al. 2026, Thm 2.2) assumes
+    beta1 < sqrt(beta2); with beta1 >= sqrt(beta2) none applies (Reddi et al. 2018 build
+    failures for any beta1 < sqrt(beta2) *after* fixing the betas; above it there is no
+    guarantee at all).
+``monitor``, ``probe`` (divergence)
+    your own run's measurements (a monitor file given as ``--gradients``, or
+    ``measurements``): they decide before everything else, in both directions.
+``critical_beta2`` (divergence, gradients)
+    risk when beta2 < beta2*(beta1, B) from sampled gradients (docs/theory.md section 10),
+    where that lens decided; needs ``--gradients``.
+``lower_edge`` (divergence, evidence)
+    risk when published runs whose conditions match yours (domain, beta1 class, batch
+    dominance, outcome kind) failed with a memory this short at this batch or a larger
+    one; "cannot tell" when your domain is not known.
+``eps_precision`` (divergence)
+    risk when eps rounds to 0 in an fp16 optimizer state (:mod:`adamcheck.recommend._eps`).
+``spikes`` (divergence, advice only)
+    published loss spikes that match your run, and the way their fix moved beta2.
+``half_life`` (efficiency)
     the memory M = 1/(1-beta2) against the half-life rule's beta2_rule =
     beta2_ref^(T/T_ref) (Marek et al. 2025) clamped to the practice range, in tokens
-    when both sequence lengths are known. Advice (never a risk: a memory shorter than
-    the rule's is the lower edge's business) when the batch is at least the reference's
-    and M exceeds 5x the rule's: too long a memory at large batch spiked (Megatron's
-    Mixtral example at 0.999 and 1M tokens per step).
-``memory_vs_steps``
+    when both sequence lengths are known: advice when M is more than ``lower_ratio``
+    times shorter (raise beta2), or, at a batch at least the reference's, more than
+    ``upper_ratio`` times longer (too long a memory spiked at large batch).
+``worse`` (efficiency)
+    published runs like yours that trained worse with a memory this short, with the cost.
+``memory_vs_steps`` (efficiency)
     advice when 1/(1-beta2) exceeds the planned optimizer steps: the EMA never reaches
     its own window, and Zhang et al. 2026's bound carries a 1/(1-beta2) factor.
-``critical_beta2``
-    risk when beta2 < beta2*(beta1, B) computed from sampled gradients (docs/theory.md
-    section 9); needs ``--gradients``.
-``eps_vs_sqrt_v``
+``eps_vs_sqrt_v`` (efficiency, gradients)
     advice when eps exceeds ``eps_fraction`` (default 0.1, adamcheck's choice, not a
     paper's) of the median over coordinates of sqrt(E[g_B^2]), the stationary sqrt(v);
-    then eps, not sqrt(v), sets the step size. Needs gradients.
+    then eps, not sqrt(v), sets the step size. Needs gradients (or ``--grad-rms``:
+    ``eps_vs_grad``).
 ``recommended_betas``
     the (beta1, beta2) ``adamcheck recommend`` gives for this batch.
 """
@@ -50,9 +63,10 @@ Rules (``RULES`` runs them in this order):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from .._diagnostics import Diagnostic
 from .._halflife import BetaReference, half_life_beta2, memory_steps
 from ._batch import EffectiveBatch
 from ._setup import TrainingSetup
@@ -69,8 +83,13 @@ __all__ = [
     "rule_lower_edge",
     "rule_memory_vs_steps",
     "rule_critical_beta2",
+    "rule_eps_precision",
     "rule_eps_vs_sqrt_v",
+    "rule_monitor",
     "rule_recommended_betas",
+    "rule_spikes",
+    "RULE_AXIS",
+    "typed",
     "eps_findings",
     "critical_beta2_findings",
     "recommendation_findings",
@@ -89,24 +108,16 @@ SRC_MEMORY = (
     "Zhang et al. 2026 (arXiv 2603.02092) Thm 2.2"
 )
 SRC_CRITICAL = "critical beta2* from the drift ratio of sampled gradients (docs/theory.md section 9; Zhang et al. 2026 section 2)"
-SRC_EVIDENCE = "published outcomes at small batch, adamcheck.recommend._verdict (docs/theory.md section 7)"
+SRC_EVIDENCE = "published outcomes whose conditions match yours, adamcheck.recommend.EVIDENCE (docs/theory.md section 7)"
+SRC_OWN = "measurements of your own run: monitor file, probe runs (adamcheck._measurement)"
 SRC_EPS = "eps against the stationary sqrt(v) = sqrt(E[g_B^2]) of sampled gradients (threshold is adamcheck's choice)"
 SRC_RECOMMEND = "adamcheck recommend"
 SRC_BATCH = "effective batch = micro batch x gradient accumulation x data-parallel size"
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One outcome of one rule: ``level``, ``rule``, a one-paragraph ``message``, and
-    ``source`` (the theorem, paper or reference the rule comes from)."""
-
-    level: str
-    rule: str
-    message: str
-    source: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"level": self.level, "rule": self.rule, "message": self.message, "source": self.source}
+#: A finding is a :class:`~adamcheck._diagnostics.Diagnostic`; ``to_dict()`` gives
+#: ``level``, ``rule``, ``message``, ``source`` (and ``axis``, ``lens``).
+Finding = Diagnostic
 
 
 @dataclass
@@ -130,6 +141,13 @@ class CheckContext:
     #: or the batch are unknown).
     verdict: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: your domain (None: not known) and how it was found
+    domain: str | None = None
+    domain_how: str = ""
+    #: your own measurements (monitor, probe) given to check_setup
+    measurements: tuple[Any, ...] = ()
+    #: the gradient RMS per coordinate, when the user knows it (--grad-rms)
+    grad_rms: float | None = None
 
     @property
     def beta1(self) -> float | None:
@@ -155,6 +173,48 @@ def _g(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _b(x: float) -> str:
+    """A beta with enough digits to tell it from 1 (0.99987, never "1")."""
+    from .._answer import beta_text
+
+    return beta_text(x)
+
+
+def _bare(ctx: CheckContext) -> bool:
+    """Bare values (``check_values``): a value not given is a rule not run, never an error."""
+    return ctx.setup.format == "values"
+
+
+def _from_verdict(ctx: CheckContext, rule: str) -> list[Finding]:
+    """The shared verdict's findings for ``rule`` (empty without a verdict)."""
+    v = ctx.verdict
+    return [] if v is None else list(v.diagnostic(rule))
+
+
+#: The axis and lens of each rule's findings (module docstring).
+RULE_AXIS = {
+    "betas_range": "input", "batch_size": "input",
+    "beta1_below_sqrt_beta2": "divergence", "monitor": "divergence", "probe": "divergence",
+    "critical_beta2": "divergence", "lower_edge": "divergence", "eps_precision": "divergence",
+    "spikes": "divergence",
+    "half_life": "efficiency", "worse": "efficiency", "memory_vs_steps": "efficiency",
+    "eps_vs_sqrt_v": "efficiency", "eps_vs_grad": "efficiency", "recommended_betas": "efficiency",
+}
+_RULE_LENS = {"beta1_below_sqrt_beta2": "theory", "critical_beta2": "gradients", "lower_edge": "evidence",
+              "monitor": "monitor", "probe": "probe", "eps_vs_sqrt_v": "gradients", "eps_precision": "theory",
+              "spikes": "evidence", "worse": "evidence", "half_life": "practice", "memory_vs_steps": "theory",
+              "recommended_betas": "practice"}
+
+
+def typed(finding: Finding) -> Finding:
+    """``finding`` with its rule's axis and lens filled in where it has none."""
+    axis = finding.axis or RULE_AXIS.get(finding.rule, "")
+    lens = finding.lens or _RULE_LENS.get(finding.rule, "")
+    if finding.level == "risk" and axis == "efficiency":
+        axis = "divergence"  # a risk is a divergence finding by definition (never reached by the rules)
+    return replace(finding, axis=axis, lens=lens) if (axis, lens) != (finding.axis, finding.lens) else finding
+
+
 def _n(x: float) -> str:
     """A count for people: 1,234 or 1.2e+12."""
     if x >= 1e12:
@@ -167,7 +227,10 @@ def rule_betas_range(ctx: CheckContext) -> list[Finding]:
     out = []
     for name in ("beta1", "beta2"):
         value = ctx.setup.get(name)
-        if value is None:
+        if value is None and _bare(ctx):
+            out.append(Finding("not_checked", "betas_range", f"{name} not given (--{name}): the rules that need it "
+                               "did not run", SRC_RANGE))
+        elif value is None:
             why = ctx.setup.unresolved.get(name, "not stated and no default applies")
             out.append(Finding("error", "betas_range", f"{name} is unknown: {why}", SRC_RANGE))
         elif not 0.0 <= value < 1.0 or math.isnan(value):
@@ -192,6 +255,9 @@ def rule_batch_size(ctx: CheckContext) -> list[Finding]:
     """Error when the batch per optimizer step cannot be determined."""
     if ctx.batch.sequences is not None:
         return [Finding("ok", "batch_size", f"effective batch {ctx.batch.sequences} sequence{'' if ctx.batch.sequences == 1 else 's'} per optimizer step", SRC_BATCH)]
+    if _bare(ctx):
+        return [Finding("not_checked", "batch_size", "batch size not given (--batch-size): the rules that need it did "
+                        "not run", SRC_BATCH)]
     reasons = [f"{k}: {v}" for k, v in ctx.setup.unresolved.items() if k in ("micro_batch", "global_batch", "grad_accum")]
     why = "; ".join(reasons) if reasons else f"no {ctx.batch.missing or 'batch size'} in the configuration"
     return [
@@ -205,9 +271,13 @@ def rule_batch_size(ctx: CheckContext) -> list[Finding]:
 
 
 def rule_beta1_below_sqrt_beta2(ctx: CheckContext) -> list[Finding]:
-    """Risk when beta1 >= sqrt(beta2)."""
+    """Risk when beta1 >= sqrt(beta2) (the theory lens of the verdict), unless your own
+    measurements cleared the value."""
     if not ctx.betas_usable():
         return [Finding("not_checked", "beta1_below_sqrt_beta2", "not checked: betas unknown or invalid", SRC_SQRT)]
+    from_verdict = _from_verdict(ctx, "beta1_below_sqrt_beta2")
+    if from_verdict:
+        return [replace(f, source=SRC_SQRT) for f in from_verdict]
     b1, b2 = ctx.beta1, ctx.beta2
     root = math.sqrt(b2)  # type: ignore[arg-type]
     if b1 >= root:  # type: ignore[operator]
@@ -257,24 +327,11 @@ def _verdict_source(ctx: CheckContext) -> str:
 
 
 def rule_half_life(ctx: CheckContext) -> list[Finding]:
-    """Advice when the memory is far longer than the half-life rule's at large batch."""
+    """Advice when the memory is far shorter than the half-life rule's, or far longer at large batch."""
     source = _verdict_source(ctx)
-    v = ctx.verdict
-    if v is None:
+    if ctx.verdict is None:
         return [Finding("not_checked", "half_life", "not checked: betas or batch size unknown", source)]
-    part = next((p for p in v.upper_parts if p.kind == "large_batch"), None)
-    mem = memory_steps(ctx.beta2)  # type: ignore[arg-type]
-    if part is None:
-        # this rule judges only a memory too long for a large batch; a memory too short is
-        # the lower edge's finding, so say which side this "ok" covers
-        return [Finding("ok", "half_life", f"memory not too long: {_size(v)} is below the reference's, "
-                        f"so no upper edge applies (1/(1-beta2) = {_n(mem)} steps; the lower edge is "
-                        f"judged separately)", source)]
-    if part.flags(ctx.beta2, "upper"):
-        return [Finding("advice", "half_life", f"beta2 = {_g(ctx.beta2)} (memory {_n(mem)} steps) at "  # type: ignore[arg-type]
-                        f"{_size(v)}: {part.reason}; beta2 <= {part.beta2:.4f} keeps it within", part.source)]
-    return [Finding("ok", "half_life", f"beta2 = {_g(ctx.beta2)} <= {part.beta2:.4f} at {_size(v)} "  # type: ignore[arg-type]
-                    f"(memory {_n(mem)} steps, within the large-batch edge)", part.source)]
+    return _from_verdict(ctx, "half_life")
 
 
 def _size(v: Any) -> str:
@@ -284,24 +341,36 @@ def _size(v: Any) -> str:
 
 
 def rule_lower_edge(ctx: CheckContext) -> list[Finding]:
-    """Risk when beta2 is at or below the evidence edge of the verdict at this batch."""
-    from ..recommend._verdict import round_beta2
-
-    v = ctx.verdict
-    if v is None:
+    """Risk when published runs whose conditions match yours failed at this beta2 and batch."""
+    if ctx.verdict is None:
         return [Finding("not_checked", "lower_edge", "not checked: betas or batch size unknown", SRC_EVIDENCE)]
-    part = next(p for p in v.lower_parts if p.kind == "evidence")
-    if part.beta2 is None:
-        return [Finding("ok", "lower_edge", f"{part.reason} (beta1 {_g(v.beta1)}; counted in {v.unit})",
-                        SRC_EVIDENCE)]
-    op = "<=" if part.inclusive else "<"
-    edge = f"{round_beta2(part.beta2, 3):g}"
-    if part.flags(ctx.beta2, "lower"):  # type: ignore[arg-type]
-        return [Finding("risk", "lower_edge", f"beta2 = {_g(ctx.beta2)} {op} {edge} at {_size(v)}: {part.reason}; "
-                        f"raise beta2 above {edge} (the recommendation below gives a value)",
-                        f"{part.source}; rule: {SRC_EVIDENCE}")]
-    return [Finding("ok", "lower_edge", f"beta2 = {_g(ctx.beta2)} is above the evidence edge {edge} at "
-                    f"{_size(v)} ({part.reason})", f"{part.source}; rule: {SRC_EVIDENCE}")]
+    return _from_verdict(ctx, "lower_edge")
+
+
+def rule_monitor(ctx: CheckContext) -> list[Finding]:
+    """Your own run's measurements (monitor file, probe runs): they decide first."""
+    if ctx.verdict is None:
+        return [Finding("not_checked", "monitor", "not checked: betas or batch size unknown", SRC_OWN)]
+    found = _from_verdict(ctx, "monitor") + _from_verdict(ctx, "probe")
+    return found or [Finding("not_checked", "monitor", "not checked: no measurement of your own run was given "
+                             "(a GradientMonitor file as --gradients, or probe results)", SRC_OWN)]
+
+
+def rule_eps_precision(ctx: CheckContext) -> list[Finding]:
+    """Risk when eps rounds to 0 in an fp16 optimizer state; advice when eps is large against --grad-rms."""
+    if ctx.verdict is None:  # eps needs neither the betas nor the batch
+        from ..recommend._eps import eps_diagnostics
+
+        state = ctx.setup.state_dtype
+        return eps_diagnostics(ctx.eps, None if state is None else state.value,
+                               state_source="" if state is None else state.source, beta2=ctx.beta2
+                               if ctx.betas_usable() else None, grad_rms=ctx.grad_rms)
+    return _from_verdict(ctx, "eps_precision") + _from_verdict(ctx, "eps_vs_grad")
+
+
+def rule_spikes(ctx: CheckContext) -> list[Finding]:
+    """Published spikes and worse runs that match yours (advice, with the way their fix went)."""
+    return _from_verdict(ctx, "spikes") + _from_verdict(ctx, "worse")
 
 
 def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
@@ -316,9 +385,9 @@ def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
             Finding(
                 "advice",
                 "memory_vs_steps",
-                f"beta2 = {_g(ctx.beta2)} averages over 1/(1-beta2) = {_n(mem)} steps but the run plans "  # type: ignore[arg-type]
+                f"beta2 = {_b(ctx.beta2)} averages over 1/(1-beta2) = {_n(mem)} steps but the run plans "  # type: ignore[arg-type]
                 f"{_n(ctx.planned_steps)} ({ctx.planned_steps_how}): the second moment never forgets its "
-                f"start; beta2 <= {1 - 1 / ctx.planned_steps:.6g} fits the run",
+                f"start; beta2 <= {_b(1 - 1 / ctx.planned_steps)} fits the run",
                 SRC_MEMORY,
             )
         ]
@@ -344,7 +413,7 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
             Finding(
                 "risk",
                 "critical_beta2",
-                f"beta2 = {_g(beta2)} is below the critical beta2* = {beta2_critical:.6f} for batch {batch} "
+                f"beta2 = {_b(beta2)} is below the critical beta2* = {_b(beta2_critical)} for batch {batch} "
                 "estimated from your gradients: Adam's mean step can climb in some coordinates; raise beta2 above it",
                 source,
             )
@@ -353,7 +422,7 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
         text = (f"no coordinate's drift is reversed at any beta2 at batch {batch} (beta2* = 0), "
                 f"so beta2 = {_g(beta2)} is clear of the divergent phase")
         return [Finding("ok", "critical_beta2", text, source)]
-    return [Finding("ok", "critical_beta2", f"beta2 = {_g(beta2)} >= beta2* = {beta2_critical:.6f} at batch {batch}", source)]
+    return [Finding("ok", "critical_beta2", f"beta2 = {_b(beta2)} >= beta2* = {_b(beta2_critical)} at batch {batch}", source)]
 
 
 def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1) -> list[Finding]:
@@ -365,7 +434,7 @@ def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1)
     Example:
         >>> from adamcheck._laws import GradientLaw
         >>> law = GradientLaw.from_samples([[1e-9, 2e-9], [-1e-9, 3e-9]], batch_size=8)
-        >>> eps_findings(1e-8, law, 8)[0].level
+        >>> str(eps_findings(1e-8, law, 8)[0].level)
         'advice'
     """
     import numpy as np
@@ -398,18 +467,11 @@ def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1)
 
 
 def recommendation_findings(rec: Any) -> list[Finding]:
-    """Advice line for a recommendation object with ``beta1``, ``beta2`` (and
-    ``beta2_half_life_rule``, ``beta2_provable``, ``warnings``)."""
-    text = f"recommended (beta1, beta2) = ({_g(rec.beta1)}, {_g(rec.beta2)})"
+    """Advice line for a recommendation object with ``beta1``, ``beta2``, ``reason`` and
+    ``warnings``: one value per line (the reason says where the value comes from)."""
+    text = f"recommended (beta1, beta2) = ({_g(rec.beta1)}, {_b(rec.beta2)})"
     if getattr(rec, "reason", None):
         text += f": {rec.reason}"
-    extras = []
-    if getattr(rec, "beta2_half_life_rule", None) is not None:
-        extras.append(f"half-life rule {rec.beta2_half_life_rule:.4g}")
-    if getattr(rec, "beta2_critical", None) is not None:
-        extras.append(f"beta2* {rec.beta2_critical:.4g}")
-    if extras:
-        text += " (" + ", ".join(extras) + ")"
     out = [Finding("advice", "recommended_betas", text, SRC_RECOMMEND)]
     for warning in getattr(rec, "warnings", None) or []:
         out.append(Finding("advice", "recommended_betas", str(warning), SRC_RECOMMEND))
@@ -430,6 +492,9 @@ def rule_critical_beta2(ctx: CheckContext) -> list[Finding]:
         return [Finding("not_checked", "critical_beta2", f"not checked: {why}", SRC_CRITICAL)]
     if not ctx.betas_usable():
         return [Finding("not_checked", "critical_beta2", "not checked: beta2 unknown or invalid", SRC_CRITICAL)]
+    found = _from_verdict(ctx, "critical_beta2")
+    if found:
+        return found
     return critical_beta2_findings(ctx.beta2, getattr(ctx.recommendation, "beta2_critical", None), ctx.batch.sequences)  # type: ignore[arg-type]
 
 
@@ -456,10 +521,13 @@ RULES: list[Rule] = [
     rule_betas_range,
     rule_batch_size,
     rule_beta1_below_sqrt_beta2,
+    rule_monitor,
+    rule_critical_beta2,
     rule_lower_edge,
+    rule_eps_precision,
+    rule_spikes,
     rule_half_life,
     rule_memory_vs_steps,
-    rule_critical_beta2,
     rule_eps_vs_sqrt_v,
     rule_recommended_betas,
 ]

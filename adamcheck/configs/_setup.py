@@ -55,6 +55,7 @@ SETUP_FIELDS: dict[str, str] = {
     "train_samples": "planned training samples (Megatron --train-samples)",
     "num_epochs": "planned epochs",
     "dataset_size": "training samples (sequences) in one epoch",
+    "state_dtype": "precision of Adam's m and v: fp32 (also under mixed precision), bf16 or fp16",
 }
 
 
@@ -94,6 +95,7 @@ class TrainingSetup:
     train_samples: Sourced | None = None
     num_epochs: Sourced | None = None
     dataset_size: Sourced | None = None
+    state_dtype: Sourced | None = None
     accum_is_global: bool = False
     #: The DeepSpeed config a TrainingArguments-style file names (``deepspeed`` key): a
     #: path as written in the file, or an inline mapping; resolved by :mod:`._load`.

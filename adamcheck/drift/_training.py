@@ -119,13 +119,20 @@ class ColumnSample:
     d: int
 
 
-def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0) -> ColumnSample:
+def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
+                       progress: bool = False) -> ColumnSample:
     """Read per-example gradients once, keeping ``coordinates`` seeded columns.
 
     ``gradients`` is a path, a list of paths, a :class:`adamcheck.noise.GradientSource`
-    or an array of shape (N, d) or (P, N, d). Coordinates whose gradient is zero for
-    every example at every point carry no information and are not drawn when others
-    remain. One call serves every batch size.
+    or an array of shape (N, d) or (P, N, d), read through
+    :func:`adamcheck.noise._source.opened_gradients` (the loader of every command).
+    Coordinates whose gradient is zero for every example at every point carry no
+    information and are not drawn when others remain. One call serves every batch size.
+    The sample's rows are the file's rows: for a file whose rows are mini-batch
+    gradients of R examples (``row_batch_size``, a GradientMonitor file), batch sizes
+    given to :func:`training_statistics` count rows (B examples = B / R rows; see
+    :func:`adamcheck.recommend.batch_size_boundary`, which converts). ``progress``
+    draws a bar on stderr over the two passes.
 
     Raises:
         adamcheck.DataError: unreadable file, wrong shape, non-finite values.
@@ -137,36 +144,36 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0)
         >>> s.values.shape, s.d
         ((2, 3, 2), 4)
     """
+    from .._limits import check_work
+    from .._progress import Progress
     from .._validate import check_finite_array
-    from ..noise._source import GradientSource, open_gradients
+    from ..noise._source import opened_gradients
 
     coordinates = check_positive_int(coordinates, "coordinates")
     seed = check_seed(seed)
-    if isinstance(gradients, GradientSource):
-        src, own = gradients, False
-    elif isinstance(gradients, np.ndarray):
-        src, own = GradientSource.from_array(gradients), True
-    else:
-        src, own = open_gradients(gradients), True
-    try:
+    with opened_gradients(gradients, progress=progress) as src:
+        progress = progress or src.progress
         P, N, d = src.shape
+        k = min(coordinates, d)
+        check_work(f"{coordinates:,} coordinates of {P * N:,} rows", nbytes=8.0 * P * N * k, ops=2.0 * P * N * d,
+                   fix="sample fewer coordinates")
         rows = max(1, (16 << 20) // max(1, 8 * d))  # ~16 MB per chunk
         rng = np.random.default_rng(seed)
         # One streaming pass finds the coordinates that are ever non-zero; the second
         # pass keeps only the drawn columns (memory: P * N * coordinates).
-        nonzero = np.zeros(d, dtype=bool)
-        for p in range(P):
-            for _, block in src.iter_chunks(p, 0, N, rows):
-                nonzero |= (block != 0).any(axis=0)
-        pool = np.flatnonzero(nonzero) if nonzero.any() else np.arange(d)
-        cols = np.sort(rng.choice(pool, size=min(coordinates, pool.size), replace=False))
-        values = np.empty((P, N, cols.size))
-        for p in range(P):
-            for start, block in src.iter_chunks(p, 0, N, rows):
-                values[p, start : start + block.shape[0]] = block[:, cols]
-    finally:
-        if own:
-            src.close()
+        with Progress(2 * P * N, "reading gradients", enabled=progress) as bar:
+            nonzero = np.zeros(d, dtype=bool)
+            for p in range(P):
+                for _, block in src.iter_chunks(p, 0, N, rows):
+                    nonzero |= (block != 0).any(axis=0)
+                    bar.update(block.shape[0])
+            pool = np.flatnonzero(nonzero) if nonzero.any() else np.arange(d)
+            cols = np.sort(rng.choice(pool, size=min(coordinates, pool.size), replace=False))
+            values = np.empty((P, N, cols.size))
+            for p in range(P):
+                for start, block in src.iter_chunks(p, 0, N, rows):
+                    values[p, start : start + block.shape[0]] = block[:, cols]
+                    bar.update(block.shape[0])
     check_finite_array(values, "gradients")
     return ColumnSample(values=values, columns=cols, d=int(d))
 
@@ -916,7 +923,7 @@ def training_boundary(
             f"steps has {len(per_size)} values for {len(sizes)} batch sizes: give one number or one per batch size"
         )
     sample = gradients if isinstance(gradients, ColumnSample) else sample_coordinates(
-        gradients, coordinates, seed=seed
+        gradients, coordinates, seed=seed, progress=progress
     )
     _check_training_size(sample, sizes, per_size, len(DEFAULT_TRAINING_LADDER if beta2s is None else beta2s))
     negligible_climbing = check_positive_float(negligible_climbing, "negligible_climbing")

@@ -10,7 +10,8 @@ and processes combine by addition), O(d) memory plus one chunk.
 
 Entry points: :func:`estimate` (everything, as ``adamcheck estimate``),
 :func:`minibatch_laws` (the hand-off to the drift ratio), and the building blocks
-:func:`open_gradients`, :func:`accumulate`, :func:`noise_constants`,
+:func:`open_gradients` (every command's loader of gradient files, with their validated
+metadata :class:`GradientFileMeta`), :func:`accumulate`, :func:`noise_constants`,
 :func:`partition_constants`, :func:`two_batch_estimate`, :func:`d_frontier`.
 torch helpers (extra ``adamcheck[torch]``, imported lazily):
 :func:`per_example_gradients`, :func:`save_per_example_gradients`,
@@ -35,10 +36,12 @@ from ._sampling import (
     two_batch_estimate,
 )
 from ._scale import GradientScale
-from ._source import GradientSource, open_gradients
+from ._meta import GradientFileMeta
+from ._source import GradientSource, open_gradients, opened_gradients
 
 __all__ = [
     "AccumulatorConfig",
+    "GradientFileMeta",
     "GradientScale",
     "GradientSource",
     "MiniBatchSample",
@@ -58,6 +61,7 @@ __all__ = [
     "minibatch_laws",
     "noise_constants",
     "open_gradients",
+    "opened_gradients",
     "partition_constants",
     "per_example_gradients",
     "sample_minibatches",

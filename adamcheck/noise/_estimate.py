@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,9 @@ from ._sampling import (
     sample_minibatches,
     two_batch_estimate,
 )
+from ._meta import GradientFileMeta
 from ._scale import GradientScale
-from ._source import GradientSource, open_gradients
+from ._source import opened_gradients
 
 __all__ = ["NoiseEstimate", "estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
 
@@ -62,6 +63,8 @@ class NoiseEstimate:
     #: examples per row: 1 for per-example gradients, R for a GradientMonitor file whose
     #: rows are mini-batch gradients (then shape, batch_size and dataset_size count rows)
     row_batch_size: int = 1
+    #: the files' validated metadata (:class:`~adamcheck.noise._meta.GradientFileMeta`)
+    meta: GradientFileMeta = field(default_factory=GradientFileMeta)
 
     # -- convenience ------------------------------------------------------------------
     @property
@@ -113,6 +116,8 @@ class NoiseEstimate:
             "sample_size": self.shape[1],
             "dim": self.shape[2],
             "row_batch_size": self.row_batch_size,
+            "monitor_file": self.meta.is_monitor,
+            "file_metadata": self.meta.stated(),
             "dtype": self.dtypes,
             "n": c.n,
             "batch_size": c.batch_size,
@@ -145,17 +150,22 @@ class NoiseEstimate:
 
 
 def resolve_scale(
-    reduction: str | None, loss_scale: float | None, mean_over: int | None, metadata: dict[str, Any]
+    reduction: str | None, loss_scale: float | None, mean_over: int | None,
+    metadata: GradientFileMeta | dict[str, Any],
 ) -> tuple[GradientScale, str]:
-    """Options win over the file's stored metadata, which wins over the defaults (mean, 1, 1)."""
+    """Options win over the file's stored metadata, which wins over the defaults (mean, 1, 1).
+
+    ``metadata``: the file's :class:`GradientFileMeta` (a plain dict is validated first).
+    """
+    meta = metadata if isinstance(metadata, GradientFileMeta) else GradientFileMeta.from_mapping(metadata, "metadata")
     used_file = False
     values: dict[str, Any] = {}
     for name, given, default in (("reduction", reduction, "mean"), ("loss_scale", loss_scale, 1.0),
                                  ("mean_over", mean_over, 1)):
         if given is not None:
             values[name] = given
-        elif name in metadata:
-            values[name] = metadata[name]
+        elif getattr(meta, name) is not None:
+            values[name] = getattr(meta, name)
             used_file = True
         else:
             values[name] = default
@@ -165,36 +175,26 @@ def resolve_scale(
     return GradientScale(**values), source
 
 
-def _rows_per_batch(B: int, dataset_size: int | None, metadata: dict[str, Any]) -> tuple[int, int | None, str]:
+def _rows_per_batch(B: int, dataset_size: int | None, meta: GradientFileMeta,
+                    label: str = "the gradient file") -> tuple[int, int | None, str]:
     """Batch size and data-set size in rows when each row is a mini-batch gradient of R examples.
 
     A :class:`adamcheck.torch.GradientMonitor` file stores each training step's mini-batch
     gradient (batch R) as one row; the mean of B / R such rows is a mini-batch gradient
-    of B examples, so B must be a multiple of R.
+    of B examples, so B must be a multiple of R (:meth:`GradientFileMeta.batch_rows`).
     """
-    R = int(metadata.get("row_batch_size", 1))
+    R = meta.rows_per_example
     if R <= 1:
+        if meta.is_monitor:
+            return B, dataset_size, ("rows are the mini-batch gradients of a monitored run's steps (batch 1), "
+                                     "not examples at one point")
         return B, dataset_size, ""
-    if B % R:
-        raise DataError(
-            f"the file's rows are mini-batch gradients of {R} examples each (row_batch_size): "
-            f"ask for a batch size that is a multiple of {R}"
-        )
+    meta.batch_rows(B, label)
     if dataset_size is not None:
         dataset_size = max(1, check_positive_int(dataset_size, "dataset size") // R)
     note = (f"rows are mini-batch gradients of {R} examples (row_batch_size): batch {B} averages {B // R} "
             f"row(s); per-example quantities (trace_sigma, b_simple) are per row, multiply b_simple by {R}")
     return B // R, dataset_size, note
-
-
-def _as_source(grads: Any, key: str | None) -> tuple[GradientSource, bool]:
-    if isinstance(grads, GradientSource):
-        return grads, False
-    if isinstance(grads, (str, os.PathLike)) or (
-        isinstance(grads, (list, tuple)) and grads and all(isinstance(g, (str, os.PathLike)) for g in grads)
-    ):
-        return open_gradients(grads, key=key), True
-    return GradientSource.from_array(grads), True
 
 
 @numpy_quiet
@@ -273,12 +273,18 @@ def estimate(
             )
     if workers is not None:
         workers = check_nonnegative_int(workers, "workers")
-    source, owned = _as_source(grads, key)
-    try:
-        scale, scale_source = resolve_scale(reduction, loss_scale, mean_over, source.metadata)
-        B, dataset_size, row_note = _rows_per_batch(B, dataset_size, source.metadata)
+    with opened_gradients(grads, key, progress=progress) as source:
+        progress = progress or source.progress
+        scale, scale_source = resolve_scale(reduction, loss_scale, mean_over, source.meta)
+        per_row = source.meta.rows_per_example
+        B, dataset_size, row_note = _rows_per_batch(B, dataset_size, source.meta, source.label)
         P, N_s, d = source.shape
         if N_s < B:
+            if source.meta.is_monitor:
+                raise DataError(
+                    f"{source.label} holds {N_s} steps' mini-batch gradients, fewer than the {B} a batch of "
+                    f"{B * per_row} examples averages: record more steps (a longer history) or ask for a smaller batch"
+                )
             raise DataError(
                 f"the gradients hold N = {N_s} examples, fewer than the batch size B = {B}: "
                 "sample at least B examples (better: many batches' worth)"
@@ -314,7 +320,10 @@ def estimate(
             if file_partition:
                 parts.append(partition_constants(source, B, kind="file", scale=scale,
                                                  on_rows=bar.update))
-        notes: list[str] = [row_note] if row_note else []
+        if per_row > 1:  # the laws describe mini-batches of B x R examples
+            laws = [replace(law, batch_size=B * per_row, meta={**law.meta, "row_batch_size": per_row})
+                    for law in laws]
+        notes: list[str] = list(source.notes) + ([row_note] if row_note else [])
         if two is None:
             notes.append(f"the two-batch estimator needs at least 2B = {2 * B} examples; skipped")
         if coords.size < d:
@@ -322,12 +331,8 @@ def estimate(
         return NoiseEstimate(
             files=source.names, shape=source.shape, dtypes=source.dtypes, scale=scale,
             scale_source=scale_source, constants=consts, two_batch=two, laws=laws,
-            partitions=parts, config=cfg, seed=seed, notes=notes,
-            row_batch_size=max(1, int(source.metadata.get("row_batch_size", 1))),
+            partitions=parts, config=cfg, seed=seed, notes=notes, row_batch_size=per_row, meta=source.meta,
         )
-    finally:
-        if owned:
-            source.close()
 
 
 def _check_estimate_size(P: int, N: int, d: int, B: int, atoms: int, replicates: int, partitions: int) -> None:

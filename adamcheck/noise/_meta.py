@@ -27,7 +27,8 @@ beta1, beta2        float   in [0, 1): the run's Adam betas
 eps                 float   >= 0: the run's eps
 lr                  float   > 0: the run's (last) learning rate
 weight_decay        float   >= 0
-steps               int     >= 0: optimizer steps the run had taken when the file was written
+steps               int     >= 0: optimizer steps the run had taken when the file was written;
+                            or int[P], the step of each sampled point (examples/digits)
 planned_steps       int     >= 1: optimizer steps the run plans
 world_size          int     >= 1: data-parallel ranks
 writer              str     what wrote the file (``adamcheck.torch.GradientMonitor``...)
@@ -52,14 +53,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .._errors import DataError
 from .._shown import shown_repr
 
-__all__ = ["GradientFileMeta", "META_KEYS", "MONITOR_WRITERS"]
+__all__ = ["GradientFileMeta", "META_KEYS", "MONITOR_WRITERS", "VARYING_KEYS", "merge_meta"]
 
 #: Values of ``writer`` that mark a monitor file (rows are optimizer steps).
 MONITOR_WRITERS = ("adamcheck.torch.GradientMonitor", "adamcheck.optax.monitor")
@@ -84,7 +85,7 @@ class GradientFileMeta:
     eps: float | None = None
     lr: float | None = None
     weight_decay: float | None = None
-    steps: int | None = None
+    steps: int | tuple[int, ...] | None = None
     planned_steps: int | None = None
     world_size: int | None = None
     writer: str | None = None
@@ -103,9 +104,52 @@ class GradientFileMeta:
         """Rows are optimizer steps of a monitored run (a monitor wrote the file, or R > 1)."""
         return (self.writer in MONITOR_WRITERS) or self.rows_per_example > 1
 
+    @property
+    def row_factor(self) -> float:
+        """Stored row = this factor x the canonical gradient of the unscaled, mean-reduced loss
+        (:class:`~adamcheck.noise._scale.GradientScale`: ``loss_scale``, or ``loss_scale /
+        mean_over`` for a mean; 1 when the file states neither)."""
+        from ._scale import GradientScale
+
+        return GradientScale(self.reduction or "mean", self.loss_scale or 1.0, self.mean_over or 1).factor
+
     def stated(self) -> dict[str, Any]:
         """The keys the file states, as plain Python values (for notes and ``--json``)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+
+    def batch_rows(self, batch_size: int, name: str = "the gradient file") -> int:
+        """Rows that make one mini-batch of ``batch_size`` examples: B / R.
+
+        A row of a file with ``row_batch_size`` R is the mean gradient of R examples,
+        so the mean of B / R rows is a mini-batch gradient of B examples.
+
+        Raises:
+            DataError: B is not a multiple of R.
+        """
+        R = self.rows_per_example
+        if batch_size % R:
+            raise DataError(
+                f"{name}: each row is the mean gradient of {R} examples (row_batch_size = {R}), so a batch of "
+                f"{batch_size} examples is not a whole number of rows: give a batch size that is a multiple of {R}"
+            )
+        return batch_size // R
+
+    def setting(self, key: str, given: Any, flag: str, name: str) -> tuple[Any, str | None]:
+        """``given`` if not None, else the file's value of ``key``; and a note when they differ.
+
+        Example:
+            >>> m = GradientFileMeta(batch_size=4, beta1=0.9)
+            >>> m.setting("batch_size", None, "--batch-size", "run.npz")
+            (4, None)
+            >>> m.setting("beta1", 0.0, "--beta1", "run.npz")
+            (0.0, "--beta1 0 differs from run.npz's beta1 = 0.9: using 0")
+        """
+        stated = getattr(self, key)
+        if given is None:
+            return stated, None
+        if stated is not None and given != stated:
+            return given, f"{flag} {given:g} differs from {name}'s {key} = {stated:g}: using {given:g}"
+        return given, None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], name: str) -> "GradientFileMeta":
@@ -187,6 +231,18 @@ def _flag(name: str, key: str, value: Any) -> bool:
     return bool(v)
 
 
+def _steps(name: str, key: str, value: Any) -> int | tuple[int, ...] | None:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return _whole(0, missing=-1)(name, key, value)
+    if arr.ndim > 1 or arr.dtype.kind not in "iu":
+        raise DataError(f"{name}: {key} must be one whole number or a 1-d array of them (one per point): {_fix(key)}")
+    vals = tuple(int(x) for x in arr)
+    if any(x < 0 for x in vals):
+        raise DataError(f"{name}: {key} holds a negative step: {_fix(key)}")
+    return vals
+
+
 def _betas(name: str, key: str, value: Any) -> tuple[float, ...]:
     arr = np.asarray(value)
     if arr.ndim > 1 or arr.dtype.kind not in "fiu":
@@ -209,7 +265,7 @@ _VALIDATE = {
     "eps": _ranged(0.0, None),
     "lr": _ranged(0.0, None, low_open=True),
     "weight_decay": _ranged(0.0, None),
-    "steps": _whole(0, missing=-1),
+    "steps": _steps,
     "planned_steps": _whole(1, missing=-1),
     "world_size": _whole(1, missing=-1),
     "writer": _text,
@@ -221,3 +277,64 @@ _VALIDATE = {
 
 #: Every key :class:`GradientFileMeta` reads.
 META_KEYS = tuple(_VALIDATE)
+
+#: Keys whose value legitimately differs between files of one run (two saves of a
+#: monitor at different steps): when pooled files disagree, the pooled sample does not
+#: state them (a note says so). Every other key must agree, a missing scale key counting
+#: as its default (``_SCALE_DEFAULTS``), or the files are refused: pooled rows must mean
+#: the same thing.
+VARYING_KEYS = ("steps", "lr", "monitor_decided", "monitor_failed", "monitor_trained", "monitor_reason")
+_SCALE_DEFAULTS = {"reduction": "mean", "loss_scale": 1.0, "mean_over": 1, "row_batch_size": 1}
+
+
+def _kind(meta: GradientFileMeta) -> str:
+    R = meta.rows_per_example
+    return (f"rows of a monitored run (each the mean gradient of {R} examples)" if meta.is_monitor
+            else "per-example rows")
+
+
+def merge_meta(files: Sequence[tuple[str, GradientFileMeta]]) -> tuple[GradientFileMeta, list[str]]:
+    """The metadata of several files pooled into one sample, and notes on what was dropped.
+
+    Raises:
+        DataError: two files disagree on a key that changes what a row means (the scale
+            keys, ``row_batch_size``, per-example rows against a monitor's rows) or on the run
+            they come from (batch size, betas, eps...), naming both files and the key.
+
+    Example:
+        >>> a = GradientFileMeta(reduction="sum")
+        >>> merge_meta([("a.npz", a), ("b.npz", GradientFileMeta())])
+        Traceback (most recent call last):
+        ...
+        adamcheck._errors.DataError: a.npz and b.npz disagree on reduction ('sum' against 'mean'): rows pooled into one sample must be made the same way; give the files one at a time (or write them again with one reduction)
+    """
+    if not files:
+        return GradientFileMeta(), []
+    name0, first = files[0]
+    for name, meta in files[1:]:
+        if meta.is_monitor != first.is_monitor:
+            raise DataError(f"{name0} holds {_kind(first)} but {name} holds {_kind(meta)}: they cannot be pooled "
+                            "into one sample; give the files one at a time")
+    merged: dict[str, Any] = {}
+    notes: list[str] = []
+    for key in META_KEYS:
+        stated = [(name, getattr(meta, key)) for name, meta in files]
+        if key in _SCALE_DEFAULTS:
+            stated = [(name, _SCALE_DEFAULTS[key] if v is None else v) for name, v in stated]
+        known = [(name, v) for name, v in stated if v is not None]
+        if not known:
+            continue
+        (na, va), clash = known[0], next(((n, v) for n, v in known[1:] if v != known[0][1]), None)
+        if clash is None:
+            if key not in _SCALE_DEFAULTS or any(getattr(m, key) is not None for _, m in files):
+                merged[key] = va
+            continue
+        nb, vb = clash
+        if key in VARYING_KEYS:
+            notes.append(f"{na} and {nb} disagree on {key} ({shown_repr(va)} against {shown_repr(vb)}): "
+                         f"the pooled files state no {key}")
+            continue
+        raise DataError(f"{na} and {nb} disagree on {key} ({shown_repr(va)} against {shown_repr(vb)}): rows pooled "
+                        f"into one sample must be made the same way; give the files one at a time (or write them "
+                        f"again with one {key})")
+    return GradientFileMeta(**merged), notes

@@ -12,7 +12,17 @@ from ._recommend import (
     calibrated_prediction,
     recommend,
 )
-from ._verdict import EVIDENCE, Edge, Evidence, Verdict, evidence_risk, lower_edge, upper_edge, verdict
+from ._verdict import (
+    EVIDENCE,
+    Edge,
+    Evidence,
+    Verdict,
+    evidence_risk,
+    lower_edge,
+    measurements_from_meta,
+    upper_edge,
+    verdict,
+)
 from ._plot import plot_beta2_against_batch
 
 __all__ = [
@@ -26,6 +36,7 @@ __all__ = [
     "calibrated_prediction",
     "evidence_risk",
     "lower_edge",
+    "measurements_from_meta",
     "upper_edge",
     "verdict",
     "DEFAULT_BETA1",

@@ -59,6 +59,16 @@ def batch_size_boundary(
     to that function (``max_update``, ``max_climbing``, ``window``, ``quantile``,
     ``coordinates``, ``beta2s``).
 
+    Batch sizes count examples. A file whose rows are mini-batch gradients of R
+    examples (``row_batch_size``, what :class:`adamcheck.torch.GradientMonitor` saves)
+    makes a batch of B examples from B / R rows, so each B must be a multiple of R; the
+    result's ``batch_sizes`` (and its statistics') are in examples either way. ``eps`` is
+    in the units of the unscaled gradients: for rows stored with a ``loss_scale`` (or a
+    mean over M), it is compared with the rows rescaled as :mod:`adamcheck.noise._scale` says.
+
+    Raises:
+        adamcheck.DataError: a batch size that is not a whole number of rows.
+
     Example:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).exponential(1.0, size=(400, 2)) - 0.8
@@ -66,10 +76,22 @@ def batch_size_boundary(
         >>> bool(b.critical_beta2[0] >= b.critical_beta2[1])
         True
     """
-    from ..drift import training_boundary
+    from dataclasses import replace
 
-    return training_boundary(gradients, batch_sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
-                             progress=progress, **options)
+    from .._validate import check_positive_int
+    from ..drift import training_boundary
+    from ..noise._source import opened_gradients
+
+    sizes = tuple(check_positive_int(b, "batch_sizes") for b in batch_sizes)
+    with opened_gradients(gradients, progress=progress) as source:
+        rows = [source.batch_rows(b) for b in sizes]
+        # eps compares with the unscaled gradients: rows f times them (loss_scale...) take f x eps
+        tb = training_boundary(source, rows, beta1=beta1, eps=eps * source.meta.row_factor, steps=steps, seed=seed,
+                               progress=progress, **options)
+    if tuple(rows) == sizes:
+        return tb
+    return replace(tb, batch_sizes=sizes,
+                   statistics=tuple(replace(st, batch_size=b) for st, b in zip(tb.statistics, sizes)))
 
 
 def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> dict[str, Any]:

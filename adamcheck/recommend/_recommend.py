@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from .._errors import InvalidParameterError
 from .._quiet import numpy_quiet
@@ -48,7 +48,13 @@ from .._validate import (
     check_positive_int,
     check_seed,
 )
-from ._verdict import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
+from .._answer import beta_text
+from .._measurement import Measurement
+from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
+from ._eps import normal_state_dtype
+from ._evidence import normal_domain
+from ._lenses import calibrated_measurement, monitor_file_measurements
+from ._verdict import verdict
 
 __all__ = [
     "CalibratedLens",
@@ -197,10 +203,14 @@ def _gradient_input(gradients: Any) -> Any:
     from .._files import check_input_file
     from ..noise import GradientSource
 
-    if isinstance(gradients, (str, Path)):
+    if isinstance(gradients, (str, Path, bytes)):
         gradients = [gradients]
     if isinstance(gradients, GradientSource) or hasattr(gradients, "__array__"):
         return gradients
+    if isinstance(gradients, (dict, set, int, float)) or gradients is None:
+        raise InvalidParameterError(
+            f"gradients is a {type(gradients).__name__}: give a path, a list of paths or an (N, d) array"
+        )
     try:
         paths = list(gradients)
     except TypeError:
@@ -251,15 +261,77 @@ class CalibratedLens:
         return replace(self, points=points, d=d)
 
 
-def _gradient_facts(gradients: Any, batch_size: int, dataset_size: int | None, seed: int) -> dict[str, Any]:
-    from ..noise import estimate
+@dataclass(frozen=True)
+class _FileSettings:
+    """The run settings a gradient file states, taken where the caller gave none."""
 
-    # the laws serve only check's eps rule (a median of second moments): 64 atoms are plenty,
-    # and 256 made them the largest allocation of the whole command (3.8x the file)
-    est = estimate(gradients, batch_size, dataset_size=dataset_size, replicates=0, seed=seed, law_atoms=64)
+    batch_size: Any
+    beta1: Any
+    eps: Any
+    tokens_per_sample: Any
+    planned_steps: Any
+    beta1_source: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _file_settings(gradients: Any, batch_size: Any, beta1: Any, eps: Any, tokens_per_sample: Any,
+                   planned_steps: Any) -> _FileSettings:
+    """Settings from the gradient file's metadata (a GradientMonitor file states its run's):
+    the caller's values win, with a note where they differ from the file's."""
+    given = {"batch_size": batch_size, "beta1": beta1, "eps": eps, "seq_len": tokens_per_sample,
+             "planned_steps": planned_steps}
+    if gradients is None:
+        if batch_size is None:
+            raise InvalidParameterError("batch size not given: pass the samples per optimizer step (--batch-size)")
+        return _FileSettings(batch_size, beta1, eps, tokens_per_sample, planned_steps)
+    from ..noise._source import opened_gradients
+
+    with opened_gradients(_gradient_input(gradients)) as source:  # headers and metadata only
+        meta, name = source.meta, source.label
+    values, taken, notes = {}, [], []
+    for key, value in given.items():
+        values[key], differs = meta.setting(key, value, key, name)
+        if differs:
+            notes.append(f"gradient file: {differs}")
+        elif value is None and values[key] is not None:
+            taken.append(f"{key} {values[key]:g}")
+    if taken:
+        notes.insert(0, f"gradient file: {', '.join(taken)} taken from {name}")
+    if values["batch_size"] is None:
+        raise InvalidParameterError(
+            f"batch size not given and {name} states none: pass the samples per optimizer step (--batch-size)"
+        )
+    return _FileSettings(values["batch_size"], values["beta1"], values["eps"], values["seq_len"],
+                         values["planned_steps"], f"the gradient file {name}" if beta1 is None and
+                         values["beta1"] is not None else None, tuple(notes))
+
+
+def _gradient_facts(inp: "_Inputs") -> tuple[dict[str, Any], CalibratedLens]:
+    """The noise facts and the calibrated lens from one open of the gradient files.
+
+    Batch sizes count examples: a file whose rows average R examples (a GradientMonitor
+    file) serves batch B with B / R rows (DataError unless B is a multiple of R). Its rows
+    are steps of one run, not a data set: they give neither N nor the partition's D1.
+    """
+    from ..noise import estimate
+    from ..noise._source import opened_gradients
+
+    with opened_gradients(inp.gradients) as source:
+        monitor = source.meta.is_monitor
+        source.batch_rows(inp.batch_size)
+        # the laws serve only check's eps rule (a median of second moments): 64 atoms are plenty,
+        # and 256 made them the largest allocation of the whole command (3.8x the file)
+        est = estimate(source, inp.batch_size, dataset_size=None if monitor else inp.dataset_size, replicates=0,
+                       seed=inp.seed, law_atoms=64)
+        calibrated = calibrated_prediction(source, inp.batch_size, inp.beta1, eps=inp.eps, steps=inp.planned_steps,
+                                           seed=inp.seed).with_sizes(int(est.shape[0]), int(est.shape[2]))
     c = est.constants
-    return {"estimate": est, "n": int(c.n), "d": int(est.shape[2]), "N": int(c.dataset_size),
-            "d1": float(c.d1_at_d0_zero), "points": int(est.shape[0])}
+    facts = {"estimate": est, "n": None if monitor else int(c.n), "d": int(est.shape[2]),
+             "N": None if monitor else int(c.dataset_size), "d1": None if monitor else float(c.d1_at_d0_zero),
+             "points": int(est.shape[0]), "notes": tuple(source.notes) + ((
+                 "the gradient file's rows are mini-batch gradients of a monitored run's steps, not examples of a "
+                 "data set: the data-set size and the provable lens's D1 do not come from it",) if monitor else ())}
+    return facts, calibrated
 
 
 def calibrated_prediction(
@@ -281,9 +353,14 @@ def calibrated_prediction(
     simulated steps, at most 20000).
     """
     from ..drift import training_boundary
+    from ..noise._source import opened_gradients
 
     n_steps = 4000 if steps is None else int(min(max(steps, 20), 20000))
-    tb = training_boundary(gradients, [batch_size], beta1=beta1, eps=eps, steps=n_steps, seed=seed)
+    # batch_size counts examples (rows of R examples: B / R rows); eps compares with the unscaled
+    # gradients, so with the rows' scale f (loss_scale...) it is f x eps (u(f g, f eps) = u(g, eps))
+    with opened_gradients(gradients) as source:
+        tb = training_boundary(source, [source.batch_rows(batch_size)], beta1=beta1,
+                               eps=eps * source.meta.row_factor, steps=n_steps, seed=seed)
     star = float(tb.critical_beta2[0])
     st = tb.statistics[0]
     unresolved = star != star
@@ -323,7 +400,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     """The choice rule: practice, raised by the calibrated lens and the lower edge, capped by the upper edge.
 
     Example:
-        >>> from adamcheck.recommend._verdict import lower_edge, upper_edge
+        >>> from adamcheck.recommend._edges import lower_edge, upper_edge
         >>> p = practice_lens(1, DEFAULT_REFERENCE, None)
         >>> c = choose_beta2(p, None, lower_edge(1, 0.9)[0],
         ...                  upper_edge(1, reference=DEFAULT_REFERENCE, planned_steps=1500)[0])
@@ -333,11 +410,10 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     ref = practice.reference
     beta2 = practice.beta2_clamped
     per_sample = round(practice.size / practice.batch_size) if practice.unit == "tokens" else None
-    rule = f"half-life rule ({describe_reference(ref, per_sample)})"
-    reason = rule
-    origin = f"half-life rule, {describe_reference(ref, per_sample).rsplit(', ', 1)[0]}"
+    reason = f"half-life rule from the reference run {describe_reference(ref, per_sample)}"
+    origin = "the half-life rule"
     if practice.beta2_clamped != practice.beta2_half_life_rule:
-        reason += f", clamped to {list(practice.clamp)}"
+        reason += f", clamped to the practice range [{practice.clamp[0]:g}, {practice.clamp[1]:g}]"
     source = f"{practice.source}; reference: {ref.source}"
     if calibrated is not None and calibrated.beta2_recommended is not None and calibrated.beta2_recommended > beta2:
         beta2 = calibrated.beta2_recommended
@@ -346,21 +422,31 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
         origin = "calibrated lens"
     if low.flags(beta2, "lower"):
         beta2 = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
-        reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge {low.beta2:.4g}"
+        reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})"
         source = low.source
-        origin = f"lower edge, {EDGE_MEMORY_FACTOR:g}x its memory"
+        origin = "the lower edge"
     trades = ""
-    # The run's length is a hard cap; the large-batch memory is advice and never pushes
-    # the answer onto the lower edge (a risk outranks advice).
-    if high.beta2 is not None and beta2 > high.beta2 and (high.kind == "steps" or not low.flags(high.beta2, "lower")):
+    # The run's length and the large-batch memory cap the answer, but never onto the lower
+    # edge (a risk outranks advice).
+    if high.beta2 is not None and beta2 > high.beta2:
         capped = round_beta2(high.beta2, up=True)
-        trades = (f"capped from {beta2:.6g} (memory {1 / (1 - beta2):,.0f} steps) to {capped:g} "
+        if low.flags(capped, "lower"):
+            # a cap is efficiency advice; it never pushes the answer onto the lower edge, where
+            # a lens says the run fails (a risk outranks advice)
+            floor = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
+            trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
+                      f"{1 / (1 - capped):,.0f} steps, at or below the lower edge ({low.reason}): not capped "
+                      "there, a risk outranks the advice")
+            if floor >= beta2:
+                return Choice(round_beta2(beta2, up=False), reason, source, trades)
+            return Choice(round_beta2(floor, up=False),
+                          f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})", low.source, trades)
+        trades = (f"capped from {beta_text(beta2)} (memory {1 / (1 - beta2):,.0f} steps) to {beta_text(capped)} "
                   f"({1 / (1 - capped):,.0f} steps): a second moment that forgets its start within the "
                   "run, traded for less averaging of the gradient noise in v")
-        if low.flags(capped, "lower"):
-            trades += f", and it falls to the lower edge {low.beta2:.4g} ({low.reason}): a risk either way"
-        why = (f"the run caps the memory at {1 / (1 - capped):,.0f} steps" if high.kind == "steps"
-               else "capped by the upper edge") + f" ({origin}: {beta2:.6g})"
+        why = (f"the {1 / (1 - high.beta2):,.0f}-step run caps the memory" if high.kind == "steps"
+               else "capped by the large-batch edge") + (
+            f" ({origin} asks for {1 / (1 - beta2):,.0f} steps)")
         return Choice(capped, why, high.source, trades)
     rounded = round_beta2(beta2)
     if rounded < beta2 and (source != practice.source + f"; reference: {ref.source}" or low.flags(rounded, "lower")):
@@ -409,6 +495,13 @@ class Recommendation:
     #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
     #: such as ``adamcheck check``'s eps rule; not part of the JSON.
     laws: tuple[Any, ...] = field(default=(), repr=False)
+    #: your domain (None: not known) and how it was found
+    domain: str | None = None
+    domain_how: str = ""
+    #: the measurements of your own run the answer used (monitor, probe, gradients)
+    measurements: tuple[Any, ...] = ()
+    #: the verdict on your beta2 (:class:`~adamcheck.recommend._verdict.Verdict`), when one was given
+    verdict: Any = None
 
     @property
     def unit(self) -> str:
@@ -474,7 +567,16 @@ class Recommendation:
             "lenses": {"provable": self.provable, "calibrated": self.calibrated, "practice": self.practice},
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "domain": {"value": self.domain, "how": self.domain_how},
+            "measurements": [m.to_dict() for m in self.measurements],
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
+            "exit_code": self.exit_code,
         }
+
+    @property
+    def exit_code(self) -> int:
+        """0, or the verdict's exit code when a beta2 was judged (1: a risk)."""
+        return 0 if self.verdict is None else (1 if self.verdict.level == "risk" else 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -539,18 +641,19 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
                      "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)")
     if calibrated is not None and calibrated.beta2_critical is not None and \
             calibrated.beta2_critical > practice.beta2_clamped:
-        warnings.append(f"your gradients need beta2 >= {calibrated.beta2_critical:.4g} at batch "
-                        f"{inp.batch_size}, above the practice rule's {practice.beta2_clamped:.4g}: "
+        warnings.append(f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} at batch "
+                        f"{inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
                         "small batches need larger beta2")
     if low.flags(practice.beta2_clamped, "lower"):
-        warnings.append(f"the practice value {practice.beta2_clamped:.4g} is at or below the lower edge "
-                        f"{low.beta2:.4g} ({low.reason}): raised to {choice.beta2:g}")
+        warnings.append(f"the practice value {beta_text(practice.beta2_clamped)} is at or below the lower edge "
+                        f"{beta_text(low.beta2)} ({low.reason}): raised to {beta_text(choice.beta2)}")
     if choice.trades:
         warnings.append(choice.trades)
     if low.flags(choice.beta2, "lower"):
-        warnings.append(f"beta2 = {choice.beta2:g} is at or below the lower edge {low.beta2:.4g}: {low.reason}")
+        warnings.append(f"beta2 = {beta_text(choice.beta2)} is at or below the lower edge {beta_text(low.beta2)}: "
+                        f"{low.reason}")
     if practice.beta2_half_life_rule <= practice.clamp[0]:
-        notes.append(f"large batch: the half-life rule ({practice.beta2_half_life_rule:.4g}) is below the "
+        notes.append(f"large batch: the half-life rule ({beta_text(practice.beta2_half_life_rule)}) is below the "
                      f"practice range; GPT-3, Llama and DeepSeek train at 0.95 there")
     if not inp.beta1_given:
         notes.append(f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)")
@@ -559,7 +662,7 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
 
 @numpy_quiet
 def recommend(
-    batch_size: int,
+    batch_size: int | None = None,
     *,
     dataset_size: int | None = None,
     gradients: str | Path | Sequence[str | Path] | None = None,
@@ -569,6 +672,12 @@ def recommend(
     eps: float | None = None,
     planned_steps: int | None = None,
     seed: int = 0,
+    beta2: float | None = None,
+    domain: str | None = None,
+    domain_how: str = "",
+    measurements: Iterable[Measurement] = (),
+    state_dtype: str | None = None,
+    grad_rms: float | None = None,
 ) -> Recommendation:
     """Recommend (beta1, beta2) for ``batch_size``, with the safe range and its evidence.
 
@@ -580,11 +689,15 @@ def recommend(
     1/(1-beta2) never exceeds the run.
 
     Args:
-        batch_size: samples (sequences) per optimizer step, B.
+        batch_size: samples (sequences) per optimizer step, B (default: the gradient
+            file's ``batch_size``, as a GradientMonitor file states it).
         dataset_size: N, the data set size (n = N // B mini-batches).
-        gradients: per-example gradient file(s) (``.npy``/``.npz``, (N, d) or (P, N, d)) or
-            an array, see :func:`adamcheck.noise.estimate`; enables the calibrated lens.
-        beta1: your beta1 (default 0.9).
+        gradients: per-example gradient file(s) (``.npy``/``.npz``, (N, d) or (P, N, d)), a
+            GradientMonitor file (rows of R examples: batch B uses B / R rows) or an array,
+            see :func:`adamcheck.noise.estimate`; enables the calibrated lens. Settings the
+            file states (batch_size, beta1, eps, seq_len, planned_steps) are the defaults
+            of the arguments here; a value given that differs from the file's gets a note.
+        beta1: your beta1 (default: the file's, else 0.9).
         reference: a configuration known to work, ``"BETA2@BATCH"`` or a BetaReference
             (default: 0.999 at 32 sequences of 4096 tokens, docs/theory.md section 7).
         tokens_per_sample: tokens per sample; then batches are compared in tokens.
@@ -592,10 +705,21 @@ def recommend(
         planned_steps: steps you plan to run: caps the memory 1/(1-beta2), and is the
             length of the runs the calibrated lens simulates (4000 when not given).
         seed: seed of the resampled mini-batches and the Monte Carlo.
+        beta2: your beta2: the answer then carries the verdict on it (``verdict``, the same
+            as ``adamcheck check`` gives, and ``exit_code``).
+        domain: your kind of training (``lm``, ``lm-pretraining``, ``fine-tuning``,
+            ``vision``, ``regression``, ``rl``, ``gan``); published runs count only where
+            theirs matches (None: none do).
+        domain_how: how the domain was found, for the answer.
+        measurements: your own :class:`~adamcheck._measurement.Measurement` (monitor,
+            probe runs); a monitor file given as ``gradients`` adds its own.
+        state_dtype: ``fp32``, ``bf16`` or ``fp16``, the precision of Adam's m and v (eps).
+        grad_rms: the gradient RMS per coordinate, when known (eps against it).
 
     Raises:
-        InvalidParameterError: a value out of range.
-        DataError: a gradient file missing or unusable.
+        InvalidParameterError: a value out of range, no batch size given or stated.
+        DataError: a gradient file missing or unusable, a batch size that is not a whole
+            number of the file's rows.
 
     Example:
         >>> rec = recommend(32)
@@ -611,32 +735,47 @@ def recommend(
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
         (arXiv:2507.07101); docs/theory.md sections 3, 7, 9.
     """
-    inp = _validate(batch_size, dataset_size, gradients, beta1, reference, tokens_per_sample, eps,
-                    planned_steps, seed)
+    file = _file_settings(gradients, batch_size, beta1, eps, tokens_per_sample, planned_steps)
+    inp = _validate(file.batch_size, dataset_size, gradients, file.beta1, reference, file.tokens_per_sample, file.eps,
+                    file.planned_steps, seed)
     practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
     facts = None
     calibrated = None
     if inp.gradients is not None:
-        facts = _gradient_facts(inp.gradients, inp.batch_size, inp.dataset_size, inp.seed)
-        calibrated = calibrated_prediction(inp.gradients, inp.batch_size, inp.beta1, eps=inp.eps,
-                                           steps=inp.planned_steps,
-                                           seed=inp.seed).with_sizes(facts["points"], facts["d"])
+        facts, calibrated = _gradient_facts(inp)
     size_n = inp.dataset_size or (facts["N"] if facts else None)
-    n = facts["n"] if facts else (size_n // inp.batch_size if size_n else None)
+    n = facts["n"] if facts and facts["n"] is not None else (size_n // inp.batch_size if size_n else None)
     provable = provable_lens(n, facts["d"] if facts else None, facts["d1"] if facts else None, inp.beta1)
+    dom = normal_domain(domain)
+    if dom is None and inp.tokens_per_sample:
+        dom, domain_how = "lm", "a language model: a sequence length was given"
+    elif dom is not None and not domain_how:
+        domain_how = "given"
+    normal_state_dtype(state_dtype)  # refuse a bad value whether or not a beta2 is judged
+    ms = list(measurements)
+    if calibrated is not None:
+        ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
+    if inp.gradients is not None:
+        ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
     low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
-                                beta2_critical=calibrated.beta2_critical if calibrated else None,
-                                critical_source=calibrated.source if calibrated else "")
+                                domain=dom, measurements=ms)
     high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
                                   planned_steps=inp.planned_steps)
     choice = choose_beta2(practice, calibrated, low, high)
     warnings, notes = _warnings(inp, practice, calibrated, choice, low)
+    judged = None
+    if beta2 is not None:
+        judged = verdict(inp.batch_size, inp.beta1, check_beta(beta2, "beta2"), reference=inp.reference,
+                         tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps, domain=dom,
+                         domain_how=domain_how, measurements=ms, eps=eps, state_dtype=state_dtype, grad_rms=grad_rms)
     return Recommendation(
         batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
         source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
-        calibrated=calibrated, beta1_source="yours" if inp.beta1_given else "the common default (torch, optax)",
+        calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
+                                                                  else "the common default (torch, optax)"),
         lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
         dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
-        warnings=tuple(warnings), notes=tuple(notes),
+        warnings=tuple(warnings), notes=file.notes + (facts["notes"] if facts else ()) + tuple(notes),
         laws=tuple(facts["estimate"].laws) if facts else (),
+        domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
     )

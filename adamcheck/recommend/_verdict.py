@@ -1,53 +1,99 @@
-"""The verdict on (beta1, beta2) at a batch size: two edges, each with its evidence.
+"""The verdict on (beta1, beta2) at a batch size, on two axes that are never mixed.
 
 ``adamcheck recommend`` and ``adamcheck check`` both ask this module, so they can never
-disagree. Below the **lower edge** a published run with a memory this short at a batch
-this small (or smaller) failed: that is a RISK (exit 1 in ``check``). Above the **upper
-edge** the memory 1/(1-beta2) outlasts the planned run, or is far longer than the
-half-life rule asks at large batch, where too long a memory caused loss spikes: that
-is advice with a number (exit 0).
+disagree.
 
-The lower edge is the largest of
+**Divergence** (will the run fail: diverge, go NaN, end above its start, collapse?).
+Only this axis makes a RISK (exit 1 in ``check``), and only where a mechanism or a
+measurement that applies to *your* run says it fails. The lenses are asked in the
+order of :data:`adamcheck._measurement.PRECEDENCE`, and the first that decides sets
+the answer, in both directions (:func:`adamcheck._measurement.judge`):
 
-* the **evidence edge**, derived from :data:`EVIDENCE` (published outcomes, one row per
-  run: batch, beta2, outcome, source) by the rule of :func:`evidence_risk`;
-* beta1^2, since beta1 >= sqrt(beta2) is outside every convergence theorem (Zhang et
-  al. 2022, 2026; Reddi et al. 2018) and a batch-1 public sweep went NaN there;
-* beta2* from the user's sampled gradients, when they were given.
+1. ``monitor``/``probe``: measurements of your own run (:func:`measurements_from_meta`
+   reads them from a monitor file, or pass them as ``measurements``);
+2. ``gradients``: beta2* from your sampled gradients, where that lens decided;
+3. ``evidence``: published outcomes whose conditions match your run
+   (:mod:`._evidence`: domain, beta1 class, batch dominance, outcome kind), by the
+   edge rule below;
+4. ``theory``: beta1 >= sqrt(beta2), outside every convergence theorem (Zhang et al.
+   2022, 2026; Reddi et al. 2018).
 
-**Units.** A run whose sequence length is known is placed among the runs counted in
-tokens (language models); the other rows (images, regression examples) are not used
-for it, since a sequence and an image are not comparable samples. Without a sequence
-length every row counts samples (a sequence is one sample).
+and eps is judged on its own (:mod:`._eps`: eps that rounds to 0 in an fp16 optimizer
+state). With no lens deciding, the answer is "no known failure": adamcheck does not
+guess from runs that do not match yours.
 
-**The interpolation rule** (:func:`evidence_risk`). Write F(b) for the largest batch at
-which a run with beta2 >= b failed, and S(b) for the smallest batch at which a run
-with beta2 <= b was fine (the rows that apply to this beta1, see below). Smaller
-batches need larger beta2 (Zhang et al. 2026, section 2; Shi et al. 2021's table is
-monotone in both directions), so a failure at (F, b') flags every (B <= F, b <= b')
-and a success clears every (B >= S, b >= b'). Between the two the papers do not place
-the edge; adamcheck puts it at F^(1-t) S^t in batch (geometric), with
-``interpolation`` t = 0.5 by default (a named choice, not a paper's constant). Where no
-run with beta2 <= b was fine, only the failures count (no extrapolation past them).
-Where a failure and a success disagree the failure wins.
+**Efficiency** (will it train as well as it could?): advice with a number, exit 0.
+Above the **upper edge** the memory 1/(1-beta2) outlasts the planned run, or is more
+than ``upper_ratio`` times the half-life rule's at a batch at least the reference's
+(too long a memory spiked at large batch); below the half-life rule by more than
+``lower_ratio`` times its memory, a shorter memory trains worse (the cost where a
+source gives one: Marek et al. 2025, beta2 0.95 at batch 1 needed a 16x lower learning
+rate than 0.9999).
 
-**beta1.** Theorem 2.2's threshold order 1 - c (1 - beta1^n)/n^5 rises with beta1 and
-beta1 >= sqrt(beta2) is outside the theory, so a failure at beta1 = x also counts for
-every beta1 >= x, and a success only for beta1 <= x. Rows whose source does not report
-beta1 count for every beta1 (an assumption, stated in the row).
+**The edge rule** (:func:`evidence_risk`). Among the rows that match your run, write
+F(b) for the largest batch at which a run with beta2 >= b failed, and S(b) for the
+smallest batch at which a run with beta2 <= b trained, both within one source (one
+study's table). Smaller batches need larger beta2 (Zhang et al. 2026, section 2; Shi
+et al. 2021's table is monotone in both directions), so a failure at (F, b') flags
+every (B <= F, b <= b') and a success clears every (B >= S, b >= b'). Between the two
+the study does not place the edge; adamcheck puts it at F^(1-t) S^t in batch
+(geometric), with ``interpolation`` t = 0.5 by default (a named choice, not a paper's
+constant). Where no run with beta2 <= b trained, only the failures count. Where a
+failure and a success disagree the failure wins.
 
-Sources: /docs/theory.md section 7, and the papers named in each row.
+**Units.** Language-model rows are compared in tokens per step (they need your
+sequence length), the others in samples.
+
+Sources: docs/theory.md section 7, and the papers named in each row.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
+from .._answer import beta_text, beta_texts, count_text, per_text
+from .._diagnostics import Diagnostic, Level, worst
 from .._errors import InvalidParameterError
-from .._halflife import PRACTICE_CLAMP, BetaReference, half_life_beta2
+from .._halflife import BetaReference
+from .._measurement import PRECEDENCE, Measurement, judge
 from .._validate import check_beta, check_positive_int
+from ._edges import (
+    DEFAULT_INTERPOLATION,
+    DEFAULT_LOWER_RATIO,
+    DEFAULT_UPPER_RATIO,
+    SRC_EVIDENCE,
+    SRC_HALF_LIFE,
+    Edge,
+    _evidence_clear,
+    _evidence_edge,
+    _evidence_measurements,
+    _LENS_WORDS,
+    _no_evidence_reason,
+    _run_size,
+    _unit_of,
+    describe_reference,
+    evidence_risk,
+    lower_edge,
+    practice_beta2,
+    reference_size,
+    round_beta2,
+    upper_edge,
+)
+from ._eps import eps_diagnostics, normal_state_dtype
+from ._evidence import (
+    EVIDENCE,
+    SHI_FAILED_BELOW_ACCURACY,
+    Evidence,
+    RunFacts,
+    domain_label,
+    matching_rows,
+    normal_domain,
+    row_applies,
+    shi_evidence,
+)
+from ._lenses import SRC_SQRT, gradient_measurement, measurements_from_meta, theory_measurement
 
 __all__ = [
     "EVIDENCE",
@@ -55,452 +101,41 @@ __all__ = [
     "Evidence",
     "Verdict",
     "DEFAULT_INTERPOLATION",
+    "DEFAULT_LOWER_RATIO",
     "DEFAULT_UPPER_RATIO",
     "SHI_FAILED_BELOW_ACCURACY",
     "evidence_risk",
+    "gradient_measurement",
     "lower_edge",
+    "measurements_from_meta",
     "upper_edge",
     "verdict",
+    "answer_lines",
     "describe_reference",
     "reference_size",
     "round_beta2",
     "shi_evidence",
 ]
 
-#: Where the edge sits between the last failed and the first fine batch, as the
-#: exponent t of F^(1-t) S^t (0 = at the failure, 1 = at the success). The papers do
-#: not locate it; 0.5 (geometric midpoint) is adamcheck's choice.
-DEFAULT_INTERPOLATION = 0.5
-#: Upper edge at large batch: advice when 1/(1-beta2) exceeds this many times the
-#: half-life rule's memory. adamcheck's choice between the evidence on both sides: in
-#: Marin's MoE sweep 0.999 at 128 x 4096 tokens (4x the rule's memory) was within 0.1%
-#: of the best loss, while Megatron's Mixtral example at 0.999 and 1M tokens per step
-#: (8x) spiked and was fixed with 0.95.
-DEFAULT_UPPER_RATIO = 5.0
-#: Shi et al. 2021 report train accuracy, not "failed": a run counts as failed here
-#: below this train accuracy (%) after their 100 epochs, where beta2 = 0.99 reaches
-#: 99.7-99.8%. adamcheck's reading of the table, not the paper's word.
-SHI_FAILED_BELOW_ACCURACY = 90.0
+#: Efficiency advice in the order the short answer shows it (the first one present is shown).
+_EFFICIENCY_ORDER = ("worse", "half_life", "memory_vs_steps", "eps_vs_grad", "eps_vs_sqrt_v")
+#: The rule name each lens's finding carries (``adamcheck check`` rules).
+RULE_OF_LENS = {"theory": "beta1_below_sqrt_beta2", "evidence": "lower_edge", "gradients": "critical_beta2",
+                "monitor": "monitor", "probe": "probe"}
 
-_BAD = ("failed", "diverged", "worse")
-_SRC_SHI = "Shi et al. (ICLR 2021), ResNet-18 on CIFAR-10, beta1 = 0, 100 epochs"
-_SRC_MAREK = "Marek et al. 2025 (arXiv 2507.07101), language model, sequences of 1024 tokens"
-_SRC_FLUID = "batch-1 fluid-simulation surrogates (public sweeps, docs/theory.md section 7)"
-_SRC_MARIN = "Marin MoE sweep (marin repository, issue 4567), 4096-token sequences, d = 1024"
-_SRC_MARIN_DENSE = ("Marin dense recipe (0.98^(B/128) without a floor at batch 4096 (marin repository; "
-                    "4096-token sequences as Marin's recipes use))")
-_SRC_MIXTRAL = "Megatron-LM Mixtral example (256 x 4096 tokens; public reports, docs/theory.md section 7)"
-SRC_SQRT = ("beta1 < sqrt(beta2) is assumed by every convergence theorem for Adam (Zhang et al. 2022, "
-            "2026 Thm 2.2; Reddi et al. 2018)")
-SRC_MEMORY = "EMA memory 1/(1-beta2) against the planned steps; Zhang et al. 2026 Thm 2.2's 1/(1-beta2) factor"
-SRC_HALF_LIFE = "half-life rule beta2' = beta2_ref^(B'/B_ref), Marek et al. 2025 (arXiv 2507.07101)"
 
-
-@dataclass(frozen=True)
-class Evidence:
-    """One published run: ``beta2`` at ``batch`` samples per step and what happened.
-
-    Attributes:
-        batch: samples (sequences, images, examples) per optimizer step.
-        beta2: the run's beta2.
-        outcome: ``"failed"``, ``"diverged"``, ``"worse"`` (clearly behind the best
-            beta2 at that batch), ``"spiked"`` (loss spikes from too long a memory) or
-            ``"fine"``.
-        source: the paper or report.
-        beta1: the run's beta1 (None: not reported; the row counts for every beta1).
-        tokens_per_sample: tokens per sequence for language models, else None.
-        detail: the measured figure behind the outcome.
-    """
-
-    batch: float
-    beta2: float
-    outcome: str
-    source: str
-    beta1: float | None = None
-    tokens_per_sample: int | None = None
-    detail: str = ""
-    cite: str = ""
-
-    @property
-    def tokens(self) -> float | None:
-        """Tokens per step, or None for non-sequence data."""
-        return None if self.tokens_per_sample is None else self.batch * self.tokens_per_sample
-
-    @property
-    def failed_short(self) -> bool:
-        """A failure attributed to too short a memory (the lower edge's evidence)."""
-        return self.outcome in _BAD
-
-    def size(self, unit: str) -> float:
-        return self.tokens if unit == "tokens" else self.batch  # type: ignore[return-value]
-
-    @property
-    def short(self) -> str:
-        """A short citation: the row's ``cite`` or the source up to its first parenthesis."""
-        return self.cite or self.source.split(" (")[0].split(",")[0]
-
-    def describe(self, unit: str) -> str:
-        where = _per(self.size(unit), unit)
-        b1 = "" if self.beta1 is None else f"beta1 {self.beta1:g}, "
-        return f"{b1}beta2 {self.beta2:g} at {where}: {self.outcome} ({self.detail}; {self.source})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"batch": {"value": self.batch, "unit": "samples"}, "tokens": self.tokens,
-                "beta1": self.beta1, "beta2": self.beta2, "outcome": self.outcome,
-                "detail": self.detail, "source": self.source}
-
-
-_SHI_TABLE = {  # batch -> {beta2: train accuracy %}, Shi et al. 2021 (docs/theory.md section 7)
-    8: {0.8: (10.0, ""), 0.9: (10.0, ""), 0.95: (44.5, " +- 32.1 over seeds"), 0.99: (99.7, "")},
-    16: {0.8: (28.7, ""), 0.9: (67.3, ""), 0.95: (96.4, ""), 0.99: (99.8, "")},
-    32: {0.8: (66.9, ""), 0.9: (96.7, ""), 0.95: (99.2, ""), 0.99: (99.8, "")},
-}
-_MARIN_BPB = {  # batch -> {beta2: final c4 bits per byte}, lower is better
-    64: {0.95: .9780, 0.97: .9759, 0.99: .9732, 0.995: .9722, 0.999: .9728},
-    128: {0.95: .9743, 0.97: .9736, 0.99: .9727, 0.995: .9725, 0.999: .9734},
-    256: {0.95: .9761, 0.97: .9748, 0.99: .9759, 0.995: .9760, 0.999: .9783},
-    512: {0.95: .9826, 0.97: .9830, 0.99: .9831, 0.995: .9859, 0.999: .9917},
-}
-
-
-def shi_evidence(failed_below: float = SHI_FAILED_BELOW_ACCURACY) -> tuple[Evidence, ...]:
-    """Shi et al. 2021's table as evidence rows, a run counting as failed below ``failed_below`` %.
-
-    Rebuild :data:`EVIDENCE` with another reading of the table and pass it as ``evidence``.
-
-    Example:
-        >>> [r.outcome for r in shi_evidence() if r.batch == 16]
-        ['failed', 'failed', 'fine', 'fine']
-        >>> [r.outcome for r in shi_evidence(60.0) if r.batch == 16]
-        ['failed', 'fine', 'fine', 'fine']
-    """
-    return tuple(
-        Evidence(batch, b2, "failed" if acc < failed_below else "fine", _SRC_SHI, beta1=0.0,
-                 detail=f"train accuracy {acc:g}%{extra}")
-        for batch, row in _SHI_TABLE.items() for b2, (acc, extra) in row.items()
-    )
-
-
-def _marin_rows() -> list[Evidence]:
-    out = []
-    for batch, row in _MARIN_BPB.items():
-        best = min(row.values())
-        for b2, bpb in row.items():
-            out.append(Evidence(batch, b2, "fine", _SRC_MARIN, beta1=0.9, tokens_per_sample=4096,
-                                detail=f"c4 bits per byte {bpb:.4f}, {100 * (bpb / best - 1):.1f}% above the best"))
-    return out
-
-
-#: The published runs the lower edge is derived from (docs/theory.md section 7).
-#: Left out on purpose: Marin's d = 768 sweep at batch 512, where runs crashed on both
-#: sides of 0.99 (it locates neither edge), and a 17B model that spiked at 0.999 with
-#: no batch size reported.
-EVIDENCE: tuple[Evidence, ...] = tuple(
-    list(shi_evidence(SHI_FAILED_BELOW_ACCURACY))
-    + [
-        Evidence(1, 0.95, "worse", _SRC_MAREK, beta1=0.9, tokens_per_sample=1024,
-                 detail="clearly worse than the half-life value 0.9999; beta1 and sequence length taken "
-                 "as the baseline's"),
-        Evidence(1, 0.9999, "fine", _SRC_MAREK, beta1=0.9, tokens_per_sample=1024,
-                 detail="trains well (the half-life value); beta1 and length as the baseline's"),
-        Evidence(512, 0.95, "fine", _SRC_MAREK, beta1=0.9, tokens_per_sample=1024,
-                 detail="the baseline configuration"),
-        Evidence(1, 0.95, "diverged", _SRC_FLUID, detail="beta1 not reported"),
-        Evidence(1, 0.99, "diverged", _SRC_FLUID, detail="went NaN; beta1 not reported"),
-        Evidence(1, 0.995, "diverged", _SRC_FLUID, detail="beta1 not reported"),
-        Evidence(1, 0.999, "fine", _SRC_FLUID, detail="stable; beta1 not reported"),
-        Evidence(1, 0.9999, "diverged", _SRC_FLUID, beta1=0.95, detail="went NaN at beta1 0.95"),
-        Evidence(1, 0.9999, "fine", _SRC_FLUID, beta1=0.9, detail="stable at beta1 0.9"),
-    ]
-    + _marin_rows()
-    + [
-        Evidence(4096, 0.52, "diverged", _SRC_MARIN_DENSE, beta1=0.9, tokens_per_sample=4096,
-                 detail="loss spikes; a floor on beta2 fixed them"),
-        Evidence(256, 0.95, "fine", _SRC_MIXTRAL, beta1=0.9, tokens_per_sample=4096,
-                 detail="stable after lowering beta2 from 0.999"),
-        Evidence(256, 0.999, "spiked", _SRC_MIXTRAL, beta1=0.9, tokens_per_sample=4096,
-                 detail="loss spikes (too long a memory: upper-edge evidence)"),
-        Evidence(1562.5, 0.95, "fine", "GPT-3 (Brown et al. 2020, Table 2.1 and Appendix B): 3.2M tokens per step",
-                 beta1=0.9, tokens_per_sample=2048, detail="175B model trained"),
-        Evidence(1024, 0.95, "fine", "Llama 2 (Touvron et al. 2023): 4M tokens per step", beta1=0.9,
-                 tokens_per_sample=4096, detail="models trained"),
-        Evidence(15360, 0.95, "fine", "DeepSeek-V3 (2024): batch up to 15360 sequences of 4096 tokens",
-                 beta1=0.9, tokens_per_sample=4096, detail="model trained"),
-    ]
-)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One edge of the safe range at a batch size.
-
-    ``beta2`` None means no edge on this side. For the lower edge, ``inclusive`` says
-    whether beta2 equal to the edge is itself flagged (``<=``) or only values below it
-    (``<``); for the upper edge beta2 above ``beta2`` gets the advice.
-    """
-
-    beta2: float | None
-    inclusive: bool
-    reason: str
-    source: str
-    kind: str = ""
-    evidence: tuple[Evidence, ...] = ()
-
-    def flags(self, beta2: float, side: str) -> bool:
-        if self.beta2 is None:
-            return False
-        if side == "lower":
-            return beta2 <= self.beta2 if self.inclusive else beta2 < self.beta2
-        return beta2 > self.beta2 + 1e-12
-
-    def to_dict(self, unit: str) -> dict[str, Any]:
-        return {"beta2": None if self.beta2 is None else round_beta2(self.beta2, digits=3),
-                "inclusive": self.inclusive, "kind": self.kind, "reason": self.reason,
-                "source": self.source, "evidence": [e.describe(unit) for e in self.evidence]}
-
-
-def _count(x: float) -> str:
-    if x >= 1e6:
-        return f"{x / 1e6:.3g}M"
-    return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
-
-
-def _per(x: float, unit: str) -> str:
-    return f"{_count(x)} {unit[:-1] if x == 1 else unit}"
-
-
-def round_beta2(beta2: float, digits: int = 2, up: bool | None = None) -> float:
-    """beta2 with its gap 1 - beta2 kept to ``digits`` significant digits.
-
-    A beta2 is known only as well as its memory 1/(1-beta2), so the gap is what is
-    rounded: 0.998001 -> 0.998. ``up=True`` rounds the gap up (a shorter memory, for a
-    cap that must hold), ``up=False`` down, None to nearest.
-
-    Example:
-        >>> round_beta2(0.998001), round_beta2(1 - 1 / 1500, up=True)
-        (0.998, 0.99933)
-    """
-    gap = 1.0 - beta2
-    if gap <= 0 or not math.isfinite(gap):
-        return beta2
-    scale = 10.0 ** (math.floor(math.log10(gap)) - digits + 1)
-    q = gap / scale
-    q = math.ceil(q - 1e-9) if up else (math.floor(q + 1e-9) if up is False else round(q))
-    return round(1.0 - q * scale, 12)
-
-
-def _applies(row: Evidence, beta1: float, failure: bool) -> bool:
-    if row.beta1 is None:
-        return True
-    return beta1 >= row.beta1 - 1e-12 if failure else beta1 <= row.beta1 + 1e-12
-
-
-def _rows_for(unit: str, evidence: Iterable[Evidence]) -> list[Evidence]:
-    return [e for e in evidence if unit == "samples" or e.tokens_per_sample is not None]
-
-
-@dataclass(frozen=True, eq=False)
-class _Bracket:
-    failed: Evidence | None  # the failure with the largest batch among beta2 >= b
-    fine: Evidence | None  # the success with the smallest batch among beta2 <= b
-    threshold: float  # risk below this batch (0: none)
-
-
-def _bracket(beta1: float, beta2: float, unit: str, rows: list[Evidence], t: float) -> _Bracket:
-    fails = [e for e in rows if e.failed_short and e.beta2 >= beta2 - 1e-12 and _applies(e, beta1, True)]
-    fines = [e for e in rows if e.outcome == "fine" and e.beta2 <= beta2 + 1e-12 and _applies(e, beta1, False)]
-    f = max(fails, key=lambda e: e.size(unit), default=None)
-    s = min(fines, key=lambda e: e.size(unit), default=None)
-    if f is None:
-        return _Bracket(None, s, 0.0)
-    fb = f.size(unit)
-    if s is None or s.size(unit) <= fb:
-        return _Bracket(f, s, fb)
-    return _Bracket(f, s, fb ** (1 - t) * s.size(unit) ** t)
-
-
-def evidence_risk(
-    size: float, beta1: float, beta2: float, unit: str = "samples", *,
-    evidence: Iterable[Evidence] = EVIDENCE, interpolation: float = DEFAULT_INTERPOLATION,
-) -> bool:
-    """Whether (beta1, beta2) at ``size`` samples (or tokens) per step is below the evidence edge.
-
-    Risk when size <= F(beta2), or size < F^(1-t) S^t when a fine run brackets the
-    edge above F (module docstring: F, S, t).
-
-    Example:
-        >>> evidence_risk(8, 0.0, 0.95), evidence_risk(8, 0.0, 0.99)   # Shi et al. 2021
-        (True, False)
-    """
-    return _flagged(size, _bracket(beta1, beta2, unit, _rows_for(unit, evidence), interpolation), unit)
-
-
-def _flagged(size: float, br: _Bracket, unit: str) -> bool:
-    # The relative tolerance keeps a batch exactly at the geometric midpoint of two
-    # evidence batches (sqrt(8 x 32) = 16.000000000000004) on the side it is on.
-    return br.failed is not None and (size <= br.failed.size(unit) or size < br.threshold * (1 - 1e-9))
-
-
-def _evidence_edge(size: float, beta1: float, unit: str, rows: list[Evidence], t: float) -> Edge:
-    """The largest flagged beta2: risk is monotone in beta2 and constant between row values."""
-    levels = sorted({e.beta2 for e in rows}, reverse=True)
-
-    def risky(b2: float) -> _Bracket | None:
-        br = _bracket(beta1, b2, unit, rows, t)
-        return br if _flagged(size, br, unit) else None
-
-    for i, level in enumerate(levels):
-        above = levels[i - 1] if i else None
-        if above is not None:
-            mid = risky(0.5 * (level + above))
-            if mid is not None:
-                return _edge_from(above, False, mid, size, unit)
-        here = risky(level)
-        if here is not None:
-            return _edge_from(level, True, here, size, unit)
-    return Edge(None, False, f"no published run with beta1 <= {beta1:g} failed with a short memory at "
-                f"{_per(size, unit)} or more",
-                "docs/theory.md section 7", "evidence")
-
-
-def _edge_from(level: float, inclusive: bool, br: _Bracket, size: float, unit: str) -> Edge:
-    f = br.failed
-    assert f is not None
-    rows: tuple[Evidence, ...] = (f,) if br.fine is None else (f, br.fine)
-    if size <= f.size(unit):
-        why = f"{f.beta2:g} {f.outcome} at {_per(f.size(unit), unit)} per step ({f.short})"
-    else:
-        g = br.fine
-        assert g is not None
-        why = (f"interpolated: {f.beta2:g} {f.outcome} at {_per(f.size(unit), unit)} ({f.short}), "
-               f"{g.beta2:g} fine at {_count(g.size(unit))} ({g.short})")
-    sources = "; ".join(dict.fromkeys(r.source for r in rows))
-    return Edge(level, inclusive, why, sources, "evidence", rows)
-
-
-def lower_edge(
-    batch_size: float,
-    beta1: float,
-    *,
-    tokens_per_sample: int | None = None,
-    beta2_critical: float | None = None,
-    critical_source: str = "",
-    evidence: Iterable[Evidence] = EVIDENCE,
-    interpolation: float = DEFAULT_INTERPOLATION,
-) -> tuple[Edge, tuple[Edge, ...]]:
-    """The lower edge at ``batch_size`` samples (in tokens when ``tokens_per_sample`` is known).
-
-    Returns (the binding edge, every component: evidence, beta1^2, beta2*).
-
-    Example:
-        >>> edge, parts = lower_edge(8, 0.9, tokens_per_sample=1024)
-        >>> edge.beta2, edge.inclusive, edge.kind
-        (0.95, True, 'evidence')
-        >>> lower_edge(32, 0.99)[0].kind
-        'beta1'
-    """
-    if not 0.0 <= interpolation <= 1.0:
-        raise InvalidParameterError(f"interpolation = {interpolation!r} must lie in [0, 1]")
-    unit = "tokens" if tokens_per_sample else "samples"
-    size = batch_size * (tokens_per_sample or 1)
-    parts = [_evidence_edge(size, beta1, unit, _rows_for(unit, evidence), interpolation)]
-    # Always present: even beta1 = beta2 = 0 is outside the theory (0 >= sqrt(0)).
-    parts.append(Edge(beta1 * beta1, True, f"beta2 <= beta1^2 = {beta1 * beta1:g} puts beta1 = {beta1:g} >= "
-                      "sqrt(beta2), outside every convergence theorem",
-                      SRC_SQRT, "beta1"))
-    if beta2_critical is not None and beta2_critical > 0:
-        parts.append(Edge(beta2_critical, False, "critical beta2* from your sampled gradients",
-                          critical_source, "gradients"))
-    present = [p for p in parts if p.beta2 is not None]
-    # The highest edge binds; at equal values an inclusive one flags more.
-    best = max(present, key=lambda p: (p.beta2, p.inclusive), default=parts[0])
-    if best.beta2 == 0.0:  # only beta2 = 0 excluded (beta1 = 0): say what the evidence says instead
-        best = parts[0]
-    return best, tuple(parts)
-
-
-def reference_size(reference: BetaReference, tokens_per_sample: int | None) -> tuple[float, str, str]:
-    """(reference batch, unit, how) in the unit the run is compared in."""
-    if tokens_per_sample:
-        if reference.unit == "tokens":
-            return reference.batch_size, "tokens", "its batch counts tokens"
-        if reference.seq_len:
-            return (reference.batch_size * reference.seq_len, "tokens",
-                    f"{reference.batch_size:g} sequences of {reference.seq_len} tokens")
-        return (reference.batch_size * tokens_per_sample, "tokens",
-                f"{reference.batch_size:g} sequences, taken at your length of {tokens_per_sample} tokens")
-    ref = reference.in_samples(None)
-    if ref.seq_len:
-        return (ref.batch_size, "samples", f"{ref.batch_size:g} sequences of {ref.seq_len} tokens, compared "
-                "with yours as samples (your sequence length is not known)")
-    return ref.batch_size, "samples", "its batch counts samples"
-
-
-def describe_reference(reference: BetaReference, tokens_per_sample: int | None) -> str:
-    """The reference in the unit the run is compared in, e.g. ``0.999 at 131,072 tokens, Marin recipe``.
-
-    Example:
-        >>> from adamcheck._halflife import DEFAULT_REFERENCE
-        >>> describe_reference(DEFAULT_REFERENCE, 2048), describe_reference(DEFAULT_REFERENCE, None)
-        ('0.999 at 131,072 tokens, Marin recipe', '0.999 at 32 samples, Marin recipe')
-    """
-    size, unit, _ = reference_size(reference, tokens_per_sample)
-    if reference.source.startswith("beta2 = 0.999 at batch 32 x 4096"):
-        name = "Marin recipe"
-    else:
-        name = "yours" if reference.source.startswith("user reference") else reference.source
-    return f"{reference.beta2:g} at {_per(size, unit)}, {name}"
-
-
-def upper_edge(
-    batch_size: float,
-    *,
-    reference: BetaReference,
-    tokens_per_sample: int | None = None,
-    planned_steps: int | None = None,
-    upper_ratio: float = DEFAULT_UPPER_RATIO,
-) -> tuple[Edge, tuple[Edge, ...]]:
-    """The upper edge: the lower of 1 - 1/steps and, at a batch at least the reference's,
-    the beta2 whose memory is ``upper_ratio`` times that of the half-life rule clamped to
-    :data:`~adamcheck._halflife.PRACTICE_CLAMP`.
-
-    Example:
-        >>> from adamcheck._halflife import DEFAULT_REFERENCE
-        >>> edge, _ = upper_edge(256, reference=DEFAULT_REFERENCE, tokens_per_sample=4096)
-        >>> round(edge.beta2, 4), edge.kind      # 0.999 at 1M tokens gets advice
-        (0.9984, 'large_batch')
-    """
-    parts: list[Edge] = []
-    if planned_steps is not None:
-        cap = 1.0 - 1.0 / planned_steps  # exact: the same line as check's memory_vs_steps rule
-        parts.append(Edge(cap, False, f"memory 1/(1-beta2) longer than the {planned_steps:,}-step run",
-                          SRC_MEMORY, "steps"))
-    ref_size, unit, how = reference_size(reference, tokens_per_sample)
-    size = batch_size * (tokens_per_sample or 1)
-    if size >= ref_size:
-        rule = half_life_beta2(BetaReference(reference.beta2, ref_size, reference.source), size)
-        # Against the clamped rule: at very large batch practice keeps 0.95 (GPT-3, Llama).
-        rule = min(max(rule, PRACTICE_CLAMP[0]), PRACTICE_CLAMP[1])
-        high = 1.0 - (1.0 - rule) / upper_ratio
-        parts.append(Edge(high, False,
-                          f"memory > {upper_ratio:g}x the half-life rule's ({rule:.4g}); 0.999 at 1M "
-                          "tokens spiked (Mixtral)",
-                          f"{SRC_HALF_LIFE}; reference: {reference.source} ({how}); {_SRC_MIXTRAL}",
-                          "large_batch",
-                          tuple(e for e in EVIDENCE if e.outcome == "spiked")))
-    if not parts:
-        return Edge(None, False, "no upper edge: give planned_steps (CLI --max-steps) to bound the memory",
-                    SRC_MEMORY, "none"), ()
-    return min(parts, key=lambda p: p.beta2), tuple(parts)  # type: ignore[arg-type, return-value]
-
-
+# -- the verdict ------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Verdict:
-    """(beta1, beta2) at a batch against both edges.
+    """(beta1, beta2) at a batch on both axes.
 
-    ``level`` is ``"risk"`` below the lower edge, ``"advice"`` above the upper edge,
-    else ``"ok"``. Sizes: ``batch_size`` in samples, ``tokens_per_step`` when the
-    sequence length is known (then ``unit`` is ``"tokens"``).
+    ``level`` is ``"risk"`` when a lens (or eps) says the run fails, ``"advice"`` when
+    only advice was found, else ``"ok"``. ``outcome`` is the divergence answer for beta2
+    (``"fails"``, ``"trains"``, ``"cannot_tell"``) and ``lens`` the lens that set it
+    (``""`` when none did); ``reason`` says why in one line. ``diagnostics`` holds every
+    finding on both axes (:class:`~adamcheck._diagnostics.Diagnostic`). Sizes:
+    ``batch_size`` in samples, ``tokens_per_step`` when the sequence length is known
+    (then ``unit`` is ``"tokens"``).
     """
 
     batch_size: int
@@ -515,6 +150,38 @@ class Verdict:
     level: str = "ok"
     messages: tuple[str, ...] = field(default_factory=tuple)
     reference: str = ""
+    domain: str | None = None
+    domain_how: str = ""
+    outcome: str = "cannot_tell"
+    lens: str = ""
+    reason: str = ""
+    diagnostics: tuple[Diagnostic, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    abstained: tuple[Measurement, ...] = ()
+    target_beta2: float | None = None
+
+    def diagnostic(self, rule: str) -> list[Diagnostic]:
+        """The diagnostics of one rule."""
+        return [d for d in self.diagnostics if d.rule == rule]
+
+    @property
+    def size_text(self) -> str:
+        """``batch 8`` or ``8 x 512 = 4,096 tokens per step``."""
+        if self.tokens_per_step:
+            per = self.tokens_per_step // self.batch_size
+            return f"{self.batch_size:,} x {per:,} = {self.tokens_per_step:,} tokens per step"
+        return f"batch {self.batch_size:,}"
+
+    def headline(self) -> str:
+        """The divergence answer in one line, with the lens that set it."""
+        eps_risk = [d for d in self.diagnostics if d.rule == "eps_precision" and d.level is Level.RISK]
+        if self.outcome == "fails":
+            return f"fails (set by {self.lens}): {self.reason}"
+        if eps_risk:
+            return f"fails (eps): {eps_risk[0].message}"
+        if self.outcome == "trains":
+            return f"trains (set by {self.lens}): {self.reason}"
+        return f"no known failure: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -525,7 +192,92 @@ class Verdict:
             "lower_edge_parts": [p.to_dict(self.unit) for p in self.lower_parts],
             "upper_edge_parts": [p.to_dict(self.unit) for p in self.upper_parts],
             "messages": list(self.messages),
+            "domain": {"value": self.domain, "how": self.domain_how},
+            "divergence": {"outcome": self.outcome, "lens": self.lens or None, "reason": self.reason,
+                           "abstained": [{"lens": m.lens, "reason": m.reason} for m in self.abstained]},
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "measurements": [m.to_dict() for m in self.measurements],
+            "target_beta2": self.target_beta2,
         }
+
+
+def _lens_diagnostics(ms: Sequence[Measurement], beta2: float, batch: int, beta1: float, final: Any,
+                      evidence_edge: Edge) -> list[Diagnostic]:
+    out = []
+    root = math.sqrt(beta2)
+    for lens in PRECEDENCE:
+        mine = [m for m in ms if m.lens == lens]
+        rule = RULE_OF_LENS[lens]
+        if not mine:
+            if lens == "evidence":
+                level = "not_checked" if evidence_edge.reason.startswith("cannot tell") else "ok"
+                out.append(Diagnostic(level, rule, evidence_edge.reason, SRC_EVIDENCE, axis="divergence", lens=lens))
+            continue
+        j = judge(mine, beta2, batch_size=batch, beta1=beta1)
+        m = j.measurement
+        if lens == "theory":
+            if j.outcome == "fails":
+                text = (f"beta1 = {beta1:g} >= sqrt(beta2) = {root:.4f}: outside every convergence theorem for "
+                        f"Adam; lower beta1 below {root:.4f} or raise beta2 above beta1^2 = {beta1 * beta1:.6g}")
+            else:
+                text = f"beta1 = {beta1:g} < sqrt(beta2) = {root:.4f}"
+            source = SRC_SQRT
+        elif j.outcome == "cannot_tell":
+            why = "; ".join(a.reason for a in mine if not a.decided) or "no measured value at or near yours applies"
+            out.append(Diagnostic("not_checked", rule, f"cannot tell from {_LENS_WORDS[lens]}: {why}",
+                                  next((a.source for a in mine if a.source), _LENS_WORDS[lens]),
+                                  axis="divergence", lens=lens))
+            continue
+        else:
+            assert m is not None
+            if lens == "evidence":
+                text = f"beta2 = {beta_text(beta2)} {j.outcome}: {m.reason}"
+            else:
+                # the measured threshold (beta2* for the gradients lens) is what the user acts on
+                need = (f" (it measured beta2 >= {beta_text(m.clear)} training)"
+                        if j.outcome == "fails" and m.clear is not None else "")
+                text = (f"beta2 = {beta_text(beta2)} {j.outcome} by {_LENS_WORDS[lens]} at "
+                        f"{per_text(batch, 'samples')} per step{need}: {m.reason}")
+            source = m.source or _LENS_WORDS[lens]
+        if j.outcome == "fails":
+            if final.outcome == "fails":
+                level = "risk"
+            else:
+                level = "advice"
+                text += f"; but {_LENS_WORDS[final.lens]} measured it training, which takes precedence"
+        else:
+            level = "ok"
+        out.append(Diagnostic(level, rule, text, source, axis="divergence", lens=lens))
+    return out
+
+
+def _row_advice(rows: Sequence[Evidence], run: RunFacts, beta2: float) -> list[Diagnostic]:
+    """Spikes and worse runs that match yours: advice pointing the way their fix went, one
+    per kind and direction: the run nearest yours (closest batch, then closest beta2)."""
+    nearest: dict[tuple[str, str], tuple[tuple[float, float], Evidence, str]] = {}
+    for row in rows:
+        if row.outcome not in ("spiked", "worse"):
+            continue
+        ok, why = row_applies(row, run, beta2)
+        if not ok:
+            continue
+        unit = _unit_of(row)
+        key = (abs(math.log(row.size(unit) / _run_size(run, unit))), abs(row.beta2 - beta2))
+        slot = (row.outcome, row.fix)
+        if slot not in nearest or key < nearest[slot][0]:
+            nearest[slot] = (key, row, why)
+    out = []
+    for _, row, why in nearest.values():
+        way = "raise" if row.fix == "raise" else "lower"
+        unit = _unit_of(row)
+        what = "trained worse" if row.outcome == "worse" else "spiked"
+        cost = f": {row.worse_by}" if row.worse_by else ""
+        text = (f"{row.beta2:g} {what} at {per_text(row.size(unit), unit)} per step in {domain_label(row.domain)}, "
+                f"yours {per_text(_run_size(run, unit), unit)} ({row.short}){cost}; {way} beta2 (applies: {why})")
+        axis = "divergence" if row.outcome == "spiked" else "efficiency"
+        out.append(Diagnostic("advice", "spikes" if row.outcome == "spiked" else "worse", text,
+                              row.source, axis=axis, lens="evidence"))
+    return out
 
 
 def verdict(
@@ -540,39 +292,161 @@ def verdict(
     critical_source: str = "",
     interpolation: float = DEFAULT_INTERPOLATION,
     upper_ratio: float = DEFAULT_UPPER_RATIO,
+    lower_ratio: float = DEFAULT_LOWER_RATIO,
+    domain: str | None = None,
+    domain_how: str = "",
+    measurements: Iterable[Measurement] = (),
+    evidence: Iterable[Evidence] = EVIDENCE,
+    eps: float | None = None,
+    state_dtype: str | None = None,
+    state_source: str = "",
+    grad_rms: float | None = None,
 ) -> Verdict:
-    """Judge (beta1, beta2) at ``batch_size`` samples per step against both edges.
+    """Judge (beta1, beta2) at ``batch_size`` samples per step on both axes (module docstring).
 
-    Raises :class:`~adamcheck.InvalidParameterError` for betas outside [0, 1) or a batch
-    size below 1.
+    ``domain``: your kind of training (:data:`adamcheck.recommend._evidence.DOMAINS`, or
+    ``"lm"``); None: not known, so no published run applies. ``measurements``: your own
+    (``monitor``, ``probe``, ``gradients``) as :class:`~adamcheck._measurement.Measurement`;
+    ``beta2_critical`` adds a gradients one. ``eps`` with ``state_dtype`` (``fp32``,
+    ``bf16``, ``fp16``: the precision of Adam's m and v) and ``grad_rms`` judge eps.
+
+    Raises :class:`~adamcheck.InvalidParameterError` for betas outside [0, 1), a batch
+    size below 1, an unknown domain or precision.
 
     Example:
         >>> from adamcheck._halflife import DEFAULT_REFERENCE
-        >>> verdict(8, 0.0, 0.95, reference=DEFAULT_REFERENCE).level     # Shi et al. 2021
+        >>> verdict(8, 0.0, 0.95, reference=DEFAULT_REFERENCE, domain="vision").level     # Shi et al. 2021
         'risk'
-        >>> verdict(64, 0.9, 0.95, reference=DEFAULT_REFERENCE, tokens_per_sample=4096).level
-        'ok'
+        >>> v = verdict(8, 0.9, 0.95, reference=DEFAULT_REFERENCE, tokens_per_sample=64, domain="lm")
+        >>> v.outcome, v.level                    # nothing published says a run like this fails
+        ('cannot_tell', 'advice')
+        >>> verdict(1, 0.9, 0.5, reference=DEFAULT_REFERENCE).lens                         # 0.9 >= sqrt(0.5)
+        'theory'
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     beta1 = check_beta(beta1, "beta1")
     beta2 = check_beta(beta2, "beta2")
-    low, low_parts = lower_edge(batch_size, beta1, tokens_per_sample=tokens_per_sample,
-                                beta2_critical=beta2_critical, critical_source=critical_source,
-                                interpolation=interpolation)
+    if not 0.0 <= interpolation <= 1.0:
+        raise InvalidParameterError(f"interpolation = {interpolation!r} must lie in [0, 1]")
+    dom = normal_domain(domain)
+    sdt = normal_state_dtype(state_dtype)
+    evidence = tuple(evidence)
+    run = RunFacts(batch_size, beta1, tokens_per_sample, dom)
+    rows = matching_rows(run, evidence)
+    given = list(measurements)
+    if beta2_critical is not None:
+        given.append(gradient_measurement(batch_size, beta1, beta2_critical, reason="beta2* from your sampled gradients",
+                                          source=critical_source))
+    ev_edge = _evidence_edge(run, rows, interpolation, _no_evidence_reason(run, evidence, rows))
+    ms = list(given)
+    ms += _evidence_measurements(run, ev_edge, _evidence_clear(run, rows, beta2))
+    ms.append(theory_measurement(batch_size, beta1))
+    final = judge(ms, beta2, batch_size=batch_size, beta1=beta1)
+    low, low_parts = lower_edge(batch_size, beta1, tokens_per_sample=tokens_per_sample, evidence=evidence,
+                                interpolation=interpolation, domain=dom, measurements=given)
     high, high_parts = upper_edge(batch_size, reference=reference, tokens_per_sample=tokens_per_sample,
                                   planned_steps=planned_steps, upper_ratio=upper_ratio)
-    unit = "tokens" if tokens_per_sample else "samples"
-    msgs = []
-    level = "ok"
-    for part in low_parts:
-        if part.flags(beta2, "lower"):
-            level = "risk"
-            op = "<=" if part.inclusive else "<"
-            msgs.append(f"beta2 = {beta2:g} {op} {round_beta2(part.beta2, 3):g}: {part.reason}")  # type: ignore[arg-type]
+    diags = _lens_diagnostics(ms, beta2, batch_size, beta1, final, ev_edge)
+    diags += _row_advice(rows, run, beta2)
+    _, clamped = practice_beta2(batch_size, reference, tokens_per_sample)
+    if planned_steps is not None and 1.0 - 1.0 / planned_steps < clamped:
+        target = round_beta2(1.0 - 1.0 / planned_steps, up=True)  # the run caps the memory
+    else:
+        target = round_beta2(clamped)
+    diags += _memory_advice(beta2, target, high_parts, lower_ratio, run, reference, tokens_per_sample)
+    diags += eps_diagnostics(eps, sdt, state_source=state_source, beta2=beta2, grad_rms=grad_rms)
+    level = worst(diags)
+    lvl = "risk" if level is Level.RISK else "advice" if level is Level.ADVICE else "ok"
+    messages = tuple(d.message for d in diags if d.level in (Level.RISK, Level.ADVICE))
+    reason = _reason(final, ms, ev_edge, beta1, beta2)
+    return Verdict(batch_size, batch_size * tokens_per_sample if tokens_per_sample else None,
+                   "tokens" if tokens_per_sample else "samples", beta1, beta2, low, high, low_parts, high_parts,
+                   lvl, messages, describe_reference(reference, tokens_per_sample), dom, domain_how,
+                   final.outcome, final.lens, reason, tuple(diags), tuple(ms), final.abstained, target)
+
+
+def _reason(final: Any, ms: Sequence[Measurement], ev_edge: Edge, beta1: float, beta2: float) -> str:
+    if final.outcome != "cannot_tell":
+        m = final.measurement
+        return m.reason if m is not None and m.reason else _LENS_WORDS.get(final.lens, final.lens)
+    return (f"the theory sees none (beta1 = {beta_text(beta1)} < sqrt(beta2) = {math.sqrt(beta2):.4f}); "
+            f"{ev_edge.reason}")
+
+
+def _memory_advice(beta2: float, target: float, high_parts: Sequence[Edge], lower_ratio: float, run: RunFacts,
+                   reference: BetaReference, tokens_per_sample: int | None) -> list[Diagnostic]:
+    """Efficiency: a memory far shorter than the half-life rule's, or longer than the upper edge."""
+    out = []
+    mem = 1.0 / (1.0 - beta2)
+    size = per_text(run.size(), run.unit) + " per step"
     for part in high_parts:
         if part.flags(beta2, "upper"):
-            level = "advice" if level == "ok" else level
-            msgs.append(f"beta2 = {beta2:g} > {round_beta2(part.beta2, 2, up=True):g}: {part.reason}")  # type: ignore[arg-type]
-    return Verdict(batch_size, batch_size * tokens_per_sample if tokens_per_sample else None, unit,
-                   beta1, beta2, low, high, low_parts, high_parts, level, tuple(msgs),
-                   describe_reference(reference, tokens_per_sample))
+            rule = "memory_vs_steps" if part.kind == "steps" else "half_life"
+            shown_b2, shown_edge = beta_texts(beta2, round_beta2(part.beta2, 2, up=True))  # type: ignore[arg-type]
+            out.append(Diagnostic("advice", rule, f"beta2 = {shown_b2} (memory {count_text(mem)} steps) at {size}: "
+                                  f"{part.reason}; lower beta2 to {shown_edge} or below", part.source,
+                                  axis="efficiency", lens="theory" if part.kind == "steps" else "practice"))
+    rule_mem = 1.0 / (1.0 - target)
+    _, _, how = reference_size(reference, tokens_per_sample)
+    source = f"{SRC_HALF_LIFE}; reference: {reference.source} ({how})"
+    if rule_mem > lower_ratio * mem:
+        mine, aim = beta_texts(beta2, target)
+        out.append(Diagnostic(
+            "advice", "half_life",
+            f"beta2 = {mine} remembers {count_text(mem)} steps; the half-life rule (reference "
+            f"{describe_reference(reference, tokens_per_sample)}) gives {aim} at {size}, a memory {count_text(rule_mem / mem)}x "
+            f"as long: raise beta2 toward {aim} (a short memory trains worse, it does not fail)",
+            f"{source}; ratio {lower_ratio:g} is adamcheck's choice", axis="efficiency", lens="practice"))
+    elif not any(d.rule == "half_life" for d in out):
+        mine, aim = beta_texts(beta2, target)
+        upper = ", or (at a batch at least the reference's) over 5x longer" if any(
+            p.kind == "large_batch" for p in high_parts) else ""
+        out.append(Diagnostic(
+            "ok", "half_life",
+            f"beta2 = {mine} (memory {count_text(mem)} steps) at {size}: the half-life rule gives {aim} (memory "
+            f"{count_text(rule_mem)} steps); advice only for a memory over {lower_ratio:g}x shorter{upper}",
+            source, axis="efficiency", lens="practice"))
+    return out
+
+
+def answer_lines(v: Verdict, findings: Any = (), recommendation: dict[str, Any] | None = None) -> tuple[str, list[Any]]:
+    """(what was judged, the lines after it) for the short answer of ``check`` and ``recommend``:
+    the divergence answer and the lens that set it, the recommendation (from its
+    ``to_dict()``, when one was computed), then the most important advice.
+
+    ``findings`` are the diagnostics to draw from (default: the verdict's own).
+    """
+    diags = list(findings) or list(v.diagnostics)
+    head = f"beta1 = {beta_text(v.beta1)}, beta2 = {beta_text(v.beta2)} at {v.size_text}"
+    lines: list[Any] = [(f"divergence: {_divergence(v, diags)}", 3)]
+    way = ""
+    if recommendation is not None:
+        b2 = recommendation["beta2"]
+        way = "" if abs(b2 - v.beta2) < 1e-12 else ("raise" if b2 > v.beta2 else "lower")
+        reason = (recommendation.get("answer") or {}).get("reason") or ""
+        what = f"{way} beta2" if way else "keep beta2"
+        lines.append(f"recommended: beta1 = {beta_text(recommendation['beta1'])}, beta2 = {beta_text(b2)}: {what}"
+                     + (f" ({reason})" if reason else ""))
+    lines += [f"eps: {d.message}" for d in diags if d.rule == "eps_precision" and d.level is Level.ADVICE]
+    spikes = [d for d in diags if d.rule == "spikes" and d.level is Level.ADVICE]
+    advice = sorted((d for d in diags if d.level is Level.ADVICE and d.axis == "efficiency"
+                     and d.rule in _EFFICIENCY_ORDER), key=lambda d: _EFFICIENCY_ORDER.index(d.rule))
+    # the half-life rule's "raise beta2" says what the recommendation already says
+    advice = [d for d in advice if not (way == "raise" and d.rule == "half_life" and "raise beta2" in d.message)]
+    lines += [f"spikes: {d.message}" for d in spikes[:1]] + [f"efficiency: {d.message}" for d in advice[:1]]
+    return head, lines
+
+
+def _divergence(v: Verdict, diags: list[Any]) -> str:
+    eps = [d for d in diags if d.rule == "eps_precision" and d.level is Level.RISK]
+    risks = [d for d in diags if d.level is Level.RISK and d.rule != "eps_precision"]
+    if v.outcome == "fails" or risks:
+        lens = v.lens or (risks[0].lens if risks else "")
+        text = next((d.message for d in risks if d.lens == lens), risks[0].message if risks else v.reason)
+        return f"FAILS, set by {lens}: {text}" + (f"; and eps: {eps[0].message}" if eps else "")
+    if eps:
+        return f"FAILS, set by eps: {eps[0].message}"
+    if v.outcome == "trains":
+        return f"trains, set by {v.lens}: {v.reason}"
+    abst = "".join(f"; {m.lens} cannot tell: {m.reason}" for m in v.abstained)
+    return f"no known failure (no lens decided): {v.reason}{abst}"

@@ -22,7 +22,11 @@ File (:func:`save_sampled_gradients`): the ``.npz`` that ``adamcheck estimate``,
 scale keys ``reduction``, ``loss_scale``, ``mean_over``, plus provenance the readers
 ignore: ``coord_param`` (k,) index into ``param_names``, ``coord_index`` (k,) flat
 index inside that tensor, ``param_names``, ``param_sizes``, ``batch_size``, ``step``
-(P,), ``dtype``, ``seed``, ``row_batch_size`` (1: rows are single examples).
+(P,), ``dtype``, ``seed``, ``row_batch_size`` (1: rows are single examples). The
+metadata keys and their meaning are those of :mod:`adamcheck.noise._meta` (the table
+there); every key written is validated by the same
+:class:`~adamcheck.noise._meta.GradientFileMeta` that the readers use, so a file this
+writes is never refused by ``estimate``, ``recommend``, ``check`` or ``boundary``.
 
 References:
     torch.func documentation, "Per-sample-gradients" tutorial (functional_call, vmap, grad).
@@ -289,12 +293,26 @@ def save_sampled_gradients(
     """Write (N, k) or (P, N, k) sampled gradients as the ``.npz`` the CLI reads.
 
     Keys: see the module docstring. ``row_batch_size`` R > 1 says each row is a
-    mini-batch gradient of R examples (what :class:`GradientMonitor` records); the
-    estimator then builds a batch of B examples from B / R rows.
+    mini-batch gradient of R examples (what :class:`GradientMonitor` records); every
+    command then builds a batch of B examples from B / R rows. ``extra`` adds keys, such
+    as the run's settings of :mod:`adamcheck.noise._meta` (``beta1``, ``eps``, ``lr``,
+    ``planned_steps``, ``writer``...), which the readers take as defaults.
 
     Raises:
         DataError: gradients that are not a float (N, k) / (P, N, k) array matching the sample.
-        InvalidParameterError: a path not ending in ``.npz``, bad scale values.
+        InvalidParameterError: a path not ending in ``.npz``, bad scale values, an ``extra``
+            metadata value that the readers would refuse (naming the key).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from adamcheck.noise import open_gradients
+        >>> s = choose_coordinates([("w", 3)], coordinates=3)
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "run.npz"
+        >>> _ = save_sampled_gradients(f, np.ones((8, 3), np.float32), s, batch_size=4, row_batch_size=4,
+        ...                            extra={"beta1": 0.9})
+        >>> with open_gradients(f) as src:
+        ...     src.meta.row_batch_size, src.meta.beta1, src.batch_rows(8)
+        (4, 0.9, 2)
     """
     from ..noise._npz import write_npz
     from ..noise._scale import GradientScale
@@ -330,4 +348,10 @@ def save_sampled_gradients(
     }
     for k, v in (extra or {}).items():
         arrays[k] = np.asarray(v)
+    from ..noise._meta import META_KEYS, GradientFileMeta
+
+    try:  # the readers' validator: never write a file they refuse
+        GradientFileMeta.from_mapping({k: arrays[k] for k in META_KEYS if k in arrays}, str(path))
+    except DataError as exc:
+        raise InvalidParameterError(str(exc)) from None
     return write_npz(path, arrays)

@@ -34,11 +34,13 @@ def test_single_group_matches_the_config_route(cls, tmp_path):
     # Same numbers through a nanoGPT config: same findings (levels and messages).
     cfg = tmp_path / "c.py"
     cfg.write_text("batch_size = 64\nblock_size = 256\ngradient_accumulation_steps = 1\nbeta1 = 0.9\nbeta2 = 0.99\nmax_iters = 5000\n")
-    from_file = check_config(cfg)
+    # The live optimizer's parameters say its state is fp32; the file says nothing, so the
+    # flag states it (the eps rule reads it).
+    from_file = check_config(cfg, state_dtype="fp32")
     # Messages agree except where they quote their own provenance (file line vs argument).
     pairs = list(zip(report.findings, from_file.findings, strict=True))
     assert all((a.rule, a.level) == (b.rule, b.level) for a, b in pairs)
-    assert all(a.message == b.message for a, b in pairs if a.rule != "memory_vs_steps")
+    assert all(a.message == b.message for a, b in pairs if a.rule not in ("memory_vs_steps", "eps_precision"))
     assert report.batch.tokens == from_file.batch.tokens == 64 * 256
 
 
@@ -109,7 +111,7 @@ def test_check_setup_is_what_check_optimizer_runs():
 
     opt = torch.optim.AdamW(_params(1), betas=(0.8, 0.9))
     s = TrainingSetup(format="t", files=["t"], beta1=Sourced(0.8, "x"), beta2=Sourced(0.9, "y"),
-                      eps=Sourced(1e-8, "z"), global_batch=Sourced(128, "b"))
+                      eps=Sourced(1e-8, "z"), global_batch=Sourced(128, "b"), state_dtype=Sourced("fp32", "w"))
     expected = check_setup(s)
     got = check_optimizer(opt, batch_size=128)
     assert [(f.rule, f.level) for f in got.findings] == [(f.rule, f.level) for f in expected.findings]

@@ -98,7 +98,8 @@ def test_file_is_read_by_estimate_and_same_seed_gives_same_bytes(tmp_path, run_c
     assert paths[0].read_bytes() == paths[1].read_bytes()
     with open_gradients(paths[0]) as src:
         assert src.shape == (1, 64, out.sample.size)
-        assert src.metadata == {"reduction": "mean", "loss_scale": 1.0, "mean_over": 1, "row_batch_size": 1}
+        assert src.metadata == {"reduction": "mean", "loss_scale": 1.0, "mean_over": 1, "row_batch_size": 1,
+                                "batch_size": 8}
     with np.load(paths[0], allow_pickle=False) as f:
         assert f["param_names"].tolist() == list(out.sample.names)
         assert f["coord_index"].tolist() == out.sample.index.tolist() and int(f["step"][0]) == 12

@@ -1,0 +1,162 @@
+"""The short answer every command prints first, and numbers for people.
+
+:class:`Answer` is the one report object of ``adamcheck check``, ``adamcheck recommend``
+and the training callbacks (as black's ``Report`` is black's): it holds the verdict
+line, at most a few lines of reason and recommendation, and the diagnostics behind
+them; it owns the exit code (:func:`adamcheck._diagnostics.exit_code`) and renders in
+at most :data:`MAX_LINES` lines. The provenance and every rule are printed only on
+request (``--explain``).
+
+Numbers: :func:`beta_text` prints a beta with enough digits to tell it from 1
+(0.99987 never prints as "1"), :func:`beta_texts` several betas with enough digits to
+tell them apart.
+
+Example:
+    >>> from adamcheck._diagnostics import Diagnostic
+    >>> a = Answer("Verdict: RISK (exit 1): beta1 = 0.9, beta2 = 0.5 at batch 1",
+    ...            ["why: beta1 >= sqrt(beta2)"], (Diagnostic("risk", "r", "m", "s", axis="divergence"),))
+    >>> a.exit_code, len(a.render().splitlines())
+    (1, 2)
+    >>> beta_text(0.99987), beta_text(0.95), beta_texts(0.9991, 0.999)
+    ('0.99987', '0.95', ['0.9991', '0.999'])
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ._diagnostics import Diagnostic, Level, exit_code, worst
+
+__all__ = ["Answer", "MAX_LINES", "beta_text", "beta_texts", "count_text", "per_text"]
+
+#: The most lines the default (short) answer takes, title included.
+MAX_LINES = 10
+WIDTH = 100
+
+
+def _decimals(x: float) -> int:
+    gap = 1.0 - x
+    if not (math.isfinite(gap) and gap > 0):
+        return 6
+    return max(1, math.ceil(-math.log10(gap) - 1e-12) + 1)
+
+
+def _show(x: float, decimals: int) -> str:
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def beta_text(x: float | None) -> str:
+    """``x`` with the gap 1 - x to two significant digits: enough to tell it from 1.
+
+    Example:
+        >>> beta_text(0.998001), beta_text(1 - 1 / 1500), beta_text(0.5), beta_text(None)
+        ('0.998', '0.99933', '0.5', 'n/a')
+    """
+    if x is None:
+        return "n/a"
+    if not (0.0 <= x < 1.0):
+        return f"{x:g}"
+    return _show(x, _decimals(x))
+
+
+def beta_texts(*values: float) -> list[str]:
+    """Several betas with one number of digits that tells distinct values apart.
+
+    Example:
+        >>> beta_texts(0.95, 0.9501)
+        ['0.95', '0.9501']
+    """
+    if not values:
+        return []
+    decimals = max(_decimals(v) for v in values)
+    distinct = len(set(values))
+    while decimals < 12 and len({_show(v, decimals) for v in values}) < distinct:
+        decimals += 1
+    return [_show(v, decimals) for v in values]
+
+
+def count_text(x: float) -> str:
+    """A count for people: ``1,024``, ``3.15M``, ``0.5``."""
+    if x >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
+
+
+def per_text(x: float, unit: str) -> str:
+    """``"1 token"``, ``"4,096 tokens"``."""
+    return f"{count_text(x)} {unit[:-1] if x == 1 else unit}"
+
+
+@dataclass
+class Answer:
+    """The short answer: a verdict line, a few labelled lines, the diagnostics behind them.
+
+    Attributes:
+        verdict: the first line after the title, e.g. ``Verdict: OK (exit 0): ...``.
+        lines: the reason, the lens that decided, the advice and the recommendation,
+            most important first; each wraps to at most two lines (a ``(text, n)`` pair:
+            at most n lines).
+        diagnostics: what decides :attr:`level` and :attr:`exit_code`.
+        title: what was checked (``adamcheck check: FILE [format]``), or ``""``.
+        hint: the last line, e.g. how to see every rule.
+    """
+
+    verdict: str
+    lines: list[Any] = field(default_factory=list)
+    diagnostics: Sequence[Diagnostic] = ()
+    title: str = ""
+    hint: str = ""
+    #: indentation of the lines under the verdict
+    indent: str = "  "
+
+    @property
+    def level(self) -> Level:
+        return worst(self.diagnostics)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.diagnostics)
+
+    def render(self, width: int = WIDTH, max_lines: int = MAX_LINES) -> str:
+        """At most ``max_lines`` lines of at most ``width`` columns; later lines are dropped first."""
+        head = [_clip(self.title, width)] if self.title else []
+        head += _wrapped(self.verdict, width, "", "  ", 2)
+        tail = _wrapped(self.hint, width, self.indent, self.indent + "  ", 1) if self.hint else []
+        room = max_lines - len(head) - len(tail)
+        body: list[str] = []
+        for line in self.lines:
+            text, most = line if isinstance(line, tuple) else (line, 2)
+            block = _wrapped(text, width, self.indent, self.indent + "  ", most)
+            if len(body) + len(block) > room:
+                break
+            body += block
+        return "\n".join(head + body + tail)
+
+    def texts(self) -> list[str]:
+        """The lines' texts (for ``--json``), without wrapping."""
+        return [line[0] if isinstance(line, tuple) else line for line in self.lines]
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _clip(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: width - 3].rstrip() + "..."
+
+
+def _wrapped(text: str, width: int, first: str, rest: str, most: int) -> list[str]:
+    lines = textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
+    lines = [_clip(line, width) for line in lines]
+    if len(lines) > most:
+        lines = lines[: most - 1] + [_clip(lines[most - 1] + " " + " ".join(x.strip() for x in lines[most:]), width)]
+    return lines
+
+
+def join_reasons(parts: Iterable[str]) -> str:
+    """``"a; b; c"`` without empty parts."""
+    return "; ".join(p for p in parts if p)
