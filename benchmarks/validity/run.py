@@ -53,6 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from problems import PROBLEMS, Problem, load_problem  # noqa: E402
 
 LADDER = [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999]
+#: beta1 = beta2 = each of these in the diag panels (below 0.3 the pair means little; one run per value)
+DIAG = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128]
 SMALL_SIZES = [1, 4, 16, 64]
 #: per problem: learning rates (with schedule), batch sizes, steps, seeds and the diag panel's lr
@@ -61,11 +63,11 @@ SETTINGS = {
     "logistic_anes": dict(lrs=[(0.1, "inv-sqrt"), (1e-3, "constant")]),
     "logistic_digits": dict(lrs=[(0.01, "constant"), (0.1, "inv-sqrt")]),
     "regression_diabetes": dict(lrs=[(0.01, "constant"), (0.1, "inv-sqrt")]),
-    "mlp_digits": dict(lrs=[(1e-3, "constant"), (1e-2, "constant")], diag=1e-3),
+    "mlp_digits": dict(lrs=[(1e-3, "constant"), (1e-2, "constant")], diag=1e-3, diag_sizes=SMALL_SIZES, diag_seeds=2),
     "cnn_digits": dict(lrs=[(1e-3, "constant"), (1e-2, "constant")], sizes=SMALL_SIZES, steps=2000, seeds=2),
     "charlm": dict(lrs=[(1e-3, "constant"), (1e-2, "constant")], sizes=SMALL_SIZES, steps=2000, seeds=2),
     "tinylm": dict(lrs=[(1e-3, "constant"), (3e-3, "constant")], sizes=SMALL_SIZES, steps=1500, seeds=2,
-                   diag=1e-3, beta1=[0.9]),
+                   beta1=[0.9]),
 }
 LRS = {k: v["lrs"] for k, v in SETTINGS.items()}  # older scripts import this
 
@@ -192,12 +194,12 @@ def real_labels(problem, lrs, schedule, beta1s, steps, seeds, sizes, cache: Path
 
 def diag_labels(problem, lr, schedule, steps, seeds, sizes, cache: Path, quiet: bool) -> dict:
     """beta1 = beta2 for every ladder value: (B, beta) counts and losses (cached)."""
-    path = cache / f"diag_{problem.name}_{schedule}_{_key(lr, steps, seeds, sizes, LADDER)}.npz"
+    path = cache / f"diag_{problem.name}_{schedule}_{_key(lr, steps, seeds, sizes, DIAG)}.npz"
     if path.exists():
         return dict(np.load(path, allow_pickle=False))
     t0 = time.time()
     counts, final, initial = [], [], []
-    for b in LADDER:
+    for b in DIAG:
         grid = _sweep(problem, sizes=sizes, beta1=[b], beta2=[b], lrs=[lr], schedule=schedule, seeds=seeds,
                       steps=steps, quiet=quiet)
         f, i = _final_losses(grid)
@@ -392,28 +394,28 @@ def score_diag(problem, lr, schedule, steps, seeds, sizes, labels, G, out: Path,
     counts, final = labels["counts"], labels["final"]
     initial = labels["initial"].mean(axis=1)
     failed = counts > 0
-    far = _far(LADDER, failed)
+    far = _far(DIAG, failed)
     t0 = time.time()
     file_out = np.empty(failed.shape, dtype=object)
     file_ms = {}
-    for j, b in enumerate(LADDER):
+    for j, b in enumerate(DIAG):
         tb = training_boundary(G, sizes, beta1=b, beta2s=[b], steps=min(steps, 8000))
         file_out[:, j] = [o[0] for o in tb.outcome]
         file_ms[b] = gradient_measurements(tb)
     file_out = file_out.astype(str)
     res = {"problem": problem.name, "description": problem.description, "panel": "diag", "budget": "steps",
            "amount": steps, "lr": lr, "schedule": schedule, "beta1": "=beta2", "seeds": seeds, "batch_sizes": sizes,
-           "beta2": LADDER, "failed_seeds": counts.tolist(), "final_loss": final.tolist(),
+           "beta2": DIAG, "failed_seeds": counts.tolist(), "final_loss": final.tolist(),
            "file": {**lens_score(file_out, failed, far), "outcome": file_out.tolist(),
                     "seconds": round(time.time() - t0, 1)}}
     from adamcheck.drift import real_boundary
 
-    res["real_critical"] = real_boundary(np.asarray(LADDER), failed)[0].tolist()
+    res["real_critical"] = real_boundary(np.asarray(DIAG), failed)[0].tolist()
     if with_probe:
         horizon = max(50, steps // 10)
         p_out = np.empty(failed.shape, dtype=object)
         both = np.empty(failed.shape, dtype=object)
-        for j, b in enumerate(LADDER):
+        for j, b in enumerate(DIAG):
             pr = probes(problem, lr, schedule, b, sizes, horizon, cache, ladder=[b])
             po, pms = _probe_outcomes(pr)
             p_out[:, j] = po[:, 0]
@@ -423,10 +425,10 @@ def score_diag(problem, lr, schedule, steps, seeds, sizes, labels, G, out: Path,
                         "steps": horizon}
         res["combined"] = {**lens_score(both.astype(str), failed, far), "outcome": both.astype(str).tolist()}
     res["regret"] = {k: {"mean": v[0], "relative": v[1]} for k, v in (
-        ("0.999", regret(final, initial, final[:, LADDER.index(0.999)])),
-        ("0.95", regret(final, initial, final[:, LADDER.index(0.95)])))}
+        ("0.999", regret(final, initial, final[:, DIAG.index(0.999)])),
+        ("0.95", regret(final, initial, final[:, DIAG.index(0.95)])))}
     tag = f"{problem.name}_diag_lr{lr:g}"
-    plot_panel(out / f"{tag}.png", f"{problem.name}, beta1 = beta2, {steps} steps, lr {lr:g}", LADDER, sizes, counts,
+    plot_panel(out / f"{tag}.png", f"{problem.name}, beta1 = beta2, {steps} steps, lr {lr:g}", DIAG, sizes, counts,
                seeds, None, None, file_out)
     res["picture"] = f"{tag}.png"
     res["seconds_training_all_panels"] = float(labels.get("seconds", np.nan))
@@ -449,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-recommend", action="store_true", help="do not score (or train) the recommended beta2")
     ap.add_argument("--no-probe", action="store_true", help="do not run the probe lens")
     ap.add_argument("--no-diag", action="store_true", help="skip the beta1 = beta2 panels")
+    ap.add_argument("--diag-only", action="store_true", help="only the beta1 = beta2 panels")
     ap.add_argument("--labels-only", action="store_true", help="train the real labels (and gradients), score nothing")
     ap.add_argument("--labels-from", default=None,
                     help="an earlier results.json: reuse its failed-seed counts (no losses: no regret) where it has "
@@ -478,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             sizes = [int(b) for b in a.batch_sizes.split(",")]
         if a.seeds:
             seeds = a.seeds
-        for schedule in dict.fromkeys(s for _, s in lrs):
+        for schedule in ([] if a.diag_only else dict.fromkeys(s for _, s in lrs)):
             group = [lr for lr, s in lrs if s == schedule]
             labels = old_labels(a.labels_from, name, group, b1s, sizes) if a.labels_from else None
             if labels is None:
@@ -498,11 +501,12 @@ def main(argv: list[str] | None = None) -> int:
         diag_lr = cfg.get("diag")
         if diag_lr and not a.no_diag and not a.quick and not a.labels_from:
             schedule = dict(lrs)[diag_lr] if diag_lr in dict(lrs) else "constant"
-            labels = diag_labels(problem, diag_lr, schedule, steps, seeds, sizes, cache, a.quiet)
+            d_sizes, d_seeds = cfg.get("diag_sizes", sizes), cfg.get("diag_seeds", seeds)
+            labels = diag_labels(problem, diag_lr, schedule, steps, d_seeds, d_sizes, cache, a.quiet)
             if a.labels_only:
                 continue
             G = gradients(problem, diag_lr, schedule, steps, cache)
-            r = score_diag(problem, diag_lr, schedule, steps, seeds, sizes, labels, G, out, cache, not a.no_probe)
+            r = score_diag(problem, diag_lr, schedule, steps, d_seeds, d_sizes, labels, G, out, cache, not a.no_probe)
             results = [x for x in results if not _same(x, r)] + [r]
             results_path.write_text(json.dumps(results, indent=1))
             print(f"{name:20s} diag lr {diag_lr:g} file acc {r['file']['accuracy']} cov {r['file']['coverage']}",
