@@ -56,7 +56,8 @@ def _answer(failed: list[float], trained: list[float], decided: bool) -> str:
 
 def _short(reason: str) -> str:
     """A few words for one cell's reason (the full sentence is in --json)."""
-    for key, words in (("update growth", "update growth"), ("sign drift", "sign drift"),
+    for key, words in (("depends on the learning rate and the model", "update bursts: lr and model decide"),
+                       ("update growth", "update growth"), ("sign drift", "sign drift"),
                        ("reversed coordinates", "reversed coordinates climb: a run may leave the sampled path"),
                        ("standard errors of", "statistic within its standard errors of the threshold"),
                        ("resolves Adam's mean step", "no sampled point resolves the mean step"),
@@ -76,7 +77,8 @@ def _why(payload: dict[str, Any], i: int) -> str:
     if unknown:
         lo, hi = payload["beta2"][unknown[0]], payload["beta2"][unknown[-1]]
         span = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
-        parts.append(f"cannot tell at {span}: {_short(why[unknown[-1]])}")
+        reasons = list(dict.fromkeys(_short(why[j]) for j in reversed(unknown)))
+        parts.append(f"cannot tell at {span}: {' / '.join(reasons)}")
     return "; ".join(parts) or "-"
 
 
@@ -214,6 +216,9 @@ statistics do not use it; adamcheck.torch.probe measures at your learning rate.
               help="--gradients: largest tolerated window-average update, in learning rates (adamcheck's choice).")
 @click.option("--max-climbing", type=float, default=1.0, show_default=True,
               help="--gradients: largest tolerated climbing share of reversed coordinates (adamcheck's choice).")
+@click.option("--growth-fails", is_flag=True, default=False,
+              help="--gradients: let update bursts above --max-update decide failures (calibrated on an MLP; "
+                   "off by default: the harm of a burst depends on the learning rate and the model).")
 @click.option("--lr", type=float, default=None,
               help="--gradients: your learning rate (default: the file's 'lr'); reported, see the note.")
 @click.option("--schedule", type=click.Choice(["constant", "inv-sqrt", "inv-sqrt-epoch", "cosine", "linear"]),
@@ -227,8 +232,8 @@ statistics do not use it; adamcheck.torch.probe measures at your learning rate.
 @click.option("--workers", type=int, default=0, show_default=True, help="Parallel workers, processes of the simulation (0: all cores).")
 @json_option
 @quiet_option
-def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, max_update, max_climbing, lr,
-            schedule, seed, plot_path, steps, seeds, workers, as_json, quiet) -> int:
+def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, max_update, max_climbing,
+            growth_fails, lr, schedule, seed, plot_path, steps, seeds, workers, as_json, quiet) -> int:
     from .._errors import InvalidParameterError
     from .._validate import parse_linspace
 
@@ -266,7 +271,8 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
                 if skipped:
                     notes.insert(0, skipped)
             result = batch_size_boundary(source, sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
-                                         progress=progress, max_update=max_update, max_climbing=max_climbing)
+                                         progress=progress, max_update=max_update, max_climbing=max_climbing,
+                                         growth_fails=growth_fails)
             payload = result.to_dict()
             payload["row_batch_size"] = source.meta.rows_per_example
             payload["file_metadata"] = source.meta.stated()

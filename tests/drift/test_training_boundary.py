@@ -183,8 +183,13 @@ def test_update_growth_decides_only_beyond_two_standard_errors(update, se, expec
 
     st = TrainingStatistics(0.9, 4, np.array([0.5]), np.ones(1), np.ones(1), 1000, np.zeros(1),
                             points=(_point(update, se),), unresolved=("",))
-    out, why = st.outcomes(max_update=2.0, negligible_climbing=0.05, z=2.0)
+    out, why = st.outcomes(max_update=2.0, negligible_climbing=0.05, z=2.0, growth_fails=True)
     assert out == [expected], why
+    # by default bursts never fail a cell (their harm depends on the learning rate and the model)
+    out, why = st.outcomes(max_update=2.0, negligible_climbing=0.05, z=2.0)
+    assert out == ["cannot_tell" if expected == "fails" else expected], why
+    if expected == "fails":
+        assert "learning rate" in why[0]
 
 
 @pytest.mark.parametrize("drift, climbing, expected", [(-0.5, 0.0, "fails"), (0.01, 0.0, "cannot_tell"),
@@ -232,8 +237,8 @@ def test_longer_runs_never_flip_a_decision():
     # turn a decided "fails" into "trains" or back (the old point estimate did, with --steps).
     rng = np.random.default_rng(5)
     x = rng.normal(0.05, 1.0, (2, 300, 16)) * (rng.random((2, 300, 16)) < 0.1)
-    short = training_boundary(x, [1, 4, 32], beta1=0.9, steps=1500)
-    long = training_boundary(x, [1, 4, 32], beta1=0.9, steps=6000)
+    short = training_boundary(x, [1, 4, 32], beta1=0.9, steps=1500, growth_fails=True)
+    long = training_boundary(x, [1, 4, 32], beta1=0.9, steps=6000, growth_fails=True)
     for a, b in zip(short.outcome, long.outcome):
         for o1, o2 in zip(a, b):
             assert {o1, o2} != {"fails", "trains"}, (short.reason, long.reason)
@@ -254,7 +259,7 @@ def test_decisions_are_monotone_and_become_measurements():
 
     rng = np.random.default_rng(1)
     x = np.abs(rng.normal(0.2, 1.0, (2, 400, 32))) * (rng.random((2, 400, 32)) < 0.04)
-    tb = training_boundary(x, [1, 4, 64], beta1=0.9, steps=1500, coordinates=32)
+    tb = training_boundary(x, [1, 4, 64], beta1=0.9, steps=1500, coordinates=32, growth_fails=True)
     ms = gradient_measurements(tb, source="g.npz")
     order = {"fails": 0, "cannot_tell": 1, "trains": 2}
     for i, (B, m) in enumerate(zip(tb.batch_sizes, ms)):
