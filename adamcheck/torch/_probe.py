@@ -41,6 +41,29 @@ __all__ = ["ProbeResult", "probe", "DEFAULT_PROBE_LADDER"]
 DEFAULT_PROBE_LADDER = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999)
 
 
+def top_fails_reason(beta2s: Sequence[float], outcome: Sequence[str], steps: int) -> str:
+    """Why a probe whose top ladder value fails decides no beta2 ("" when the top does not fail).
+
+    As beta2 -> 1 Adam's step is the most stable the ladder offers; when even the top of
+    the ladder fails over the horizon, no beta2 tried cures the failure, so it cannot be
+    laid at beta2's door (the learning rate, or a horizon too short for the loss to fall
+    below its start at this batch size, as the character LM's batch-1 runs at lr 1e-2 over
+    200 steps, which train over the full run from beta2 = 0.9). The same reasoning as the
+    file lens's noise ball (docs/theory.md section 10).
+
+    Example:
+        >>> top_fails_reason([0.5, 0.999], ["fails", "fails"], 200)[:28]
+        'even beta2 = 0.999, the top '
+        >>> top_fails_reason([0.5, 0.999], ["fails", "trains"], 200)
+        ''
+    """
+    if not outcome or outcome[-1] != "fails":
+        return ""
+    return (f"even beta2 = {beta2s[-1]:g}, the top of the probe's ladder, fails over its {steps}-step horizon: no "
+            "beta2 tried cures it, so the failure is not beta2's (the learning rate, or a horizon too short for the "
+            "loss to fall below its start: probe longer or at a lower learning rate)")
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     """What a probe measured (see :func:`probe`).
@@ -125,7 +148,8 @@ class ProbeResult:
     def to_measurement(self) -> Any:
         """This probe as a :class:`adamcheck._measurement.Measurement` of lens ``"probe"``.
 
-        A probe that decided nothing (every value undecided) abstains, with the reason.
+        A probe that decided nothing (every value undecided) abstains, with the reason; so
+        does one whose top ladder value fails (:func:`top_fails_reason`).
         """
         from .._measurement import Measurement
 
@@ -142,6 +166,10 @@ class ProbeResult:
             return Measurement("probe", self.batch_size, self.beta1, reason=(
                 f"the {self.steps}-step horizon decides no beta2 (every run neither diverged nor converged): "
                 "probe longer"), source=source, decided=False, detail=detail)
+        top = top_fails_reason(self.beta2s, self.outcome, self.steps)
+        if top:
+            return Measurement("probe", self.batch_size, self.beta1, reason=top, source=source, decided=False,
+                               detail=detail)
         failed = set(self.failed)
         trained = [b for b in self.trained if not failed or b > max(failed)]
         return Measurement("probe", self.batch_size, self.beta1, failed=tuple(failed), trained=tuple(trained),

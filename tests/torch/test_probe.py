@@ -166,3 +166,13 @@ def test_probe_edge_equals_full_phase_sweep_runs_on_a_suite_problem():
         assert r.failed, "the probe must see failures here (the suite's runs fail at small beta2)"
         np.testing.assert_allclose(r.final_loss, np.where(grid.records.finite, grid.records.final_loss,
                                                           np.inf)[:, 0, 0, :, 0].mean(0), rtol=1e-6)
+
+
+def test_probe_whose_top_beta2_fails_abstains():
+    # lr 10 on the digits MLP: every beta2 of the ladder blows up within 40 steps, the top
+    # included, so no beta2 cures it and the probe must not say "every beta2 fails"
+    X, y = _data()
+    r = probe(mlp(0), ce, (X, y), batch_size=8, lr=10.0, steps=40, beta2s=[0.5, 0.999])
+    assert r.outcome == ("fails", "fails")
+    m = r.to_measurement()
+    assert not m.decided and m.outcome(0.5) == "cannot_tell" and "not beta2's" in m.reason
