@@ -58,6 +58,10 @@ class Problem:
     d: int
     #: decoupled weight decay (AdamW) of every run, 0 for plain Adam
     weight_decay: float = 0.0
+    #: language models: the tokens a sample's loss averages over; the recommendation then
+    #: counts the batch in tokens, as a user's ``--seq-len`` does (the practice reference
+    #: is an LM run stated in tokens)
+    tokens_per_sample: int | None = None
 
 
 def _split_standardise(X: np.ndarray, y: np.ndarray, stratify: bool = True):
@@ -197,7 +201,7 @@ def _charlm(context: int = 8, max_rows: int = 8192) -> Problem:
     d = sum(p.numel() for p in model_fn(0).parameters())
     X = torch.tensor(data[:, :context]); y = torch.tensor(data[:, context])
     return Problem("charlm", f"character MLP language model ({V} characters, context {context}), stdlib docstrings",
-                   X[:cut], y[:cut], X[cut:], y[cut:], model_fn, loss_fn, eval_fn, None, d)
+                   X[:cut], y[:cut], X[cut:], y[cut:], model_fn, loss_fn, eval_fn, None, d, tokens_per_sample=1)
 
 
 def _regression_diabetes() -> Problem:
@@ -279,7 +283,8 @@ def _tinylm(context: int = 8, width: int = 16, heads: int = 2, layers: int = 2, 
     X = torch.tensor(data[:, :context]); y = torch.tensor(data[:, 1:])
     return Problem("tinylm", f"transformer LM ({layers} blocks, width {width}, {heads} heads, context {context}, "
                    f"{V} characters), stdlib docstrings, AdamW (weight decay 0.1)",
-                   X[:cut], y[:cut], X[cut:], y[cut:], model_fn, loss_fn, loss_fn, None, d, weight_decay=0.1)
+                   X[:cut], y[:cut], X[cut:], y[cut:], model_fn, loss_fn, loss_fn, None, d, weight_decay=0.1,
+                   tokens_per_sample=context)
 
 
 PROBLEMS: dict[str, Callable[[], Problem]] = {

@@ -17,7 +17,9 @@ For each problem (benchmarks/validity/problems.py), learning rate and beta1 (a *
    at each batch size, over the ladder, one seed, a horizon of a tenth of the budget.
 4. **Both, in precedence** (probe > gradients, :func:`adamcheck._measurement.judge`).
 5. **The recommendation.** ``adamcheck.recommend(batch_size=B, beta1=..., gradients=...,
-   planned_steps=...)``; its beta2 is trained for real (same seeds and budget) for the regret.
+   planned_steps=..., tokens_per_sample=...)`` (the language models count the batch in
+   tokens, as their users' ``--seq-len`` does); its beta2 is trained for real (same seeds
+   and budget) for the regret.
 
 Scores per panel and lens: **accuracy** on the cells the lens decided that lie more than
 one ladder step from the real boundary, **coverage** (the share of those far cells it
@@ -284,11 +286,15 @@ def lens_score(outcome: np.ndarray, failed: np.ndarray, far: np.ndarray) -> dict
 def _probe_outcomes(pr: list[dict]) -> tuple[np.ndarray, list]:
     from adamcheck._measurement import Measurement
 
+    from adamcheck.torch._probe import top_fails_reason
+
     ms, rows = [], []
     for d in pr:
         m = d["measurement"]
-        meas = Measurement("probe", d["batch_size"], d["beta1"], failed=m["failed"], trained=m["trained"],
-                           decided=m["decided"], reason=m["reason"])
+        top = top_fails_reason(d["beta2"], d["outcome"], d["steps"])  # cached probes predate this rule
+        decided = m["decided"] and not top
+        meas = Measurement("probe", d["batch_size"], d["beta1"], failed=m["failed"] if decided else (),
+                           trained=m["trained"] if decided else (), decided=decided, reason=top or m["reason"])
         ms.append(meas)
         rows.append([meas.outcome(b) for b in d["beta2"]])
     return np.array(rows), ms
@@ -349,7 +355,8 @@ def score_panel(problem: Problem, lr: float, schedule: str, beta1: float, steps:
     res["regret"] = {k: {"mean": v[0], "relative": v[1]} for k, v in ref.items()}
     rec = None
     if with_recommend and has_loss:
-        rec = [float(recommend(batch_size=B, beta1=beta1, gradients=G, planned_steps=steps).beta2) for B in sizes]
+        rec = [float(recommend(batch_size=B, beta1=beta1, gradients=G, planned_steps=steps,
+                               tokens_per_sample=problem.tokens_per_sample).beta2) for B in sizes]
         rec_final, rec_failed = [], []
         for b, (B, r2) in enumerate(zip(sizes, rec)):
             hit = [j for j, x in enumerate(LADDER) if abs(x - r2) < 1e-12]
