@@ -123,7 +123,7 @@ class Answer:
 
     def render(self, width: int = WIDTH, max_lines: int = MAX_LINES) -> str:
         """At most ``max_lines`` lines of at most ``width`` columns; later lines are dropped first."""
-        head = [_clip(self.title, width)] if self.title else []
+        head = [_clip_middle(self.title, width)] if self.title else []
         head += _wrapped(self.verdict, width, "", "  ", 2)
         tail = _wrapped(self.hint, width, self.indent, self.indent + "  ", 1) if self.hint else []
         room = max_lines - len(head) - len(tail)
@@ -146,6 +146,15 @@ class Answer:
 
 def _clip(line: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 3].rstrip() + "..."
+
+
+def _clip_middle(line: str, width: int, keep_start: int = 30) -> str:
+    """Cut a long title in its middle: its start (what was run) and its end (the file's
+    name and format) are what tell one file from another."""
+    if len(line) <= width:
+        return line
+    start = min(keep_start, width // 3)
+    return line[:start] + "..." + line[len(line) - (width - start - 3):]
 
 
 def _wrapped(text: str, width: int, first: str, rest: str, most: int) -> list[str]:

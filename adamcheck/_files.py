@@ -6,20 +6,25 @@ gives an OS error in the middle of parsing; :func:`check_input_file` refuses the
 before a byte is read, and turns ``OSError`` (permission, I/O error, name too long)
 into the caller's :class:`~adamcheck._errors.AdamCheckError` subclass with
 ``os.strerror``'s words. :func:`check_output_path` does the same for files adamcheck
-will write (plots, law files).
+will write (plots, law files), and :func:`atomic_output` writes them all or nothing:
+a full disk or a killed process never leaves a truncated or half-written file in place
+of the old one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ._errors import AdamCheckError, DataError, InvalidParameterError
 from ._shown import shown_repr
 
-__all__ = ["check_input_file", "read_bytes", "read_text", "check_output_path", "os_reason"]
+__all__ = ["check_input_file", "read_bytes", "read_text", "check_output_path", "check_not_an_input", "atomic_output",
+           "os_reason"]
 
 
 def os_reason(exc: OSError) -> str:
@@ -139,3 +144,140 @@ def check_output_path(path: Any, what: str, suffixes: set[str] | None = None) ->
     if not os.access(target, os.W_OK):
         raise InvalidParameterError(f"cannot write {what} {name}: {os.strerror(13)}")
     return p
+
+
+def check_not_an_input(output: Any, what: str, inputs: Any) -> None:
+    """Refuse an output path that is one of the input files (same file: the same name, a
+    symlink or a hard link to it), before any work: writing it would destroy the input.
+
+    Args:
+        output: the path adamcheck will write.
+        what: the output in the user's words (``"--laws-out"``).
+        inputs: ``(label, path)`` pairs of the files read (``("--gradients", "g.npz")``).
+
+    Raises:
+        InvalidParameterError: ``output`` is the same file as an input.
+
+    Example:
+        >>> import tempfile, os
+        >>> f = os.path.join(tempfile.mkdtemp(), "g.npz"); _ = open(f, "wb").close()
+        >>> check_not_an_input(f, "--laws-out", [("GRADS", f)])
+        Traceback (most recent call last):
+        ...
+        adamcheck._errors.InvalidParameterError: --laws-out ... is the input file GRADS ...: writing it would destroy that input; give another output path
+    """
+    if not isinstance(output, (str, os.PathLike)) or isinstance(output, bytes):
+        return
+    for label, path in inputs:
+        if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+            continue
+        try:
+            same = os.path.samefile(output, path)  # stat follows symlinks; hard links share the inode
+        except (OSError, ValueError):  # either does not exist (yet): they cannot be one file
+            same = False
+        if same:
+            shown_out, shown_in = shown_repr(str(output)), shown_repr(str(path))
+            link = "" if os.path.abspath(output) == os.path.abspath(path) else " (a link to it)"
+            raise InvalidParameterError(
+                f"{what} {shown_out} is the input file {label} {shown_in}{link}: writing it would destroy "
+                "that input; give another output path"
+            )
+
+
+@contextlib.contextmanager
+def atomic_output(path: Any, what: str = "output file") -> Iterator[Path]:
+    """Write ``path`` all or nothing: yield a temporary file in the same folder, then rename it.
+
+    The caller writes the whole output to the yielded path; on success it is flushed to
+    disk and renamed over ``path`` (``os.replace``, atomic on one file system), so a reader
+    sees the old file or the new one, never a part. On any failure the temporary file is
+    removed and ``path`` is left as it was (or absent). The temporary name keeps ``path``'s
+    suffix (writers that pick a format from it still work) and starts with a dot. A
+    symlink at ``path`` is written through (its target is replaced), as ``open`` would; an
+    existing file's permission bits are kept, a new one gets the umask's. A path that is a
+    device, FIFO or socket (``/dev/null``) is written directly: it has no content to keep.
+
+    Raises:
+        InvalidParameterError: ``path`` is not a str/PathLike or holds a NUL byte, or the OS
+            refused a step (full disk, permission, missing folder): the message names the
+            file, the OS's reason, and says that the old file is unchanged.
+
+    Example:
+        >>> import tempfile, os
+        >>> f = os.path.join(tempfile.mkdtemp(), "out.txt")
+        >>> with atomic_output(f, "report") as tmp:
+        ...     _ = tmp.write_text("done")
+        >>> open(f).read(), sorted(os.listdir(os.path.dirname(f)))
+        ('done', ['out.txt'])
+    """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise InvalidParameterError(f"{what} must be a path (str or pathlib.Path), got {type(path).__name__}")
+    p = Path(path)
+    name = shown_repr(str(p))
+    if "\x00" in str(p):
+        raise InvalidParameterError(f"{what} {name} contains a NUL byte, which no file name can hold: check the path")
+    target = Path(os.path.realpath(p))
+    existed = target.exists()
+    if existed and not target.is_file():
+        # A device, FIFO or socket (/dev/null, a pipe a reader waits on): no old content to keep,
+        # and a rename would replace the device node itself. The writer gets a regular file (zip
+        # and image writers seek), whose bytes are then copied to the device.
+        yield from _through_temporary(target, what, name)
+        return
+    tmp: Path | None = None
+    try:
+        tmp = _new_temporary(target)
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # a full disk can surface only here, before the old file is replaced
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        kept = "the existing file is unchanged" if existed else "nothing was written"
+        raise InvalidParameterError(
+            f"cannot write {what} {name}: {os_reason(exc)}; {kept} (check free disk space and permissions)"
+        ) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _through_temporary(target: Path, what: str, name: str) -> Iterator[Path]:
+    import shutil
+    import tempfile
+
+    fd, tmp_name = tempfile.mkstemp(prefix="adamcheck-", suffix=target.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp_name)
+        with open(tmp_name, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except OSError as exc:
+        raise InvalidParameterError(f"cannot write {what} {name}: {os_reason(exc)}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+
+
+def _new_temporary(target: Path) -> Path:
+    """An empty new file beside ``target``, created exclusively (never an existing file)."""
+    mode = 0o666  # what open() asks for; the umask applies
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(target.stat().st_mode)
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name[:80]}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            continue
+        try:
+            if target.exists():
+                os.fchmod(fd, mode)  # the umask must not narrow an existing file's permissions
+        finally:
+            os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {target}")  # pragma: no cover

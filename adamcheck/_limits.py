@@ -23,7 +23,7 @@ from typing import Any
 
 from ._errors import InvalidParameterError
 
-__all__ = ["MAX_BYTES", "MAX_OPS", "MAX_COUNT", "max_bytes", "max_ops", "check_work", "check_count",
+__all__ = ["MAX_BYTES", "MAX_OPS", "MAX_COUNT", "MAX_BATCH_SIZES", "max_bytes", "max_ops", "check_work", "check_count",
            "human_bytes"]
 
 #: Memory one call may plan to use (bytes); ADAMCHECK_MAX_MEMORY_GB overrides it.
@@ -32,6 +32,9 @@ MAX_BYTES = 8 * 2**30
 MAX_OPS = 2e12
 #: Any single user-given count (axis points, seeds, atoms, replicates, partitions).
 MAX_COUNT = 10**8
+#: Batch sizes in one boundary request: each is a full simulated run set (about 0.1-1 s),
+#: and a curve over batch size needs a few dozen points at most (adamcheck's choice).
+MAX_BATCH_SIZES = 100
 
 
 def _env_float(name: str, default: float, scale: float = 1.0) -> float:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ._errors import InvalidParameterError
-
 __all__ = ["pyplot", "save_figure", "check_plot_path", "PHASE_COLOURS"]
 
 #: The papers' colours: red for divergence, blue for convergence.
@@ -35,14 +33,18 @@ def check_plot_path(path: str | Path) -> Path:
 
 
 def save_figure(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` to ``path`` (format from the suffix) and close it."""
-    from ._files import os_reason
+    """Save ``fig`` to ``path`` (format from the suffix) and close it.
+
+    Written all or nothing (:func:`adamcheck._files.atomic_output`): a full disk leaves
+    the old plot, or none, never a truncated one; the error names the file and the OS's
+    reason (:class:`~adamcheck._errors.InvalidParameterError`).
+    """
+    from ._files import atomic_output
 
     path = check_plot_path(path)
     try:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-    except OSError as exc:  # full disk, permission: the OS's reason, exit 2
-        raise InvalidParameterError(f"cannot write plot {str(path)[:80]!r}: {os_reason(exc)}") from None
+        with atomic_output(path, "plot") as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix[1:].lower())
     finally:
         pyplot().close(fig)
     return path

@@ -40,7 +40,9 @@ class Progress:
         self._stream = stream if stream is not None else sys.stderr
         forced = os.environ.get("ADAMCHECK_PROGRESS") == "1"
         isatty = getattr(self._stream, "isatty", lambda: False)()
-        self.enabled = bool(enabled) and (forced or isatty)
+        from ._validate import check_flag
+
+        self.enabled = check_flag(enabled, "progress") and (forced or isatty)
         self._min_interval = min_interval
         self._last = 0.0
         self._start = time.perf_counter()

@@ -13,7 +13,7 @@ import numbers
 import sys
 from typing import Any
 
-from ._errors import DataError, InvalidParameterError
+from ._errors import AdamCheckError, DataError, InvalidParameterError
 from ._shown import shown_repr
 
 # numpy is imported inside the checks that build arrays: the fast commands
@@ -30,8 +30,14 @@ __all__ = [
     "check_probability",
     "check_finite_array",
     "check_seed",
+    "as_real_array",
+    "check_flag",
+    "from_tensor",
     "parse_linspace",
 ]
+
+#: The largest whole number any adamcheck size, count or seed may be (NumPy's int64, as the CLI).
+INT64_MAX = 2**63 - 1
 
 
 def _is_real(value: Any) -> bool:
@@ -42,14 +48,84 @@ def _numpy() -> Any:
     return sys.modules.get("numpy")
 
 
+def from_tensor(value: Any, name: str = "value", error: type[AdamCheckError] = InvalidParameterError) -> Any:
+    """A torch tensor (any device, with or without ``requires_grad``, bfloat16 too) as a NumPy
+    array; any other value unchanged. torch is never imported here: a tensor is recognised by
+    its type's module, so users who pass one already have torch loaded."""
+    module = getattr(type(value), "__module__", "") or ""
+    if not (module == "torch" or module.startswith("torch.")) or not hasattr(value, "detach"):
+        return value
+    try:
+        t = value.detach()
+        if hasattr(t, "cpu"):
+            t = t.cpu()
+        if str(getattr(t, "dtype", "")) == "torch.bfloat16":  # NumPy has no bfloat16
+            t = t.float()
+        return t.numpy()
+    except (RuntimeError, TypeError, AttributeError, ValueError) as exc:
+        raise error(f"{name}: cannot read this torch tensor as numbers ({shown_repr(str(exc), 120)}): "
+                    "pass tensor.detach().cpu().numpy()") from None
+
+
+def as_real_array(value: Any, name: str, *, dtype: Any = None,
+                  error: type[AdamCheckError] = InvalidParameterError, hint: str = "") -> Any:
+    """``value`` as a NumPy array of real numbers (booleans, integers or floats), refusing
+    text, complex numbers (a cast would drop the imaginary part), objects, numbers too large
+    for float64 and ragged lists with ``error``; torch tensors are read via NumPy.
+
+    Example:
+        >>> as_real_array([1, 2], "lr").tolist()
+        [1, 2]
+        >>> as_real_array("0:1:3", "beta1")
+        Traceback (most recent call last):
+        ...
+        adamcheck._errors.InvalidParameterError: beta1 = '0:1:3' is text: give a number or a list of numbers
+    """
+    import numpy as np
+
+    value = from_tensor(value, name, error)
+    if isinstance(value, (str, bytes)):
+        raise error(f"{name} = {shown_repr(value)} is text: give a number or a list of numbers{hint}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError, RuntimeError):
+        raise error(f"{name} = {shown_repr(value)} is not a number or a rectangular list of numbers{hint}") from None
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        what = {"c": "complex numbers", "U": "text", "S": "text", "O": "entries that are not numbers (or too "
+                "large for float64)"}.get(kind, f"dtype {arr.dtype}")
+        raise error(f"{name} = {shown_repr(value)} holds {what}: give real numbers{hint}")
+    if dtype is not None:
+        arr = arr.astype(dtype)
+    return arr
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """``value`` as a bool; an array or tensor (no single truth value) is refused.
+
+    Example:
+        >>> check_flag(1, "progress"), check_flag(False, "progress")
+        (True, False)
+    """
+    try:
+        return bool(value)
+    except (ValueError, RuntimeError, TypeError):
+        raise InvalidParameterError(f"{name} = {type(value).__name__} must be True or False") from None
+
+
 def check_finite_float(value: Any, name: str) -> float:
     """Return ``value`` as a finite float or raise :class:`InvalidParameterError`."""
+    value = from_tensor(value, name)
     np = _numpy()
     if np is not None and isinstance(value, np.ndarray) and value.shape == ():
         value = value.item()
     if not _is_real(value):
         raise InvalidParameterError(f"{name} = {shown_repr(value)} is not a number: give a real number")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int such as 10**400
+        raise InvalidParameterError(f"{name} = {shown_repr(value)} is too large for a float: give a finite "
+                                    "number") from None
     if not math.isfinite(value):
         raise InvalidParameterError(f"{name} = {value} is not finite: give a finite number")
     return value
@@ -69,7 +145,8 @@ def check_betas_array(values: Any, name: str = "beta") -> Any:
     """Return a float64 array of betas, every entry in [0, 1)."""
     import numpy as np
 
-    arr = np.asarray(values, dtype=float)
+    arr = as_real_array(values, name, dtype=float,
+                        hint=" (a range: numpy.linspace(START, STOP, COUNT))" if isinstance(values, str) else "")
     if arr.ndim > 1:
         raise InvalidParameterError(f"{name} must be a number or a 1-D list of numbers")
     arr = np.atleast_1d(arr)
@@ -99,13 +176,20 @@ def check_nonnegative_int(value: Any, name: str) -> int:
 
 
 def _as_int(value: Any, name: str) -> int:
+    value = from_tensor(value, name)
     np = _numpy()
+    if np is not None and isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
+        value = value.item()
     if np is not None and isinstance(value, np.integer):
         value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidParameterError(f"{name} = {shown_repr(value)} is not an integer: give a whole number")
+    if abs(value) > INT64_MAX:  # sizes, counts and seeds end in NumPy's int64 (the CLI's bound too)
+        shown = str(value) if abs(value) < 10**80 else f"a {len(str(abs(value)))}-digit number"
+        raise InvalidParameterError(f"{name} = {shown} is out of range: give a whole number of at most "
+                                    "2**63 - 1")
     return value
 
 
@@ -148,16 +232,12 @@ def check_finite_array(
 ) -> Any:
     """Return ``value`` as a finite numeric array of the given rank.
 
-    Raises :class:`DataError` for object arrays, wrong rank, empty arrays or any
-    NaN/inf entry (reporting where the first one is).
+    Raises :class:`DataError` for text, complex or object arrays, ragged lists, wrong
+    rank, empty arrays or any NaN/inf entry (reporting where the first one is).
     """
     import numpy as np
 
-    arr = np.asarray(value)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise DataError(f"{name} has dtype {arr.dtype}: give a numeric array")
+    arr = as_real_array(value, name, error=DataError)  # complex would lose its imaginary part in the cast
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:

@@ -346,12 +346,12 @@ def test_9_boundary_default_batch_sizes_fit_a_small_file(run_bounded, files):
     assert "64, 256 skipped" in data["notes"][0]
 
 
-def test_9_explicit_batch_size_above_the_file_is_answered(run_bounded, files):
-    # The training boundary treats B >= N as the full batch: asked explicitly, it answers.
-    code, out, err, cpu, rss = run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", "64",
+def test_9_explicit_batch_size_at_the_file_size_is_answered(run_bounded, files):
+    # B = N is the full batch, as in recommend; B > N is refused (issue 19 item 2, below).
+    code, out, err, cpu, rss = run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", "50",
                                            "--beta1", "0", "--json", "-q", timeout=120)
     assert code == 0, err
-    assert json.loads(out)["batch_sizes"] == [64]
+    assert json.loads(out)["batch_sizes"] == [50]
 
 
 # 10. Python API -------------------------------------------------------------------------------------
@@ -699,3 +699,404 @@ def test_cfg_15_a_4mb_toml_config_is_refused_before_parsing(run_bounded, tmp_pat
     assert "1 MiB" in line  # the limit is named
     (tmp_path / "big.yaml").write_text("a: [" + "1," * 2_000_000 + "]\n")
     _assert_one_line_exit_2(run_bounded("check", "big.yaml"), "1 MiB")
+
+
+# Issue 19 (bad input, round 3): one test per case, named test_i19_<item>_... -------------------------
+def test_i19_12_debug_shows_the_traceback_and_still_exits_3(run_cli, monkeypatch):
+    import adamcheck.recommend
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("planted bug")
+
+    monkeypatch.setattr(adamcheck.recommend, "recommend", boom)
+    monkeypatch.setenv("ADAMCHECK_DEBUG", "1")
+    code, out, err = run_cli("recommend", "-b", "8")
+    assert code == 3, (code, err[-400:])
+    assert "Traceback" in err and "planted bug" in err
+    assert err.strip().splitlines()[-1].startswith("adamcheck: error: internal error (RuntimeError")
+    monkeypatch.delenv("ADAMCHECK_DEBUG")
+    code, out, err = run_cli("recommend", "-b", "8")
+    assert code == 3 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("case", ["beta2=1", "beta2=1.5", "beta2=-0.5", "beta2=1e400", "wrong-format",
+                                  "deepspeed-auto"])
+def test_i19_16_check_errors_print_one_line_on_stderr_too(run_cli, tmp_path, case):
+    args: list = []
+    if case.startswith("beta2="):
+        (tmp_path / "hf.json").write_text(f'{{"per_device_train_batch_size": 8, "adam_beta2": {case[6:]}}}')
+        args = [tmp_path / "hf.json"]
+    elif case == "wrong-format":
+        (tmp_path / "hf.json").write_text('{"per_device_train_batch_size": 8, "adam_beta2": 0.99}')
+        args = [tmp_path / "hf.json", "--format", "deepspeed"]
+    else:
+        args = [ROOT / "examples/configs/deepspeed/ds_config_zero2.json"]
+    for json_flag in ([], ["--json"]):
+        code, out, err = run_cli("check", *args, *json_flag)
+        lines = err.strip().splitlines()
+        assert code == 2, (case, code, err)
+        assert len(lines) == 1 and lines[0].startswith("adamcheck: error:"), (case, err)
+        if case == "beta2=1e400":  # refused while reading the file: no report
+            assert "not finite" in lines[0]
+            continue
+        if json_flag:  # stdout keeps only the JSON report, which holds the same error
+            report = json.loads(out)
+            assert report["exit_code"] == 2
+            first = next(f for f in report["findings"] if f["level"] == "error")
+            assert " ".join(first["message"].split()) in lines[0]
+        else:
+            assert "Verdict: ERROR" in out
+        if case.startswith("beta2="):
+            assert f"beta2 = {case[6:]}" in lines[0] and "outside [0, 1)" in lines[0]
+        else:
+            assert "unknown" in lines[0] and "more error" in lines[0]
+
+
+@pytest.mark.parametrize("sizes", ["1000," + str(10**30), "51", "4,51"])
+def test_i19_2_boundary_refuses_batch_sizes_above_the_data_as_recommend_does(run_bounded, files, sizes):
+    # small.npy holds N = 50 examples: recommend refuses B = 51, so must boundary (it said "every beta2
+    # tried is safe" for B = 1000 and 10**30 on a 64-example file, exit 0).
+    first = sizes.split(",")[-1] if sizes.startswith("4,") else sizes.split(",")[0]
+    line = _assert_one_line_exit_2(run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", sizes,
+                                               "--beta1", "0", "-q"), "N = 50 examples")
+    assert f"B = {first}" in line
+    line_rec = _assert_one_line_exit_2(run_bounded("recommend", "-b", "51", "--gradients", "small.npy"))
+    assert "N = 50 examples" in line_rec
+
+
+def test_i19_2_boundary_counts_monitor_rows_as_their_examples(tmp_path):
+    # A monitor file's row is row_batch_size examples: 16 rows of 4 hold 64 examples, the unit of
+    # recommend's batch size; the check is on the examples, before any simulation.
+    from adamcheck import InvalidParameterError
+    from adamcheck.recommend import batch_size_boundary
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "mon.npz", grads=rng.normal(size=(16, 3)), row_batch_size=np.asarray(4))
+    with pytest.raises(InvalidParameterError, match="N = 64 examples, fewer than the batch size B = 68"):
+        batch_size_boundary(str(tmp_path / "mon.npz"), [4, 68], steps=50)
+    assert batch_size_boundary(str(tmp_path / "mon.npz"), [64], steps=50).batch_sizes == (64,)
+    with pytest.raises(InvalidParameterError, match="N = 30 examples, fewer than the batch size B = 31"):
+        batch_size_boundary(rng.normal(size=(2, 30, 3)), [31], steps=50)  # (P, N, d): N examples
+
+
+def test_i19_2_number_of_batch_sizes_is_bounded_before_work(run_bounded, files):
+    from adamcheck._limits import MAX_BATCH_SIZES
+
+    many = ",".join(str(1 + i % 50) for i in range(4999))
+    line = _assert_one_line_exit_2(run_bounded("boundary", "--gradients", "small.npy", "--batch-sizes", many,
+                                               "--beta1", "0", "-q"), f"limit of {MAX_BATCH_SIZES}")
+    assert "4,999 batch sizes" in line
+
+
+@pytest.mark.parametrize("command", ["simulate", "phase"])
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_i19_4_complex_data_is_refused_not_cast_to_its_real_part(run_bounded, files, command, which):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=12)
+    if which == "X":
+        X = X + 1j * rng.normal(size=X.shape)
+    else:
+        y = y + 1j
+    np.savez(files / "complex.npz", X=X, y=y)
+    grid = ["--beta1", "0,0.9", "--beta2", "0.5,0.99", "-q"] if command == "phase" else []
+    line = _assert_one_line_exit_2(run_bounded(command, "--problem", "lsq", "--data", "complex.npz",
+                                               "--batch-size", "4", "--steps", "20", *grid))
+    assert f"{which} has complex dtype" in line
+
+
+def test_i19_4_data_dtypes_in_the_library():
+    from adamcheck import DataError, LeastSquares, LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    for bad_X in (X.astype(complex), X.astype(object), np.full((8, 2), "a"),
+                  np.zeros((8, 2), dtype="datetime64[s]")):
+        with pytest.raises(DataError, match="dtype"):
+            LeastSquares(bad_X, y, batch_size=4)
+    # Real kinds stay accepted and mean what they say: integers and 0/1 booleans.
+    ints = LeastSquares(np.arange(16).reshape(8, 2), y, batch_size=4)
+    assert np.array_equal(ints.X, np.arange(16.0).reshape(8, 2))
+    labels = rng.random(8) > 0.5
+    logit = LogisticRegression(X > 0, labels, batch_size=4)
+    assert np.array_equal(logit.y, labels.astype(float))
+
+
+def _same_file_as(target: Path, name: str, how: str) -> Path:
+    link = target.parent / name
+    if how == "name":
+        return target
+    if how == "relative":
+        return Path(os.path.relpath(target))
+    if how == "symlink":
+        link.symlink_to(target)
+    else:
+        os.link(target, link)
+    return link
+
+
+@pytest.mark.parametrize("how", ["name", "relative", "symlink", "hardlink"])
+@pytest.mark.parametrize("case", ["estimate --laws-out", "estimate --plot", "simulate --plot", "phase --plot",
+                                  "phase --out", "boundary --plot", "recommend --plot"])
+def test_i19_6_an_output_that_is_an_input_is_refused_and_the_input_kept(run_cli, files, monkeypatch, case, how):
+    monkeypatch.chdir(files)
+    rng = np.random.default_rng(0)
+    command, flag = case.split()
+    if command in ("simulate", "phase"):
+        np.savez(files / "data.npz", X=rng.normal(size=(12, 3)), y=rng.normal(size=12))
+        target = files / "data.npz"
+        args = [command, "--problem", "lsq", "--data", target, "--batch-size", "4", "--steps", "20"]
+        if command == "phase":
+            args += ["--beta1", "0,0.9", "--beta2", "0.5,0.99"]
+    else:
+        np.savez(files / "grads.npz", grads=rng.normal(size=(64, 5)))
+        target = files / "grads.npz"
+        args = {"estimate": ["estimate", target, "-b", "4", "--replicates", "20"],
+                "boundary": ["boundary", "--gradients", target, "--batch-sizes", "4", "--beta1", "0"],
+                "recommend": ["recommend", "-b", "4", "--gradients", target]}[command]
+    suffix = ".npz" if flag == "--laws-out" else ".png"
+    output = _same_file_as(target, "other" + suffix, how)
+    before = target.read_bytes()
+    code, out, err = run_cli(*args, flag, output, "-q")
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "", (code, err)
+    assert len(lines) == 1 and "is the input file" in lines[0] and "destroy" in lines[0], err
+    assert target.read_bytes() == before
+
+
+def test_i19_6_every_path_option_is_classified_as_input_or_output():
+    # A new output option must join OUTPUT_PARAMS, or the guard would take it for an input.
+    from adamcheck.cli import SUBCOMMANDS, cli
+    from adamcheck.cli._outputs import INPUT_PARAMS, OUTPUT_PARAMS
+    import click
+
+    ctx = click.Context(cli)
+    seen = set()
+    for name in SUBCOMMANDS:
+        for param in cli.get_command(ctx, name).params:
+            if isinstance(param.type, click.Path) or param.name in OUTPUT_PARAMS | INPUT_PARAMS:
+                assert param.name in OUTPUT_PARAMS | INPUT_PARAMS, (name, param.name)
+                seen.add(param.name)
+    assert {"laws_out", "plot", "plot_path", "grads", "gradients", "data", "files"} <= seen
+
+
+def _full_disk_midway(monkeypatch, after_bytes: int = 300):
+    """Make every file write fail with ENOSPC once ``after_bytes`` have gone to that file: the
+    writer has already truncated or created it and written a part, as on a real full disk."""
+    import builtins
+    import io as io_module
+
+    real_open = builtins.open
+
+    class Full(io_module.FileIO):
+        def write(self, data):
+            room = after_bytes - self.tell()
+            if room <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return super().write(bytes(memoryview(data)[:room]))
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and any(m in mode for m in "wax"):
+            return io_module.BufferedWriter(Full(os.fspath(file), mode.replace("b", "").replace("+", "") or "w"))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(io_module, "open", fake_open)  # zipfile opens with io.open
+
+
+@pytest.mark.parametrize("existing", [True, False])
+@pytest.mark.parametrize("output", ["--laws-out", "--plot"])
+def test_i19_7_full_disk_keeps_the_old_output_and_leaves_no_partial_file(run_cli, files, monkeypatch, existing,
+                                                                          output):
+    name = "laws.npz" if output == "--laws-out" else "frontier.png"
+    target = files / name
+    args = ["estimate", files / "small.npy", "-b", "4", "--replicates", "20", "-q", output, target]
+    if existing:
+        code, _, err = run_cli(*args)
+        assert code == 0, err
+        assert target.stat().st_size > 300  # the fault below strikes mid-file
+    before = target.read_bytes() if existing else None
+    listing = sorted(os.listdir(files))
+    _full_disk_midway(monkeypatch)
+    code, out, err = run_cli(*args)
+    monkeypatch.undo()
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, (code, err)
+    assert name in lines[0] and os.strerror(errno.ENOSPC) in lines[0], lines[0]
+    assert ("unchanged" if existing else "nothing was written") in lines[0]
+    assert sorted(os.listdir(files)) == listing  # no temporary file left, no new partial file
+    if existing:
+        assert target.read_bytes() == before
+    else:
+        assert not target.exists()
+
+
+def test_i19_7_real_file_size_limit_keeps_the_old_output(files):
+    # An independent, real fault: RLIMIT_FSIZE makes the kernel refuse the write (EFBIG), as a
+    # full disk refuses it (ENOSPC), in a fresh interpreter with nothing patched.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ADAMCHECK_DEBUG", None)
+    cmd = [sys.executable, "-m", "adamcheck", "estimate", "small.npy", "-b", "4", "--replicates", "20", "-q",
+           "--laws-out", "laws.npz"]
+    assert subprocess.run(cmd, cwd=files, env=env, capture_output=True, timeout=120).returncode == 0
+    before = (files / "laws.npz").read_bytes()
+    listing = sorted(os.listdir(files))
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    for out in ("laws.npz", "new.npz"):
+        proc = subprocess.run(cmd[:-1] + [out], cwd=files, env=env, capture_output=True, text=True, timeout=120,
+                              preexec_fn=small_files)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and f"cannot write file '{out}'" in proc.stderr
+        assert os.strerror(errno.EFBIG) in proc.stderr
+    assert (files / "laws.npz").read_bytes() == before
+    assert sorted(os.listdir(files)) == listing
+
+
+def test_i19_7_library_writers_are_atomic_and_keep_permissions(tmp_path, monkeypatch):
+    from adamcheck import InvalidParameterError
+    from adamcheck.noise._npz import write_npz
+    from adamcheck.torch._sample import CoordinateSample, save_sampled_gradients
+
+    sample = CoordinateSample(names=("w",), sizes=(3,), param=np.zeros(3, np.int64), index=np.arange(3), seed=0)
+    target = tmp_path / "monitor.npz"
+    save_sampled_gradients(target, np.ones((4, 3)), sample)
+    os.chmod(target, 0o600)
+    before = target.read_bytes()
+    _full_disk_midway(monkeypatch)
+    with pytest.raises(InvalidParameterError, match="monitor.npz.*No space left on device.*unchanged"):
+        save_sampled_gradients(target, np.zeros((400, 3)), sample)
+    monkeypatch.undo()
+    assert target.read_bytes() == before and os.listdir(tmp_path) == ["monitor.npz"]
+    write_npz(target, {"a": np.arange(3)})  # a successful rewrite keeps the file's permissions
+    assert (target.stat().st_mode & 0o777) == 0o600
+    assert np.load(target)["a"].tolist() == [0, 1, 2]
+    old_umask = os.umask(0o022)
+    try:
+        write_npz(tmp_path / "new.npz", {"a": np.arange(3)})
+    finally:
+        os.umask(old_umask)
+    assert ((tmp_path / "new.npz").stat().st_mode & 0o777) == 0o644  # as open() would create it
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    write_npz(link, {"b": np.arange(2)})  # written through the link, which stays a link
+    assert link.is_symlink() and np.load(target)["b"].tolist() == [0, 1]
+    for bad in (b"x.npz", str(tmp_path / "a\x00b.npz"), tmp_path / "missing" / "x.npz"):
+        with pytest.raises(InvalidParameterError):
+            write_npz(bad, {"a": np.arange(3)})
+
+
+def test_i19_11_recommend_reads_a_torch_tensor_as_its_numpy_array():
+    torch = pytest.importorskip("torch")
+    from adamcheck import recommend
+    from adamcheck._jsonio import dumps
+
+    g = np.random.default_rng(0).normal(0.3, 1.0, size=(64, 5))
+    want = dumps(recommend(8, gradients=g).to_dict())
+    assert want != dumps(recommend(8).to_dict())  # the gradients are used: the tensor's must be too
+    for tensor in (torch.tensor(g), torch.tensor(g, requires_grad=True), torch.nn.Parameter(torch.tensor(g))):
+        assert dumps(recommend(8, gradients=tensor).to_dict()) == want
+
+
+def test_i19_11_phase_grid_refuses_a_range_string_and_names_linspace():
+    from adamcheck import Counterexample, InvalidParameterError, phase_grid
+
+    with pytest.raises(InvalidParameterError, match=r"beta1 = '0:1:3' is text.*numpy\.linspace"):
+        phase_grid(Counterexample(n=5, a=1 / 16), "0:1:3", [0.5, 0.9], steps=10)
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped by PID 1, is not alive)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see the worker processes")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_i19_13_a_killed_phase_leaves_no_worker_running(tmp_path, sig):
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ADAMCHECK_DEBUG", None)
+    # 9 cells x 2e6 steps is past the 5e6 run-steps from which simulate forks its workers
+    proc = subprocess.Popen([sys.executable, "-m", "adamcheck", "phase", "--problem", "counterexample", "--n", "20",
+                             "--steps", "2000000", "--beta1", "0,0.5,0.9", "--beta2", "0.5,0.9,0.99", "--workers", "2",
+                             "-q"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            workers = _children(proc.pid)
+        assert len(workers) == 2, ("the workers never started", proc.poll())
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "orphaned workers still running"
+        if sig == "SIGTERM":
+            assert proc.returncode == 143, (proc.returncode, err)
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("adamcheck: error: terminated by SIGTERM"), err
+            assert "Traceback" not in err and out == ""
+    finally:
+        for pid in [proc.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_i19_17_version_works_in_a_checkout_that_is_not_installed(tmp_path):
+    # As in a clone run without pip install: no distribution metadata can be found.
+    code = ("import importlib.metadata as m, sys\n"
+            "def missing(*a, **k):\n"
+            "    raise m.PackageNotFoundError('adamcheck')\n"
+            "m.version = m.distribution = m.metadata = missing\n"
+            "from adamcheck.cli import main\n"
+            "sys.exit(main(['--version']))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert proc.stdout.strip() == f"adamcheck, version {declared}"
+
+
+def test_i19_7_an_output_that_is_a_device_is_written_in_place_not_replaced(tmp_path):
+    # A rename would replace the device node itself (as root, /dev/null would become a file).
+    import stat
+
+    from adamcheck import InvalidParameterError
+    from adamcheck.noise._npz import write_npz
+
+    (tmp_path / "null.npz").symlink_to("/dev/null")
+    (tmp_path / "full.npz").symlink_to("/dev/full")
+    write_npz(tmp_path / "null.npz", {"a": np.arange(3)})
+    with pytest.raises(InvalidParameterError, match="full.npz.*No space left on device"):
+        write_npz(tmp_path / "full.npz", {"a": np.arange(3)})
+    for device in ("/dev/null", "/dev/full"):
+        assert stat.S_ISCHR(os.stat(device).st_mode)
+        assert not [n for n in os.listdir("/dev") if n.startswith(f".{device[5:]}.")]

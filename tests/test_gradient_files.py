@@ -4,7 +4,7 @@ The case that was misread: a GradientMonitor file stores one row per optimizer s
 mean gradient of the run's batch R (``row_batch_size = R``), so a batch of B examples is B/R
 rows. recommend, check and boundary counted B in rows (B x R examples) and found beta2* too low.
 Here the file is written with the monitor's keys (the torch-trained version is in
-tests/torch/test_torch_monitor_file.py) from rows whose beta2* at one row (B = R = 4 examples)
+tests/torch_tests/test_torch_monitor_file.py) from rows whose beta2* at one row (B = R = 4 examples)
 is far above beta2* at four rows (16 examples), so reading the batch in the wrong unit fails
 the test. The independent route is the predictor called directly on the rows in rows-of-4
 terms: :func:`adamcheck.drift.training_boundary` at 1 row per batch, which is also what the

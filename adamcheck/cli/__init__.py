@@ -9,7 +9,9 @@ Exit codes (documented in ``adamcheck --help``):
 * 0 - fine (or advice only);
 * 1 - problems found (risky betas, a failed proof obligation);
 * 2 - usage error: bad option, bad value, unreadable or malformed input;
-* 3 - internal error in adamcheck (a bug; ``ADAMCHECK_DEBUG=1`` shows the traceback).
+* 3 - internal error in adamcheck (a bug; ``ADAMCHECK_DEBUG=1`` shows the traceback);
+* 130 / 143 - interrupted by SIGINT (Ctrl-C) / terminated by SIGTERM (``timeout``, job
+  schedulers): worker processes are stopped first, as for any exit.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import importlib
 import importlib.util
 import io
 import os
+import signal
 import sys
 import warnings
 from typing import Any, Iterator, Sequence
 
 import click
 
+from .. import __version__
 from .._errors import AdamCheckError
 from .._files import os_reason
 from .._shown import shown, shown_repr
@@ -36,6 +40,34 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread as Ctrl-C raises KeyboardInterrupt: every ``finally``
+    and ``with`` on the way out runs (a process pool terminates its workers), instead of the
+    process vanishing and leaving them orphaned. A BaseException, so that no ``except
+    Exception`` swallows it."""
+
+
+_TERMINATED = "terminated by SIGTERM: stopped before finishing (worker processes stopped too)"
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main thread (e.g. called from a worker thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 #: Subcommand name -> module under adamcheck.cli. A module that does not exist yet
 #: is simply not listed.
@@ -68,9 +100,10 @@ class LazyGroup(click.Group):
         if importlib.util.find_spec(f"{__name__}.{SUBCOMMANDS[name]}") is None:
             return None
         module = importlib.import_module(f"{__name__}.{SUBCOMMANDS[name]}")
+        from ._outputs import guard_outputs
         from ._types import harden
 
-        return harden(module.command)
+        return guard_outputs(harden(module.command))
 
 
 HELP = """Will Adam converge on your problem at your batch size, and which betas to use?
@@ -91,7 +124,8 @@ Exit codes:
 
 
 @click.group(cls=LazyGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="adamcheck", prog_name="adamcheck")
+# The version constant, not the installed metadata: a checkout run without pip install has none.
+@click.version_option(version=__version__, prog_name="adamcheck")
 def cli() -> None:
     pass
 
@@ -128,9 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = next((a for a in args if "\x00" in str(a)), None)
     if bad is not None:  # the OS cannot take such a path or value (a shell never passes one)
         return _fail(f"argument {shown_repr(str(bad))} contains a NUL byte: remove it", EXIT_USAGE)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = _run(args)
+    try:
+        with warnings.catch_warnings(), _sigterm_raises():
+            warnings.simplefilter("ignore")
+            code = _run(args)
+    except Terminated:  # arrived after _run returned, before the handler was restored
+        code = _fail(_TERMINATED, EXIT_TERMINATED)
     flushed = _flush_stdout()
     return code if flushed == EXIT_OK else flushed
 
@@ -175,6 +212,8 @@ def _run(args: list[str]) -> int:
         return _fail(exc.format_message(), EXIT_USAGE)
     except AdamCheckError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    except Terminated:
+        return _fail(_TERMINATED, EXIT_TERMINATED)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:
@@ -202,7 +241,16 @@ def _run(args: list[str]) -> int:
 
 def _internal(exc: BaseException) -> int:
     if os.environ.get("ADAMCHECK_DEBUG") == "1":
-        raise exc
+        # The traceback, then the same exit 3: re-raising would let Python exit 1,
+        # which reads as "problems found".
+        import traceback
+
+        try:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        except (OSError, AttributeError, ValueError):
+            pass
+        return _fail(f"internal error ({type(exc).__name__}: {shown(exc, 200)}); this is a bug in adamcheck",
+                     EXIT_INTERNAL)
     return _fail(
         f"internal error ({type(exc).__name__}: {shown(exc, 200)}); this is a bug in adamcheck, "
         "rerun with ADAMCHECK_DEBUG=1 for the traceback",

@@ -170,8 +170,21 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
         click.echo(dumps(report.to_dict()))
     else:
         click.echo(report.render(explain=explain))
+    _error_line(report)
     return report.exit_code
 
+
+def _error_line(report: Any) -> None:
+    """Exit 2 always comes with one ``adamcheck: error:`` line on stderr, as for every other
+    command: the first ERROR finding's message (the report on stdout stays as it is)."""
+    if report.exit_code != 2:
+        return
+    errors = [f for f in report.findings if str(getattr(f.level, "value", f.level)) == "error"]
+    if not errors:
+        return
+    line = " ".join(str(errors[0].message).split())
+    more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''} in the report)" if len(errors) > 1 else ""
+    click.echo(f"adamcheck: error: {line}{more}", err=True)
 
 
 def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:

@@ -100,13 +100,20 @@ def hf_check_callback(
     """A ``transformers.TrainerCallback`` instance that checks Adam at train start.
 
     With ``monitor=True`` (or a dict of :class:`adamcheck.torch.GradientMonitor`
-    options) it also attaches a GradientMonitor to the Trainer's optimizer (batch size
-    per-device x accumulation x world size) as ``callback.monitor``, and adds its latest
-    analysis (keys ``adamcheck/...``) to the Trainer's logs in ``on_log``: to the dict
-    the logging callbacks after this one receive and to ``state.log_history``. Under DDP
-    it does not install the monitor's per-rank communication hook (the Trainer gives
-    callbacks the model without its DDP wrapper), so there is no two-batch estimate from
-    the ranks; Lightning's callback does install it.
+    options, e.g. ``{"coordinates": 2048}`` or ``{"settings": MonitorSettings(...)}``) it
+    also attaches a GradientMonitor to the Trainer's optimizer in ``on_train_begin``
+    (batch size per-device x accumulation x world size; the planned steps from
+    ``state.max_steps``, so a short run is analysed early; ``seq_len`` as given here) as
+    ``callback.monitor``, feeds it the logged training loss, and adds its latest analysis
+    (keys ``adamcheck/...``) to the Trainer's logs in ``on_log``: to the dict the logging
+    callbacks after this one receive and to ``state.log_history``. Save its file after
+    training with ``callback.monitor.save("monitor.npz")``. The monitor's options are
+    checked when the callback is made (an unknown option raises then); a monitor that
+    cannot follow the optimizer (not Adam-family, FSDP/DeepSpeed-sharded) is not attached,
+    with a warning on the transformers logger, and training goes on. Under DDP it does not
+    install the monitor's per-rank communication hook (the Trainer gives callbacks the
+    model without its DDP wrapper), so there is no two-batch estimate from the ranks;
+    Lightning's callback does install it.
 
     Example (needs transformers)::
 
@@ -124,6 +131,7 @@ def hf_check_callback(
     from transformers.utils import logging as hf_logging
 
     logger = hf_logging.get_logger(LOGGER_NAME)
+    monitor_options = _monitor_options(monitor, seq_len)
     options = dict(
         seq_len=seq_len,
         dataset_size=dataset_size,
@@ -143,8 +151,8 @@ def hf_check_callback(
             self._logged = -1
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if monitor:
-                self._attach_monitor(args, kwargs)
+            if monitor_options is not None:
+                self._attach_monitor(args, state, kwargs)
             try:
                 report = check_training_arguments(args, state, state_dtype=_state_dtype(kwargs), **options)
             except AdamCheckError as exc:
@@ -168,28 +176,38 @@ def hf_check_callback(
                     f"training: {worst[0].rule}: {worst[0].message}"
                 )
 
-        def _attach_monitor(self, args: Any, kwargs: Any) -> None:
+        def _attach_monitor(self, args: Any, state: Any, kwargs: Any) -> None:
             try:
                 from ..torch import GradientMonitor
 
                 opt = kwargs.get("optimizer")
                 batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+                planned = getattr(state, "max_steps", None)
                 options = {"accumulation_steps": args.gradient_accumulation_steps,
-                           **(monitor if isinstance(monitor, dict) else {})}
+                           "planned_steps": planned if isinstance(planned, int) and planned > 0 else None,
+                           **monitor_options}  # type: ignore[dict-item]
                 self.monitor = GradientMonitor(opt, batch, model=kwargs.get("model"), **options)
             except Exception as exc:  # noqa: BLE001 - never break training for an adamcheck bug
                 logger.warning("adamcheck: gradient monitor not attached (%s: %s)", type(exc).__name__, exc)
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
             mon = self.monitor
-            if mon is not None and logs and isinstance(logs.get("loss"), (int, float)):
-                mon.observe_loss(float(logs["loss"]))  # the mean since the last log: the walk-off rule reads it
-            if mon is None or not mon._analysis or mon._analysis["analysed_step"] == self._logged:
+            if mon is None:
                 return
-            from ..torch._monitor import report_metrics
+            try:
+                loss = logs.get("loss") if isinstance(logs, dict) else None
+                if isinstance(loss, (int, float)) and not isinstance(loss, bool):
+                    mon.observe_loss(float(loss))  # the mean since the last log: the walk-off rule reads it
+                last = mon.last_analysis
+                if last is None or last.step == self._logged:
+                    return
+                from ..torch._monitor import report_metrics
 
-            self._logged = mon._analysis["analysed_step"]
-            metrics = report_metrics(mon.report())
+                self._logged = last.step
+                metrics = report_metrics(mon.report())
+            except Exception as exc:  # noqa: BLE001 - never break training for an adamcheck bug
+                logger.warning("adamcheck: monitor metrics not logged (%s: %s)", type(exc).__name__, exc)
+                return
             if logs is not None:
                 logs.update(metrics)
             if state.log_history and state.log_history[-1].get("step") == state.global_step:
@@ -201,6 +219,36 @@ def hf_check_callback(
                 self.monitor.remove()
 
     return AdamCheckCallback()
+
+
+def _monitor_options(monitor: bool | dict[str, Any], seq_len: int | None) -> dict[str, Any] | None:
+    """The GradientMonitor options of ``hf_check_callback(monitor=...)``, checked now (None: no monitor).
+
+    Raises:
+        InvalidParameterError: ``monitor`` is neither a bool nor a dict, or holds an unknown
+            option or a bad value.
+    """
+    from .._errors import InvalidParameterError
+
+    if monitor is False or monitor is None:
+        return None
+    if monitor is True:
+        options: dict[str, Any] = {}
+    elif isinstance(monitor, dict):
+        options = dict(monitor)
+    else:
+        raise InvalidParameterError(f"monitor = {monitor!r:.80} must be True, False or a dict of GradientMonitor "
+                                    "options")
+    from ..monitor import MonitorSettings
+
+    wiring = {"names", "accumulation_steps", "planned_steps", "seq_len", "settings"}
+    base = options.get("settings") or MonitorSettings()
+    if not isinstance(base, MonitorSettings):
+        raise InvalidParameterError("monitor={'settings': ...} must be an adamcheck.monitor.MonitorSettings")
+    base.replace(**{k: v for k, v in options.items() if k not in wiring})  # raises on an unknown option
+    if seq_len is not None:
+        options.setdefault("seq_len", seq_len)
+    return options
 
 
 def _state_dtype(kwargs: Any) -> str | None:

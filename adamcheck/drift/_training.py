@@ -75,15 +75,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._errors import InvalidParameterError
+from .._errors import DataError, InvalidParameterError
 from .._quiet import numpy_quiet
+from .._shown import shown_repr
 from .._validate import (
     check_beta,
     check_betas_array,
+    check_flag,
     check_nonnegative_float,
     check_positive_float,
     check_positive_int,
     check_seed,
+    from_tensor,
 )
 
 __all__ = [
@@ -151,6 +154,8 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
 
     coordinates = check_positive_int(coordinates, "coordinates")
     seed = check_seed(seed)
+    gradients = from_tensor(gradients, "gradients", DataError)  # a torch tensor (GPU, with grad) via NumPy
+    progress = check_flag(progress, "progress")
     with opened_gradients(gradients, progress=progress) as src:
         progress = progress or src.progress
         P, N, d = src.shape
@@ -563,8 +568,7 @@ def training_statistics(
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     beta1 = check_beta(beta1, "beta1")
-    ladder = np.asarray(DEFAULT_TRAINING_LADDER if beta2s is None else beta2s, dtype=float)
-    ladder = np.sort(check_betas_array(ladder, "beta2s"))
+    ladder = np.sort(_ladder(beta2s))
     eps = check_nonnegative_float(eps, "eps")
     steps = check_positive_int(steps, "steps")
     if steps < 20:
@@ -851,6 +855,33 @@ def _check_training_size(sample: CoordinateSample, sizes: Sequence[int], steps: 
                ops=ops, fix="lower steps or the batch sizes")
 
 
+def _ladder(beta2s: Any) -> np.ndarray:
+    ladder = check_betas_array(DEFAULT_TRAINING_LADDER if beta2s is None else beta2s, "beta2s")
+    if ladder.size == 0:
+        raise InvalidParameterError("beta2s is empty: give at least one beta2 (or None for the default ladder)")
+    return ladder
+
+
+def _is_number(value: Any) -> bool:
+    import numbers
+
+    return isinstance(value, (numbers.Number, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0)
+
+
+def _listed(value: Any, name: str) -> list[Any]:
+    """A number as a one-element list, a list (or array, tensor) as a list; anything else refused."""
+    if _is_number(value):
+        return [value]
+    if isinstance(value, (str, bytes, dict, set)):
+        raise InvalidParameterError(f"{name} = {shown_repr(value)} is not a list of whole numbers: "
+                                    "give e.g. [1, 8, 64]")
+    try:
+        return list(value)
+    except TypeError:
+        raise InvalidParameterError(f"{name} = {shown_repr(value)} is not a list of whole numbers: "
+                                    "give e.g. [1, 8, 64]") from None
+
+
 @numpy_quiet
 def training_boundary(
     gradients: Any,
@@ -930,12 +961,14 @@ def training_boundary(
     """
     from .._progress import Progress
 
-    sizes = tuple(check_positive_int(b, "batch_sizes") for b in batch_sizes)
+    progress = check_flag(progress, "progress")
+    sizes = tuple(check_positive_int(b, "batch_sizes") for b in _listed(batch_sizes, "batch_sizes"))
     if not sizes:
         raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 8, 64]")
     max_update = check_positive_float(max_update, "max_update")
     max_climbing = check_positive_float(max_climbing, "max_climbing")
-    per_size = [steps] * len(sizes) if np.ndim(steps) == 0 else list(steps)
+    rungs = _ladder(beta2s).size
+    per_size = [steps] * len(sizes) if _is_number(steps) else _listed(steps, "steps")
     if len(per_size) != len(sizes):
         raise InvalidParameterError(
             f"steps has {len(per_size)} values for {len(sizes)} batch sizes: give one number or one per batch size"
@@ -943,7 +976,7 @@ def training_boundary(
     sample = gradients if isinstance(gradients, ColumnSample) else sample_coordinates(
         gradients, coordinates, seed=seed, progress=progress
     )
-    _check_training_size(sample, sizes, per_size, len(DEFAULT_TRAINING_LADDER if beta2s is None else beta2s))
+    _check_training_size(sample, sizes, per_size, rungs)
     negligible_climbing = check_positive_float(negligible_climbing, "negligible_climbing")
     z = check_positive_float(z, "z")
     stats = []

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._validate import check_finite_array, check_nonnegative_float, check_positive_int
+from .._validate import check_finite_array, check_nonnegative_float, check_positive_int, from_tensor
 from ._base import Problem
 
 __all__ = ["LeastSquares", "LogisticRegression", "load_xy"]
@@ -109,7 +109,31 @@ def _check_npz_sizes(path: Path) -> None:
 MAX_ABS_VALUE = 1e150
 
 
+def _check_real(value: Any, name: str) -> None:
+    """Refuse what a cast to float64 would silently change: complex entries (the imaginary
+    part would be dropped), objects, text, dates. Integers and booleans (0/1 features,
+    labels) are real numbers and kept."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(value).dtype
+        except (ValueError, TypeError):  # ragged lists: check_finite_array names the problem
+            return
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.complexfloating):
+        raise DataError(
+            f"{name} has complex dtype {dtype}: least squares and logistic regression take real data; "
+            f"give the real part ({name}.real) or split it into real columns"
+        )
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)
+            or np.issubdtype(dtype, np.bool_)):
+        raise DataError(f"{name} has dtype {dtype}: give a real numeric array (floats, integers or booleans)")
+
+
 def _check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    X, y = from_tensor(X, "X", DataError), from_tensor(y, "y", DataError)  # torch tensors via NumPy
+    _check_real(X, "X")
+    _check_real(y, "y")
     X = check_finite_array(X, "X", ndim=2)
     y = check_finite_array(y, "y", ndim=(1, 2))
     for name, arr in (("X", X), ("y", y)):

@@ -9,9 +9,10 @@ The counterexample's is :func:`adamcheck.drift.critical_beta2` on its two-point 
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
-from .._errors import InvalidParameterError
+from .._errors import DataError, InvalidParameterError
 
 __all__ = ["batch_size_boundary", "counterexample_boundary", "simulated_agreement"]
 
@@ -30,13 +31,14 @@ def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[flo
     import numpy as np
 
     from .._laws import GradientLaw
+    from .._validate import as_real_array
     from ..drift import critical_beta2
 
     from ..theory import check_counterexample_n, counterexample_default_a
 
     n = check_counterexample_n(n)
     a = counterexample_default_a(n) if a is None else a
-    b1 = np.linspace(0.0, 0.99, 34) if beta1s is None else np.asarray(beta1s, dtype=float)
+    b1 = np.linspace(0.0, 0.99, 34) if beta1s is None else as_real_array(beta1s, "beta1s", dtype=float)
     return critical_beta2(GradientLaw.two_point(n, a), b1, **options)
 
 
@@ -68,6 +70,8 @@ def batch_size_boundary(
 
     Raises:
         adamcheck.DataError: a batch size that is not a whole number of rows.
+        adamcheck.InvalidParameterError: more than :data:`adamcheck._limits.MAX_BATCH_SIZES`
+            batch sizes, or one above the examples the gradients hold (as ``recommend``).
 
     Example:
         >>> import numpy as np
@@ -78,12 +82,15 @@ def batch_size_boundary(
     """
     from dataclasses import replace
 
-    from .._validate import check_positive_int
+    from .._validate import check_positive_int, from_tensor
     from ..drift import training_boundary
     from ..noise._source import opened_gradients
 
-    sizes = tuple(check_positive_int(b, "batch_sizes") for b in batch_sizes)
-    with opened_gradients(gradients, progress=progress) as source:
+    listed = _listed_sizes(batch_sizes)
+    with opened_gradients(from_tensor(gradients, "gradients", DataError), progress=progress) as source:
+        # examples counted as recommend counts a batch: a monitor file's row is R examples
+        _check_within_data(listed, source.examples * source.meta.rows_per_example)
+        sizes = tuple(check_positive_int(b, "batch_sizes") for b in listed)
         rows = [source.batch_rows(b) for b in sizes]
         # eps compares with the unscaled gradients: rows f times them (loss_scale...) take f x eps
         tb = training_boundary(source, rows, beta1=beta1, eps=eps * source.meta.row_factor, steps=steps, seed=seed,
@@ -92,6 +99,40 @@ def batch_size_boundary(
         return tb
     return replace(tb, batch_sizes=sizes,
                    statistics=tuple(replace(st, batch_size=b) for st, b in zip(tb.statistics, sizes)))
+
+
+def _shown_int(value: int) -> str:
+    return str(value) if value < 10**80 else f"a {len(str(value))}-digit number"
+
+
+def _listed_sizes(batch_sizes: Any) -> list[Any]:
+    """The batch sizes as a list, at most :data:`adamcheck._limits.MAX_BATCH_SIZES` of them."""
+    from .._limits import MAX_BATCH_SIZES
+    from ..drift._training import _listed
+
+    listed = _listed(batch_sizes, "batch_sizes")
+    if len(listed) > MAX_BATCH_SIZES:
+        raise InvalidParameterError(
+            f"{len(listed):,} batch sizes are more than adamcheck's limit of {MAX_BATCH_SIZES} in one "
+            "request (each is a full simulation): give fewer, a curve over batch size needs a few dozen")
+    return listed
+
+
+def _check_within_data(batch_sizes: Sequence[Any], examples: int) -> None:
+    """Refuse, before any work, batch sizes above the examples the gradients hold, as
+    ``recommend`` refuses them (a batch larger than the data would be answered as the full
+    batch, under a size it is not)."""
+    if examples < 1:  # a malformed header: its reader says what is wrong
+        return
+    # Sizes above the data first: 10**30 is "more than the file holds" before "out of int64".
+    over = [int(b) for b in batch_sizes if isinstance(b, numbers.Integral) and not isinstance(b, bool)
+            and b > examples]
+    if over:
+        shown = ", ".join(_shown_int(b) for b in over[:3]) + (f" and {len(over) - 3} more" if len(over) > 3 else "")
+        raise InvalidParameterError(
+            f"the gradients hold N = {examples} examples, fewer than the batch size B = {shown}: "
+            f"give batch sizes up to {examples}, or sample at least B examples (better: many batches' worth)"
+        )
 
 
 def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> dict[str, Any]:

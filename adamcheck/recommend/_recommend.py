@@ -28,11 +28,12 @@ Heavy modules (NumPy, SciPy, SymPy) are imported only by the lenses that need th
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .._errors import InvalidParameterError
+from .._errors import DataError, InvalidParameterError
 from .._quiet import numpy_quiet
 from .._shown import shown_repr
 from .._halflife import (
@@ -201,12 +202,16 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
 def _gradient_input(gradients: Any) -> Any:
     """What :func:`adamcheck.noise.estimate` accepts: an array, a GradientSource, or checked paths."""
     from .._files import check_input_file
+    from .._validate import as_real_array, from_tensor
     from ..noise import GradientSource
 
     if isinstance(gradients, (str, Path, bytes)):
         gradients = [gradients]
-    if isinstance(gradients, GradientSource) or hasattr(gradients, "__array__"):
+    gradients = from_tensor(gradients, "gradients")  # a torch tensor (CPU or GPU, with grad) via NumPy
+    if isinstance(gradients, GradientSource):
         return gradients
+    if hasattr(gradients, "__array__"):
+        return as_real_array(gradients, "gradients", error=DataError)
     if isinstance(gradients, (dict, set, int, float)) or gradients is None:
         raise InvalidParameterError(
             f"gradients is a {type(gradients).__name__}: give a path, a list of paths or an (N, d) array"
@@ -219,6 +224,8 @@ def _gradient_input(gradients: Any) -> Any:
         ) from None
     if not paths:
         raise InvalidParameterError("gradients is empty: give a path, a list of paths or an (N, d) array")
+    if not any(isinstance(p, (str, bytes, os.PathLike)) for p in paths):  # a nested list of numbers
+        return as_real_array(paths, "gradients", error=DataError, hint="; or a path or a list of paths")
     return [check_input_file(p, "gradient file", fix="give a .npy or .npz file") for p in paths]
 
 

@@ -5,12 +5,18 @@ least as many seeds as workers (so shared-moment slots are never duplicated), an
 in contiguous halves of the run list otherwise. Workers are forked, so the problem
 (possibly holding a data set) is inherited rather than pickled; results come back
 as arrays and are stitched in run order. Each worker pins BLAS to one thread.
+
+Workers never outlive the run: the pool is terminated on any exit of the parent (an
+error, Ctrl-C, or SIGTERM, which the CLI raises as an exception), each worker takes
+SIGTERM's default action (so terminating it is immediate and silent), and on Linux
+each is also asked to receive SIGTERM when its parent dies, even by SIGKILL.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from dataclasses import replace
 
 import numpy as np
@@ -70,6 +76,21 @@ def _subset(cfg: EngineConfig, idx: np.ndarray) -> EngineConfig:
 _DONE = None  # shared counter of run-steps done, for the parent's progress bar
 
 
+def _worker_init(parent: int) -> None:
+    """In each forked worker: SIGTERM kills at once (the parent's Python handler, inherited
+    by the fork, would raise in the middle of the work), and dies with the parent."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG: Linux; absent elsewhere
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _work(i: int) -> EngineOutput:
     cfg = _PARTS[i]
     runs = cfg.seeds.size
@@ -93,7 +114,7 @@ def run_parallel(cfg: EngineConfig, workers: int) -> EngineOutput:
     _DONE = ctx.Value("d", 0.0)
     total = float(cfg.seeds.size) * cfg.steps
     try:
-        with Progress(cfg.steps, "simulate", enabled=cfg.progress) as bar, ctx.Pool(len(parts)) as pool:
+        with Progress(cfg.steps, "simulate", enabled=cfg.progress) as bar, ctx.Pool(len(parts), _worker_init, (os.getpid(),)) as pool:
             pending = pool.map_async(_work, range(len(parts)))
             while not pending.ready():
                 pending.wait(0.2)

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._shown import shown_repr
 from .._validate import check_betas_array, check_nonnegative_int, check_positive_int
 from ..problems._base import Problem
 from ._simulate import check_simulation_size, simulate
@@ -447,7 +448,14 @@ def phase_grid(
                               check_positive_int(steps, "steps"), None)
         seed_list = np.arange(start, start + count, dtype=np.int64)
     else:
-        seed_list = np.asarray([check_nonnegative_int(s, "seed") for s in seeds], dtype=np.int64)
+        try:
+            listed = list(seeds) if not isinstance(seeds, (str, bytes, dict)) else None
+        except TypeError:  # not iterable: a float, None, a 0-d tensor
+            listed = None
+        if listed is None:
+            raise InvalidParameterError(
+                f"seeds = {shown_repr(seeds)} is neither a count nor a list of seeds: give e.g. 4 or [0, 1, 2]")
+        seed_list = np.asarray([check_nonnegative_int(s, "seed") for s in listed], dtype=np.int64)
         if seed_list.size == 0:
             raise InvalidParameterError("seeds is empty: give a count or at least one seed")
     S, R2, R1 = seed_list.size, b2.size, b1.size

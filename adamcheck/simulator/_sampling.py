@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._shown import shown_repr
 
 __all__ = ["SAMPLINGS", "check_sampling", "sample_components", "uniform_variates"]
 
@@ -37,9 +38,9 @@ _S30, _S27, _S31, _S11 = (np.uint64(k) for k in (30, 27, 31, 11))
 
 
 def check_sampling(name: str) -> str:
-    if name not in SAMPLINGS:
+    if not isinstance(name, str) or name not in SAMPLINGS:
         raise InvalidParameterError(
-            f"unknown sampling {name!r}: choose one of {', '.join(SAMPLINGS)}"
+            f"unknown sampling {shown_repr(name)}: choose one of {', '.join(SAMPLINGS)}"
         )
     return name
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._shown import shown_repr
 
 __all__ = ["SCHEDULES", "check_schedule", "schedule_factors"]
 
@@ -18,9 +19,9 @@ SCHEDULES = ("constant", "inv-sqrt", "inv-sqrt-epoch")
 
 
 def check_schedule(name: str) -> str:
-    if name not in SCHEDULES:
+    if not isinstance(name, str) or name not in SCHEDULES:
         raise InvalidParameterError(
-            f"unknown schedule {name!r}: choose one of {', '.join(SCHEDULES)}"
+            f"unknown schedule {shown_repr(name)}: choose one of {', '.join(SCHEDULES)}"
         )
     return name
 

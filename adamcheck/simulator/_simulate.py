@@ -10,9 +10,12 @@ import numpy as np
 
 from .._errors import InvalidParameterError
 from .._limits import check_work
+from .._shown import shown_repr
 from .._validate import (
+    as_real_array,
     check_betas_array,
     check_finite_array,
+    check_nonnegative_float,
     check_nonnegative_int,
     check_positive_int,
 )
@@ -113,7 +116,7 @@ def _broadcast_runs(values: dict[str, ArrayLike]) -> tuple[int, dict[str, np.nda
     arrays = {}
     runs = 1
     for name, value in values.items():
-        arr = np.atleast_1d(np.asarray(value))
+        arr = np.atleast_1d(as_real_array(value, name))
         if arr.ndim != 1:
             raise InvalidParameterError(f"{name} must be a number or a 1-D list, got shape {arr.shape}")
         if arr.size == 0:
@@ -127,6 +130,17 @@ def _broadcast_runs(values: dict[str, ArrayLike]) -> tuple[int, dict[str, np.nda
                 )
             runs = arr.size
     return runs, {k: np.broadcast_to(v, (runs,)).copy() for k, v in arrays.items()}
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else None
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise InvalidParameterError(f"dtype {shown_repr(dtype) if dt is None else dt} is not supported: use float64 "
+                                    "or float32")
+    return dt
 
 
 def _check_nonneg(arr: np.ndarray, name: str, positive: bool = False) -> np.ndarray:
@@ -243,9 +257,13 @@ def simulate(
             f"problem must be an adamcheck.problems.Problem, got {type(problem).__name__}"
         )
     steps = check_positive_int(steps, "steps")
+    tol = check_nonnegative_float(tol, "tol")
+    if criterion is not None and not isinstance(criterion, TrainingCriterion):
+        raise InvalidParameterError(f"criterion must be an adamcheck.simulator.TrainingCriterion, got "
+                                    f"{type(criterion).__name__}")
     convention = check_convention(convention)
     schedule = check_schedule(schedule)
-    sampling = check_sampling(sampling or problem.default_sampling)
+    sampling = check_sampling(problem.default_sampling if sampling is None else sampling)
     if problem.samplings is not None and sampling not in problem.samplings:
         raise InvalidParameterError(
             f"problem {problem.name!r} is defined with sampling {', '.join(problem.samplings)}, "
@@ -253,9 +271,7 @@ def simulate(
         )
     if record_every is not None:
         record_every = check_positive_int(record_every, "record_every")
-    dt = np.dtype(dtype)
-    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise InvalidParameterError(f"dtype {dt} is not supported: use float64 or float32")
+    dt = _float_dtype(dtype)
 
     runs, h = _broadcast_runs(
         {"beta1": beta1, "beta2": beta2, "lr": lr, "eps": eps, "weight_decay": weight_decay,

@@ -197,9 +197,17 @@ def counterexample_d1(n: Any, a: Any) -> Any:
 
 
 def _check_numeric_counterexample(n: Any, a: Any) -> None:
-    """Refuse numeric n < 2, non-integer n or a <= 0 (symbols pass: SymPy carries assumptions)."""
+    """Refuse numeric n < 2, non-integer n or a <= 0 (symbols pass: SymPy carries assumptions),
+    and values that are neither numbers nor SymPy expressions (text, lists, None)."""
     import numbers
 
+    for name, value in (("n", n), ("a", a)):
+        module = getattr(type(value), "__module__", "") or ""
+        if isinstance(value, bool) or not (isinstance(value, numbers.Number) or module.startswith("sympy")):
+            raise InvalidParameterError(f"{name} is a {type(value).__name__}, not a number or a SymPy expression")
+    if isinstance(n, numbers.Integral) and n > 2**63 - 1:
+        raise InvalidParameterError(f"n is a {int(n).bit_length()}-bit integer, out of range: give n between 2 "
+                                    "and 2**63 - 1")
     if isinstance(n, numbers.Number) and not isinstance(n, bool):
         if not isinstance(n, numbers.Integral) and not (isinstance(n, numbers.Real) and float(n).is_integer()):
             raise InvalidParameterError(f"n = {str(n)[:80]} is not a whole number: give n >= 2 components")

@@ -53,9 +53,12 @@ CONVENTIONS = ("torch", "paper", "shi2021", "optax", "keras")
 
 def check_convention(convention: str) -> str:
     """Return ``convention`` if known, else raise InvalidParameterError."""
+    if not isinstance(convention, str):  # an array or tensor would fail the lookup itself
+        raise InvalidParameterError(
+            f"convention must be a name, got {type(convention).__name__}: choose one of {', '.join(CONVENTIONS)}")
     if convention not in CONVENTIONS:
         raise InvalidParameterError(
-            f"unknown convention {convention!r}: choose one of {', '.join(CONVENTIONS)}"
+            f"unknown convention {convention[:80]!r}: choose one of {', '.join(CONVENTIONS)}"
         )
     return convention
 

@@ -269,16 +269,14 @@ class ShiThreshold:
 
 
 def _check_inputs(n: Any, d: Any, d1: Any, beta1: Any) -> tuple[int, int, float, float]:
-    for name, value in (("n", n), ("d", d)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            if isinstance(value, float) and value.is_integer() and value >= 1:
-                continue
-            raise InvalidParameterError(f"{name} = {value!r} must be a positive integer")
+    from .._validate import check_positive_int
+
+    n, d = check_positive_int(n, "n"), check_positive_int(d, "d")  # whole numbers up to 2**63 - 1
     try:
         d1 = float(d1)
         beta1 = float(beta1)
-    except (TypeError, ValueError):
-        raise InvalidParameterError("D1 and beta1 must be numbers") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidParameterError("D1 and beta1 must be finite numbers") from None
     if not (math.isfinite(d1) and d1 >= 0):
         raise InvalidParameterError(f"D1 = {d1!r} must be a finite number >= 0")
     if not (math.isfinite(beta1) and 0 <= beta1 < 1):

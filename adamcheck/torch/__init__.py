@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "save_sampled_gradients": "._sample",
     "GradientMonitor": "._monitor",
     "MonitorReport": "._monitor",
+    "MonitorSettings": "._monitor",
     "AdamCheckWarning": "._monitor",
     "report_metrics": "._monitor",
     "lightning_callback": "._lightning",

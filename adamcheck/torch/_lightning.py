@@ -5,10 +5,15 @@ use and ``import adamcheck.torch`` never loads it.
 
 What it does: in ``on_train_start`` it attaches a :class:`GradientMonitor` to the
 trainer's first optimizer (batch size: the one you give, else the dataloader's batch
-size x ``accumulate_grad_batches`` x ``world_size``); after each training batch whose
-optimizer step ran an analysis it logs the numbers to every logger of the trainer
+size x ``accumulate_grad_batches`` x ``world_size``; planned steps: ``trainer.max_steps``
+or ``trainer.estimated_stepping_batches``, so a short run is analysed early); it passes
+each training batch's loss to ``observe_loss`` and, after each batch whose optimizer
+step ran an analysis, logs the numbers to every logger of the trainer
 (``trainer.loggers``, keys ``adamcheck/...``). The monitor is ``callback.monitor``;
 its warnings go through Python ``warnings`` and the ``adamcheck`` logger as usual.
+The options are checked when the callback is made; a monitor that cannot be attached
+(an optimizer it cannot follow, a batch size it cannot find) is skipped with an
+``AdamCheckWarning``, and training goes on.
 Under Lightning's DDP strategy it installs the monitor's communication hook on the
 strategy's ``DistributedDataParallel`` wrapper (:meth:`GradientMonitor.attach_ddp`), so
 the two-batch estimate uses each rank's gradient as a small batch; DDP takes one hook,
@@ -33,8 +38,7 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
         monitor_options: passed to :class:`GradientMonitor` (``every``, ``coordinates``...).
 
     Raises:
-        InvalidParameterError: lightning is not installed, or the batch size cannot be
-            found (pass ``batch_size``).
+        InvalidParameterError: lightning is not installed, or a bad monitor option.
 
     Example (needs lightning)::
 
@@ -48,10 +52,24 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
         import lightning.pytorch as pl
     except ImportError:
         raise InvalidParameterError("the Lightning callback needs lightning: pip install 'adamcheck[lightning]'") from None
-    from ._monitor import GradientMonitor, report_metrics
+    from ..monitor import MonitorSettings
+    from ._monitor import LOGGER, GradientMonitor, report_metrics
     from ._sample import import_torch
 
     torch = import_torch()
+    wiring = {"names", "accumulation_steps", "planned_steps", "seq_len", "settings"}
+    base = monitor_options.get("settings") or MonitorSettings()
+    if not isinstance(base, MonitorSettings):
+        raise InvalidParameterError("lightning_callback(settings=...) must be an adamcheck.monitor.MonitorSettings")
+    base.replace(**{k: v for k, v in monitor_options.items() if k not in wiring})  # an unknown option raises here
+
+    def skip(why: str) -> None:
+        import warnings
+
+        from .._errors import AdamCheckWarning
+
+        LOGGER.warning("adamcheck: gradient monitor not attached: %s", why)
+        warnings.warn(f"adamcheck: gradient monitor not attached: {why}", AdamCheckWarning, stacklevel=3)
 
     class AdamCheckMonitorCallback(pl.Callback):  # type: ignore[misc, valid-type]
         """Attaches :class:`GradientMonitor` at train start; logs its analyses."""
@@ -66,13 +84,24 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
                 loader = trainer.train_dataloader
                 per = getattr(loader, "batch_size", None)
                 if not isinstance(per, int):
-                    raise InvalidParameterError(
-                        "cannot tell the batch size from the train dataloader: pass lightning_callback(batch_size=...)"
-                    )
+                    skip("cannot tell the batch size from the train dataloader: pass lightning_callback(batch_size=...)")
+                    return
                 size = per * int(trainer.accumulate_grad_batches) * int(trainer.world_size)
-            options = {"accumulation_steps": int(trainer.accumulate_grad_batches), **monitor_options}
-            self.monitor = GradientMonitor(trainer.optimizers[0], size, model=pl_module, **options)
-            self._attach_ddp(trainer.strategy)
+            planned = trainer.max_steps if isinstance(trainer.max_steps, int) and trainer.max_steps > 0 else None
+            if planned is None:
+                try:
+                    est = trainer.estimated_stepping_batches
+                    planned = int(est) if isinstance(est, (int, float)) and 0 < est < float("inf") else None
+                except Exception:  # noqa: BLE001 - an estimate Lightning cannot make: the default first analysis
+                    planned = None
+            options = {"accumulation_steps": int(trainer.accumulate_grad_batches), "planned_steps": planned,
+                       **monitor_options}
+            try:
+                self.monitor = GradientMonitor(trainer.optimizers[0], size, model=pl_module, **options)
+                self._attach_ddp(trainer.strategy)
+            except Exception as exc:  # noqa: BLE001 - never break training for the monitor
+                self.monitor = None
+                skip(f"{type(exc).__name__}: {exc}")
 
         def _attach_ddp(self, strategy: Any) -> None:
             from torch.nn.parallel import DistributedDataParallel
@@ -88,13 +117,20 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
             mon = self.monitor
-            loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-            if mon is not None and isinstance(loss, torch.Tensor) and loss.numel() == 1:
-                mon.observe_loss(loss)  # the walk-off rule reads the training loss
-            if mon is None or not mon._analysis or mon._analysis["analysed_step"] == self._logged:
+            if mon is None:
                 return
-            self._logged = mon._analysis["analysed_step"]
-            metrics = report_metrics(mon.report())
+            try:
+                loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+                if isinstance(loss, torch.Tensor) and loss.numel() == 1:
+                    mon.observe_loss(loss)  # the walk-off rule reads the training loss
+                last = mon.last_analysis
+                if last is None or last.step == self._logged:
+                    return
+                self._logged = last.step
+                metrics = report_metrics(mon.report())
+            except Exception as exc:  # noqa: BLE001 - never break training for the monitor
+                LOGGER.warning("adamcheck: monitor metrics not logged (%s: %s)", type(exc).__name__, exc)
+                return
             for logger in trainer.loggers:
                 logger.log_metrics(metrics, step=trainer.global_step)
 

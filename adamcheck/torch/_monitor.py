@@ -1,63 +1,44 @@
 """``GradientMonitor``: Adam's convergence statistics during a real training run.
 
-Attach in one line, ``monitor = GradientMonitor(optimizer, batch_size=32)``; it hooks
+Attach in one line, ``monitor = GradientMonitor(optimizer, batch_size=32)``. It hooks
 ``optimizer.step`` with ``register_step_post_hook`` (after the step, because with
-``step(closure)`` the backward runs inside the step) and, on a
-seeded sample of coordinates (:func:`adamcheck.torch.choose_coordinates`), records
+``step(closure)`` the backward runs inside the step) and is three parts:
 
-* each step's mini-batch gradient g_t (a sample of the law of the mini-batch gradient at
-  the user's batch size B; the mean of k consecutive steps approximates batch kB);
-* the optimizer's own ``exp_avg`` m_t and ``exp_avg_sq`` v_t there (read at the first
-  step, at each analysis and on save; between them replayed from the recorded gradients
-  with Adam's recurrences, which is exact up to float32 rounding for Adam without L2
-  weight decay and for AdamW, and is replaced by a read every step otherwise), and the norm of
-  Adam's direction ``D_t = || m_hat_t / (sqrt(v_hat_t) + eps) ||`` over the sample (the
-  update divided by the learning rate, without weight decay);
-* under gradient accumulation, each micro-batch's gradient (``post_accumulate_grad``
-  hooks: differences of ``.grad`` between backward calls); under DDP
-  (:meth:`GradientMonitor.attach_ddp`), each rank's local gradient before the all-reduce
-  (a DDP communication hook).
+* a **recorder** (:mod:`adamcheck.torch._recorder`): each step's mini-batch gradient g_t on
+  a seeded sample of coordinates (:func:`adamcheck.torch.choose_coordinates`) into a ring
+  of rows, Adam's m_t and v_t there, the norm of Adam's direction
+  ``D_t = || m_hat_t / (sqrt(v_hat_t) + eps) ||`` and its jumps; micro-batch gradients
+  under gradient accumulation, each rank's local gradient under DDP
+  (:meth:`GradientMonitor.attach_ddp`);
+* a pure **analysis** of a window of steps (:func:`adamcheck.monitor.analyse_window`:
+  beta2* at B and the ``multiples`` kB, the drift ratio at the run's betas, the resolved
+  |G|^2, the two-batch noise scale of McCandlish et al. 2018);
+* a pure **judge** (:func:`adamcheck.monitor.judge`) that turns the analyses, the observed
+  losses and the per-step records into :class:`~adamcheck._diagnostics.Diagnostic` records:
+  ``beta2_below_critical`` when beta2 < beta2*(B) (at the first analysis always, later only
+  while the run walks off: its loss rose above its start or its earlier low, or its
+  resolved |G|^2 grew; :mod:`adamcheck.monitor._walkoff`), ``update_spike`` where
+  beta1 >= sqrt(beta2), ``non_finite_gradient``/``non_finite_loss``, ``no_gradient``.
+  Each new RISK is raised as an ``AdamCheckWarning`` and logged on the ``adamcheck`` logger.
 
-Every ``every`` steps it analyses the last ``window`` steps:
+When it analyses (:mod:`adamcheck.monitor._schedule`): first early (10% of
+``planned_steps`` when known, at most 200 steps), then as often as the measured cost of
+the monitor (its per-step records and its analyses) stays within ``budget`` (2%) of the
+measured training step time; or at the multiples of a fixed ``every``.
 
-* beta2*(B) (and at the ``multiples`` kB) by :func:`adamcheck.drift.training_boundary`
-  (aggregate sign drift and update growth) on the window's rows, through
-  :func:`predict_beta2_star`. This treats the window's gradients as i.i.d. draws at one
-  frozen point, which is only approximately true while training moves the parameters:
-  a short window is closer to frozen, a long one less noisy;
-* the drift ratio (docs/theory.md section 9) at the user's own (beta1, beta2) per
-  coordinate, on the ``law_coordinates`` most resolved ones;
-* the two-batch gradient noise scale (McCandlish et al. 2018, appendix A.1) from
-  small batches (micro-batches or ranks) against the big batch (their mean).
-
-It warns (``warnings.warn(..., AdamCheckWarning)`` and the ``adamcheck`` logger) when
-beta2 < beta2*(B), naming beta2, B and the beta2 needed: at the first analysis always; at
-later ones, when training losses are observed (:meth:`GradientMonitor.observe_loss`; the
-callbacks do it), only while the run walks off: its window loss rose above its earlier
-low by more than two standard errors, or its resolved |G|^2 grew by more than one noise unit
-(:mod:`adamcheck.torch._walkoff`).
-Near a stationary point every beta2 < 1 shows some sign drift (Theorem 2.2's
-neighbourhood), and those findings become notes. Scored on real runs
-(benchmarks/validity/README.md). Where beta1 >= sqrt(beta2) it also warns when the direction norm
-spikes: ``D_t > spike_factor * median(D_{t-spike_window} .. D_{t-1})``. Spikes of m/sqrt(v)
-are the direct symptom of beta1 >= sqrt(beta2): then ``|m_t|/sqrt(v_t)`` is bounded only by
-``(1-beta1)/sqrt(1-beta2) * sum_k (beta1/sqrt(beta2))^k``, which grows without bound
-(Zhang et al. 2026, section 2; docs/theory.md section 3). Inside beta1 < sqrt(beta2) the
-update is bounded and jumps are only counted (``spikes``, and a note). ``spike_factor`` (default 4) and
-``spike_window`` (default 50) are adamcheck's choices, not a paper's constants.
-
-Cost: each step only gathers the sampled gradient into a ring of rows; the rest of the
-per-step records (|g_t|^2, the replayed m and v, D_t and the spike rule) runs on blocks
-of 32 rows, which is cheaper than the same work squeezed between training steps and
-gives the same numbers. A spike warning therefore comes up to 31 steps after the step
-it names; :meth:`GradientMonitor.report`, ``analyse`` and ``save`` first catch up.
-(Where m and v are read from the optimizer every step, or the parameters are float64,
-every step is processed at once.)
+It never breaks training: nothing it does raises out of ``optimizer.step()`` or a
+backward pass. Steps with NaN/inf gradients are counted and left out; an internal error
+becomes one ``AdamCheckWarning`` (and a logger error) and the monitor switches itself off
+(``report().enabled`` is then False) while training goes on. What it cannot follow is
+refused when it is built, with the reason: optimizers that are not Adam-family
+(no ``betas``, or SparseAdam/Adamax), and parameters sharded by FSDP (DTensor or flat
+parameters) or DeepSpeed ZeRO: the analysis needs each step's whole sampled gradient, which
+no single rank holds there (DDP is supported).
 
 Under DDP every rank records the same all-reduced gradients; the per-rank (small batch)
-sums are kept in a :class:`adamcheck.noise.NoiseAccumulator` and merged with one
-``all_reduce`` at each analysis (every rank must reach it, as it does when all ranks
-step together).
+sums are merged with one ``all_reduce`` at each analysis, and the step of the next
+analysis is agreed with one more (every rank must reach each analysis, as it does when all
+ranks step together).
 
 References:
     McCandlish, Kaplan, Amodei, OpenAI Dota Team. "An Empirical Model of Large-Batch
@@ -67,944 +48,663 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import numbers
 import os
+import time
 import warnings
-import weakref
-from bisect import bisect_left, insort
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .._errors import AdamCheckWarning, InvalidParameterError
-from .._validate import check_positive_float, check_positive_int, check_seed
+from .._diagnostics import Level
+from .._errors import AdamCheckWarning, DataError, InvalidParameterError
+from .._files import check_output_path, os_reason
+from .._shown import shown_repr
+from .._validate import check_positive_int
+from ..monitor import (LossRecord, MonitorDiagnostic, MonitorReport, MonitorSettings, RunInfo, StepRecord,
+                       Window, WindowAnalysis, WindowLoss, analyse_window, first_analysis_step, judge,
+                       monitor_measurement, next_analysis_step, predict_beta2_star, report_metrics, window_law)
+from ..monitor._schedule import Costs
+from ..monitor._walkoff import window_loss
+from ._recorder import Recorder, _RunningMedian
 from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
-from ._walkoff import MeanGradient, WindowLoss, column_moments, mean_gradient, walking_off, window_loss
 
-__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorWarning", "predict_beta2_star", "window_law", "DRIFT_OPTIONS", "report_metrics"]
+__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorSettings", "predict_beta2_star",
+           "report_metrics", "window_law"]
 
 LOGGER = logging.getLogger("adamcheck")
 # a library logs; the application decides where to: without this, Python's last-resort
 # handler prints every warning a second time next to warnings.warn's own line
 LOGGER.addHandler(logging.NullHandler())
 
-
-@dataclass(frozen=True)
-class MonitorWarning:
-    """One warning the monitor raised: ``kind`` is ``"beta2_below_critical"`` or ``"update_spike"``."""
-
-    step: int
-    kind: str
-    message: str
-    value: float
+WRITER = "adamcheck.torch.GradientMonitor"
+#: losses kept as tensors before they are read in one go (one synchronisation per this many)
+_LOSS_CHUNK = 1024
 
 
-@dataclass(frozen=True)
-class MonitorReport:
-    """The monitor's numbers (see :class:`GradientMonitor` for how each is computed).
-
-    Attributes:
-        step: optimizer steps seen.
-        analysed_step: step of the last analysis (-1: none yet).
-        batch_size, beta1, beta2, eps: the run's settings.
-        coordinates: sampled coordinates k.
-        window: steps in the last analysis.
-        beta2_critical: beta2*(B) by the strict rule (NaN: not analysed or unresolved).
-        beta2_critical_by_batch: ((kB, beta2*(kB)), ...) for the ``multiples``.
-        paper_condition: beta1 < sqrt(beta2) (Zhang et al. 2026, Theorem 2.2).
-        drift_ratio_min, drift_ratio_median: rho at (beta1, beta2) over the informative
-            coordinates of the law at B; reversed: how many have rho + 2 se < 0.
-        informative: coordinates whose window mean is > 2 standard errors from 0.
-        grad_norm_sq: mean over the window of ||g_t||^2 on the sample (batch B).
-        small_batch: size of the small batches of the two-batch estimate (0: none).
-        small_batch_source: ``"micro-batches"``, ``"ranks"`` or ``""``.
-        b_simple: two-batch gradient noise scale on the sampled coordinates (NaN if no
-            small batches were seen or the estimate of |G|^2 is not positive).
-        direction_norm_last, direction_norm_median: D_t, the last and the median over the
-            spike window; direction_norm_max_ratio: the largest D_t / running median seen.
-        spikes: number of steps flagged as spikes.
-        warnings: every warning raised, in order.
-        notes: what was skipped and why (including beta2* findings held back by the walk-off rule).
-        mean_grad_sq, mean_grad_noise: the last window's resolved |G|^2 on the sample
-            (|mean|^2 - tr(S)/n, unbiased) and its noise floor tr(S)/n; they decide whether a
-            beta2* finding after the first analysis is a warning (:mod:`adamcheck.torch._walkoff`).
-        beta2_critical_unresolved: True when no beta2 on the ladder was enough (``beta2_critical``
-            is then NaN, as when nothing was analysed).
-        loss_mean: the mean of the training losses observed in the last window
-            (:meth:`GradientMonitor.observe_loss`; NaN if none).
-    """
-
-    step: int
-    analysed_step: int
-    batch_size: int
-    beta1: float
-    beta2: float
-    eps: float
-    coordinates: int
-    window: int
-    beta2_critical: float
-    beta2_critical_by_batch: tuple[tuple[int, float], ...]
-    paper_condition: bool
-    drift_ratio_min: float
-    drift_ratio_median: float
-    reversed: int
-    informative: int
-    grad_norm_sq: float
-    small_batch: int
-    small_batch_source: str
-    b_simple: float
-    direction_norm_last: float
-    direction_norm_median: float
-    direction_norm_max_ratio: float
-    spikes: int
-    warnings: tuple[MonitorWarning, ...]
-    notes: tuple[str, ...] = ()
-    mean_grad_sq: float = float("nan")
-    mean_grad_noise: float = float("nan")
-    beta2_critical_unresolved: bool = False
-    loss_mean: float = float("nan")
-
-    @property
-    def warning_kinds(self) -> set[str]:
-        return {w.kind for w in self.warnings}
+def _adam_family(optimizer: Any) -> str | None:
+    """Why ``optimizer`` cannot be followed (None: it can)."""
+    name = type(optimizer).__name__
+    group0 = optimizer.param_groups[0] if optimizer.param_groups else {}
+    if "betas" not in group0:
+        return (f"{name} has no betas: GradientMonitor watches Adam-family optimizers (Adam, AdamW, NAdam, "
+                "RAdam, fused or 8-bit AdamW...)")
+    if name == "SparseAdam":
+        return ("SparseAdam updates sparse gradients, whose sampled coordinates the monitor cannot read: use "
+                "Adam/AdamW with dense gradients, or run without the monitor")
+    if name == "Adamax":
+        return "Adamax scales by an infinity norm, not by sqrt(v): adamcheck's beta2* is for Adam's second moment"
+    if not any("adam" in c.__name__.lower() for c in type(optimizer).__mro__):
+        return (f"{name} is not an Adam-family optimizer (no class named Adam in its MRO), so adamcheck's "
+                "beta2* does not describe it: pass an Adam/AdamW optimizer")
+    for grp in optimizer.param_groups:
+        betas = grp.get("betas")
+        try:
+            b1, b2 = (float(b) for b in betas)
+        except (TypeError, ValueError):
+            return f"{name}'s betas = {shown_repr(betas)} are not two numbers"
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            return f"{name}'s betas = ({b1:g}, {b2:g}) are outside [0, 1)"
+    return None
 
 
-def report_metrics(report: Any) -> dict[str, float]:
-    """The report's numbers as a flat ``{"adamcheck/name": float}`` dict for loggers (NaN left out)."""
-    out = {
-        "beta2_critical": report.beta2_critical,
-        "drift_ratio_min": report.drift_ratio_min,
-        "drift_ratio_median": report.drift_ratio_median,
-        "reversed_coordinates": float(report.reversed),
-        "b_simple": report.b_simple,
-        "grad_norm_sq": report.grad_norm_sq,
-        "update_direction_norm": report.direction_norm_last,
-        "update_spikes": float(report.spikes),
-        "mean_grad_sq": report.mean_grad_sq,
-    }
-    for batch, value in report.beta2_critical_by_batch:
-        out[f"beta2_critical_at_{batch}"] = value
-    return {f"adamcheck/{k}": float(v) for k, v in out.items() if v is not None and math.isfinite(v)}
+def _sharded(torch: Any, params: Sequence[Any]) -> str | None:
+    """Why the parameters' gradients are out of reach (None: they are plain tensors)."""
+    try:
+        from torch.distributed.tensor import DTensor
+    except ImportError:  # a torch built without distributed support
+        DTensor = ()  # noqa: N806
+    for p in params:
+        if DTensor and isinstance(p, DTensor):
+            return ("the parameters are DTensors (FSDP2 fully_shard, or tensor parallelism): each rank holds a "
+                    "shard, and the monitor's analysis needs each step's whole sampled gradient, which would cost "
+                    "a collective per step; monitor a DDP or single-process run of the model instead")
+        if getattr(p, "_fsdp_flattened", False) or type(p).__name__ == "FlatParameter":
+            return ("the parameters are FSDP flat parameters: each rank holds a shard of the gradient, and the "
+                    "monitor's analysis needs each step's whole sampled gradient; monitor a DDP or single-process "
+                    "run of the model instead")
+        # DeepSpeed ZeRO-3 marks its partitioned parameters with ds_id (deepspeedai/DeepSpeed,
+        # deepspeed/runtime/zero/utils.py: is_zero_param(p) is hasattr(p, "ds_id"))
+        if hasattr(p, "ds_id"):
+            return ("the parameters are partitioned by DeepSpeed ZeRO-3: their .grad is not the gradient; the "
+                    "monitor cannot read it (run the monitor under DDP, or ZeRO stage 0)")
+    return None
 
 
-
-#: Drift budget of an analysis: bounded so that one analysis takes seconds even for the
-#: heavy-tailed laws of a diverging run (the default 2M Monte Carlo steps took ~50 s there).
-DRIFT_OPTIONS = {"target_se": 0.02, "max_steps": 50_000, "refine_steps": 3}
-
-
-def predict_beta2_star(
-    rows: np.ndarray, multiples: Sequence[int], beta1: float, *, eps: float = 1e-8, seed: int = 0,
-    steps: int = 2000, coordinates: int = 1024,
-) -> list[tuple[int, float, bool, str | None]]:
-    """beta2* from a window of recorded mini-batch gradients (W, k): the one call into the predictor.
-
-    Each row is one step's gradient at batch B, so a batch of k rows is a batch of kB:
-    :func:`adamcheck.drift.training_boundary` on the rows as "examples" at batch sizes
-    ``multiples`` (in rows) gives beta2*(kB) by aggregate sign drift and update growth
-    (see its docstring; its constants are adamcheck's choices). Returns, per multiple
-    k with at least 8 batches in the window, ``(k, beta2*, unresolved, mechanism)``;
-    unresolved means even the top of the ladder fails. Kept as one small function so
-    that the predictor can be replaced in one place.
-    """
-    from ..drift import training_boundary
-
-    x = np.asarray(rows)
-    if x.dtype not in (np.float32, np.float64):
-        x = x.astype(np.float64)
-    # float32 rows go in as they are: only the drawn columns are widened to float64
-    # (the same numbers as widening the whole window first, without its 33 MB copy)
-    ks = [int(k) for k in multiples if x.shape[0] // int(k) >= 8]
-    if not ks:
-        return []
-    tb = training_boundary(x[None], ks, beta1=beta1, eps=eps, steps=steps, coordinates=min(coordinates, x.shape[1]),
-                           seed=seed)
-    return [(k, float(b2), bool(np.isnan(b2)), mech) for k, b2, mech in zip(ks, tb.critical_beta2, tb.mechanism)]
-
-
-def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int,
-               moments: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
-    """The drift law of a window: its ``law_coordinates`` most resolved columns (None below 2 rows).
-
-    ``moments``: :func:`adamcheck.torch._walkoff.column_moments` of ``grads``, if already computed.
-    """
-    from .._laws import GradientLaw
-
-    x = np.asarray(grads)
-    if x.dtype not in (np.float32, np.float64):
-        x = x.astype(np.float64)
-    if x.shape[0] < 2:
+def _number(value: Any) -> float | None:
+    """A plain finite non-negative number from an optimizer setting (None: a tensor, a schedule, missing)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    mean, se = column_moments(x) if moments is None else moments
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(se > 0, np.abs(mean) / np.where(se > 0, se, 1.0), 0.0)
-    keep = np.sort(np.argsort(-t, kind="stable")[: min(law_coordinates, x.shape[1])])
-    return GradientLaw(
-        values=x[:, keep].astype(np.float64), weights=np.full(x.shape[0], 1.0 / x.shape[0]), batch_size=batch_size,
-        label=f"monitor window ({x.shape[0]} steps, batch {batch_size})",
-        meta={"mean_se": se[keep], "coords": keep},
-    )
-
-
-class _Gather:
-    """The sampled coordinates of one tensor per tracked parameter, written into one preallocated row.
-
-    Per tensor one ``torch.take(t, idx, out=row[a:b])`` (the flat indices of
-    :func:`choose_coordinates`; ``take`` reads ``t`` as if flattened, so no reshape
-    either): no per-tensor result and no ``torch.cat``, 28 tensors of the tiny GPT-2
-    in ~40 us instead of ~100 us. The row has the parameters' float dtype (float64 if
-    any is float64, else float32) on the first one's device; a tensor of another dtype
-    or device is converted by ``copy_``, a missing one (``.grad`` is None) gives zeros.
-    ``__call__`` returns the row as a NumPy array on the CPU (the same memory on CPU
-    devices; one copy, a synchronisation, elsewhere) that the next call overwrites.
-    """
-
-    def __init__(self, torch: Any, tracked: Sequence[tuple[Any, Any]]) -> None:
-        self._torch = torch
-        device = tracked[0][0].device
-        dtype = torch.float64 if any(p.dtype == torch.float64 for p, _ in tracked) else torch.float32
-        size = sum(int(idx.numel()) for _, idx in tracked)
-        self.row = torch.zeros(size, dtype=dtype, device=device)
-        self.host = self.row if device.type == "cpu" else torch.zeros(size, dtype=dtype)
-        self.array = self.host.numpy()
-        self._dtype = dtype
-        self._plan = []
-        start = 0
-        for p, idx in tracked:
-            stop = start + int(idx.numel())
-            self._plan.append((idx, self.row[start:stop], p.device == device))
-            start = stop
-
-    def __call__(self, tensors: Sequence[Any]) -> np.ndarray:
-        take, dtype = self._torch.take, self._dtype
-        for t, (idx, out, same_device) in zip(tensors, self._plan):
-            if t is None:
-                out.zero_()
-            elif same_device and t.dtype is dtype and not t.requires_grad:
-                take(t, idx, out=out)
-            else:
-                out.copy_(t.detach().reshape(-1).index_select(0, idx))
-        if self.host is not self.row:
-            self.host.copy_(self.row)
-        return self.array
-
-
-class _Rows:
-    """The last ``capacity`` recorded rows (float32, k each) and their steps: a ring buffer
-    grown by doubling up to ``capacity``, so memory follows the steps actually recorded."""
-
-    def __init__(self, capacity: int, k: int) -> None:
-        self.capacity = capacity
-        self.data = np.zeros((min(capacity, 64), k), dtype=np.float32)
-        self.steps = np.zeros(self.data.shape[0], dtype=np.int64)
-        self.count = 0  # rows ever appended
-
-    def append(self, row: np.ndarray, step: int) -> None:
-        size = self.data.shape[0]
-        if self.count == size < self.capacity:  # full before any wrap: grow
-            grown = min(self.capacity, 2 * size)
-            self.data = np.concatenate([self.data, np.zeros((grown - size, self.data.shape[1]), np.float32)])
-            self.steps = np.concatenate([self.steps, np.zeros(grown - size, np.int64)])
-            size = grown
-        i = self.count % size
-        self.data[i] = row
-        self.steps[i] = step
-        self.count += 1
-
-    def __len__(self) -> int:
-        return min(self.count, self.data.shape[0])
-
-    def last(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The last ``n`` rows (default all kept) oldest first, shape (n, k), and their steps (copies)."""
-        size = self.data.shape[0]
-        kept = len(self)
-        n = kept if n is None else min(int(n), kept)
-        order = (np.arange(self.count - n, self.count)) % size
-        return self.data[order], self.steps[order]
-
-
-class _RunningMedian:
-    """``np.median`` of the last ``size`` values pushed: a sorted list kept by bisection
-    (O(size) memory moves per value, no sort); NaN while a NaN is in the window, as np.median."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.values: deque[float] = deque(maxlen=size)
-        self._sorted: list[float] = []
-        self._nans = 0
-
-    def full(self) -> bool:
-        return len(self.values) == self.size
-
-    def median(self) -> float:
-        if self._nans:
-            return float("nan")
-        s = self._sorted
-        h = len(s) // 2
-        return s[h] if len(s) % 2 else (s[h - 1] + s[h]) / 2  # np.median: the mean of the middle two
-
-    def push(self, x: float) -> None:
-        if len(self.values) == self.size:
-            old = self.values[0]
-            if old != old:
-                self._nans -= 1
-            else:
-                del self._sorted[bisect_left(self._sorted, old)]
-        self.values.append(x)
-        if x != x:
-            self._nans += 1
-        else:
-            insort(self._sorted, x)
+    try:
+        v = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return v if math.isfinite(v) and v >= 0 else None
 
 
 class GradientMonitor:
-    """Watch Adam's statistics during training; see the module docstring for the maths.
+    """Watch Adam's statistics during training; see the module docstring for what it does.
 
     Args:
-        optimizer: a ``torch.optim.Adam``/``AdamW`` (any optimizer whose param groups have
-            ``betas``/``eps`` and whose state has ``exp_avg``/``exp_avg_sq``/``step``).
+        optimizer: a ``torch.optim.Adam``/``AdamW`` (or another Adam-family optimizer whose
+            param groups have ``betas``/``eps`` and whose state has ``exp_avg``/``exp_avg_sq``);
+            wrappers with an ``.optimizer`` (accelerate, Lightning) are unwrapped.
         batch_size: B, examples per optimizer step (global: micro batch x accumulation x ranks).
-        coordinates, seed, floor_per_tensor: the coordinate sample (:func:`choose_coordinates`).
-        every: analyse every this many steps (beta2*, drift ratio, noise scale); one
-            analysis costs ~0.5 s of CPU on a 1,000-step window of 4,096 coordinates
-            (benchmarks/bench_monitor.py), so keep it rare.
-        window: steps in each analysis (default ``min(every, 1000)``); the last
-            ``max(window, history)`` steps' gradients (k float32 each) are kept for :meth:`save`.
-        history: gradients kept for :meth:`save` (default ``window``).
-        multiples: batch multiples k for beta2*(kB) (means of k consecutive steps).
-        law_coordinates: coordinates in the drift laws (the most resolved ones).
-        spike_factor, spike_window: the spike rule (adamcheck's choices, see module doc).
-        names: parameter names in optimizer order (default ``group{g}.{i}``), or pass
-            ``model`` to take them from ``model.named_parameters()``.
-        warn: raise Python warnings (the logger is always used).
-        micro_batches: record micro-batch gradients with ``post_accumulate_grad`` hooks
-            (needed for the two-batch estimate under gradient accumulation). A new
-            accumulation is recognised by a new ``.grad`` tensor, i.e. gradients cleared
-            with ``zero_grad(set_to_none=True)`` (torch's default); with
-            ``set_to_none=False`` pass ``micro_batches=False``.
+        settings: a :class:`~adamcheck.monitor.MonitorSettings` (default: its defaults).
+        model: the model, only for parameter names (``model.named_parameters()``).
+        names: parameter names in optimizer order (default ``group{g}.{i}``).
+        planned_steps: the optimizer steps the run plans (the callbacks pass the trainer's):
+            the first analysis comes at 10% of them (at most 200), and the saved file says so.
+        seq_len: tokens per sample (language models; written to the saved file).
         accumulation_steps: backward calls per step, if known: micro-batches are then
             gathered from the first step (otherwise from the second step on which the
             monitor has seen more than one backward call).
-        drift_options: options of :func:`adamcheck.drift.drift_ratio` for the drift ratio at
-            your betas (default :data:`DRIFT_OPTIONS`, a bounded Monte Carlo budget).
-        predictor_steps, predictor_coordinates: length of the simulated runs of the beta2*
-            predictor (:func:`predict_beta2_star`) and how many of the sampled coordinates it
-            uses (cost: ~0.1 s per analysis at 1,000 x 512 on one CPU core, per multiple; the
-            window holds 1,000 recorded steps, so longer simulated runs mostly resample it).
+        **options: shortcuts for :class:`~adamcheck.monitor.MonitorSettings` fields
+            (``coordinates``, ``every``, ``budget``, ``window``, ``multiples``, ``warn``...),
+            applied on top of ``settings``.
 
     Raises:
-        InvalidParameterError: no trainable parameters, missing betas, bad settings.
+        InvalidParameterError: an optimizer it cannot follow (not Adam-family, SparseAdam,
+            Adamax), parameters sharded by FSDP or DeepSpeed ZeRO, no trainable parameters,
+            a ``model`` without ``named_parameters``, or a bad setting (an unknown option or
+            drift option included).
 
     Example:
         >>> import torch
         >>> model = torch.nn.Linear(4, 1)
         >>> opt = torch.optim.Adam(model.parameters(), betas=(0.9, 0.999))
-        >>> mon = GradientMonitor(opt, batch_size=8, every=50, model=model)
+        >>> mon = GradientMonitor(opt, batch_size=8, model=model)
         >>> for _ in range(3):
         ...     opt.zero_grad(); model(torch.randn(8, 4)).pow(2).mean().backward(); opt.step()
-        >>> mon.report().step, mon.report().coordinates
-        (3, 5)
+        >>> mon.report().step, mon.report().coordinates, mon.report().analysed_step
+        (3, 5, None)
+        >>> print(mon.report())  # doctest: +NORMALIZE_WHITESPACE
+        adamcheck monitor, step 3 (batch 8, beta1 0.9, beta2 0.999): NOT CHECKED
+        no analysis yet: the next at step 200 (or call analyse())
+        Nothing to change yet (1 note: report.notes).
     """
 
-    def __init__(
-        self,
-        optimizer: Any,
-        batch_size: int,
-        *,
-        coordinates: int = 4096,
-        every: int = 5000,
-        window: int | None = None,
-        history: int | None = None,
-        seed: int = 0,
-        floor_per_tensor: int = 4,
-        multiples: Sequence[int] = (1, 4),
-        law_coordinates: int = 32,
-        spike_factor: float = 4.0,
-        spike_window: int = 50,
-        names: Sequence[str] | None = None,
-        model: Any = None,
-        warn: bool = True,
-        micro_batches: bool = True,
-        drift_options: dict[str, Any] | None = None,
-        accumulation_steps: int | None = None,
-        predictor_steps: int = 1000,
-        predictor_coordinates: int = 512,
-    ) -> None:
+    def __init__(self, optimizer: Any, batch_size: int, *, settings: MonitorSettings | None = None,
+                 model: Any = None, names: Sequence[str] | None = None, planned_steps: int | None = None,
+                 seq_len: int | None = None, accumulation_steps: int | None = None, **options: Any) -> None:
         torch = import_torch()
         self._torch = torch
+        if settings is not None and not isinstance(settings, MonitorSettings):
+            raise InvalidParameterError(f"settings = {shown_repr(settings)} is not a MonitorSettings: build one "
+                                        "with adamcheck.monitor.MonitorSettings(...)")
+        settings = settings or MonitorSettings()
+        self.settings: MonitorSettings = settings.replace(**options) if options else settings
         # wrappers (accelerate's AcceleratedOptimizer, LightningOptimizer) call an inner
         # torch optimizer's step(): its hooks are the ones that fire
+        chain = [optimizer]
         while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
             optimizer = optimizer.optimizer
-        if not isinstance(getattr(optimizer, "param_groups", None), list):
+            chain.append(optimizer)
+        if any(type(o).__module__.split(".")[0] == "deepspeed" for o in chain):
+            raise InvalidParameterError(
+                f"{type(chain[0]).__name__} is DeepSpeed's optimizer: ZeRO keeps the gradients in partitioned flat "
+                "buffers, not in each parameter's .grad, so the monitor cannot read them (run it under DDP, or "
+                "without DeepSpeed's ZeRO)")
+        if not isinstance(getattr(optimizer, "param_groups", None), list) or not optimizer.param_groups:
             raise InvalidParameterError(
                 f"{type(optimizer).__name__} is not a torch optimizer (no param_groups): pass the Adam/AdamW "
                 "optimizer, e.g. GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=32)")
+        why = _adam_family(optimizer)
+        if why:
+            raise InvalidParameterError(why)
         self.optimizer = optimizer
-        self.batch_size = check_positive_int(batch_size, "batch_size")
-        self.every = check_positive_int(every, "every")
-        self.window = check_positive_int(window if window is not None else min(self.every, 1000), "window")
-        self.history = max(self.window, check_positive_int(history if history is not None else self.window, "history"))
-        self.seed = check_seed(seed)
-        self.multiples = tuple(check_positive_int(k, "multiples") for k in multiples)
-        self.law_coordinates = check_positive_int(law_coordinates, "law_coordinates")
-        self.spike_factor = check_positive_float(spike_factor, "spike_factor")
-        if self.spike_factor <= 1:
-            raise InvalidParameterError(f"spike_factor = {self.spike_factor:g} flags every step whose update norm "
-                                        "reaches its running median: give a factor above 1 (default 4)")
-        self.spike_window = check_positive_int(spike_window, "spike_window")
-        self.warn = bool(warn)
-        self.drift_options = dict(DRIFT_OPTIONS if drift_options is None else drift_options)
-        self.predictor_steps = check_positive_int(predictor_steps, "predictor_steps")
-        self.predictor_coordinates = check_positive_int(predictor_coordinates, "predictor_coordinates")
-        params, pnames, groups = [], [], []
+        params, pnames = [], []
         for g, group in enumerate(optimizer.param_groups):
             for i, p in enumerate(group["params"]):
                 if p.requires_grad:
                     params.append(p)
                     pnames.append(f"group{g}.{i}")
-                    groups.append(g)
         if not params:
             raise InvalidParameterError("the optimizer has no trainable parameters: give it the model's parameters")
-        if model is not None:
-            by_id = {id(p): n for n, p in model.named_parameters()}
-            if not any(id(p) in by_id for p in params):
-                raise InvalidParameterError("none of the optimizer's parameters belong to the model given: pass the "
-                                            "model the optimizer trains (it only supplies parameter names)")
-            pnames = [by_id.get(id(p), n) for p, n in zip(params, pnames)]
-        elif names is not None:
-            if len(names) != len(params):
-                raise InvalidParameterError(f"{len(names)} names for {len(params)} parameters: give one name each")
-            pnames = [str(n) for n in names]
+        why = _sharded(torch, params)
+        if why:
+            raise InvalidParameterError(f"GradientMonitor cannot follow this run: {why}")
+        pnames = self._names(params, pnames, model, names)
         group0 = optimizer.param_groups[0]
-        if "betas" not in group0:
-            raise InvalidParameterError(
-                f"{type(optimizer).__name__} has no betas: GradientMonitor watches Adam-type optimizers"
-            )
-        self.beta1, self.beta2 = (float(b) for b in group0["betas"])
-        self.eps = float(group0.get("eps", 0.0))
+        beta1, beta2 = (float(b) for b in group0["betas"])
+        self.run = RunInfo(batch_size=batch_size, beta1=beta1, beta2=beta2, eps=_number(group0.get("eps")) or 0.0,
+                           lr=_number(group0.get("lr")), weight_decay=_number(group0.get("weight_decay")),
+                           planned_steps=planned_steps, seq_len=seq_len, optimizer=type(optimizer).__name__)
         self._notes: list[str] = []
-        if any(tuple(float(b) for b in grp["betas"]) != (self.beta1, self.beta2) for grp in optimizer.param_groups):
+        if any(tuple(float(b) for b in grp["betas"]) != (beta1, beta2) for grp in optimizer.param_groups):
             self._notes.append("param groups have different betas: statistics use the first group's")
+        s = self.settings
         self.sample: CoordinateSample = choose_coordinates(
-            [(n, p.numel()) for n, p in zip(pnames, params)], coordinates, seed=self.seed,
-            floor_per_tensor=floor_per_tensor,
-        )
-        per = self.sample.per_tensor()
-        self._tracked = [(p, torch.as_tensor(i, device=p.device)) for p, i in zip(params, per) if i.size]
-        self.k = self.sample.size
-        self._params = [p for p, _ in self._tracked]
-        # per-step work writes into buffers made once: the gathered rows, the ring of
-        # recorded rows, float64 scratch for Adam's recurrences (no allocation per step)
-        self._gather_grad = _Gather(torch, self._tracked)
-        self._gather_m = _Gather(torch, self._tracked)
-        self._gather_v = _Gather(torch, self._tracked)
-        self._g = np.zeros(self.k)
-        self._scratch = (np.zeros(self.k), np.zeros(self.k))
-        # records
-        self.step = 0
-        self._rows = _Rows(self.history, self.k)
-        self._median = _RunningMedian(self.spike_window)
-        self._dirs = self._median.values
-        self._last_m: np.ndarray | None = None
-        self._last_v: np.ndarray | None = None
-        self._t = 0.0
+            [(n, p.numel()) for n, p in zip(pnames, params)], s.coordinates, seed=s.seed,
+            floor_per_tensor=s.floor_per_tensor)
+        tracked = [(p, torch.as_tensor(i, device=p.device)) for p, i in zip(params, self.sample.per_tensor()) if i.size]
         # m, v can be replayed from the recorded gradients when the gradient is what Adam
         # averages: no L2 weight decay folded into it (AdamW's decay is decoupled), no
         # amsgrad/maximize; otherwise they are read from the optimizer every step
         decoupled = type(optimizer).__name__ == "AdamW"
-        self._replica = all(
+        replay = all(
             not grp.get("amsgrad", False) and not grp.get("maximize", False)
             and (decoupled or grp.get("decoupled_weight_decay", False) or not grp.get("weight_decay", 0.0))
-            for grp in optimizer.param_groups
-        )
-        # steps are processed in blocks (see _catch_up) when m, v are replayed from float32
-        # rows; a read of the optimizer's state, or float64 rows, must happen at its step
-        exact_rows = self._gather_grad.array.dtype == np.float32
-        self._block = min(32, self.history) if self._replica and exact_rows else 1
-        self._done = 0  # steps processed by _catch_up
-        self._warnings: list[MonitorWarning] = []
-        self._spikes = 0
-        self._last_spike_step = -(10**9)
-        self._max_ratio = 0.0
-        self._last_dir = float("nan")
-        self._analysis: dict[str, Any] = {}
-        self._outside_bound = self.beta1 >= math.sqrt(self.beta2)  # where update spikes are warned
-        self._means: list[MeanGradient] = []  # each analysis window's resolved |G|^2 (walk-off rule)
-        self._losses: list[WindowLoss] = []  # each analysis window's observed training loss
-        self._pending_losses: list[Any] = []  # losses observed since the last analysis
-        # two-batch sums: small-batch rows go to a mergeable accumulator (DDP: all-reduced)
-        from ..noise._accumulate import AccumulatorConfig, NoiseAccumulator
-
-        self._acc_config = AccumulatorConfig(points=1, dim=self.k, groups=1, unit=1, seed=0,
-                                             identity=False, coordinate_moments=False)
-        self._small = NoiseAccumulator(self._acc_config)
-        self._small_rows = 0  # rows this process added (their global index)
-        self._big_sq = 0.0
-        self._big_steps = 0
-        self._pair_sq = 0.0
-        self._pair_steps = 0
-        self._small_batch = 0
-        self._small_source = ""
-        self._ddp_local: dict[int, Any] = {}
-        self._ddp: Any = None
-        self._group: Any = None
-        self._world = 1
-        self._handles = [optimizer.register_step_post_hook(self._post)]
-        self._micro = [[] for _ in self._tracked]
-        self._micro_src: list[Any] = [None] * len(self._tracked)
-        self._micro_count = [0] * len(self._tracked)
-        self._accumulating = accumulation_steps is not None and check_positive_int(
+            for grp in optimizer.param_groups)
+        accumulating = accumulation_steps is not None and check_positive_int(
             accumulation_steps, "accumulation_steps") >= 2
-        self._micro_hooked = 0
-        if micro_batches:
-            # one counting hook until accumulation is seen: 1 Python call per backward, not one per tensor
-            self._hook_micro(len(self._tracked) if self._accumulating else 1)
+        self.enabled = True
+        self.error: str | None = None
+        self.recorder = Recorder(torch, optimizer, tracked, beta1=beta1, beta2=beta2, eps=self.run.eps,
+                                 replay=replay, history=s.history, spike_factor=s.spike_factor,
+                                 spike_window=s.spike_window, accumulating=accumulating,
+                                 micro_batches=s.micro_batches, batch_size=self.run.batch_size, fail=self._fail)
+        self.k = self.recorder.k
+        self._analyses: list[WindowAnalysis] = []
+        self._emitted: set[tuple[str, int]] = set()
+        # observed losses: read in chunks (tensors stay on their device until then)
+        self._pending: list[tuple[int, Any]] = []
+        self._window_losses: list[float] = []
+        self._start_losses: list[float] = []
+        self._losses_observed = 0
+        self._nonfinite_losses = 0
+        self._window_nonfinite = 0
+        self._first_nonfinite_loss: int | None = None
+        # costs: wall-clock time of training steps (the monitor's own left out) and of the monitor
+        self._intervals = _RunningMedian(63)
+        self._t_exit: float | None = None
+        self._record_seconds = 0.0
+        self._spent = 0.0
+        self._train_seconds = 0.0
+        self._last_analysis_seconds = 0.0
+        self._next: int | None = first_analysis_step(s, planned_steps)
+        self._handles = [optimizer.register_step_post_hook(self._post)]
 
-    # -- hooks -------------------------------------------------------------------------
+    @staticmethod
+    def _names(params: list[Any], pnames: list[str], model: Any, names: Sequence[str] | None) -> list[str]:
+        if model is not None:
+            named = getattr(model, "named_parameters", None)
+            if not callable(named):
+                raise InvalidParameterError(f"model = {shown_repr(model)} has no named_parameters(): pass the "
+                                            "torch.nn.Module the optimizer trains (it only supplies parameter names)")
+            by_id = {id(p): n for n, p in named()}
+            if not any(id(p) in by_id for p in params):
+                raise InvalidParameterError("none of the optimizer's parameters belong to the model given: pass the "
+                                            "model the optimizer trains (it only supplies parameter names)")
+            return [by_id.get(id(p), n) for p, n in zip(params, pnames)]
+        if names is not None:
+            if isinstance(names, (str, bytes)) or len(names) != len(params):
+                raise InvalidParameterError(f"names must give one name per trainable parameter ({len(params)})")
+            return [str(n) for n in names]
+        return pnames
 
-    def _hook_micro(self, upto: int) -> None:
-        for slot in range(self._micro_hooked, upto):
-            self._handles.append(self._tracked[slot][0].register_post_accumulate_grad_hook(self._make_micro_hook(slot)))
-        self._micro_hooked = max(self._micro_hooked, upto)
+    # -- properties ------------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        """Optimizer steps seen."""
+        return self.recorder.steps
 
-    def _make_micro_hook(self, slot: int) -> Callable[[Any], None]:
-        # after each backward, keep this tensor's cumulative .grad at its sampled indices;
-        # differences between backward calls are the micro-batches' contributions
-        idx = self._tracked[slot][1]
+    @property
+    def analyses(self) -> tuple[WindowAnalysis, ...]:
+        """Every analysis so far, in order."""
+        return tuple(self._analyses)
 
-        def hook(param: Any) -> None:
-            grad = param.grad
-            if self._ddp is not None or grad is None:
-                return
-            src = self._micro_src[slot]
-            if src is None or src() is not grad:
-                # a new .grad tensor: zero_grad(set_to_none=True) ran, a new accumulation starts
-                self._micro[slot] = []
-                self._micro_count[slot] = 0
-                self._micro_src[slot] = weakref.ref(grad)
-            self._micro_count[slot] += 1
-            if self._accumulating:  # gathered only once the run is seen to accumulate (cost)
-                self._micro[slot].append(grad.detach().reshape(-1).index_select(0, idx))
+    @property
+    def last_analysis(self) -> WindowAnalysis | None:
+        """The latest analysis (None: none yet)."""
+        return self._analyses[-1] if self._analyses else None
 
-        return hook
+    @property
+    def costs(self) -> Costs:
+        """What the monitor has measured of its cost (wall clock; :class:`~adamcheck.monitor.Costs`)."""
+        return Costs(step_seconds=self._step_seconds(), record_seconds=self._record_seconds / max(1, self.step),
+                     analysis_seconds=self._last_analysis_seconds, spent_seconds=self._spent,
+                     train_seconds=self._train_seconds)
+
+    @property
+    def next_analysis(self) -> int | None:
+        """The step of the next analysis (None: none planned)."""
+        return self._next
+
+    # -- never break training ---------------------------------------------------------------------
+    def _fail(self, exc: BaseException) -> None:
+        """An internal error: one warning, one log line, and the monitor switches itself off."""
+        if not self.enabled:
+            return
+        self.enabled = False
+        self.error = f"{type(exc).__name__}: {exc}"
+        # the hooks stay registered but do nothing (removing one while torch iterates over
+        # its hooks would itself raise inside step() or backward())
+        self.recorder.active = False
+        message = (f"adamcheck's GradientMonitor hit an internal error at step {self.step} and switched itself off; "
+                   f"training goes on ({self.error}); please report it")
+        LOGGER.error("adamcheck: %s", message)
+        if self.settings.warn:
+            warnings.warn(message, AdamCheckWarning, stacklevel=3)
 
     def _post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        # read after the step: with step(closure) (Lightning, LBFGS-style loops) the
-        # backward runs inside step(), after any pre-hook; Adam leaves .grad unchanged
-        row = self._gather_grad([p.grad for p in self._params])
-        self.step += 1
-        self._rows.append(row, self.step)
-        self._record_small(row)  # this step's micro-batch snapshots are reset for the next one
-        if self._last_m is None or self._rows.count - self._done >= self._block:
-            self._catch_up(row)
-        if self.step % self.every == 0:
-            self.analyse()
-
-    # -- per-step records ----------------------------------------------------------------
-    def _catch_up(self, row: np.ndarray | None = None) -> None:
-        """Process the recorded steps not processed yet, oldest first: |g|^2, m and v, D_t, spikes.
-
-        Run every ``_block`` steps (and before any result is read): one Python pass over a
-        block of rows that are hot in cache costs less than the same work after each
-        training step, whose cache it shares; the numbers are the same. ``row``: the
-        gathered row of the last step (exact for float64 parameters, whose block is 1).
-        """
-        pending = self._rows.count - self._done
-        if pending <= 0:
+        if not self.enabled:
             return
-        if pending == 1 and row is not None:
-            rows, steps = row[None], np.array([self.step])
-        else:
-            rows, steps = self._rows.last(pending)
-        g = self._g
-        for r, step in zip(rows, steps.tolist()):
-            np.copyto(g, r)  # float64: the recurrences and sums below
-            self._big_sq += float(g @ g)
-            self._big_steps += 1
-            self._record_direction(g, step)
-        self._done = self._rows.count
+        t0 = time.perf_counter()
+        if self._t_exit is not None:
+            interval, typical = t0 - self._t_exit, self._intervals.median()
+            # a pause (evaluation, a checkpoint) is not training: a step counts at most 3 typical steps
+            self._train_seconds += interval if typical != typical else min(interval, 3.0 * typical)
+            self._intervals.push(interval)
+        analysed = 0.0
+        try:
+            # a jump is a warning only outside beta1 < sqrt(beta2); inside, the judge only counts it
+            if self.recorder.on_step() and not self.run.paper_condition:
+                self._judge_and_emit()
+            if self._next is not None and self.step >= self._next:
+                analysed = self._analyse()
+        except Exception as exc:  # noqa: BLE001 - nothing may raise out of optimizer.step()
+            self._fail(exc)
+        t1 = time.perf_counter()
+        self._record_seconds += t1 - t0 - analysed
+        self._spent += t1 - t0 - analysed
+        self._t_exit = t1
 
-    def _read_moments(self) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """The optimizer's own exp_avg, exp_avg_sq at the sample and its step count (None: no Adam state)."""
-        state = self.optimizer.state
-        ms, vs = [], []
-        for p in self._params:
-            st = state.get(p)
-            if not st or "exp_avg" not in st or "exp_avg_sq" not in st:
-                return None
-            ms.append(st["exp_avg"])
-            vs.append(st["exp_avg_sq"])
-        # float64 copies: the replay updates them in place, the gather rows are reused
-        m, v = self._gather_m(ms).astype(np.float64), self._gather_v(vs).astype(np.float64)
-        return m, v, float(state[self._params[0]].get("step", self.step))
+    # -- analysis ----------------------------------------------------------------------------------
+    def analyse(self) -> WindowAnalysis | None:
+        """Analyse the steps since the last analysis now (also run on the schedule, module docstring).
 
-    def _sync_moments(self) -> None:
-        read = self._read_moments()
-        if read is not None:
-            self._last_m, self._last_v, self._t = read
+        Under DDP this is a collective (all-reduces): call it on every rank. An internal
+        error switches the monitor off (a warning) instead of raising.
 
-    def _record_direction(self, g: np.ndarray, step: int) -> None:
-        a, b = self._scratch
-        if self._replica and self._last_m is not None:
-            # Adam's own recurrences on the recorded gradient: the optimizer's m and v at
-            # the sample (to float32 rounding) without gathering them every step; in
-            # place, the same operations in the same order as b1 m + (1 - b1) g and
-            # b2 v + ((1 - b2) g) g, so the same float64 numbers
-            m, v = self._last_m, self._last_v
-            m *= self.beta1
-            np.multiply(g, 1.0 - self.beta1, out=a)
-            m += a
-            v *= self.beta2
-            np.multiply(g, 1.0 - self.beta2, out=a)
-            a *= g
-            v += a
-            self._t += 1.0
-        else:
-            self._sync_moments()
-            if self._last_m is None:
-                return
-        m, v, t = self._last_m, self._last_v, self._t
-        # D = || m_hat / (sqrt(v_hat) + eps) ||, with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
-        if self.beta2 > 0:
-            np.divide(v, 1.0 - self.beta2**t, out=a)
-        else:
-            np.copyto(a, v)
-        np.sqrt(a, out=a)
-        a += self.eps
-        if self.beta1 > 0:
-            np.divide(m, 1.0 - self.beta1**t, out=b)
-        else:
-            np.copyto(b, m)
-        b /= a
-        d = math.sqrt(float(np.dot(b, b)))  # np.linalg.norm's own formula for a vector
-        self._last_dir = d
-        if self._median.full():
-            ref = self._median.median()
-            ratio = d / ref if ref > 0 else float("inf")
-            self._max_ratio = max(self._max_ratio, ratio)
-            if ratio > self.spike_factor:
-                self._spikes += 1
-                # inside beta1 < sqrt(beta2) each |m_j|/sqrt(v_j) is bounded, so a jump is a
-                # large gradient arriving, not m/sqrt(v) growth: counted, not warned (on
-                # logistic digits at beta1 = 0 a jump warning would have fired in 35 of 51 runs
-                # that train and 22 of 29 that fail: the count follows the batch size, not the
-                # outcome; benchmarks/validity/README.md)
-                if self._outside_bound and step - self._last_spike_step > self.spike_window:
-                    self._emit("update_spike", ratio, (
-                        f"Adam's update norm jumped to {ratio:.3g}x its running median at step {step} "
-                        f"(batch size {self.batch_size}, beta1 = {self.beta1:g}, beta2 = {self.beta2:g}): "
-                        f"beta1 >= sqrt(beta2), so m/sqrt(v) is unbounded; raise beta2 above "
-                        f"{self.beta1 ** 2:.4g} (beta1^2)"
-                    ), step)
-                self._last_spike_step = step
-        self._median.push(d)
-
-    def _record_small(self, row: np.ndarray) -> None:
-        """Small-batch gradients of this step (micro-batches or this rank) into the accumulator."""
-        rows, size, source = self._take_small_rows()
-        if rows is None:
-            return
-        big = row.astype(np.float64)
-        big_sq = float(big @ big)
-        if self._small_batch and size != self._small_batch:
-            self._notes.append(f"small batches changed from {self._small_batch} to {size} examples at step "
-                               f"{self.step}: the two-batch sums were restarted")
-            self._small = type(self._small)(self._acc_config)
-            self._pair_sq, self._pair_steps = 0.0, 0
-        self._pair_sq += big_sq  # the big batch of the same steps as the small ones
-        self._pair_steps += 1
-        self._small_batch, self._small_source = size, source
-        self._small.update(0, self._small_rows, rows)
-        self._small_rows += rows.shape[0]
-
-    def _take_small_rows(self) -> tuple[np.ndarray | None, int, str]:
-        torch = self._torch
-        if self._ddp is None and not self._accumulating and self._micro_hooked <= 1 and self._micro_count[0] < 2:
-            # the common case, no accumulation seen: what the general route below does
-            # to the (empty) records, without rebuilding them every step
-            self._micro_count[0] = 0
-            self._micro_src[0] = None
-            return None, 0, ""
-        if self._ddp is not None:
-            if not self._ddp_local:
-                return None, 0, ""
-            parts = []
-            for p, idx in self._tracked:
-                loc = self._ddp_local.get(id(p))
-                parts.append(torch.zeros(idx.numel(), dtype=torch.float64) if loc is None else loc.double().cpu())
-            self._ddp_local = {}
-            row = torch.cat(parts).numpy()[None]
-            if self.batch_size % self._world:
-                return None, 0, ""
-            return row, self.batch_size // self._world, "ranks"
-        snaps, counts = self._micro, set(self._micro_count[: max(1, self._micro_hooked)])
-        self._micro = [[] for _ in self._tracked]
-        self._micro_count = [0] * len(self._tracked)
-        self._micro_src = [None] * len(self._tracked)
-        K = max(counts) if counts else 0
-        was, self._accumulating = self._accumulating, K >= 2
-        if self._accumulating and 0 < self._micro_hooked < len(self._tracked):
-            self._hook_micro(len(self._tracked))
-        # the first accumulating step is only counted (micro-batches are gathered from the next)
-        if not was or len(counts) != 1 or K < 2 or self.batch_size % K or any(len(x) != K for x in snaps):
-            return None, 0, ""
-        cum = torch.stack([torch.cat([x[j] for x in snaps]) for j in range(K)]).double().cpu()
-        # .grad after K backward calls is the sum of K contributions c_i; the recorded
-        # step gradient is that sum, so in its units micro-batch i's gradient is K c_i
-        # (exact when the loss is divided by K, as accumulation loops do; else both
-        # are K times larger and the noise scale, a ratio, is unchanged)
-        rows = K * torch.diff(cum, dim=0, prepend=torch.zeros_like(cum[:1])).numpy()
-        return rows, self.batch_size // K, "micro-batches"
-
-    # -- DDP ---------------------------------------------------------------------------
-    def attach_ddp(self, ddp_model: Any, process_group: Any = None) -> "GradientMonitor":
-        """Record each rank's local gradient with a DDP communication hook, then all-reduce as DDP does.
-
-        The hook is :func:`torch.distributed.algorithms.ddp_comm_hooks.default_hooks.allreduce_hook`
-        with a look at the bucket first, so training is unchanged. Replaces any comm hook
-        (DDP allows one). Call on every rank, before the first step.
+        Returns:
+            the analysis (None when the monitor is switched off).
         """
+        if not self.enabled:
+            return None
+        try:
+            self._analyse()
+        except Exception as exc:  # noqa: BLE001 - the monitor must never stop a training loop
+            self._fail(exc)
+            return None
+        return self._analyses[-1]
+
+    def _analyse(self) -> float:
+        """One analysis; returns its wall-clock seconds.
+
+        Under DDP its two collectives (the two-batch sums, then the next step and a failure
+        flag) are reached by every rank even when this rank's own part fails, so one rank's
+        error switches every rank's monitor off instead of leaving the others waiting.
+        """
+        t = time.perf_counter()
+        rec, s, run = self.recorder, self.settings, self.run
+        error: BaseException | None = None
+        try:
+            rec.catch_up()
+            rec.sync_moments()  # replace the replayed m, v by the optimizer's own
+        except Exception as exc:  # noqa: BLE001 - reported after the collectives below
+            error = exc
+        sums = rec.take_sums()
+        nxt: int | None = None
+        if error is None:
+            try:
+                rows, _ = rec.window(s.window)
+                loss, nonfinite = self._take_window_losses()
+                window = Window(rows=rows, step=self.step, batch_size=run.batch_size, beta1=run.beta1,
+                                beta2=run.beta2, eps=run.eps, loss=loss, nonfinite_losses=nonfinite, sums=sums)
+                self._analyses.append(analyse_window(window, s))
+                self._judge_and_emit()
+                seconds = time.perf_counter() - t
+                costs = Costs(step_seconds=self._step_seconds(),
+                              record_seconds=self._record_seconds / max(1, self.step), analysis_seconds=seconds,
+                              spent_seconds=self._spent + seconds, train_seconds=self._train_seconds)
+                nxt = next_analysis_step(self.step, s, costs)
+            except Exception as exc:  # noqa: BLE001 - reported after the collective below
+                error = exc
+        self._next, failed_elsewhere = self._agree(nxt, error is not None)
+        seconds = time.perf_counter() - t
+        self._spent += seconds
+        self._last_analysis_seconds = seconds
+        if error is not None:
+            raise error
+        if failed_elsewhere:
+            raise RuntimeError("the monitor of another rank failed at this analysis")
+        return seconds
+
+    def _step_seconds(self) -> float | None:
+        m = self._intervals.median()
+        return m if m == m else None
+
+    def _agree(self, nxt: int | None, failed: bool) -> tuple[int | None, bool]:
+        """Under DDP every rank must analyse at the same step: the latest one proposed, and
+        whether any rank failed (one all-reduce)."""
+        if self.recorder.ddp is None:
+            return nxt, False
         import torch.distributed as dist
-        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 
-        self._ddp = ddp_model
-        self._group = process_group
-        self._world = dist.get_world_size(process_group)
-        self._micro = [[] for _ in self._tracked]
-        where = {id(p): idx for p, idx in self._tracked}
+        never = 2**62
+        t = self._torch.tensor([never if nxt is None else nxt, int(failed)], dtype=self._torch.int64)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.recorder.group)
+        value, any_failed = (int(v) for v in t.tolist())
+        return (None if value >= never else value), bool(any_failed)
 
-        def hook(state, bucket):  # type: ignore[no-untyped-def]  # DDP inspects the annotations: none here
-            for p, g in zip(bucket.parameters(), bucket.gradients()):
-                idx = where.get(id(p))
-                if idx is not None:
-                    self._ddp_local[id(p)] = g.detach().reshape(-1).index_select(0, idx)
-            return default_hooks.allreduce_hook(process_group, bucket)
-
-        ddp_model.register_comm_hook(None, hook)
-        return self
-
-    # -- analysis ----------------------------------------------------------------------------
-    def analyse(self) -> None:
-        """Compute beta2*, the drift ratio and the noise scale now (also run every ``every`` steps).
-
-        Under DDP this is a collective (one all-reduce): call it on every rank.
-        """
-        from threadpoolctl import threadpool_limits
-
-        self._catch_up()
-        self._sync_moments()  # replace the replayed m, v by the optimizer's own
-        a: dict[str, Any] = {"analysed_step": self.step}
-        a.update(self._noise_scale())
-        X = self._rows.last(self.window)[0]
-        a["window"] = int(X.shape[0])
-        # one pass over the window's columns serves the drift law and the walk-off rule
-        moments = column_moments(X) if X.shape[0] >= 2 else None
-        # The simulations' matrix products are small blocks: multithreaded BLAS only adds
-        # spinning threads, which compete with training's own (CPU time 2-3x, wall time
-        # too on a busy machine: 0.65 -> 0.21 s for the drift ratio, measured on the
-        # tiny GPT-2's window); the same choice as adamcheck.simulator's engine.
-        with threadpool_limits(limits=1, user_api="blas"):
-            found = predict_beta2_star(X, self.multiples, self.beta1, eps=self.eps, seed=self.seed,
-                                       steps=self.predictor_steps,
-                                       coordinates=self.predictor_coordinates) if X.shape[0] else []
-            own_betas = self._drift_at_own_betas(window_law(X, self.batch_size, self.law_coordinates, moments))
-        a["by_batch"] = tuple((k * self.batch_size, b2) for k, b2, _, _ in found)
-        if not found and not any("too short for beta2*" in n for n in self._notes):
-            self._notes.append(f"window of {X.shape[0]} steps is too short for beta2* (it needs 8 steps per batch "
-                               "multiple): raise window (default min(every, 1000))")
-        own = next((e for e in found if e[0] == 1), None)
-        a["beta2_critical"] = own[1] if own else float("nan")
-        a.update(own_betas)
-        mean = mean_gradient(X, moments) if moments is not None else None
-        a["mean_grad_sq"] = mean.sq if mean else float("nan")
-        a["mean_grad_noise"] = mean.noise if mean else float("nan")
-        loss = self._take_window_loss()
-        a["loss_mean"] = loss.mean if loss else float("nan")
-        off = mean is None or walking_off(mean, self._means, loss, self._losses)
-        g_low = min((max(e.sq, 0.0) for e in self._means), default=float("nan"))
-        l_low = min((e.mean for e in self._losses), default=float("nan"))
-        if mean is not None:
-            self._means.append(mean)
-        if loss is not None:
-            self._losses.append(loss)
-        a["unresolved"] = bool(own[2]) if own else False
-        self._analysis = a
-        if own is not None:
-            _, b2, unresolved, mechanism = own
-            if not (unresolved or (np.isfinite(b2) and self.beta2 < b2)):
-                return
-            need = ("no beta2 on adamcheck's ladder (up to 0.9999) is enough" if unresolved
-                    else f"beta2* = {b2:.4g}")
-            if not off:
-                # near a stationary point every beta2 < 1 shows some sign drift (the
-                # neighbourhood of Theorem 2.2); a run that fails walks off: its loss rises
-                self._notes.append(
-                    f"step {self.step}: {need} at batch size {self.batch_size} (beta2 = {self.beta2:g}), held back: "
-                    f"since the earlier analyses the training loss did not rise (window mean {loss.mean:.4g}, "  # type: ignore[union-attr]
-                    f"earlier low {l_low:.4g}, standard error {loss.se:.2g}) and the resolved |G|^2 did not "  # type: ignore[union-attr]
-                    f"grow (|G|^2 = {mean.sq:.3g}, earlier low {g_low:.3g}, noise {mean.noise:.3g}): Adam is settling "  # type: ignore[union-attr]
-                    "near a stationary point, where every beta2 < 1 shows some sign drift")
-            elif unresolved:
-                self._emit("beta2_below_critical", b2, (
-                    f"no beta2 on adamcheck's ladder (up to 0.9999) is enough at batch size {self.batch_size}: "
-                    f"the training boundary on the last {a['window']} steps' gradients finds "
-                    f"{mechanism or 'failure'} at every beta2 (beta1 = {self.beta1:g}); raise the batch size"
-                ))
-            else:
-                self._emit("beta2_below_critical", b2, (
-                    f"beta2 = {self.beta2:g} is below the critical beta2* at batch size {self.batch_size}: "
-                    f"adamcheck's training boundary on the last {a['window']} steps' gradients needs beta2 at least "
-                    f"{b2:.4g} (beta1 = {self.beta1:g}; {mechanism or 'failure'} below it); raise beta2 or the batch size"
-                ))
-
+    # -- losses ------------------------------------------------------------------------------------
     def observe_loss(self, loss: Any) -> None:
-        """Record a training loss (a float or a 0-d tensor) for the walk-off rule.
+        """Record a training loss (a number or a one-element tensor) for the walk-off rule.
 
         Call it once per step (or per logging interval, with the interval's mean): after the
-        first analysis a beta2* finding is a warning only if the loss rose or the gradient grew
-        since the earlier analyses (:mod:`adamcheck.torch._walkoff`); without observed losses
-        every finding is a warning. Tensors are kept as they are and read at the next
-        analysis, so a GPU loss costs no synchronisation per step.
+        first analysis a beta2* finding is a warning only while the run walks off (its loss
+        rose above its start or its earlier low, or the gradient grew; see
+        :mod:`adamcheck.monitor._walkoff`); without observed losses every finding is a
+        warning. Tensors are kept as they are and read in chunks, so a GPU loss costs no
+        synchronisation per step. A NaN or inf loss is not averaged: it is counted as
+        evidence that the run diverged (the ``non_finite_loss`` warning).
+
+        Raises:
+            InvalidParameterError: a loss that is not one real number (a string, None, a
+                list, a tensor with several elements, a number too large for a float).
 
         Example:
             >>> import torch
             >>> model = torch.nn.Linear(2, 1)
-            >>> mon = GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=4, every=10)
+            >>> mon = GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=4)
             >>> mon.observe_loss(0.7); mon.observe_loss(torch.tensor(0.6))
-            >>> len(mon._pending_losses)
-            2
+            >>> mon.observe_loss("0.5")
+            Traceback (most recent call last):
+            ...
+            adamcheck._errors.InvalidParameterError: observe_loss(loss): loss = '0.5' is not a number...
         """
-        t = self._torch
-        self._pending_losses.append(loss.detach().reshape(()) if isinstance(loss, t.Tensor) else float(loss))
+        value = self._check_loss(loss)
+        if not self.enabled:
+            return
+        self._pending.append((self.step, value))
+        if len(self._pending) >= _LOSS_CHUNK:
+            try:
+                self._read_pending()
+            except Exception as exc:  # noqa: BLE001 - the monitor must never stop a training loop
+                self._fail(exc)
 
-    def _take_window_loss(self) -> WindowLoss | None:
-        values = self._pending_losses
-        self._pending_losses = []
-        if not values:
-            return None
+    def _check_loss(self, loss: Any) -> Any:
+        t = self._torch
+        fix = "pass the scalar training loss, e.g. monitor.observe_loss(loss) with loss = loss_fn(...)"
+        if isinstance(loss, t.Tensor):
+            if loss.numel() != 1:
+                raise InvalidParameterError(f"observe_loss(loss): the tensor has {loss.numel()} elements, not one: "
+                                            "pass the mean loss (loss.mean())")
+            if loss.is_complex() or loss.dtype == t.bool:
+                raise InvalidParameterError(f"observe_loss(loss): a {loss.dtype} tensor is not a loss: {fix}")
+            return loss.detach().reshape(())
+        if isinstance(loss, np.ndarray) and loss.shape == ():
+            loss = loss.item()
+        if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+            raise InvalidParameterError(f"observe_loss(loss): loss = {shown_repr(loss)} is not a number: {fix}")
+        try:
+            return float(loss)
+        except (OverflowError, ValueError, TypeError):
+            raise InvalidParameterError(f"observe_loss(loss): loss = {shown_repr(loss)} is too large for a float: "
+                                        f"{fix}") from None
+
+    def _read_pending(self) -> None:
+        """Read the pending losses (one synchronisation for the tensors) into the window's values."""
+        pending, self._pending = self._pending, []
+        for step, v in zip((s for s, _ in pending), self._values([v for _, v in pending])):
+            self._losses_observed += 1
+            if not math.isfinite(v):
+                self._nonfinite_losses += 1
+                self._window_nonfinite += 1
+                if self._first_nonfinite_loss is None:
+                    self._first_nonfinite_loss = step
+                continue
+            self._window_losses.append(v)
+            if len(self._start_losses) < self.settings.start_losses:
+                self._start_losses.append(v)
+
+    def _values(self, values: list[Any]) -> list[float]:
         t = self._torch
         tensors = [v for v in values if isinstance(v, t.Tensor)]
-        floats = [float(v) for v in values if not isinstance(v, t.Tensor)]
-        if tensors:
-            floats += t.stack(tensors).to(dtype=t.float64, device="cpu").tolist()
-        return window_loss(floats)
+        if not tensors:
+            return [float(v) for v in values]
+        read = iter(t.stack([x.to(dtype=t.float64, device="cpu") for x in tensors]).tolist())
+        return [next(read) if isinstance(v, t.Tensor) else float(v) for v in values]
 
-    def _noise_scale(self) -> dict[str, Any]:
-        acc = self._small
-        if self._ddp is not None:
-            from ..noise._distributed import all_reduce_accumulator
+    def _take_window_losses(self) -> tuple[WindowLoss | None, int]:
+        self._read_pending()
+        loss, nonfinite = window_loss(self._window_losses), self._window_nonfinite
+        self._window_losses, self._window_nonfinite = [], 0
+        return loss, nonfinite
 
-            acc = all_reduce_accumulator(acc, self._group)
-        out: dict[str, Any] = {"b_simple": float("nan"), "grad_norm_sq": float("nan"),
-                               "small_batch": self._small_batch, "small_batch_source": self._small_source}
-        if self._big_steps:
-            out["grad_norm_sq"] = self._big_sq / self._big_steps
-        n_small = acc.examples(0)
-        b, B = self._small_batch, self.batch_size
-        if n_small and self._pair_steps and 0 < b < B:
-            small_sq = acc.total_sq(0) / n_small
-            big_sq = self._pair_sq / self._pair_steps
-            g2 = (B * big_sq - b * small_sq) / (B - b)
-            trace = (small_sq - big_sq) / (1.0 / b - 1.0 / B)
-            out["b_simple"] = trace / g2 if g2 > 0 else float("nan")
-        self._small = type(self._small)(self._acc_config)
-        self._big_sq, self._big_steps, self._pair_sq, self._pair_steps = 0.0, 0, 0.0, 0
-        return out
+    def _loss_record(self) -> LossRecord:
+        self._read_pending()
+        return LossRecord(observed=self._losses_observed, start=window_loss(self._start_losses),
+                          nonfinite=self._nonfinite_losses, first_nonfinite_step=self._first_nonfinite_loss,
+                          since_analysis=window_loss(self._window_losses))
 
-    def _drift_at_own_betas(self, law: Any) -> dict[str, Any]:
-        out = {"drift_ratio_min": float("nan"), "drift_ratio_median": float("nan"), "reversed": 0, "informative": 0}
-        if law is None:
-            return out
-        from ..drift import drift_ratio, informative_mask
+    # -- the judge ---------------------------------------------------------------------------------
+    def _step_record(self) -> StepRecord:
+        r = self.recorder
+        return StepRecord(steps=r.steps, gradient_steps=r.gradient_steps, nonfinite_steps=r.nonfinite_steps,
+                          first_nonfinite_step=r.first_nonfinite_step, spikes=tuple(r.spikes))
 
-        opts = {k: v for k, v in self.drift_options.items() if k not in ("refine_steps", "screen", "z", "z_mean",
-                                                                           "threshold")}
-        est = drift_ratio(law, self.beta1, self.beta2, eps=self.eps, seed=self.seed, **opts)
-        rho = np.atleast_1d(np.asarray(est.value, dtype=float))
-        se = np.atleast_1d(np.asarray(est.stderr, dtype=float))
-        mask = informative_mask(law.mean(), law.meta["mean_se"], 2.0) & np.isfinite(rho)
-        out["informative"] = int(mask.sum())
-        if mask.any():
-            out["drift_ratio_min"] = float(rho[mask].min())
-            out["drift_ratio_median"] = float(np.median(rho[mask]))
-            out["reversed"] = int((rho[mask] + 2.0 * se[mask] < 0).sum())
-        return out
+    def _judge(self) -> tuple[MonitorDiagnostic, ...]:
+        return judge(self._analyses, self._loss_record(), self.settings, self.run, self._step_record())
 
-    # -- results -------------------------------------------------------------------------------
+    @property
+    def diagnostics(self) -> tuple[MonitorDiagnostic, ...]:
+        """Every finding so far (:func:`adamcheck.monitor.judge` on the history)."""
+        self.recorder.catch_up()
+        return self._judge()
+
+    def _judge_and_emit(self) -> None:
+        for d in self._judge():
+            key = (d.rule, d.step)
+            if key in self._emitted:
+                continue
+            if d.level is Level.RISK:
+                self._emitted.add(key)
+                LOGGER.warning("adamcheck: %s", d.message)
+                if self.settings.warn:
+                    warnings.warn(d.message, AdamCheckWarning, stacklevel=4)
+            elif d.rule == "no_gradient" and not any(k[0] == "no_gradient" for k in self._emitted):
+                self._emitted.add(key)  # the monitor is blind: said once on the logger
+                LOGGER.warning("adamcheck: %s", d.message)
+
+    # -- results -----------------------------------------------------------------------------------
     def report(self) -> MonitorReport:
-        """The numbers so far (the last analysis, plus per-step records up to now)."""
-        self._catch_up()
-        a = self._analysis
-        nan = float("nan")
-        notes = list(self._notes)
-        if self._spikes and not self._outside_bound:
-            notes.append(f"{self._spikes} update-norm jumps above {self.spike_factor:g}x the running median counted, "
-                         "not warned: with beta1 < sqrt(beta2) each |m|/sqrt(v) is bounded, so they are large "
-                         "gradients arriving, not m/sqrt(v) growth")
-        if not a:
-            notes.append(f"no analysis yet (every {self.every} steps, or call analyse())")
-        elif not a.get("small_batch"):
+        """The numbers and findings so far (the last analysis, plus per-step records up to now).
+
+        ``str(report)`` is the verdict in three lines; the fields are for code
+        (:class:`~adamcheck.monitor.MonitorReport`).
+        """
+        rec = self.recorder
+        try:
+            rec.catch_up()
+        except Exception as exc:  # noqa: BLE001 - a report must come back even from a broken monitor
+            self._fail(exc)
+        if self.enabled:
+            self._judge_and_emit()  # a jump found by this catch-up is warned like any other
+        diags = self._judge()
+        losses = self._loss_record()
+        a = self.last_analysis
+        own = a.own if a is not None else None
+        notes = list(self._notes) + rec.notes + [d.message for d in diags if d.level is not Level.RISK]
+        if self.error:
+            notes.append(f"switched off after an internal error at step {self.step}: {self.error}")
+        if a is None and self.enabled:
+            notes.append(f"no analysis yet: the first comes at step {self._next} (or call analyse())")
+        elif a is not None and not a.noise.small_batch:
             notes.append("no two-batch noise scale: it needs gradient accumulation (micro-batches) or DDP "
                          "(attach_ddp)")
-        dirs = list(self._dirs)
+        if self._next is None and self.enabled and self.settings.every is None:
+            share = self._record_seconds / max(1, self.step) / (self._step_seconds() or math.inf)
+            notes.append(f"no further analysis planned: the monitor's per-step records alone cost {share:.1%} of a "
+                         f"training step, above its budget of {self.settings.budget:.0%} (a very fast step); pass "
+                         "every=N to analyse every N steps anyway")
+        dirs = list(rec.median.values)
+        finite = lambda x: float(x) if x is not None and math.isfinite(x) else None  # noqa: E731
+        mean = a.mean if a is not None else None
         return MonitorReport(
-            step=self.step, analysed_step=int(a.get("analysed_step", -1)), batch_size=self.batch_size,
-            beta1=self.beta1, beta2=self.beta2, eps=self.eps, coordinates=self.k, window=int(a.get("window", 0)),
-            beta2_critical=float(a.get("beta2_critical", nan)),
-            beta2_critical_by_batch=tuple((int(b), float(v)) for b, v in a.get("by_batch", ())),
-            paper_condition=bool(self.beta1 < math.sqrt(self.beta2)),
-            drift_ratio_min=float(a.get("drift_ratio_min", nan)),
-            drift_ratio_median=float(a.get("drift_ratio_median", nan)),
-            reversed=int(a.get("reversed", 0)), informative=int(a.get("informative", 0)),
-            grad_norm_sq=float(a.get("grad_norm_sq", nan)), small_batch=int(a.get("small_batch", 0)),
-            small_batch_source=str(a.get("small_batch_source", "")), b_simple=float(a.get("b_simple", nan)),
-            direction_norm_last=float(self._last_dir),
-            direction_norm_median=float(np.median(dirs)) if dirs else nan,
-            direction_norm_max_ratio=float(self._max_ratio), spikes=self._spikes,
-            warnings=tuple(self._warnings), notes=tuple(notes),
-            mean_grad_sq=float(a.get("mean_grad_sq", nan)), mean_grad_noise=float(a.get("mean_grad_noise", nan)),
-            beta2_critical_unresolved=bool(a.get("unresolved", False)), loss_mean=float(a.get("loss_mean", nan)),
-        )
+            step=self.step, batch_size=self.run.batch_size, beta1=self.run.beta1, beta2=self.run.beta2,
+            eps=self.run.eps, coordinates=self.k, analysed_step=a.step if a else None, analyses=len(self._analyses),
+            window=a.rows if a else 0, next_analysis=self._next if self.enabled else None,
+            beta2_critical=own.beta2_critical if own else None,
+            beta2_critical_unresolved=bool(own and own.unresolved),
+            beta2_critical_by_batch=tuple((f.batch_size, f.beta2_critical) for f in a.findings) if a else (),
+            paper_condition=self.run.paper_condition,
+            drift_ratio_min=a.drift.minimum if a else None, drift_ratio_median=a.drift.median if a else None,
+            reversed=a.drift.reversed if a else 0, informative=a.drift.informative if a else 0,
+            grad_norm_sq=a.noise.grad_norm_sq if a else None, small_batch=a.noise.small_batch if a else 0,
+            small_batch_source=a.noise.source if a else "", b_simple=a.noise.b_simple if a else None,
+            direction_norm_last=finite(rec.last_dir),
+            direction_norm_median=finite(float(np.median(dirs))) if dirs else None,
+            direction_norm_max_ratio=finite(rec.max_ratio), spikes=len(rec.spikes),
+            mean_grad_sq=mean.resolved if mean else None, mean_grad_noise=mean.noise if mean else None,
+            loss_mean=a.loss.mean if a and a.loss else None, loss_start=losses.start.mean if losses.start else None,
+            gradient_steps=rec.gradient_steps, nonfinite_steps=rec.nonfinite_steps,
+            nonfinite_losses=losses.nonfinite, diagnostics=diags, notes=tuple(notes),
+            measurement=monitor_measurement(self._analyses, losses, self.settings, self.run, self._step_record(),
+                                            source=WRITER),
+            enabled=self.enabled)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the kept mini-batch gradients (N steps, k coordinates) as the ``.npz`` the CLI reads.
+        """Write the kept mini-batch gradients (N steps, k coordinates) as a self-describing ``.npz``.
 
-        Rows are mini-batch gradients at batch B (``row_batch_size = B``), so
-        ``adamcheck recommend --gradients FILE --batch-size B`` uses one row per batch
-        and ``--batch-size kB`` the mean of k rows. Extra keys: ``monitor_steps`` (the
-        step of each row), ``exp_avg``/``exp_avg_sq`` (the optimizer's moments at the
-        last step), ``beta1``, ``beta2``.
+        Rows are mini-batch gradients at batch B (``row_batch_size = B``), so the CLI builds
+        batch kB from k rows. The file states what the run was and what the monitor found
+        (keys of :class:`adamcheck.noise._meta.GradientFileMeta`): ``writer``
+        (``adamcheck.torch.GradientMonitor``), ``batch_size``, ``row_batch_size``, ``beta1``,
+        ``beta2``, ``eps``, ``lr`` and ``weight_decay`` (the first param group's, when plain
+        numbers), ``steps``, ``planned_steps`` and ``seq_len`` (when known), ``world_size``,
+        and the monitor's beta2 finding ``monitor_decided``/``monitor_failed``/
+        ``monitor_trained``/``monitor_reason`` (:func:`adamcheck.monitor.monitor_measurement`:
+        what it measured, or an abstention with the reason). Also ``monitor_steps`` (the step
+        of each row) and ``exp_avg``/``exp_avg_sq`` (the optimizer's moments at the sample).
+        Then: ``adamcheck recommend --gradients FILE``.
 
         Raises:
-            InvalidParameterError: nothing recorded yet, or a path not ending in ``.npz``.
+            InvalidParameterError: nothing recorded yet, or a path that cannot be written (not
+                a str/PathLike, a NUL byte, a missing folder, not ending in ``.npz``).
+            DataError: the operating system refused the write (its reason).
         """
-        if not len(self._rows):
-            raise InvalidParameterError("the monitor has recorded no step yet: train at least one step before save()")
-        self._catch_up()
-        self._sync_moments()
-        rows, steps = self._rows.last()
-        dtype = str(self._tracked[0][0].dtype).replace("torch.", "")
-        extra: dict[str, Any] = {"monitor_steps": steps,
-                                 "beta1": self.beta1, "beta2": self.beta2}
-        if self._last_m is not None:
-            extra["exp_avg"], extra["exp_avg_sq"] = self._last_m, self._last_v
-        return save_sampled_gradients(path, rows, self.sample, batch_size=self.batch_size, step=[self.step],
-                                      dtype=dtype, row_batch_size=self.batch_size, extra=extra)
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)) or \
+                not isinstance(os.fspath(path), str):
+            raise InvalidParameterError(f"save(path): path = {shown_repr(path)} is not a file name: give a str or "
+                                        "pathlib.Path ending in .npz")
+        target = check_output_path(path, "monitor file", {".npz"})
+        rec = self.recorder
+        if not len(rec.rows):
+            raise InvalidParameterError("the monitor has recorded no step with a gradient yet: train at least one "
+                                        "step before save()")
+        try:
+            rec.catch_up()
+            rec.sync_moments()
+        except Exception as exc:  # noqa: BLE001 - the file is still written from what was recorded
+            self._fail(exc)
+        rows, steps = rec.rows.last()
+        run = self.run
+        m = monitor_measurement(self._analyses, self._loss_record(), self.settings, run, self._step_record(),
+                                source=WRITER)
+        extra: dict[str, Any] = {
+            "writer": WRITER, "monitor_steps": steps, "beta1": run.beta1, "beta2": run.beta2, "eps": run.eps,
+            "steps": self.step, "world_size": rec.world, "monitor_decided": m.decided,
+            "monitor_failed": np.asarray(m.failed, dtype=np.float64),
+            "monitor_trained": np.asarray(m.trained, dtype=np.float64), "monitor_reason": m.reason}
+        group0 = self.optimizer.param_groups[0]
+        lr, wd = _number(group0.get("lr")), _number(group0.get("weight_decay"))
+        if lr:
+            extra["lr"] = lr
+        if wd is not None:
+            extra["weight_decay"] = wd
+        for key in ("planned_steps", "seq_len"):
+            if getattr(run, key) is not None:
+                extra[key] = getattr(run, key)
+        if rec.last_m is not None:
+            extra["exp_avg"], extra["exp_avg_sq"] = rec.last_m, rec.last_v
+        dtype = str(rec.params[0].dtype).replace("torch.", "")
+        try:
+            return save_sampled_gradients(target, rows, self.sample, batch_size=run.batch_size, step=[self.step],
+                                          dtype=dtype, row_batch_size=run.batch_size, extra=extra)
+        except OSError as exc:
+            raise DataError(f"cannot write monitor file {shown_repr(str(target))}: {os_reason(exc)}") from None
 
-    def _emit(self, kind: str, value: float, message: str, step: int | None = None) -> None:
-        rec = MonitorWarning(self.step if step is None else step, kind, message, float(value))
-        self._warnings.append(rec)
-        LOGGER.warning("adamcheck: %s", message)
-        if self.warn:
-            warnings.warn(message, AdamCheckWarning, stacklevel=3)
+    # -- DDP ---------------------------------------------------------------------------------------
+    def attach_ddp(self, ddp_model: Any, process_group: Any = None) -> "GradientMonitor":
+        """Record each rank's local gradient with a DDP communication hook, then all-reduce as DDP does.
+
+        The hook is :func:`torch.distributed.algorithms.ddp_comm_hooks.default_hooks.allreduce_hook`
+        with a look at the bucket first, so training is unchanged (a failure in the look
+        switches the monitor off, never the all-reduce). Replaces any comm hook (DDP allows
+        one). Call on every rank, before the first step.
+
+        Raises:
+            InvalidParameterError: ``ddp_model`` is not a ``DistributedDataParallel``.
+        """
+        from torch.nn.parallel import DistributedDataParallel
+
+        if not isinstance(ddp_model, DistributedDataParallel):
+            raise InvalidParameterError(f"attach_ddp: {type(ddp_model).__name__} is not a DistributedDataParallel "
+                                        "model: pass the DDP wrapper")
+        self.recorder.attach_ddp(ddp_model, process_group)
+        self.run = dataclasses.replace(self.run, world_size=self.recorder.world)
+        return self
 
     def remove(self) -> None:
         """Detach every hook (the records stay)."""
         for h in self._handles:
             h.remove()
         self._handles = []
+        self.recorder.remove()
+

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -38,7 +37,14 @@ import numpy as np
 
 from .._errors import InvalidParameterError, ProblemError
 from .._progress import Progress
-from .._validate import check_betas_array, check_nonnegative_int, check_positive_int
+from .._shown import shown_repr
+from .._validate import (
+    as_real_array,
+    check_betas_array,
+    check_finite_float,
+    check_nonnegative_int,
+    check_positive_int,
+)
 from ..simulator._outcomes import TrainingCriterion, loss_trend_t
 from ..simulator._phase import PhaseGrid, RunRecords, majority_outcome
 from ..simulator._sampling import _permutations, check_sampling, sample_components
@@ -130,8 +136,8 @@ def sweep_batch_indices(
 
 
 def _check_modes(sampling: str, batching: str) -> None:
-    if batching not in ("rows", "fixed"):
-        raise InvalidParameterError(f"unknown batching {batching!r}: choose rows or fixed")
+    if not isinstance(batching, str) or batching not in ("rows", "fixed"):
+        raise InvalidParameterError(f"unknown batching {shown_repr(batching)}: choose rows or fixed")
     check_sampling(sampling)
     if batching == "rows" and sampling == "replacement":
         raise InvalidParameterError(
@@ -157,7 +163,25 @@ def _as_tensor(a: Any, name: str, torch: Any, dtype: Any, device: Any) -> Any:
             raise InvalidParameterError(f"{name} holds NaN or inf values: clean the data first")
         t = t.to(dtype)
     # integer inputs stay integers, as a DataLoader hands them over: token ids feed embeddings
-    return t.to(device)
+    try:
+        return t.to(device)
+    except (RuntimeError, AssertionError, TypeError, ValueError) as exc:  # e.g. CUDA not available
+        raise InvalidParameterError(f"cannot move {name} to device {shown_repr(str(device))}: "
+                                    f"{shown_repr(str(exc), 160)}") from None
+
+
+def _device(device: Any, torch: Any) -> Any:
+    """``device`` as a torch.device, refusing what torch cannot name or this machine lacks."""
+    if not isinstance(device, (str, int, torch.device)) or isinstance(device, bool):
+        raise InvalidParameterError(f"device = {shown_repr(device)} is not a device: give 'cpu', 'cuda' or 'cuda:0'")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"device = {shown_repr(device)} is not a device torch knows "
+                                    f"({shown_repr(str(exc), 120)}): give 'cpu', 'cuda' or 'cuda:0'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(f"device = {shown_repr(device)}: CUDA is not available here; use 'cpu'")
+    return dev
 
 
 def _pair(data: Any, name: str, torch: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
@@ -173,7 +197,14 @@ def _pair(data: Any, name: str, torch: Any, dtype: Any, device: Any) -> tuple[An
 def _seed_list(seeds: Any) -> np.ndarray:
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         return np.arange(check_positive_int(seeds, "seeds"), dtype=np.int64)
-    out = np.asarray([check_nonnegative_int(s, "seed") for s in seeds], dtype=np.int64)
+    try:
+        listed = None if isinstance(seeds, (str, bytes, dict, bool)) else list(seeds)
+    except TypeError:  # not iterable: a float, None, a 0-d tensor
+        listed = None
+    if listed is None:
+        raise InvalidParameterError(
+            f"seeds = {shown_repr(seeds)} is neither a count nor a list of seeds: give e.g. 4 or [0, 1, 2]")
+    out = np.asarray([check_nonnegative_int(s, "seed") for s in listed], dtype=np.int64)
     if out.size == 0:
         raise InvalidParameterError("seeds is empty: give a count or at least one seed")
     if np.unique(out).size != out.size:
@@ -182,7 +213,7 @@ def _seed_list(seeds: Any) -> np.ndarray:
 
 
 def _axis(values: Any, name: str, positive_float: bool = False) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    arr = np.atleast_1d(as_real_array(values, name, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
         raise InvalidParameterError(f"{name} must be a number or a non-empty 1-D list")
     if positive_float and not (np.isfinite(arr).all() and (arr > 0).all()):
@@ -631,8 +662,9 @@ def phase_sweep(
         raise InvalidParameterError("phase_sweep needs torch: pip install 'adamcheck[torch]'") from None
 
     dtype = torch.float32 if dtype is None else dtype
-    if dtype not in (torch.float32, torch.float64):
-        raise InvalidParameterError(f"dtype {dtype} is not supported: use torch.float32 or torch.float64")
+    if not any(dtype is d for d in (torch.float32, torch.float64)):  # torch dtypes are singletons
+        raise InvalidParameterError(f"dtype {shown_repr(dtype)} is not supported: use torch.float32 or torch.float64")
+    device = _device(device, torch)
     if not callable(model_fn) or not callable(loss_fn):
         raise InvalidParameterError("model_fn and loss_fn must be callables (seed -> Module, (out, y) -> loss)")
     _check_modes(sampling, batching)
@@ -644,7 +676,7 @@ def phase_sweep(
         steps = check_positive_int(steps, "steps")
     else:
         epochs = check_positive_int(epochs, "epochs")
-    bsizes = np.atleast_1d(np.asarray(batch_sizes))
+    bsizes = np.atleast_1d(as_real_array(batch_sizes, "batch_sizes"))
     if bsizes.ndim != 1 or bsizes.size == 0:
         raise InvalidParameterError("batch_sizes must be a positive integer or a non-empty list of them")
     bsizes = np.array([check_positive_int(b, "batch size") for b in bsizes.tolist()], dtype=np.int64)
@@ -654,18 +686,23 @@ def phase_sweep(
     b2_axis = check_betas_array(beta2, "beta2")
     lr_axis = _axis(lr, "lr", positive_float=True)
     seed_list = _seed_list(seeds)
-    wd = float(weight_decay)
-    if not (math.isfinite(wd) and wd >= 0):
+    wd = check_finite_float(weight_decay, "weight_decay")
+    if not wd >= 0:
         raise InvalidParameterError(f"weight_decay = {weight_decay} must be zero or positive")
-    eps = float(eps)
-    if not (math.isfinite(eps) and eps >= 0):
+    eps = check_finite_float(eps, "eps")
+    if not eps >= 0:
         raise InvalidParameterError(f"eps = {eps} must be zero or positive, such as 1e-8")
     if record_every is not None:
         record_every = check_positive_int(record_every, "record_every")
     if chunk_size is not None:
         chunk_size = check_positive_int(chunk_size, "chunk_size")
     memory_limit = check_positive_int(memory_limit, "memory_limit")
+    if criterion is not None and not isinstance(criterion, TrainingCriterion):
+        raise InvalidParameterError(f"criterion must be an adamcheck.simulator.TrainingCriterion, got "
+                                    f"{type(criterion).__name__}")
     criterion = criterion or TrainingCriterion()
+    if reference_loss is not None:
+        reference_loss = check_finite_float(reference_loss, "reference_loss")
 
     X, y = _pair(data, "data", torch, dtype, device)
     N = int(X.shape[0])

@@ -78,7 +78,10 @@ def test_risk_report_names_rule_and_source(run_cli, tmp_path, monkeypatch):
     (tmp_path / args).write_text('{"adam_beta1": 0.9, "adam_beta2": 0.5, "per_device_train_batch_size": 1}')
     code, out, _ = run_cli("check", args)
     assert code == 1
-    assert out.splitlines()[1].startswith("Verdict: RISK (exit 1)")
+    lines = out.splitlines()
+    verdict = next(i for i, line in enumerate(lines) if line.startswith("Verdict:"))
+    assert lines[0].startswith("adamcheck check:") and verdict <= 3, lines[:4]
+    assert lines[verdict].startswith("Verdict: RISK (exit 1)")
     assert "FAILS, set by theory" in out and "raise beta2" in out
     code, out, _ = run_cli("check", args, "--explain")
     assert "RISK        beta1_below_sqrt_beta2 [divergence, theory]:" in out and "Zhang et al. 2026" in out

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from _hypothesis import given, settings, st
 
 from adamcheck import ConfigError
 from adamcheck.configs import check_config

@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from _hypothesis import given, settings, st
 
 from adamcheck import DataError
 from adamcheck._halflife import DEFAULT_REFERENCE, BetaReference, half_life_steps

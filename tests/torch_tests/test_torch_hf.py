@@ -47,3 +47,14 @@ def test_hf_callback_attaches_the_monitor_and_logs_its_analysis(tmp_path):
     logged = [h for h in trainer.state.log_history if "adamcheck/grad_norm_sq" in h]
     assert [h["step"] for h in logged] == [3, 6]
     assert logged[-1]["adamcheck/grad_norm_sq"] == pytest.approx(rep.grad_norm_sq)
+
+
+def test_hf_callback_checks_monitor_options_when_made():
+    pytest.importorskip("transformers", reason="transformers is not installed")
+    from adamcheck import InvalidParameterError, hf_check_callback
+
+    with pytest.raises(InvalidParameterError, match="unknown monitor setting"):
+        hf_check_callback(monitor={"evry": 10})
+    with pytest.raises(InvalidParameterError, match="must be True, False or a dict"):
+        hf_check_callback(monitor="yes")
+    assert hf_check_callback(monitor={"coordinates": 256, "planned_steps": 10}).monitor is None  # attached at train

@@ -37,8 +37,9 @@ COMMON = textwrap.dedent(
 
     def numbers(mon):
         r = mon.report()
-        return np.array([r.grad_norm_sq, r.b_simple, r.small_batch, r.beta2_critical, r.drift_ratio_min,
-                         r.drift_ratio_median, r.direction_norm_last, r.informative, r.step])
+        return np.array([np.nan if v is None else v for v in (
+            r.grad_norm_sq, r.b_simple, r.small_batch, r.beta2_critical, r.drift_ratio_min, r.drift_ratio_median,
+            r.direction_norm_last, r.informative, r.step)], dtype=float)
 
     def monitor(opt, net, **kw):
         return GradientMonitor(opt, batch_size=2 * MICRO, every=STEPS, window=STEPS, multiples=(1,),
@@ -65,7 +66,7 @@ WORKER = COMMON + textwrap.dedent(
         torch.nn.functional.cross_entropy(ddp(x[lo : lo + MICRO]), y[lo : lo + MICRO]).backward()
         opt.step()
     np.save(f"{out}.{rank}.npy", numbers(mon))
-    np.save(f"{out}.{rank}.rows.npy", mon._rows.last()[0])
+    np.save(f"{out}.{rank}.rows.npy", mon.recorder.rows.last()[0])
     dist.destroy_process_group()
     """
 )
@@ -116,7 +117,7 @@ def test_two_gloo_ranks_give_the_statistics_of_one_process_with_accumulation(tmp
     np.testing.assert_array_equal(ranks[0], ranks[1])  # merged: every rank reports the same
     assert one[2] == 4 and np.isfinite(one[1])  # small batches of 4 seen, a noise scale computed
     np.testing.assert_allclose(ranks[0], one, rtol=1e-4)
-    np.testing.assert_allclose(np.load(f"{out}.0.rows.npy"), mon._rows.last()[0], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(np.load(f"{out}.0.rows.npy"), mon.recorder.rows.last()[0], rtol=1e-4, atol=1e-7)
 
 
 LIGHTNING_WORKER = textwrap.dedent(
@@ -156,9 +157,9 @@ LIGHTNING_WORKER = textwrap.dedent(
                          enable_model_summary=False, default_root_dir=out + ".logs")
     trainer.fit(Module(), loader)
     r = cb.monitor.report()
-    np.save(f"{out}.{trainer.global_rank}.npy", np.array([
+    np.save(f"{out}.{trainer.global_rank}.npy", np.array([np.nan if v is None else v for v in (
         r.grad_norm_sq, r.b_simple, r.small_batch, r.beta2_critical, r.drift_ratio_min, r.drift_ratio_median,
-        r.direction_norm_last, r.informative, r.step, r.batch_size]))
+        r.direction_norm_last, r.informative, r.step, r.batch_size)], dtype=float))
     assert r.small_batch_source == "ranks", r
     """
 )
@@ -199,9 +200,57 @@ def test_lightning_ddp_callback_installs_the_hook_and_matches_one_process(tmp_pa
             (torch.nn.functional.cross_entropy(net(xr), yr) / 2).backward()
         opt.step()
     rep = mon.report()
-    one = np.array([rep.grad_norm_sq, rep.b_simple, rep.small_batch, rep.beta2_critical, rep.drift_ratio_min,
-                    rep.drift_ratio_median, rep.direction_norm_last, rep.informative, rep.step, rep.batch_size])
+    one = np.array([np.nan if v is None else v for v in (
+        rep.grad_norm_sq, rep.b_simple, rep.small_batch, rep.beta2_critical, rep.drift_ratio_min,
+        rep.drift_ratio_median, rep.direction_norm_last, rep.informative, rep.step, rep.batch_size)], dtype=float)
     ranks = [np.load(f"{out}.{r}.npy") for r in range(2)]
     np.testing.assert_array_equal(ranks[0], ranks[1])
     assert one[2] == 4 and np.isfinite(one[1]) and one[-1] == 8
     np.testing.assert_allclose(ranks[0], one, rtol=1e-4)
+
+
+FAILING_WORKER = COMMON + textwrap.dedent(
+    """
+    import sys
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    import adamcheck.torch._monitor as monitor_module
+
+    rank, port, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    if rank == 1:  # a bug on one rank only
+        def broken(window, settings):
+            raise MemoryError("planted on rank 1")
+        monitor_module.analyse_window = broken
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    net = model()
+    ddp = DDP(net)
+    opt = torch.optim.Adam(ddp.parameters(), lr=1e-2, betas=(0.9, 0.99))
+    mon = GradientMonitor(opt, batch_size=2 * MICRO, every=10, multiples=(1,), model=net, warn=False).attach_ddp(ddp)
+    x, y = data()
+    for s in range(STEPS):
+        lo = (2 * s + rank) * MICRO
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(ddp(x[lo : lo + MICRO]), y[lo : lo + MICRO]).backward()
+        opt.step()
+    r = mon.report()
+    with open(f"{out}.{rank}.txt", "w") as f:
+        f.write(f"{mon.step} {r.enabled} {mon.error}")
+    dist.destroy_process_group()
+    """
+)
+
+
+def test_one_rank_failing_switches_every_rank_off_and_training_finishes(tmp_path):
+    """An error in one rank's analysis must not leave the other ranks waiting in the
+    analysis's collectives: every rank switches its monitor off at that analysis, and
+    training (DDP's own all-reduces) goes on to the end."""
+    script = tmp_path / "failing.py"
+    script.write_text(FAILING_WORKER)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    port, out = str(_free_port()), str(tmp_path / "state")
+    procs = [subprocess.Popen([sys.executable, str(script), str(r), port, out], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in range(2)]
+    _wait_for(procs)
+    states = [open(f"{out}.{r}.txt").read().split(" ", 2) for r in range(2)]
+    assert [s[:2] for s in states] == [["10", "False"], ["10", "False"]]  # both off at the first analysis
+    assert "another rank" in states[0][2] and "planted on rank 1" in states[1][2]

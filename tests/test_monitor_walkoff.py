@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adamcheck.torch._walkoff import MeanGradient, WindowLoss, mean_gradient, walking_off, window_loss
+from adamcheck.monitor._walkoff import MeanGradient, WindowLoss, mean_gradient, walking_off, window_loss
 
 
 def test_mean_gradient_is_unbiased_by_simulation():
