@@ -34,27 +34,69 @@ def _render_problem(payload: dict[str, Any]) -> str:
 
 def _fmt_training(v: float) -> str:
     if v != v:
-        return "above the ladder (every beta2 tried fails)"
-    return "none on the ladder (every beta2 tried is safe)" if v <= 0 else f"{v:g}"
+        return "no safe value on the ladder"
+    return "none on the ladder" if v <= 0 else f"{v:g}"
 
 
 def _steps_text(steps: list[int]) -> str:
     return f"{min(steps)}" if min(steps) == max(steps) else f"{min(steps)}-{max(steps)}"
 
 
+def _answer(failed: list[float], trained: list[float], decided: bool) -> str:
+    """One cell of the table: what the file decided at one batch size."""
+    if not decided:
+        return "cannot tell from this file"
+    parts = []
+    if failed:
+        parts.append(f"fails <= {failed[-1]:g}")
+    if trained:
+        parts.append(f"trains >= {trained[0]:g}")
+    return ", ".join(parts)
+
+
+def _short(reason: str) -> str:
+    """A few words for one cell's reason (the full sentence is in --json)."""
+    for key, words in (("depends on the learning rate and the model", "update bursts: lr and model decide"),
+                       ("update growth", "update growth"), ("sign drift", "sign drift"),
+                       ("reversed coordinates", "reversed coordinates climb: a run may leave the sampled path"),
+                       ("standard errors of", "statistic within its standard errors of the threshold"),
+                       ("resolves Adam's mean step", "no sampled point resolves the mean step"),
+                       ("cannot be told", "a larger beta2 cannot be told")):
+        if key in reason:
+            return words
+    return reason[:60]
+
+
+def _why(payload: dict[str, Any], i: int) -> str:
+    out, why = payload["outcome"][i], payload["cell_reason"][i]
+    parts = []
+    fails = [j for j, o in enumerate(out) if o == "fails"]
+    unknown = [j for j, o in enumerate(out) if o == "cannot_tell"]
+    if fails:
+        parts.append(_short(why[fails[-1]]))
+    if unknown:
+        lo, hi = payload["beta2"][unknown[0]], payload["beta2"][unknown[-1]]
+        span = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+        reasons = list(dict.fromkeys(_short(why[j]) for j in reversed(unknown)))
+        parts.append(f"cannot tell at {span}: {' / '.join(reasons)}")
+    return "; ".join(parts) or "-"
+
+
 def _render_batches(payload: dict[str, Any]) -> str:
-    L = [f"training boundary beta2*(B) at beta1 = {payload['beta1']:g} "
+    L = [f"training boundary at beta1 = {payload['beta1']:g}: what your gradients decide per batch size "
          f"({payload['coordinates_sampled']} of {payload['coordinates_total']} coordinates, "
-         f"{_steps_text(payload['steps'])} simulated steps; worst sampled point)",
-         f"{'batch':>7}  {'beta2*':<46} set by"]
-    for B, s, why in zip(payload["batch_sizes"], payload["critical_beta2"], payload["mechanism"]):
-        L.append(f"{B:>7}  {_fmt_training(s):<46} {why or '-'}")
+         f"{_steps_text(payload['steps'])} simulated steps, {payload['z']:g} standard errors)",
+         f"{'batch':>7}  {'answer':<28} {'point estimate':<19} why"]
+    for i, B in enumerate(payload["batch_sizes"]):
+        ans = _answer(payload["beta2_failed"][i], payload["beta2_trained"][i], payload["decided"][i])
+        L.append(f"{B:>7}  {ans:<28} {_fmt_training(payload['critical_beta2'][i]):<19} {_why(payload, i)}")
     R = payload.get("row_batch_size", 1)
     if R > 1:
         L.append(f"batch sizes count examples; each row of the file is the mean gradient of {R} examples, "
                  f"so a batch of B averages B/{R} rows")
-    L.append("beta2 below beta2* is predicted to fail; the constants are adamcheck's "
-             "(docs/theory.md section 10)")
+    L.append("beta2 between 'fails' and 'trains' cannot be told from this file (reasons in full: --json); "
+             "the point estimate is the statistics' guess without their standard errors")
+    L.append("rules and constants: docs/theory.md section 10 (adamcheck's choices, checked against real training)")
     if payload["beta1"] > 0:
         L.append(f"beta2 <= beta1^2 = {payload['beta1'] ** 2:.4g} is outside every convergence theorem "
                  "(beta1 >= sqrt(beta2));")
@@ -64,6 +106,16 @@ def _render_batches(payload: dict[str, Any]) -> str:
     if payload.get("plot"):
         L.append(f"plot written to {payload['plot']}")
     return "\n".join(L)
+
+
+def _lr_note(lr: float | None, source: str, schedule: str | None) -> str:
+    """What the learning rate changed in this answer (nothing: said, with what to do instead)."""
+    what = "no learning rate given" if lr is None else f"learning rate {lr:g} ({source}"
+    if lr is not None:
+        what += f", schedule {schedule})" if schedule else ")"
+    return (f"{what}: the file's statistics do not use it, so it changed nothing here, but real edges move "
+            "with it (the digits MLP at beta1 0.9: 0.7-0.8 at lr 1e-3, 0.8-0.9 at 1e-2); to measure at your "
+            "learning rate and schedule, run adamcheck.torch.probe on your model")
 
 
 def _plot_batches(payload: dict[str, Any], path: str) -> None:
@@ -136,6 +188,13 @@ checked against real training runs (docs/theory.md section 10).
 Examples:
   adamcheck boundary --problem counterexample --n 20 --plot boundary.png
   adamcheck boundary --gradients examples/digits/grads.npz --batch-sizes 1,4,16,64,256 --beta1 0
+
+With --gradients it answers per batch size only what the file can decide: which
+beta2 fail, which train, and "cannot tell from this file" with the reason where a
+statistic is within its standard errors of its threshold, where reversed coordinates
+climb (a run may leave the sampled path) or where the sampled points are too close to
+a stationary point. The learning rate (--lr, or the file's) is reported: the file's
+statistics do not use it; adamcheck.torch.probe measures at your learning rate.
 """
 )
 @click.option("--problem", type=click.Choice(["counterexample"]), default=None,
@@ -157,6 +216,13 @@ Examples:
               help="--gradients: largest tolerated window-average update, in learning rates (adamcheck's choice).")
 @click.option("--max-climbing", type=float, default=1.0, show_default=True,
               help="--gradients: largest tolerated climbing share of reversed coordinates (adamcheck's choice).")
+@click.option("--growth-fails", is_flag=True, default=False,
+              help="--gradients: let update bursts above --max-update decide failures (calibrated on an MLP; "
+                   "off by default: the harm of a burst depends on the learning rate and the model).")
+@click.option("--lr", type=float, default=None,
+              help="--gradients: your learning rate (default: the file's 'lr'); reported, see the note.")
+@click.option("--schedule", type=click.Choice(["constant", "inv-sqrt", "inv-sqrt-epoch", "cosine", "linear"]),
+              default=None, help="--gradients: your learning-rate schedule; reported with the learning rate.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Draw it (.png/.pdf/.svg).")
 @click.option("--steps", type=int, default=None,
@@ -166,8 +232,8 @@ Examples:
 @click.option("--workers", type=int, default=0, show_default=True, help="Parallel workers, processes of the simulation (0: all cores).")
 @json_option
 @quiet_option
-def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, max_update, max_climbing, seed,
-            plot_path, steps, seeds, workers, as_json, quiet) -> int:
+def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, max_update, max_climbing,
+            growth_fails, lr, schedule, seed, plot_path, steps, seeds, workers, as_json, quiet) -> int:
     from .._errors import InvalidParameterError
     from .._validate import parse_linspace
 
@@ -192,6 +258,8 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
             raise InvalidParameterError(
                 "--dataset-size is not used with --gradients: mini-batches are drawn from the examples in the file"
             )
+        if lr is not None and not (lr > 0 and lr == lr and lr != float("inf")):
+            raise InvalidParameterError(f"--lr {lr} must be a positive number, such as 1e-3")
         given_beta1 = None if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
         default_sizes = (click.get_current_context().get_parameter_source("batch_sizes")
                          == click.core.ParameterSource.DEFAULT)
@@ -203,12 +271,17 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
                 if skipped:
                     notes.insert(0, skipped)
             result = batch_size_boundary(source, sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
-                                         progress=progress, max_update=max_update, max_climbing=max_climbing)
+                                         progress=progress, max_update=max_update, max_climbing=max_climbing,
+                                         growth_fails=growth_fails)
             payload = result.to_dict()
             payload["row_batch_size"] = source.meta.rows_per_example
             payload["file_metadata"] = source.meta.stated()
-        if notes:
-            payload["notes"] = notes
+            lr_source = "your --lr"
+            if lr is None and source.meta.lr is not None:
+                lr, lr_source = source.meta.lr, "the file's 'lr'"
+        payload["lr"] = {"value": lr, "source": lr_source if lr is not None else None, "schedule": schedule,
+                         "changed": "nothing: the file lens's statistics do not use the learning rate"}
+        payload["notes"] = list(payload.get("notes", [])) + notes + [_lr_note(lr, lr_source, schedule)]
         if plot_path:
             _plot_batches(payload, plot_path)
             payload["plot"] = plot_path

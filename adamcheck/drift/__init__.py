@@ -8,7 +8,8 @@ Public API:
 * :func:`default_beta2_ladder`, :func:`informative_mask`
 * :func:`plot_drift_grid`: the phase map with the rho = 0 contour and beta2*(beta1)
 * :func:`training_boundary` -> :class:`TrainingBoundary`: beta2*(B) for real training
-  (aggregate sign drift and update growth), from per-example gradients read once
+  (aggregate sign drift and update growth), from per-example gradients read once;
+  :func:`gradient_measurements`: its decided cells and abstentions as ``Measurement`` objects
 * :func:`reference_ratio`: the slow plain long-chain Monte Carlo every fast route is tested against
 
 Everything heavy (SciPy sparse) is imported inside the functions that need it.
@@ -29,6 +30,7 @@ from ._training import (
     ColumnSample,
     TrainingBoundary,
     TrainingStatistics,
+    gradient_measurements,
     sample_coordinates,
     training_boundary,
     training_statistics,
@@ -46,6 +48,7 @@ __all__ = [
     "sample_coordinates",
     "training_boundary",
     "training_statistics",
+    "gradient_measurements",
     "CriticalBoundary",
     "DriftEstimate",
     "DriftGrid",

@@ -221,6 +221,25 @@ def _axis(values: Any, name: str, positive_float: bool = False) -> np.ndarray:
     return arr
 
 
+def _trainable_names(names: list[str], trainable: Sequence[str] | None) -> list[str]:
+    """The parameter names selected by ``trainable`` (exact names or dotted prefixes), in model order."""
+    if trainable is None:
+        return names
+    if isinstance(trainable, str):
+        trainable = [trainable]
+    wanted = [str(t) for t in trainable]
+    if not wanted:
+        raise InvalidParameterError("trainable is empty: name at least one parameter (or pass None to train all)")
+    picked = []
+    for w in wanted:
+        hit = [n for n in names if n == w or n.startswith(w.rstrip(".") + ".")]
+        if not hit:
+            close = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
+            raise InvalidParameterError(f"trainable names {w!r}, which matches no parameter of the model ({close})")
+        picked.extend(hit)
+    return [n for n in names if n in set(picked)]
+
+
 def _default_eval(out: Any, target: Any) -> Any:
     """Accuracy: argmax for several outputs, sign of one logit for a binary target."""
     if out.ndim >= 2 and out.shape[-1] > 1:
@@ -249,6 +268,7 @@ class _Context:
     eps: float
     schedule: str
     grad_norms: bool
+    frozen: dict[str, Any] | None = None
 
 
 def _initial_state(model_fn: Callable, seed: int, torch: Any, dtype: Any, device: Any, ref: Any):
@@ -302,12 +322,16 @@ def _functions(ctx: _Context):
     torch = ctx.torch
     from torch.func import functional_call, grad_and_value, vmap
 
+    frozen = ctx.frozen or {}
+
+    # Frozen parameters (``trainable``) are one tensor shared by every copy, closed over
+    # here rather than stacked: vmap treats them as constants.
     def loss_one(params, buffers, x, y):
-        out = functional_call(ctx.base, (params, buffers), (x,))
+        out = functional_call(ctx.base, ({**params, **frozen}, buffers), (x,))
         return ctx.loss_fn(out, y)
 
     def out_one(params, buffers, x):
-        return functional_call(ctx.base, (params, buffers), (x,))
+        return functional_call(ctx.base, ({**params, **frozen}, buffers), (x,))
 
     batched_out = vmap(out_one, in_dims=(0, 0, 0))
     batched_loss = vmap(ctx.loss_fn, in_dims=(0, 0))
@@ -548,6 +572,7 @@ def phase_sweep(
     keep_params: bool = False,
     progress: bool = True,
     title: str | None = None,
+    trainable: Sequence[str] | None = None,
 ) -> PhaseGrid:
     """Train every (batch size, lr, beta1, beta2, seed) copy of a torch model; label each run.
 
@@ -598,6 +623,11 @@ def phase_sweep(
             (memory grows with the number of runs).
         progress: a progress bar on stderr (only when stderr is a terminal).
         title: a title for plots.
+        trainable: names of the parameters to train (a name, or a prefix such as
+            ``"blocks.1"`` that selects every parameter under it); the others keep
+            their initial values, are shared by every copy (not stacked: memory grows
+            with the trained parameters only) and must be the same for every seed.
+            None trains every parameter. Gradient norms are those of the trained ones.
 
     Returns:
         A :class:`adamcheck.simulator.PhaseGrid` with batch-size and lr axes: ``outcome``
@@ -693,9 +723,23 @@ def phase_sweep(
             ref_shapes = {k: tuple(v.shape) for k, v in params.items()}
             model0 = model
         init[int(s)] = (params, buffers)
-    names = list(ref_shapes)
+    names = _trainable_names(list(ref_shapes), trainable)
+    frozen: dict[str, Any] = {}
+    if len(names) < len(ref_shapes):
+        first = init[int(seed_list[0])][0]
+        for n in ref_shapes:
+            if n in names:
+                continue
+            if any(not torch.equal(init[int(s)][0][n], first[n]) for s in seed_list[1:]):
+                raise InvalidParameterError(
+                    f"parameter {n!r} is frozen (not in trainable) but model_fn builds it differently for each "
+                    "seed: freeze only parameters every seed shares (or train it)"
+                )
+            frozen[n] = first[n]
+            for s in seed_list:
+                del init[int(s)][0][n]
     buffer_names = list(init[int(seed_list[0])][1])
-    n_params = sum(int(np.prod(sh)) for sh in ref_shapes.values())
+    n_params = sum(int(np.prod(ref_shapes[n])) for n in names)
     act = _activation_numel(model0, X[:1], torch)
     item = torch.empty((), dtype=dtype).element_size()
     base = copy.deepcopy(model0).to("meta")
@@ -708,7 +752,7 @@ def phase_sweep(
         torch=torch, base=base, names=names, buffer_names=buffer_names, init=init, loss_fn=loss_fn,
         X=X, y=y, eval_X=eX, eval_y=ey, eval_fn=(eval_fn or _default_eval) if eX is not None else None,
         dtype=dtype, device=device, eval_rows=eval_rows, decoupled=bool(decoupled), weight_decay=wd,
-        eps=eps, schedule=schedule, grad_norms=bool(grad_norms),
+        eps=eps, schedule=schedule, grad_norms=bool(grad_norms), frozen=frozen,
     )
     fns = _functions(ctx)
 
@@ -793,6 +837,7 @@ def phase_sweep(
                       "min_relative_decrease": criterion.min_relative_decrease,
                       "stationary": criterion.stationary, "trend_threshold": criterion.trend_threshold},
         "chunk_size": int(chunk),
+        "trainable": None if not frozen else list(names),
     }
     if title:
         settings["title"] = title

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 torch.set_num_threads(1)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout, not an installed copy
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from problems import load_problem  # noqa: E402
 from run import BATCH_SIZES, LADDER  # noqa: E402

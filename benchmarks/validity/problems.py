@@ -17,6 +17,14 @@ a mean loss and a held-out metric. Data sets:
   a hidden layer of 128, softmax over the characters) on the text of Python's own
   standard-library documentation strings (the docstrings of ``argparse``, ``textwrap``,
   ``json`` and ``difflib``), which ship with every Python.
+* ``tinylm``: a small transformer language model on the same text: characters embedded
+  in 16 dimensions with learned positions, 2 pre-LayerNorm blocks of causal
+  self-attention (2 heads) and a 4x MLP (GELU), a final LayerNorm and a linear head,
+  next-character loss at every position of an 8-character context; trained with AdamW
+  (decoupled weight decay 0.1), as transformers are (tiny, so that CPUs can sweep it).
+* ``regression_diabetes``: scikit-learn's ``load_diabetes`` (442 rows, 10 features),
+  linear regression with the mean squared error, target standardised on the training
+  split (so the loss starts near 1 and the best linear fit reaches about 0.5).
 
 Features are standardised on the training split; splits are stratified 80/20 with
 ``random_state=0``. scikit-learn's breast-cancer data set is held back for an
@@ -48,6 +56,12 @@ class Problem:
     #: a held-out metric below this (accuracy) also counts as failure
     min_eval: float | None
     d: int
+    #: decoupled weight decay (AdamW) of every run, 0 for plain Adam
+    weight_decay: float = 0.0
+    #: language models: the tokens a sample's loss averages over; the recommendation then
+    #: counts the batch in tokens, as a user's ``--seq-len`` does (the practice reference
+    #: is an LM run stated in tokens)
+    tokens_per_sample: int | None = None
 
 
 def _split_standardise(X: np.ndarray, y: np.ndarray, stratify: bool = True):
@@ -187,7 +201,90 @@ def _charlm(context: int = 8, max_rows: int = 8192) -> Problem:
     d = sum(p.numel() for p in model_fn(0).parameters())
     X = torch.tensor(data[:, :context]); y = torch.tensor(data[:, context])
     return Problem("charlm", f"character MLP language model ({V} characters, context {context}), stdlib docstrings",
-                   X[:cut], y[:cut], X[cut:], y[cut:], model_fn, loss_fn, eval_fn, None, d)
+                   X[:cut], y[:cut], X[cut:], y[cut:], model_fn, loss_fn, eval_fn, None, d, tokens_per_sample=1)
+
+
+def _regression_diabetes() -> Problem:
+    from sklearn.datasets import load_diabetes
+
+    torch = _torch()
+    X, y = load_diabetes(return_X_y=True)
+    Xtr, Xte, ytr, yte = _split_standardise(X, y, stratify=False)
+    mu, sd = ytr.mean(), ytr.std()
+    ytr, yte = (ytr - mu) / sd, (yte - mu) / sd
+    f = Xtr.shape[1]
+
+    def model_fn(seed: int):
+        torch.manual_seed(seed)
+        return torch.nn.Linear(f, 1)
+
+    def loss_fn(out, target):
+        return ((out[..., 0] - target) ** 2).mean()
+
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    return Problem("regression_diabetes", "linear regression (MSE), scikit-learn diabetes (442 x 10)",
+                   t(Xtr), t(ytr), t(Xte), t(yte), model_fn, loss_fn, loss_fn, None, f + 1)
+
+
+def _tinylm(context: int = 8, width: int = 16, heads: int = 2, layers: int = 2, max_rows: int = 1280) -> Problem:
+    torch = _torch()
+    nn = torch.nn
+    text = _stdlib_text()
+    chars = sorted(set(text))
+    index = {c: i for i, c in enumerate(chars)}
+    ids = np.array([index[c] for c in text])
+    windows = np.lib.stride_tricks.sliding_window_view(ids, context + 1)
+    rows = np.random.default_rng(1).choice(len(windows), size=min(max_rows, len(windows)), replace=False)
+    data = windows[rows]
+    cut = int(0.8 * len(data))
+    V = len(chars)
+
+    class Block(nn.Module):
+        # attention written out (no nn.MultiheadAttention) so that torch.func.vmap runs it
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
+            self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+            self.register_buffer("mask", torch.tril(torch.ones(context, context, dtype=torch.bool)))
+
+        def forward(self, x):
+            T = x.shape[-2]
+            q, k, v = self.qkv(self.ln1(x)).split(width, dim=-1)
+            split = lambda a: a.unflatten(-1, (heads, width // heads)).transpose(-3, -2)  # noqa: E731
+            q, k, v = split(q), split(k), split(v)
+            att = (q @ k.transpose(-1, -2)) / (width // heads) ** 0.5
+            att = att.masked_fill(~self.mask[:T, :T], float("-inf")).softmax(-1)
+            y = (att @ v).transpose(-3, -2).flatten(-2)
+            x = x + self.proj(y)
+            return x + self.mlp(self.ln2(x))
+
+    class TinyLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok, self.pos = nn.Embedding(V, width), nn.Parameter(torch.zeros(context, width))
+            self.blocks = nn.Sequential(*[Block() for _ in range(layers)])
+            self.ln, self.head = nn.LayerNorm(width), nn.Linear(width, V)
+
+        def forward(self, idx):
+            x = self.tok(idx) + self.pos[: idx.shape[-1]]
+            return self.head(self.ln(self.blocks(x)))
+
+    def model_fn(seed: int):
+        torch.manual_seed(seed)
+        m = TinyLM()
+        torch.nn.init.normal_(m.pos, std=0.02)
+        return m
+
+    def loss_fn(out, target):
+        return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1))
+
+    d = sum(p.numel() for p in model_fn(0).parameters())
+    X = torch.tensor(data[:, :context]); y = torch.tensor(data[:, 1:])
+    return Problem("tinylm", f"transformer LM ({layers} blocks, width {width}, {heads} heads, context {context}, "
+                   f"{V} characters), stdlib docstrings, AdamW (weight decay 0.1)",
+                   X[:cut], y[:cut], X[cut:], y[cut:], model_fn, loss_fn, loss_fn, None, d, weight_decay=0.1,
+                   tokens_per_sample=context)
 
 
 PROBLEMS: dict[str, Callable[[], Problem]] = {
@@ -197,6 +294,8 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "mlp_digits": lambda: _digits(cnn=False),
     "cnn_digits": lambda: _digits(cnn=True),
     "charlm": _charlm,
+    "tinylm": _tinylm,
+    "regression_diabetes": _regression_diabetes,
 }
 
 

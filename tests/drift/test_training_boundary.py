@@ -145,3 +145,154 @@ def test_bad_parameters_raise_our_error():
         training_boundary(x, [2], steps=5)
     with pytest.raises(InvalidParameterError):
         training_boundary(x, [2], quantile=2.0)
+
+
+# --- what the file can decide: standard errors, abstention, monotone repair -----------------------------
+
+
+def test_jackknife_standard_error_matches_independent_chains():
+    # The batch-means jackknife of one chain against the spread of independent chains
+    # (independent seeds: the other route to a standard error). A skewed law at batch 1,
+    # beta1 = 0.9, so the chain is autocorrelated and the drift ratio is far from 1.
+    rng = np.random.default_rng(7)
+    x = (rng.exponential(1.0, (1, 300, 6)) - 0.9) * (rng.random((1, 300, 6)) < 0.4)
+    sample = ColumnSample(x, np.arange(6), 6)
+    runs = [training_statistics(sample, 1, beta1=0.9, beta2s=[0.5, 0.95], steps=3000, seed=s) for s in range(24)]
+    drift = np.array([r.drift for r in runs])
+    se = np.array([r.drift_se for r in runs]).mean(axis=0)
+    spread = drift.std(axis=0, ddof=1)
+    assert np.all((se > 0.5 * spread) & (se < 2.0 * spread)), (se, spread)
+    climb = np.array([r.climbing for r in runs])
+    climb_se = np.array([r.climbing_se for r in runs]).mean(axis=0)
+    live = climb.mean(axis=0) > 0.05
+    assert np.all((climb_se[live] > 0.4 * climb.std(axis=0, ddof=1)[live])
+                  & (climb_se[live] < 2.5 * climb.std(axis=0, ddof=1)[live]))
+
+
+def _point(update, update_se, drift=1.0, drift_se=0.01, climbing=0.0, climbing_se=0.0, L=1):
+    from adamcheck.drift._training import _PointResult
+
+    f = lambda v: np.full(L, float(v))  # noqa: E731
+    return _PointResult(f(drift), f(drift_se), f(update), f(update_se), f(climbing), f(climbing_se), 1.0)
+
+
+@pytest.mark.parametrize("update, se, expected", [(3.0, 0.1, "fails"), (2.1, 0.1, "cannot_tell"),
+                                                  (1.9, 0.1, "cannot_tell"), (1.5, 0.1, "trains")])
+def test_update_growth_decides_only_beyond_two_standard_errors(update, se, expected):
+    from adamcheck.drift._training import TrainingStatistics
+
+    st = TrainingStatistics(0.9, 4, np.array([0.5]), np.ones(1), np.ones(1), 1000, np.zeros(1),
+                            points=(_point(update, se),), unresolved=("",))
+    out, why = st.outcomes(max_update=2.0, negligible_climbing=0.05, z=2.0, growth_fails=True)
+    assert out == [expected], why
+    # by default bursts never fail a cell (their harm depends on the learning rate and the model)
+    out, why = st.outcomes(max_update=2.0, negligible_climbing=0.05, z=2.0)
+    assert out == ["cannot_tell" if expected == "fails" else expected], why
+    if expected == "fails":
+        assert "learning rate" in why[0]
+
+
+@pytest.mark.parametrize("drift, climbing, expected", [(-0.5, 0.0, "fails"), (0.01, 0.0, "cannot_tell"),
+                                                       (0.9, 0.3, "cannot_tell"), (0.9, 0.01, "trains")])
+def test_sign_drift_fails_only_when_the_whole_model_climbs(drift, climbing, expected):
+    # Reversed coordinates that measurably climb while the model descends (climbing share
+    # 0.3) are "cannot tell": real runs leave the sampled path there or settle near it.
+    from adamcheck.drift._training import TrainingStatistics
+
+    st = TrainingStatistics(0.0, 4, np.array([0.5]), np.ones(1), np.ones(1), 1000, np.zeros(1),
+                            points=(_point(0.0, 0.0, drift=drift, drift_se=0.01, climbing=climbing,
+                                           climbing_se=0.005),), unresolved=("",))
+    out, why = st.outcomes(max_update=2.0, negligible_climbing=0.05, z=2.0)
+    assert out == [expected], why
+    if expected == "cannot_tell" and climbing > 0.05:
+        assert "leave the sampled path" in why[0]
+
+
+def test_counterexample_is_decided_both_ways():
+    # One coordinate, the two-point law of the 2026 counterexample (n = 10): Adam with beta1 = 0
+    # diverges at small beta2 and converges at 0.9 (tests/test_simulator_engine.py).
+    n, a = 10, 1 / 81
+    x = np.array([1 + (n - 1) * a] + [-a] * (n - 1))[None, :, None]
+    tb = training_boundary(x, [1], beta1=0.0, beta2s=[0.3, 0.5, 0.9, 0.99], steps=20000, eps=0.0)
+    assert tb.outcome[0] == ("fails", "fails", "trains", "trains")
+    assert tb.decided == (True,) and "sign drift" in tb.reason[0]
+
+
+def test_near_a_stationary_point_it_abstains_instead_of_failing_every_beta2():
+    # Per-example gradients of mean ~0 with a skewed law: the full gradient is a tiny share
+    # of the noise (a point near a stationary point). Every beta2 < 1 drifts there; the
+    # answer must never be "every beta2 fails", and sign drift must not fail any cell.
+    rng = np.random.default_rng(3)
+    z = rng.exponential(1.0, (2, 400, 24)) - 1.0
+    x = z - z.mean(axis=1, keepdims=True) + 1e-3
+    for steps in (1000, 4000):
+        tb = training_boundary(x, [1, 2, 8], beta1=0.0, steps=steps)
+        assert not np.isnan(tb.critical_beta2).any()
+        for out in tb.outcome:
+            assert "fails" not in out, tb.reason
+
+
+def test_longer_runs_never_flip_a_decision():
+    # More simulated steps shrink the standard errors: they may decide more cells, never
+    # turn a decided "fails" into "trains" or back (the old point estimate did, with --steps).
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.05, 1.0, (2, 300, 16)) * (rng.random((2, 300, 16)) < 0.1)
+    short = training_boundary(x, [1, 4, 32], beta1=0.9, steps=1500, growth_fails=True)
+    long = training_boundary(x, [1, 4, 32], beta1=0.9, steps=6000, growth_fails=True)
+    for a, b in zip(short.outcome, long.outcome):
+        for o1, o2 in zip(a, b):
+            assert {o1, o2} != {"fails", "trains"}, (short.reason, long.reason)
+
+
+def test_monotone_repair_does_not_carry_a_missing_value_down():
+    from adamcheck.drift._training import _monotone_envelope
+
+    out, _ = _monotone_envelope([1, 2, 4], np.array([0.95, np.nan, 0.5]), ["a", "b", "c"])
+    assert out[0] == 0.95 and np.isnan(out[1]) and out[2] == 0.5
+    out, why = _monotone_envelope([1, 2, 4], np.array([0.5, 0.9, 0.3]), ["a", "b", "c"])
+    assert out.tolist() == [0.9, 0.9, 0.3] and why[0] == "b"
+
+
+def test_decisions_are_monotone_and_become_measurements():
+    from adamcheck._measurement import judge
+    from adamcheck.drift import gradient_measurements
+
+    rng = np.random.default_rng(1)
+    x = np.abs(rng.normal(0.2, 1.0, (2, 400, 32))) * (rng.random((2, 400, 32)) < 0.04)
+    tb = training_boundary(x, [1, 4, 64], beta1=0.9, steps=1500, coordinates=32, growth_fails=True)
+    ms = gradient_measurements(tb, source="g.npz")
+    order = {"fails": 0, "cannot_tell": 1, "trains": 2}
+    for i, (B, m) in enumerate(zip(tb.batch_sizes, ms)):
+        ranks = [order[o] for o in tb.outcome[i]]
+        assert ranks == sorted(ranks)  # fails below, cannot tell, then trains, up the ladder
+        assert m.decided == tb.decided[i] and m.source == "g.npz" and m.batch_size == B
+        for b2, o in zip(tb.beta2s, tb.outcome[i]):
+            assert m.outcome(b2) == o == tb.outcome_at(B, b2)
+    for i in range(len(tb.batch_sizes) - 1):  # a failure at a larger batch holds at every smaller one
+        assert set(tb.beta2_failed[i + 1]) <= set(tb.beta2_failed[i])
+        assert set(tb.beta2_trained[i]) <= set(tb.beta2_trained[i + 1])
+    j = judge(ms, 0.1, batch_size=1, beta1=0.9)
+    assert j.lens == "gradients" and j.outcome == "fails"
+
+
+def test_boundary_command_answers_per_batch_size_and_reports_the_learning_rate(run_cli, tmp_path):
+    import json
+
+    rng = np.random.default_rng(2)
+    g = (rng.exponential(1.0, (2, 300, 12)) - 0.7) * (rng.random((2, 300, 12)) < 0.2)
+    path = tmp_path / "g.npz"
+    np.savez(path, grads=g.astype(np.float32), lr=np.array(3e-3))
+    code, out, err = run_cli("boundary", "--gradients", str(path), "--batch-sizes", "1,16", "--beta1", "0.9",
+                             "--steps", "800", "--json", "-q")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["lr"]["value"] == 3e-3 and data["lr"]["source"] == "the file's 'lr'"
+    assert "changed nothing" in data["notes"][-1] and "probe" in data["notes"][-1]
+    assert len(data["decided"]) == len(data["reason"]) == 2
+    for row in data["outcome"]:
+        assert set(row) <= {"fails", "trains", "cannot_tell"} and len(row) == len(data["beta2"])
+    code, out, err = run_cli("boundary", "--gradients", str(path), "--batch-sizes", "1,16", "--beta1", "0.9",
+                             "--steps", "800", "--lr", "1e-2", "-q")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("training boundary at beta1 = 0.9")
+    assert "learning rate 0.01 (your --lr" in out and "every beta2 tried fails" not in out

@@ -53,6 +53,14 @@ def test_mlp_prediction_matches_real_training(mlp, gradients):
             if B == 64 and b2 == 0.5:
                 continue  # one ladder step from the real boundary at batch 64
             assert tb.safe(B, b2) == (not failed[i, j]), (B, b2, tb.critical_beta2)
+            # what the file decides (it may abstain) agrees with the real run wherever it decides
+            said = tb.outcome_at(B, b2)
+            assert said == "cannot_tell" or (said == "fails") == bool(failed[i, j]), (B, b2, tb.reason)
+    assert tb.outcome_at(4, 0.95) == "trains", tb.reason
+    # update bursts decide failures only when asked (calibrated on this MLP; they do not transfer)
+    assert tb.outcome_at(4, 0.1) == "cannot_tell", tb.reason
+    grown = training_boundary(gradients, [4, 64], beta1=0.9, steps=3000, growth_fails=True)
+    assert grown.outcome_at(4, 0.1) == "fails" and not failed[0, 2] and grown.outcome_at(4, 0.95) == "trains"
     assert tb.critical_beta2[0] >= tb.critical_beta2[1]
     assert tb.mechanism[0] is not None and "growth" in tb.mechanism[0]
 
@@ -63,6 +71,7 @@ def test_mlp_without_momentum_is_safe_and_trains(mlp, gradients):
 
     tb = training_boundary(gradients, [1, 4], beta1=0.0, steps=2000)
     assert tb.critical_beta2.tolist() == [0.0, 0.0]
+    assert not any(tb.beta2_failed), tb.reason  # never a failure where every run trains
     grid = phase_sweep(mlp.model_fn, mlp.loss_fn, (mlp.X, mlp.y), batch_sizes=[4], beta1=[0.0], beta2=[0.1],
                        lr=[1e-3], seeds=1, steps=2000, eval_data=(mlp.X_eval, mlp.y_eval), eval_fn=mlp.eval_fn,
                        progress=False)

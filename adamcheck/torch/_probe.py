@@ -1,0 +1,352 @@
+"""``probe``: short real runs of the user's own model over a beta2 ladder, from its current weights.
+
+A gradient file shows Adam's moment chains at frozen points of one healthy run; it cannot
+see a run that walks off that path (logistic regression on nearly separable data at
+small beta2), and its statistics do not use the learning rate (docs/theory.md section
+10). A probe asks the model itself: K copies of the model, one per (beta2, seed), start
+from the same current weights and take ``steps`` real Adam (AdamW) steps at the user's
+batch size, learning rate and schedule; each run is judged by the training criterion of
+:func:`adamcheck.simulator.classify_training` (the same that labels the validation
+suite). The copies are trained at once by :func:`adamcheck.torch.phase_sweep` (stacked
+with ``torch.func``; the same numbers as looping ``torch.optim.Adam``).
+
+What a probe decides is what happens over its horizon: a beta2 **fails** when any of its
+runs diverged (non-finite, final loss above the start, or a loss climbing steadily over
+the second half), **trains** when every run converged (closed half the gap to the best
+loss reached, or still falling steadily), and is **undecided** otherwise (the horizon is
+too short to tell a slow run from a stalled one). A failure that starts later than the
+horizon is not seen: the horizon is the probe's price and its limit.
+
+For large models, ``params`` probes a subset (the last blocks, LoRA adapters): the other
+parameters keep their current values and are shared by every copy (memory grows with the
+probed parameters only); the answer says so.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .._errors import InvalidParameterError
+from .._validate import check_beta, check_betas_array, check_positive_float, check_positive_int
+
+__all__ = ["ProbeResult", "probe", "DEFAULT_PROBE_LADDER"]
+
+#: beta2 values a probe tries by default (the validation suite's ladder).
+DEFAULT_PROBE_LADDER = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999)
+
+
+def top_fails_reason(beta2s: Sequence[float], outcome: Sequence[str], steps: int) -> str:
+    """Why a probe whose top ladder value fails decides no beta2 ("" when the top does not fail).
+
+    As beta2 -> 1 Adam's step is the most stable the ladder offers; when even the top of
+    the ladder fails over the horizon, no beta2 tried cures the failure, so it cannot be
+    laid at beta2's door (the learning rate, or a horizon too short for the loss to fall
+    below its start at this batch size, as the character LM's batch-1 runs at lr 1e-2 over
+    200 steps, which train over the full run from beta2 = 0.9). The same reasoning as the
+    file lens's noise ball (docs/theory.md section 10).
+
+    Example:
+        >>> top_fails_reason([0.5, 0.999], ["fails", "fails"], 200)[:28]
+        'even beta2 = 0.999, the top '
+        >>> top_fails_reason([0.5, 0.999], ["fails", "trains"], 200)
+        ''
+    """
+    if not outcome or outcome[-1] != "fails":
+        return ""
+    return (f"even beta2 = {beta2s[-1]:g}, the top of the probe's ladder, fails over its {steps}-step horizon: no "
+            "beta2 tried cures it, so the failure is not beta2's (the learning rate, or a horizon too short for the "
+            "loss to fall below its start: probe longer or at a lower learning rate)")
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What a probe measured (see :func:`probe`).
+
+    Attributes:
+        batch_size, beta1, lr, schedule, steps, seeds: the probe's settings.
+        beta2s: the ladder, increasing.
+        outcome: per ladder value ``"fails"``, ``"trains"`` or ``"undecided"``.
+        reasons: per ladder value, the criterion's reason for each seed's run.
+        initial_loss: the full training loss at the current weights.
+        final_loss: per ladder value, the mean over seeds of the final full training loss
+            (a run that blew up counts as ``inf``).
+        critical_beta2: the smallest ladder beta2 that, with every larger one, trained
+            (None when the top did not train); the empirical edge.
+        best_beta2: the ladder beta2 with the lowest final loss (None when none is finite).
+        undecided: the ladder values the horizon cannot decide.
+        seconds: wall time of the probe; ``step_seconds``: one training step of the model
+            at this batch size (``torch.optim.Adam``, measured); ``cost`` = seconds / step_seconds,
+            the probe's price in training steps.
+        params: the probed parameter names (None: all), ``parameters`` how many numbers
+            they hold, ``parameters_total`` the model's.
+        grid: the :class:`adamcheck.simulator.PhaseGrid` of the runs.
+    """
+
+    batch_size: int
+    beta1: float
+    lr: float
+    schedule: str
+    steps: int
+    seeds: int
+    beta2s: tuple[float, ...]
+    outcome: tuple[str, ...]
+    reasons: tuple[tuple[str, ...], ...]
+    initial_loss: float
+    final_loss: tuple[float, ...]
+    critical_beta2: float | None
+    best_beta2: float | None
+    undecided: tuple[float, ...]
+    seconds: float
+    step_seconds: float
+    params: tuple[str, ...] | None
+    parameters: int
+    parameters_total: int
+    weight_decay: float = 0.0
+    grid: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def cost(self) -> float:
+        """The probe's wall time in units of one training step of the model."""
+        return self.seconds / self.step_seconds if self.step_seconds > 0 else math.inf
+
+    @property
+    def failed(self) -> tuple[float, ...]:
+        return tuple(b for b, o in zip(self.beta2s, self.outcome) if o == "fails")
+
+    @property
+    def trained(self) -> tuple[float, ...]:
+        return tuple(b for b, o in zip(self.beta2s, self.outcome) if o == "trains")
+
+    def subset_note(self) -> str:
+        if self.params is None:
+            return ""
+        return (f"probed {self.parameters:,} of {self.parameters_total:,} parameters ({len(self.params)} tensors: "
+                f"{', '.join(self.params[:4])}{' ...' if len(self.params) > 4 else ''}); the rest were frozen at "
+                "their current values, so the answer is for training those parameters only")
+
+    def summary(self) -> str:
+        """One line: what the probe decided, over which horizon, at what cost."""
+        edge = self.failed[-1] if self.failed else None
+        head = (f"probe at batch {self.batch_size}, lr {self.lr:g} ({self.schedule}), beta1 {self.beta1:g}, "
+                f"{self.steps} steps x {self.seeds} seed(s): ")
+        parts = [f"fails at beta2 <= {edge:g}" if edge is not None else "no beta2 failed"]
+        if self.critical_beta2 is not None:
+            parts.append(f"trains at beta2 >= {self.critical_beta2:g}")
+        if self.undecided:
+            parts.append("undecided over this horizon: " + ", ".join(f"{b:g}" for b in self.undecided))
+        if self.best_beta2 is not None:
+            parts.append(f"lowest loss at beta2 = {self.best_beta2:g}")
+        parts.append(f"cost {self.cost:.0f} training steps")
+        return head + "; ".join(parts)
+
+    def to_measurement(self) -> Any:
+        """This probe as a :class:`adamcheck._measurement.Measurement` of lens ``"probe"``.
+
+        A probe that decided nothing (every value undecided) abstains, with the reason; so
+        does one whose top ladder value fails (:func:`top_fails_reason`).
+        """
+        from .._measurement import Measurement
+
+        source = (f"probe: {len(self.beta2s) * self.seeds} runs of {self.steps} steps from your model's current "
+                  f"weights at lr {self.lr:g} ({self.schedule})")
+        detail = {"outcome": dict(zip((f"{b:g}" for b in self.beta2s), self.outcome)),
+                  "final_loss": dict(zip((f"{b:g}" for b in self.beta2s), self.final_loss)),
+                  "initial_loss": self.initial_loss, "best_beta2": self.best_beta2, "cost_steps": self.cost,
+                  "lr": self.lr, "schedule": self.schedule, "steps": self.steps, "weight_decay": self.weight_decay}
+        note = self.subset_note()
+        if note:
+            detail["subset"] = note
+        if not self.failed and not self.trained:
+            return Measurement("probe", self.batch_size, self.beta1, reason=(
+                f"the {self.steps}-step horizon decides no beta2 (every run neither diverged nor converged): "
+                "probe longer"), source=source, decided=False, detail=detail)
+        top = top_fails_reason(self.beta2s, self.outcome, self.steps)
+        if top:
+            return Measurement("probe", self.batch_size, self.beta1, reason=top, source=source, decided=False,
+                               detail=detail)
+        failed = set(self.failed)
+        trained = [b for b in self.trained if not failed or b > max(failed)]
+        return Measurement("probe", self.batch_size, self.beta1, failed=tuple(failed), trained=tuple(trained),
+                           reason=self.summary() + (f" ({note})" if note else ""), source=source, detail=detail)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size, "beta1": self.beta1, "lr": self.lr, "schedule": self.schedule,
+            "steps": self.steps, "seeds": self.seeds, "weight_decay": self.weight_decay,
+            "beta2": list(self.beta2s), "outcome": list(self.outcome),
+            "reasons": [list(r) for r in self.reasons], "initial_loss": self.initial_loss,
+            "final_loss": list(self.final_loss), "critical_beta2": self.critical_beta2,
+            "best_beta2": self.best_beta2, "undecided": list(self.undecided),
+            "seconds": self.seconds, "step_seconds": self.step_seconds, "cost_steps": self.cost,
+            "params": None if self.params is None else list(self.params), "parameters": self.parameters,
+            "parameters_total": self.parameters_total, "summary": self.summary(),
+        }
+
+
+def _one_step_seconds(model: Any, loss_fn: Callable, X: Any, y: Any, batch_size: int, lr: float,
+                      names: Sequence[str] | None, repeats: int = 5) -> float:
+    """Median wall time of one torch.optim.Adam step (forward, backward, update) at this batch size."""
+    import torch
+
+    m = copy.deepcopy(model)
+    trained = [p for n, p in m.named_parameters() if names is None or n in names]
+    opt = torch.optim.Adam(trained, lr=lr)
+    gen = torch.Generator().manual_seed(0)
+    times = []
+    for i in range(repeats + 1):
+        idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss_fn(m(X[idx]), y[idx]).backward()
+        opt.step()
+        if i:  # the first step pays for lazy initialisation
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def probe(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    data: tuple[Any, Any],
+    *,
+    batch_size: int,
+    lr: float,
+    steps: int,
+    beta1: float = 0.9,
+    beta2s: Sequence[float] | None = None,
+    seeds: int | Sequence[int] = 1,
+    params: Sequence[str] | None = None,
+    schedule: str = "constant",
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+    eps: float = 1e-8,
+    reference_loss: float | None = None,
+    criterion: Any = None,
+    dtype: Any = None,
+    device: Any = "cpu",
+    memory_limit: int = 1 << 30,
+    record_every: int | None = None,
+    progress: bool = False,
+) -> ProbeResult:
+    """Short real runs of ``model`` from its current weights over a beta2 ladder at your batch size.
+
+    Every (beta2, seed) run starts from ``model``'s current parameters (a copy: the model
+    is not changed), draws the mini-batches of its seed from ``data`` and takes ``steps``
+    Adam steps (AdamW with ``decoupled``) at ``lr`` with ``schedule``; runs are stacked
+    and trained at once by :func:`adamcheck.torch.phase_sweep` and judged by
+    :func:`adamcheck.simulator.classify_training` (module docstring: what fails, trains
+    and is undecided). The cost is measured: the probe's wall time over the time of one
+    ``torch.optim.Adam`` step of the same model at the same batch size.
+
+    Args:
+        model: a ``torch.nn.Module`` at its current weights (deterministic forward: no
+            dropout, batch-norm in eval mode).
+        loss_fn: (output, target) -> mean loss of a batch, as for phase_sweep.
+        data: (X, y) training rows (tensors or arrays).
+        batch_size: your batch size (samples per optimizer step).
+        lr: your learning rate; ``schedule``: ``"constant"``, ``"inv-sqrt"`` or
+            ``"inv-sqrt-epoch"`` (from step 1 of the probe).
+        steps: the probe's horizon in optimizer steps.
+        beta1: your beta1; ``beta2s``: the ladder (default :data:`DEFAULT_PROBE_LADDER`).
+        seeds: how many mini-batch orders per beta2 (a count, or a list of seeds); a value
+            fails when any of its runs fails.
+        params: probe only these parameters (names or dotted prefixes, e.g. the LoRA
+            adapters or ``"blocks.11"``); the rest stay frozen and shared by every copy.
+        weight_decay, decoupled, eps: as ``torch.optim.Adam`` / ``AdamW``.
+        reference_loss: a lower bound of the loss (0 for cross-entropy) for the criterion.
+        criterion: thresholds (:class:`adamcheck.simulator.TrainingCriterion`).
+        dtype, device, memory_limit, progress: as :func:`adamcheck.torch.phase_sweep`.
+        record_every: the full training loss is measured every this many steps (default
+            steps // 20: 10 records in the second half feed the criterion's trend test).
+
+    Returns:
+        A :class:`ProbeResult`; ``to_measurement()`` gives its ``Measurement("probe", ...)``.
+
+    Raises:
+        adamcheck.InvalidParameterError: bad settings, a ``params`` name that matches no
+            parameter, a batch size above the number of rows.
+        adamcheck.ProblemError: a model or loss that cannot run under ``torch.func.vmap``.
+
+    Example:
+        >>> import torch
+        >>> from adamcheck.torch import probe
+        >>> _ = torch.manual_seed(0)
+        >>> X = torch.randn(64, 3); y = X @ torch.tensor([1.0, -2.0, 0.5])
+        >>> model = torch.nn.Linear(3, 1)
+        >>> loss = lambda out, t: ((out[:, 0] - t) ** 2).mean()
+        >>> r = probe(model, loss, (X, y), batch_size=8, lr=0.05, steps=200, beta2s=[0.5, 0.999])
+        >>> r.outcome, r.best_beta2 in (0.5, 0.999), r.cost > 0
+        (('trains', 'trains'), True, True)
+
+    References:
+        The training criterion of the validation suite (benchmarks/validity/README.md);
+        docs/theory.md section 10 (what a gradient file cannot see).
+    """
+    import torch
+
+    from ..simulator import TrainingCriterion
+    from ._sweep import _trainable_names, phase_sweep
+
+    if not isinstance(model, torch.nn.Module):
+        raise InvalidParameterError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    steps = check_positive_int(steps, "steps")
+    lr = check_positive_float(lr, "lr")
+    beta1 = check_beta(beta1, "beta1")
+    ladder = tuple(float(b) for b in np.sort(check_betas_array(
+        DEFAULT_PROBE_LADDER if beta2s is None else beta2s, "beta2s")))
+    all_names = [n for n, _ in model.named_parameters()]
+    names = None if params is None else tuple(_trainable_names(all_names, params))
+    sizes = dict((n, p.numel()) for n, p in model.named_parameters())
+    snapshot = copy.deepcopy(model)
+
+    def model_fn(_seed: int) -> Any:
+        return copy.deepcopy(snapshot)  # every run starts from the current weights
+
+    crit = criterion or TrainingCriterion()
+    t0 = time.perf_counter()
+    grid = phase_sweep(model_fn, loss_fn, data, batch_sizes=[batch_size], beta1=[beta1], beta2=list(ladder),
+                       lr=[lr], seeds=seeds, steps=steps, weight_decay=weight_decay, decoupled=decoupled, eps=eps,
+                       schedule=schedule, reference_loss=reference_loss, criterion=crit, dtype=dtype,
+                       device=device, memory_limit=memory_limit, progress=progress, trainable=names,
+                       record_every=record_every or max(1, steps // 20))
+    seconds = time.perf_counter() - t0
+    r = grid.records
+    per_seed = np.asarray(grid.per_seed)[:, 0, 0, :, 0]  # (S, L)
+    reasons = np.asarray(r.reason)[:, 0, 0, :, 0]
+    final = np.where(r.finite, r.final_loss, np.inf)[:, 0, 0, :, 0]
+    outcome = []
+    for j in range(len(ladder)):
+        col = per_seed[:, j]
+        outcome.append("fails" if (col == "diverged").any() else "trains" if (col == "converged").all()
+                       else "undecided")
+    mean_final = final.mean(axis=0)
+    crit_b2 = None
+    for j in range(len(ladder) - 1, -1, -1):
+        if outcome[j] != "trains":
+            break
+        crit_b2 = ladder[j]
+    finite = np.isfinite(mean_final)
+    best = ladder[int(np.argmin(np.where(finite, mean_final, np.inf)))] if finite.any() else None
+    X = data[0] if isinstance(data[0], torch.Tensor) else torch.as_tensor(np.asarray(data[0]))
+    Y = data[1] if isinstance(data[1], torch.Tensor) else torch.as_tensor(np.asarray(data[1]))
+    if X.is_floating_point():
+        X = X.to(next(model.parameters()).dtype)
+    step_s = _one_step_seconds(snapshot, loss_fn, X, Y, batch_size, lr, names)
+    return ProbeResult(
+        batch_size=batch_size, beta1=float(beta1), lr=lr, schedule=schedule, steps=steps,
+        seeds=int(np.asarray(grid.seeds).size), beta2s=ladder, outcome=tuple(outcome),
+        reasons=tuple(tuple(str(x) for x in reasons[:, j]) for j in range(len(ladder))),
+        initial_loss=float(np.nanmean(r.initial_loss)), final_loss=tuple(float(x) for x in mean_final),
+        critical_beta2=crit_b2, best_beta2=best,
+        undecided=tuple(b for b, o in zip(ladder, outcome) if o == "undecided"), seconds=seconds,
+        step_seconds=step_s, params=names,
+        parameters=sum(sizes[n] for n in (names or all_names)), parameters_total=sum(sizes.values()),
+        weight_decay=float(weight_decay), grid=grid,
+    )
