@@ -2,7 +2,7 @@
 
 A model gives, at each of P sampled points (checkpoints), a law per coordinate.
 Coordinate ``j`` at point ``p`` is *informative* when its mean gradient can be told
-from zero, ``|E g| > z_mean * mean_se`` (``mean_se`` from ``law.meta["mean_se"]``; when
+from zero, ``|E g| > z_mean * mean_se`` (``mean_se`` from ``law.mean_se``; when
 absent every coordinate with ``E g != 0`` counts as informative and the result says
 so). Non-informative coordinates are left out and counted.
 
@@ -107,7 +107,7 @@ class CriticalBoundary:
     ``strict_grid`` is the ladder value before refinement and ``strict_bracket`` the
     final bisection bracket. ``unresolved`` marks beta1 values whose top ladder beta2
     still fails. ``excluded``/``informative`` count coordinates per point;
-    ``mean_se_known`` says per point whether ``law.meta["mean_se"]`` was available.
+    ``mean_se_known`` says per point whether ``law.mean_se`` was available.
     """
 
     beta1s: np.ndarray
@@ -311,7 +311,7 @@ def _scan_grid(
         method=meth.astype(str),
         denominator=full_law.normalised_mean(),
         mean=full_law.mean(),
-        mean_se=_law_mean_se(full_law),
+        mean_se=full_law.mean_se,
         eps=eps,
         seed=seed,
         label=full_law.label,
@@ -390,7 +390,7 @@ def _boundary(
         laws = pts
         grids = []
         for p, law in enumerate(laws):
-            mask = informative_mask(law.mean(), _law_mean_se(law), z_mean)
+            mask = informative_mask(law.mean(), law.mean_se, z_mean)
             grids.append(
                 _scan_grid(
                     law,
@@ -507,10 +507,6 @@ def _boundary(
     )
 
 
-def _law_mean_se(law: GradientLaw) -> np.ndarray | None:
-    from ._ratio import _mean_se
-
-    return _mean_se(law)
 
 
 # -- public -----------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class DriftGrid:
     beta2, columns over beta1 (the simulator's phase-grid layout), and ``method`` is
     (d, len(beta2s)). ``values``/``errors`` drop the leading axis when d == 1.
     ``mean`` is E g per coordinate, ``mean_se`` its standard error when the law
-    carries ``meta["mean_se"]`` (None otherwise).
+    carries :attr:`GradientLaw.mean_se` (None otherwise).
     """
 
     beta1s: np.ndarray
@@ -136,21 +136,6 @@ def _as_law(law: Any) -> GradientLaw:
         f"expected a GradientLaw, got {type(law).__name__}: build one with "
         "GradientLaw.two_point(n, a) or GradientLaw.from_samples(samples)"
     )
-
-
-def _mean_se(law: GradientLaw) -> np.ndarray | None:
-    se = law.meta.get("mean_se") if isinstance(law.meta, dict) else None
-    if se is None:
-        return None
-    arr = np.asarray(se, dtype=float).reshape(-1)
-    if arr.size == 1 and law.dim > 1:
-        arr = np.full(law.dim, float(arr[0]))
-    if arr.size != law.dim or not np.isfinite(arr).all() or (arr < 0).any():
-        raise InvalidParameterError(
-            f"law.meta['mean_se'] has {arr.size} entries for {law.dim} coordinates or bad values: "
-            "give one non-negative standard error per coordinate"
-        )
-    return arr
 
 
 def _markov_row_block(x, w, b1s, b2, eps, delta, min_delta, target_abs, tol):
@@ -336,7 +321,7 @@ def drift_ratio_grid(
         method=meth.astype(str),
         denominator=den,
         mean=mom.mu,
-        mean_se=_mean_se(law),
+        mean_se=law.mean_se,
         eps=eps,
         seed=seed,
         label=law.label,

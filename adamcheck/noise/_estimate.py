@@ -75,7 +75,7 @@ class NoiseEstimate:
         points = []
         for law in self.laws:
             mean = law.mean()
-            se = np.asarray(law.meta["mean_se"], dtype=float)
+            se = law.mean_se
             resolved = np.abs(mean) > 2.0 * se
             skew = law.skewness()
             agree = law.sign_agreement()
@@ -413,7 +413,7 @@ def save_laws(path: str | os.PathLike, laws: list[GradientLaw]) -> Path:
         "weights": first.weights,
         "batch_size": np.int64(first.batch_size or 0),
         "coords": np.asarray(first.meta["coords"], dtype=np.int64),
-        "mean_se": np.stack([np.asarray(law.meta["mean_se"], dtype=float) for law in laws]),
+        "mean_se": np.stack([law.mean_se for law in laws]),
         "mean_all_examples": np.stack([np.asarray(law.meta["mean_all_examples"], dtype=float) for law in laws]),
     }
     for k in ("dataset_size", "sample_size", "loss_scale", "mean_over", "atoms", "seed"):
