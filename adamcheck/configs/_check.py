@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .._errors import AdamCheckError, DataError, InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
@@ -16,6 +16,11 @@ from ._load import read_config
 from ._report import CheckReport
 from ._rules import RULES, CheckContext, Finding, typed
 from ._setup import TrainingSetup, apply_overrides
+
+if TYPE_CHECKING:  # annotations only: the recommender and NumPy load when a rule needs them
+    from .._laws import GradientLaw
+    from ..recommend._recommend import Recommendation
+    from ..recommend._verdict import Verdict
 
 __all__ = ["check_setup", "check_config", "check_values", "planned_steps", "run_domain"]
 
@@ -38,10 +43,10 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
     """
     if setup.max_steps is not None:
         return int(setup.max_steps.value), setup.max_steps.source
-    samples = setup.get("train_samples")
-    if samples is not None and batch.sequences:
-        steps = math.ceil(samples / batch.sequences)
-        return steps, f"{setup.train_samples.source} / batch {batch.sequences}"  # type: ignore[union-attr]
+    samples = setup.train_samples
+    if samples is not None and samples.value is not None and batch.sequences:
+        steps = math.ceil(samples.value / batch.sequences)
+        return steps, f"{samples.source} / batch {batch.sequences}"
     epochs = setup.get("num_epochs")
     if epochs is None:
         return None, "the configuration states no step count"
@@ -92,14 +97,14 @@ def run_domain(setup: TrainingSetup, domain: str | None = None) -> tuple[str | N
 
 def _recommendation(
     ctx: CheckContext,
-) -> tuple[Any, str | None]:
+) -> tuple[Recommendation | None, str | None]:
     """Call :func:`adamcheck.recommend.recommend` for this batch; else say why not."""
     if not ctx.betas_usable() or ctx.batch.sequences is None:
         return None, "betas or batch size unknown"
     from ..recommend import recommend
 
     reference = ctx.reference
-    if ctx.reference_seq_len is not None and getattr(reference, "unit", "samples") == "samples":
+    if ctx.reference_seq_len is not None and reference.unit == "samples":
         # The reference batch counts sequences of reference_seq_len tokens: hand it to the
         # recommender in tokens, so its half-life rule compares tokens as the check's does.
         if ctx.batch.seq_len is None:
@@ -131,16 +136,17 @@ def _recommendation(
     return rec, None
 
 
-def _verdict(ctx: CheckContext) -> Any:
+def _verdict(ctx: CheckContext) -> Verdict | None:
     """The shared verdict (:func:`adamcheck.recommend._verdict.verdict`) on the config's betas."""
-    if not ctx.betas_usable() or ctx.batch.sequences is None:
+    betas = ctx.usable_betas()
+    if betas is None or ctx.batch.sequences is None:
         return None
     from ..recommend._verdict import verdict
 
     rec = ctx.recommendation
-    ms = getattr(rec, "measurements", None)
+    ms = None if rec is None else rec.measurements
     state = ctx.setup.state_dtype
-    return verdict(ctx.batch.sequences, ctx.beta1, ctx.beta2, reference=ctx.reference,  # type: ignore[arg-type]
+    return verdict(ctx.batch.sequences, betas[0], betas[1], reference=ctx.reference,
                    tokens_per_sample=ctx.batch.seq_len, planned_steps=ctx.planned_steps,
                    upper_ratio=ctx.upper_ratio, domain=ctx.domain, domain_how=ctx.domain_how,
                    measurements=ctx.measurements if ms is None else ms, eps=ctx.eps,
@@ -148,7 +154,7 @@ def _verdict(ctx: CheckContext) -> Any:
                    grad_rms=ctx.grad_rms)
 
 
-def _smallest_gradients(laws: Sequence[Any]) -> Any:
+def _smallest_gradients(laws: Sequence[GradientLaw]) -> GradientLaw:
     """The sampled point whose typical sqrt(E g^2) is smallest: where eps matters most."""
     import numpy as np
 
@@ -230,7 +236,7 @@ def check_setup(
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
     ctx.verdict = _verdict(ctx)
-    laws = getattr(ctx.recommendation, "laws", None)
+    laws = None if ctx.recommendation is None else ctx.recommendation.laws
     if laws:
         ctx.gradient_law = _smallest_gradients(laws)
     findings: list[Finding] = []
@@ -245,7 +251,7 @@ def check_setup(
         reference_seq_len=reference_seq_len,
         planned_steps=steps,
         planned_steps_how=how,
-        recommendation=rec.to_dict() if rec is not None and hasattr(rec, "to_dict") else None,
+        recommendation=rec.to_dict() if rec is not None else None,
         verdict=ctx.verdict,
         domain=dom,
         domain_how=dom_how,
