@@ -10,17 +10,20 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from .._errors import AdamCheckError, DataError, InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
 from .._measurement import Measurement
-from .._validate import check_positive_float, check_positive_int
+from .._validate import check_beta, check_nonnegative_float, check_positive_float, check_positive_int
+from ..recommend import recommend
+from ..recommend._eps import normal_state_dtype
+from ..recommend._evidence import normal_domain
+from ..recommend._recommend import Recommendation
+from ..recommend._verdict import DEFAULT_UPPER_RATIO, Verdict, verdict
 from ._batch import EffectiveBatch, effective_batch
 from ._load import read_config
 from ._report import CheckReport
 from ._rules import RULES, CheckContext, Finding, typed
 from ._setup import TrainingSetup, apply_overrides
 
-if TYPE_CHECKING:  # annotations only: the recommender and NumPy load when a rule needs them
+if TYPE_CHECKING:  # annotations only: NumPy loads when a rule needs the gradients
     from .._laws import GradientLaw
-    from ..recommend._recommend import Recommendation
-    from ..recommend._verdict import Verdict
 
 __all__ = ["check_setup", "check_config", "check_values", "planned_steps", "run_domain"]
 
@@ -83,8 +86,6 @@ def run_domain(setup: TrainingSetup, domain: str | None = None) -> tuple[str | N
         >>> run_domain(TrainingSetup(format="hf"))[0] is None
         True
     """
-    from ..recommend._evidence import normal_domain
-
     if domain is not None:
         return normal_domain(domain), "given (--domain)"
     if setup.seq_len is not None:
@@ -101,8 +102,6 @@ def _recommendation(
     """Call :func:`adamcheck.recommend.recommend` for this batch; else say why not."""
     if not ctx.betas_usable() or ctx.batch.sequences is None:
         return None, "betas or batch size unknown"
-    from ..recommend import recommend
-
     reference = ctx.reference
     if ctx.reference_seq_len is not None and reference.unit == "samples":
         # The reference batch counts sequences of reference_seq_len tokens: hand it to the
@@ -141,8 +140,6 @@ def _verdict(ctx: CheckContext) -> Verdict | None:
     betas = ctx.usable_betas()
     if betas is None or ctx.batch.sequences is None:
         return None
-    from ..recommend._verdict import verdict
-
     rec = ctx.recommendation
     ms = None if rec is None else rec.measurements
     state = ctx.setup.state_dtype
@@ -205,8 +202,6 @@ def check_setup(
         reference = replace(reference, seq_len=reference_seq_len)
     if dataset_size is not None:
         setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
-    from ..recommend._verdict import DEFAULT_UPPER_RATIO
-
     upper_ratio = DEFAULT_UPPER_RATIO if upper_ratio is None else check_positive_float(upper_ratio, "upper_ratio")
     if gradients is not None:
         from ..noise._source import opened_gradients
@@ -298,8 +293,6 @@ def check_config(
         >>> r.batch.sequences, r.exit_code
         (32, 0)
     """
-    from ..recommend._eps import normal_state_dtype
-
     setup = read_config(paths, format, preset=preset, accumulation=accumulation)
 
     def positive(value: int | None, name: str) -> int | None:
@@ -361,9 +354,6 @@ def check_values(
         >>> check_values(eps=1e-8, state_dtype="fp16").exit_code                  # eps alone is judged too
         1
     """
-    from .._validate import check_beta, check_nonnegative_float
-    from ..recommend._eps import normal_state_dtype
-
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
     core = {"batch_size": batch_size, "beta1": beta1, "beta2": beta2}
     missing = [k for k, v in core.items() if v is None]

@@ -66,8 +66,10 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
+from .._answer import beta_text
 from .._diagnostics import Diagnostic
 from .._halflife import BetaReference, half_life_beta2, memory_steps
+from ..recommend._eps import eps_diagnostics
 from ._batch import EffectiveBatch
 from ._setup import TrainingSetup
 
@@ -188,8 +190,6 @@ def _g(x: float) -> str:
 
 def _b(x: float) -> str:
     """A beta with enough digits to tell it from 1 (0.99987, never "1")."""
-    from .._answer import beta_text
-
     return beta_text(x)
 
 
@@ -374,8 +374,6 @@ def rule_monitor(ctx: CheckContext) -> list[Finding]:
 def rule_eps_precision(ctx: CheckContext) -> list[Finding]:
     """Risk when eps rounds to 0 in an fp16 optimizer state; advice when eps is large against --grad-rms."""
     if ctx.verdict is None:  # eps needs neither the betas nor the batch
-        from ..recommend._eps import eps_diagnostics
-
         state = ctx.setup.state_dtype
         return eps_diagnostics(ctx.eps, None if state is None else state.value,
                                state_source="" if state is None else state.source, beta2=ctx.beta2

@@ -18,13 +18,16 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._quiet import numpy_quiet
+from .._files import check_input_file
 from .._laws import GradientLaw
-from .._progress import Progress
 from .._limits import check_count, check_work
+from .._progress import Progress
+from .._quiet import numpy_quiet
 from .._validate import check_finite_float, check_nonnegative_int, check_positive_int, check_seed
 from ._accumulate import AccumulatorConfig, accumulate, make_config
 from ._constants import NoiseConstants, noise_constants
+from ._meta import GradientFileMeta
+from ._npz import write_npz
 from ._sampling import (
     PartitionConstants,
     TwoBatchEstimate,
@@ -34,7 +37,6 @@ from ._sampling import (
     sample_minibatches,
     two_batch_estimate,
 )
-from ._meta import GradientFileMeta
 from ._scale import GradientScale
 from ._source import opened_gradients
 
@@ -503,15 +505,11 @@ def save_laws(path: str | os.PathLike, laws: list[GradientLaw]) -> Path:
         arrays[k] = np.asarray(first.meta[k])
     for k in ("reduction", "matched_moments"):
         arrays[k] = np.asarray(str(first.meta[k]))
-    from ._npz import write_npz
-
     return write_npz(path, arrays)
 
 
 def load_laws(path: str | os.PathLike) -> list[GradientLaw]:
     """Read laws written by :func:`save_laws` (``allow_pickle=False``)."""
-    from .._files import check_input_file
-
     path = check_input_file(path, "law file", fix="give the .npz written by save_laws or --laws-out")
     try:
         with np.load(path, allow_pickle=False) as z:

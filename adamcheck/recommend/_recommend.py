@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from .._answer import beta_text
 from .._errors import DataError, InvalidParameterError
-from .._quiet import numpy_quiet
-from .._shown import shown_repr
+from .._files import check_input_file
 from .._halflife import (
     DEFAULT_REFERENCE,
     PRACTICE_CLAMP,
@@ -43,14 +43,11 @@ from .._halflife import (
     half_life_beta2,
     parse_reference,
 )
-from .._validate import (
-    check_beta,
-    check_nonnegative_float,
-    check_positive_int,
-    check_seed,
-)
-from .._answer import beta_text
 from .._measurement import Measurement
+from .._quiet import numpy_quiet
+from .._shown import shown_repr
+from .._validate import as_real_array, check_beta, check_nonnegative_float, check_positive_int, check_seed, from_tensor
+from ..theory import shi_min_beta2, theorem22_order_scale
 from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
@@ -182,14 +179,10 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
     if n is None:
         return ProvableLens(n, d, d1, "needs the number of mini-batches n = N/B: give the dataset size "
                             "(or gradients)")
-    from ..theory import theorem22_order_scale
-
     scale = theorem22_order_scale(n, beta1, "2026")
     if d is None or d1 is None or not math.isfinite(d1):
         return ProvableLens(n, d, d1, "Shi et al.'s explicit condition needs d and D1: give gradients",
                             theorem22_scale=scale)
-    from ..theory import shi_min_beta2
-
     here = shi_min_beta2(n, d, d1, beta1, d1_convention="mean")
     rms = shi_min_beta2(n, d, d1, 0.0, d1_convention="mean") if beta1 > 0 else here
     if here.feasible:
@@ -205,8 +198,6 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
 # -- lens 2: calibrated ---------------------------------------------------------------------
 def _gradient_input(gradients: Any) -> Any:
     """What :func:`adamcheck.noise.estimate` accepts: an array, a GradientSource, or checked paths."""
-    from .._files import check_input_file
-    from .._validate import as_real_array, from_tensor
     from ..noise import GradientSource
 
     if isinstance(gradients, (str, Path, bytes)):
@@ -267,8 +258,6 @@ class CalibratedLens:
         return out
 
     def with_sizes(self, points: int, d: int) -> "CalibratedLens":
-        from dataclasses import replace
-
         return replace(self, points=points, d=d)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._plotting import PHASE_COLOURS, pyplot, save_figure
 from .._validate import check_betas_array, check_positive_int
 from ..problems._base import Problem
 from ._settings import _NO_SEED, AdamSettings, RunPlan, phase_seeds
@@ -301,7 +302,6 @@ class PhaseGrid:
                 "this sweep has several batch sizes and several beta1 or lr values: draw one panel "
                 "with grid.select(batch_size=..., lr=...).plot(path) or grid.plot_batch(path, beta1=..., lr=...)"
             )
-        from .._plotting import PHASE_COLOURS, pyplot, save_figure
         from matplotlib.colors import LinearSegmentedColormap
 
         plt = pyplot()
@@ -357,7 +357,6 @@ class PhaseGrid:
         Args:
             boundary: optional (batch sizes, beta2*) curve, e.g. a predicted boundary.
         """
-        from .._plotting import PHASE_COLOURS, pyplot, save_figure
         from matplotlib.colors import LinearSegmentedColormap
 
         if not self.is_sweep:
