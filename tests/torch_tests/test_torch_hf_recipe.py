@@ -58,16 +58,10 @@ def test_the_guide_trainer_recipe_runs_as_written(root, tmp_path, monkeypatch, r
     with np.load(tmp_path / "monitor.npz", allow_pickle=False) as f:
         meta = GradientFileMeta.from_mapping(f, "monitor.npz")
     assert (meta.batch_size, meta.row_batch_size, meta.beta2, meta.planned_steps, meta.seq_len) == (8, 8, 0.95, 300, 32)
-    # 4. recommend, as written; on a tree whose recommend still requires --batch-size (before
-    # the gradient-file loader reads it from the file) that is an expected failure, said so
+    # 4. recommend, as written (the standalone example test leaves recipes to this test)
     argv = shlex.split(command)
     assert argv[:3] == ["adamcheck", "recommend", "--gradients"]
     code_, stdout, stderr = run_cli(*argv[1:])
-    if code_ == 2 and "Missing option '--batch-size'" in stderr:
-        code_, stdout, stderr = run_cli(*argv[1:], "--batch-size", "8")  # the file is read right with it
-        assert code_ in (0, 1), stderr
-        pytest.xfail("recommend on this tree still requires --batch-size; the gradient-file loader makes it "
-                     "the file's")
     assert code_ in (0, 1), stderr
     # the batch, beta1, sequence length and planned steps come from the file the monitor wrote
     assert "batch 8 x 32" in stdout and "planned_steps 300 taken from monitor.npz" in " ".join(stdout.split())
