@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._errors import InvalidParameterError
-from .._plotting import PHASE_COLOURS, pyplot, save_figure
+from .. import _plotting  # as a module: callers (and tests) may swap save_figure
 from .._validate import check_betas_array, check_positive_int
 from ..problems._base import Problem
 from ._settings import _NO_SEED, AdamSettings, RunPlan, phase_seeds
@@ -304,10 +304,10 @@ class PhaseGrid:
             )
         from matplotlib.colors import LinearSegmentedColormap
 
-        plt = pyplot()
+        plt = _plotting.pyplot()
         score = self.converged - self.diverged  # -1 red ... +1 blue
         cmap = LinearSegmentedColormap.from_list(
-            "phase", [PHASE_COLOURS["diverged"], PHASE_COLOURS["undecided"], PHASE_COLOURS["converged"]]
+            "phase", [_plotting.PHASE_COLOURS["diverged"], _plotting.PHASE_COLOURS["undecided"], _plotting.PHASE_COLOURS["converged"]]
         )
         fig, ax = plt.subplots(figsize=(6.4, 5.0))
         # pcolormesh needs monotone axes: draw in sorted order so no column is lost.
@@ -339,7 +339,7 @@ class PhaseGrid:
         cbar.ax.set_yticklabels(["diverged", "mixed/undecided", "converged"])
         ax.legend(loc="lower right", fontsize=8)
         ax.set_title(title or self.settings.get("title", "Adam phase diagram"), fontsize=10)
-        return save_figure(fig, path)
+        return _plotting.save_figure(fig, path)
 
 
     def plot_batch(
@@ -363,10 +363,10 @@ class PhaseGrid:
             raise InvalidParameterError("plot_batch needs a sweep (phase_sweep) grid: use plot")
         k = self._axis_index(self.beta1, beta1, "beta1")
         j = self._axis_index(self.lr, lr, "lr")
-        plt = pyplot()
+        plt = _plotting.pyplot()
         score = (self.converged - self.diverged)[:, j, :, k].T  # (beta2, B)
         cmap = LinearSegmentedColormap.from_list(
-            "phase", [PHASE_COLOURS["diverged"], PHASE_COLOURS["undecided"], PHASE_COLOURS["converged"]]
+            "phase", [_plotting.PHASE_COLOURS["diverged"], _plotting.PHASE_COLOURS["undecided"], _plotting.PHASE_COLOURS["converged"]]
         )
         fig, ax = plt.subplots(figsize=(6.4, 5.0))
         x = np.log2(self.batch_size.astype(float))
@@ -392,7 +392,7 @@ class PhaseGrid:
         default = (f"{self.settings.get('title', 'Adam on real training')}: beta1 = {self.beta1[k]:g}, "
                    f"lr = {self.lr[j]:g}, budget = {self.budget}")
         ax.set_title(title or default, fontsize=10)
-        return save_figure(fig, path)
+        return _plotting.save_figure(fig, path)
 
 
 def phase_grid(
