@@ -1,8 +1,9 @@
 """Every docstring example under adamcheck/ runs and prints what it shows.
 
 One test per module, found by walking the package, so a new module's examples are
-tested without anyone listing it. Examples that use torch or transformers are skipped
-only when that package is not importable, and the skip says so.
+tested without anyone listing it. Examples that use torch, transformers, jax or optax
+(and modules that import jax) are skipped only when that package is not importable, and
+the skip says so.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import adamcheck
 
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-OPTIONAL = ("torch", "transformers")
+OPTIONAL = ("torch", "transformers", "jax", "optax")
 
 
 def _module_names() -> list[str]:
@@ -42,7 +43,12 @@ def test_every_module_is_walked():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name, tmp_path, monkeypatch):
-    module = importlib.import_module(name)
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:  # adamcheck.optax's modules import jax and optax at the top
+        if exc.name not in OPTIONAL + ("jaxlib",):
+            raise
+        pytest.skip(f"{name}: needs {exc.name}, which is not installed")
     tests = [t for t in doctest.DocTestFinder(exclude_empty=True).find(module, name) if t.examples]
     if not tests:
         return

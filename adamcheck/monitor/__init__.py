@@ -17,6 +17,9 @@ manner of optax's init/update):
 * :func:`first_analysis_step` / :func:`next_analysis_step`: when to analyse (early, then
   within a budget of the measured step time).
 * :class:`MonitorReport`: the typed report; ``str(report)`` is the verdict in three lines.
+* :class:`GroupSpec`, :func:`analyse_groups`, :func:`group_findings`: beta2* of parameter
+  groups whose effective batch is not the global one (MoE experts, embedding rows) and the
+  rule on them (:mod:`adamcheck.monitor._groups`).
 
 Nothing here imports torch.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 from ._analysis import (BatchFinding, DriftAtBetas, NoiseScale, TwoBatchSums, Window, WindowAnalysis,
                         analyse_window, predict_beta2_star, window_law)
+from ._groups import GroupAnalysis, GroupSpec, analyse_groups, group_findings
 from ._judge import LossRecord, MonitorDiagnostic, Spike, StepRecord, judge, monitor_measurement
 from ._report import MonitorReport, report_metrics
 from ._schedule import Costs, first_analysis_step, next_analysis_step
@@ -32,8 +36,9 @@ from ._settings import DRIFT_OPTIONS, MonitorSettings, RunInfo
 from ._walkoff import MeanGradient, WalkOff, WindowLoss, walk_off
 
 __all__ = [
-    "BatchFinding", "Costs", "DRIFT_OPTIONS", "DriftAtBetas", "LossRecord", "MeanGradient", "MonitorDiagnostic",
+    "BatchFinding", "Costs", "DRIFT_OPTIONS", "DriftAtBetas", "GroupAnalysis", "GroupSpec", "LossRecord", "MeanGradient", "MonitorDiagnostic",
     "MonitorReport", "MonitorSettings", "NoiseScale", "RunInfo", "Spike", "StepRecord", "TwoBatchSums", "WalkOff",
-    "Window", "WindowAnalysis", "WindowLoss", "analyse_window", "first_analysis_step", "judge", "monitor_measurement",
+    "Window", "WindowAnalysis", "WindowLoss", "analyse_groups", "analyse_window", "first_analysis_step",
+    "group_findings", "judge", "monitor_measurement",
     "next_analysis_step", "predict_beta2_star", "report_metrics", "walk_off", "window_law",
 ]

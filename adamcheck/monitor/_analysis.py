@@ -159,6 +159,8 @@ class WindowAnalysis:
         noise: the two-batch numbers.
         no_gradient: the window was empty (no finite gradient recorded since the previous
             analysis) or every entry was 0: nothing to analyse.
+        groups: beta2* of the declared parameter groups at their effective batch
+            (:class:`~adamcheck.monitor.GroupAnalysis`; empty: no groups declared).
     """
 
     step: int
@@ -173,6 +175,7 @@ class WindowAnalysis:
     nonfinite_losses: int = 0
     noise: NoiseScale = NoiseScale()
     no_gradient: bool = False
+    groups: tuple[Any, ...] = ()
 
     @property
     def own(self) -> BatchFinding | None:

@@ -58,6 +58,8 @@ class MonitorReport:
         measurement: the monitor's beta2 finding as a :class:`~adamcheck._measurement.Measurement`
             (what its saved file states).
         enabled: False once the monitor has switched itself off after an internal error.
+        groups: beta2* of each declared parameter group at its effective batch, from the
+            last analysis (:class:`~adamcheck.monitor.GroupAnalysis`; empty: none declared).
     """
 
     step: int
@@ -97,6 +99,7 @@ class MonitorReport:
     notes: tuple[str, ...]
     measurement: Measurement
     enabled: bool = True
+    groups: tuple[Any, ...] = ()
 
     @property
     def warnings(self) -> tuple[MonitorDiagnostic, ...]:
@@ -155,6 +158,9 @@ class MonitorReport:
                        "sign of walking off (report.notes)")
         else:
             finding = f"beta2* = {_g(self.beta2_critical)} {where}: beta2 = {self.beta2:g} is above it"  # type: ignore[arg-type]
+        advice = [d for d in self.diagnostics if d.level is Level.ADVICE and d.change]
+        if advice:  # a parameter group that needs a longer memory (adamcheck.monitor._groups)
+            return head, finding, f"Advice: {'; '.join(d.change for d in advice)}{tail}."
         return head, finding, f"Nothing to change{tail}."
 
     def __str__(self) -> str:
@@ -185,4 +191,7 @@ def report_metrics(report: Any) -> dict[str, float]:
     }
     for batch, value in report.beta2_critical_by_batch:
         out[f"beta2_critical_at_{batch}"] = value
+    for g in getattr(report, "groups", ()):
+        out[f"beta2_critical/{g.name}"] = g.beta2_critical
+        out[f"tokens_per_step/{g.name}"] = g.tokens_per_step
     return {f"adamcheck/{k}": float(v) for k, v in out.items() if v is not None and v == v and abs(v) != float("inf")}

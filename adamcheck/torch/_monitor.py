@@ -49,41 +49,26 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import numbers
 import os
-import time
-import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-import numpy as np
-
-from .._diagnostics import Level
-from .._errors import AdamCheckWarning, DataError, InvalidParameterError
-from .._files import check_output_path, os_reason
+from .._errors import AdamCheckWarning, InvalidParameterError
 from .._shown import shown_repr
 from .._validate import check_positive_int
-from ..monitor import (LossRecord, MonitorDiagnostic, MonitorReport, MonitorSettings, RunInfo, StepRecord,
-                       Window, WindowAnalysis, WindowLoss, analyse_window, first_analysis_step, judge,
-                       monitor_measurement, next_analysis_step, predict_beta2_star, report_metrics, window_law)
-from ..monitor._schedule import Costs
-from ..monitor._walkoff import window_loss
-from ._recorder import Recorder, _RunningMedian
-from ._sample import CoordinateSample, choose_coordinates, import_torch, save_sampled_gradients
+from ..monitor import (GroupSpec, MonitorReport, MonitorSettings, RunInfo, WindowAnalysis, predict_beta2_star,
+                       report_metrics, window_law)
+from ..monitor._groups import resolve_groups
+from ..monitor._host import LOGGER, MonitorHost
+from ._recorder import Recorder
+from ._sample import CoordinateSample, choose_coordinates, import_torch
 
-__all__ = ["AdamCheckWarning", "GradientMonitor", "MonitorReport", "MonitorSettings", "predict_beta2_star",
-           "report_metrics", "window_law"]
-
-LOGGER = logging.getLogger("adamcheck")
-# a library logs; the application decides where to: without this, Python's last-resort
-# handler prints every warning a second time next to warnings.warn's own line
-LOGGER.addHandler(logging.NullHandler())
+__all__ = ["AdamCheckWarning", "GradientMonitor", "LOGGER", "MonitorReport", "MonitorSettings",
+           "predict_beta2_star", "report_metrics", "window_law"]
 
 WRITER = "adamcheck.torch.GradientMonitor"
-#: losses kept as tensors before they are read in one go (one synchronisation per this many)
-_LOSS_CHUNK = 1024
 
 
 def _adam_family(optimizer: Any) -> str | None:
@@ -146,7 +131,7 @@ def _number(value: Any) -> float | None:
     return v if math.isfinite(v) and v >= 0 else None
 
 
-class GradientMonitor:
+class GradientMonitor(MonitorHost):
     """Watch Adam's statistics during training; see the module docstring for what it does.
 
     Args:
@@ -163,6 +148,11 @@ class GradientMonitor:
         accumulation_steps: backward calls per step, if known: micro-batches are then
             gathered from the first step (otherwise from the second step on which the
             monitor has seen more than one backward call).
+        groups: ``{name: GroupSpec(...)}``, parameter groups whose effective batch is not
+            the global one (MoE experts, embedding rows): each analysis also gives beta2* per
+            group at its effective batch (``report().groups``) and warns when the group's beta2
+            is below it (:mod:`adamcheck.monitor._groups`; token counts per step with
+            :meth:`observe_tokens`). Names are those of ``model.named_parameters()``.
         **options: shortcuts for :class:`~adamcheck.monitor.MonitorSettings` fields
             (``coordinates``, ``every``, ``budget``, ``window``, ``multiples``, ``warn``...),
             applied on top of ``settings``.
@@ -170,8 +160,9 @@ class GradientMonitor:
     Raises:
         InvalidParameterError: an optimizer it cannot follow (not Adam-family, SparseAdam,
             Adamax), parameters sharded by FSDP or DeepSpeed ZeRO, no trainable parameters,
-            a ``model`` without ``named_parameters``, or a bad setting (an unknown option or
-            drift option included).
+            a ``model`` without ``named_parameters``, a bad setting (an unknown option or
+            drift option included), or a group that names no parameter or has no sampled
+            coordinate.
 
     Example:
         >>> import torch
@@ -188,9 +179,15 @@ class GradientMonitor:
         Nothing to change yet (1 note: report.notes).
     """
 
+    writer = WRITER
+    label = "GradientMonitor"
+    no_small_batches_note = ("no two-batch noise scale: it needs gradient accumulation (micro-batches) or DDP "
+                             "(attach_ddp)")
+
     def __init__(self, optimizer: Any, batch_size: int, *, settings: MonitorSettings | None = None,
                  model: Any = None, names: Sequence[str] | None = None, planned_steps: int | None = None,
-                 seq_len: int | None = None, accumulation_steps: int | None = None, **options: Any) -> None:
+                 seq_len: int | None = None, accumulation_steps: int | None = None,
+                 groups: Mapping[str, GroupSpec] | None = None, **options: Any) -> None:
         torch = import_torch()
         self._torch = torch
         if settings is not None and not isinstance(settings, MonitorSettings):
@@ -231,17 +228,17 @@ class GradientMonitor:
         pnames = self._names(params, pnames, model, names)
         group0 = optimizer.param_groups[0]
         beta1, beta2 = (float(b) for b in group0["betas"])
-        self.run = RunInfo(batch_size=batch_size, beta1=beta1, beta2=beta2, eps=_number(group0.get("eps")) or 0.0,
-                           lr=_number(group0.get("lr")), weight_decay=_number(group0.get("weight_decay")),
-                           planned_steps=planned_steps, seq_len=seq_len, optimizer=type(optimizer).__name__)
-        self._notes: list[str] = []
+        run = RunInfo(batch_size=batch_size, beta1=beta1, beta2=beta2, eps=_number(group0.get("eps")) or 0.0,
+                      lr=_number(group0.get("lr")), weight_decay=_number(group0.get("weight_decay")),
+                      planned_steps=planned_steps, seq_len=seq_len, optimizer=type(optimizer).__name__)
+        notes = []
         if any(tuple(float(b) for b in grp["betas"]) != (beta1, beta2) for grp in optimizer.param_groups):
-            self._notes.append("param groups have different betas: statistics use the first group's")
+            notes.append("param groups have different betas: statistics use the first group's")
         s = self.settings
-        self.sample: CoordinateSample = choose_coordinates(
+        sample: CoordinateSample = choose_coordinates(
             [(n, p.numel()) for n, p in zip(pnames, params)], s.coordinates, seed=s.seed,
             floor_per_tensor=s.floor_per_tensor)
-        tracked = [(p, torch.as_tensor(i, device=p.device)) for p, i in zip(params, self.sample.per_tensor()) if i.size]
+        tracked = [(p, torch.as_tensor(i, device=p.device)) for p, i in zip(params, sample.per_tensor()) if i.size]
         # m, v can be replayed from the recorded gradients when the gradient is what Adam
         # averages: no L2 weight decay folded into it (AdamW's decay is decoupled), no
         # amsgrad/maximize; otherwise they are read from the optimizer every step
@@ -252,31 +249,16 @@ class GradientMonitor:
             for grp in optimizer.param_groups)
         accumulating = accumulation_steps is not None and check_positive_int(
             accumulation_steps, "accumulation_steps") >= 2
-        self.enabled = True
-        self.error: str | None = None
-        self.recorder = Recorder(torch, optimizer, tracked, beta1=beta1, beta2=beta2, eps=self.run.eps,
-                                 replay=replay, history=s.history, spike_factor=s.spike_factor,
-                                 spike_window=s.spike_window, accumulating=accumulating,
-                                 micro_batches=s.micro_batches, batch_size=self.run.batch_size, fail=self._fail)
-        self.k = self.recorder.k
-        self._analyses: list[WindowAnalysis] = []
-        self._emitted: set[tuple[str, int]] = set()
-        # observed losses: read in chunks (tensors stay on their device until then)
-        self._pending: list[tuple[int, Any]] = []
-        self._window_losses: list[float] = []
-        self._start_losses: list[float] = []
-        self._losses_observed = 0
-        self._nonfinite_losses = 0
-        self._window_nonfinite = 0
-        self._first_nonfinite_loss: int | None = None
-        # costs: wall-clock time of training steps (the monitor's own left out) and of the monitor
-        self._intervals = _RunningMedian(63)
-        self._t_exit: float | None = None
-        self._record_seconds = 0.0
-        self._spent = 0.0
-        self._train_seconds = 0.0
-        self._last_analysis_seconds = 0.0
-        self._next: int | None = first_analysis_step(s, planned_steps)
+        self.enabled = True  # read by the recorder's hooks through _fail
+        recorder = Recorder(torch, optimizer, tracked, beta1=beta1, beta2=beta2, eps=run.eps, replay=replay,
+                            history=s.history, spike_factor=s.spike_factor, spike_window=s.spike_window,
+                            accumulating=accumulating, micro_batches=s.micro_batches, batch_size=run.batch_size,
+                            fail=self._fail)
+        beta2_of = {id(p): float(grp["betas"][1]) for grp in optimizer.param_groups for p in grp["params"]}
+        resolved = resolve_groups(groups, sample, [p.numel() // p.shape[0] if p.dim() else 1 for p in params],
+                                  [beta2_of[id(p)] for p in params])
+        self._start(s, run, recorder, sample, notes, resolved)
+        self.recorder: Recorder = recorder
         self._handles = [optimizer.register_step_post_hook(self._post)]
 
     @staticmethod
@@ -297,72 +279,14 @@ class GradientMonitor:
             return [str(n) for n in names]
         return pnames
 
-    # -- properties ------------------------------------------------------------------------------
-    @property
-    def step(self) -> int:
-        """Optimizer steps seen."""
-        return self.recorder.steps
-
-    @property
-    def analyses(self) -> tuple[WindowAnalysis, ...]:
-        """Every analysis so far, in order."""
-        return tuple(self._analyses)
-
-    @property
-    def last_analysis(self) -> WindowAnalysis | None:
-        """The latest analysis (None: none yet)."""
-        return self._analyses[-1] if self._analyses else None
-
-    @property
-    def costs(self) -> Costs:
-        """What the monitor has measured of its cost (wall clock; :class:`~adamcheck.monitor.Costs`)."""
-        return Costs(step_seconds=self._step_seconds(), record_seconds=self._record_seconds / max(1, self.step),
-                     analysis_seconds=self._last_analysis_seconds, spent_seconds=self._spent,
-                     train_seconds=self._train_seconds)
-
-    @property
-    def next_analysis(self) -> int | None:
-        """The step of the next analysis (None: none planned)."""
-        return self._next
-
     # -- never break training ---------------------------------------------------------------------
-    def _fail(self, exc: BaseException) -> None:
-        """An internal error: one warning, one log line, and the monitor switches itself off."""
-        if not self.enabled:
-            return
-        self.enabled = False
-        self.error = f"{type(exc).__name__}: {exc}"
+    def _switched_off(self) -> None:
         # the hooks stay registered but do nothing (removing one while torch iterates over
         # its hooks would itself raise inside step() or backward())
         self.recorder.active = False
-        message = (f"adamcheck's GradientMonitor hit an internal error at step {self.step} and switched itself off; "
-                   f"training goes on ({self.error}); please report it")
-        LOGGER.error("adamcheck: %s", message)
-        if self.settings.warn:
-            warnings.warn(message, AdamCheckWarning, stacklevel=3)
 
     def _post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        if not self.enabled:
-            return
-        t0 = time.perf_counter()
-        if self._t_exit is not None:
-            interval, typical = t0 - self._t_exit, self._intervals.median()
-            # a pause (evaluation, a checkpoint) is not training: a step counts at most 3 typical steps
-            self._train_seconds += interval if typical != typical else min(interval, 3.0 * typical)
-            self._intervals.push(interval)
-        analysed = 0.0
-        try:
-            # a jump is a warning only outside beta1 < sqrt(beta2); inside, the judge only counts it
-            if self.recorder.on_step() and not self.run.paper_condition:
-                self._judge_and_emit()
-            if self._next is not None and self.step >= self._next:
-                analysed = self._analyse()
-        except Exception as exc:  # noqa: BLE001 - nothing may raise out of optimizer.step()
-            self._fail(exc)
-        t1 = time.perf_counter()
-        self._record_seconds += t1 - t0 - analysed
-        self._spent += t1 - t0 - analysed
-        self._t_exit = t1
+        self._on_step(self.recorder.on_step)
 
     # -- analysis ----------------------------------------------------------------------------------
     def analyse(self) -> WindowAnalysis | None:
@@ -374,60 +298,7 @@ class GradientMonitor:
         Returns:
             the analysis (None when the monitor is switched off).
         """
-        if not self.enabled:
-            return None
-        try:
-            self._analyse()
-        except Exception as exc:  # noqa: BLE001 - the monitor must never stop a training loop
-            self._fail(exc)
-            return None
-        return self._analyses[-1]
-
-    def _analyse(self) -> float:
-        """One analysis; returns its wall-clock seconds.
-
-        Under DDP its two collectives (the two-batch sums, then the next step and a failure
-        flag) are reached by every rank even when this rank's own part fails, so one rank's
-        error switches every rank's monitor off instead of leaving the others waiting.
-        """
-        t = time.perf_counter()
-        rec, s, run = self.recorder, self.settings, self.run
-        error: BaseException | None = None
-        try:
-            rec.catch_up()
-            rec.sync_moments()  # replace the replayed m, v by the optimizer's own
-        except Exception as exc:  # noqa: BLE001 - reported after the collectives below
-            error = exc
-        sums = rec.take_sums()
-        nxt: int | None = None
-        if error is None:
-            try:
-                rows, _ = rec.window(s.window)
-                loss, nonfinite = self._take_window_losses()
-                window = Window(rows=rows, step=self.step, batch_size=run.batch_size, beta1=run.beta1,
-                                beta2=run.beta2, eps=run.eps, loss=loss, nonfinite_losses=nonfinite, sums=sums)
-                self._analyses.append(analyse_window(window, s))
-                self._judge_and_emit()
-                seconds = time.perf_counter() - t
-                costs = Costs(step_seconds=self._step_seconds(),
-                              record_seconds=self._record_seconds / max(1, self.step), analysis_seconds=seconds,
-                              spent_seconds=self._spent + seconds, train_seconds=self._train_seconds)
-                nxt = next_analysis_step(self.step, s, costs)
-            except Exception as exc:  # noqa: BLE001 - reported after the collective below
-                error = exc
-        self._next, failed_elsewhere = self._agree(nxt, error is not None)
-        seconds = time.perf_counter() - t
-        self._spent += seconds
-        self._last_analysis_seconds = seconds
-        if error is not None:
-            raise error
-        if failed_elsewhere:
-            raise RuntimeError("the monitor of another rank failed at this analysis")
-        return seconds
-
-    def _step_seconds(self) -> float | None:
-        m = self._intervals.median()
-        return m if m == m else None
+        return super().analyse()
 
     def _agree(self, nxt: int | None, failed: bool) -> tuple[int | None, bool]:
         """Under DDP every rank must analyse at the same step: the latest one proposed, and
@@ -468,15 +339,44 @@ class GradientMonitor:
             ...
             adamcheck._errors.InvalidParameterError: observe_loss(loss): loss = '0.5' is not a number...
         """
-        value = self._check_loss(loss)
-        if not self.enabled:
-            return
-        self._pending.append((self.step, value))
-        if len(self._pending) >= _LOSS_CHUNK:
-            try:
-                self._read_pending()
-            except Exception as exc:  # noqa: BLE001 - the monitor must never stop a training loop
-                self._fail(exc)
+        self._observe_loss(loss)
+
+    def observe_tokens(self, counts: Mapping[str, Any]) -> None:
+        """Record how many tokens each declared group received this step (its effective batch).
+
+        ``counts``: ``{group name: count}``, a number or a one-element tensor (the router's
+        count for an expert, the occurrences of the group's token ids in the batch for
+        embedding rows), in the unit of the global batch (module :mod:`adamcheck.monitor._groups`).
+        Call it once per optimizer step; each analysis uses the mean over the steps since
+        the previous one. Tensors are kept as they are and read at the analysis (no
+        synchronisation per step).
+
+        Raises:
+            InvalidParameterError: a name that is not a declared group, or a count that is
+                not one non-negative number.
+
+        Example:
+            >>> import torch
+            >>> from adamcheck.monitor import GroupSpec
+            >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 1))
+            >>> mon = GradientMonitor(torch.optim.Adam(model.parameters()), batch_size=8, model=model,
+            ...                       groups={"rare": GroupSpec("0.weight", rows=[9])})
+            >>> mon.observe_tokens({"rare": torch.tensor(1)})
+            >>> mon.observe_tokens({"common": 3})
+            Traceback (most recent call last):
+            ...
+            adamcheck._errors.InvalidParameterError: observe_tokens: 'common' is not a declared group ('rare'): ...
+        """
+        self._observe_tokens(counts)
+
+    def _check_count(self, count: Any, group: str) -> Any:
+        t = self._torch
+        if isinstance(count, t.Tensor):
+            if count.numel() != 1 or count.is_complex() or count.dtype == t.bool:
+                raise InvalidParameterError(f"observe_tokens: the count of {group!r} is a {count.dtype} tensor of "
+                                            f"{count.numel()} elements: pass one number of tokens")
+            return count.detach().reshape(())
+        return super()._check_count(count, group)
 
     def _check_loss(self, loss: Any) -> Any:
         t = self._torch
@@ -488,30 +388,7 @@ class GradientMonitor:
             if loss.is_complex() or loss.dtype == t.bool:
                 raise InvalidParameterError(f"observe_loss(loss): a {loss.dtype} tensor is not a loss: {fix}")
             return loss.detach().reshape(())
-        if isinstance(loss, np.ndarray) and loss.shape == ():
-            loss = loss.item()
-        if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
-            raise InvalidParameterError(f"observe_loss(loss): loss = {shown_repr(loss)} is not a number: {fix}")
-        try:
-            return float(loss)
-        except (OverflowError, ValueError, TypeError):
-            raise InvalidParameterError(f"observe_loss(loss): loss = {shown_repr(loss)} is too large for a float: "
-                                        f"{fix}") from None
-
-    def _read_pending(self) -> None:
-        """Read the pending losses (one synchronisation for the tensors) into the window's values."""
-        pending, self._pending = self._pending, []
-        for step, v in zip((s for s, _ in pending), self._values([v for _, v in pending])):
-            self._losses_observed += 1
-            if not math.isfinite(v):
-                self._nonfinite_losses += 1
-                self._window_nonfinite += 1
-                if self._first_nonfinite_loss is None:
-                    self._first_nonfinite_loss = step
-                continue
-            self._window_losses.append(v)
-            if len(self._start_losses) < self.settings.start_losses:
-                self._start_losses.append(v)
+        return super()._check_loss(loss)
 
     def _values(self, values: list[Any]) -> list[float]:
         t = self._torch
@@ -521,103 +398,13 @@ class GradientMonitor:
         read = iter(t.stack([x.to(dtype=t.float64, device="cpu") for x in tensors]).tolist())
         return [next(read) if isinstance(v, t.Tensor) else float(v) for v in values]
 
-    def _take_window_losses(self) -> tuple[WindowLoss | None, int]:
-        self._read_pending()
-        loss, nonfinite = window_loss(self._window_losses), self._window_nonfinite
-        self._window_losses, self._window_nonfinite = [], 0
-        return loss, nonfinite
-
-    def _loss_record(self) -> LossRecord:
-        self._read_pending()
-        return LossRecord(observed=self._losses_observed, start=window_loss(self._start_losses),
-                          nonfinite=self._nonfinite_losses, first_nonfinite_step=self._first_nonfinite_loss,
-                          since_analysis=window_loss(self._window_losses))
-
-    # -- the judge ---------------------------------------------------------------------------------
-    def _step_record(self) -> StepRecord:
-        r = self.recorder
-        return StepRecord(steps=r.steps, gradient_steps=r.gradient_steps, nonfinite_steps=r.nonfinite_steps,
-                          first_nonfinite_step=r.first_nonfinite_step, spikes=tuple(r.spikes))
-
-    def _judge(self) -> tuple[MonitorDiagnostic, ...]:
-        return judge(self._analyses, self._loss_record(), self.settings, self.run, self._step_record())
-
-    @property
-    def diagnostics(self) -> tuple[MonitorDiagnostic, ...]:
-        """Every finding so far (:func:`adamcheck.monitor.judge` on the history)."""
-        self.recorder.catch_up()
-        return self._judge()
-
-    def _judge_and_emit(self) -> None:
-        for d in self._judge():
-            key = (d.rule, d.step)
-            if key in self._emitted:
-                continue
-            if d.level is Level.RISK:
-                self._emitted.add(key)
-                LOGGER.warning("adamcheck: %s", d.message)
-                if self.settings.warn:
-                    warnings.warn(d.message, AdamCheckWarning, stacklevel=4)
-            elif d.rule == "no_gradient" and not any(k[0] == "no_gradient" for k in self._emitted):
-                self._emitted.add(key)  # the monitor is blind: said once on the logger
-                LOGGER.warning("adamcheck: %s", d.message)
-
     # -- results -----------------------------------------------------------------------------------
-    def report(self) -> MonitorReport:
-        """The numbers and findings so far (the last analysis, plus per-step records up to now).
+    def _lr_and_decay(self) -> tuple[float | None, float | None]:
+        group0 = self.optimizer.param_groups[0]
+        return _number(group0.get("lr")), _number(group0.get("weight_decay"))
 
-        ``str(report)`` is the verdict in three lines; the fields are for code
-        (:class:`~adamcheck.monitor.MonitorReport`).
-        """
-        rec = self.recorder
-        try:
-            rec.catch_up()
-        except Exception as exc:  # noqa: BLE001 - a report must come back even from a broken monitor
-            self._fail(exc)
-        if self.enabled:
-            self._judge_and_emit()  # a jump found by this catch-up is warned like any other
-        diags = self._judge()
-        losses = self._loss_record()
-        a = self.last_analysis
-        own = a.own if a is not None else None
-        notes = list(self._notes) + rec.notes + [d.message for d in diags if d.level is not Level.RISK]
-        if self.error:
-            notes.append(f"switched off after an internal error at step {self.step}: {self.error}")
-        if a is None and self.enabled:
-            notes.append(f"no analysis yet: the first comes at step {self._next} (or call analyse())")
-        elif a is not None and not a.noise.small_batch:
-            notes.append("no two-batch noise scale: it needs gradient accumulation (micro-batches) or DDP "
-                         "(attach_ddp)")
-        if self._next is None and self.enabled and self.settings.every is None:
-            share = self._record_seconds / max(1, self.step) / (self._step_seconds() or math.inf)
-            notes.append(f"no further analysis planned: the monitor's per-step records alone cost {share:.1%} of a "
-                         f"training step, above its budget of {self.settings.budget:.0%} (a very fast step); pass "
-                         "every=N to analyse every N steps anyway")
-        dirs = list(rec.median.values)
-        finite = lambda x: float(x) if x is not None and math.isfinite(x) else None  # noqa: E731
-        mean = a.mean if a is not None else None
-        return MonitorReport(
-            step=self.step, batch_size=self.run.batch_size, beta1=self.run.beta1, beta2=self.run.beta2,
-            eps=self.run.eps, coordinates=self.k, analysed_step=a.step if a else None, analyses=len(self._analyses),
-            window=a.rows if a else 0, next_analysis=self._next if self.enabled else None,
-            beta2_critical=own.beta2_critical if own else None,
-            beta2_critical_unresolved=bool(own and own.unresolved),
-            beta2_critical_by_batch=tuple((f.batch_size, f.beta2_critical) for f in a.findings) if a else (),
-            paper_condition=self.run.paper_condition,
-            drift_ratio_min=a.drift.minimum if a else None, drift_ratio_median=a.drift.median if a else None,
-            reversed=a.drift.reversed if a else 0, informative=a.drift.informative if a else 0,
-            grad_norm_sq=a.noise.grad_norm_sq if a else None, small_batch=a.noise.small_batch if a else 0,
-            small_batch_source=a.noise.source if a else "", b_simple=a.noise.b_simple if a else None,
-            direction_norm_last=finite(rec.last_dir),
-            direction_norm_median=finite(float(np.median(dirs))) if dirs else None,
-            direction_norm_max_ratio=finite(rec.max_ratio), spikes=len(rec.spikes),
-            mean_grad_sq=mean.resolved if mean else None, mean_grad_noise=mean.noise if mean else None,
-            loss_mean=a.loss.mean if a and a.loss else None, loss_start=losses.start.mean if losses.start else None,
-            gradient_steps=rec.gradient_steps, nonfinite_steps=rec.nonfinite_steps,
-            nonfinite_losses=losses.nonfinite, diagnostics=diags, notes=tuple(notes),
-            measurement=monitor_measurement(self._analyses, losses, self.settings, self.run, self._step_record(),
-                                            source=WRITER),
-            enabled=self.enabled)
+    def _file_dtype(self) -> str:
+        return str(self.recorder.params[0].dtype).replace("torch.", "")
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the kept mini-batch gradients (N steps, k coordinates) as a self-describing ``.npz``.
@@ -639,46 +426,7 @@ class GradientMonitor:
                 a str/PathLike, a NUL byte, a missing folder, not ending in ``.npz``).
             DataError: the operating system refused the write (its reason).
         """
-        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)) or \
-                not isinstance(os.fspath(path), str):
-            raise InvalidParameterError(f"save(path): path = {shown_repr(path)} is not a file name: give a str or "
-                                        "pathlib.Path ending in .npz")
-        target = check_output_path(path, "monitor file", {".npz"})
-        rec = self.recorder
-        if not len(rec.rows):
-            raise InvalidParameterError("the monitor has recorded no step with a gradient yet: train at least one "
-                                        "step before save()")
-        try:
-            rec.catch_up()
-            rec.sync_moments()
-        except Exception as exc:  # noqa: BLE001 - the file is still written from what was recorded
-            self._fail(exc)
-        rows, steps = rec.rows.last()
-        run = self.run
-        m = monitor_measurement(self._analyses, self._loss_record(), self.settings, run, self._step_record(),
-                                source=WRITER)
-        extra: dict[str, Any] = {
-            "writer": WRITER, "monitor_steps": steps, "beta1": run.beta1, "beta2": run.beta2, "eps": run.eps,
-            "steps": self.step, "world_size": rec.world, "monitor_decided": m.decided,
-            "monitor_failed": np.asarray(m.failed, dtype=np.float64),
-            "monitor_trained": np.asarray(m.trained, dtype=np.float64), "monitor_reason": m.reason}
-        group0 = self.optimizer.param_groups[0]
-        lr, wd = _number(group0.get("lr")), _number(group0.get("weight_decay"))
-        if lr:
-            extra["lr"] = lr
-        if wd is not None:
-            extra["weight_decay"] = wd
-        for key in ("planned_steps", "seq_len"):
-            if getattr(run, key) is not None:
-                extra[key] = getattr(run, key)
-        if rec.last_m is not None:
-            extra["exp_avg"], extra["exp_avg_sq"] = rec.last_m, rec.last_v
-        dtype = str(rec.params[0].dtype).replace("torch.", "")
-        try:
-            return save_sampled_gradients(target, rows, self.sample, batch_size=run.batch_size, step=[self.step],
-                                          dtype=dtype, row_batch_size=run.batch_size, extra=extra)
-        except OSError as exc:
-            raise DataError(f"cannot write monitor file {shown_repr(str(target))}: {os_reason(exc)}") from None
+        return super().save(path)
 
     # -- DDP ---------------------------------------------------------------------------------------
     def attach_ddp(self, ddp_model: Any, process_group: Any = None) -> "GradientMonitor":

@@ -214,7 +214,7 @@ FAILING_WORKER = COMMON + textwrap.dedent(
     import sys
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
-    import adamcheck.torch._monitor as monitor_module
+    import adamcheck.monitor._host as monitor_module  # where the monitor calls the analysis
 
     rank, port, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     if rank == 1:  # a bug on one rank only
