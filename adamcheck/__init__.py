@@ -44,13 +44,15 @@ _register("._laws", "GradientLaw")
 _register(".problems", "Problem", "Counterexample", "LeastSquares", "LogisticRegression",
           "ReddiOnline", "ReddiStochastic", "counterexample_slopes", "load_xy")
 _register(".simulator", "simulate", "phase_grid", "adam_step", "SimulationResult", "PhaseGrid",
-          "CONVENTIONS", "RunRecords", "TrainingCriterion", "classify_training")
+          "CONVENTIONS", "RunRecords", "TrainingCriterion", "classify_training",
+          "AdamSettings", "RunPlan", "run_simulation", "run_phase_grid")
 _register(".configs", "CheckReport", "TrainingSetup", "check_config", "check_optimizer", "check_values",
           "check_setup", "hf_check_callback", "read_config")
 _register(".drift", "CriticalBoundary", "DriftEstimate", "DriftGrid", "MarginRecommendation",
           "critical_beta2", "default_beta2_ladder", "drift_ratio", "drift_ratio_grid", "recommended_beta2")
 _register(".recommend", "recommend", "Recommendation")
-_register(".noise", "estimate", "minibatch_laws", "GradientScale", "NoiseEstimate")
+_register(".noise", "estimate", "minibatch_laws", "GradientScale", "NoiseEstimate", "EstimateSettings",
+          "run_estimate")
 _register(".theory", "shi_min_beta2", "theorem22_threshold", "theorem22_order_scale", "counterexample_d1")
 
 

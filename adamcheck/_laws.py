@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import DataError
+from ._errors import DataError, InvalidParameterError
 from ._validate import check_finite_array, check_positive_float
 
 __all__ = ["GradientLaw"]
@@ -37,7 +37,9 @@ class GradientLaw:
         weights: atom probabilities, shape (K,), non-negative, summing to 1.
         batch_size: the batch size B the law describes (None if not applicable).
         label: free text saying where the law came from.
-        meta: extra provenance (reduction, loss scale, point index...).
+        meta: extra provenance (reduction, loss scale, point index...). The key
+            ``"mean_se"`` is the storage behind :attr:`mean_se` (kept writable so code
+            that fills ``meta`` keeps working); read it through :attr:`mean_se`.
     """
 
     values: np.ndarray
@@ -96,6 +98,32 @@ class GradientLaw:
         s = samples.shape[0]
         return cls(values=samples, weights=np.full(s, 1.0 / s), batch_size=batch_size, label=label)
 
+    # -- typed provenance -------------------------------------------------------------------
+    @property
+    def mean_se(self) -> np.ndarray | None:
+        """Standard error of E[g] per coordinate, shape (d,), or None when unknown.
+
+        Set by the estimator (from its bootstrap groups) and read by the boundary code
+        to drop coordinates whose mean cannot be told from zero (docs/theory.md section 9).
+        A single value is broadcast to every coordinate.
+
+        Raises:
+            InvalidParameterError: the stored value has the wrong size or a negative
+                or non-finite entry.
+        """
+        se = self.meta.get("mean_se") if isinstance(self.meta, dict) else None
+        if se is None:
+            return None
+        arr = np.asarray(se, dtype=float).reshape(-1)
+        if arr.size == 1 and self.dim > 1:
+            arr = np.full(self.dim, float(arr[0]))
+        if arr.size != self.dim or not np.isfinite(arr).all() or (arr < 0).any():
+            raise InvalidParameterError(
+                f"law.meta['mean_se'] has {arr.size} entries for {self.dim} coordinates or bad values: "
+                "give one non-negative standard error per coordinate"
+            )
+        return arr
+
     # -- moments --------------------------------------------------------------------------
     @property
     def dim(self) -> int:
@@ -138,11 +166,15 @@ class GradientLaw:
             return np.where(m2 > 0, self.mean() / np.sqrt(np.where(m2 > 0, m2, 1.0)), 0.0)
 
     def coordinate(self, j: int) -> "GradientLaw":
-        """The marginal law of coordinate ``j`` as a 1-D law."""
+        """The marginal law of coordinate ``j`` as a 1-D law (its :attr:`mean_se` entry kept)."""
+        meta = dict(self.meta)
+        se = self.mean_se
+        if se is not None:
+            meta["mean_se"] = se[[j]]
         return GradientLaw(
             values=self.values[:, [j]],
             weights=self.weights,
             batch_size=self.batch_size,
             label=f"{self.label} [coordinate {j}]",
-            meta=dict(self.meta),
+            meta=meta,
         )

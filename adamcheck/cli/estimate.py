@@ -68,7 +68,7 @@ def command(
     workers: int | None, plot: str | None, seed: int, as_json: bool, quiet: bool,
 ) -> int:
     from .._jsonio import to_jsonable
-    from ..noise import estimate, save_laws
+    from ..noise import EstimateSettings, run_estimate, save_laws
 
     if plot is not None:
         _check_output(plot, {".png", ".pdf", ".svg"}, "plot")
@@ -88,12 +88,10 @@ def command(
             if batch_size is None:
                 raise InvalidParameterError(f"give --batch-size: {source.label} states no batch_size")
             taken = f"batch size {batch_size} taken from {source.label}"
-        est = estimate(
-            source, batch_size, dataset_size=dataset_size, reduction=reduction,
-            loss_scale=loss_scale, mean_over=mean_over, partitions=partitions,
-            file_partition=file_partition, level=level, replicates=replicates, law_atoms=atoms,
-            seed=seed, workers=workers, progress=not quiet,
-        )
+        settings = EstimateSettings(partitions=partitions, file_partition=file_partition, level=level,
+                                    replicates=replicates, law_atoms=atoms, seed=seed)
+        est = run_estimate(source, batch_size, settings, dataset_size=dataset_size, reduction=reduction,
+                           loss_scale=loss_scale, mean_over=mean_over, workers=workers, progress=not quiet)
     result = to_jsonable(est.to_dict())
     if taken:
         result["notes"].insert(0, taken)

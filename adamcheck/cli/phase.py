@@ -65,8 +65,10 @@ Example:
 @quiet_option
 def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1_spec, beta2_spec, steps, seeds, seed,
             lr, eps, convention, sampling, schedule, x0, out, out_alias, log_beta2, workers, as_json, quiet) -> int:
-    from .._validate import parse_linspace
-    from ..simulator import phase_grid
+    from .._validate import check_positive_int, parse_linspace
+    from ..simulator import AdamSettings, RunPlan, run_phase_grid
+    from ..simulator._settings import seed_range
+    from ..simulator._simulate import check_simulation_size
     from ._problems import build_problem
 
     from .._plotting import check_plot_path
@@ -78,11 +80,11 @@ def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1_
                          drop_last=drop_last)
     b1 = parse_linspace(beta1_spec, "--beta1")
     b2 = parse_linspace(beta2_spec, "--beta2")
-    grid = phase_grid(
-        prob, b1, b2, steps=steps, seeds=seeds, seed=seed, lr=lr, eps=eps, convention=convention,
-        sampling=sampling, schedule=schedule, x0=x0, workers=workers,
-        progress=not quiet and not as_json,
-    )
+    seed_list = seed_range(seeds, seed, before=lambda count: check_simulation_size(
+        b1.size * b2.size * count, prob.dim, check_positive_int(steps, "steps"), None))
+    adam = AdamSettings(lr=lr, eps=eps, convention=convention, schedule=schedule)
+    plan = RunPlan(steps=steps, seeds=seed_list, sampling=sampling, x0=x0)
+    grid = run_phase_grid(prob, b1, b2, adam, plan, workers=workers, progress=not quiet and not as_json)
     if out:
         desc = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                          for k, v in grid.settings["problem"].items() if k not in ("dim", "n_components"))

@@ -106,7 +106,7 @@ def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1,
             workers, plot_path, as_json, quiet) -> int:
     from .._errors import InvalidParameterError
     from .._shown import shown_repr
-    from ..simulator import simulate
+    from ..simulator import AdamSettings, RunPlan, run_simulation
 
     from .._plotting import check_plot_path
 
@@ -127,12 +127,10 @@ def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1,
     x0_value = x0[0] if len(x0) == 1 else np.asarray(x0)
     if plot_path and record_every is None:
         record_every = max(1, steps // 200)
-    result = simulate(
-        prob, steps=steps, beta1=beta1, beta2=beta2, lr=lr, eps=eps, weight_decay=weight_decay,
-        decoupled=decoupled, eps_root=eps_root, seed=seeds, x0=x0_value, convention=convention,
-        sampling=sampling, schedule=schedule, dtype=dtype, record_every=record_every,
-        workers=workers, progress=not quiet and not as_json,
-    )
+    adam = AdamSettings(beta1=beta1, beta2=beta2, lr=lr, eps=eps, weight_decay=weight_decay, eps_root=eps_root,
+                        decoupled=decoupled, convention=convention, schedule=schedule)
+    plan = RunPlan(steps=steps, seeds=seeds, sampling=sampling, x0=x0_value, dtype=dtype, record_every=record_every)
+    result = run_simulation(prob, adam, plan, workers=workers, progress=not quiet and not as_json)
     if plot_path:
         _plot(result, plot_path)
     emit(result, as_json, _render)

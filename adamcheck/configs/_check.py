@@ -5,17 +5,25 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .._errors import AdamCheckError, DataError, InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
 from .._measurement import Measurement
-from .._validate import check_positive_float, check_positive_int
+from .._validate import check_beta, check_nonnegative_float, check_positive_float, check_positive_int
+from ..recommend import recommend
+from ..recommend._eps import normal_state_dtype
+from ..recommend._evidence import normal_domain
+from ..recommend._recommend import Recommendation
+from ..recommend._verdict import DEFAULT_UPPER_RATIO, Verdict, verdict
 from ._batch import EffectiveBatch, effective_batch
 from ._load import read_config
 from ._report import CheckReport
 from ._rules import RULES, CheckContext, Finding, typed
 from ._setup import TrainingSetup, apply_overrides
+
+if TYPE_CHECKING:  # annotations only: NumPy loads when a rule needs the gradients
+    from .._laws import GradientLaw
 
 __all__ = ["check_setup", "check_config", "check_values", "planned_steps", "run_domain"]
 
@@ -38,10 +46,10 @@ def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | No
     """
     if setup.max_steps is not None:
         return int(setup.max_steps.value), setup.max_steps.source
-    samples = setup.get("train_samples")
-    if samples is not None and batch.sequences:
-        steps = math.ceil(samples / batch.sequences)
-        return steps, f"{setup.train_samples.source} / batch {batch.sequences}"  # type: ignore[union-attr]
+    samples = setup.train_samples
+    if samples is not None and samples.value is not None and batch.sequences:
+        steps = math.ceil(samples.value / batch.sequences)
+        return steps, f"{samples.source} / batch {batch.sequences}"
     epochs = setup.get("num_epochs")
     if epochs is None:
         return None, "the configuration states no step count"
@@ -78,8 +86,6 @@ def run_domain(setup: TrainingSetup, domain: str | None = None) -> tuple[str | N
         >>> run_domain(TrainingSetup(format="hf"))[0] is None
         True
     """
-    from ..recommend._evidence import normal_domain
-
     if domain is not None:
         return normal_domain(domain), "given (--domain)"
     if setup.seq_len is not None:
@@ -92,14 +98,12 @@ def run_domain(setup: TrainingSetup, domain: str | None = None) -> tuple[str | N
 
 def _recommendation(
     ctx: CheckContext,
-) -> tuple[Any, str | None]:
+) -> tuple[Recommendation | None, str | None]:
     """Call :func:`adamcheck.recommend.recommend` for this batch; else say why not."""
     if not ctx.betas_usable() or ctx.batch.sequences is None:
         return None, "betas or batch size unknown"
-    from ..recommend import recommend
-
     reference = ctx.reference
-    if ctx.reference_seq_len is not None and getattr(reference, "unit", "samples") == "samples":
+    if ctx.reference_seq_len is not None and reference.unit == "samples":
         # The reference batch counts sequences of reference_seq_len tokens: hand it to the
         # recommender in tokens, so its half-life rule compares tokens as the check's does.
         if ctx.batch.seq_len is None:
@@ -131,16 +135,15 @@ def _recommendation(
     return rec, None
 
 
-def _verdict(ctx: CheckContext) -> Any:
+def _verdict(ctx: CheckContext) -> Verdict | None:
     """The shared verdict (:func:`adamcheck.recommend._verdict.verdict`) on the config's betas."""
-    if not ctx.betas_usable() or ctx.batch.sequences is None:
+    betas = ctx.usable_betas()
+    if betas is None or ctx.batch.sequences is None:
         return None
-    from ..recommend._verdict import verdict
-
     rec = ctx.recommendation
-    ms = getattr(rec, "measurements", None)
+    ms = None if rec is None else rec.measurements
     state = ctx.setup.state_dtype
-    return verdict(ctx.batch.sequences, ctx.beta1, ctx.beta2, reference=ctx.reference,  # type: ignore[arg-type]
+    return verdict(ctx.batch.sequences, betas[0], betas[1], reference=ctx.reference,
                    tokens_per_sample=ctx.batch.seq_len, planned_steps=ctx.planned_steps,
                    upper_ratio=ctx.upper_ratio, domain=ctx.domain, domain_how=ctx.domain_how,
                    measurements=ctx.measurements if ms is None else ms, eps=ctx.eps,
@@ -148,7 +151,7 @@ def _verdict(ctx: CheckContext) -> Any:
                    grad_rms=ctx.grad_rms)
 
 
-def _smallest_gradients(laws: Sequence[Any]) -> Any:
+def _smallest_gradients(laws: Sequence[GradientLaw]) -> GradientLaw:
     """The sampled point whose typical sqrt(E g^2) is smallest: where eps matters most."""
     import numpy as np
 
@@ -199,8 +202,6 @@ def check_setup(
         reference = replace(reference, seq_len=reference_seq_len)
     if dataset_size is not None:
         setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
-    from ..recommend._verdict import DEFAULT_UPPER_RATIO
-
     upper_ratio = DEFAULT_UPPER_RATIO if upper_ratio is None else check_positive_float(upper_ratio, "upper_ratio")
     if gradients is not None:
         from ..noise._source import opened_gradients
@@ -230,7 +231,7 @@ def check_setup(
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
     ctx.verdict = _verdict(ctx)
-    laws = getattr(ctx.recommendation, "laws", None)
+    laws = None if ctx.recommendation is None else ctx.recommendation.laws
     if laws:
         ctx.gradient_law = _smallest_gradients(laws)
     findings: list[Finding] = []
@@ -245,7 +246,7 @@ def check_setup(
         reference_seq_len=reference_seq_len,
         planned_steps=steps,
         planned_steps_how=how,
-        recommendation=rec.to_dict() if rec is not None and hasattr(rec, "to_dict") else None,
+        recommendation=rec.to_dict() if rec is not None else None,
         verdict=ctx.verdict,
         domain=dom,
         domain_how=dom_how,
@@ -292,8 +293,6 @@ def check_config(
         >>> r.batch.sequences, r.exit_code
         (32, 0)
     """
-    from ..recommend._eps import normal_state_dtype
-
     setup = read_config(paths, format, preset=preset, accumulation=accumulation)
 
     def positive(value: int | None, name: str) -> int | None:
@@ -355,9 +354,6 @@ def check_values(
         >>> check_values(eps=1e-8, state_dtype="fp16").exit_code                  # eps alone is judged too
         1
     """
-    from .._validate import check_beta, check_nonnegative_float
-    from ..recommend._eps import normal_state_dtype
-
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
     core = {"batch_size": batch_size, "beta1": beta1, "beta2": beta2}
     missing = [k for k, v in core.items() if v is None]

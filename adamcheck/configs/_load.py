@@ -60,8 +60,34 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .._errors import ConfigError
+from ._axolotl import axolotl_evidence, read_axolotl_dict
+from ._deepspeed import deepspeed_evidence, read_deepspeed_dict
+from ._foundry import foundry_evidence, read_foundry_dict
+from ._hf import _HF_ONLY, hf_deepspeed_reference, hf_evidence, hf_unknown_keys, read_hf_dict
+from ._hf_py import hf_python_calls, read_hf_python
+from ._hfstate import (
+    accelerate_evidence,
+    read_accelerate_dict,
+    read_trainer_state_dict,
+    trainer_state_evidence,
+    training_args_bin_error,
+)
+from ._launch import launch_evidence, read_launch_text
+from ._levanter import levanter_evidence, read_levanter_dict
+from ._litgpt import litgpt_evidence, read_litgpt_dict
+from ._llamafactory import llamafactory_evidence, read_llamafactory_dict
+from ._maxtext import maxtext_evidence, read_maxtext_dict
+from ._megatron import looks_like_megatron, read_megatron_text
+from ._mlx import mlx_evidence, read_mlx_dict
+from ._nanogpt import NANOGPT_DEFAULTS, read_nanogpt_source
+from ._nemo import nemo_evidence, read_nemo_dict
+from ._olmo import olmo_evidence, read_olmo_dict
+from ._precision import state_dtype_of
 from ._readutil import check_text_size, parse_json, parse_toml, parse_yaml, read_bytes_head, read_text
 from ._setup import TrainingSetup, merge_setups
+from ._titan_py import read_titan_python, titan_python_evidence
+from ._torchtitan import read_torchtitan_dict
+from ._torchtune import read_torchtune_dict, torchtune_evidence
 
 __all__ = ["FORMATS", "read_config", "read_one", "detect_format"]
 
@@ -99,8 +125,6 @@ _OWN_NAMES = {"maxtext", "mlx", "foundry", "nemo", "olmo", "levanter", "litgpt"}
 
 
 def _hf_only_keys(data: dict[str, Any]) -> list[str]:
-    from ._hf import _HF_ONLY
-
     return [k for k in data if k in _HF_ONLY]
 
 
@@ -131,20 +155,6 @@ def _normal_format(fmt: str | None) -> str | None:
 
 
 def _signatures() -> dict[str, Callable[[Any], list[str]]]:
-    from ._axolotl import axolotl_evidence
-    from ._deepspeed import deepspeed_evidence
-    from ._hf import hf_evidence
-    from ._hfstate import accelerate_evidence, trainer_state_evidence
-    from ._foundry import foundry_evidence
-    from ._levanter import levanter_evidence
-    from ._litgpt import litgpt_evidence
-    from ._llamafactory import llamafactory_evidence
-    from ._maxtext import maxtext_evidence
-    from ._mlx import mlx_evidence
-    from ._nemo import nemo_evidence
-    from ._olmo import olmo_evidence
-    from ._torchtune import torchtune_evidence
-
     return {
         "trainer_state": trainer_state_evidence, "accelerate": accelerate_evidence,
         "axolotl": axolotl_evidence, "llamafactory": llamafactory_evidence, "torchtune": torchtune_evidence,
@@ -194,8 +204,6 @@ def detect_mapping(data: Any, name: str) -> str:
 def _refuse_foreign_to_hf(data: dict[str, Any], name: str) -> None:
     """A TrainingArguments signature is refused when the file also holds another
     framework's keys, or when most of its keys are unknown to Hugging Face."""
-    from ._hf import hf_unknown_keys
-
     foreign = [k for k in data if k in _FOREIGN_TO_HF]
     if foreign:
         looks = _FOREIGN_TO_HF[foreign[0]]
@@ -234,10 +242,6 @@ def _detect_python(text: str, name: str) -> str:
         raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
     except (RecursionError, MemoryError):
         raise ConfigError(f"{name}: an expression is nested too deeply for a config: write the value literally") from None
-    from ._hf_py import hf_python_calls
-    from ._nanogpt import NANOGPT_DEFAULTS
-    from ._titan_py import titan_python_evidence
-
     if titan_python_evidence(tree):
         return "torchtitan"
     imports = _imports(tree)
@@ -282,9 +286,6 @@ _MLX_LAUNCH = re.compile(r"\bmlx_lm[. ](lora|tuner)\b|-m\s+mlx_lm\b")
 
 def _detect_text(text: str, name: str) -> str:
     """A launch line or script: Hugging Face flags, Megatron flags, or what it looks like."""
-    from ._launch import launch_evidence
-    from ._megatron import looks_like_megatron
-
     hf = launch_evidence(text)
     megatron = _MEGATRON_ONLY.findall(text)
     if hf and megatron:
@@ -351,20 +352,6 @@ def _parse_data(fmt: str, text: str, name: str, notes: list[str]) -> Any:
 
 
 def _readers() -> dict[str, Callable[[Any, str], TrainingSetup]]:
-    from ._axolotl import read_axolotl_dict
-    from ._deepspeed import read_deepspeed_dict
-    from ._hfstate import read_accelerate_dict, read_trainer_state_dict
-    from ._levanter import read_levanter_dict
-    from ._litgpt import read_litgpt_dict
-    from ._llamafactory import read_llamafactory_dict
-    from ._foundry import read_foundry_dict
-    from ._maxtext import read_maxtext_dict
-    from ._mlx import read_mlx_dict
-    from ._nemo import read_nemo_dict
-    from ._olmo import read_olmo_dict
-    from ._torchtitan import read_torchtitan_dict
-    from ._torchtune import read_torchtune_dict
-
     return {
         "deepspeed": read_deepspeed_dict, "axolotl": read_axolotl_dict, "llamafactory": read_llamafactory_dict,
         "torchtune": read_torchtune_dict, "litgpt": read_litgpt_dict, "olmo": read_olmo_dict,
@@ -383,37 +370,23 @@ def read_one(
     if text is None:
         if Path(name).suffix.lower() in (".bin", ".pt", ".pkl", ".pickle") or read_bytes_head(name).startswith(_PICKLE_MAGIC):
             if Path(name).exists():
-                from ._hfstate import training_args_bin_error
-
                 raise training_args_bin_error(name)
         text = read_text(path)
     forced = _normal_format(fmt)
     fmt = forced or detect_format(name, text)
     if fmt == "nanogpt":
-        from ._nanogpt import read_nanogpt_source
-
         return read_nanogpt_source(text, name, accumulation=accumulation)
     if fmt == "megatron":
-        from ._megatron import read_megatron_text
-
         return read_megatron_text(text, name)
     if fmt == "launch":
-        from ._launch import read_launch_text
-
         return read_launch_text(text, name)
     if fmt == "torchtitan" and Path(name).suffix.lower() == ".py":
-        from ._titan_py import read_titan_python
-
         return read_titan_python(text, name, preset)
     if fmt == "hf" and Path(name).suffix.lower() == ".py":
-        from ._hf_py import read_hf_python
-
         return read_hf_python(text, name)
     notes: list[str] = []
     data = _parse_data(fmt, text, name, notes)
     if fmt == "hf":
-        from ._hf import hf_deepspeed_reference, read_hf_dict
-
         is_yaml = not (text.lstrip().startswith("{") or name.lower().endswith(".json"))
         setup = read_hf_dict(data, name, numeric_strings=is_yaml)
         setup.deepspeed_reference = hf_deepspeed_reference(data)
@@ -432,8 +405,6 @@ def read_one(
 
 def _with_state_dtype(setup: TrainingSetup, fmt: str, data: Any, name: str) -> TrainingSetup:
     """The precision of Adam's state, where the file states it (:mod:`._precision`)."""
-    from ._precision import state_dtype_of
-
     found = state_dtype_of(fmt, data, name)
     if found is not None and setup.state_dtype is None:
         setup.set("state_dtype", *found)
@@ -442,8 +413,6 @@ def _with_state_dtype(setup: TrainingSetup, fmt: str, data: Any, name: str) -> T
 
 def _resolve_deepspeed(setup: TrainingSetup, given: dict[Path, str], fmt_given: dict[str, str]) -> list[TrainingSetup]:
     """The DeepSpeed setup(s) a TrainingArguments-style file names, resolved as the Trainer does."""
-    from ._deepspeed import read_deepspeed_dict
-
     ref = setup.deepspeed_reference
     owner = setup.files[0]
     if isinstance(ref, dict):

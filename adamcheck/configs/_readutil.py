@@ -7,12 +7,16 @@ TOML with :mod:`tomllib` (``tomli`` before Python 3.11).
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Iterable
 
 from .._errors import ConfigError
+from .._shown import shown_repr
 
 __all__ = [
     "MAX_BYTES",
@@ -74,9 +78,6 @@ def read_bytes_head(path: str | Path, n: int = 8) -> bytes:
 
     Only regular files are opened: a FIFO would block here; read_text then refuses it.
     """
-    import os
-    import stat
-
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return b""
@@ -98,8 +99,6 @@ def _too_long_number(name: str, exc: ValueError) -> ConfigError:
 def _duplicate(name: str, key: Any, first: Any, second: Any, lines: tuple[int, int] | None,
                notes: list[str] | None) -> None:
     """A key given twice with different values: refused for checked keys, noted otherwise."""
-    from .._shown import shown_repr
-
     if _same_value(first, second):
         return
     if lines is None:
@@ -128,8 +127,6 @@ def parse_json(text: str, name: str, notes: list[str] | None = None) -> Any:
         >>> parse_json('{"a": 1, "b": [0.9, 0.95]}', "x.json")
         {'a': 1, 'b': [0.9, 0.95]}
     """
-    import json
-
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in items:
@@ -339,8 +336,6 @@ def as_number(value: Any, where: str, *, strings: bool = False) -> float | int:
     YAML 1.1 reads ``1e-8`` (no dot) as a string; trainers' YAML files are full of such
     values, so the YAML reader accepts numeric strings for numeric keys.
     """
-    from .._shown import shown_repr
-
     if isinstance(value, bool) or value is None:
         raise ConfigError(f"{where} = {shown_repr(value)} is not a number: write a number")
     if isinstance(value, str) and strings:

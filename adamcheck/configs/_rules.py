@@ -64,12 +64,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from .._answer import beta_text
 from .._diagnostics import Diagnostic
 from .._halflife import BetaReference, half_life_beta2, memory_steps
+from ..recommend._eps import eps_diagnostics
 from ._batch import EffectiveBatch
 from ._setup import TrainingSetup
+
+if TYPE_CHECKING:  # annotations only: check's fast path must not load NumPy or the recommender
+    from .._laws import GradientLaw
+    from .._measurement import Measurement
+    from ..recommend._recommend import Recommendation
+    from ..recommend._verdict import Verdict
 
 __all__ = [
     "Finding",
@@ -131,21 +139,22 @@ class CheckContext:
     planned_steps: int | None = None
     planned_steps_how: str = ""
     gradients: str | None = None
-    gradient_law: Any = None
+    #: the sampled point's mini-batch law with the smallest typical sqrt(E g^2) (eps rule)
+    gradient_law: GradientLaw | None = None
     #: the verdict's upper_ratio: large-batch advice past this multiple of the rule's memory
     upper_ratio: float = 5.0
     eps_fraction: float = 0.1
-    recommendation: Any = None
+    recommendation: Recommendation | None = None
     recommendation_missing: str | None = None
     #: the verdict of :func:`adamcheck.recommend._verdict.verdict` (None when the betas
     #: or the batch are unknown).
-    verdict: Any = None
+    verdict: Verdict | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     #: your domain (None: not known) and how it was found
     domain: str | None = None
     domain_how: str = ""
     #: your own measurements (monitor, probe) given to check_setup
-    measurements: tuple[Any, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
     #: the gradient RMS per coordinate, when the user knows it (--grad-rms)
     grad_rms: float | None = None
 
@@ -162,8 +171,14 @@ class CheckContext:
         return self.setup.get("eps")
 
     def betas_usable(self) -> bool:
+        return self.usable_betas() is not None
+
+    def usable_betas(self) -> tuple[float, float] | None:
+        """(beta1, beta2) when both are known and in [0, 1), else None."""
         b1, b2 = self.beta1, self.beta2
-        return b1 is not None and b2 is not None and 0 <= b1 < 1 and 0 <= b2 < 1
+        if b1 is not None and b2 is not None and 0 <= b1 < 1 and 0 <= b2 < 1:
+            return b1, b2
+        return None
 
 
 Rule = Callable[[CheckContext], "list[Finding]"]
@@ -175,8 +190,6 @@ def _g(x: float) -> str:
 
 def _b(x: float) -> str:
     """A beta with enough digits to tell it from 1 (0.99987, never "1")."""
-    from .._answer import beta_text
-
     return beta_text(x)
 
 
@@ -225,8 +238,8 @@ def _n(x: float) -> str:
 def rule_betas_range(ctx: CheckContext) -> list[Finding]:
     """Errors for missing or out-of-range beta1, beta2, eps."""
     out = []
-    for name in ("beta1", "beta2"):
-        value = ctx.setup.get(name)
+    for name, item in (("beta1", ctx.setup.beta1), ("beta2", ctx.setup.beta2)):
+        value = None if item is None else item.value
         if value is None and _bare(ctx):
             out.append(Finding("not_checked", "betas_range", f"{name} not given (--{name}): the rules that need it "
                                "did not run", SRC_RANGE))
@@ -234,7 +247,7 @@ def rule_betas_range(ctx: CheckContext) -> list[Finding]:
             why = ctx.setup.unresolved.get(name, "not stated and no default applies")
             out.append(Finding("error", "betas_range", f"{name} is unknown: {why}", SRC_RANGE))
         elif not 0.0 <= value < 1.0 or math.isnan(value):
-            src = getattr(ctx.setup, name).source
+            src = item.source if item is not None else ""
             out.append(
                 Finding(
                     "error",
@@ -246,8 +259,9 @@ def rule_betas_range(ctx: CheckContext) -> list[Finding]:
     eps = ctx.eps
     if eps is not None and eps < 0:
         out.append(Finding("error", "betas_range", f"eps = {_g(eps)} is negative: use eps >= 0 (e.g. 1e-8)", SRC_RANGE))
-    if not out:
-        out.append(Finding("ok", "betas_range", f"beta1 = {_g(ctx.beta1)}, beta2 = {_g(ctx.beta2)} lie in [0, 1)", SRC_RANGE))  # type: ignore[arg-type]
+    betas = ctx.usable_betas()
+    if not out and betas is not None:  # no finding yet: both betas are known and in [0, 1)
+        out.append(Finding("ok", "betas_range", f"beta1 = {_g(betas[0])}, beta2 = {_g(betas[1])} lie in [0, 1)", SRC_RANGE))
     return out
 
 
@@ -273,24 +287,25 @@ def rule_batch_size(ctx: CheckContext) -> list[Finding]:
 def rule_beta1_below_sqrt_beta2(ctx: CheckContext) -> list[Finding]:
     """Risk when beta1 >= sqrt(beta2) (the theory lens of the verdict), unless your own
     measurements cleared the value."""
-    if not ctx.betas_usable():
+    betas = ctx.usable_betas()
+    if betas is None:
         return [Finding("not_checked", "beta1_below_sqrt_beta2", "not checked: betas unknown or invalid", SRC_SQRT)]
     from_verdict = _from_verdict(ctx, "beta1_below_sqrt_beta2")
     if from_verdict:
         return [replace(f, source=SRC_SQRT) for f in from_verdict]
-    b1, b2 = ctx.beta1, ctx.beta2
-    root = math.sqrt(b2)  # type: ignore[arg-type]
-    if b1 >= root:  # type: ignore[operator]
+    b1, b2 = betas
+    root = math.sqrt(b2)
+    if b1 >= root:
         return [
             Finding(
                 "risk",
                 "beta1_below_sqrt_beta2",
-                f"beta1 = {_g(b1)} >= sqrt(beta2) = {root:.4f}: outside every convergence theorem for Adam; "  # type: ignore[arg-type]
-                f"lower beta1 below {root:.4f} or raise beta2 above beta1^2 = {_g(b1 * b1)}",  # type: ignore[operator]
+                f"beta1 = {_g(b1)} >= sqrt(beta2) = {root:.4f}: outside every convergence theorem for Adam; "
+                f"lower beta1 below {root:.4f} or raise beta2 above beta1^2 = {_g(b1 * b1)}",
                 SRC_SQRT,
             )
         ]
-    return [Finding("ok", "beta1_below_sqrt_beta2", f"beta1 = {_g(b1)} < sqrt(beta2) = {root:.4f}", SRC_SQRT)]  # type: ignore[arg-type]
+    return [Finding("ok", "beta1_below_sqrt_beta2", f"beta1 = {_g(b1)} < sqrt(beta2) = {root:.4f}", SRC_SQRT)]
 
 
 def half_life_comparison(
@@ -359,8 +374,6 @@ def rule_monitor(ctx: CheckContext) -> list[Finding]:
 def rule_eps_precision(ctx: CheckContext) -> list[Finding]:
     """Risk when eps rounds to 0 in an fp16 optimizer state; advice when eps is large against --grad-rms."""
     if ctx.verdict is None:  # eps needs neither the betas nor the batch
-        from ..recommend._eps import eps_diagnostics
-
         state = ctx.setup.state_dtype
         return eps_diagnostics(ctx.eps, None if state is None else state.value,
                                state_source="" if state is None else state.source, beta2=ctx.beta2
@@ -375,17 +388,19 @@ def rule_spikes(ctx: CheckContext) -> list[Finding]:
 
 def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
     """Advice when 1/(1-beta2) exceeds the planned number of optimizer steps."""
-    if not ctx.betas_usable():
+    betas = ctx.usable_betas()
+    if betas is None:
         return [Finding("not_checked", "memory_vs_steps", "not checked: beta2 unknown or invalid", SRC_MEMORY)]
     if ctx.planned_steps is None:
         return [Finding("not_checked", "memory_vs_steps", f"not checked: planned steps unknown ({ctx.planned_steps_how})", SRC_MEMORY)]
-    mem = memory_steps(ctx.beta2)  # type: ignore[arg-type]
+    beta2 = betas[1]
+    mem = memory_steps(beta2)
     if mem > ctx.planned_steps:
         return [
             Finding(
                 "advice",
                 "memory_vs_steps",
-                f"beta2 = {_b(ctx.beta2)} averages over 1/(1-beta2) = {_n(mem)} steps but the run plans "  # type: ignore[arg-type]
+                f"beta2 = {_b(beta2)} averages over 1/(1-beta2) = {_n(mem)} steps but the run plans "
                 f"{_n(ctx.planned_steps)} ({ctx.planned_steps_how}): the second moment never forgets its "
                 f"start; beta2 <= {_b(1 - 1 / ctx.planned_steps)} fits the run",
                 SRC_MEMORY,
@@ -404,7 +419,7 @@ def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
 # --- rules that need sampled gradients and/or adamcheck.recommend ------------------------
 
 
-def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: int, source: str = SRC_CRITICAL) -> list[Finding]:
+def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: int | None, source: str = SRC_CRITICAL) -> list[Finding]:
     """Risk when beta2 < beta2* (given by the recommender from gradients)."""
     if beta2_critical is None:
         return [Finding("not_checked", "critical_beta2", "not checked: no beta2* was computed (needs gradients)", source)]
@@ -425,7 +440,7 @@ def critical_beta2_findings(beta2: float, beta2_critical: float | None, batch: i
     return [Finding("ok", "critical_beta2", f"beta2 = {_b(beta2)} >= beta2* = {_b(beta2_critical)} at batch {batch}", source)]
 
 
-def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1) -> list[Finding]:
+def eps_findings(eps: float, law: GradientLaw, batch: int | None, fraction: float = 0.1) -> list[Finding]:
     """Advice when eps > ``fraction`` x median_j sqrt(E[g_j^2]) of a :class:`~adamcheck._laws.GradientLaw`.
 
     At stationarity v_j -> E[g_j^2] (docs/theory.md section 1), so sqrt(v) + eps is
@@ -467,8 +482,10 @@ def eps_findings(eps: float, law: Any, batch: int | None, fraction: float = 0.1)
 
 
 def recommendation_findings(rec: Any) -> list[Finding]:
-    """Advice line for a recommendation object with ``beta1``, ``beta2``, ``reason`` and
-    ``warnings``: one value per line (the reason says where the value comes from)."""
+    """Advice line for a recommendation object with ``beta1``, ``beta2`` and, optionally,
+    ``reason`` and ``warnings``: one value per line (the reason says where the value comes
+    from). Duck-typed on purpose: a plug-in for any recommender, not only
+    :class:`~adamcheck.recommend.Recommendation`."""
     text = f"recommended (beta1, beta2) = ({_g(rec.beta1)}, {_b(rec.beta2)})"
     if getattr(rec, "reason", None):
         text += f": {rec.reason}"
@@ -490,12 +507,13 @@ def rule_critical_beta2(ctx: CheckContext) -> list[Finding]:
     if ctx.recommendation is None or ctx.gradients is None:
         why = _why_no_gradient_rules(ctx, "no recommendation was computed")
         return [Finding("not_checked", "critical_beta2", f"not checked: {why}", SRC_CRITICAL)]
-    if not ctx.betas_usable():
+    betas = ctx.usable_betas()
+    if betas is None:
         return [Finding("not_checked", "critical_beta2", "not checked: beta2 unknown or invalid", SRC_CRITICAL)]
     found = _from_verdict(ctx, "critical_beta2")
     if found:
         return found
-    return critical_beta2_findings(ctx.beta2, getattr(ctx.recommendation, "beta2_critical", None), ctx.batch.sequences)  # type: ignore[arg-type]
+    return critical_beta2_findings(betas[1], ctx.recommendation.beta2_critical, ctx.batch.sequences)
 
 
 def rule_eps_vs_sqrt_v(ctx: CheckContext) -> list[Finding]:

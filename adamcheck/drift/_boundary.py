@@ -2,7 +2,7 @@
 
 A model gives, at each of P sampled points (checkpoints), a law per coordinate.
 Coordinate ``j`` at point ``p`` is *informative* when its mean gradient can be told
-from zero, ``|E g| > z_mean * mean_se`` (``mean_se`` from ``law.meta["mean_se"]``; when
+from zero, ``|E g| > z_mean * mean_se`` (``mean_se`` from ``law.mean_se``; when
 absent every coordinate with ``E g != 0`` counts as informative and the result says
 so). Non-informative coordinates are left out and counted.
 
@@ -44,7 +44,7 @@ References:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -63,6 +63,7 @@ from .._validate import (
 from ._ratio import DriftGrid, drift_ratio_grid
 
 __all__ = [
+    "BoundarySearch",
     "CriticalBoundary",
     "MarginRecommendation",
     "Setter",
@@ -107,7 +108,7 @@ class CriticalBoundary:
     ``strict_grid`` is the ladder value before refinement and ``strict_bracket`` the
     final bisection bracket. ``unresolved`` marks beta1 values whose top ladder beta2
     still fails. ``excluded``/``informative`` count coordinates per point;
-    ``mean_se_known`` says per point whether ``law.meta["mean_se"]`` was available.
+    ``mean_se_known`` says per point whether ``law.mean_se`` was available.
     """
 
     beta1s: np.ndarray
@@ -201,18 +202,88 @@ def _points(source: Any) -> list[Any]:
     )
 
 
-def _fails(rho: np.ndarray, se: np.ndarray, t: float, z: float, kind: str) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        if kind == "strict":
-            out = rho + z * se < t
-        else:  # conservative: cannot show rho >= t
-            out = rho - z * se < t
-    return out & ~np.isnan(rho)
+@dataclass(frozen=True, eq=False)
+class BoundarySearch:
+    """The settings of one boundary search, validated once at construction.
 
+    The rule (``kind`` and ``t``) and the search's budget travel together instead of as
+    fourteen positional arguments through the scan, the bisection and the rules.
 
-def _maybe_fails(rho: np.ndarray, se: np.ndarray, t: float, z: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return (rho - z * se < t) & ~np.isnan(rho)
+    Attributes:
+        t: the rule's threshold on rho: 0 for the strict boundary, the margin for the
+            recommendation.
+        kind: ``"strict"`` (a cell fails when rho is below ``t`` with confidence,
+            ``rho + z se < t``) or ``"margin"`` (a cell fails when rho cannot be shown
+            to reach ``t``, ``rho - z se < t``).
+        z, z_mean, threshold, eps, seed, target_se, refine_steps, screen: as
+            :func:`critical_beta2`.
+        paper_condition: cells with ``beta1 >= sqrt(beta2)`` fail too (Zhang et al. 2026,
+            Theorem 2.2).
+        stop_at_t: stop the ladder scan at the first row failing the rule.
+        options: passed to :func:`~adamcheck.drift.drift_ratio_grid`.
+
+    Raises:
+        InvalidParameterError: a value out of range (named as the public argument).
+    """
+
+    t: float = 0.0
+    kind: str = "strict"
+    z: float = 2.0
+    z_mean: float = 2.0
+    threshold: float = 0.01
+    eps: float = 0.0
+    seed: int = 0
+    target_se: float = 0.01
+    refine_steps: int = 5
+    screen: bool = True
+    paper_condition: bool = False
+    stop_at_t: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("strict", "margin"):
+            raise InvalidParameterError(f"boundary rule {self.kind!r} must be 'strict' or 'margin'")
+        checked = {
+            "t": check_nonnegative_float(self.t, "margin"),
+            "z": check_nonnegative_float(self.z, "z"),
+            "z_mean": check_nonnegative_float(self.z_mean, "z_mean"),
+            "threshold": check_probability(self.threshold, "threshold"),
+            "eps": check_nonnegative_float(self.eps, "eps"),
+            "seed": check_seed(self.seed),
+            "target_se": check_positive_float(self.target_se, "target_se"),
+            "refine_steps": check_nonnegative_int(self.refine_steps, "refine_steps"),
+            "screen": bool(self.screen),
+            "paper_condition": bool(self.paper_condition),
+            "stop_at_t": bool(self.stop_at_t),
+            "options": dict(self.options),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    def fails(self, rho: np.ndarray, se: np.ndarray) -> np.ndarray:
+        """The rule's failing cells (NaN cells, not computed, never fail)."""
+        with np.errstate(invalid="ignore"):
+            if self.kind == "strict":
+                out = rho + self.z * se < self.t
+            else:  # conservative: cannot show rho >= t
+                out = rho - self.z * se < self.t
+        return out & ~np.isnan(rho)
+
+    def reversed(self, rho: np.ndarray, se: np.ndarray) -> np.ndarray:
+        """Cells reversed beyond their standard error, ``rho + z se < 0`` (the lenient rule's test)."""
+        return replace(self, t=0.0, kind="strict").fails(rho, se)
+
+    def maybe_fails(self, rho: np.ndarray, se: np.ndarray) -> np.ndarray:
+        """Cells a screening pass cannot clear, ``rho - z se < t``."""
+        with np.errstate(invalid="ignore"):
+            return (rho - self.z * se < self.t) & ~np.isnan(rho)
+
+    def search_options(self) -> dict:
+        """Search budget; a cell is settled once rho is z + 1 standard errors away from t."""
+        out = dict(_SEARCH_MC)
+        out["decide"] = (self.t, self.z + 1.0)
+        out.update(self.options)
+        return out
 
 
 #: Monte Carlo budget for the boundary searches (confirmation and bisection): fewer,
@@ -222,50 +293,41 @@ def _maybe_fails(rho: np.ndarray, se: np.ndarray, t: float, z: float) -> np.ndar
 _SEARCH_MC = {"min_batches": 16, "batch_len": 1024, "strata": 4, "max_steps": 262_144}
 
 
-def _search_options(options: dict, t: float, z: float) -> dict:
-    """Search budget; a cell is settled once rho is z + 1 standard errors away from t."""
-    out = dict(_SEARCH_MC)
-    out["decide"] = (t, z + 1.0)
-    out.update(options)
-    return out
-
-
 def _needs_screening(law: GradientLaw, markov_max_atoms: int) -> bool:
     return law.n_atoms > markov_max_atoms
 
 
-def _block_grid(law, b1s, rows_b2, t, z, kind, eps, seed, target_se, screen, options, mask):
+def _block_grid(law: GradientLaw, b1s: np.ndarray, rows_b2: np.ndarray, search: BoundarySearch, seed: int,
+                mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """rho on a block of ladder rows; many-atom laws are screened (see module docstring)."""
-    if not screen or not _needs_screening(law, options.get("markov_max_atoms", 8)):
+    options, eps, target_se = search.options, search.eps, search.target_se
+    if not search.screen or not _needs_screening(law, options.get("markov_max_atoms", 8)):
         g = drift_ratio_grid(law, b1s, rows_b2, eps=eps, seed=seed, target_se=target_se, **options)
         return g.rho, g.stderr, g.method
     cheap = dict(options)
     cheap.update(min_batches=10, batch_len=512, max_steps=20 * 512, strata=1)
     g = drift_ratio_grid(law, b1s, rows_b2, eps=eps, seed=seed, target_se=10 * target_se, **cheap)
     rho, se, meth = g.rho.copy(), g.stderr.copy(), g.method.copy()
-    cand = (_maybe_fails(rho, se, t, z) & mask[:, None, None]).any(axis=(1, 2))
+    cand = (search.maybe_fails(rho, se) & mask[:, None, None]).any(axis=(1, 2))
     coords = np.flatnonzero(cand)
     if coords.size:
         sub = GradientLaw(values=law.values[:, coords], weights=law.weights, label=law.label)
-        full = drift_ratio_grid(
-            sub, b1s, rows_b2, eps=eps, seed=seed + 1, target_se=target_se, **_search_options(options, t, z)
-        )
+        full = drift_ratio_grid(sub, b1s, rows_b2, eps=eps, seed=seed + 1, target_se=target_se,
+                                **search.search_options())
         rho[coords], se[coords], meth[coords] = full.rho, full.stderr, full.method
     return rho, se, meth
 
 
-def _scan_grid(
-    law, b1s, ladder, t, z, kind, eps, seed, target_se, screen, threshold, options, mask, block=4, stop_at_t=False,
-    paper_condition=False,
-):
+def _scan_grid(law: GradientLaw, b1s: np.ndarray, ladder: np.ndarray, search: BoundarySearch, seed: int,
+               mask: np.ndarray, block: int = 4) -> DriftGrid:
     """Grid on the ladder computed in blocks from the top down, stopping below the rows that matter.
 
     The strict and lenient rules (and the margin rule, whose failing rows lie above
     them) only look at the highest failing rows, so once a block contains, for every
-    beta1, a row whose reversed share exceeds ``threshold`` the lower rows cannot
+    beta1, a row whose reversed share exceeds ``search.threshold`` the lower rows cannot
     change any answer and are left uncomputed (NaN, method ""). The failing rows of
-    the ``t`` test (margin or strict) found on the way are at or above that row.
-    With ``stop_at_t`` the scan stops at the first row failing the ``t`` test itself
+    the rule (margin or strict) found on the way are at or above that row. With
+    ``search.stop_at_t`` the scan stops at the first row failing the rule itself
     (or the paper condition): enough for the recommendation alone.
     """
     d, n1, n2 = law.dim, b1s.size, ladder.size
@@ -286,21 +348,19 @@ def _scan_grid(
     k = 0
     while keep.size and hi > 0 and not found.all():
         lo = max(hi - block, 0)
-        r, e, m = _block_grid(
-            law, b1s, ladder[lo:hi], t, z, kind, eps, seed + 31 * k, target_se, screen, options, sub_mask
-        )
+        r, e, m = _block_grid(law, b1s, ladder[lo:hi], search, seed + 31 * k, sub_mask)
         rho[keep, lo:hi], se[keep, lo:hi], meth[keep, lo:hi] = r, e, m
         r, e = rho[:, lo:hi], se[:, lo:hi]
-        if stop_at_t:
-            fail = (_fails(r, e, t, z, kind) & mask[:, None, None]).any(axis=0)  # (rows, n1)
-            if paper_condition:
+        if search.stop_at_t:
+            fail = (search.fails(r, e) & mask[:, None, None]).any(axis=0)  # (rows, n1)
+            if search.paper_condition:
                 fail |= ~(b1s[None, :] < np.sqrt(ladder[lo:hi])[:, None])
             found |= fail.any(axis=0)
         else:
-            rev = _fails(r, e, 0.0, z, "strict") & mask[:, None, None]
+            rev = search.reversed(r, e) & mask[:, None, None]
             if total > 0:
                 share = np.einsum("j,jrc->rc", weight, rev.astype(float)) / total
-                found |= (share > threshold).any(axis=0)
+                found |= (share > search.threshold).any(axis=0)
         hi = lo
         k += 1
     return DriftGrid(
@@ -311,8 +371,8 @@ def _scan_grid(
         method=meth.astype(str),
         denominator=full_law.normalised_mean(),
         mean=full_law.mean(),
-        mean_se=_law_mean_se(full_law),
-        eps=eps,
+        mean_se=full_law.mean_se,
+        eps=search.eps,
         seed=seed,
         label=full_law.label,
         batch_size=full_law.batch_size,
@@ -320,21 +380,21 @@ def _scan_grid(
     )
 
 
-def _bisect(points, setters, b1, lo, hi, t, z, kind, eps, seed, target_se, steps, options, paper_condition=False):
+def _bisect(points: Sequence[GradientLaw], setters: Sequence[Setter], b1: float, lo: float, hi: float,
+            search: BoundarySearch) -> tuple[float, float]:
     """Bisect in log(1 - beta2) between lo (fails) and hi (passes) on the setters only."""
     by_point: dict[int, list[int]] = {}
     for s in setters:
         by_point.setdefault(s.point, []).append(s.coordinate)
-    for k in range(steps):
+    for k in range(search.refine_steps):
         mid = 1.0 - np.sqrt((1.0 - lo) * (1.0 - hi))
-        failed = bool(paper_condition and not b1 < np.sqrt(mid))
+        failed = bool(search.paper_condition and not b1 < np.sqrt(mid))
         for p, coords in ([] if failed else by_point.items()):
             law = points[p]
             sub = GradientLaw(values=law.values[:, coords], weights=law.weights, label=law.label)
-            g = drift_ratio_grid(
-                sub, [b1], [mid], eps=eps, seed=seed + 1000 + k, target_se=target_se, **_search_options(options, t, z)
-            )
-            if _fails(g.rho[:, 0, 0], g.stderr[:, 0, 0], t, z, kind).any():
+            g = drift_ratio_grid(sub, [b1], [mid], eps=search.eps, seed=search.seed + 1000 + k,
+                                 target_se=search.target_se, **search.search_options())
+            if search.fails(g.rho[:, 0, 0], g.stderr[:, 0, 0]).any():
                 failed = True
                 break
         if failed:
@@ -344,96 +404,78 @@ def _bisect(points, setters, b1, lo, hi, t, z, kind, eps, seed, target_se, steps
     return lo, hi
 
 
-def _boundary(
-    source,
-    beta1s,
-    beta2s,
-    *,
-    t: float,
-    kind: str,
-    z: float,
-    paper_condition: bool = False,
-    stop_at_t: bool = False,
-    z_mean: float,
-    threshold: float,
-    eps: float,
-    seed: int,
-    target_se: float,
-    refine_steps: int,
-    screen: bool,
-    options: dict,
-) -> CriticalBoundary:
-    pts = _points(source)
-    given_grids = [p for p in pts if isinstance(p, DriftGrid)]
-    if given_grids and len(given_grids) != len(pts):
-        raise InvalidParameterError("give either laws or drift grids, not a mix of both")
-    if given_grids:
-        b1s = given_grids[0].beta1s
-        ladder = given_grids[0].beta2s
-        for g in given_grids[1:]:
-            if not (np.array_equal(g.beta1s, b1s) and np.array_equal(g.beta2s, ladder)):
-                raise InvalidParameterError("drift grids of different points must share their beta1 and beta2 axes")
-        if beta1s is not None and not np.array_equal(check_betas_array(beta1s, "beta1"), b1s):
-            raise InvalidParameterError("beta1s differ from the grids' beta1 axis: pass beta1s=None with grids")
-        if np.any(np.diff(ladder) <= 0):
-            raise InvalidParameterError("the grids' beta2 axis must be strictly increasing for the boundary rules")
-        grids = given_grids
-        eps = grids[0].eps
-        laws = [g.law for g in grids]
-    else:
-        if beta1s is None:
-            raise InvalidParameterError("give beta1s (e.g. [0.9]) when passing gradient laws")
-        b1s = check_betas_array(beta1s, "beta1")
-        ladder = default_beta2_ladder() if beta2s is None else np.unique(check_betas_array(beta2s, "beta2"))
-        if ladder.size < 2:
-            raise InvalidParameterError("the beta2 ladder needs at least 2 values")
-        laws = pts
-        grids = []
-        for p, law in enumerate(laws):
-            mask = informative_mask(law.mean(), _law_mean_se(law), z_mean)
-            grids.append(
-                _scan_grid(
-                    law,
-                    b1s,
-                    ladder,
-                    t,
-                    z,
-                    kind,
-                    eps,
-                    seed + 17 * p,
-                    target_se,
-                    screen,
-                    threshold,
-                    options,
-                    mask,
-                    stop_at_t=stop_at_t,
-                    paper_condition=paper_condition,
-                )
-            )
-    n1, n2 = b1s.size, ladder.size
-    masks, excluded, informative, se_known = [], [], [], []
-    for g in grids:
-        m = informative_mask(g.mean, g.mean_se, z_mean) & np.isfinite(g.denominator) & (g.denominator != 0)
-        masks.append(m)
-        excluded.append(int((~m).sum()))
-        informative.append(int(m.sum()))
-        se_known.append(g.mean_se is not None)
+def _given_grids(grids: list[DriftGrid], beta1s: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The shared (beta1, beta2) axes of precomputed grids, checked."""
+    b1s = grids[0].beta1s
+    ladder = grids[0].beta2s
+    for g in grids[1:]:
+        if not (np.array_equal(g.beta1s, b1s) and np.array_equal(g.beta2s, ladder)):
+            raise InvalidParameterError("drift grids of different points must share their beta1 and beta2 axes")
+    if beta1s is not None and not np.array_equal(check_betas_array(beta1s, "beta1"), b1s):
+        raise InvalidParameterError("beta1s differ from the grids' beta1 axis: pass beta1s=None with grids")
+    if np.any(np.diff(ladder) <= 0):
+        raise InvalidParameterError("the grids' beta2 axis must be strictly increasing for the boundary rules")
+    return b1s, ladder
 
+
+def _point_grids(source: Any, beta1s: Any, beta2s: Any, search: BoundarySearch
+                 ) -> tuple[np.ndarray, np.ndarray, list[DriftGrid], list[Any], BoundarySearch]:
+    """(beta1s, ladder, one grid per point, the points' laws, the search): grids given or scanned."""
+    pts = _points(source)
+    given = [p for p in pts if isinstance(p, DriftGrid)]
+    if given and len(given) != len(pts):
+        raise InvalidParameterError("give either laws or drift grids, not a mix of both")
+    if given:
+        b1s, ladder = _given_grids(given, beta1s)
+        return b1s, ladder, given, [g.law for g in given], replace(search, eps=given[0].eps)
+    if beta1s is None:
+        raise InvalidParameterError("give beta1s (e.g. [0.9]) when passing gradient laws")
+    b1s = check_betas_array(beta1s, "beta1")
+    ladder = default_beta2_ladder() if beta2s is None else np.unique(check_betas_array(beta2s, "beta2"))
+    if ladder.size < 2:
+        raise InvalidParameterError("the beta2 ladder needs at least 2 values")
+    grids = [
+        _scan_grid(law, b1s, ladder, search, search.seed + 17 * p, informative_mask(law.mean(), law.mean_se, search.z_mean))
+        for p, law in enumerate(pts)
+    ]
+    return b1s, ladder, grids, pts, search
+
+
+@dataclass(frozen=True, eq=False)
+class _Failures:
+    """Per point and cell, which informative coordinates fail the rule; the worst reversed share."""
+
+    masks: list[np.ndarray]
+    per_point: list[np.ndarray]  # (d, n2, n1) per point
+    any_fail: np.ndarray  # (n2, n1)
+    worst_share: np.ndarray  # (n2, n1)
+
+
+def _failures(grids: list[DriftGrid], b1s: np.ndarray, ladder: np.ndarray, search: BoundarySearch) -> _Failures:
+    n1, n2 = b1s.size, ladder.size
+    masks = [informative_mask(g.mean, g.mean_se, search.z_mean) & np.isfinite(g.denominator) & (g.denominator != 0)
+             for g in grids]
     any_fail = np.zeros((n2, n1), dtype=bool)
-    if paper_condition:  # Zhang et al. 2026, Theorem 2.2 needs beta1 < sqrt(beta2)
+    if search.paper_condition:  # Zhang et al. 2026, Theorem 2.2 needs beta1 < sqrt(beta2)
         any_fail |= ~(b1s[None, :] < np.sqrt(ladder)[:, None])
     worst_share = np.zeros((n2, n1))
-    fails_per_point = []
+    per_point = []
     for g, m in zip(grids, masks):
-        f = _fails(g.rho, g.stderr, t, z, kind) & m[:, None, None]
-        fails_per_point.append(f)
+        f = search.fails(g.rho, g.stderr) & m[:, None, None]
+        per_point.append(f)
         any_fail |= f.any(axis=0)
         weight = np.abs(g.mean) * m
         total = weight.sum()
         if total > 0:
             share = np.einsum("j,jrc->rc", weight, f.astype(float)) / total
             worst_share = np.maximum(worst_share, share)
+    return _Failures(masks, per_point, any_fail, worst_share)
 
+
+def _boundary(source: Any, beta1s: Any, beta2s: Any, search: BoundarySearch) -> CriticalBoundary:
+    b1s, ladder, grids, laws, search = _point_grids(source, beta1s, beta2s, search)
+    fl = _failures(grids, b1s, ladder, search)
+    n1, n2 = b1s.size, ladder.size
     strict = np.full(n1, np.nan)
     strict_grid = np.full(n1, np.nan)
     bracket = np.full((n1, 2), np.nan)
@@ -441,7 +483,7 @@ def _boundary(
     unresolved = np.zeros(n1, dtype=bool)
     setters_all = []
     for c in range(n1):
-        rows = np.flatnonzero(any_fail[:, c])
+        rows = np.flatnonzero(fl.any_fail[:, c])
         setters: list[Setter] = []
         if rows.size == 0:
             strict[c] = strict_grid[c] = ladder[0]
@@ -453,7 +495,7 @@ def _boundary(
             last = rows[-1]
             strict_grid[c] = ladder[last + 1]
         if rows.size:
-            for p, f in enumerate(fails_per_point):
+            for p, f in enumerate(fl.per_point):
                 for j in np.flatnonzero(f[:, last, c]):
                     g = grids[p]
                     setters.append(
@@ -461,27 +503,12 @@ def _boundary(
                     )
             if not unresolved[c]:
                 lo, hi = float(ladder[last]), float(ladder[last + 1])
-                if refine_steps > 0 and all(law is not None for law in laws):
-                    lo, hi = _bisect(
-                        laws,
-                        setters,
-                        float(b1s[c]),
-                        lo,
-                        hi,
-                        t,
-                        z,
-                        kind,
-                        eps,
-                        seed,
-                        target_se,
-                        refine_steps,
-                        options,
-                        paper_condition,
-                    )
+                if search.refine_steps > 0 and all(law is not None for law in laws):
+                    lo, hi = _bisect(laws, setters, float(b1s[c]), lo, hi, search)
                 strict[c] = hi
                 bracket[c] = (lo, hi)
         setters_all.append(tuple(setters))
-        lrows = np.flatnonzero(worst_share[:, c] > threshold)
+        lrows = np.flatnonzero(fl.worst_share[:, c] > search.threshold)
         if lrows.size == 0:
             lenient[c] = ladder[0]
         elif lrows[-1] < n2 - 1:
@@ -496,21 +523,15 @@ def _boundary(
         lenient=lenient,
         unresolved=unresolved,
         setters=tuple(setters_all),
-        excluded=np.asarray(excluded),
-        informative=np.asarray(informative),
-        mean_se_known=np.asarray(se_known),
-        z=z,
-        z_mean=z_mean,
-        threshold=threshold,
-        eps=eps,
+        excluded=np.asarray([int((~m).sum()) for m in fl.masks]),
+        informative=np.asarray([int(m.sum()) for m in fl.masks]),
+        mean_se_known=np.asarray([g.mean_se is not None for g in grids]),
+        z=search.z,
+        z_mean=search.z_mean,
+        threshold=search.threshold,
+        eps=search.eps,
         grids=tuple(grids),
     )
-
-
-def _law_mean_se(law: GradientLaw) -> np.ndarray | None:
-    from ._ratio import _mean_se
-
-    return _mean_se(law)
 
 
 # -- public -----------------------------------------------------------------------------
@@ -567,22 +588,9 @@ def critical_beta2(
     References:
         docs/theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), Theorem 2.3.
     """
-    return _boundary(
-        source,
-        beta1s,
-        beta2s,
-        t=0.0,
-        kind="strict",
-        z=check_nonnegative_float(z, "z"),
-        z_mean=check_nonnegative_float(z_mean, "z_mean"),
-        threshold=check_probability(threshold, "threshold"),
-        eps=check_nonnegative_float(eps, "eps"),
-        seed=check_seed(seed),
-        target_se=check_positive_float(target_se, "target_se"),
-        refine_steps=check_nonnegative_int(refine_steps, "refine_steps"),
-        screen=bool(screen),
-        options=options,
-    )
+    search = BoundarySearch(t=0.0, kind="strict", z=z, z_mean=z_mean, threshold=threshold, eps=eps, seed=seed,
+                            target_se=target_se, refine_steps=refine_steps, screen=screen, options=options)
+    return _boundary(source, beta1s, beta2s, search)
 
 
 def recommended_beta2(
@@ -628,35 +636,19 @@ def recommended_beta2(
         docs/theory.md sections 3, 7 and 9.
     """
     beta1 = check_beta(beta1, "beta1")
-    margin = check_nonnegative_float(margin, "margin")
-    common = dict(
-        z=check_nonnegative_float(z, "z"),
-        z_mean=check_nonnegative_float(z_mean, "z_mean"),
-        threshold=check_probability(threshold, "threshold"),
-        eps=check_nonnegative_float(eps, "eps"),
-        seed=check_seed(seed),
-        target_se=check_positive_float(target_se, "target_se"),
-        refine_steps=check_nonnegative_int(refine_steps, "refine_steps"),
-        screen=bool(screen),
-        options=options,
-    )
+    search = BoundarySearch(t=margin, kind="margin", z=z, z_mean=z_mean, threshold=threshold, eps=eps, seed=seed,
+                            target_se=target_se, refine_steps=refine_steps, screen=screen,
+                            paper_condition=paper_condition, stop_at_t=not with_boundary, options=options)
+    margin = search.t
     pts = _points(source)
     b1s = None if isinstance(pts[0], DriftGrid) else [beta1]
-    rec = _boundary(
-        pts,
-        b1s,
-        beta2s,
-        t=margin,
-        kind="margin",
-        paper_condition=bool(paper_condition),
-        stop_at_t=not with_boundary,
-        **common,
-    )
+    rec = _boundary(pts, b1s, beta2s, search)
     col = int(np.argmin(np.abs(rec.beta1s - beta1)))
     if isinstance(pts[0], DriftGrid) and abs(rec.beta1s[col] - beta1) > 1e-12:
         raise InvalidParameterError(f"beta1 = {beta1:g} is not on the grids' beta1 axis: compute grids that include it")
     # strict boundary from the same grids (no recomputation of rho)
-    strict = _boundary(list(rec.grids), None, None, t=0.0, kind="strict", **common) if with_boundary else None
+    strict_rule = replace(search, t=0.0, kind="strict", paper_condition=False, stop_at_t=False)
+    strict = _boundary(list(rec.grids), None, None, strict_rule) if with_boundary else None
     b2 = float(rec.strict[col])
     if rec.setters[col]:
         limited_by = "margin"

@@ -41,6 +41,7 @@ import numpy as np
 
 from .._errors import InvalidParameterError
 from .._laws import GradientLaw
+from .._progress import Progress
 from .._validate import (
     check_beta,
     check_betas_array,
@@ -49,7 +50,9 @@ from .._validate import (
     check_positive_int,
     check_seed,
 )
+from ._markov import markov_numerator, merge_atoms
 from ._moments import LawMoments, beta2_zero_row
+from ._montecarlo import mc_grid
 
 __all__ = ["DriftEstimate", "DriftGrid", "drift_ratio", "drift_ratio_grid", "METHODS"]
 
@@ -84,7 +87,7 @@ class DriftGrid:
     beta2, columns over beta1 (the simulator's phase-grid layout), and ``method`` is
     (d, len(beta2s)). ``values``/``errors`` drop the leading axis when d == 1.
     ``mean`` is E g per coordinate, ``mean_se`` its standard error when the law
-    carries ``meta["mean_se"]`` (None otherwise).
+    carries :attr:`GradientLaw.mean_se` (None otherwise).
     """
 
     beta1s: np.ndarray
@@ -138,25 +141,8 @@ def _as_law(law: Any) -> GradientLaw:
     )
 
 
-def _mean_se(law: GradientLaw) -> np.ndarray | None:
-    se = law.meta.get("mean_se") if isinstance(law.meta, dict) else None
-    if se is None:
-        return None
-    arr = np.asarray(se, dtype=float).reshape(-1)
-    if arr.size == 1 and law.dim > 1:
-        arr = np.full(law.dim, float(arr[0]))
-    if arr.size != law.dim or not np.isfinite(arr).all() or (arr < 0).any():
-        raise InvalidParameterError(
-            f"law.meta['mean_se'] has {arr.size} entries for {law.dim} coordinates or bad values: "
-            "give one non-negative standard error per coordinate"
-        )
-    return arr
-
-
 def _markov_row_block(x, w, b1s, b2, eps, delta, min_delta, target_abs, tol):
     """N(b1) at one b2 by the markov route with the refinement rule; returns (N, err, delta_used)."""
-    from ._markov import markov_numerator
-
     coarse, tail_c, _ = markov_numerator(x, w, b1s, b2, eps=eps, delta=2 * delta, tol=tol)
     fine, tail_f, _ = markov_numerator(x, w, b1s, b2, eps=eps, delta=delta, tol=tol)
     err = np.abs(fine - coarse) + tail_f + tail_c
@@ -258,11 +244,7 @@ def drift_ratio_grid(
         err[:, zero_rows, :] = 0.0
         meth[:, zero_rows] = "closed-form"
 
-    from .._progress import Progress
-
     markov_rows = (~zero_rows) & ((1.0 - b2s) >= markov_min_gap)
-    from ._markov import merge_atoms
-
     srt = np.sort(x_all[w > 0], axis=0)
     distinct = 1 + (np.diff(srt, axis=0) != 0).sum(axis=0)  # per coordinate
     few_atoms = distinct <= markov_max_atoms
@@ -295,8 +277,6 @@ def drift_ratio_grid(
             err[j, r] = e / abs(den[j])
             meth[j, r] = "markov"
             bar.update()
-
-    from ._montecarlo import mc_grid
 
     groups = []
     usable = den != 0  # E g = 0 (or g = 0): rho is undefined, left NaN
@@ -336,7 +316,7 @@ def drift_ratio_grid(
         method=meth.astype(str),
         denominator=den,
         mean=mom.mu,
-        mean_se=_mean_se(law),
+        mean_se=law.mean_se,
         eps=eps,
         seed=seed,
         label=law.label,

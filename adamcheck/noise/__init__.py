@@ -25,7 +25,7 @@ from typing import Any
 
 from ._accumulate import AccumulatorConfig, NoiseAccumulator, accumulate, make_config
 from ._constants import NoiseConstants, minibatch_factor, noise_constants
-from ._estimate import NoiseEstimate, estimate, load_laws, minibatch_laws, save_laws
+from ._estimate import EstimateSettings, NoiseEstimate, estimate, load_laws, minibatch_laws, run_estimate, save_laws
 from ._frontier import d_frontier
 from ._sampling import (
     MiniBatchSample,
@@ -47,6 +47,7 @@ __all__ = [
     "MiniBatchSample",
     "NoiseAccumulator",
     "NoiseConstants",
+    "EstimateSettings",
     "NoiseEstimate",
     "PartitionConstants",
     "TwoBatchEstimate",
@@ -55,6 +56,7 @@ __all__ = [
     "all_reduce_accumulator",
     "d_frontier",
     "estimate",
+    "run_estimate",
     "load_laws",
     "make_config",
     "minibatch_factor",

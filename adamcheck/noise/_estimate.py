@@ -18,13 +18,16 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._quiet import numpy_quiet
+from .._files import check_input_file
 from .._laws import GradientLaw
-from .._progress import Progress
 from .._limits import check_count, check_work
+from .._progress import Progress
+from .._quiet import numpy_quiet
 from .._validate import check_finite_float, check_nonnegative_int, check_positive_int, check_seed
 from ._accumulate import AccumulatorConfig, accumulate, make_config
 from ._constants import NoiseConstants, noise_constants
+from ._meta import GradientFileMeta
+from ._npz import write_npz
 from ._sampling import (
     PartitionConstants,
     TwoBatchEstimate,
@@ -34,11 +37,10 @@ from ._sampling import (
     sample_minibatches,
     two_batch_estimate,
 )
-from ._meta import GradientFileMeta
 from ._scale import GradientScale
 from ._source import opened_gradients
 
-__all__ = ["NoiseEstimate", "estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
+__all__ = ["EstimateSettings", "NoiseEstimate", "estimate", "run_estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
 
 #: Laws over at most this many coordinates are listed coordinate by coordinate in the JSON.
 PER_COORDINATE_LIMIT = 256
@@ -75,7 +77,7 @@ class NoiseEstimate:
         points = []
         for law in self.laws:
             mean = law.mean()
-            se = np.asarray(law.meta["mean_se"], dtype=float)
+            se = law.mean_se
             resolved = np.abs(mean) > 2.0 * se
             skew = law.skewness()
             agree = law.sign_agreement()
@@ -261,16 +263,117 @@ def estimate(
         Zhang, Li, Chen, Luo, Sun, arXiv:2603.02092 (2026).
     """
     B = check_positive_int(batch_size, "batch size")
-    seed = check_seed(seed)
-    partitions = check_count(check_nonnegative_int(partitions, "partitions"), "partitions")
-    replicates = check_count(check_nonnegative_int(replicates, "replicates"), "replicates")
-    law_atoms = check_count(check_positive_int(law_atoms, "law atoms"), "law atoms")
-    if replicates:
-        level = check_finite_float(level, "level")
-        if not 0.0 < level < 1.0:
-            raise InvalidParameterError(
-                f"level = {level:g} must lie strictly between 0 and 1 (a confidence level such as 0.95)"
+    settings = EstimateSettings(partitions=partitions, file_partition=file_partition, level=level,
+                                replicates=replicates, groups=groups, unit=unit, big_batch_factor=big_batch_factor,
+                                big_batches=big_batches, law_atoms=law_atoms, law_coords=law_coords,
+                                match_moments=match_moments, seed=seed)
+    return run_estimate(grads, B, settings, dataset_size=dataset_size, reduction=reduction, loss_scale=loss_scale,
+                        mean_over=mean_over, key=key, workers=workers, progress=progress)
+
+
+@dataclass(frozen=True, eq=False)
+class EstimateSettings:
+    """What :func:`estimate` computes and with which budget, validated once at construction.
+
+    Attributes: those of :func:`estimate` (``partitions``, ``file_partition``, ``level``,
+    ``replicates``, ``groups``, ``unit``, ``big_batch_factor``, ``big_batches``,
+    ``law_atoms``, ``law_coords``, ``match_moments``, ``seed``).
+
+    Raises:
+        InvalidParameterError: a count out of range or beyond the limits, a seed that is
+            not a whole number >= 0, a confidence level outside (0, 1) when intervals are asked.
+
+    Example:
+        >>> EstimateSettings(replicates=0, law_atoms=64).law_atoms
+        64
+    """
+
+    partitions: int = 0
+    file_partition: bool = False
+    level: float = 0.95
+    replicates: int = 1000
+    groups: int = 64
+    unit: int | None = None
+    big_batch_factor: int = 8
+    big_batches: int | None = None
+    law_atoms: int = 256
+    law_coords: Any = None
+    match_moments: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        put("seed", check_seed(self.seed))
+        put("partitions", check_count(check_nonnegative_int(self.partitions, "partitions"), "partitions"))
+        put("replicates", check_count(check_nonnegative_int(self.replicates, "replicates"), "replicates"))
+        put("law_atoms", check_count(check_positive_int(self.law_atoms, "law atoms"), "law atoms"))
+        if self.replicates:
+            level = check_finite_float(self.level, "level")
+            if not 0.0 < level < 1.0:
+                raise InvalidParameterError(
+                    f"level = {level:g} must lie strictly between 0 and 1 (a confidence level such as 0.95)"
+                )
+            put("level", level)
+
+
+def _check_rows(source: Any, B: int, dataset_size: int | None, settings: EstimateSettings) -> None:
+    """Refuse a file with fewer rows than a batch, a data-set size below the rows, partitions of a sample."""
+    P, N_s, d = source.shape
+    if N_s < B:
+        if source.meta.is_monitor:
+            raise DataError(
+                f"{source.label} holds {N_s} steps' mini-batch gradients, fewer than the {B} a batch of "
+                f"{B * source.meta.rows_per_example} examples averages: record more steps (a longer history) "
+                "or ask for a smaller batch"
             )
+        raise DataError(
+            f"the gradients hold N = {N_s} examples, fewer than the batch size B = {B}: "
+            "sample at least B examples (better: many batches' worth)"
+        )
+    if dataset_size is not None and check_positive_int(dataset_size, "dataset size") < N_s:
+        raise InvalidParameterError(
+            f"dataset size {dataset_size} is smaller than the {N_s} examples in the file: "
+            "give the size of the whole data set"
+        )
+    if (settings.partitions or settings.file_partition) and dataset_size not in (None, N_s):
+        raise InvalidParameterError(
+            "actual partitions need the whole data set in the file (dataset size = "
+            f"{N_s} examples); the expected partition works with a sample"
+        )
+
+
+@numpy_quiet
+def run_estimate(
+    grads: Any,
+    batch_size: int,
+    settings: EstimateSettings,
+    *,
+    dataset_size: int | None = None,
+    reduction: str | None = None,
+    loss_scale: float | None = None,
+    mean_over: int | None = None,
+    key: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> NoiseEstimate:
+    """:func:`estimate` with what it computes as one :class:`EstimateSettings`.
+
+    The other arguments say where the gradients come from and how they were made,
+    as in :func:`estimate`.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(0.5, 1.0, size=(2048, 4))
+        >>> run_estimate(x, 32, EstimateSettings(replicates=200)).n
+        64
+
+    References:
+        docs/theory.md sections 2, 8, 9; McCandlish et al., arXiv:1812.06162 (2018).
+    """
+    B = check_positive_int(batch_size, "batch size")
+    if not isinstance(settings, EstimateSettings):
+        raise InvalidParameterError("settings must be an adamcheck.noise.EstimateSettings (or call estimate)")
+    st, seed = settings, settings.seed
     if workers is not None:
         workers = check_nonnegative_int(workers, "workers")
     with opened_gradients(grads, key, progress=progress) as source:
@@ -278,46 +381,28 @@ def estimate(
         scale, scale_source = resolve_scale(reduction, loss_scale, mean_over, source.meta)
         per_row = source.meta.rows_per_example
         B, dataset_size, row_note = _rows_per_batch(B, dataset_size, source.meta, source.label)
+        _check_rows(source, B, dataset_size, st)
         P, N_s, d = source.shape
-        if N_s < B:
-            if source.meta.is_monitor:
-                raise DataError(
-                    f"{source.label} holds {N_s} steps' mini-batch gradients, fewer than the {B} a batch of "
-                    f"{B * per_row} examples averages: record more steps (a longer history) or ask for a smaller batch"
-                )
-            raise DataError(
-                f"the gradients hold N = {N_s} examples, fewer than the batch size B = {B}: "
-                "sample at least B examples (better: many batches' worth)"
-            )
-        if dataset_size is not None and check_positive_int(dataset_size, "dataset size") < N_s:
-            raise InvalidParameterError(
-                f"dataset size {dataset_size} is smaller than the {N_s} examples in the file: "
-                "give the size of the whole data set"
-            )
-        if (partitions or file_partition) and dataset_size not in (None, N_s):
-            raise InvalidParameterError(
-                "actual partitions need the whole data set in the file (dataset size = "
-                f"{N_s} examples); the expected partition works with a sample"
-            )
-        cfg = make_config(N_s, d, P, groups=groups, unit=unit, seed=seed)
-        m = max(1, min(big_batch_factor, N_s // B))
-        R = big_batches if big_batches is not None else math.ceil(law_atoms / m)
-        _check_estimate_size(P, N_s, d, B, R * m, replicates, partitions + int(file_partition))
-        total = P * N_s + P * R * m * B + P * (partitions + int(file_partition)) * (N_s // B) * B
+        cfg = make_config(N_s, d, P, groups=st.groups, unit=st.unit, seed=seed)
+        m = max(1, min(st.big_batch_factor, N_s // B))
+        R = st.big_batches if st.big_batches is not None else math.ceil(st.law_atoms / m)
+        n_parts = st.partitions + int(st.file_partition)
+        _check_estimate_size(P, N_s, d, B, R * m, st.replicates, n_parts)
+        total = P * N_s + P * R * m * B + P * n_parts * (N_s // B) * B
         with Progress(total=total, label="estimate", enabled=progress) as bar:
             acc = accumulate(source, cfg, workers=workers, on_chunk=bar.update)
-            consts = noise_constants(acc, B, dataset_size=dataset_size, scale=scale, level=level,
-                                     replicates=replicates, seed=seed)
-            coords = choose_law_coords(consts.mean, consts.mean_se, R * m, law_coords)
+            consts = noise_constants(acc, B, dataset_size=dataset_size, scale=scale, level=st.level,
+                                     replicates=st.replicates, seed=seed)
+            coords = choose_law_coords(consts.mean, consts.mean_se, R * m, st.law_coords)
             sample = sample_minibatches(source, B, factor=m, big_batches=R, coords=coords,
                                         scale=scale, seed=seed, on_rows=bar.update)
-            two = two_batch_estimate(sample, N_s, level=level, replicates=replicates, seed=seed)
-            laws = laws_from_sample(sample, consts, match_moments=match_moments)
+            two = two_batch_estimate(sample, N_s, level=st.level, replicates=st.replicates, seed=seed)
+            laws = laws_from_sample(sample, consts, match_moments=st.match_moments)
             parts: list[PartitionConstants] = []
-            if partitions:
-                parts.append(partition_constants(source, B, partitions=partitions, kind="random",
+            if st.partitions:
+                parts.append(partition_constants(source, B, partitions=st.partitions, kind="random",
                                                  scale=scale, seed=seed, on_rows=bar.update))
-            if file_partition:
+            if st.file_partition:
                 parts.append(partition_constants(source, B, kind="file", scale=scale,
                                                  on_rows=bar.update))
         if per_row > 1:  # the laws describe mini-batches of B x R examples
@@ -413,22 +498,18 @@ def save_laws(path: str | os.PathLike, laws: list[GradientLaw]) -> Path:
         "weights": first.weights,
         "batch_size": np.int64(first.batch_size or 0),
         "coords": np.asarray(first.meta["coords"], dtype=np.int64),
-        "mean_se": np.stack([np.asarray(law.meta["mean_se"], dtype=float) for law in laws]),
+        "mean_se": np.stack([law.mean_se for law in laws]),
         "mean_all_examples": np.stack([np.asarray(law.meta["mean_all_examples"], dtype=float) for law in laws]),
     }
     for k in ("dataset_size", "sample_size", "loss_scale", "mean_over", "atoms", "seed"):
         arrays[k] = np.asarray(first.meta[k])
     for k in ("reduction", "matched_moments"):
         arrays[k] = np.asarray(str(first.meta[k]))
-    from ._npz import write_npz
-
     return write_npz(path, arrays)
 
 
 def load_laws(path: str | os.PathLike) -> list[GradientLaw]:
     """Read laws written by :func:`save_laws` (``allow_pickle=False``)."""
-    from .._files import check_input_file
-
     path = check_input_file(path, "law file", fix="give the .npz written by save_laws or --laws-out")
     try:
         with np.load(path, allow_pickle=False) as z:

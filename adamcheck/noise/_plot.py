@@ -44,7 +44,7 @@ def plot_estimate(est: Any, path: str | Path) -> Path:
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
     for law in est.laws:
-        se = np.asarray(law.meta["mean_se"], dtype=float)
+        se = law.mean_se
         resolved = np.abs(law.mean()) > 2 * se
         if resolved.any():
             bx.hist(law.sign_agreement()[resolved], bins=20, range=(0, 1), alpha=0.5,

@@ -48,6 +48,9 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
+from .._files import check_input_file, os_reason
+from .._limits import human_bytes, max_bytes, max_ops
+from .._progress import Progress
 from .._shown import shown, shown_repr
 from ._meta import META_KEYS, GradientFileMeta, merge_meta
 
@@ -407,8 +410,6 @@ def _file_name(seg: _Segment) -> str:
 
 
 def _open_file(path: Any, key: str | None) -> _Segment:
-    from .._files import check_input_file, os_reason
-
     p = check_input_file(path, "gradient file", fix="give a .npy or .npz file")
     name = str(p)
     try:
@@ -550,8 +551,6 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, N
 
 
 def _damaged(name: str, exc: BaseException) -> DataError:
-    from .._files import os_reason
-
     why = os_reason(exc) if isinstance(exc, OSError) else type(exc).__name__
     return DataError(f"{shown_repr(name)} is not a readable .npz file ({why}): save it again with numpy.savez")
 
@@ -631,8 +630,6 @@ def _check_inflate(seg: _Segment, member_size: int) -> None:
     A small compressed member can claim terabytes ("zip bomb"): only the bytes the
     header's shape needs are ever inflated, and only when they fit.
     """
-    from .._limits import human_bytes, max_bytes, max_ops
-
     need = seg.nbytes
     if member_size < need:
         raise DataError(f"{shown_repr(seg.name)} is truncated (its zip entry holds {member_size:,} bytes, its "
@@ -659,9 +656,6 @@ def _check_free(seg: _Segment, need: int) -> None:
 
 def _inflate(seg: _Segment, progress: bool) -> str:
     """Inflate the compressed member's data (no header) to a temporary file; return its path."""
-    from .._files import os_reason
-    from .._progress import Progress
-
     need = seg.nbytes
     _check_free(seg, need)
     fd, tmp = tempfile.mkstemp(suffix=".raw", prefix="adamcheck-")

@@ -10,9 +10,13 @@ The counterexample's is :func:`adamcheck.drift.critical_beta2` on its two-point 
 from __future__ import annotations
 
 import numbers
+from dataclasses import replace
 from typing import Any, Sequence
 
 from .._errors import DataError, InvalidParameterError
+from .._limits import MAX_BATCH_SIZES
+from .._validate import as_real_array, check_positive_int, from_tensor
+from ..theory import check_counterexample_n, counterexample_default_a
 
 __all__ = ["batch_size_boundary", "counterexample_boundary", "simulated_agreement"]
 
@@ -31,10 +35,7 @@ def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[flo
     import numpy as np
 
     from .._laws import GradientLaw
-    from .._validate import as_real_array
     from ..drift import critical_beta2
-
-    from ..theory import check_counterexample_n, counterexample_default_a
 
     n = check_counterexample_n(n)
     a = counterexample_default_a(n) if a is None else a
@@ -80,9 +81,6 @@ def batch_size_boundary(
         >>> bool(b.critical_beta2[0] >= b.critical_beta2[1])
         True
     """
-    from dataclasses import replace
-
-    from .._validate import check_positive_int, from_tensor
     from ..drift import training_boundary
     from ..noise._source import opened_gradients
 
@@ -107,7 +105,6 @@ def _shown_int(value: int) -> str:
 
 def _listed_sizes(batch_sizes: Any) -> list[Any]:
     """The batch sizes as a list, at most :data:`adamcheck._limits.MAX_BATCH_SIZES` of them."""
-    from .._limits import MAX_BATCH_SIZES
     from ..drift._training import _listed
 
     listed = _listed(batch_sizes, "batch_sizes")

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from .._answer import beta_text
 from .._errors import DataError, InvalidParameterError
-from .._quiet import numpy_quiet
-from .._shown import shown_repr
+from .._files import check_input_file
 from .._halflife import (
     DEFAULT_REFERENCE,
     PRACTICE_CLAMP,
@@ -43,19 +43,20 @@ from .._halflife import (
     half_life_beta2,
     parse_reference,
 )
-from .._validate import (
-    check_beta,
-    check_nonnegative_float,
-    check_positive_int,
-    check_seed,
-)
-from .._answer import beta_text
 from .._measurement import Measurement
+from .._quiet import numpy_quiet
+from .._shown import shown_repr
+from .._validate import as_real_array, check_beta, check_nonnegative_float, check_positive_int, check_seed, from_tensor
+from ..theory import shi_min_beta2, theorem22_order_scale
 from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
 from ._lenses import calibrated_measurement, monitor_file_measurements
 from ._verdict import verdict
+
+if TYPE_CHECKING:  # NumPy-heavy: imported by the gradient lens only
+    from .._laws import GradientLaw
+    from ..noise import NoiseEstimate
 
 __all__ = [
     "CalibratedLens",
@@ -178,14 +179,10 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
     if n is None:
         return ProvableLens(n, d, d1, "needs the number of mini-batches n = N/B: give the dataset size "
                             "(or gradients)")
-    from ..theory import theorem22_order_scale
-
     scale = theorem22_order_scale(n, beta1, "2026")
     if d is None or d1 is None or not math.isfinite(d1):
         return ProvableLens(n, d, d1, "Shi et al.'s explicit condition needs d and D1: give gradients",
                             theorem22_scale=scale)
-    from ..theory import shi_min_beta2
-
     here = shi_min_beta2(n, d, d1, beta1, d1_convention="mean")
     rms = shi_min_beta2(n, d, d1, 0.0, d1_convention="mean") if beta1 > 0 else here
     if here.feasible:
@@ -201,8 +198,6 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
 # -- lens 2: calibrated ---------------------------------------------------------------------
 def _gradient_input(gradients: Any) -> Any:
     """What :func:`adamcheck.noise.estimate` accepts: an array, a GradientSource, or checked paths."""
-    from .._files import check_input_file
-    from .._validate import as_real_array, from_tensor
     from ..noise import GradientSource
 
     if isinstance(gradients, (str, Path, bytes)):
@@ -263,8 +258,6 @@ class CalibratedLens:
         return out
 
     def with_sizes(self, points: int, d: int) -> "CalibratedLens":
-        from dataclasses import replace
-
         return replace(self, points=points, d=d)
 
 
@@ -313,7 +306,30 @@ def _file_settings(gradients: Any, batch_size: Any, beta1: Any, eps: Any, tokens
                          values["beta1"] is not None else None, tuple(notes))
 
 
-def _gradient_facts(inp: "_Inputs") -> tuple[dict[str, Any], CalibratedLens]:
+@dataclass(frozen=True, eq=False)
+class GradientFacts:
+    """What one open of the gradient files tells the recommendation besides the calibrated lens.
+
+    Attributes:
+        estimate: the noise estimate (its laws feed check's eps rule).
+        n: mini-batches per epoch, N // B (None for a monitor file: its rows are steps).
+        d: coordinates sampled.
+        N: the data-set size (None for a monitor file).
+        d1: D1 at D0 = 0 of the partition (None for a monitor file).
+        points: sampled points.
+        notes: what the file reading said, for the answer.
+    """
+
+    estimate: "NoiseEstimate"
+    n: int | None
+    d: int
+    N: int | None
+    d1: float | None
+    points: int
+    notes: tuple[str, ...]
+
+
+def _gradient_facts(inp: "_Inputs") -> tuple[GradientFacts, CalibratedLens]:
     """The noise facts and the calibrated lens from one open of the gradient files.
 
     Batch sizes count examples: a file whose rows average R examples (a GradientMonitor
@@ -333,11 +349,12 @@ def _gradient_facts(inp: "_Inputs") -> tuple[dict[str, Any], CalibratedLens]:
         calibrated = calibrated_prediction(source, inp.batch_size, inp.beta1, eps=inp.eps, steps=inp.planned_steps,
                                            seed=inp.seed).with_sizes(int(est.shape[0]), int(est.shape[2]))
     c = est.constants
-    facts = {"estimate": est, "n": None if monitor else int(c.n), "d": int(est.shape[2]),
-             "N": None if monitor else int(c.dataset_size), "d1": None if monitor else float(c.d1_at_d0_zero),
-             "points": int(est.shape[0]), "notes": tuple(source.notes) + ((
-                 "the gradient file's rows are mini-batch gradients of a monitored run's steps, not examples of a "
-                 "data set: the data-set size and the provable lens's D1 do not come from it",) if monitor else ())}
+    facts = GradientFacts(
+        estimate=est, n=None if monitor else int(c.n), d=int(est.shape[2]),
+        N=None if monitor else int(c.dataset_size), d1=None if monitor else float(c.d1_at_d0_zero),
+        points=int(est.shape[0]), notes=tuple(source.notes) + ((
+            "the gradient file's rows are mini-batch gradients of a monitored run's steps, not examples of a "
+            "data set: the data-set size and the provable lens's D1 do not come from it",) if monitor else ()))
     return facts, calibrated
 
 
@@ -501,12 +518,12 @@ class Recommendation:
     notes: tuple[str, ...] = ()
     #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
     #: such as ``adamcheck check``'s eps rule; not part of the JSON.
-    laws: tuple[Any, ...] = field(default=(), repr=False)
+    laws: tuple[GradientLaw, ...] = field(default=(), repr=False)
     #: your domain (None: not known) and how it was found
     domain: str | None = None
     domain_how: str = ""
     #: the measurements of your own run the answer used (monitor, probe, gradients)
-    measurements: tuple[Any, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
     #: the verdict on your beta2 (:class:`~adamcheck.recommend._verdict.Verdict`), when one was given
     verdict: Any = None
 
@@ -750,9 +767,9 @@ def recommend(
     calibrated = None
     if inp.gradients is not None:
         facts, calibrated = _gradient_facts(inp)
-    size_n = inp.dataset_size or (facts["N"] if facts else None)
-    n = facts["n"] if facts and facts["n"] is not None else (size_n // inp.batch_size if size_n else None)
-    provable = provable_lens(n, facts["d"] if facts else None, facts["d1"] if facts else None, inp.beta1)
+    size_n = inp.dataset_size or (facts.N if facts else None)
+    n = facts.n if facts and facts.n is not None else (size_n // inp.batch_size if size_n else None)
+    provable = provable_lens(n, facts.d if facts else None, facts.d1 if facts else None, inp.beta1)
     dom = normal_domain(domain)
     if dom is None and inp.tokens_per_sample:
         dom, domain_how = "lm", "a language model: a sequence length was given"
@@ -782,7 +799,7 @@ def recommend(
                                                                   else "the common default (torch, optax)"),
         lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
         dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
-        warnings=tuple(warnings), notes=file.notes + (facts["notes"] if facts else ()) + tuple(notes),
-        laws=tuple(facts["estimate"].laws) if facts else (),
+        warnings=tuple(warnings), notes=file.notes + (facts.notes if facts else ()) + tuple(notes),
+        laws=tuple(facts.estimate.laws) if facts else (),
         domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
     )

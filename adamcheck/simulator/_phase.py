@@ -9,19 +9,20 @@ it converges, with the curve beta1 = sqrt(beta2) of the convergence theorem.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from .._errors import InvalidParameterError
-from .._shown import shown_repr
-from .._validate import check_betas_array, check_nonnegative_int, check_positive_int
+from .. import _plotting  # as a module: callers (and tests) may swap save_figure
+from .._validate import check_betas_array, check_positive_int
 from ..problems._base import Problem
-from ._simulate import check_simulation_size, simulate
+from ._settings import _NO_SEED, AdamSettings, RunPlan, phase_seeds
+from ._simulate import check_simulation_size, run_simulation
 
-__all__ = ["PhaseGrid", "RunRecords", "phase_grid", "majority_outcome"]
+__all__ = ["PhaseGrid", "RunRecords", "phase_grid", "run_phase_grid", "majority_outcome"]
 
 
 @dataclass
@@ -301,13 +302,12 @@ class PhaseGrid:
                 "this sweep has several batch sizes and several beta1 or lr values: draw one panel "
                 "with grid.select(batch_size=..., lr=...).plot(path) or grid.plot_batch(path, beta1=..., lr=...)"
             )
-        from .._plotting import PHASE_COLOURS, pyplot, save_figure
         from matplotlib.colors import LinearSegmentedColormap
 
-        plt = pyplot()
+        plt = _plotting.pyplot()
         score = self.converged - self.diverged  # -1 red ... +1 blue
         cmap = LinearSegmentedColormap.from_list(
-            "phase", [PHASE_COLOURS["diverged"], PHASE_COLOURS["undecided"], PHASE_COLOURS["converged"]]
+            "phase", [_plotting.PHASE_COLOURS["diverged"], _plotting.PHASE_COLOURS["undecided"], _plotting.PHASE_COLOURS["converged"]]
         )
         fig, ax = plt.subplots(figsize=(6.4, 5.0))
         # pcolormesh needs monotone axes: draw in sorted order so no column is lost.
@@ -339,7 +339,7 @@ class PhaseGrid:
         cbar.ax.set_yticklabels(["diverged", "mixed/undecided", "converged"])
         ax.legend(loc="lower right", fontsize=8)
         ax.set_title(title or self.settings.get("title", "Adam phase diagram"), fontsize=10)
-        return save_figure(fig, path)
+        return _plotting.save_figure(fig, path)
 
 
     def plot_batch(
@@ -357,17 +357,16 @@ class PhaseGrid:
         Args:
             boundary: optional (batch sizes, beta2*) curve, e.g. a predicted boundary.
         """
-        from .._plotting import PHASE_COLOURS, pyplot, save_figure
         from matplotlib.colors import LinearSegmentedColormap
 
         if not self.is_sweep:
             raise InvalidParameterError("plot_batch needs a sweep (phase_sweep) grid: use plot")
         k = self._axis_index(self.beta1, beta1, "beta1")
         j = self._axis_index(self.lr, lr, "lr")
-        plt = pyplot()
+        plt = _plotting.pyplot()
         score = (self.converged - self.diverged)[:, j, :, k].T  # (beta2, B)
         cmap = LinearSegmentedColormap.from_list(
-            "phase", [PHASE_COLOURS["diverged"], PHASE_COLOURS["undecided"], PHASE_COLOURS["converged"]]
+            "phase", [_plotting.PHASE_COLOURS["diverged"], _plotting.PHASE_COLOURS["undecided"], _plotting.PHASE_COLOURS["converged"]]
         )
         fig, ax = plt.subplots(figsize=(6.4, 5.0))
         x = np.log2(self.batch_size.astype(float))
@@ -393,7 +392,7 @@ class PhaseGrid:
         default = (f"{self.settings.get('title', 'Adam on real training')}: beta1 = {self.beta1[k]:g}, "
                    f"lr = {self.lr[j]:g}, budget = {self.budget}")
         ax.set_title(title or default, fontsize=10)
-        return save_figure(fig, path)
+        return _plotting.save_figure(fig, path)
 
 
 def phase_grid(
@@ -403,7 +402,7 @@ def phase_grid(
     *,
     steps: int,
     seeds: int | Sequence[int] = 1,
-    seed: int = 0,
+    seed: int | None = _NO_SEED,
     lr: float = 0.1,
     eps: float = 1e-8,
     convention: str = "paper",
@@ -422,7 +421,10 @@ def phase_grid(
         problem: the problem (e.g. :class:`adamcheck.problems.Counterexample`).
         beta1, beta2: grid axes, values in [0, 1).
         steps: steps per run.
-        seeds: number of seeds (``seed``, ``seed+1``, ...) or an explicit list.
+        seeds: number of seeds (0, 1, ...) or an explicit list (e.g. ``range(5, 9)``).
+        seed: deprecated: the first seed when ``seeds`` is a count (a DeprecationWarning;
+            ignored, as always, when ``seeds`` is a list). Pass ``seeds=range(seed,
+            seed + count)`` instead (:func:`adamcheck.simulator._settings.phase_seeds`).
         Other arguments: as :func:`adamcheck.simulator.simulate`.
 
     Returns:
@@ -439,45 +441,68 @@ def phase_grid(
     """
     b1 = check_betas_array(beta1, "beta1")
     b2 = check_betas_array(beta2, "beta2")
-    if isinstance(seeds, (int, np.integer)):
-        count = check_positive_int(seeds, "seeds")
-        start = check_nonnegative_int(seed, "seed")
-        if start + count - 1 > 2**63 - 1:
-            raise InvalidParameterError(f"seed + seeds - 1 = {start + count - 1} is above 2**63 - 1: lower seed")
+    def check_size(count: int) -> None:  # a count of seeds: refuse a grid too large before building anything
         check_simulation_size(b1.size * b2.size * count, problem.dim if isinstance(problem, Problem) else 1,
                               check_positive_int(steps, "steps"), None)
-        seed_list = np.arange(start, start + count, dtype=np.int64)
+
+    if seed is _NO_SEED:
+        seed_list = phase_seeds(seeds, before=check_size)
     else:
-        try:
-            listed = list(seeds) if not isinstance(seeds, (str, bytes, dict)) else None
-        except TypeError:  # not iterable: a float, None, a 0-d tensor
-            listed = None
-        if listed is None:
-            raise InvalidParameterError(
-                f"seeds = {shown_repr(seeds)} is neither a count nor a list of seeds: give e.g. 4 or [0, 1, 2]")
-        seed_list = np.asarray([check_nonnegative_int(s, "seed") for s in listed], dtype=np.int64)
-        if seed_list.size == 0:
-            raise InvalidParameterError("seeds is empty: give a count or at least one seed")
+        seed_list = phase_seeds(seeds, seed, before=check_size)
+    adam = AdamSettings(lr=lr, eps=eps, convention=convention, schedule=schedule)
+    plan = RunPlan(steps=steps, seeds=seed_list, sampling=sampling, x0=x0, dtype=dtype)
+    return run_phase_grid(problem, b1, b2, adam, plan, workers=workers, progress=progress, tol=tol,
+                          criterion=criterion)
+
+
+def run_phase_grid(
+    problem: Problem,
+    beta1: Sequence[float] | np.ndarray,
+    beta2: Sequence[float] | np.ndarray,
+    adam: AdamSettings,
+    plan: RunPlan,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    tol: float = 0.05,
+    criterion: Any = None,
+) -> PhaseGrid:
+    """:func:`phase_grid` with its settings as objects; every cell runs once per seed of ``plan.seeds``.
+
+    The grid's axes replace ``adam``'s betas; ``adam``'s other values must be single
+    values (one Adam per diagram). The other arguments are those of :func:`phase_grid`.
+
+    Example:
+        >>> from adamcheck.problems import Counterexample
+        >>> from adamcheck.simulator import AdamSettings, RunPlan
+        >>> adam = AdamSettings(lr=0.1, schedule="inv-sqrt")
+        >>> g = run_phase_grid(Counterexample(n=10, a=1/81), [0.0], [0.3, 0.99], adam, RunPlan(steps=8000))
+        >>> g.outcome[:, 0].tolist()
+        ['diverged', 'converged']
+
+    References:
+        Zhang et al. 2026 (arXiv:2603.02092), Figure 2.4.
+    """
+    b1 = check_betas_array(beta1, "beta1")
+    b2 = check_betas_array(beta2, "beta2")
+    if not isinstance(adam, AdamSettings) or not isinstance(plan, RunPlan):
+        raise InvalidParameterError("give an adamcheck.simulator.AdamSettings and a RunPlan (or call phase_grid)")
+    for name in ("lr", "eps", "weight_decay", "eps_root"):
+        if getattr(adam, name).size != 1:
+            raise InvalidParameterError(f"{name} has {getattr(adam, name).size} values: a phase diagram takes one "
+                                        f"(run one diagram per {name})")
+    seed_list = plan.seeds
     S, R2, R1 = seed_list.size, b2.size, b1.size
     grid1 = np.tile(np.broadcast_to(b1, (R2, R1)).ravel(), S)
     grid2 = np.tile(np.broadcast_to(b2[:, None], (R2, R1)).ravel(), S)
     grid_seed = np.repeat(seed_list, R2 * R1)
-    res = simulate(
+    res = run_simulation(
         problem,
-        steps=steps,
-        beta1=grid1,
-        beta2=grid2,
-        lr=lr,
-        eps=eps,
-        seed=grid_seed,
-        x0=x0,
-        convention=convention,
-        sampling=sampling,
-        schedule=schedule,
+        replace(adam, beta1=grid1, beta2=grid2),
+        replace(plan, seeds=grid_seed),
         workers=workers,
         progress=progress,
         tol=tol,
-        dtype=dtype,
         criterion=criterion,
     )
     per_seed = res.outcome.reshape(S, R2, R1)
@@ -497,13 +522,18 @@ def phase_grid(
     settings = {
         "problem": problem.describe(),
         "steps": res.steps,
-        "lr": float(lr),
-        "eps": float(eps),
+        "lr": float(adam.lr[0]),
+        "eps": float(adam.eps[0]),
         "convention": res.convention,
         "sampling": res.sampling,
         "schedule": res.schedule,
         "shared_run_steps_fraction": res.shared_run_steps / float(res.runs * res.steps),
     }
+    # recorded only when used, so the diagrams of plain Adam keep their settings as they were
+    settings.update({name: float(getattr(adam, name)[0]) for name in ("weight_decay", "eps_root")
+                     if getattr(adam, name)[0] != 0})
+    if adam.decoupled:
+        settings["decoupled"] = True
     return PhaseGrid(
         beta1=b1,
         beta2=b2,

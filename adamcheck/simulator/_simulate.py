@@ -10,25 +10,20 @@ import numpy as np
 
 from .._errors import InvalidParameterError
 from .._limits import check_work
-from .._shown import shown_repr
 from .._validate import (
-    as_real_array,
-    check_betas_array,
     check_finite_array,
     check_nonnegative_float,
     check_nonnegative_int,
-    check_positive_int,
 )
 from ..problems._base import Problem
-from ._conventions import check_convention
 from ._engine import EngineConfig, run_engine
 from ._kernels import RunParams
 from ._outcomes import TrainingCriterion, classify_with_reasons
 from ._parallel import available_workers, run_parallel
 from ._sampling import check_sampling
-from ._schedules import check_schedule
+from ._settings import AdamSettings, RunPlan
 
-__all__ = ["simulate", "SimulationResult"]
+__all__ = ["simulate", "run_simulation", "SimulationResult"]
 
 ArrayLike = Any
 
@@ -112,16 +107,12 @@ class SimulationResult:
         return out
 
 
-def _broadcast_runs(values: dict[str, ArrayLike]) -> tuple[int, dict[str, np.ndarray]]:
-    arrays = {}
+def _lay_out_runs(adam: AdamSettings, plan: RunPlan) -> tuple[int, dict[str, np.ndarray]]:
+    """The per-run values broadcast to one common number of runs (lists of one value broadcast)."""
+    arrays = {name: getattr(adam, name) for name in AdamSettings.PER_RUN}
+    arrays["seed"] = plan.seeds
     runs = 1
-    for name, value in values.items():
-        arr = np.atleast_1d(as_real_array(value, name))
-        if arr.ndim != 1:
-            raise InvalidParameterError(f"{name} must be a number or a 1-D list, got shape {arr.shape}")
-        if arr.size == 0:
-            raise InvalidParameterError(f"{name} is empty: give at least one value")
-        arrays[name] = arr
+    for name, arr in arrays.items():
         if arr.size != 1:
             if runs != 1 and arr.size != runs:
                 raise InvalidParameterError(
@@ -132,24 +123,21 @@ def _broadcast_runs(values: dict[str, ArrayLike]) -> tuple[int, dict[str, np.nda
     return runs, {k: np.broadcast_to(v, (runs,)).copy() for k, v in arrays.items()}
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
-    try:
-        dt = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else None
-    except (TypeError, ValueError):
-        dt = None
-    if dt is None or dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise InvalidParameterError(f"dtype {shown_repr(dtype) if dt is None else dt} is not supported: use float64 "
-                                    "or float32")
-    return dt
-
-
-def _check_nonneg(arr: np.ndarray, name: str, positive: bool = False) -> np.ndarray:
-    arr = check_finite_array(arr, name, ndim=1)
-    bad = arr <= 0 if positive else arr < 0
-    if bad.any():
-        kind = "positive" if positive else "zero or positive"
-        raise InvalidParameterError(f"{name} = {arr[bad][0]:g} must be {kind}")
-    return arr
+def _start(problem: Problem, x0: ArrayLike, runs: int) -> np.ndarray:
+    """x0 as one start point per run, (runs, d), clipped to the problem's bounds."""
+    d = problem.dim
+    x0_arr = check_finite_array(x0, "x0", ndim=(0, 1, 2))
+    if x0_arr.ndim == 0:
+        x0_arr = np.full((runs, d), float(x0_arr))
+    elif x0_arr.ndim == 1:
+        if x0_arr.shape[0] != d:
+            raise InvalidParameterError(f"x0 has {x0_arr.shape[0]} entries but the problem has d = {d}")
+        x0_arr = np.broadcast_to(x0_arr, (runs, d)).copy()
+    elif x0_arr.shape != (runs, d):
+        raise InvalidParameterError(f"x0 has shape {x0_arr.shape}, expected ({runs}, {d})")
+    if problem.bounds is not None:
+        x0_arr = np.clip(x0_arr, *problem.bounds)
+    return x0_arr
 
 
 def check_simulation_size(runs: int, d: int, steps: int, record_every: int | None, itemsize: int = 8) -> None:
@@ -252,82 +240,79 @@ def simulate(
     References:
         Zhang et al. 2026 (arXiv:2603.02092), Algorithm 1 and Theorem 2.3.
     """
+    adam = AdamSettings(beta1=beta1, beta2=beta2, lr=lr, eps=eps, weight_decay=weight_decay, eps_root=eps_root,
+                        decoupled=decoupled, convention=convention, schedule=schedule)
+    plan = RunPlan(steps=steps, seeds=seed, sampling=sampling, x0=x0, dtype=dtype, record_every=record_every)
+    return run_simulation(problem, adam, plan, shared=shared, workers=workers, progress=progress, tol=tol,
+                          criterion=criterion)
+
+
+def run_simulation(
+    problem: Problem,
+    adam: AdamSettings,
+    plan: RunPlan,
+    *,
+    shared: bool = True,
+    workers: int = 1,
+    progress: bool = False,
+    tol: float = 0.05,
+    criterion: TrainingCriterion | None = None,
+) -> SimulationResult:
+    """:func:`simulate` with its settings as objects: which Adam, and the plan of the runs.
+
+    ``adam`` and ``plan`` are checked when built; here they meet the problem (its
+    sampling and dimension) and the runs are laid out. The other arguments are those of
+    :func:`simulate`.
+
+    Example:
+        >>> from adamcheck.problems import Counterexample
+        >>> adam = AdamSettings(beta1=0.0, beta2=[0.1, 0.99], lr=0.1, schedule="inv-sqrt")
+        >>> run_simulation(Counterexample(n=10, a=1/81), adam, RunPlan(steps=10000)).outcome.tolist()
+        ['diverged', 'converged']
+
+    References:
+        Zhang et al. 2026 (arXiv:2603.02092), Algorithm 1 and Theorem 2.3.
+    """
     if not isinstance(problem, Problem):
         raise InvalidParameterError(
             f"problem must be an adamcheck.problems.Problem, got {type(problem).__name__}"
         )
-    steps = check_positive_int(steps, "steps")
+    if not isinstance(adam, AdamSettings) or not isinstance(plan, RunPlan):
+        raise InvalidParameterError("give an adamcheck.simulator.AdamSettings and a RunPlan (or call simulate)")
     tol = check_nonnegative_float(tol, "tol")
     if criterion is not None and not isinstance(criterion, TrainingCriterion):
         raise InvalidParameterError(f"criterion must be an adamcheck.simulator.TrainingCriterion, got "
                                     f"{type(criterion).__name__}")
-    convention = check_convention(convention)
-    schedule = check_schedule(schedule)
-    sampling = check_sampling(problem.default_sampling if sampling is None else sampling)
+    sampling = check_sampling(problem.default_sampling if plan.sampling is None else plan.sampling)
     if problem.samplings is not None and sampling not in problem.samplings:
         raise InvalidParameterError(
             f"problem {problem.name!r} is defined with sampling {', '.join(problem.samplings)}, "
             f"not {sampling!r}: drop sampling (CLI --sampling) or use {problem.samplings[0]}"
         )
-    if record_every is not None:
-        record_every = check_positive_int(record_every, "record_every")
-    dt = _float_dtype(dtype)
-
-    runs, h = _broadcast_runs(
-        {"beta1": beta1, "beta2": beta2, "lr": lr, "eps": eps, "weight_decay": weight_decay,
-         "eps_root": eps_root, "seed": seed}
-    )
-    b1 = check_betas_array(h["beta1"], "beta1")
-    b2 = check_betas_array(h["beta2"], "beta2")
-    lr_a = _check_nonneg(h["lr"].astype(float), "lr", positive=True)
-    eps_a = _check_nonneg(h["eps"].astype(float), "eps")
-    wd_a = _check_nonneg(h["weight_decay"].astype(float), "weight_decay")
-    root_a = _check_nonneg(h["eps_root"].astype(float), "eps_root")
-    seed_raw = np.asarray(h["seed"])
-    if not np.issubdtype(seed_raw.dtype, np.integer) and not (
-        np.issubdtype(seed_raw.dtype, np.floating) and np.all(np.mod(seed_raw, 1) == 0)
-    ):
-        raise InvalidParameterError("seed must be a whole number (or a list of them)")
-    if seed_raw.dtype == object or (seed_raw.size and np.issubdtype(seed_raw.dtype, np.floating)
-                                    and np.abs(seed_raw).max() > 2.0**63 - 1):
-        raise InvalidParameterError("seed must lie in [0, 2**63 - 1]: give smaller seeds")
-    if np.issubdtype(seed_raw.dtype, np.unsignedinteger) and seed_raw.size and seed_raw.max() > 2**63 - 1:
-        raise InvalidParameterError("seed must lie in [0, 2**63 - 1]: give smaller seeds")
-    seeds = seed_raw.astype(np.int64)
-    if (seeds < 0).any():
-        raise InvalidParameterError(f"seed = {seeds[seeds < 0][0]} must be zero or positive")
-
+    steps, dt, decoupled = plan.steps, plan.dtype, adam.decoupled
+    runs, h = _lay_out_runs(adam, plan)
     d = problem.dim
-    check_simulation_size(runs, d, steps, record_every, dt.itemsize)
-    x0_arr = check_finite_array(x0, "x0", ndim=(0, 1, 2))
-    if x0_arr.ndim == 0:
-        x0_arr = np.full((runs, d), float(x0_arr))
-    elif x0_arr.ndim == 1:
-        if x0_arr.shape[0] != d:
-            raise InvalidParameterError(f"x0 has {x0_arr.shape[0]} entries but the problem has d = {d}")
-        x0_arr = np.broadcast_to(x0_arr, (runs, d)).copy()
-    elif x0_arr.shape != (runs, d):
-        raise InvalidParameterError(f"x0 has shape {x0_arr.shape}, expected ({runs}, {d})")
-    if problem.bounds is not None:
-        x0_arr = np.clip(x0_arr, *problem.bounds)
+    check_simulation_size(runs, d, steps, plan.record_every, dt.itemsize)
+    x0_arr = _start(problem, plan.x0, runs)
 
     col = lambda a: a.astype(dt)[:, None]  # noqa: E731
-    params = RunParams(col(b1), col(b2), col(lr_a), col(eps_a), col(wd_a), col(root_a))
+    params = RunParams(col(h["beta1"]), col(h["beta2"]), col(h["lr"]), col(h["eps"]), col(h["weight_decay"]),
+                       col(h["eps_root"]))
     cfg = EngineConfig(
         problem=problem,
-        convention=convention,
+        convention=adam.convention,
         sampling=sampling,
-        schedule=schedule,
+        schedule=adam.schedule,
         steps=steps,
         params=params,
-        seeds=seeds,
+        seeds=h["seed"],
         x0=x0_arr.astype(dt),
-        decoupled=bool(decoupled),
+        decoupled=decoupled,
         dtype=dt,
-        record_every=record_every,
+        record_every=plan.record_every,
         shared=bool(shared),
         progress=progress,
-        minimizer=_minimizers(problem, wd_a, bool(decoupled), runs, d, dt),
+        minimizer=_minimizers(problem, h["weight_decay"], decoupled, runs, d, dt),
     )
     workers = check_nonnegative_int(workers, "workers") or available_workers()
     # Forking pays only for sizeable jobs (~50 ms per worker to start).
@@ -338,13 +323,13 @@ def simulate(
     outcome, reason = classify_with_reasons(out.evidence, bounds=problem.bounds, tol=tol, criterion=criterion)
     return SimulationResult(
         problem=problem.describe(),
-        convention=convention,
+        convention=adam.convention,
         sampling=sampling,
-        schedule=schedule,
+        schedule=adam.schedule,
         steps=steps,
         dtype=str(dt),
-        hyper={"beta1": b1, "beta2": b2, "lr": lr_a, "eps": eps_a, "weight_decay": wd_a,
-               "eps_root": root_a, "seed": seeds},
+        hyper={"beta1": h["beta1"], "beta2": h["beta2"], "lr": h["lr"], "eps": h["eps"],
+               "weight_decay": h["weight_decay"], "eps_root": h["eps_root"], "seed": h["seed"]},
         final=out.x,
         m=out.m,
         v=out.v,
@@ -353,6 +338,6 @@ def simulate(
         trajectory=out.trajectory,
         record_steps=out.record_steps,
         shared_run_steps=out.shared_steps,
-        decoupled=bool(decoupled),
+        decoupled=decoupled,
         reason=reason,
     )
