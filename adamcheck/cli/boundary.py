@@ -308,10 +308,11 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
 
         from ..problems import Counterexample
         from ..simulator import phase_grid
+        from ..simulator._settings import seed_range
 
         lowest = float(np.min(cb.strict[cb.strict > 0])) if np.any(cb.strict > 0) else 0.5
         b2 = np.linspace(max(0.0, lowest - 0.4), 0.999, 24)
-        grid = phase_grid(Counterexample(n=n, a=a_value), b1, b2, steps=steps, seeds=seeds, seed=seed,
+        grid = phase_grid(Counterexample(n=n, a=a_value), b1, b2, steps=steps, seeds=seed_range(seeds, seed),
                           workers=workers, progress=progress)
         sim = simulated_agreement(cb, grid)
         payload["simulation"] = {**sim, "steps": steps, "seeds": seeds, "beta2_axis": b2}

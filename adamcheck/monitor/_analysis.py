@@ -261,7 +261,7 @@ def _drift_at_betas(law: Any, window: Window, settings: MonitorSettings) -> Drif
     est = drift_ratio(law, window.beta1, window.beta2, eps=window.eps, seed=settings.seed, **settings.drift)
     rho = np.atleast_1d(np.asarray(est.value, dtype=float))
     se = np.atleast_1d(np.asarray(est.stderr, dtype=float))
-    mask = informative_mask(law.mean(), law.meta["mean_se"], 2.0) & np.isfinite(rho)
+    mask = informative_mask(law.mean(), law.mean_se, 2.0) & np.isfinite(rho)
     if not mask.any():
         return DriftAtBetas(informative=0)
     return DriftAtBetas(informative=int(mask.sum()), minimum=float(rho[mask].min()),
