@@ -120,6 +120,31 @@ def test_a_monitor_that_saw_the_run_fail_overrides_published_success():
     assert check_values(4096, 0.9, 0.95, seq_len=2048, measurements=[failed]).exit_code == 0
 
 
+def test_no_measurement_clears_beta1_at_or_above_sqrt_beta2():
+    # A fresh-user trial: a monitor file of a batch-1 run that diverged at beta2 0.5 stated
+    # 0.8 training; check at 0.8 (< beta1^2 = 0.81) said OK and recommend's safe range began at
+    # 0.8. The mechanism (Reddi et al.'s counterexamples) is a floor no measurement clears.
+    for lens in ("monitor", "probe", "gradients"):
+        trained = Measurement(lens, 1, 0.9, failed=(0.5,), trained=(0.8,), reason="measured")
+        report = check_values(1, 0.9, 0.8, measurements=[trained])
+        assert report.exit_code == 1 and report.verdict.lens == "theory", lens
+        # at 0.82 (beta1 < sqrt(beta2)) the same measurement decides, and says it trains
+        ok = check_values(1, 0.9, 0.82, measurements=[trained])
+        assert ok.verdict.lens == lens and ok.verdict.outcome == "trains", lens
+        rec = recommend(1, beta1=0.9, measurements=[trained])
+        assert rec.lower.beta2 >= 0.81 and rec.lower.kind == "beta1", lens
+
+
+def test_a_cleared_value_names_the_measured_beta2_star_not_the_failure_mechanism():
+    from adamcheck.recommend._lenses import gradient_measurement
+
+    m = gradient_measurement(4, 0.9, 0.9, reason="update growth (beta1 >= sqrt(beta2) ...)")
+    report = check_values(4, 0.9, 0.95, measurements=[m])
+    assert report.verdict.lens == "gradients" and report.verdict.outcome == "trains"
+    text = report.render()
+    assert "beta2* = 0.9 measured on your gradients" in text and "update growth" not in text
+
+
 def test_a_lens_that_cannot_tell_is_said_and_skipped(run_cli):
     abstain = Measurement("gradients", 8, 0.9, decided=False, reason="the statistic is within its error of 0")
     report = check_values(8, 0.9, 0.95, seq_len=64, measurements=[abstain])
