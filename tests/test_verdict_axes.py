@@ -182,6 +182,26 @@ def test_measurements_from_a_monitor_file(tmp_path, run_cli):
     assert not m.decided and m.reason == "no analysis yet (300 steps)"
 
 
+def test_check_takes_what_a_monitor_file_states(tmp_path, run_cli):
+    # the guide: check --gradients reads a monitor file as recommend does (no --batch-size)
+    path = _monitor_file(tmp_path / "monitor.npz", beta2=0.95, seq_len=32, planned_steps=300,
+                         monitor_decided=True, monitor_failed=[0.9, 0.95], monitor_trained=[0.999],
+                         monitor_reason="the loss walked off the sampled path")
+    code, out, err = run_cli("check", "--gradients", path)
+    assert code == 1, err
+    assert "beta1 = 0.9, beta2 = 0.95 at 4 x 32 = 128 tokens per step" in out and "set by monitor" in out
+    code, out, _ = run_cli("check", "--gradients", path, "--explain")
+    assert any(line.split()[:2] == ["global_batch", "4"] and "gradient file" in line for line in out.splitlines())
+    # a typed value wins over the file's
+    code, out, _ = run_cli("check", "--gradients", path, "--beta2", "0.999")
+    assert code == 0 and "beta2 = 0.999" in out
+    # a per-example file states no run: the values are still needed, and the error says so
+    per_example = tmp_path / "g.npy"
+    np.save(per_example, np.zeros((16, 4), dtype=np.float32))
+    code, _, err = run_cli("check", "--gradients", per_example)
+    assert code == 2 and "batch_size" in err and len(err.strip().splitlines()) == 1
+
+
 # -- eps: judged from the precision of the optimizer state -----------------------------------------
 @pytest.mark.torch
 @pytest.mark.parametrize("dtype, eps, fails", [("float16", 1e-8, True), ("float16", 1e-4, False),
