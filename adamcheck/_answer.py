@@ -162,8 +162,29 @@ def _wrapped(text: str, width: int, first: str, rest: str, most: int) -> list[st
                           break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
     lines = [_clip(line, width) for line in lines]
     if len(lines) > most:
-        lines = lines[: most - 1] + [_clip(lines[most - 1] + " " + " ".join(x.strip() for x in lines[most:]), width)]
+        return _shortened(text, width, first, rest, most)
     return lines
+
+
+def _shortened(text: str, width: int, first: str, rest: str, most: int) -> list[str]:
+    """``text`` cut to ``most`` lines at its last whole clause (``;``) that fits, else at a
+    whole word, marked with "..." (the full text is under --explain and in --json)."""
+    def fits(candidate: str) -> list[str] | None:
+        lines = textwrap.wrap(candidate, width, initial_indent=first, subsequent_indent=rest,
+                              break_long_words=False, break_on_hyphens=False)
+        return lines if len(lines) <= most and all(len(x) <= width for x in lines) else None
+
+    clauses = text.split("; ")
+    for n in range(len(clauses) - 1, 0, -1):
+        got = fits("; ".join(clauses[:n]) + "; ...")
+        if got:
+            return got
+    words = text.split(" ")
+    for n in range(len(words) - 1, 0, -1):
+        got = fits(" ".join(words[:n]).rstrip(",;:(") + " ...")
+        if got:
+            return got
+    return [_clip(first + text, width)]
 
 
 def join_reasons(parts: Iterable[str]) -> str:
