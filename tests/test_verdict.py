@@ -298,3 +298,17 @@ def test_shi_reading_is_a_parameter():
     assert lower_edge(16, 0.0, evidence=others + shi_evidence(90.0), domain="vision")[0].beta2 == 0.9
     assert lower_edge(16, 0.0, evidence=others + shi_evidence(60.0), domain="vision")[0].beta2 == 0.8
     assert lower_edge(16, 0.0, evidence=EVIDENCE, domain="vision")[0].beta2 == 0.8
+
+
+def test_a_long_answer_line_is_cut_at_a_whole_clause_or_word():
+    from adamcheck._answer import _wrapped
+
+    text = "first clause is here; " + "second clause " * 12 + "ends; third"
+    lines = _wrapped(text, 60, "  ", "    ", 2)
+    assert len(lines) <= 2 and all(len(x) <= 60 for x in lines)
+    joined = " ".join(x.strip() for x in lines)
+    assert joined.endswith("; ...") and joined[: -len("; ...")] in text  # whole clauses only
+    words = ("word" + str(i) for i in range(60))
+    lines = _wrapped(" ".join(words), 50, "", "  ", 2)
+    joined = " ".join(x.strip() for x in lines)
+    assert joined.endswith(" ...") and all(w.startswith("word") and w[4:].isdigit() for w in joined.split()[:-1])
