@@ -72,7 +72,7 @@ def jitted_step(opt, loss_fn):
 
 def train(params, opt, loss_fn, batches, mon=None):
     """Run the jitted step over ``batches`` ((x, y) pairs); the monitor's warnings are caught, up to
-    its report when ``mon`` is given (the last step is recorded when a result is read)."""
+    its report when ``mon`` is given (read with the last state: the steps still in its block)."""
     from adamcheck._errors import AdamCheckWarning
 
     state = opt.init(params)
@@ -83,6 +83,6 @@ def train(params, opt, loss_fn, batches, mon=None):
         for x, y in batches:
             params, state, loss = step(params, state, x, y)
             losses.append(loss)
-        report = mon.report() if mon is not None else None
+        report = mon.report(state) if mon is not None else None
     ours = [w for w in caught if issubclass(w.category, AdamCheckWarning)]
     return params, state, [float(v) for v in losses], ours, report

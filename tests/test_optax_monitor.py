@@ -45,7 +45,7 @@ def test_rows_are_the_step_gradients_and_the_direction_is_optaxs_adam():
         grads.append(at_sample(mon.sample, jax.grad(mlp_loss)(params, x, y)))
         params, state, loss = step(params, state, x, y)
         losses.append(float(loss))
-    rep = mon.report()
+    rep = mon.report(state)
     assert rep.step == 20 and rep.gradient_steps == 20 and rep.coordinates == mon.sample.size
     rows, steps = mon.monitor.recorder.rows.last()
     np.testing.assert_allclose(rows, np.stack(grads), rtol=1e-5, atol=1e-7)
@@ -73,8 +73,8 @@ def test_sample_is_choose_coordinates_over_the_leaves_and_the_file_is_the_same_b
         mon = adamcheck.optax.monitor(batch_size=4, b1=0.9, b2=0.95, learning_rate=3e-3, coordinates=30, seed=4,
                                       every=10**6)
         opt = optax.chain(mon, optax.adamw(3e-3, b1=0.9, b2=0.95))
-        train(mlp(1, hidden=8), opt, mlp_loss, batches(12, 4))
-        paths.append(mon.save(tmp_path / f"{name}.npz"))
+        _, state, *_ = train(mlp(1, hidden=8), opt, mlp_loss, batches(12, 4))
+        paths.append(mon.save(tmp_path / f"{name}.npz", state))
     assert paths[0].read_bytes() == paths[1].read_bytes()
     # the leaves in jax.tree_util order, named by key path; the torch monitor's coordinate choice
     expected = choose_coordinates([("l1.b", 8), ("l1.w", 64 * 8), ("l2.b", 10), ("l2.w", 80)], 30, seed=4)
@@ -89,11 +89,15 @@ def test_sample_is_choose_coordinates_over_the_leaves_and_the_file_is_the_same_b
         assert f["exp_avg"].shape == (k,) and int(f["steps"]) == 12
 
 
-def test_only_the_updates_adam_kept_are_recorded_under_multisteps_and_apply_if_finite():
+@pytest.mark.parametrize("block_steps", [2, 32])
+def test_only_the_updates_adam_kept_are_recorded_under_multisteps_and_apply_if_finite(block_steps):
+    """block_steps = 2: blocks are handed over during the run, also from updates the wrapper
+    throws away (they carry the kept block in); 32: every row is read from the final state."""
     import adamcheck.optax
 
     k = 3
-    mon = adamcheck.optax.monitor(batch_size=12, b1=0.9, b2=0.99, coordinates=25, every=10**6)
+    mon = adamcheck.optax.monitor(batch_size=12, b1=0.9, b2=0.99, coordinates=25, every=10**6,
+                                  block_steps=block_steps)
     opt = optax.MultiSteps(optax.chain(mon, optax.adam(1e-2)), every_k_schedule=k)
     params = mlp(2, hidden=8)
     state = opt.init(params)
@@ -107,11 +111,12 @@ def test_only_the_updates_adam_kept_are_recorded_under_multisteps_and_apply_if_f
         for g in grads:
             updates, state = update(g, state, params)
             params = optax.apply_updates(params, updates)
-    rep = mon.report()
+    rep = mon.report(state)
     assert rep.step == 4  # 12 calls of the inner update, 4 kept
     np.testing.assert_allclose(mon.monitor.recorder.rows.last()[0], np.stack(expected), rtol=1e-5, atol=1e-7)
     # apply_if_finite skips the update of a non-finite step: no row for it
-    mon = adamcheck.optax.monitor(batch_size=4, b1=0.9, b2=0.99, coordinates=25, every=10**6)
+    mon = adamcheck.optax.monitor(batch_size=4, b1=0.9, b2=0.99, coordinates=25, every=10**6,
+                                  block_steps=block_steps)
     opt = optax.apply_if_finite(optax.chain(mon, optax.adam(1e-2)), max_consecutive_errors=5)
     params = mlp(2, hidden=8)
     state = opt.init(params)
@@ -125,7 +130,7 @@ def test_only_the_updates_adam_kept_are_recorded_under_multisteps_and_apply_if_f
             kept.append(at_sample(mon.sample, g))
         updates, state = update(g, state, params)
         params = optax.apply_updates(params, updates)
-    rep = mon.report()
+    rep = mon.report(state)
     assert rep.step == 5 and rep.nonfinite_steps == 0
     np.testing.assert_allclose(mon.monitor.recorder.rows.last()[0], np.stack(kept), rtol=1e-5, atol=1e-7)
 
@@ -133,7 +138,7 @@ def test_only_the_updates_adam_kept_are_recorded_under_multisteps_and_apply_if_f
 def test_a_scanned_loop_is_recorded_step_by_step_and_the_update_can_be_differentiated():
     import adamcheck.optax
 
-    mon = adamcheck.optax.monitor(batch_size=8, b1=0.9, b2=0.999, coordinates=20, every=10**6)
+    mon = adamcheck.optax.monitor(batch_size=8, b1=0.9, b2=0.999, coordinates=20, every=10**6, block_steps=3)
     opt = optax.chain(mon, optax.adamw(1e-2))
     params = mlp(3, hidden=8)
     X, y = digits()
@@ -150,7 +155,8 @@ def test_a_scanned_loop_is_recorded_step_by_step_and_the_update_can_be_different
         return jax.lax.scan(body, (params, state), (xs, ys))
 
     (_, state), losses = run(params, opt.init(params))
-    rep = mon.report()
+    assert mon.report().step == 9  # the blocks of 3 handed over inside the scan; the 10th is in the state
+    rep = mon.report(state)
     assert rep.step == 10 and rep.loss_start == pytest.approx(float(losses[0]))
     assert mon.monitor.recorder.rows.last()[1].tolist() == list(range(1, 11))
     # meta-learning differentiates through the update (eps_root: optax's way to keep sqrt(nu) differentiable):
@@ -167,6 +173,37 @@ def test_a_scanned_loop_is_recorded_step_by_step_and_the_update_can_be_different
     for a, b in zip(jax.tree_util.tree_leaves(with_monitor), jax.tree_util.tree_leaves(without)):
         assert bool(jnp.isfinite(a).all())
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_the_steps_in_the_state_block_are_read_when_the_state_is_given():
+    import adamcheck.optax
+    from adamcheck import AdamCheckError
+
+    mon = adamcheck.optax.monitor(batch_size=8, b1=0.9, b2=0.999, coordinates=20, every=10**6, block_steps=4)
+    opt = optax.chain(mon, optax.adam(1e-2))
+    params = mlp(6, hidden=8)
+    state = opt.init(params)
+    step = jitted_step(opt, mlp_loss)
+    states = []
+    for x, y in batches(11, 8):
+        params, state, _ = step(params, state, x, y)
+        states.append(state)
+    # blocks of 4 go to the host at the update after they fill: steps 1-8 by now; 9-11 are in the state
+    rep = mon.report()
+    assert rep.step == 8 and "pass the state" in " ".join(rep.notes)
+    assert mon.report(states[8]).step == 9  # an older state: its block up to step 9
+    mon.flush(states[-1])
+    assert mon.report().step == 11 and mon.report(state).step == 11  # nothing recorded twice
+    assert mon.monitor.recorder.rows.last()[1].tolist() == list(range(1, 12))
+    assert not any("pass the state" in n for n in mon.report(state).notes)
+    with pytest.raises(AdamCheckError, match="no adamcheck.optax.monitor state"):
+        mon.report({"not": jnp.zeros(2)})
+    with pytest.raises(AdamCheckError, match="block_steps"):
+        adamcheck.optax.monitor(batch_size=8, b1=0.9, b2=0.999, block_steps=0)
+    other = adamcheck.optax.monitor(batch_size=8, b1=0.9, b2=0.999, coordinates=20, block_steps=5)
+    other.init(params)
+    with pytest.raises(AdamCheckError, match="not this monitor's"):
+        other.update(params, state[0], params)
 
 
 def test_an_internal_error_warns_once_switches_the_monitor_off_and_training_goes_on(monkeypatch):
@@ -281,7 +318,7 @@ def test_the_same_gradients_give_the_torch_monitor_the_same_records_analysis_and
     for j in order:
         params, state, loss, grads = step(params, state, X[j : j + 1], y[j : j + 1])
         fed.append((float(loss), [np.asarray(g) for g in jax.tree_util.tree_leaves(grads)]))
-    rep = mon.report()
+    rep = mon.report(state)
     # the torch side: the leaves in the same order and names, their gradients assigned as computed
     names = [jax.tree_util.keystr(p, simple=True, separator=".") for p, _ in
              jax.tree_util.tree_flatten_with_path(params)[0]]

@@ -34,7 +34,7 @@ def test_the_guide_optax_recipe_runs_as_written(root, tmp_path, monkeypatch, run
     with contextlib.redirect_stdout(out):
         exec(compile(code, "docs/guide.md optax recipe", "exec"), ns)  # the project's own documentation
     mon = ns["monitor"]
-    rep = mon.report()
+    rep = mon.report(ns["state"])  # the recipe's own last state, as it reads the report
     assert rep.step == 300 and rep.batch_size == 32 and rep.beta2 == 0.95 and rep.analyses >= 1
     assert mon.monitor.analyses[0].step == 50  # 10% of the 300 planned steps, but at least 50
     assert str(rep) in out.getvalue() and len(str(rep).splitlines()) == 3

@@ -26,7 +26,7 @@ import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -151,21 +151,30 @@ class MonitorHost:
     def _on_step(self, record: Callable[[], bool]) -> None:
         """One optimizer step: ``record()`` (the adapter's: gather and record, True on a new jump),
         then the analysis when one is due; the monitor's time is kept apart from training's."""
-        if not self.enabled:
+        self._on_steps((record,))
+
+    def _on_steps(self, records: Sequence[Callable[[], bool]]) -> None:
+        """:meth:`_on_step` for a block of consecutive steps handed over at once (an adapter that
+        calls back every n steps): each ``record()`` in order, each followed by the analysis when
+        one is due at its step, so the records and analyses are those of one step at a time; the
+        training time since the last call is shared equally among the block's steps."""
+        if not self.enabled or not records:
             return
+        n = len(records)
         t0 = time.perf_counter()
         if self._t_exit is not None:
-            interval, typical = t0 - self._t_exit, self._intervals.median()
+            interval, typical = (t0 - self._t_exit) / n, self._intervals.median()
             # a pause (evaluation, a checkpoint) is not training: a step counts at most 3 typical steps
-            self._train_seconds += interval if typical != typical else min(interval, 3.0 * typical)
+            self._train_seconds += n * (interval if typical != typical else min(interval, 3.0 * typical))
             self._intervals.push(interval)
         analysed = 0.0
         try:
-            # a jump is a warning only outside beta1 < sqrt(beta2); inside, the judge only counts it
-            if record() and not self.run.paper_condition:
-                self._judge_and_emit()
-            if self._next is not None and self.step >= self._next:
-                analysed = self._analyse()
+            for record in records:
+                # a jump is a warning only outside beta1 < sqrt(beta2); inside, the judge only counts it
+                if record() and not self.run.paper_condition:
+                    self._judge_and_emit()
+                if self._next is not None and self.step >= self._next:
+                    analysed += self._analyse()
         except Exception as exc:  # noqa: BLE001 - nothing may raise out of the optimizer's step
             self._fail(exc)
         t1 = time.perf_counter()

@@ -8,7 +8,7 @@ Adam sees, and tell it Adam's betas::
     ...
     updates, state = opt.update(grads, state, params, value=loss)   # value: optional, free
     ...
-    print(mon.report()); mon.save("monitor.npz")   # then: adamcheck recommend --gradients monitor.npz
+    print(mon.report(state)); mon.save("monitor.npz", state)   # then: adamcheck recommend --gradients monitor.npz
 
 It passes the updates through unchanged. What it records and concludes is what
 :class:`adamcheck.torch.GradientMonitor` records and concludes, from the same
@@ -21,26 +21,43 @@ framework-free core (:mod:`adamcheck.monitor`): the same seeded sample of coordi
 How it works under ``jax.jit``, and why this way:
 
 * **Inside the jitted update**: one gather of the k sampled coordinates from the updates'
-  leaves (constant indices baked into the program), then one
-  :func:`jax.experimental.io_callback` (unordered, no result) that hands the row, the
-  transformation's step count and the loss (``value``) to the host. ``io_callback`` is
-  JAX's callback for impure functions: under ``jit``, ``lax.scan`` and ``lax.cond`` it runs
-  once per executed update. :func:`jax.debug.callback` was not chosen: its documentation
-  says it may be dropped, duplicated or reordered by transformations. An *ordered*
-  callback was not chosen either: JAX refuses ordered effects in computations over
-  several devices. The arguments pass through ``lax.stop_gradient``, so differentiating
-  through the update (meta-learning) does not meet the callback's missing JVP rule.
-* **On the host**, outside the jitted step: the row goes into the recorder; the analyses
-  (:func:`~adamcheck.monitor.analyse_window`) run there on the schedule of
-  :mod:`adamcheck.monitor._schedule`, while the device waits for the callback, as the
-  torch monitor's analysis runs inside ``optimizer.step()``. A lock guards the host state,
-  because JAX may run callbacks on a thread of its runtime.
-* **Exactly the steps Adam took**: the host keeps the latest row and records it when the
-  next callback carries a larger step count (or when a result is read). A wrapper that
-  runs the update and then throws its state away (``optax.MultiSteps`` runs it at every
-  mini-step and keeps its state only at the last one) sends several rows with the same
-  count: only the last one, the update that was kept, is recorded. ``optax.apply_if_finite``
-  skips the update of a non-finite step, so no row arrives for it.
+  leaves (constant indices baked into the program), written with the transformation's step
+  count and the loss (``value``) into a block of ``block_steps`` rows that the optimizer
+  state carries (:class:`MonitorState`). At the first update after the block is full, one
+  :func:`jax.pure_callback` inside a ``lax.cond`` hands the whole block to the host, whose
+  answer (0) is the block's new fill, so the state the run keeps depends on the call and it
+  is not dropped. Why not a callback every step: a callback stops the compiled step until
+  Python has run. Why not :func:`jax.experimental.io_callback`: a program with an effect
+  in it loses JAX's fast dispatch, which costs every step, even when the callback runs once
+  in 32 (about +0.5 ms a step on a busy CPU, the callback's own runs aside;
+  ``benchmarks/bench_optax_callbacks.py``). A ``pure_callback`` may be
+  run more than once or, where its answer is thrown away, not at all: both are harmless
+  here, as the host records a row only once, by its step count, and a block a wrapper
+  throws away is never the one handed over (below). :func:`jax.debug.callback` was not
+  chosen: it may be dropped, as its documentation says. The arguments pass through
+  ``lax.stop_gradient`` and the answer is an integer, so differentiating through the update
+  (meta-learning) does not meet the callback's missing JVP rule.
+* **The latest steps are in the state**: up to ``block_steps`` steps have not reached the
+  host yet, so a result is read with the state the last update returned:
+  ``report(state)``, ``save(path, state)``, ``analyse(state)`` or ``flush(state)`` read the
+  state's block first. Without the state, a result stops at the last block handed over
+  (the report says so in a note). A jump of Adam's update norm is therefore warned up to
+  ``block_steps`` steps after its step (on top of the host core's own blocks of 32, as the
+  torch monitor's; :mod:`adamcheck.monitor._record`), and an analysis due at step s runs
+  when s's block arrives, on the steps up to s as always.
+* **On the host**, outside the jitted step: the block's rows go into the recorder one
+  step at a time; the analyses (:func:`~adamcheck.monitor.analyse_window`) run there on
+  the schedule of :mod:`adamcheck.monitor._schedule`, while the device waits for the
+  callback. A lock guards the host state, because JAX may run callbacks on a thread of its
+  runtime.
+* **Exactly the steps Adam took**: a block is handed over from the state the update was
+  *given*, which is the state a wrapper kept. A wrapper that runs the update and then
+  throws its state away (``optax.MultiSteps`` runs it at every mini-step and keeps its
+  state only at the last one; ``optax.apply_if_finite`` skips the update of a non-finite
+  step) throws the new row away with it, and may hand over the kept block more than once:
+  the host records only rows whose step count is past the last one it recorded. (So a run
+  rolled back to an earlier checkpoint in the same process is recorded again only from
+  past the furthest step recorded.)
 
 Adam's m and v at the sample are replayed from the recorded gradients from zero (the
 transformation cannot read the state of the Adam that follows it): exact, to float32
@@ -50,8 +67,9 @@ from zero where Adam's did not.
 
 It never breaks training: nothing raises out of the callback (an internal error becomes
 one :class:`~adamcheck.AdamCheckWarning` and the monitor switches itself off; the program
-still gathers and calls back, at no further host cost). Errors of use are raised when the
-update is traced, before any step runs: updates whose structure differs from the
+still gathers and calls back, at no further host cost). The state grows by
+``block_steps`` x k floats (32 x 4,096 float32: 512 KiB at the defaults). Errors of use
+are raised when the update is traced, before any step runs: updates whose structure differs from the
 parameters given to ``init``, a ``value`` that is not one number. One monitor watches one
 run: ``vmap`` over runs, or two optimizers sharing it, mix their rows.
 """
@@ -60,13 +78,14 @@ from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.experimental import io_callback
+from jax import pure_callback
 
 from .._errors import InvalidParameterError
 from .._shown import shown_repr
@@ -78,12 +97,26 @@ from ..noise._sampled import CoordinateSample, choose_coordinates
 __all__ = ["MonitorState", "MonitorTransformation", "OptaxMonitor", "monitor"]
 
 WRITER = "adamcheck.optax.monitor"
+#: steps per block handed to the host (adamcheck's choice: the host core's own block of 32 rows,
+#: :mod:`adamcheck.monitor._record`; 32 rows of 4,096 float32 coordinates are 512 KiB of state)
+BLOCK_STEPS = 32
 
 
 class MonitorState(NamedTuple):
-    """The monitor's optax state: how many updates it has made (int32; restored with a checkpoint)."""
+    """The monitor's optax state (restored with a checkpoint, like any optax state).
+
+    ``count``: the updates it has made (int32). The block of rows not yet handed to the host
+    (module docstring): ``filled`` (int32, how many), ``rows`` (``block_steps`` x k, the
+    sampled gradients), ``counts`` (int32, each row's update count), ``values`` and
+    ``valued`` (each row's loss, and whether one was passed).
+    """
 
     count: Any
+    filled: Any
+    rows: Any
+    counts: Any
+    values: Any
+    valued: Any
 
 
 def _leaf_name(path: Any) -> str:
@@ -121,15 +154,16 @@ class OptaxMonitor(MonitorHost):
                              "small batches it is made of")
     warn_stacklevel = 2
 
-    def __init__(self, run: RunInfo, settings: MonitorSettings) -> None:
+    def __init__(self, run: RunInfo, settings: MonitorSettings, block_steps: int = BLOCK_STEPS) -> None:
         self.settings = settings
         self.run = run
+        self.block_steps = block_steps
         self.enabled = True
         self.error: str | None = None
         self._lock = threading.RLock()
         self._bound: tuple[Any, tuple[tuple[int, ...], ...]] | None = None
         self._plan: list[tuple[int, np.ndarray]] = []  # (leaf number, flat sampled indices)
-        self._held: tuple[int, np.ndarray, float | None] | None = None
+        self._last_count: int | None = None  # the update count of the last row recorded
         self._first_count: int | None = None
         self._dtype = "float32"
 
@@ -165,18 +199,22 @@ class OptaxMonitor(MonitorHost):
             raise InvalidParameterError("adamcheck.optax.monitor: init was called with parameters of another "
                                         "structure than before; one monitor watches one run: make a monitor per "
                                         "optimizer")
-        return MonitorState(count=jnp.zeros([], jnp.int32))
+        n = self.block_steps
+        return MonitorState(count=jnp.zeros([], jnp.int32), filled=jnp.zeros([], jnp.int32),
+                            rows=jnp.zeros((n, self.k), self._row_dtype), counts=jnp.zeros(n, jnp.int32),
+                            values=jnp.zeros(n, self._row_dtype), valued=jnp.zeros(n, jnp.bool_))
 
     def update(self, updates: Any, state: MonitorState, params: Any = None, *, value: Any = None,
                **extra_args: Any) -> tuple[Any, MonitorState]:
-        """Pass ``updates`` through; gather the sampled row and hand it to the host (module docstring).
+        """Pass ``updates`` through; gather the sampled row into the state's block (module docstring).
 
-        ``value``: the training loss of the step (optax's name for it), passed to the host
-        with the row at no extra synchronisation; the walk-off rule reads it.
+        ``value``: the training loss of the step (optax's name for it), kept with the row at
+        no extra synchronisation; the walk-off rule reads it.
 
         Raises:
             InvalidParameterError: (when traced) ``init`` was not called, updates of another
-                structure than the parameters given to ``init``, a ``value`` that is not one number.
+                structure than the parameters given to ``init``, a ``value`` that is not one
+                number, a state of another monitor (its block or sample of another size).
         """
         if self._bound is None:
             raise InvalidParameterError("adamcheck.optax.monitor: call init(params) before update (opt.init does)")
@@ -184,68 +222,111 @@ class OptaxMonitor(MonitorHost):
         if treedef != self._bound[0] or tuple(tuple(jnp.shape(x)) for x in leaves) != self._bound[1]:
             raise InvalidParameterError("adamcheck.optax.monitor: the updates have another structure or shapes than "
                                         "the parameters given to init: pass the gradients of those parameters")
+        if not isinstance(state, MonitorState) or tuple(jnp.shape(state.rows)) != (self.block_steps, self.k):
+            raise InvalidParameterError("adamcheck.optax.monitor: the state is not this monitor's (another block "
+                                        "size or sample): pass the state its init returned")
         parts = []
         for i, idx in self._plan:
             leaf = leaves[i]
             picked = leaf.reshape(1)[idx] if leaf.ndim == 0 else leaf[np.unravel_index(idx, leaf.shape)]
             parts.append(picked.astype(self._row_dtype))
-        row = jnp.concatenate(parts)
+        row = jax.lax.stop_gradient(jnp.concatenate(parts))
         has_value = value is not None
         if has_value:
             v = jnp.asarray(value)
             if v.size != 1 or not (jnp.issubdtype(v.dtype, jnp.floating) or jnp.issubdtype(v.dtype, jnp.integer)):
                 raise InvalidParameterError(f"adamcheck.optax.monitor: value must be the scalar training loss, got "
                                             f"an array of shape {v.shape} and dtype {v.dtype}")
-            v = v.reshape(()).astype(self._row_dtype)
+            v = jax.lax.stop_gradient(v.reshape(()).astype(self._row_dtype))
         else:
             v = jnp.zeros([], self._row_dtype)
-        callback = functools.partial(self._callback, has_value=has_value)
-        io_callback(callback, None, jax.lax.stop_gradient(state.count), jax.lax.stop_gradient(row),
-                    jax.lax.stop_gradient(v), ordered=False)
-        return updates, MonitorState(count=_increment(state.count))
+        block = tuple(jax.lax.stop_gradient(x) for x in (state.filled, state.counts, state.rows, state.values,
+                                                          state.valued))
+        full = state.filled >= self.block_steps
+        done = jax.ShapeDtypeStruct((), jnp.int32)
+
+        def hand_over(block: tuple[Any, ...]) -> Any:
+            return pure_callback(self._callback, done, *block)
+
+        # the block the state carries in is the one a wrapper kept (MultiSteps, apply_if_finite):
+        # handed over at the first update after it is full, so a block thrown away never is;
+        # the callback's answer (0) is the new fill, so the kept state depends on it
+        filled = jax.lax.cond(full, hand_over, lambda block: block[0], block)
+        slot = jnp.minimum(filled, self.block_steps - 1)
+        new = MonitorState(count=_increment(state.count), filled=slot + 1,
+                           rows=jax.lax.dynamic_update_index_in_dim(block[2], row, slot, 0),
+                           counts=block[1].at[slot].set(state.count), values=block[3].at[slot].set(v),
+                           valued=block[4].at[slot].set(has_value))
+        return updates, new
 
     # -- the host -----------------------------------------------------------------------------------
-    def _callback(self, count: Any, row: Any, value: Any, *, has_value: bool) -> None:
-        """The host end of the callback: hold this row; record the held one when the count moved on."""
+    def _callback(self, filled: Any, counts: Any, rows: Any, values: Any, valued: Any) -> np.ndarray:
+        """The host end of the callback: record the block's rows not recorded yet; the new fill (0)."""
         try:
             with self._lock:
-                if not self.enabled:
-                    return
-                c = int(count)
-                if self._held is not None and self._held[0] != c:
-                    self._commit()
-                self._held = (c, np.array(row, dtype=np.asarray(row).dtype, copy=True),
-                              float(value) if has_value else None)
+                if self.enabled:
+                    self._take(filled, counts, rows, values, valued)
         except Exception as exc:  # noqa: BLE001 - nothing may raise into the jitted step
             self._fail(exc)
+        return np.zeros((), np.int32)
 
-    def _commit(self) -> None:
-        count, row, value = self._held  # type: ignore[misc]
-        self._held = None
+    def _take(self, filled: Any, counts: Any, rows: Any, values: Any, valued: Any) -> None:
+        """Record rows ``[0, filled)`` of a block whose update counts are past the last recorded one.
+
+        A block may come twice (a wrapper that threw an update away hands the kept block over
+        again at the next update) or partly read already (a result asked for mid-block):
+        the counts say which rows are new.
+        """
+        n = int(filled)
+        counts = np.asarray(counts)[:n]
+        new = [i for i in range(n) if self._last_count is None or int(counts[i]) > self._last_count]
+        if not new:
+            return
+        rows, values, valued = np.asarray(rows), np.asarray(values), np.asarray(valued)
+        self._last_count = int(counts[new[-1]])
+        self._on_steps([functools.partial(self._commit, int(counts[i]), np.array(rows[i], copy=True),
+                                          float(values[i]) if valued[i] else None) for i in new])
+
+    def _commit(self, count: int, row: np.ndarray, value: float | None) -> bool:
+        """Record one step's row (and its loss); True when a jump was recorded."""
         if self._first_count is None:
             self._first_count = count
             if count > 0:
                 self._notes.append(f"the run was restored at optimizer step {count}: the monitor replays Adam's m "
                                    "and v from zero from there (the update-norm jump rule reads that replay)")
         rec = self.recorder
+        rec.steps += 1
+        if value is not None:  # before the analysis, so that its window has this step's loss
+            self._pending.append((rec.steps, value))
+        return rec.record(row)
 
-        def record() -> bool:
-            rec.steps += 1
-            if value is not None:  # before the analysis, so that its window has this step's loss
-                self._pending.append((rec.steps, value))
-            return rec.record(row)
+    def _find_state(self, state: Any) -> MonitorState:
+        """This monitor's :class:`MonitorState` inside an optimizer state (a chain's, MultiSteps', ...)."""
+        found = [s for s in jax.tree_util.tree_leaves(state, is_leaf=lambda x: isinstance(x, MonitorState))
+                 if isinstance(s, MonitorState) and tuple(jnp.shape(s.rows)) == (self.block_steps, self.k)]
+        if len(found) != 1:
+            what = "no adamcheck.optax.monitor state" if not found else f"{len(found)} monitor states alike"
+            raise InvalidParameterError(f"adamcheck.optax.monitor: the state given holds {what}: pass the "
+                                        "optimizer state the last opt.update returned (or this monitor's own)")
+        return found[0]
 
-        self._on_step(record)
-
-    def _flush(self) -> None:
-        """Wait for the callbacks in flight, then record the held row (the last step taken)."""
+    def _flush(self, state: Any = None) -> None:
+        """Wait for the callbacks in flight, then record the rows of ``state``'s block not handed over yet."""
+        block = None
+        if state is not None:
+            mine = self._find_state(state)
+            # read first (it waits for the step that made the state), then wait for that step's
+            # callbacks: the blocks they carry come before this one's rows
+            block = jax.device_get((mine.filled, mine.counts, mine.rows, mine.values, mine.valued))
         jax.effects_barrier()  # outside the lock: the callbacks it waits for take it
-        with self._lock:
-            if self._held is not None and self.enabled:
-                try:
-                    self._commit()
-                except Exception as exc:  # noqa: BLE001 - a result must come back even from a broken monitor
-                    self._fail(exc)
+        if block is not None:
+            self._callback(*block)
+
+    def _unseen_note(self, state: Any) -> list[str]:
+        if state is not None or not self.enabled:
+            return []
+        return [f"read without the optimizer state: the steps after step {self.step} that are still in the "
+                f"state's block (up to {self.block_steps - 1}) are not in it; pass the state: report(state)"]
 
     def _check_loss(self, loss: Any) -> Any:
         if isinstance(loss, jax.Array):
@@ -264,11 +345,25 @@ class OptaxMonitor(MonitorHost):
             raise InvalidParameterError(f"adamcheck.optax.monitor: {what} before opt.init(params): nothing to "
                                         "report yet")
 
+    def flush(self, state: Any) -> None:
+        """Record the steps still in ``state``'s block (the optimizer state the last update returned).
+
+        The report, file and analyses take the state and do this first; call it yourself
+        before reading ``diagnostics`` or ``analyses`` mid-block.
+
+        Raises:
+            InvalidParameterError: no ``init`` yet, or a state that holds no (or more than one)
+                state of this monitor.
+        """
+        self._bound_or_refuse("flush")
+        self._flush(state)
+
     def observe_loss(self, loss: Any) -> None:
         """Record a training loss from the host (a number or a one-element array; one synchronisation).
 
-        Passing ``value=loss`` to ``opt.update`` does the same inside the jitted step at no
-        extra cost; use one or the other.
+        It is placed at the last step handed to the host, up to ``block_steps`` - 1 steps
+        before the step it belongs to; passing ``value=loss`` to ``opt.update`` keeps it with
+        its step inside the jitted update at no extra cost. Use one or the other.
 
         Raises:
             InvalidParameterError: a loss that is not one real number, or no ``init`` yet.
@@ -279,35 +374,43 @@ class OptaxMonitor(MonitorHost):
         with self._lock:
             self._observe_loss(value)
 
-    def analyse(self) -> WindowAnalysis | None:
-        """Analyse the steps since the last analysis now (also run on the schedule)."""
+    def analyse(self, state: Any = None) -> WindowAnalysis | None:
+        """Analyse the steps since the last analysis now (also run on the schedule); ``state``: :meth:`flush` first."""
         self._bound_or_refuse("analyse")
-        self._flush()
+        self._flush(state)
         with self._lock:
             return super().analyse()
 
-    def report(self) -> MonitorReport:
-        """The numbers and findings so far (:class:`~adamcheck.monitor.MonitorReport`; ``str()``: three lines)."""
+    def report(self, state: Any = None) -> MonitorReport:
+        """The numbers and findings so far (:class:`~adamcheck.monitor.MonitorReport`; ``str()``: three lines).
+
+        ``state``: the optimizer state the last ``opt.update`` returned, whose block holds the
+        latest steps (:meth:`flush`); without it the report stops at the last block handed
+        over, and says so in a note.
+        """
         self._bound_or_refuse("report")
-        self._flush()
+        self._flush(state)
         with self._lock:
-            return super().report()
+            rep = super().report()
+        unseen = self._unseen_note(state)
+        return replace(rep, notes=rep.notes + tuple(unseen)) if unseen else rep
 
     @property
     def diagnostics(self) -> tuple[Any, ...]:
-        """Every finding so far (:func:`adamcheck.monitor.judge` on the history)."""
+        """Every finding so far (:func:`adamcheck.monitor.judge` on the history; :meth:`flush` first for the latest steps)."""
         self._bound_or_refuse("diagnostics")
         self._flush()
         with self._lock:
             return MonitorHost.diagnostics.fget(self)  # type: ignore[attr-defined]
 
-    def save(self, path: Any) -> Any:
+    def save(self, path: Any, state: Any = None) -> Any:
         """Write the monitor's file (:meth:`adamcheck.monitor._host.MonitorHost.save`; writer ``adamcheck.optax.monitor``).
 
-        ``exp_avg``/``exp_avg_sq`` are the replayed moments (module docstring).
+        ``state``: as for :meth:`report` (without it the file stops at the last block handed
+        over). ``exp_avg``/``exp_avg_sq`` are the replayed moments (module docstring).
         """
         self._bound_or_refuse("save")
-        self._flush()
+        self._flush(state)
         with self._lock:
             return super().save(path)
 
@@ -316,8 +419,9 @@ class MonitorTransformation(optax.GradientTransformationExtraArgs):
     """An optax transformation (``init``, ``update``) that carries its monitor.
 
     ``optax.chain`` uses it as it is (it takes optax's extra arguments, such as ``value``).
-    ``report()``, ``save(path)``, ``observe_loss(loss)`` and ``analyse()`` are its
-    monitor's (:class:`OptaxMonitor`, also ``.monitor``).
+    ``report(state)``, ``save(path, state)``, ``flush(state)``, ``observe_loss(loss)`` and
+    ``analyse(state)`` are its monitor's (:class:`OptaxMonitor`, also ``.monitor``); ``state``
+    is the optimizer state the last ``opt.update`` returned.
     """
 
     # no __slots__: an instance keeps its monitor in its __dict__ (the tuple holds init, update)
@@ -327,21 +431,25 @@ class MonitorTransformation(optax.GradientTransformationExtraArgs):
         self.__dict__["monitor"] = host
         return self
 
-    def report(self) -> MonitorReport:
-        """The monitor's report (``str(report)``: the verdict in three lines)."""
-        return self.monitor.report()
+    def report(self, state: Any = None) -> MonitorReport:
+        """The monitor's report (``str(report)``: the verdict in three lines); pass the latest optimizer state."""
+        return self.monitor.report(state)
 
-    def save(self, path: Any) -> Any:
-        """Write the monitor's file; then ``adamcheck recommend --gradients FILE``."""
-        return self.monitor.save(path)
+    def save(self, path: Any, state: Any = None) -> Any:
+        """Write the monitor's file (pass the latest optimizer state); then ``adamcheck recommend --gradients FILE``."""
+        return self.monitor.save(path, state)
+
+    def flush(self, state: Any) -> None:
+        """Record the steps still in the optimizer state's block (:meth:`OptaxMonitor.flush`)."""
+        self.monitor.flush(state)
 
     def observe_loss(self, loss: Any) -> None:
         """Record a training loss from the host (or pass ``value=loss`` to ``update``)."""
         self.monitor.observe_loss(loss)
 
-    def analyse(self) -> WindowAnalysis | None:
-        """Analyse the steps since the last analysis now."""
-        return self.monitor.analyse()
+    def analyse(self, state: Any = None) -> WindowAnalysis | None:
+        """Analyse the steps since the last analysis now (pass the latest optimizer state)."""
+        return self.monitor.analyse(state)
 
     @property
     def sample(self) -> CoordinateSample:
@@ -351,7 +459,8 @@ class MonitorTransformation(optax.GradientTransformationExtraArgs):
 
 def monitor(batch_size: int, *, b1: float, b2: float, eps: float = 1e-8, learning_rate: Any = None,
             weight_decay: Any = None, planned_steps: int | None = None, seq_len: int | None = None,
-            settings: MonitorSettings | None = None, **options: Any) -> MonitorTransformation:
+            settings: MonitorSettings | None = None, block_steps: int = BLOCK_STEPS,
+            **options: Any) -> MonitorTransformation:
     """The training monitor as an optax transformation (module docstring); chain it right before Adam.
 
     Args:
@@ -367,13 +476,18 @@ def monitor(batch_size: int, *, b1: float, b2: float, eps: float = 1e-8, learnin
         settings: a :class:`~adamcheck.monitor.MonitorSettings`; ``**options``: shortcuts for
             its fields (``coordinates``, ``every``, ``budget``, ``window``, ``multiples``,
             ``warn``...), applied on top.
+        block_steps: the steps whose rows the optimizer state keeps before they are handed to
+            the host in one callback (adamcheck's choice: 32, the host core's own block; 1:
+            a callback every step). Warnings come up to this many steps late; the state
+            holds ``block_steps`` x ``coordinates`` floats.
 
     Returns:
         a :class:`MonitorTransformation`: an ``optax.GradientTransformationExtraArgs`` with
-        ``report()``, ``save(path)``, ``observe_loss(loss)`` and ``analyse()``.
+        ``report(state)``, ``save(path, state)``, ``flush(state)``, ``observe_loss(loss)`` and
+        ``analyse(state)`` (``state``: the optimizer state the last update returned).
 
     Raises:
-        InvalidParameterError: a bad batch size, betas or setting.
+        InvalidParameterError: a bad batch size, betas, block size or setting.
 
     Example:
         >>> import jax, jax.numpy as jnp, optax
@@ -390,9 +504,9 @@ def monitor(batch_size: int, *, b1: float, b2: float, eps: float = 1e-8, learnin
         >>> x = jax.random.normal(jax.random.key(0), (8, 3))
         >>> for _ in range(3):
         ...     params, state = step(params, state, x)
-        >>> mon.report().step, mon.sample.names
+        >>> mon.report(state).step, mon.sample.names
         (3, ('b', 'w'))
-        >>> print(mon.report())  # doctest: +NORMALIZE_WHITESPACE
+        >>> print(mon.report(state))  # doctest: +NORMALIZE_WHITESPACE
         adamcheck monitor, step 3 (batch 8, beta1 0.9, beta2 0.999): NOT CHECKED
         no analysis yet: the next at step 200 (or call analyse())
         Nothing to change yet (1 note: report.notes).
@@ -400,8 +514,11 @@ def monitor(batch_size: int, *, b1: float, b2: float, eps: float = 1e-8, learnin
     if settings is not None and not isinstance(settings, MonitorSettings):
         raise InvalidParameterError(f"settings = {shown_repr(settings)} is not a MonitorSettings: build one with "
                                     "adamcheck.monitor.MonitorSettings(...)")
+    if isinstance(block_steps, bool) or not isinstance(block_steps, (int, np.integer)) or block_steps < 1:
+        raise InvalidParameterError(f"block_steps = {shown_repr(block_steps)} is not a number of steps: give an "
+                                    f"int >= 1 (default {BLOCK_STEPS}; 1 hands every step to the host at once)")
     settings = settings or MonitorSettings()
     settings = settings.replace(**options) if options else settings
     run = RunInfo(batch_size=batch_size, beta1=b1, beta2=b2, eps=eps, lr=learning_rate, weight_decay=weight_decay,
                   planned_steps=planned_steps, seq_len=seq_len, optimizer="optax")
-    return MonitorTransformation(OptaxMonitor(run, settings))
+    return MonitorTransformation(OptaxMonitor(run, settings, int(block_steps)))
