@@ -75,6 +75,7 @@ from ._setup import TrainingSetup
 
 if TYPE_CHECKING:  # annotations only: check's fast path must not load NumPy or the recommender
     from .._laws import GradientLaw
+    from ..noise import GradientSource
     from .._measurement import Measurement
     from ..recommend._recommend import Recommendation
     from ..recommend._verdict import Verdict
@@ -139,6 +140,8 @@ class CheckContext:
     planned_steps: int | None = None
     planned_steps_how: str = ""
     gradients: str | None = None
+    #: the open gradient files (one open per command: the recommender reads this source)
+    gradient_source: GradientSource | None = None
     #: the sampled point's mini-batch law with the smallest typical sqrt(E g^2) (eps rule)
     gradient_law: GradientLaw | None = None
     #: the verdict's upper_ratio: large-batch advice past this multiple of the rule's memory

@@ -123,7 +123,7 @@ class ColumnSample:
 
 
 def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
-                       progress: bool = False) -> ColumnSample:
+                       progress: bool = False, nonzero: Any = None) -> ColumnSample:
     """Read per-example gradients once, keeping ``coordinates`` seeded columns.
 
     ``gradients`` is a path, a list of paths, a :class:`adamcheck.noise.GradientSource`
@@ -135,7 +135,10 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
     gradients of R examples (``row_batch_size``, a GradientMonitor file), batch sizes
     given to :func:`training_statistics` count rows (B examples = B / R rows; see
     :func:`adamcheck.recommend.batch_size_boundary`, which converts). ``progress``
-    draws a bar on stderr over the two passes.
+    draws a bar on stderr over the two passes. ``nonzero`` (bool, shape (d,)): which
+    coordinates are ever non-zero, when a pass the caller already made found them
+    (:func:`adamcheck.noise.run_estimate`'s ``on_block``); the first pass is then skipped
+    and the sample is the same.
 
     Raises:
         adamcheck.DataError: unreadable file, wrong shape, non-finite values.
@@ -166,12 +169,17 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
         rng = np.random.default_rng(seed)
         # One streaming pass finds the coordinates that are ever non-zero; the second
         # pass keeps only the drawn columns (memory: P * N * coordinates).
-        with Progress(2 * P * N, "reading gradients", enabled=progress) as bar:
-            nonzero = np.zeros(d, dtype=bool)
-            for p in range(P):
-                for _, block in src.iter_chunks(p, 0, N, rows):
-                    nonzero |= (block != 0).any(axis=0)
-                    bar.update(block.shape[0])
+        known = nonzero is not None
+        if known and (np.shape(nonzero) != (d,) or np.asarray(nonzero).dtype != bool):
+            raise InvalidParameterError(f"nonzero must be a bool array of shape ({d},), one entry per coordinate")
+        with Progress((1 if known else 2) * P * N, "reading gradients", enabled=progress) as bar:
+            if not known:
+                nonzero = np.zeros(d, dtype=bool)
+                for p in range(P):
+                    for _, block in src.iter_chunks(p, 0, N, rows):
+                        nonzero |= (block != 0).any(axis=0)
+                        bar.update(block.shape[0])
+            nonzero = np.asarray(nonzero)
             pool = np.flatnonzero(nonzero) if nonzero.any() else np.arange(d)
             cols = np.sort(rng.choice(pool, size=min(coordinates, pool.size), replace=False))
             values = np.empty((P, N, cols.size))
