@@ -79,7 +79,9 @@ DEFAULT_BETA1 = 0.9
 EDGE_MEMORY_FACTOR = 2.0
 _SRC_SHI = "Shi, Li, Hong, Sun (ICLR 2021), Theorems 4.3/4.4, via adamcheck.theory.shi_min_beta2"
 _SRC_T22 = "Zhang, Li, Chen, Luo, Sun (2026), Theorem 2.2: beta2 >= 1 - c (1 - beta1^n)/n^5, c not given"
-_SRC_DRIFT = "adamcheck's training boundary (docs/theory.md section 10) on your per-example gradients"
+#: where beta2* from gradients comes from: recommend's calibrated lens and check's critical_beta2 rule cite it
+SRC_TRAINING_BOUNDARY = "adamcheck's training boundary (docs/theory.md section 10) on your per-example gradients"
+_SRC_DRIFT = SRC_TRAINING_BOUNDARY
 _SRC_HALF = "half-life rule beta2' = beta2^(B'/B), Marek et al. 2025 (arXiv 2507.07101)"
 
 
