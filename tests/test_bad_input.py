@@ -46,12 +46,14 @@ def run_bounded(run_cli_subprocess, tmp_path):
     env.pop("ADAMCHECK_DEBUG", None)
 
     def run(*args, stdout=None, cwd=None, timeout=60):
-        out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
+        out_path, err_path, hwm = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "hwm"
         with open(err_path, "wb") as err_f:
             out_f = stdout if stdout is not None else open(out_path, "wb")
             try:
-                proc = subprocess.Popen([sys.executable, "-m", "adamcheck", *map(str, args)], stdout=out_f,
-                                        stderr=err_f, env=env, cwd=cwd or tmp_path, preexec_fn=_limit_memory)
+                hwm.unlink(missing_ok=True)
+                proc = subprocess.Popen([sys.executable, "-c", _MEASURED, *map(str, args)], stdout=out_f,
+                                        stderr=err_f, env={**env, "ADAMCHECK_TEST_HWM": str(hwm)},
+                                        cwd=cwd or tmp_path, preexec_fn=_limit_memory)
                 try:
                     _, status, usage = _wait4(proc.pid, timeout)
                 except subprocess.TimeoutExpired:
@@ -64,9 +66,26 @@ def run_bounded(run_cli_subprocess, tmp_path):
                     out_f.close()
         out = out_path.read_text() if stdout is None else ""
         cpu = usage.ru_utime + usage.ru_stime
-        return proc.returncode, out, err_path.read_text(), cpu, usage.ru_maxrss * 1024
+        # the child's own peak (VmHWM of its image after exec); ru_maxrss would also count the
+        # pytest process it was forked from, which grows past the limit once torch or jax is loaded
+        rss = int(hwm.read_text()) * 1024 if hwm.exists() and hwm.read_text().strip() else usage.ru_maxrss * 1024
+        return proc.returncode, out, err_path.read_text(), cpu, rss
 
     return run
+
+
+# ``python -m adamcheck ARGS`` that writes its peak resident memory (kB) on the way out
+_MEASURED = """
+import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as f:
+        kb = next((line.split()[1] for line in f if line.startswith("VmHWM:")), "")
+    with open(os.environ["ADAMCHECK_TEST_HWM"], "w") as out:
+        out.write(kb)
+atexit.register(_peak)
+sys.argv = ["adamcheck", *sys.argv[1:]]
+runpy.run_module("adamcheck", run_name="__main__", alter_sys=True)
+"""
 
 
 def _wait4(pid: int, timeout: float):

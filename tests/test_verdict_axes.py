@@ -120,6 +120,31 @@ def test_a_monitor_that_saw_the_run_fail_overrides_published_success():
     assert check_values(4096, 0.9, 0.95, seq_len=2048, measurements=[failed]).exit_code == 0
 
 
+def test_no_measurement_clears_beta1_at_or_above_sqrt_beta2():
+    # A fresh-user trial: a monitor file of a batch-1 run that diverged at beta2 0.5 stated
+    # 0.8 training; check at 0.8 (< beta1^2 = 0.81) said OK and recommend's safe range began at
+    # 0.8. The mechanism (Reddi et al.'s counterexamples) is a floor no measurement clears.
+    for lens in ("monitor", "probe", "gradients"):
+        trained = Measurement(lens, 1, 0.9, failed=(0.5,), trained=(0.8,), reason="measured")
+        report = check_values(1, 0.9, 0.8, measurements=[trained])
+        assert report.exit_code == 1 and report.verdict.lens == "theory", lens
+        # at 0.82 (beta1 < sqrt(beta2)) the same measurement decides, and says it trains
+        ok = check_values(1, 0.9, 0.82, measurements=[trained])
+        assert ok.verdict.lens == lens and ok.verdict.outcome == "trains", lens
+        rec = recommend(1, beta1=0.9, measurements=[trained])
+        assert rec.lower.beta2 >= 0.81 and rec.lower.kind == "beta1", lens
+
+
+def test_a_cleared_value_names_the_measured_beta2_star_not_the_failure_mechanism():
+    from adamcheck.recommend._lenses import gradient_measurement
+
+    m = gradient_measurement(4, 0.9, 0.9, reason="update growth (beta1 >= sqrt(beta2) ...)")
+    report = check_values(4, 0.9, 0.95, measurements=[m])
+    assert report.verdict.lens == "gradients" and report.verdict.outcome == "trains"
+    text = report.render()
+    assert "beta2* = 0.9 measured on your gradients" in text and "update growth" not in text
+
+
 def test_a_lens_that_cannot_tell_is_said_and_skipped(run_cli):
     abstain = Measurement("gradients", 8, 0.9, decided=False, reason="the statistic is within its error of 0")
     report = check_values(8, 0.9, 0.95, seq_len=64, measurements=[abstain])
@@ -155,6 +180,26 @@ def test_measurements_from_a_monitor_file(tmp_path, run_cli):
         meta = GradientFileMeta.from_mapping({k: data[k] for k in data.files if k != "grads"}, "u.npz")
     (m,) = measurements_from_meta(meta)
     assert not m.decided and m.reason == "no analysis yet (300 steps)"
+
+
+def test_check_takes_what_a_monitor_file_states(tmp_path, run_cli):
+    # the guide: check --gradients reads a monitor file as recommend does (no --batch-size)
+    path = _monitor_file(tmp_path / "monitor.npz", beta2=0.95, seq_len=32, planned_steps=300,
+                         monitor_decided=True, monitor_failed=[0.9, 0.95], monitor_trained=[0.999],
+                         monitor_reason="the loss walked off the sampled path")
+    code, out, err = run_cli("check", "--gradients", path)
+    assert code == 1, err
+    assert "beta1 = 0.9, beta2 = 0.95 at 4 x 32 = 128 tokens per step" in out and "set by monitor" in out
+    code, out, _ = run_cli("check", "--gradients", path, "--explain")
+    assert any(line.split()[:2] == ["global_batch", "4"] and "gradient file" in line for line in out.splitlines())
+    # a typed value wins over the file's
+    code, out, _ = run_cli("check", "--gradients", path, "--beta2", "0.999")
+    assert code == 0 and "beta2 = 0.999" in out
+    # a per-example file states no run: the values are still needed, and the error says so
+    per_example = tmp_path / "g.npy"
+    np.save(per_example, np.zeros((16, 4), dtype=np.float32))
+    code, _, err = run_cli("check", "--gradients", per_example)
+    assert code == 2 and "batch_size" in err and len(err.strip().splitlines()) == 1
 
 
 # -- eps: judged from the precision of the optimizer state -----------------------------------------

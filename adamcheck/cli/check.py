@@ -194,7 +194,7 @@ def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
 
     missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
     eps_only = len(missing) == 3 and bare["--eps"] is not None  # eps (and its precision) alone
-    if missing and not eps_only:
+    if missing and not eps_only and opts["gradients"] is None:  # a monitor file may state them
         raise InvalidParameterError(
             f"give configuration FILES, or the bare values {', '.join(missing)} (or --eps alone, with "
             "--state-dtype; see adamcheck check --help)")

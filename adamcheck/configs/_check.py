@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .._errors import AdamCheckError, DataError, InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
@@ -324,6 +324,28 @@ def check_config(
                        domain=domain, measurements=measurements, grad_rms=grad_rms)
 
 
+def _file_values(gradients: Any, **given: Any) -> tuple[dict[str, str], tuple[Any, ...]]:
+    """Values a gradient file states (a monitor's: batch, betas, eps, sequence length,
+    planned steps) where the caller gave none: (where each was taken from, the values in
+    the order given). Headers and metadata only, through the one gradient loader."""
+    from ..noise._source import opened_gradients
+
+    paths = [gradients] if isinstance(gradients, (str, Path)) else gradients
+    if not isinstance(paths, (list, tuple)):
+        return {}, tuple(given.values())
+    with opened_gradients(list(paths)) as source:
+        meta, name = source.meta, source.label
+    setup_name = {"batch_size": "global_batch", "planned_steps": "max_steps"}
+    out, stated = [], {}
+    for key, value in given.items():
+        file_value = getattr(meta, key, None)
+        if value is None and file_value is not None:
+            value = file_value
+            stated[setup_name.get(key, key)] = f"gradient file {name}"
+        out.append(value)
+    return stated, tuple(out)
+
+
 def check_values(
     batch_size: int | None = None,
     beta1: float | None = None,
@@ -366,6 +388,11 @@ def check_values(
         1
     """
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
+    stated: dict[str, str] = {}
+    if gradients is not None:  # a monitor file states its run: what was not typed is taken from it
+        stated, (batch_size, beta1, beta2, eps, seq_len, max_steps) = _file_values(
+            gradients, batch_size=batch_size, beta1=beta1, beta2=beta2, eps=eps, seq_len=seq_len,
+            planned_steps=max_steps)
     core = {"batch_size": batch_size, "beta1": beta1, "beta2": beta2}
     missing = [k for k, v in core.items() if v is None]
     if missing and eps is None:
@@ -386,6 +413,7 @@ def check_values(
              "state_dtype": (normal_state_dtype(state_dtype), "--state-dtype")}
     for name, (value, flag) in given.items():
         if value is not None:
-            setup.set(name, float(value) if name in ("beta1", "beta2", "eps") else value, f"flag {flag}")
+            setup.set(name, float(value) if name in ("beta1", "beta2", "eps") else value,
+                      stated.get(name, f"flag {flag}"))
     return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients,
                        domain=domain, measurements=measurements, grad_rms=grad_rms)

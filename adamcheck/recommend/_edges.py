@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 from .._answer import beta_text, count_text, per_text
 from .._errors import InvalidParameterError
 from .._halflife import PRACTICE_CLAMP, BetaReference, half_life_beta2
-from .._measurement import PRECEDENCE, Measurement
+from .._measurement import FLOORS, PRECEDENCE, Measurement
 from ._evidence import EVIDENCE, Evidence, RunFacts, domain_label, matching_rows, normal_domain
 from ._lenses import SRC_SQRT, applicable, below, gradient_measurement
 
@@ -289,9 +289,13 @@ def _clears(ms: Sequence[Measurement], batch: float, beta1: float) -> dict[str, 
 
 
 def _clip(parts: list[Edge], clears: dict[str, float]) -> list[Edge]:
-    """A lens's edge gives way where a more specific lens measured the value training."""
+    """A lens's edge gives way where a more specific lens measured the value training
+    (never a floor's: :data:`adamcheck._measurement.FLOORS`)."""
     out = []
     for part in parts:
+        if part.lens in FLOORS:
+            out.append(part)
+            continue
         rank = PRECEDENCE.index(part.lens) if part.lens in PRECEDENCE else len(PRECEDENCE)
         higher = [(clears[h], h) for h in PRECEDENCE[:rank] if h in clears]
         if part.beta2 is not None and higher:

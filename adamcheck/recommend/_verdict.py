@@ -237,7 +237,7 @@ def _lens_diagnostics(ms: Sequence[Measurement], beta2: float, batch: int, beta1
                 need = (f" (it measured beta2 >= {beta_text(m.clear)} training)"
                         if j.outcome == "fails" and m.clear is not None else "")
                 text = (f"beta2 = {beta_text(beta2)} {j.outcome} by {_LENS_WORDS[lens]} at "
-                        f"{per_text(batch, 'samples')} per step{need}: {m.reason}")
+                        f"{per_text(batch, 'samples')} per step{need}: {_measured_reason(m, j.outcome)}")
             source = m.source or _LENS_WORDS[lens]
         if j.outcome == "fails":
             if final.outcome == "fails":
@@ -365,10 +365,22 @@ def verdict(
                    final.outcome, final.lens, reason, tuple(diags), tuple(ms), final.abstained, target)
 
 
+def _measured_reason(m: Measurement, outcome: str) -> str:
+    """A gradients lens's reason names the mechanism of the failures it found; for a value it
+    clears, say what it measured instead (the mechanism read as the reason the run trains)."""
+    if outcome == "trains" and m.lens == "gradients" and m.clear is not None:
+        if m.clear <= 0:
+            return "no failure found on the lens's ladder"
+        return f"at or above the beta2* = {beta_text(m.clear)} measured on your gradients"
+    return m.reason
+
+
 def _reason(final: Any, ms: Sequence[Measurement], ev_edge: Edge, beta1: float, beta2: float) -> str:
     if final.outcome != "cannot_tell":
         m = final.measurement
-        return m.reason if m is not None and m.reason else _LENS_WORDS.get(final.lens, final.lens)
+        if m is not None and m.reason:
+            return _measured_reason(m, final.outcome)
+        return _LENS_WORDS.get(final.lens, final.lens)
     return (f"the theory sees none (beta1 = {beta_text(beta1)} < sqrt(beta2) = {math.sqrt(beta2):.4f}); "
             f"{ev_edge.reason}")
 
