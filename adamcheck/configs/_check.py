@@ -232,7 +232,8 @@ def _check_opened(setup: TrainingSetup, source: "GradientSource | None", gradien
         reference_seq_len=reference_seq_len,
         planned_steps=steps,
         planned_steps_how=how,
-        gradients=str(gradients) if isinstance(gradients, (str, Path)) else gradients,
+        gradients=str(gradients) if isinstance(gradients, (str, Path)) else (
+            source.label if source is not None and gradients is source else gradients),
         gradient_source=source,
         upper_ratio=upper_ratio,
         domain=dom,
@@ -330,10 +331,12 @@ def _file_values(gradients: Any, **given: Any) -> tuple[dict[str, str], tuple[An
     the order given). Headers and metadata only, through the one gradient loader."""
     from ..noise._source import opened_gradients
 
+    from ..noise import GradientSource
+
     paths = [gradients] if isinstance(gradients, (str, Path)) else gradients
-    if not isinstance(paths, (list, tuple)):
+    if not isinstance(paths, (list, tuple, GradientSource)):
         return {}, tuple(given.values())
-    with opened_gradients(list(paths)) as source:
+    with opened_gradients(paths if isinstance(paths, GradientSource) else list(paths)) as source:
         meta, name = source.meta, source.label
     setup_name = {"batch_size": "global_batch", "planned_steps": "max_steps"}
     out, stated = [], {}
@@ -355,7 +358,7 @@ def check_values(
     seq_len: int | None = None,
     max_steps: int | None = None,
     dataset_size: int | None = None,
-    gradients: str | Path | None = None,
+    gradients: "str | Path | GradientSource | None" = None,
     reference: BetaReference | str | None = None,
     reference_seq_len: int | None = None,
     domain: str | None = None,
@@ -388,6 +391,15 @@ def check_values(
         1
     """
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
+    if isinstance(gradients, (str, Path, list, tuple)):
+        from ..noise._source import opened_gradients
+
+        # opened once for the whole check: the file's stated values, then the recommender's reads
+        with opened_gradients(list(gradients) if isinstance(gradients, (list, tuple)) else [gradients]) as source:
+            return check_values(batch_size, beta1, beta2, eps=eps, seq_len=seq_len, max_steps=max_steps,
+                                dataset_size=dataset_size, gradients=source, reference=reference,
+                                reference_seq_len=reference_seq_len, domain=domain, state_dtype=state_dtype,
+                                grad_rms=grad_rms, measurements=measurements)
     stated: dict[str, str] = {}
     if gradients is not None:  # a monitor file states its run: what was not typed is taken from it
         stated, (batch_size, beta1, beta2, eps, seq_len, max_steps) = _file_values(
