@@ -248,7 +248,7 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
         if n is not None or a is not None:
             raise InvalidParameterError("--n/--a apply to --problem counterexample, not to --gradients")
         from ..noise._source import opened_gradients
-        from ..recommend import batch_size_boundary
+        from ..drift import batch_size_boundary
 
         try:
             sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
@@ -288,7 +288,7 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
         emit(payload, as_json, _render_batches)
         return 0
 
-    from ..recommend import counterexample_boundary, simulated_agreement
+    from ..drift import counterexample_boundary, simulated_agreement
 
     from ..theory import COUNTEREXAMPLE_REGION_N, check_counterexample_n, counterexample_default_a
 

@@ -24,6 +24,7 @@ from ._setup import TrainingSetup, apply_overrides
 
 if TYPE_CHECKING:  # annotations only: NumPy loads when a rule needs the gradients
     from .._laws import GradientLaw
+    from ..noise import GradientSource
 
 __all__ = ["check_setup", "check_config", "check_values", "planned_steps", "run_domain"]
 
@@ -116,7 +117,7 @@ def _recommendation(
         rec = recommend(
             ctx.batch.sequences,
             dataset_size=ctx.setup.get("dataset_size"),
-            gradients=ctx.gradients,
+            gradients=ctx.gradient_source if ctx.gradient_source is not None else ctx.gradients,
             beta1=ctx.beta1,
             reference=reference,
             tokens_per_sample=ctx.batch.seq_len,
@@ -203,13 +204,22 @@ def check_setup(
     if dataset_size is not None:
         setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
     upper_ratio = DEFAULT_UPPER_RATIO if upper_ratio is None else check_positive_float(upper_ratio, "upper_ratio")
-    if gradients is not None:
-        from ..noise._source import opened_gradients
+    if gradients is None:
+        return _check_opened(setup, None, gradients, reference, reference_seq_len, upper_ratio, domain,
+                             measurements, grad_rms)
+    from ..noise._source import opened_gradients
 
-        # the loader every command uses: an unusable file (or metadata) is refused before any rule runs;
-        # only headers and metadata are read here, the data once by the recommender
-        with opened_gradients(gradients):
-            pass
+    # the loader every command uses, opened once for the whole check: an unusable file (or
+    # metadata) is refused before any rule runs, and the recommender reads the open source
+    with opened_gradients(gradients) as source:
+        return _check_opened(setup, source, gradients, reference, reference_seq_len, upper_ratio, domain,
+                             measurements, grad_rms)
+
+
+def _check_opened(setup: TrainingSetup, source: "GradientSource | None", gradients: str | Path | None,
+                  reference: BetaReference, reference_seq_len: int | None, upper_ratio: float,
+                  domain: str | None, measurements: Iterable[Measurement], grad_rms: float | None) -> CheckReport:
+    """:func:`check_setup` once its inputs are checked and the gradient files (if any) are open."""
     batch = effective_batch(setup)
     steps, how = planned_steps(setup, batch)
     dom, dom_how = run_domain(setup, domain)
@@ -222,7 +232,9 @@ def check_setup(
         reference_seq_len=reference_seq_len,
         planned_steps=steps,
         planned_steps_how=how,
-        gradients=str(gradients) if isinstance(gradients, (str, Path)) else gradients,
+        gradients=str(gradients) if isinstance(gradients, (str, Path)) else (
+            source.label if source is not None and gradients is source else gradients),
+        gradient_source=source,
         upper_ratio=upper_ratio,
         domain=dom,
         domain_how=dom_how,
@@ -319,10 +331,12 @@ def _file_values(gradients: Any, **given: Any) -> tuple[dict[str, str], tuple[An
     the order given). Headers and metadata only, through the one gradient loader."""
     from ..noise._source import opened_gradients
 
+    from ..noise import GradientSource
+
     paths = [gradients] if isinstance(gradients, (str, Path)) else gradients
-    if not isinstance(paths, (list, tuple)):
+    if not isinstance(paths, (list, tuple, GradientSource)):
         return {}, tuple(given.values())
-    with opened_gradients(list(paths)) as source:
+    with opened_gradients(paths if isinstance(paths, GradientSource) else list(paths)) as source:
         meta, name = source.meta, source.label
     setup_name = {"batch_size": "global_batch", "planned_steps": "max_steps"}
     out, stated = [], {}
@@ -344,7 +358,7 @@ def check_values(
     seq_len: int | None = None,
     max_steps: int | None = None,
     dataset_size: int | None = None,
-    gradients: str | Path | None = None,
+    gradients: "str | Path | GradientSource | None" = None,
     reference: BetaReference | str | None = None,
     reference_seq_len: int | None = None,
     domain: str | None = None,
@@ -377,6 +391,15 @@ def check_values(
         1
     """
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
+    if isinstance(gradients, (str, Path, list, tuple)):
+        from ..noise._source import opened_gradients
+
+        # opened once for the whole check: the file's stated values, then the recommender's reads
+        with opened_gradients(list(gradients) if isinstance(gradients, (list, tuple)) else [gradients]) as source:
+            return check_values(batch_size, beta1, beta2, eps=eps, seq_len=seq_len, max_steps=max_steps,
+                                dataset_size=dataset_size, gradients=source, reference=reference,
+                                reference_seq_len=reference_seq_len, domain=domain, state_dtype=state_dtype,
+                                grad_rms=grad_rms, measurements=measurements)
     stated: dict[str, str] = {}
     if gradients is not None:  # a monitor file states its run: what was not typed is taken from it
         stated, (batch_size, beta1, beta2, eps, seq_len, max_steps) = _file_values(

@@ -70,11 +70,13 @@ from .._answer import beta_text
 from .._diagnostics import Diagnostic
 from .._halflife import BetaReference, half_life_beta2, memory_steps
 from ..recommend._eps import eps_diagnostics
+from ..recommend._recommend import SRC_TRAINING_BOUNDARY
 from ._batch import EffectiveBatch
 from ._setup import TrainingSetup
 
 if TYPE_CHECKING:  # annotations only: check's fast path must not load NumPy or the recommender
     from .._laws import GradientLaw
+    from ..noise import GradientSource
     from .._measurement import Measurement
     from ..recommend._recommend import Recommendation
     from ..recommend._verdict import Verdict
@@ -115,7 +117,8 @@ SRC_MEMORY = (
     "EMA window 1/(1-beta2) (adamcheck._halflife.memory_steps); the 1/(1-beta2) factor in "
     "Zhang et al. 2026 (arXiv 2603.02092) Thm 2.2"
 )
-SRC_CRITICAL = "critical beta2* from the drift ratio of sampled gradients (docs/theory.md section 9; Zhang et al. 2026 section 2)"
+#: the beta2* this rule judges is recommend's calibrated lens, the training boundary (section 10)
+SRC_CRITICAL = SRC_TRAINING_BOUNDARY
 SRC_EVIDENCE = "published outcomes whose conditions match yours, adamcheck.recommend.EVIDENCE (docs/theory.md section 7)"
 SRC_OWN = "measurements of your own run: monitor file, probe runs (adamcheck._measurement)"
 SRC_EPS = "eps against the stationary sqrt(v) = sqrt(E[g_B^2]) of sampled gradients (threshold is adamcheck's choice)"
@@ -139,6 +142,8 @@ class CheckContext:
     planned_steps: int | None = None
     planned_steps_how: str = ""
     gradients: str | None = None
+    #: the open gradient files (one open per command: the recommender reads this source)
+    gradient_source: GradientSource | None = None
     #: the sampled point's mini-batch law with the smallest typical sqrt(E g^2) (eps rule)
     gradient_law: GradientLaw | None = None
     #: the verdict's upper_ratio: large-batch advice past this multiple of the rule's memory

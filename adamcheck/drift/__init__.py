@@ -10,6 +10,9 @@ Public API:
 * :func:`training_boundary` -> :class:`TrainingBoundary`: beta2*(B) for real training
   (aggregate sign drift and update growth), from per-example gradients read once;
   :func:`gradient_measurements`: its decided cells and abstentions as ``Measurement`` objects
+* :func:`counterexample_boundary` (beta2*(beta1) of eq. 2.5), :func:`simulated_agreement`
+  (against a phase grid) and :func:`batch_size_boundary` (beta2*(B) in examples, also for
+  GradientMonitor files); also importable from :mod:`adamcheck.recommend`
 * :func:`reference_ratio`: the slow plain long-chain Monte Carlo every fast route is tested against
 
 Everything heavy (SciPy sparse) is imported inside the functions that need it.
@@ -19,10 +22,12 @@ from ._boundary import (
     CriticalBoundary,
     MarginRecommendation,
     Setter,
+    counterexample_boundary,
     critical_beta2,
     default_beta2_ladder,
     informative_mask,
     recommended_beta2,
+    simulated_agreement,
 )
 from ._montecarlo import reference_ratio
 from ._plot import plot_drift_grid
@@ -30,6 +35,7 @@ from ._training import (
     ColumnSample,
     TrainingBoundary,
     TrainingStatistics,
+    batch_size_boundary,
     gradient_measurements,
     sample_coordinates,
     training_boundary,
@@ -48,6 +54,9 @@ __all__ = [
     "sample_coordinates",
     "training_boundary",
     "training_statistics",
+    "batch_size_boundary",
+    "counterexample_boundary",
+    "simulated_agreement",
     "gradient_measurements",
     "CriticalBoundary",
     "DriftEstimate",

@@ -52,6 +52,7 @@ import numpy as np
 from .._errors import InvalidParameterError
 from .._laws import GradientLaw
 from .._validate import (
+    as_real_array,
     check_beta,
     check_betas_array,
     check_nonnegative_float,
@@ -60,6 +61,7 @@ from .._validate import (
     check_probability,
     check_seed,
 )
+from ..theory import check_counterexample_n, counterexample_default_a
 from ._ratio import DriftGrid, drift_ratio_grid
 
 __all__ = [
@@ -71,6 +73,8 @@ __all__ = [
     "recommended_beta2",
     "default_beta2_ladder",
     "informative_mask",
+    "counterexample_boundary",
+    "simulated_agreement",
 ]
 
 
@@ -667,3 +671,52 @@ def recommended_beta2(
         paper_condition=bool(np.isfinite(b2) and rec.beta1s[col] < np.sqrt(b2)),
         limited_by=limited_by,
     )
+
+
+def counterexample_boundary(n: int, a: float | None = None, beta1s: Sequence[float] | None = None, **options: Any):
+    """beta2*(beta1) of the counterexample (eq. 2.5) from its two-point law.
+
+    ``a`` defaults to 1/(n-1)^2 (the paper's choice). Returns the
+    :class:`adamcheck.drift.CriticalBoundary` (strict and lenient rules).
+
+    Example:
+        >>> b = counterexample_boundary(10, beta1s=[0.0])
+        >>> 0.65 < float(b.strict[0]) < 0.75
+        True
+    """
+    n = check_counterexample_n(n)
+    a = counterexample_default_a(n) if a is None else a
+    b1 = np.linspace(0.0, 0.99, 34) if beta1s is None else as_real_array(beta1s, "beta1s", dtype=float)
+    return critical_beta2(GradientLaw.two_point(n, a), b1, **options)
+
+
+def simulated_agreement(boundary: Any, grid: Any, *, distance: float = 0.02) -> dict[str, Any]:
+    """Compare beta2*(beta1) with a simulated phase grid (same beta1 axis).
+
+    A cell is predicted divergent when beta2 < beta2*(beta1); it agrees when the
+    simulation diverged exactly when predicted. Cells within ``distance`` in beta2 of
+    the boundary are left out. Reported over all cells and over the cells with
+    beta1 < sqrt(beta2) (the hypothesis of every convergence theorem, where the
+    stationary analysis of docs/theory.md section 9 applies).
+    """
+    star = np.asarray(boundary.strict, dtype=float)
+    b1 = np.asarray(grid.beta1, dtype=float)
+    b2 = np.asarray(grid.beta2, dtype=float)
+    if star.shape != b1.shape or not np.allclose(np.asarray(boundary.beta1s, dtype=float), b1):
+        raise InvalidParameterError("the boundary and the phase grid must share their beta1 axis")
+    predicted = b2[:, None] < star[None, :]
+    simulated = grid.outcome == "diverged"
+    far = np.abs(b2[:, None] - star[None, :]) > distance
+    inside = b1[None, :] < np.sqrt(b2[:, None])
+
+    def share(mask: Any) -> float | None:
+        return float((predicted == simulated)[mask].mean()) if mask.any() else None
+
+    return {
+        "agreement": share(far),
+        "agreement_beta1_below_sqrt_beta2": share(far & inside),
+        "cells_compared": int(far.sum()),
+        "cells_compared_beta1_below_sqrt_beta2": int((far & inside).sum()),
+        "undecided_share": float((grid.outcome == "undecided")[far].mean()) if far.any() else None,
+        "distance": distance,
+    }

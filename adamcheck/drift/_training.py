@@ -70,12 +70,14 @@ update bound's role); docs/theory.md sections 3, 4 and 9.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numbers
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
+from .._limits import MAX_BATCH_SIZES
 from .._quiet import numpy_quiet
 from .._shown import shown_repr
 from .._validate import (
@@ -98,6 +100,7 @@ __all__ = [
     "training_boundary",
     "gradient_measurements",
     "DEFAULT_TRAINING_LADDER",
+    "batch_size_boundary",
 ]
 
 #: beta2 values tried by default: the ladder of the validation suite, plus 0.6.
@@ -123,7 +126,7 @@ class ColumnSample:
 
 
 def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
-                       progress: bool = False) -> ColumnSample:
+                       progress: bool = False, nonzero: Any = None) -> ColumnSample:
     """Read per-example gradients once, keeping ``coordinates`` seeded columns.
 
     ``gradients`` is a path, a list of paths, a :class:`adamcheck.noise.GradientSource`
@@ -134,8 +137,11 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
     The sample's rows are the file's rows: for a file whose rows are mini-batch
     gradients of R examples (``row_batch_size``, a GradientMonitor file), batch sizes
     given to :func:`training_statistics` count rows (B examples = B / R rows; see
-    :func:`adamcheck.recommend.batch_size_boundary`, which converts). ``progress``
-    draws a bar on stderr over the two passes.
+    :func:`batch_size_boundary`, which converts). ``progress``
+    draws a bar on stderr over the two passes. ``nonzero`` (bool, shape (d,)): which
+    coordinates are ever non-zero, when a pass the caller already made found them
+    (:func:`adamcheck.noise.run_estimate`'s ``on_block``); the first pass is then skipped
+    and the sample is the same.
 
     Raises:
         adamcheck.DataError: unreadable file, wrong shape, non-finite values.
@@ -166,12 +172,17 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
         rng = np.random.default_rng(seed)
         # One streaming pass finds the coordinates that are ever non-zero; the second
         # pass keeps only the drawn columns (memory: P * N * coordinates).
-        with Progress(2 * P * N, "reading gradients", enabled=progress) as bar:
-            nonzero = np.zeros(d, dtype=bool)
-            for p in range(P):
-                for _, block in src.iter_chunks(p, 0, N, rows):
-                    nonzero |= (block != 0).any(axis=0)
-                    bar.update(block.shape[0])
+        known = nonzero is not None
+        if known and (np.shape(nonzero) != (d,) or np.asarray(nonzero).dtype != bool):
+            raise InvalidParameterError(f"nonzero must be a bool array of shape ({d},), one entry per coordinate")
+        with Progress((1 if known else 2) * P * N, "reading gradients", enabled=progress) as bar:
+            if not known:
+                nonzero = np.zeros(d, dtype=bool)
+                for p in range(P):
+                    for _, block in src.iter_chunks(p, 0, N, rows):
+                        nonzero |= (block != 0).any(axis=0)
+                        bar.update(block.shape[0])
+            nonzero = np.asarray(nonzero)
             pool = np.flatnonzero(nonzero) if nonzero.any() else np.arange(d)
             cols = np.sort(rng.choice(pool, size=min(coordinates, pool.size), replace=False))
             values = np.empty((P, N, cols.size))
@@ -1010,6 +1021,92 @@ def training_boundary(
         beta2s=tuple(float(b) for b in ladder), negligible_climbing=negligible_climbing, z=z,
         notes=tuple(notes), growth_fails=bool(growth_fails),
     )
+
+
+def batch_size_boundary(
+    gradients: Any,
+    batch_sizes: Sequence[int],
+    *,
+    beta1: float = 0.9,
+    eps: float = 1e-8,
+    steps: int | Sequence[int] = 4000,
+    seed: int = 0,
+    progress: bool = False,
+    **options: Any,
+):
+    """beta2*(B) at one beta1 for each batch size B, from per-example gradients.
+
+    The training boundary of :func:`adamcheck.drift.training_boundary` (sign drift of
+    the whole model and of its reversed coordinates, and update growth where
+    beta1 >= sqrt(beta2)); the file is read once for every batch size. ``options`` go
+    to that function (``max_update``, ``max_climbing``, ``window``, ``quantile``,
+    ``coordinates``, ``beta2s``).
+
+    Batch sizes count examples. A file whose rows are mini-batch gradients of R
+    examples (``row_batch_size``, what :class:`adamcheck.torch.GradientMonitor` saves)
+    makes a batch of B examples from B / R rows, so each B must be a multiple of R; the
+    result's ``batch_sizes`` (and its statistics') are in examples either way. ``eps`` is
+    in the units of the unscaled gradients: for rows stored with a ``loss_scale`` (or a
+    mean over M), it is compared with the rows rescaled as :mod:`adamcheck.noise._scale` says.
+
+    Raises:
+        adamcheck.DataError: a batch size that is not a whole number of rows.
+        adamcheck.InvalidParameterError: more than :data:`adamcheck._limits.MAX_BATCH_SIZES`
+            batch sizes, or one above the examples the gradients hold (as ``recommend``).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).exponential(1.0, size=(400, 2)) - 0.8
+        >>> b = batch_size_boundary(x, [1, 64], beta1=0.0, steps=500)
+        >>> bool(b.critical_beta2[0] >= b.critical_beta2[1])
+        True
+    """
+    from ..noise._source import opened_gradients
+
+    listed = _listed_sizes(batch_sizes)
+    with opened_gradients(from_tensor(gradients, "gradients", DataError), progress=progress) as source:
+        # examples counted as recommend counts a batch: a monitor file's row is R examples
+        _check_within_data(listed, source.examples * source.meta.rows_per_example)
+        sizes = tuple(check_positive_int(b, "batch_sizes") for b in listed)
+        rows = [source.batch_rows(b) for b in sizes]
+        # eps compares with the unscaled gradients: rows f times them (loss_scale...) take f x eps
+        tb = training_boundary(source, rows, beta1=beta1, eps=eps * source.meta.row_factor, steps=steps, seed=seed,
+                               progress=progress, **options)
+    if tuple(rows) == sizes:
+        return tb
+    return replace(tb, batch_sizes=sizes,
+                   statistics=tuple(replace(st, batch_size=b) for st, b in zip(tb.statistics, sizes)))
+
+
+def _shown_int(value: int) -> str:
+    return str(value) if value < 10**80 else f"a {len(str(value))}-digit number"
+
+
+def _listed_sizes(batch_sizes: Any) -> list[Any]:
+    """The batch sizes as a list, at most :data:`adamcheck._limits.MAX_BATCH_SIZES` of them."""
+    listed = _listed(batch_sizes, "batch_sizes")
+    if len(listed) > MAX_BATCH_SIZES:
+        raise InvalidParameterError(
+            f"{len(listed):,} batch sizes are more than adamcheck's limit of {MAX_BATCH_SIZES} in one "
+            "request (each is a full simulation): give fewer, a curve over batch size needs a few dozen")
+    return listed
+
+
+def _check_within_data(batch_sizes: Sequence[Any], examples: int) -> None:
+    """Refuse, before any work, batch sizes above the examples the gradients hold, as
+    ``recommend`` refuses them (a batch larger than the data would be answered as the full
+    batch, under a size it is not)."""
+    if examples < 1:  # a malformed header: its reader says what is wrong
+        return
+    # Sizes above the data first: 10**30 is "more than the file holds" before "out of int64".
+    over = [int(b) for b in batch_sizes if isinstance(b, numbers.Integral) and not isinstance(b, bool)
+            and b > examples]
+    if over:
+        shown = ", ".join(_shown_int(b) for b in over[:3]) + (f" and {len(over) - 3} more" if len(over) > 3 else "")
+        raise InvalidParameterError(
+            f"the gradients hold N = {examples} examples, fewer than the batch size B = {shown}: "
+            f"give batch sizes up to {examples}, or sample at least B examples (better: many batches' worth)"
+        )
 
 
 def gradient_measurements(boundary: TrainingBoundary, *, source: str = "") -> tuple[Any, ...]:

@@ -276,6 +276,7 @@ def accumulate(
     workers: int | None = None,
     chunk_bytes: int = 4 << 20,
     on_chunk: Callable[[int], None] | None = None,
+    on_block: Callable[[int, int, np.ndarray], None] | None = None,
 ) -> NoiseAccumulator:
     """One pass over examples ``start..stop-1`` of every point of ``source``.
 
@@ -290,6 +291,9 @@ def accumulate(
         chunk_bytes: size of one read (the memory beyond the O(G d) state); 4 MiB keeps
             a chunk in cache for the passes over it.
         on_chunk: called with the number of examples after each chunk (progress).
+        on_block: called with ``(point, first example, block)`` for each chunk read, one
+            call at a time, so another reader of the same pass (the coordinate sample's
+            non-zero columns) needs no pass of its own.
 
     Raises:
         DataError: a gradient entry is NaN or infinite (with its position).
@@ -314,9 +318,12 @@ def accumulate(
         for p in range(source.points):
             for j, block in source.iter_chunks(p, lo, hi, rows):
                 acc.update(p, j, block)
-                if on_chunk is not None:
+                if on_chunk is not None or on_block is not None:
                     with lock:
-                        on_chunk(block.shape[0])
+                        if on_block is not None:
+                            on_block(p, j, block)
+                        if on_chunk is not None:
+                            on_chunk(block.shape[0])
         return acc
 
     shards = list(zip(cuts[:-1], cuts[1:]))

@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -355,11 +355,14 @@ def run_estimate(
     key: str | None = None,
     workers: int | None = None,
     progress: bool = False,
+    on_block: Callable[[int, int, np.ndarray], None] | None = None,
 ) -> NoiseEstimate:
     """:func:`estimate` with what it computes as one :class:`EstimateSettings`.
 
     The other arguments say where the gradients come from and how they were made,
-    as in :func:`estimate`.
+    as in :func:`estimate`; ``on_block(point, first_example, block)`` sees every block of
+    the streaming pass (native dtype, a reused buffer: copy what you keep), so a caller
+    that needs its own statistic of every row reads the file once.
 
     Example:
         >>> import numpy as np
@@ -390,7 +393,7 @@ def run_estimate(
         _check_estimate_size(P, N_s, d, B, R * m, st.replicates, n_parts)
         total = P * N_s + P * R * m * B + P * n_parts * (N_s // B) * B
         with Progress(total=total, label="estimate", enabled=progress) as bar:
-            acc = accumulate(source, cfg, workers=workers, on_chunk=bar.update)
+            acc = accumulate(source, cfg, workers=workers, on_chunk=bar.update, on_block=on_block)
             consts = noise_constants(acc, B, dataset_size=dataset_size, scale=scale, level=st.level,
                                      replicates=st.replicates, seed=seed)
             coords = choose_law_coords(consts.mean, consts.mean_se, R * m, st.law_coords)

@@ -1,8 +1,11 @@
 """Recommend (beta1, beta2) for a batch size: provable, calibrated, practice, and the choice;
-the two-sided verdict shared with ``adamcheck check`` (published evidence as data);
-critical boundaries per beta1 (counterexample) and per batch size (your gradients)."""
+the two-sided verdict shared with ``adamcheck check`` (published evidence as data).
 
-from ._boundary import batch_size_boundary, counterexample_boundary, simulated_agreement
+The critical boundaries per beta1 (counterexample) and per batch size (your gradients)
+live with the boundary search in :mod:`adamcheck.drift`; their names stay importable
+from here.
+"""
+
 from ._recommend import (
     DEFAULT_BETA1,
     CalibratedLens,
@@ -47,6 +50,19 @@ __all__ = [
     "recommend",
     "simulated_agreement",
 ]
+
+
+#: names whose home is adamcheck.drift, loaded on first use: drift imports NumPy at the top,
+#: and check / recommend --batch-size must not load it
+_FROM_DRIFT = {"batch_size_boundary", "counterexample_boundary", "simulated_agreement"}
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    if name in _FROM_DRIFT:
+        from .. import drift
+
+        return getattr(drift, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ``adamcheck.recommend`` names both this subpackage and the function: once the

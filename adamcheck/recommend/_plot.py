@@ -2,7 +2,7 @@
 
 The y axis is 1 - beta2 on a log scale, inverted so that a larger beta2 (a longer
 memory) is higher; the practice lens (docs/theory.md section 7) is the half-life rule and
-its clamp, the calibrated lens (section 9) is beta2* with its bisection bracket.
+its clamp, the calibrated lens (section 10) is beta2* with its bisection bracket.
 """
 
 from __future__ import annotations

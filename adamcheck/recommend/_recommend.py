@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -56,7 +57,7 @@ from ._verdict import verdict
 
 if TYPE_CHECKING:  # NumPy-heavy: imported by the gradient lens only
     from .._laws import GradientLaw
-    from ..noise import NoiseEstimate
+    from ..noise import GradientSource, NoiseEstimate
 
 __all__ = [
     "CalibratedLens",
@@ -78,7 +79,9 @@ DEFAULT_BETA1 = 0.9
 EDGE_MEMORY_FACTOR = 2.0
 _SRC_SHI = "Shi, Li, Hong, Sun (ICLR 2021), Theorems 4.3/4.4, via adamcheck.theory.shi_min_beta2"
 _SRC_T22 = "Zhang, Li, Chen, Luo, Sun (2026), Theorem 2.2: beta2 >= 1 - c (1 - beta1^n)/n^5, c not given"
-_SRC_DRIFT = "adamcheck's training boundary (docs/theory.md section 10) on your per-example gradients"
+#: where beta2* from gradients comes from: recommend's calibrated lens and check's critical_beta2 rule cite it
+SRC_TRAINING_BOUNDARY = "adamcheck's training boundary (docs/theory.md section 10) on your per-example gradients"
+_SRC_DRIFT = SRC_TRAINING_BOUNDARY
 _SRC_HALF = "half-life rule beta2' = beta2^(B'/B), Marek et al. 2025 (arXiv 2507.07101)"
 
 
@@ -335,19 +338,31 @@ def _gradient_facts(inp: "_Inputs") -> tuple[GradientFacts, CalibratedLens]:
     Batch sizes count examples: a file whose rows average R examples (a GradientMonitor
     file) serves batch B with B / R rows (DataError unless B is a multiple of R). Its rows
     are steps of one run, not a data set: they give neither N nor the partition's D1.
+    The estimate's streaming pass also finds the non-zero coordinates the training
+    boundary draws from, so the file is streamed twice, not three times (the second pass
+    keeps only the drawn columns).
     """
-    from ..noise import estimate
+    import numpy as np
+
+    from ..drift._training import sample_coordinates
+    from ..noise import EstimateSettings, run_estimate
     from ..noise._source import opened_gradients
 
     with opened_gradients(inp.gradients) as source:
         monitor = source.meta.is_monitor
         source.batch_rows(inp.batch_size)
+        nonzero = np.zeros(source.dim, dtype=bool)
+
+        def seen(p: int, start: int, block: Any) -> None:
+            nonzero[:] |= (block != 0).any(axis=0)
+
         # the laws serve only check's eps rule (a median of second moments): 64 atoms are plenty,
         # and 256 made them the largest allocation of the whole command (3.8x the file)
-        est = estimate(source, inp.batch_size, dataset_size=None if monitor else inp.dataset_size, replicates=0,
-                       seed=inp.seed, law_atoms=64)
-        calibrated = calibrated_prediction(source, inp.batch_size, inp.beta1, eps=inp.eps, steps=inp.planned_steps,
-                                           seed=inp.seed).with_sizes(int(est.shape[0]), int(est.shape[2]))
+        est = run_estimate(source, inp.batch_size, EstimateSettings(replicates=0, seed=inp.seed, law_atoms=64),
+                           dataset_size=None if monitor else inp.dataset_size, on_block=seen)
+        sample = sample_coordinates(source, seed=inp.seed, nonzero=nonzero)
+        calibrated = _calibrated(source, sample, inp.batch_size, inp.beta1, eps=inp.eps, steps=inp.planned_steps,
+                                 seed=inp.seed).with_sizes(int(est.shape[0]), int(est.shape[2]))
     c = est.constants
     facts = GradientFacts(
         estimate=est, n=None if monitor else int(c.n), d=int(est.shape[2]),
@@ -376,15 +391,23 @@ def calibrated_prediction(
     (benchmarks/validity/README.md). ``steps`` is the planned run length (default 4000
     simulated steps, at most 20000).
     """
-    from ..drift import training_boundary
     from ..noise._source import opened_gradients
+
+    with opened_gradients(gradients) as source:
+        return _calibrated(source, source, batch_size, beta1, eps=eps, steps=steps, seed=seed)
+
+
+def _calibrated(source: "GradientSource", sample: Any, batch_size: int, beta1: float, *, eps: float,
+                steps: int | None, seed: int) -> CalibratedLens:
+    """:func:`calibrated_prediction` on an open source; ``sample`` is the source itself or its
+    :class:`~adamcheck.drift.ColumnSample` already read."""
+    from ..drift import training_boundary
 
     n_steps = 4000 if steps is None else int(min(max(steps, 20), 20000))
     # batch_size counts examples (rows of R examples: B / R rows); eps compares with the unscaled
     # gradients, so with the rows' scale f (loss_scale...) it is f x eps (u(f g, f eps) = u(g, eps))
-    with opened_gradients(gradients) as source:
-        tb = training_boundary(source, [source.batch_rows(batch_size)], beta1=beta1,
-                               eps=eps * source.meta.row_factor, steps=n_steps, seed=seed)
+    tb = training_boundary(sample, [source.batch_rows(batch_size)], beta1=beta1,
+                           eps=eps * source.meta.row_factor, steps=n_steps, seed=seed)
     star = float(tb.critical_beta2[0])
     st = tb.statistics[0]
     unresolved = star != star
@@ -759,47 +782,51 @@ def recommend(
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
         (arXiv:2507.07101); docs/theory.md sections 3, 7, 9.
     """
-    file = _file_settings(gradients, batch_size, beta1, eps, tokens_per_sample, planned_steps)
-    inp = _validate(file.batch_size, dataset_size, gradients, file.beta1, reference, file.tokens_per_sample, file.eps,
-                    file.planned_steps, seed)
-    practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
-    facts = None
-    calibrated = None
-    if inp.gradients is not None:
-        facts, calibrated = _gradient_facts(inp)
-    size_n = inp.dataset_size or (facts.N if facts else None)
-    n = facts.n if facts and facts.n is not None else (size_n // inp.batch_size if size_n else None)
-    provable = provable_lens(n, facts.d if facts else None, facts.d1 if facts else None, inp.beta1)
-    dom = normal_domain(domain)
-    if dom is None and inp.tokens_per_sample:
-        dom, domain_how = "lm", "a language model: a sequence length was given"
-    elif dom is not None and not domain_how:
-        domain_how = "given"
-    normal_state_dtype(state_dtype)  # refuse a bad value whether or not a beta2 is judged
-    ms = list(measurements)
-    if calibrated is not None:
-        ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
-    if inp.gradients is not None:
-        ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
-    low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
-                                domain=dom, measurements=ms)
-    high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
-                                  planned_steps=inp.planned_steps)
-    choice = choose_beta2(practice, calibrated, low, high)
-    warnings, notes = _warnings(inp, practice, calibrated, choice, low)
-    judged = None
-    if beta2 is not None:
-        judged = verdict(inp.batch_size, inp.beta1, check_beta(beta2, "beta2"), reference=inp.reference,
-                         tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps, domain=dom,
-                         domain_how=domain_how, measurements=ms, eps=eps, state_dtype=state_dtype, grad_rms=grad_rms)
-    return Recommendation(
-        batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
-        source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
-        calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
-                                                                  else "the common default (torch, optax)"),
-        lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
-        dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
-        warnings=tuple(warnings), notes=file.notes + (facts.notes if facts else ()) + tuple(notes),
-        laws=tuple(facts.estimate.laws) if facts else (),
-        domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
-    )
+    from ..noise._source import opened_gradients
+
+    # the files are opened once for the whole command: settings, lenses and measurements share the source
+    with opened_gradients(_gradient_input(gradients)) if gradients is not None else nullcontext() as source:
+        file = _file_settings(source, batch_size, beta1, eps, tokens_per_sample, planned_steps)
+        inp = _validate(file.batch_size, dataset_size, source, file.beta1, reference, file.tokens_per_sample, file.eps,
+                        file.planned_steps, seed)
+        practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
+        facts = None
+        calibrated = None
+        if inp.gradients is not None:
+            facts, calibrated = _gradient_facts(inp)
+        size_n = inp.dataset_size or (facts.N if facts else None)
+        n = facts.n if facts and facts.n is not None else (size_n // inp.batch_size if size_n else None)
+        provable = provable_lens(n, facts.d if facts else None, facts.d1 if facts else None, inp.beta1)
+        dom = normal_domain(domain)
+        if dom is None and inp.tokens_per_sample:
+            dom, domain_how = "lm", "a language model: a sequence length was given"
+        elif dom is not None and not domain_how:
+            domain_how = "given"
+        normal_state_dtype(state_dtype)  # refuse a bad value whether or not a beta2 is judged
+        ms = list(measurements)
+        if calibrated is not None:
+            ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
+        if inp.gradients is not None:
+            ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
+        low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
+                                    domain=dom, measurements=ms)
+        high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
+                                      planned_steps=inp.planned_steps)
+        choice = choose_beta2(practice, calibrated, low, high)
+        warnings, notes = _warnings(inp, practice, calibrated, choice, low)
+        judged = None
+        if beta2 is not None:
+            judged = verdict(inp.batch_size, inp.beta1, check_beta(beta2, "beta2"), reference=inp.reference,
+                             tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps, domain=dom,
+                             domain_how=domain_how, measurements=ms, eps=eps, state_dtype=state_dtype, grad_rms=grad_rms)
+        return Recommendation(
+            batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
+            source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
+            calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
+                                                                      else "the common default (torch, optax)"),
+            lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
+            dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
+            warnings=tuple(warnings), notes=file.notes + (facts.notes if facts else ()) + tuple(notes),
+            laws=tuple(facts.estimate.laws) if facts else (),
+            domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
+        )
