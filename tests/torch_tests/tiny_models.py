@@ -23,8 +23,12 @@ def text_tokens(seq_len: int, sequences: int, offset: int = 0):
 
 
 def tiny_gpt2(vocab: int, seq_len: int, seed: int = 0, n_embd: int = 32, n_layer: int = 2):
+    import pytest
     import torch
+
+    pytest.importorskip("transformers", reason="transformers is not installed (the tiny GPT-2 is its model)")
     from transformers import GPT2Config, GPT2LMHeadModel
+
     torch.manual_seed(seed)
     cfg = GPT2Config(vocab_size=vocab, n_positions=seq_len, n_embd=n_embd, n_layer=n_layer, n_head=2,
                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
