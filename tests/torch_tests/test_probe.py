@@ -19,22 +19,12 @@ torch = pytest.importorskip("torch")
 
 from adamcheck._errors import InvalidParameterError  # noqa: E402
 from adamcheck.torch import phase_sweep, probe, sweep_batch_indices  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tiny_models import digits_standardised, one_thread  # noqa: E402,F401 (one_thread: autouse fixture)
 
 
 def _data(n: int = 96):
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    X = (X - X.mean(0)) / (X.std(0) + 1e-8)
-    return torch.tensor(X[:n]), torch.tensor(y[:n])
+    X, y = digits_standardised(n)
+    return torch.tensor(X), torch.tensor(y)
 
 
 def mlp(seed: int = 0) -> torch.nn.Module:

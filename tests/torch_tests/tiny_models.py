@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 
 def text_tokens(seq_len: int, sequences: int, offset: int = 0):
@@ -61,3 +62,24 @@ def digits_mlp(seed: int = 0):
 
 def rng_order(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).permutation(n)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models on one intra-op thread (more only add contention: 40x slower on a loaded
+    2-core box); a test module opts in with ``from tiny_models import one_thread``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def digits_standardised(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` of scikit-learn's digits, features standardised over all 1,797 (float64)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = (X - X.mean(0)) / (X.std(0) + 1e-8)
+    return X[:n], y[:n]

@@ -21,23 +21,11 @@ from adamcheck._errors import InvalidParameterError, ProblemError  # noqa: E402
 from adamcheck.simulator import schedule_factors  # noqa: E402
 from adamcheck.torch import phase_sweep, sweep_batch_indices  # noqa: E402
 from adamcheck.torch._sweep import _steps_per_epoch  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: intra-op threads only add contention (40x slower on a loaded 2-core box).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tiny_models import digits_standardised, one_thread  # noqa: E402,F401 (one_thread: autouse fixture)
 
 
 def _digits(n: int = 120):
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    X = (X - X.mean(0)) / (X.std(0) + 1e-8)
-    return X[:n], y[:n]
+    return digits_standardised(n)
 
 
 def mlp(seed: int) -> torch.nn.Module:
