@@ -13,10 +13,8 @@ References:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from ._errors import AdamCheckError, ConfigError, DataError, InvalidParameterError, ProblemError
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -56,14 +54,4 @@ _register(".noise", "estimate", "minibatch_laws", "GradientScale", "NoiseEstimat
 _register(".theory", "shi_min_beta2", "theorem22_threshold", "theorem22_order_scale", "counterexample_d1")
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'adamcheck' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -20,9 +20,8 @@ torch helpers (extra ``adamcheck[torch]``, imported lazily):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
 
+from .._lazy import lazy_exports
 from ._accumulate import AccumulatorConfig, NoiseAccumulator, accumulate, make_config
 from ._constants import NoiseConstants, minibatch_factor, noise_constants
 from ._estimate import EstimateSettings, NoiseEstimate, estimate, load_laws, minibatch_laws, run_estimate, save_laws
@@ -83,10 +82,4 @@ _TORCH = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _TORCH.get(name)
-    if module is None:
-        raise AttributeError(f"module 'adamcheck.noise' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _TORCH, globals())

@@ -12,8 +12,8 @@ until a name is used, and ``import adamcheck`` never does.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._errors import InvalidParameterError
+from .._lazy import lazy_exports
 
 #: public name -> private module defining it (one line per name, so additions merge cleanly)
 _LAZY: dict[str, str] = {
@@ -26,22 +26,10 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'adamcheck.optax' has no attribute {name!r}")
-    try:
-        value = getattr(importlib.import_module(module, __name__), name)
-    except ImportError as exc:
-        if exc.name not in ("jax", "jaxlib", "optax"):
-            raise
-        from .._errors import InvalidParameterError
-
+def _needs_jax(exc: ImportError) -> None:
+    if exc.name in ("jax", "jaxlib", "optax"):
         raise InvalidParameterError(f"adamcheck.optax needs jax and optax ({exc.name} is not installed): "
                                     "pip install 'adamcheck[jax]'") from None
-    globals()[name] = value
-    return value
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), on_import_error=_needs_jax)
