@@ -42,6 +42,15 @@ def test_package_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)  # a fresh process: other tests may load torch here
 
 
+def test_the_change_never_points_to_beta1_at_or_above_sqrt_beta2():
+    # a fresh user's run at beta1 0.9: 'raise beta2 to at least 0.7', which the verdict calls RISK
+    a = analysis(200, beta2_star=0.7)
+    a = WindowAnalysis(step=a.step, rows=a.rows, batch_size=4, beta1=0.9, beta2=0.5, findings=a.findings,
+                       mean=a.mean, loss=None, nonfinite_losses=0)
+    (w,) = judge([a], LossRecord(), S, RUN, StepRecord(200, 200))
+    assert w.change.startswith("raise beta2 above 0.81 (beta1^2; the measured beta2* is 0.7)")
+
+
 def test_first_analysis_below_critical_is_a_risk_on_the_divergence_axis():
     d = judge([analysis(200, larger=0.7)], LossRecord(), S, RUN, StepRecord(200, 200))
     assert rules(d) == [("beta2_below_critical", "risk", 200)]

@@ -129,6 +129,15 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _raise_to(beta2_star: float, beta1: float) -> str:
+    """What to raise beta2 to: beta2*, but never to a value with beta1 >= sqrt(beta2), which
+    the verdict calls a failure whatever was measured (adamcheck._measurement.FLOORS)."""
+    floor = beta1 * beta1
+    if beta2_star <= floor:
+        return f"raise beta2 above {_fmt(floor)} (beta1^2; the measured beta2* is {_fmt(beta2_star)})"
+    return f"raise beta2 to at least {_fmt(beta2_star)}"
+
+
 def walk_offs(analyses: Sequence[WindowAnalysis], losses: LossRecord) -> list[WalkOff]:
     """The walk-off rule's reading of each analysis, against the analyses before it."""
     out = []
@@ -186,7 +195,7 @@ def _beta2_findings(analyses: Sequence[WindowAnalysis], losses: LossRecord) -> l
                        f"training boundary on the last {a.rows} steps' gradients finds {own.mechanism or 'failure'} "
                        f"at every beta2 (beta1 = {a.beta1:g}){_because(w, a, losses.start)}; {change}")
             else:
-                change = f"raise beta2 to at least {_fmt(b2)}, or the batch size{hint}"
+                change = f"{_raise_to(b2, a.beta1)}, or the batch size{hint}"
                 msg = (f"beta2 = {a.beta2:g} is below the critical beta2* at batch size {a.batch_size}: adamcheck's "
                        f"training boundary on the last {a.rows} steps' gradients needs beta2 at least {_fmt(b2)} "
                        f"(beta1 = {a.beta1:g}; {own.mechanism or 'failure'} below it){_because(w, a, losses.start)}; "
