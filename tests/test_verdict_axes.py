@@ -190,6 +190,7 @@ def test_check_takes_what_a_monitor_file_states(tmp_path, run_cli):
     code, out, err = run_cli("check", "--gradients", path)
     assert code == 1, err
     assert "beta1 = 0.9, beta2 = 0.95 at 4 x 32 = 128 tokens per step" in out and "set by monitor" in out
+    assert out.splitlines()[0].startswith("adamcheck check: (values from ") and "monitor.npz" in out.splitlines()[0]
     code, out, _ = run_cli("check", "--gradients", path, "--explain")
     assert any(line.split()[:2] == ["global_batch", "4"] and "gradient file" in line for line in out.splitlines())
     # a typed value wins over the file's

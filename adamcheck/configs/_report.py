@@ -103,7 +103,7 @@ class CheckReport:
     def answer(self) -> Answer:
         """The short answer (at most 10 lines): the verdict, the one reason, the recommendation."""
         s = self.setup
-        title = f"adamcheck check: {', '.join(s.files) or '(bare values)'} [{s.format}]"
+        title = f"adamcheck check: {', '.join(s.files) or _values_origin(s)} [{s.format}]"
         errors = self.by_level("error")
         hint = f"({EXPLAIN_FLAG}: what was read, the effective batch, every rule and its source"
         extra = len(self.warnings) + len(s.notes)
@@ -173,3 +173,13 @@ class CheckReport:
 def _wrap(text: str, width: int, first: str, rest: str) -> str:
     return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False)
 
+
+def _values_origin(setup: Any) -> str:
+    """Title of a check without configuration files: the gradient file its values came from,
+    when a monitor file stated them, else the values typed."""
+    for name in ("global_batch", "beta1", "beta2"):
+        item = getattr(setup, name, None)
+        source = getattr(item, "source", "") or ""
+        if source.startswith("gradient file "):
+            return f"(values from {source[len('gradient file '):]})"
+    return "(bare values)"
