@@ -24,7 +24,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._hf import TRL_DEFAULTS, read_hf_dict
-from ._readutil import check_text_size
+from ._readutil import parse_python
 from ._setup import TrainingSetup
 
 __all__ = ["read_hf_python", "hf_python_calls", "HF_CONFIG_CLASSES"]
@@ -134,13 +134,7 @@ def read_hf_python(text: str, name: str) -> TrainingSetup:
         >>> s.beta2.source, s.unresolved["lr"]
         ('train.py line 3: SFTConfig(adam_beta2=0.95)', 'train.py line 3: learning_rate = lr is not a literal (a variable)')
     """
-    check_text_size(text, name, "Python")
-    try:
-        tree = ast.parse(text, filename=name)
-    except SyntaxError as exc:
-        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
-    except (RecursionError, MemoryError):
-        raise ConfigError(f"{name}: an expression is nested too deeply: write the values literally") from None
+    tree = parse_python(text, name)
     calls = hf_python_calls(tree)
     if not calls:
         raise ConfigError(f"{name}: no TrainingArguments(...) or TRL config call (SFTConfig, DPOConfig...) to read")

@@ -83,7 +83,7 @@ from ._nanogpt import NANOGPT_DEFAULTS, read_nanogpt_source
 from ._nemo import nemo_evidence, read_nemo_dict
 from ._olmo import olmo_evidence, read_olmo_dict
 from ._precision import state_dtype_of
-from ._readutil import check_text_size, parse_json, parse_toml, parse_yaml, read_bytes_head, read_text
+from ._readutil import parse_json, parse_python, parse_toml, parse_yaml, read_bytes_head, read_text
 from ._setup import TrainingSetup, merge_setups
 from ._titan_py import read_titan_python, titan_python_evidence
 from ._torchtitan import read_torchtitan_dict
@@ -235,13 +235,7 @@ def _imports(tree: ast.AST) -> list[str]:
 
 
 def _detect_python(text: str, name: str) -> str:
-    check_text_size(text, name, "Python")
-    try:
-        tree = ast.parse(text, filename=name)
-    except SyntaxError as exc:
-        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
-    except (RecursionError, MemoryError):
-        raise ConfigError(f"{name}: an expression is nested too deeply for a config: write the value literally") from None
+    tree = parse_python(text, name)
     if titan_python_evidence(tree):
         return "torchtitan"
     imports = _imports(tree)

@@ -30,6 +30,7 @@ import re
 from typing import Any
 
 from .._errors import ConfigError
+from ._readutil import parse_python
 from ._setup import Sourced, TrainingSetup
 
 __all__ = ["read_nanogpt_source", "evaluate_literal_config", "NANOGPT_DEFAULTS"]
@@ -64,12 +65,7 @@ _MAX_ITEMS = 10_000
 
 def _parse(source: str, name: str) -> Any:
     """``ast.parse`` (never executed); a syntax error or a nesting bomb is a ConfigError."""
-    try:
-        return ast.parse(source, filename=name)
-    except SyntaxError as exc:
-        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
-    except (RecursionError, MemoryError):
-        raise _too_deep(name) from None
+    return parse_python(source, name)
 
 def _kind(node: ast.AST) -> str:
     names = {

@@ -7,6 +7,7 @@ TOML with :mod:`tomllib` (``tomli`` before Python 3.11).
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -71,6 +72,18 @@ def check_text_size(text: str, name: str, kind: str) -> None:
             f"{MAX_TEXT_BYTES // 2**20} MiB (MAX_TEXT_BYTES: training configs are a few KB to a few hundred KB): "
             "give the training configuration itself, without bulk data"
         )
+
+
+def parse_python(text: str, name: str) -> ast.Module:
+    """``ast.parse`` of a Python config (never executed), its size bounded first; a syntax
+    error or a nesting bomb is a :class:`ConfigError` naming the file."""
+    check_text_size(text, name, "Python")
+    try:
+        return ast.parse(text, filename=name)
+    except SyntaxError as exc:
+        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{name}: an expression is nested too deeply for a config: write the value literally") from None
 
 
 def read_bytes_head(path: str | Path, n: int = 8) -> bytes:

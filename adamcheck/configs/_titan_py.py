@@ -38,6 +38,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._names import NOT_ADAM_HINTS, not_covered
+from ._readutil import parse_python
 from ._setup import Sourced, TrainingSetup
 
 __all__ = ["read_titan_python", "titan_python_evidence", "presets"]
@@ -114,10 +115,7 @@ def presets(source: str, name: str) -> dict[str, dict[str, Any]]:
         >>> presets(src, "r.py")["small_lr"]["optimizer"]["lr"]
         0.0001
     """
-    try:
-        tree = ast.parse(source, filename=name)
-    except SyntaxError as exc:
-        raise ConfigError(f"{name} line {exc.lineno}: not valid Python ({exc.msg}): fix the file") from None
+    tree = parse_python(source, name)
     funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     found: dict[str, dict[str, Any]] = {}
     for node in tree.body:
