@@ -49,6 +49,7 @@ from ..simulator._outcomes import TrainingCriterion, loss_trend_t
 from ..simulator._phase import PhaseGrid, RunRecords, majority_outcome
 from ..simulator._sampling import _permutations, check_sampling, sample_components
 from ..simulator._schedules import check_schedule, schedule_factors
+from ..simulator._settings import phase_seeds
 
 __all__ = ["phase_sweep", "sweep_batch_indices"]
 
@@ -195,18 +196,12 @@ def _pair(data: Any, name: str, torch: Any, dtype: Any, device: Any) -> tuple[An
 
 
 def _seed_list(seeds: Any) -> np.ndarray:
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        return np.arange(check_positive_int(seeds, "seeds"), dtype=np.int64)
-    try:
-        listed = None if isinstance(seeds, (str, bytes, dict, bool)) else list(seeds)
-    except TypeError:  # not iterable: a float, None, a 0-d tensor
-        listed = None
-    if listed is None:
+    """The simulator's seeds (a count or a list), which a sweep also needs distinct: two runs of
+    one seed would be one run stacked twice."""
+    if isinstance(seeds, bool):  # not a count: phase_seeds would read True as 1
         raise InvalidParameterError(
             f"seeds = {shown_repr(seeds)} is neither a count nor a list of seeds: give e.g. 4 or [0, 1, 2]")
-    out = np.asarray([check_nonnegative_int(s, "seed") for s in listed], dtype=np.int64)
-    if out.size == 0:
-        raise InvalidParameterError("seeds is empty: give a count or at least one seed")
+    out = phase_seeds(seeds)
     if np.unique(out).size != out.size:
         raise InvalidParameterError("seeds repeats a value: give distinct seeds")
     return out
