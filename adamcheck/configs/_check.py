@@ -329,24 +329,18 @@ def _file_values(gradients: Any, **given: Any) -> tuple[dict[str, str], tuple[An
     """Values a gradient file states (a monitor's: batch, betas, eps, sequence length,
     planned steps) where the caller gave none: (where each was taken from, the values in
     the order given). Headers and metadata only, through the one gradient loader."""
+    from ..noise import GradientSource
     from ..noise._source import opened_gradients
 
-    from ..noise import GradientSource
-
-    paths = [gradients] if isinstance(gradients, (str, Path)) else gradients
-    if not isinstance(paths, (list, tuple, GradientSource)):
+    if isinstance(gradients, (str, Path)):
+        gradients = [gradients]
+    if not isinstance(gradients, (list, tuple, GradientSource)):
         return {}, tuple(given.values())
-    with opened_gradients(paths if isinstance(paths, GradientSource) else list(paths)) as source:
+    with opened_gradients(gradients if isinstance(gradients, GradientSource) else list(gradients)) as source:
         meta, name = source.meta, source.label
+    values, taken, _ = meta.fill(given, name)  # a typed value wins (its provenance says so)
     setup_name = {"batch_size": "global_batch", "planned_steps": "max_steps"}
-    out, stated = [], {}
-    for key, value in given.items():
-        file_value = getattr(meta, key, None)
-        if value is None and file_value is not None:
-            value = file_value
-            stated[setup_name.get(key, key)] = f"gradient file {name}"
-        out.append(value)
-    return stated, tuple(out)
+    return {setup_name.get(k, k): f"gradient file {name}" for k in taken}, tuple(values.values())
 
 
 def check_values(

@@ -151,6 +151,24 @@ class GradientFileMeta:
             return given, f"{flag} {given:g} differs from {name}'s {key} = {stated:g}: using {given:g}"
         return given, None
 
+    def fill(self, given: Mapping[str, Any], name: str) -> tuple[dict[str, Any], list[str], list[str]]:
+        """:meth:`setting` for each of ``given`` (key -> the caller's value or None): the values,
+        the keys taken from the file, and a note for each caller's value that differs.
+
+        Example:
+            >>> GradientFileMeta(batch_size=4, beta1=0.9).fill({"batch_size": None, "beta1": 0.0}, "run.npz")
+            ({'batch_size': 4, 'beta1': 0.0}, ['batch_size'], ["beta1 0 differs from run.npz's beta1 = 0.9: using 0"])
+        """
+        values: dict[str, Any] = {}
+        taken, differ = [], []
+        for key, value in given.items():
+            values[key], differs = self.setting(key, value, key, name)
+            if differs:
+                differ.append(differs)
+            elif value is None and values[key] is not None:
+                taken.append(key)
+        return values, taken, differ
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], name: str) -> "GradientFileMeta":
         """Validate ``values`` (npz members or a dict) read from the file called ``name``.

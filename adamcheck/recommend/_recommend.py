@@ -291,15 +291,10 @@ def _file_settings(gradients: Any, batch_size: Any, beta1: Any, eps: Any, tokens
 
     with opened_gradients(_gradient_input(gradients)) as source:  # headers and metadata only
         meta, name = source.meta, source.label
-    values, taken, notes = {}, [], []
-    for key, value in given.items():
-        values[key], differs = meta.setting(key, value, key, name)
-        if differs:
-            notes.append(f"gradient file: {differs}")
-        elif value is None and values[key] is not None:
-            taken.append(f"{key} {values[key]:g}")
+    values, taken, differ = meta.fill(given, name)
+    notes = [f"gradient file: {d}" for d in differ]
     if taken:
-        notes.insert(0, f"gradient file: {', '.join(taken)} taken from {name}")
+        notes.insert(0, f"gradient file: {', '.join(f'{k} {values[k]:g}' for k in taken)} taken from {name}")
     if values["batch_size"] is None:
         raise InvalidParameterError(
             f"batch size not given and {name} states none: pass the samples per optimizer step (--batch-size)"
