@@ -24,7 +24,7 @@ import pytest
 
 from _examples import help_commands, readme_commands
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: numpy and SciPy reserve address space far beyond what they touch: cap at 1.5 GiB so a
 #: runaway allocation fails fast, and check the resident peak against 500 MB.

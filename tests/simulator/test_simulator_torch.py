@@ -17,7 +17,7 @@ from adamcheck.simulator import sample_components, simulate
 
 from torch_reference import parity_cases, parity_data, torch_trajectory
 
-GOLDEN = Path(__file__).parent / "golden" / "torch_adam.npz"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "torch_adam.npz"
 CLASSES = {"lsq": LeastSquares, "logistic": LogisticRegression}
 
 

@@ -99,7 +99,7 @@ def options(pairs: dict, max_size: int = 5):
 
 @pytest.fixture(scope="module")
 def fuzz_files(tmp_path_factory):
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     d = tmp_path_factory.mktemp("fuzz")
     rng = np.random.default_rng(0)
     np.save(d / "grads.npy", rng.normal(0.3, 1.0, size=(48, 4)))

@@ -15,7 +15,7 @@ import pytest
 from adamcheck.noise import GradientSource, accumulate, estimate, make_config, noise_constants, open_gradients
 
 pytestmark = pytest.mark.torch
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_vmap_gradients_equal_a_per_example_autograd_loop(tmp_path):

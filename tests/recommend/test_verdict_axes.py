@@ -26,7 +26,7 @@ from adamcheck.recommend._eps import eps_in_dtype
 from adamcheck.recommend._evidence import DOMAINS, FAILURES, OUTCOMES, RunFacts, row_applies
 from adamcheck.recommend._verdict import measurements_from_meta
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LITGPT = ROOT / "tests" / "fixtures" / "litgpt" / "llama-3.2-1B_full.yaml"
 
 
