@@ -1,7 +1,7 @@
 """Collect the commands that the bash blocks of README.md and docs/*.md and every ``--help``
 Example block show.
 
-Used by tests/test_bad_input.py (every example runs as written from a clone) and handy
+Used by tests/cli/test_bad_input.py (every example runs as written from a clone) and handy
 by hand: ``python tests/_examples.py`` lists them.
 """
 

@@ -1,7 +1,7 @@
 """torch.optim.Adam / AdamW on the simulator's data problems, one configuration at a time.
 
 The independent route for parity: the gradient comes from torch autograd, the
-update from torch.optim. Used live by tests/test_simulator_torch.py (when torch is
+update from torch.optim. Used live by tests/simulator/test_simulator_torch.py (when torch is
 importable) and by tests/golden/record_torch.py to record golden trajectories.
 """
 

@@ -93,7 +93,7 @@ def test_beta1_zero_is_never_update_growth():
 def test_counterexample_law_gives_the_drift_ratio_sign():
     # One coordinate with the two-point law of the 2026 counterexample (n = 10, a = 1/81):
     # Adam diverges at small beta2 (sign drift) and converges at beta2 = 0.9 (simulated in
-    # tests/test_simulator_engine.py); the aggregate drift ratio of one coordinate is the
+    # tests/simulator/test_simulator_engine.py); the aggregate drift ratio of one coordinate is the
     # drift ratio, so its sign must flip in between.
     n, a = 10, 1 / 81
     x = np.array([1 + (n - 1) * a] + [-a] * (n - 1))[None, :, None]
@@ -210,7 +210,7 @@ def test_sign_drift_fails_only_when_the_whole_model_climbs(drift, climbing, expe
 
 def test_counterexample_is_decided_both_ways():
     # One coordinate, the two-point law of the 2026 counterexample (n = 10): Adam with beta1 = 0
-    # diverges at small beta2 and converges at 0.9 (tests/test_simulator_engine.py).
+    # diverges at small beta2 and converges at 0.9 (tests/simulator/test_simulator_engine.py).
     n, a = 10, 1 / 81
     x = np.array([1 + (n - 1) * a] + [-a] * (n - 1))[None, :, None]
     tb = training_boundary(x, [1], beta1=0.0, beta2s=[0.3, 0.5, 0.9, 0.99], steps=20000, eps=0.0)

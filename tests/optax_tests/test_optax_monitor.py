@@ -303,7 +303,7 @@ def test_the_same_gradients_give_the_torch_monitor_the_same_records_analysis_and
     opts = dict(coordinates=200, every=120, multiples=(1,), seed=3, warn=False)
     mon = adamcheck.optax.monitor(batch_size=1, b1=b1, b2=b2, **opts)
     opt = optax.chain(mon, optax.adam(1e-3, b1=b1, b2=b2))
-    params = mlp(0)  # the digits MLP of tests/test_optax_monitor_runs.py: its first jump comes at step 58
+    params = mlp(0)  # the digits MLP of tests/optax_tests/test_optax_monitor_runs.py: its first jump comes at step 58
     state = opt.init(params)
 
     @jax.jit
