@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._answer import Answer
 from .._diagnostics import Level, exit_code
@@ -16,6 +16,9 @@ from .._halflife import BetaReference
 from ._batch import EffectiveBatch
 from ._rules import Finding
 from ._setup import SETUP_FIELDS, TrainingSetup
+
+if TYPE_CHECKING:  # annotation only: the report module stays light
+    from ..recommend._verdict import Verdict
 
 __all__ = ["CheckReport", "SCHEMA"]
 
@@ -50,7 +53,7 @@ class CheckReport:
     recommendation: dict[str, Any] | None = None
     extra_warnings: list[str] = field(default_factory=list)
     #: :class:`adamcheck.recommend._verdict.Verdict` on the betas (None when unknown).
-    verdict: Any = None
+    verdict: "Verdict | None" = None
 
     #: your kind of training (None: not known) and how it was found
     domain: str | None = None
@@ -174,7 +177,7 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
     return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False)
 
 
-def _values_origin(setup: Any) -> str:
+def _values_origin(setup: TrainingSetup) -> str:
     """Title of a check without configuration files: the gradient file its values came from,
     when a monitor file stated them, else the values typed."""
     for name in ("global_batch", "beta1", "beta2"):

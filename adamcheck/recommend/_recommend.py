@@ -53,7 +53,7 @@ from ._edges import Edge, describe_reference, lower_edge, reference_size, round_
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
 from ._lenses import calibrated_measurement, monitor_file_measurements
-from ._verdict import verdict
+from ._verdict import Verdict, verdict
 
 if TYPE_CHECKING:  # NumPy-heavy: imported by the gradient lens only
     from .._laws import GradientLaw
@@ -268,17 +268,17 @@ class CalibratedLens:
 class _FileSettings:
     """The run settings a gradient file states, taken where the caller gave none."""
 
-    batch_size: Any
-    beta1: Any
-    eps: Any
-    tokens_per_sample: Any
-    planned_steps: Any
+    batch_size: int | None
+    beta1: float | None
+    eps: float | None
+    tokens_per_sample: int | None
+    planned_steps: int | None
     beta1_source: str | None = None
     notes: tuple[str, ...] = ()
 
 
-def _file_settings(gradients: Any, batch_size: Any, beta1: Any, eps: Any, tokens_per_sample: Any,
-                   planned_steps: Any) -> _FileSettings:
+def _file_settings(gradients: "GradientSource | None", batch_size: int | None, beta1: float | None,
+                   eps: float | None, tokens_per_sample: int | None, planned_steps: int | None) -> _FileSettings:
     """Settings from the gradient file's metadata (a GradientMonitor file states its run's):
     the caller's values win, with a note where they differ from the file's."""
     given = {"batch_size": batch_size, "beta1": beta1, "eps": eps, "seq_len": tokens_per_sample,
@@ -543,7 +543,7 @@ class Recommendation:
     #: the measurements of your own run the answer used (monitor, probe, gradients)
     measurements: tuple[Measurement, ...] = ()
     #: the verdict on your beta2 (:class:`~adamcheck.recommend._verdict.Verdict`), when one was given
-    verdict: Any = None
+    verdict: Verdict | None = None
 
     @property
     def unit(self) -> str:
@@ -625,7 +625,7 @@ class Recommendation:
 class _Inputs:
     batch_size: int
     dataset_size: int | None
-    gradients: Any
+    gradients: "GradientSource | None"
     beta1: float
     beta1_given: bool
     reference: BetaReference

@@ -167,7 +167,8 @@ def test_critical_and_recommendation_plug_ins():
     assert critical_beta2_findings(0.99, 0.97, 32)[0].level == "ok"
     assert critical_beta2_findings(0.99, None, 32)[0].level == "not_checked"
     rec = SimpleNamespace(beta1=0.9, beta2=0.995, beta2_half_life_rule=0.998, beta2_critical=None,
-                          beta2_provable=0.99999, warnings=["lower beta2 helps against spikes at large batch"])
+                          beta2_provable=0.99999, reason="",
+                          warnings=["lower beta2 helps against spikes at large batch"])
     found = recommendation_findings(rec)
     assert [f.level for f in found] == ["advice", "advice"]
     assert "(0.9, 0.995)" in found[0].message and "spikes" in found[1].message
