@@ -53,7 +53,8 @@ from ._edges import Edge, describe_reference, lower_edge, reference_size, round_
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
 from ._lenses import calibrated_measurement, monitor_file_measurements
-from ._verdict import Verdict, verdict
+from ._settings import RecommendSettings, VerdictSettings
+from ._verdict import Verdict, judge_betas
 
 if TYPE_CHECKING:  # NumPy-heavy: imported by the gradient lens only
     from .._laws import GradientLaw
@@ -69,6 +70,7 @@ __all__ = [
     "calibrated_prediction",
     "choose_beta2",
     "recommend",
+    "recommend_with",
 ]
 
 #: beta1 when the user gives none: the default of torch, optax, Keras and the papers' figures.
@@ -777,51 +779,75 @@ def recommend(
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
         (arXiv:2507.07101); docs/theory.md sections 3, 7, 9.
     """
+    settings = RecommendSettings(
+        dataset_size=dataset_size, beta1=beta1, reference=reference, tokens_per_sample=tokens_per_sample, eps=eps,
+        planned_steps=planned_steps, seed=seed, beta2=beta2, domain=domain, domain_how=domain_how,
+        measurements=tuple(measurements), state_dtype=state_dtype, grad_rms=grad_rms)
+    return recommend_with(batch_size, gradients, settings)
+
+
+@numpy_quiet
+def recommend_with(batch_size: int | None, gradients: Any, settings: RecommendSettings) -> Recommendation:
+    """:func:`recommend` with its options as one :class:`~adamcheck.recommend.RecommendSettings`
+    (checked at its construction). ``gradients`` as in :func:`recommend`, or an open
+    :class:`~adamcheck.noise.GradientSource` (read as is: the caller opened it once).
+
+    Example:
+        >>> recommend_with(32, None, RecommendSettings(planned_steps=1500)).beta2
+        0.999
+    """
     from ..noise._source import opened_gradients
 
     # the files are opened once for the whole command: settings, lenses and measurements share the source
     with opened_gradients(_gradient_input(gradients)) if gradients is not None else nullcontext() as source:
-        file = _file_settings(source, batch_size, beta1, eps, tokens_per_sample, planned_steps)
-        inp = _validate(file.batch_size, dataset_size, source, file.beta1, reference, file.tokens_per_sample, file.eps,
-                        file.planned_steps, seed)
-        practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
-        facts = None
-        calibrated = None
-        if inp.gradients is not None:
-            facts, calibrated = _gradient_facts(inp)
-        size_n = inp.dataset_size or (facts.N if facts else None)
-        n = facts.n if facts and facts.n is not None else (size_n // inp.batch_size if size_n else None)
-        provable = provable_lens(n, facts.d if facts else None, facts.d1 if facts else None, inp.beta1)
-        dom = normal_domain(domain)
-        if dom is None and inp.tokens_per_sample:
-            dom, domain_how = "lm", "a language model: a sequence length was given"
-        elif dom is not None and not domain_how:
-            domain_how = "given"
-        normal_state_dtype(state_dtype)  # refuse a bad value whether or not a beta2 is judged
-        ms = list(measurements)
-        if calibrated is not None:
-            ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
-        if inp.gradients is not None:
-            ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
-        low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
-                                    domain=dom, measurements=ms)
-        high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
-                                      planned_steps=inp.planned_steps)
-        choice = choose_beta2(practice, calibrated, low, high)
-        warnings, notes = _warnings(inp, practice, calibrated, choice, low)
-        judged = None
-        if beta2 is not None:
-            judged = verdict(inp.batch_size, inp.beta1, check_beta(beta2, "beta2"), reference=inp.reference,
-                             tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps, domain=dom,
-                             domain_how=domain_how, measurements=ms, eps=eps, state_dtype=state_dtype, grad_rms=grad_rms)
-        return Recommendation(
-            batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
-            source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
-            calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
-                                                                      else "the common default (torch, optax)"),
-            lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
-            dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
-            warnings=tuple(warnings), notes=file.notes + (facts.notes if facts else ()) + tuple(notes),
-            laws=tuple(facts.estimate.laws) if facts else (),
-            domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
-        )
+        file = _file_settings(source, batch_size, settings.beta1, settings.eps, settings.tokens_per_sample,
+                              settings.planned_steps)
+        inp = _validate(file.batch_size, settings.dataset_size, source, file.beta1, settings.reference,
+                        file.tokens_per_sample, file.eps, file.planned_steps, settings.seed)
+        return _recommendation(inp, file, settings)
+
+
+def _domain(settings: RecommendSettings, tokens_per_sample: int | None) -> tuple[str | None, str]:
+    """Your domain and how it was found: given, else a language model when a sequence length is."""
+    dom, how = normal_domain(settings.domain), settings.domain_how
+    if dom is None and tokens_per_sample:
+        return "lm", "a language model: a sequence length was given"
+    return dom, (how or "given") if dom is not None else how
+
+
+def _recommendation(inp: _Inputs, file: _FileSettings, settings: RecommendSettings) -> Recommendation:
+    """The lenses, the edges, the choice and (with a beta2) the verdict, on checked inputs."""
+    practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
+    facts, calibrated = _gradient_facts(inp) if inp.gradients is not None else (None, None)
+    size_n = inp.dataset_size or (facts.N if facts else None)
+    n = facts.n if facts and facts.n is not None else (size_n // inp.batch_size if size_n else None)
+    provable = provable_lens(n, facts.d if facts else None, facts.d1 if facts else None, inp.beta1)
+    dom, domain_how = _domain(settings, inp.tokens_per_sample)
+    ms = list(settings.measurements)
+    if calibrated is not None:
+        ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
+    if inp.gradients is not None:
+        ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
+    low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
+                                domain=dom, measurements=ms)
+    high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
+                                  planned_steps=inp.planned_steps)
+    choice = choose_beta2(practice, calibrated, low, high)
+    warnings, notes = _warnings(inp, practice, calibrated, choice, low)
+    judged = None
+    if settings.beta2 is not None:
+        judged = judge_betas(inp.batch_size, inp.beta1, settings.beta2, VerdictSettings(
+            reference=inp.reference, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
+            domain=dom, domain_how=domain_how, measurements=tuple(ms), eps=settings.eps,
+            state_dtype=settings.state_dtype, grad_rms=settings.grad_rms))
+    return Recommendation(
+        batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
+        source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
+        calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
+                                                                  else "the common default (torch, optax)"),
+        lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
+        dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
+        warnings=tuple(warnings), notes=file.notes + (facts.notes if facts else ()) + tuple(notes),
+        laws=tuple(facts.estimate.laws) if facts else (),
+        domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
+    )
