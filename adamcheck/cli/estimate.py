@@ -69,6 +69,7 @@ def command(
 ) -> int:
     from .._jsonio import to_jsonable
     from ..noise import EstimateSettings, run_estimate, save_laws
+    from ..noise._scale import ScaleOptions
 
     if plot is not None:
         _check_output(plot, {".png", ".pdf", ".svg"}, "plot")
@@ -90,8 +91,9 @@ def command(
             taken = f"batch size {batch_size} taken from {source.label}"
         settings = EstimateSettings(partitions=partitions, file_partition=file_partition, level=level,
                                     replicates=replicates, law_atoms=atoms, seed=seed)
-        est = run_estimate(source, batch_size, settings, dataset_size=dataset_size, reduction=reduction,
-                           loss_scale=loss_scale, mean_over=mean_over, workers=workers, progress=not quiet)
+        est = run_estimate(source, batch_size, settings, dataset_size=dataset_size,
+                           scale_options=ScaleOptions(reduction, loss_scale, mean_over), workers=workers,
+                           progress=not quiet)
     result = to_jsonable(est.to_dict())
     if taken:
         result["notes"].insert(0, taken)
