@@ -28,7 +28,7 @@ def test_recommend_with_only_a_batch_size(run_cli):
     assert "Marek et al. 2025" in data["beta2_half_life_rule"]["source"]
     assert data["answer"]["memory"] == {"value": 1000.0, "unit": "steps", "source": "1/(1-beta2)"}
     assert data["beta1"] < data["beta2"] ** 0.5
-    assert any("calibrated lens not used" in n for n in data["notes"])
+    assert any("calibrated lens not used" in d["message"] and d["level"] == "not_checked" for d in data["diagnostics"])
     code, out, _ = run_cli("recommend", "--batch-size", "32")
     assert out.startswith("beta1 = 0.9, beta2 = 0.999") and "--gradients" in out
 

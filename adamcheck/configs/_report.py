@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._answer import Answer
-from .._diagnostics import Level, exit_code
+from .._diagnostics import Diagnostic, Level, exit_code
 from .._halflife import BetaReference
 from ._batch import EffectiveBatch
 from ._rules import Finding
@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # annotation only: the report module stays light
 
 __all__ = ["CheckReport", "SCHEMA"]
 
-SCHEMA = "adamcheck.check/1"
+SCHEMA = "adamcheck.check/2"
+_SRC_READ = "adamcheck's configuration readers (what the files state, and what they leave out)"
+_SRC_BATCH = "effective batch = micro batch x gradient accumulation x data-parallel size"
 #: The flag that shows the provenance and every rule (the same in ``check`` and ``recommend``).
 EXPLAIN_FLAG = "--explain"
 
@@ -66,7 +68,20 @@ class CheckReport:
 
     @property
     def warnings(self) -> list[str]:
+        """What a person should read about the input: unknown keys, assumptions, overrides."""
         return list(self.setup.warnings) + list(self.batch.assumptions) + list(self.extra_warnings)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """:attr:`warnings` (advice on the input) and the setup's notes (ok: facts such as
+        Megatron's batch ramp-up) as :class:`~adamcheck._diagnostics.Diagnostic` records,
+        in the order they are printed; the rules' outcomes are :attr:`findings`."""
+        said = [(w, "config") for w in self.setup.warnings]
+        said += [(w, "effective_batch") for w in self.batch.assumptions]
+        said += [(w, "config") for w in self.extra_warnings]
+        out = [Diagnostic(Level.ADVICE, rule, w, _SRC_READ if rule == "config" else _SRC_BATCH, "input")
+               for w, rule in said]
+        return out + [Diagnostic(Level.OK, "config", n, _SRC_READ, "input") for n in self.setup.notes]
 
     def by_level(self, level: str) -> list[Finding]:
         return [f for f in self.findings if f.level == level]
@@ -94,8 +109,7 @@ class CheckReport:
             },
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: f.level.rank)],
-            "warnings": self.warnings,
-            "notes": list(s.notes),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
             "param_groups": self.param_groups,
             "recommendation": self.recommendation,
             "exit_code": self.exit_code,

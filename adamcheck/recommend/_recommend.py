@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .._answer import beta_text
+from .._diagnostics import Diagnostic, Level
 from .._errors import DataError, InvalidParameterError
 from .._files import check_input_file
 from .._halflife import (
@@ -514,7 +515,9 @@ class Recommendation:
         lower, upper: the edges of the safe range at this batch (:class:`Edge`);
             ``lower_parts``/``upper_parts`` every component.
         provable, calibrated, practice: the lenses (``calibrated`` None without gradients).
-        warnings: what to watch. ``notes``: what was and was not used.
+        diagnostics: :class:`~adamcheck._diagnostics.Diagnostic` records: what to watch
+            (advice: ``warnings`` has their messages) and what was and was not used (ok,
+            not checked: ``notes``).
     """
 
     batch_size: int
@@ -534,8 +537,8 @@ class Recommendation:
     dataset_size: int | None = None
     tokens_per_sample: int | None = None
     planned_steps: int | None = None
-    warnings: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
+    #: what to watch (advice) and what was and was not used (ok, not checked), in order
+    diagnostics: tuple[Diagnostic, ...] = ()
     #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
     #: such as ``adamcheck check``'s eps rule; not part of the JSON.
     laws: tuple[GradientLaw, ...] = field(default=(), repr=False)
@@ -550,6 +553,16 @@ class Recommendation:
     @property
     def unit(self) -> str:
         return self.practice.unit
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The messages of the advice among :attr:`diagnostics` (what to watch)."""
+        return tuple(d.message for d in self.diagnostics if d.level in (Level.RISK, Level.ADVICE))
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The messages of the other :attr:`diagnostics` (what was and was not used)."""
+        return tuple(d.message for d in self.diagnostics if d.level not in (Level.RISK, Level.ADVICE))
 
     @property
     def tokens_per_step(self) -> int | None:
@@ -583,7 +596,7 @@ class Recommendation:
         unit = self.unit
         mem = self.memory_steps
         return {
-            "schema": "adamcheck.recommend/2",
+            "schema": "adamcheck.recommend/3",
             "beta1": self.beta1,
             "beta2": self.beta2,
             "answer": {
@@ -609,8 +622,7 @@ class Recommendation:
             "beta2_calibrated": _q(_r(self.beta2_calibrated, 4), "1", _SRC_DRIFT if self.calibrated else "not computed"),
             "beta2_provable": _q(self.beta2_provable, "1", _SRC_SHI),
             "lenses": {"provable": self.provable, "calibrated": self.calibrated, "practice": self.practice},
-            "warnings": list(self.warnings),
-            "notes": list(self.notes),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
             "domain": {"value": self.domain, "how": self.domain_how},
             "measurements": [m.to_dict() for m in self.measurements],
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
@@ -669,39 +681,58 @@ def _validate(batch_size: Any, dataset_size: Any, gradients: Any, beta1: Any, re
     )
 
 
+#: where the notes on a gradient file come from
+SRC_GRADIENT_FILE = "the gradient file's metadata and rows (adamcheck.noise.GradientFileMeta, the one loader)"
+
+
+def _file_notes(notes: Iterable[str]) -> list[Diagnostic]:
+    """What reading the gradient file said, as information (level ok) of the gradients lens."""
+    return [Diagnostic(Level.OK, "gradient_file", n, SRC_GRADIENT_FILE, lens="gradients") for n in notes]
+
+
 def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens | None, choice: Choice,
-              low: Edge) -> tuple[list[str], list[str]]:
-    warnings: list[str] = []
-    notes: list[str] = []
+              low: Edge) -> list[Diagnostic]:
+    """What to watch (advice) and what was and was not used (ok, not checked), in the answer's order."""
+    out: list[Diagnostic] = []
+
+    def add(level: Level, rule: str, message: str, source: str, axis: str = "", lens: str = "") -> None:
+        out.append(Diagnostic(level, rule, message, source, axis, lens))
+
     if calibrated is None:
-        notes.append("calibrated lens not used: no gradients given, so beta2* for your problem was not "
-                     "computed; the answer rests on the practice rule and the published evidence")
+        add(Level.NOT_CHECKED, "calibrated_lens", "calibrated lens not used: no gradients given, so beta2* for your "
+            "problem was not computed; the answer rests on the practice rule and the published evidence",
+            SRC_TRAINING_BOUNDARY, lens="gradients")
     elif calibrated.beta2_recommended is None:
-        warnings.append("the calibrated search found every beta2 on its ladder unsafe at this batch size "
-                        f"({calibrated.mechanism}); use a larger batch or check with a real run")
+        add(Level.ADVICE, "calibrated_lens", "the calibrated search found every beta2 on its ladder unsafe at this "
+            f"batch size ({calibrated.mechanism}); use a larger batch or check with a real run",
+            calibrated.source, "divergence", "gradients")
     elif calibrated.beta2_recommended <= practice.beta2_clamped:
-        notes.append("the calibrated lens sees only the sampled points; the practice value is kept because "
-                     "it is also safe there and matches a configuration known to work; a run that walks "
-                     "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)")
+        add(Level.OK, "calibrated_lens", "the calibrated lens sees only the sampled points; the practice value is "
+            "kept because it is also safe there and matches a configuration known to work; a run that walks "
+            "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)",
+            calibrated.source, lens="gradients")
     if calibrated is not None and calibrated.beta2_critical is not None and \
             calibrated.beta2_critical > practice.beta2_clamped:
-        warnings.append(f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} at batch "
-                        f"{inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
-                        "small batches need larger beta2")
+        add(Level.ADVICE, "critical_beta2", f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} "
+            f"at batch {inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
+            "small batches need larger beta2", calibrated.source, "divergence", "gradients")
     if low.flags(practice.beta2_clamped, "lower"):
-        warnings.append(f"the practice value {beta_text(practice.beta2_clamped)} is at or below the lower edge "
-                        f"{beta_text(low.beta2)} ({low.reason}): raised to {beta_text(choice.beta2)}")
+        add(Level.ADVICE, "lower_edge", f"the practice value {beta_text(practice.beta2_clamped)} is at or below the "
+            f"lower edge {beta_text(low.beta2)} ({low.reason}): raised to {beta_text(choice.beta2)}", low.source,
+            "divergence")
     if choice.trades:
-        warnings.append(choice.trades)
+        add(Level.ADVICE, "upper_edge", choice.trades, choice.source, "efficiency")
     if low.flags(choice.beta2, "lower"):
-        warnings.append(f"beta2 = {beta_text(choice.beta2)} is at or below the lower edge {beta_text(low.beta2)}: "
-                        f"{low.reason}")
+        add(Level.ADVICE, "lower_edge", f"beta2 = {beta_text(choice.beta2)} is at or below the lower edge "
+            f"{beta_text(low.beta2)}: {low.reason}", low.source, "divergence")
     if practice.beta2_half_life_rule <= practice.clamp[0]:
-        notes.append(f"large batch: the half-life rule ({beta_text(practice.beta2_half_life_rule)}) is below the "
-                     f"practice range; GPT-3, Llama and DeepSeek train at 0.95 there")
+        add(Level.OK, "half_life", f"large batch: the half-life rule ({beta_text(practice.beta2_half_life_rule)}) "
+            "is below the practice range; GPT-3, Llama and DeepSeek train at 0.95 there", practice.source,
+            "efficiency", "practice")
     if not inp.beta1_given:
-        notes.append(f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)")
-    return warnings, notes
+        add(Level.OK, "beta1_default", f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)",
+            "the default of torch, optax and Keras", lens="practice")
+    return out
 
 
 @numpy_quiet
@@ -833,7 +864,7 @@ def _recommendation(inp: _Inputs, file: _FileSettings, settings: RecommendSettin
     high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
                                   planned_steps=inp.planned_steps)
     choice = choose_beta2(practice, calibrated, low, high)
-    warnings, notes = _warnings(inp, practice, calibrated, choice, low)
+    said = _warnings(inp, practice, calibrated, choice, low)
     judged = None
     if settings.beta2 is not None:
         judged = judge_betas(inp.batch_size, inp.beta1, settings.beta2, VerdictSettings(
@@ -847,7 +878,7 @@ def _recommendation(inp: _Inputs, file: _FileSettings, settings: RecommendSettin
                                                                   else "the common default (torch, optax)"),
         lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
         dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
-        warnings=tuple(warnings), notes=file.notes + (facts.notes if facts else ()) + tuple(notes),
+        diagnostics=tuple(_file_notes(file.notes + (facts.notes if facts else ())) + said),
         laws=tuple(facts.estimate.laws) if facts else (),
         domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
     )
