@@ -441,6 +441,13 @@ class Choice:
     trades: str = ""
 
 
+def _above_edge(low: Edge) -> float:
+    """EDGE_MEMORY_FACTOR times the memory of the lower edge: 1 - (1 - edge) / factor (an edge
+    without a beta2 flags nothing, so it is never asked)."""
+    edge = 0.0 if low.beta2 is None else low.beta2
+    return 1.0 - (1.0 - edge) / EDGE_MEMORY_FACTOR
+
+
 def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low: Edge, high: Edge) -> Choice:
     """The choice rule: practice, raised by the calibrated lens and the lower edge, capped by the upper edge.
 
@@ -466,7 +473,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
         source = calibrated.source
         origin = "calibrated lens"
     if low.flags(beta2, "lower"):
-        beta2 = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
+        beta2 = _above_edge(low)
         reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})"
         source = low.source
         origin = "the lower edge"
@@ -478,7 +485,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
         if low.flags(capped, "lower"):
             # a cap is efficiency advice; it never pushes the answer onto the lower edge, where
             # a lens says the run fails (a risk outranks advice)
-            floor = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
+            floor = _above_edge(low)
             trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
                       f"{1 / (1 - capped):,.0f} steps, at or below the lower edge ({low.reason}): not capped "
                       "there, a risk outranks the advice")
