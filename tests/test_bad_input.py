@@ -728,7 +728,7 @@ def test_i19_12_debug_shows_the_traceback_and_still_exits_3(run_cli, monkeypatch
     def boom(*args, **kwargs):
         raise RuntimeError("planted bug")
 
-    monkeypatch.setattr(adamcheck.recommend, "recommend", boom)
+    monkeypatch.setattr(adamcheck.recommend, "recommend_with", boom)  # what the command calls (issue 23)
     monkeypatch.setenv("ADAMCHECK_DEBUG", "1")
     code, out, err = run_cli("recommend", "-b", "8")
     assert code == 3, (code, err[-400:])
