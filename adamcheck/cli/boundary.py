@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
+from .._diagnostics import Diagnostic, Level
 from ._common import emit, json_option, quiet_option
 from ._problems import NUMBER
 
@@ -101,8 +103,8 @@ def _render_batches(payload: dict[str, Any]) -> str:
         L.append(f"beta2 <= beta1^2 = {payload['beta1'] ** 2:.4g} is outside every convergence theorem "
                  "(beta1 >= sqrt(beta2));")
         L.append("recommend and check keep beta2 above it whatever this boundary says")
-    for note in payload.get("notes", []):
-        L.append(f"note: {note}")
+    for d in payload.get("diagnostics", []):
+        L.append(f"note: {d['message']}")
     if payload.get("plot"):
         L.append(f"plot written to {payload['plot']}")
     return "\n".join(L)
@@ -235,7 +237,6 @@ statistics do not use it; adamcheck.torch.probe measures at your learning rate.
 def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, max_update, max_climbing,
             growth_fails, lr, schedule, seed, plot_path, steps, seeds, workers, as_json, quiet) -> int:
     from .._errors import InvalidParameterError
-    from .._validate import parse_linspace
 
     if plot_path:
         from .._plotting import check_plot_path
@@ -247,78 +248,142 @@ def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps
     if gradients:
         if n is not None or a is not None:
             raise InvalidParameterError("--n/--a apply to --problem counterexample, not to --gradients")
-        from ..noise._source import opened_gradients
-        from ..drift import batch_size_boundary
-
-        try:
-            sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
-        except ValueError:
-            raise InvalidParameterError(f"--batch-sizes {batch_sizes!r} is not a comma list of integers") from None
         if dataset_size is not None:
             raise InvalidParameterError(
                 "--dataset-size is not used with --gradients: mini-batches are drawn from the examples in the file"
             )
-        if lr is not None and not (lr > 0 and lr == lr and lr != float("inf")):
-            raise InvalidParameterError(f"--lr {lr} must be a positive number, such as 1e-3")
-        given_beta1 = None if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
         default_sizes = (click.get_current_context().get_parameter_source("batch_sizes")
                          == click.core.ParameterSource.DEFAULT)
-        # one open for every read: the metadata (settings, rows per batch) and both passes
-        with opened_gradients(list(gradients), progress=progress) as source:
-            beta1, eps, steps, notes = _file_settings(source, given_beta1, eps, steps)
-            if default_sizes:
-                sizes, skipped = _default_sizes(source, sizes)
-                if skipped:
-                    notes.insert(0, skipped)
-            result = batch_size_boundary(source, sizes, beta1=beta1, eps=eps, steps=steps, seed=seed,
-                                         progress=progress, max_update=max_update, max_climbing=max_climbing,
-                                         growth_fails=growth_fails)
-            payload = result.to_dict()
-            payload["row_batch_size"] = source.meta.rows_per_example
-            payload["file_metadata"] = source.meta.stated()
-            lr_source = "your --lr"
-            if lr is None and source.meta.lr is not None:
-                lr, lr_source = source.meta.lr, "the file's 'lr'"
-        payload["lr"] = {"value": lr, "source": lr_source if lr is not None else None, "schedule": schedule,
-                         "changed": "nothing: the file lens's statistics do not use the learning rate"}
-        payload["notes"] = list(payload.get("notes", [])) + notes + [_lr_note(lr, lr_source, schedule)]
+        opts = _FileOptions.of(batch_sizes, default_sizes, beta1_spec, eps, max_update, max_climbing, growth_fails,
+                               lr, schedule, seed, steps, progress)
+        payload = _file_boundary(list(gradients), opts)
         if plot_path:
             _plot_batches(payload, plot_path)
             payload["plot"] = plot_path
         emit(payload, as_json, _render_batches)
         return 0
+    payload = _counterexample(n, a, beta1_spec, eps, seed, steps, seeds, workers, progress, plot_path)
+    emit(payload, as_json, _render_problem)
+    return 0
 
-    from ..drift import counterexample_boundary, simulated_agreement
 
+@dataclass(frozen=True)
+class _FileOptions:
+    """The --gradients options of ``adamcheck boundary``, checked once (:meth:`of`)."""
+
+    sizes: tuple[int, ...]
+    default_sizes: bool
+    beta1: float | None
+    eps: float | None
+    max_update: float
+    max_climbing: float
+    growth_fails: bool
+    lr: float | None
+    schedule: str | None
+    seed: int
+    steps: int | None
+    progress: bool
+
+    @classmethod
+    def of(cls, batch_sizes: str, default_sizes: bool, beta1_spec: str | None, eps: float | None,
+           max_update: float, max_climbing: float, growth_fails: bool, lr: float | None, schedule: str | None,
+           seed: int, steps: int | None, progress: bool) -> "_FileOptions":
+        from .._errors import InvalidParameterError
+        from .._validate import parse_linspace
+
+        try:
+            sizes = tuple(int(s) for s in batch_sizes.split(",") if s.strip())
+        except ValueError:
+            raise InvalidParameterError(f"--batch-sizes {batch_sizes!r} is not a comma list of integers") from None
+        if lr is not None and not (lr > 0 and lr == lr and lr != float("inf")):
+            raise InvalidParameterError(f"--lr {lr} must be a positive number, such as 1e-3")
+        beta1 = None if beta1_spec is None else float(parse_linspace(beta1_spec, "--beta1")[0])
+        return cls(sizes, default_sizes, beta1, eps, max_update, max_climbing, growth_fails, lr, schedule, seed,
+                   steps, progress)
+
+
+def _file_boundary(gradients: list[str], opts: _FileOptions) -> dict[str, Any]:
+    """beta2* per batch size from the gradient files: one open for every read (the metadata,
+    the rows per batch, and both passes)."""
+    from ..drift import batch_size_boundary
+    from ..noise._source import opened_gradients
+
+    with opened_gradients(gradients, progress=opts.progress) as source:
+        beta1, eps, steps, notes = _file_settings(source, opts.beta1, opts.eps, opts.steps)
+        said = _notes("gradient_file", notes)
+        sizes = list(opts.sizes)
+        if opts.default_sizes:
+            sizes, skipped = _default_sizes(source, sizes)
+            if skipped:
+                said.insert(0, Diagnostic(Level.NOT_CHECKED, "batch_sizes", skipped, _SRC_FILE, lens="gradients"))
+        result = batch_size_boundary(source, sizes, beta1=beta1, eps=eps, steps=steps, seed=opts.seed,
+                                     progress=opts.progress, max_update=opts.max_update,
+                                     max_climbing=opts.max_climbing, growth_fails=opts.growth_fails)
+        payload = result.to_dict()
+        payload["row_batch_size"] = source.meta.rows_per_example
+        payload["file_metadata"] = source.meta.stated()
+        lr, lr_source = opts.lr, "your --lr"
+        if lr is None and source.meta.lr is not None:
+            lr, lr_source = source.meta.lr, "the file's 'lr'"
+    payload["lr"] = {"value": lr, "source": lr_source if lr is not None else None, "schedule": opts.schedule,
+                     "changed": "nothing: the file lens's statistics do not use the learning rate"}
+    # the boundary's own notes, then the file's, then what the learning rate changed: one shape
+    said = _notes("training_boundary", payload.pop("notes", [])) + said
+    said.append(Diagnostic(Level.ADVICE, "learning_rate", _lr_note(lr, lr_source, opts.schedule),
+                           "docs/theory.md section 10; adamcheck.torch.probe", lens="gradients"))
+    payload["diagnostics"] = [d.to_dict() for d in said]
+    return payload
+
+
+_SRC_FILE = "the gradient file's metadata and rows (adamcheck.noise.GradientFileMeta, the one loader)"
+_SRC_BOUNDARY = "adamcheck's training boundary (docs/theory.md section 10)"
+
+
+def _notes(rule: str, notes: list[str]) -> list[Diagnostic]:
+    """Information (level ok) from the gradients lens: the file's (``gradient_file``) or the search's."""
+    return [Diagnostic(Level.OK, rule, n, _SRC_FILE if rule == "gradient_file" else _SRC_BOUNDARY, lens="gradients")
+            for n in notes]
+
+
+def _counterexample(n: int | None, a: float | None, beta1_spec: str | None, eps: float | None, seed: int,
+                    steps: int | None, seeds: int, workers: int, progress: bool,
+                    plot_path: str | None) -> dict[str, Any]:
+    """beta2* per beta1 for the counterexample (eq. 2.5), with the simulated grid when plotted."""
+    from .._validate import parse_linspace
+    from ..drift import counterexample_boundary
     from ..theory import COUNTEREXAMPLE_REGION_N, check_counterexample_n, counterexample_default_a
 
     n = check_counterexample_n(COUNTEREXAMPLE_REGION_N if n is None else n)
     a_value = counterexample_default_a(n) if a is None else a
     b1 = parse_linspace(beta1_spec or "0:0.99:34", "--beta1")
-    eps = 0.0 if eps is None else eps
-    steps = 20000 if steps is None else steps
-    cb = counterexample_boundary(n, a_value, b1, eps=eps, seed=seed)
+    cb = counterexample_boundary(n, a_value, b1, eps=0.0 if eps is None else eps, seed=seed)
     payload: dict[str, Any] = {
         "problem": "counterexample", "n": n, "a": a_value,
         "beta1": cb.beta1s, "critical_beta2": cb.strict, "lenient_beta2": cb.lenient,
         "critical_beta2_brackets": cb.strict_bracket, "unresolved": cb.unresolved,
     }
     if plot_path:
-        import numpy as np
+        payload.update(_simulated(cb, n, a_value, b1, 20000 if steps is None else steps, seeds, seed, workers,
+                                  progress, plot_path))
+    return payload
 
-        from ..problems import Counterexample
-        from ..simulator import phase_grid
-        from ..simulator._settings import seed_range
 
-        lowest = float(np.min(cb.strict[cb.strict > 0])) if np.any(cb.strict > 0) else 0.5
-        b2 = np.linspace(max(0.0, lowest - 0.4), 0.999, 24)
-        grid = phase_grid(Counterexample(n=n, a=a_value), b1, b2, steps=steps, seeds=seed_range(seeds, seed),
-                          workers=workers, progress=progress)
-        sim = simulated_agreement(cb, grid)
-        payload["simulation"] = {**sim, "steps": steps, "seeds": seeds, "beta2_axis": b2}
-        star = np.where(cb.strict > 0, cb.strict, np.nan)
-        grid.plot(plot_path, boundary=(cb.beta1s, star),
-                  title=f"counterexample n={n}: simulated phase and critical beta2* (drift ratio = 0)")
-        payload["plot"] = plot_path
-    emit(payload, as_json, _render_problem)
-    return 0
+def _simulated(cb: Any, n: int, a_value: float, b1: Any, steps: int, seeds: int, seed: int, workers: int,
+               progress: bool, plot_path: str) -> dict[str, Any]:
+    """The simulated phase grid around the boundary, drawn to ``plot_path``."""
+    import numpy as np
+
+    from ..drift import simulated_agreement
+    from ..problems import Counterexample
+    from ..simulator import phase_grid
+    from ..simulator._settings import seed_range
+
+    lowest = float(np.min(cb.strict[cb.strict > 0])) if np.any(cb.strict > 0) else 0.5
+    b2 = np.linspace(max(0.0, lowest - 0.4), 0.999, 24)
+    grid = phase_grid(Counterexample(n=n, a=a_value), b1, b2, steps=steps, seeds=seed_range(seeds, seed),
+                      workers=workers, progress=progress)
+    sim = simulated_agreement(cb, grid)
+    star = np.where(cb.strict > 0, cb.strict, np.nan)
+    grid.plot(plot_path, boundary=(cb.beta1s, star),
+              title=f"counterexample n={n}: simulated phase and critical beta2* (drift ratio = 0)")
+    return {"simulation": {**sim, "steps": steps, "seeds": seeds, "beta2_axis": b2}, "plot": plot_path}

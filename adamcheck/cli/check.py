@@ -5,12 +5,16 @@ A thin click layer over :func:`adamcheck.configs.check_config`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..configs._load import FORMATS
 from ._common import domain_option, explain_option, grad_rms_option, json_option, state_dtype_option
+
+if TYPE_CHECKING:  # annotations only: the settings module loads the verdict
+    from ..configs._report import CheckReport
+    from ..configs._settings import CheckSettings
 
 HELP = """Check the Adam settings of a training configuration (or of bare values) before launch.
 
@@ -134,18 +138,21 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
             micro_batch_size, grad_accum, global_batch_size, max_steps, dataset_size, gradients, reference,
             reference_seq_len, domain, state_dtype, grad_rms, explain, as_json) -> int:
     from .._errors import AdamCheckError
-    from ..configs._check import check_config
+    from ..configs._check import check_files
     from ..configs._names import NotCoveredError
+    from ..configs._settings import CheckSettings, ConfigOverrides
 
     bare = {"--batch-size": batch_size, "--beta1": beta1, "--beta2": beta2, "--eps": eps}
     try:
+        # the options, checked once, for whichever path the inputs take
+        settings = CheckSettings(reference=reference, reference_seq_len=reference_seq_len, domain=domain,
+                                 grad_rms=grad_rms)
         if not files:
             report = _bare_values(bare, dict(
                 fmt=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
                 micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
-                seq_len=seq_len, max_steps=max_steps, dataset_size=dataset_size, gradients=gradients,
-                reference=reference, reference_seq_len=reference_seq_len, domain=domain,
-                state_dtype=state_dtype, grad_rms=grad_rms))
+                seq_len=seq_len, max_steps=max_steps, dataset_size=dataset_size, state_dtype=state_dtype),
+                gradients, settings)
         else:
             given = [flag for flag, value in bare.items() if value is not None]
             if given:
@@ -153,13 +160,11 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
 
                 raise InvalidParameterError(f"{', '.join(given)} are bare values: drop them when checking "
                                             "FILES (or drop the FILES)")
-            report = check_config(
-                list(files), format=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
-                seq_len=seq_len, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
-                global_batch_size=global_batch_size, max_steps=max_steps, dataset_size=dataset_size,
-                gradients=gradients, reference=reference, reference_seq_len=reference_seq_len,
-                domain=domain, state_dtype=state_dtype, grad_rms=grad_rms,
-            )
+            overrides = ConfigOverrides(
+                format=fmt, preset=preset, accumulation=accumulation, world_size=world_size, seq_len=seq_len,
+                micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
+                max_steps=max_steps, dataset_size=dataset_size, state_dtype=state_dtype)
+            report = check_files(list(files), overrides, gradients, settings)
     except AdamCheckError as exc:
         if as_json:
             _echo_error(str(exc), "not_covered" if isinstance(exc, NotCoveredError) else "unusable_input")
@@ -187,14 +192,16 @@ def _error_line(report: Any) -> None:
     click.echo(f"adamcheck: error: {line}{more}", err=True)
 
 
-def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
-    """``check --batch-size B --beta1 X --beta2 Y`` without files: :func:`check_values`."""
+def _bare_values(bare: dict[str, Any], opts: dict[str, Any], gradients: str | None,
+                 settings: CheckSettings) -> CheckReport:
+    """``check --batch-size B --beta1 X --beta2 Y`` without files: :func:`check_bare`."""
     from .._errors import InvalidParameterError
-    from ..configs._check import check_values
+    from ..configs._check import check_bare
+    from ..configs._settings import BareValues
 
     missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
     eps_only = len(missing) == 3 and bare["--eps"] is not None  # eps (and its precision) alone
-    if missing and not eps_only and opts["gradients"] is None:  # a monitor file may state them
+    if missing and not eps_only and gradients is None:  # a monitor file may state them
         raise InvalidParameterError(
             f"give configuration FILES, or the bare values {', '.join(missing)} (or --eps alone, with "
             "--state-dtype; see adamcheck check --help)")
@@ -205,8 +212,6 @@ def _bare_values(bare: dict[str, Any], opts: dict[str, Any]) -> Any:
     if extra:
         raise InvalidParameterError(f"{', '.join(extra)} describe a configuration file; with bare values "
                                     "give --batch-size (sequences per optimizer step) instead")
-    return check_values(bare["--batch-size"], bare["--beta1"], bare["--beta2"], eps=bare["--eps"],
-                        seq_len=opts["seq_len"], max_steps=opts["max_steps"], dataset_size=opts["dataset_size"],
-                        gradients=opts["gradients"], reference=opts["reference"],
-                        reference_seq_len=opts["reference_seq_len"], domain=opts["domain"],
-                        state_dtype=opts["state_dtype"], grad_rms=opts["grad_rms"])
+    values = BareValues(bare["--batch-size"], bare["--beta1"], bare["--beta2"], bare["--eps"], opts["seq_len"],
+                        opts["max_steps"], opts["dataset_size"], opts["state_dtype"])
+    return check_bare(values, gradients, settings)

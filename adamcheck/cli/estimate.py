@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 
+from .._diagnostics import Diagnostic, Level
 from ._common import emit, json_option, quiet_option, seed_option
+
+_SRC_ESTIMATE = "adamcheck.noise.estimate on the gradient file (docs/theory.md sections 2, 8, 9)"
 
 HELP = """Estimate the noise constants that decide whether Adam converges at a batch size.
 
@@ -69,6 +72,7 @@ def command(
 ) -> int:
     from .._jsonio import to_jsonable
     from ..noise import EstimateSettings, run_estimate, save_laws
+    from ..noise._scale import ScaleOptions
 
     if plot is not None:
         _check_output(plot, {".png", ".pdf", ".svg"}, "plot")
@@ -90,11 +94,14 @@ def command(
             taken = f"batch size {batch_size} taken from {source.label}"
         settings = EstimateSettings(partitions=partitions, file_partition=file_partition, level=level,
                                     replicates=replicates, law_atoms=atoms, seed=seed)
-        est = run_estimate(source, batch_size, settings, dataset_size=dataset_size, reduction=reduction,
-                           loss_scale=loss_scale, mean_over=mean_over, workers=workers, progress=not quiet)
+        est = run_estimate(source, batch_size, settings, dataset_size=dataset_size,
+                           scale_options=ScaleOptions(reduction, loss_scale, mean_over), workers=workers,
+                           progress=not quiet)
     result = to_jsonable(est.to_dict())
-    if taken:
-        result["notes"].insert(0, taken)
+    # the estimate's notes (and the batch taken from the file) in the one shape of every command
+    notes = ([taken] if taken else []) + list(result.pop("notes", []))
+    result["diagnostics"] = [Diagnostic(Level.OK, "noise_estimate", n, _SRC_ESTIMATE, lens="gradients").to_dict()
+                             for n in notes]
     if laws_out is not None:
         result["laws_file"] = str(save_laws(laws_out, est.laws))
     if plot is not None:
@@ -190,6 +197,6 @@ def _render(r: dict[str, Any]) -> str:
     for key in ("laws_file", "plot"):
         if key in r:
             lines.append(f"wrote {r[key]}")
-    for note in r.get("notes", []):
-        lines.append(f"note: {note}")
+    for d in r.get("diagnostics", []):
+        lines.append(f"note: {d['message']}")
     return "\n".join(lines)

@@ -204,7 +204,7 @@ Examples:
 def command(batch_size, dataset_size, gradients, beta1, beta2, reference, seq_len, tokens_alias, eps,
             planned_steps, planned_steps_alias, domain, state_dtype, grad_rms, seed, plot_path, explain, as_json,
             quiet) -> int:
-    from ..recommend import recommend
+    from ..recommend import RecommendSettings, recommend_with
 
     planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
     if seq_len is not None and tokens_alias is not None and seq_len != tokens_alias:
@@ -217,18 +217,17 @@ def command(batch_size, dataset_size, gradients, beta1, beta2, reference, seq_le
         from .._plotting import check_plot_path
 
         check_plot_path(plot_path)
+    # the options, checked once before the gradient files are opened
+    settings = RecommendSettings(dataset_size=dataset_size, beta1=beta1, reference=reference, tokens_per_sample=seq_len,
+                                 eps=eps, planned_steps=planned_steps, seed=seed, beta2=beta2, domain=domain,
+                                 state_dtype=state_dtype, grad_rms=grad_rms)
     from contextlib import nullcontext
 
     from ..noise._source import opened_gradients
 
     # one open of the gradient files serves the file's settings, the noise facts and the predictor
     with opened_gradients(list(gradients), progress=not quiet) if gradients else nullcontext() as source:
-        rec = recommend(
-            batch_size, dataset_size=dataset_size, gradients=source, beta1=beta1,
-            reference=reference, tokens_per_sample=seq_len, eps=eps,
-            planned_steps=planned_steps, seed=seed, beta2=beta2, domain=domain, state_dtype=state_dtype,
-            grad_rms=grad_rms,
-        )
+        rec = recommend_with(batch_size, source, settings)
     if plot_path:
         _plot(rec, plot_path)
     emit(rec, as_json, lambda r: _render(r, explain))

@@ -44,9 +44,11 @@ Exit codes: 0 fine or advice only; 1 risks found; 2 unusable input (malformed fi
 unknown optimizer, betas outside [0, 1), no batch size).
 
 JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
-``"adamcheck.check/1"``; keys are only ever added within a version:
+``"adamcheck.check/2"``; keys are only ever added within a version (version 2 replaced
+the text lists ``warnings`` and ``notes`` of version 1 with ``diagnostics``, the shape of
+every command's warnings and notes: docs/cli.md, "Diagnostics in --json"):
 
-``schema``          ``"adamcheck.check/1"``
+``schema``          ``"adamcheck.check/2"``
 ``format``          reader(s) used: ``hf``, ``deepspeed``, ``nanogpt``, ``megatron``,
                     ``torchtitan``, ``axolotl``, ``llamafactory``, ``torchtune``,
                     ``litgpt``, ``olmo``, ``levanter``, ``trainer_state``,
@@ -72,8 +74,10 @@ JSON schema (``adamcheck check --json``, ``CheckReport.to_dict()``), version
                     ``rule``, ``message``, ``source``, ``axis``: ``divergence`` (will
                     it fail; the only axis with risks) | ``efficiency`` (will it train
                     well) | ``input``, ``lens``: what decided it}], errors first
-``warnings``        [text]: unknown keys, assumptions, overrides
-``notes``           [text]: facts such as Megatron's batch ramp-up
+``diagnostics``     [{``level``, ``rule``, ``message``, ``source``, ``axis``, ``lens``}] as in
+                    ``findings``: the warnings (``advice``: unknown keys, assumptions,
+                    overrides; rule ``config`` or ``effective_batch``) and the notes
+                    (``ok``: facts such as Megatron's batch ramp-up), axis ``input``
 ``param_groups``    for ``check_optimizer``: [{index, beta1, beta2, eps, weight_decay,
                     lr, amsgrad, params}], else null
 ``recommendation``  ``Recommendation.to_dict()`` when ``adamcheck.recommend`` ran, else null

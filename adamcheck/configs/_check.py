@@ -7,26 +7,27 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .._errors import AdamCheckError, DataError, InvalidParameterError
-from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
+from .._errors import AdamCheckError, DataError
+from .._halflife import DEFAULT_REFERENCE, BetaReference
 from .._measurement import Measurement
-from .._validate import check_beta, check_nonnegative_float, check_positive_float, check_positive_int
-from ..recommend import recommend
-from ..recommend._eps import normal_state_dtype
+from .._validate import check_positive_int
 from ..recommend._evidence import normal_domain
-from ..recommend._recommend import Recommendation
-from ..recommend._verdict import DEFAULT_UPPER_RATIO, Verdict, verdict
+from ..recommend._recommend import Recommendation, recommend_with
+from ..recommend._settings import RecommendSettings, VerdictSettings
+from ..recommend._verdict import Verdict, judge_betas
 from ._batch import EffectiveBatch, effective_batch
 from ._load import read_config
 from ._report import CheckReport
 from ._rules import RULES, CheckContext, Finding, typed
+from ._settings import BareValues, CheckSettings, ConfigOverrides
 from ._setup import TrainingSetup, apply_overrides
 
 if TYPE_CHECKING:  # annotations only: NumPy loads when a rule needs the gradients
     from .._laws import GradientLaw
     from ..noise import GradientSource
 
-__all__ = ["check_setup", "check_config", "check_values", "planned_steps", "run_domain"]
+__all__ = ["check_bare", "check_config", "check_files", "check_setup", "check_values", "planned_steps", "run_check",
+           "run_domain"]
 
 
 def planned_steps(setup: TrainingSetup, batch: EffectiveBatch) -> tuple[int | None, str]:
@@ -114,19 +115,11 @@ def _recommendation(
             f"{reference.source}; its batch of sequences of {ctx.reference_seq_len} tokens", "tokens",
         )
     try:
-        rec = recommend(
-            ctx.batch.sequences,
-            dataset_size=ctx.setup.get("dataset_size"),
-            gradients=ctx.gradient_source if ctx.gradient_source is not None else ctx.gradients,
-            beta1=ctx.beta1,
-            reference=reference,
-            tokens_per_sample=ctx.batch.seq_len,
-            eps=ctx.eps,
-            planned_steps=ctx.planned_steps,
-            domain=ctx.domain,
-            domain_how=ctx.domain_how,
-            measurements=ctx.measurements,
-        )
+        rec = recommend_with(
+            ctx.batch.sequences, ctx.gradient_source if ctx.gradient_source is not None else ctx.gradients,
+            RecommendSettings(dataset_size=ctx.setup.get("dataset_size"), beta1=ctx.beta1, reference=reference,
+                              tokens_per_sample=ctx.batch.seq_len, eps=ctx.eps, planned_steps=ctx.planned_steps,
+                              domain=ctx.domain, domain_how=ctx.domain_how, measurements=ctx.measurements))
     except DataError as exc:
         if ctx.gradients is not None:
             raise  # an unusable --gradients file is a usage error (exit 2), never a silent "not checked"
@@ -144,12 +137,12 @@ def _verdict(ctx: CheckContext) -> Verdict | None:
     rec = ctx.recommendation
     ms = None if rec is None else rec.measurements
     state = ctx.setup.state_dtype
-    return verdict(ctx.batch.sequences, betas[0], betas[1], reference=ctx.reference,
-                   tokens_per_sample=ctx.batch.seq_len, planned_steps=ctx.planned_steps,
-                   upper_ratio=ctx.upper_ratio, domain=ctx.domain, domain_how=ctx.domain_how,
-                   measurements=ctx.measurements if ms is None else ms, eps=ctx.eps,
-                   state_dtype=None if state is None else state.value, state_source="" if state is None else state.source,
-                   grad_rms=ctx.grad_rms)
+    return judge_betas(ctx.batch.sequences, betas[0], betas[1], VerdictSettings(
+        reference=ctx.reference, tokens_per_sample=ctx.batch.seq_len, planned_steps=ctx.planned_steps,
+        upper_ratio=ctx.upper_ratio, domain=ctx.domain, domain_how=ctx.domain_how,
+        measurements=ctx.measurements if ms is None else ms, eps=ctx.eps,
+        state_dtype=None if state is None else state.value, state_source="" if state is None else state.source,
+        grad_rms=ctx.grad_rms))
 
 
 def _smallest_gradients(laws: Sequence[GradientLaw]) -> GradientLaw:
@@ -193,38 +186,42 @@ def check_setup(
         >>> r.batch.tokens, r.exit_code
         (16384, 0)
     """
-    if isinstance(reference, str):
-        reference = parse_reference(reference)
-    reference = reference or DEFAULT_REFERENCE
-    if reference_seq_len is not None:
-        reference_seq_len = check_positive_int(reference_seq_len, "reference sequence length")
-        # The reference's own sequence length: batches are then compared in tokens, and
-        # the verdict and the recommended betas both use it.
-        reference = replace(reference, seq_len=reference_seq_len)
+    settings = CheckSettings(reference=reference or DEFAULT_REFERENCE, reference_seq_len=reference_seq_len,
+                             upper_ratio=upper_ratio, domain=domain, measurements=tuple(measurements),
+                             grad_rms=grad_rms)
     if dataset_size is not None:
         setup = apply_overrides(setup, dataset_size=(check_positive_int(dataset_size, "dataset size"), "--dataset-size"))
-    upper_ratio = DEFAULT_UPPER_RATIO if upper_ratio is None else check_positive_float(upper_ratio, "upper_ratio")
+    return run_check(setup, gradients, settings)
+
+
+def run_check(setup: TrainingSetup, gradients: "str | Path | GradientSource | None",
+              settings: CheckSettings) -> CheckReport:
+    """:func:`check_setup` with its options as one :class:`~adamcheck.configs._settings.CheckSettings`
+    (checked at its construction). The gradient files, if any, are opened once for the
+    whole check: an unusable file (or metadata) is refused before any rule runs, and the
+    recommender reads the open source.
+
+    Example:
+        >>> from adamcheck.configs._nanogpt import read_nanogpt_source
+        >>> s = read_nanogpt_source("batch_size = 8\\ngradient_accumulation_steps = 1\\n", "c.py")
+        >>> run_check(s, None, CheckSettings()).batch.sequences
+        8
+    """
     if gradients is None:
-        return _check_opened(setup, None, gradients, reference, reference_seq_len, upper_ratio, domain,
-                             measurements, grad_rms)
+        return _check_opened(setup, None, None, settings)
     from ..noise._source import opened_gradients
 
-    # the loader every command uses, opened once for the whole check: an unusable file (or
-    # metadata) is refused before any rule runs, and the recommender reads the open source
     with opened_gradients(gradients) as source:
-        return _check_opened(setup, source, gradients, reference, reference_seq_len, upper_ratio, domain,
-                             measurements, grad_rms)
+        return _check_opened(setup, source, gradients, settings)
 
 
-def _check_opened(setup: TrainingSetup, source: "GradientSource | None", gradients: str | Path | None,
-                  reference: BetaReference, reference_seq_len: int | None, upper_ratio: float,
-                  domain: str | None, measurements: Iterable[Measurement], grad_rms: float | None) -> CheckReport:
-    """:func:`check_setup` once its inputs are checked and the gradient files (if any) are open."""
+def _check_opened(setup: TrainingSetup, source: "GradientSource | None", gradients: object,
+                  settings: CheckSettings) -> CheckReport:
+    """:func:`run_check` once the gradient files (if any) are open."""
     batch = effective_batch(setup)
     steps, how = planned_steps(setup, batch)
-    dom, dom_how = run_domain(setup, domain)
-    if grad_rms is not None:
-        grad_rms = check_positive_float(grad_rms, "grad_rms")
+    dom, dom_how = run_domain(setup, settings.domain)
+    reference, reference_seq_len = settings.reference, settings.reference_seq_len
     ctx = CheckContext(
         setup=setup,
         batch=batch,
@@ -235,11 +232,11 @@ def _check_opened(setup: TrainingSetup, source: "GradientSource | None", gradien
         gradients=str(gradients) if isinstance(gradients, (str, Path)) else (
             source.label if source is not None and gradients is source else gradients),
         gradient_source=source,
-        upper_ratio=upper_ratio,
+        upper_ratio=settings.upper_ratio,
         domain=dom,
         domain_how=dom_how,
-        measurements=tuple(measurements),
-        grad_rms=grad_rms,
+        measurements=settings.measurements,
+        grad_rms=settings.grad_rms,
     )
     ctx.recommendation, ctx.recommendation_missing = _recommendation(ctx)
     ctx.verdict = _verdict(ctx)
@@ -305,24 +302,21 @@ def check_config(
         >>> r.batch.sequences, r.exit_code
         (32, 0)
     """
-    setup = read_config(paths, format, preset=preset, accumulation=accumulation)
+    overrides = ConfigOverrides(format=format, preset=preset, accumulation=accumulation, world_size=world_size,
+                                seq_len=seq_len, micro_batch_size=micro_batch_size, grad_accum=grad_accum,
+                                global_batch_size=global_batch_size, max_steps=max_steps,
+                                dataset_size=dataset_size, state_dtype=state_dtype)
+    settings = CheckSettings(reference=reference or DEFAULT_REFERENCE, reference_seq_len=reference_seq_len,
+                             domain=domain, measurements=tuple(measurements), grad_rms=grad_rms)
+    return check_files(paths, overrides, gradients, settings)
 
-    def positive(value: int | None, name: str) -> int | None:
-        return None if value is None else check_positive_int(value, name)
 
-    setup = apply_overrides(
-        setup,
-        world_size=(positive(world_size, "world size"), "--world-size"),
-        seq_len=(positive(seq_len, "sequence length"), "--seq-len"),
-        micro_batch=(positive(micro_batch_size, "micro batch size"), "--micro-batch-size"),
-        grad_accum=(positive(grad_accum, "gradient accumulation"), "--grad-accum"),
-        global_batch=(positive(global_batch_size, "global batch size"), "--global-batch-size"),
-        max_steps=(positive(max_steps, "max steps"), "--max-steps"),
-        dataset_size=(positive(dataset_size, "dataset size"), "--dataset-size"),
-        state_dtype=(normal_state_dtype(state_dtype), "--state-dtype"),
-    )
-    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients,
-                       domain=domain, measurements=measurements, grad_rms=grad_rms)
+def check_files(paths: str | Path | Sequence[str | Path], overrides: ConfigOverrides,
+                gradients: "str | Path | GradientSource | None", settings: CheckSettings) -> CheckReport:
+    """:func:`check_config` with its flags as one :class:`~adamcheck.configs._settings.ConfigOverrides`
+    and its options as one :class:`~adamcheck.configs._settings.CheckSettings`."""
+    setup = read_config(paths, overrides.format, preset=overrides.preset, accumulation=overrides.accumulation)
+    return run_check(overrides.apply(setup), gradients, settings)
 
 
 def _file_values(gradients: Any, **given: Any) -> tuple[dict[str, str], tuple[Any, ...]]:
@@ -385,41 +379,28 @@ def check_values(
         1
     """
     # bare values are the user's own typing: a beta outside [0, 1) is a usage error, not a finding
+    values = BareValues(batch_size, beta1, beta2, eps, seq_len, max_steps, dataset_size, state_dtype)
+    settings = CheckSettings(reference=reference or DEFAULT_REFERENCE, reference_seq_len=reference_seq_len,
+                             domain=domain, measurements=tuple(measurements), grad_rms=grad_rms)
+    return check_bare(values, gradients, settings)
+
+
+def check_bare(values: BareValues, gradients: "str | Path | GradientSource | None",
+               settings: CheckSettings) -> CheckReport:
+    """:func:`check_values` with its values as one :class:`~adamcheck.configs._settings.BareValues`
+    and its options as one :class:`~adamcheck.configs._settings.CheckSettings`. A gradient
+    file is opened once for the whole check: the values it states where none were given,
+    then the recommender's reads."""
     if isinstance(gradients, (str, Path, list, tuple)):
         from ..noise._source import opened_gradients
 
-        # opened once for the whole check: the file's stated values, then the recommender's reads
         with opened_gradients(list(gradients) if isinstance(gradients, (list, tuple)) else [gradients]) as source:
-            return check_values(batch_size, beta1, beta2, eps=eps, seq_len=seq_len, max_steps=max_steps,
-                                dataset_size=dataset_size, gradients=source, reference=reference,
-                                reference_seq_len=reference_seq_len, domain=domain, state_dtype=state_dtype,
-                                grad_rms=grad_rms, measurements=measurements)
+            return check_bare(values, source, settings)
     stated: dict[str, str] = {}
     if gradients is not None:  # a monitor file states its run: what was not typed is taken from it
-        stated, (batch_size, beta1, beta2, eps, seq_len, max_steps) = _file_values(
-            gradients, batch_size=batch_size, beta1=beta1, beta2=beta2, eps=eps, seq_len=seq_len,
-            planned_steps=max_steps)
-    core = {"batch_size": batch_size, "beta1": beta1, "beta2": beta2}
-    missing = [k for k, v in core.items() if v is None]
-    if missing and eps is None:
-        raise InvalidParameterError(
-            f"{', '.join(missing)} not given: give batch_size, beta1 and beta2 (CLI --batch-size, --beta1, "
-            "--beta2), or eps alone (--eps, with --state-dtype) to judge eps on its own")
-    beta1 = None if beta1 is None else check_beta(beta1, "beta1")
-    beta2 = None if beta2 is None else check_beta(beta2, "beta2")
-    eps = None if eps is None else check_nonnegative_float(eps, "eps")
-    setup = TrainingSetup(format="values", files=[])
-    given = {"beta1": (beta1, "--beta1"), "beta2": (beta2, "--beta2"), "eps": (eps, "--eps"),
-             "global_batch": (None if batch_size is None else check_positive_int(batch_size, "batch_size"),
-                              "--batch-size"),
-             "seq_len": (None if seq_len is None else check_positive_int(seq_len, "seq_len"), "--seq-len"),
-             "max_steps": (None if max_steps is None else check_positive_int(max_steps, "max_steps"), "--max-steps"),
-             "dataset_size": (None if dataset_size is None else check_positive_int(dataset_size, "dataset_size"),
-                              "--dataset-size"),
-             "state_dtype": (normal_state_dtype(state_dtype), "--state-dtype")}
-    for name, (value, flag) in given.items():
-        if value is not None:
-            setup.set(name, float(value) if name in ("beta1", "beta2", "eps") else value,
-                      stated.get(name, f"flag {flag}"))
-    return check_setup(setup, reference=reference, reference_seq_len=reference_seq_len, gradients=gradients,
-                       domain=domain, measurements=measurements, grad_rms=grad_rms)
+        stated, filled = _file_values(
+            gradients, batch_size=values.batch_size, beta1=values.beta1, beta2=values.beta2, eps=values.eps,
+            seq_len=values.seq_len, planned_steps=values.max_steps)
+        values = replace(values, **dict(zip(("batch_size", "beta1", "beta2", "eps", "seq_len", "max_steps"),
+                                            filled)))
+    return run_check(values.setup(stated), gradients, settings)

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._answer import Answer
-from .._diagnostics import Level, exit_code
+from .._diagnostics import Diagnostic, Level, exit_code
 from .._halflife import BetaReference
 from ._batch import EffectiveBatch
 from ._rules import Finding
 from ._setup import SETUP_FIELDS, TrainingSetup
 
+if TYPE_CHECKING:  # annotation only: the report module stays light
+    from ..recommend._verdict import Verdict
+
 __all__ = ["CheckReport", "SCHEMA"]
 
-SCHEMA = "adamcheck.check/1"
+SCHEMA = "adamcheck.check/2"
+_SRC_READ = "adamcheck's configuration readers (what the files state, and what they leave out)"
+_SRC_BATCH = "effective batch = micro batch x gradient accumulation x data-parallel size"
 #: The flag that shows the provenance and every rule (the same in ``check`` and ``recommend``).
 EXPLAIN_FLAG = "--explain"
 
@@ -50,7 +55,7 @@ class CheckReport:
     recommendation: dict[str, Any] | None = None
     extra_warnings: list[str] = field(default_factory=list)
     #: :class:`adamcheck.recommend._verdict.Verdict` on the betas (None when unknown).
-    verdict: Any = None
+    verdict: "Verdict | None" = None
 
     #: your kind of training (None: not known) and how it was found
     domain: str | None = None
@@ -63,7 +68,20 @@ class CheckReport:
 
     @property
     def warnings(self) -> list[str]:
+        """What a person should read about the input: unknown keys, assumptions, overrides."""
         return list(self.setup.warnings) + list(self.batch.assumptions) + list(self.extra_warnings)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """:attr:`warnings` (advice on the input) and the setup's notes (ok: facts such as
+        Megatron's batch ramp-up) as :class:`~adamcheck._diagnostics.Diagnostic` records,
+        in the order they are printed; the rules' outcomes are :attr:`findings`."""
+        said = [(w, "config") for w in self.setup.warnings]
+        said += [(w, "effective_batch") for w in self.batch.assumptions]
+        said += [(w, "config") for w in self.extra_warnings]
+        out = [Diagnostic(Level.ADVICE, rule, w, _SRC_READ if rule == "config" else _SRC_BATCH, "input")
+               for w, rule in said]
+        return out + [Diagnostic(Level.OK, "config", n, _SRC_READ, "input") for n in self.setup.notes]
 
     def by_level(self, level: str) -> list[Finding]:
         return [f for f in self.findings if f.level == level]
@@ -91,8 +109,7 @@ class CheckReport:
             },
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: f.level.rank)],
-            "warnings": self.warnings,
-            "notes": list(s.notes),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
             "param_groups": self.param_groups,
             "recommendation": self.recommendation,
             "exit_code": self.exit_code,
@@ -174,7 +191,7 @@ def _wrap(text: str, width: int, first: str, rest: str) -> str:
     return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False)
 
 
-def _values_origin(setup: Any) -> str:
+def _values_origin(setup: TrainingSetup) -> str:
     """Title of a check without configuration files: the gradient file its values came from,
     when a monitor file stated them, else the values typed."""
     for name in ("global_batch", "beta1", "beta2"):

@@ -63,8 +63,8 @@ disagree. Rules (``RULES`` runs them in this order):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from .._answer import beta_text
 from .._diagnostics import Diagnostic
@@ -154,7 +154,6 @@ class CheckContext:
     #: the verdict of :func:`adamcheck.recommend._verdict.verdict` (None when the betas
     #: or the batch are unknown).
     verdict: Verdict | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     #: your domain (None: not known) and how it was found
     domain: str | None = None
     domain_how: str = ""
@@ -354,12 +353,6 @@ def rule_half_life(ctx: CheckContext) -> list[Finding]:
     return _from_verdict(ctx, "half_life")
 
 
-def _size(v: Any) -> str:
-    if v.tokens_per_step is not None:
-        return f"{_n(v.tokens_per_step)} tokens per step"
-    return f"batch {v.batch_size}"
-
-
 def rule_lower_edge(ctx: CheckContext) -> list[Finding]:
     """Risk when published runs whose conditions match yours failed at this beta2 and batch."""
     if ctx.verdict is None:
@@ -486,16 +479,32 @@ def eps_findings(eps: float, law: GradientLaw, batch: int | None, fraction: floa
     return [Finding("ok", "eps_vs_sqrt_v", f"eps = {_g(eps)} <= {fraction:g} x typical sqrt(v) = {typical:.3g}", SRC_EPS)]
 
 
-def recommendation_findings(rec: Any) -> list[Finding]:
-    """Advice line for a recommendation object with ``beta1``, ``beta2`` and, optionally,
-    ``reason`` and ``warnings``: one value per line (the reason says where the value comes
-    from). Duck-typed on purpose: a plug-in for any recommender, not only
-    :class:`~adamcheck.recommend.Recommendation`."""
+class Recommended(Protocol):
+    """What :func:`recommendation_findings` reads of a recommender's answer: the betas, the
+    one reason, and what to watch (as :class:`~adamcheck.recommend.Recommendation` has them)."""
+
+    @property
+    def beta1(self) -> float: ...
+
+    @property
+    def beta2(self) -> float: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def warnings(self) -> Sequence[object]: ...
+
+
+def recommendation_findings(rec: Recommended) -> list[Finding]:
+    """Advice line for a recommendation (any object with ``beta1``, ``beta2``, ``reason`` and
+    ``warnings``, :class:`Recommended`): one value per line (the reason says where the value
+    comes from); each warning is its own advice line."""
     text = f"recommended (beta1, beta2) = ({_g(rec.beta1)}, {_b(rec.beta2)})"
-    if getattr(rec, "reason", None):
+    if rec.reason:
         text += f": {rec.reason}"
     out = [Finding("advice", "recommended_betas", text, SRC_RECOMMEND)]
-    for warning in getattr(rec, "warnings", None) or []:
+    for warning in rec.warnings:
         out.append(Finding("advice", "recommended_betas", str(warning), SRC_RECOMMEND))
     return out
 

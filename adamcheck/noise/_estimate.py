@@ -37,7 +37,7 @@ from ._sampling import (
     sample_minibatches,
     two_batch_estimate,
 )
-from ._scale import GradientScale
+from ._scale import GradientScale, ScaleOptions
 from ._source import opened_gradients
 
 __all__ = ["EstimateSettings", "NoiseEstimate", "estimate", "run_estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
@@ -267,8 +267,9 @@ def estimate(
                                 replicates=replicates, groups=groups, unit=unit, big_batch_factor=big_batch_factor,
                                 big_batches=big_batches, law_atoms=law_atoms, law_coords=law_coords,
                                 match_moments=match_moments, seed=seed)
-    return run_estimate(grads, B, settings, dataset_size=dataset_size, reduction=reduction, loss_scale=loss_scale,
-                        mean_over=mean_over, key=key, workers=workers, progress=progress)
+    return run_estimate(grads, B, settings, dataset_size=dataset_size,
+                        scale_options=ScaleOptions(reduction, loss_scale, mean_over), key=key, workers=workers,
+                        progress=progress)
 
 
 @dataclass(frozen=True, eq=False)
@@ -349,9 +350,7 @@ def run_estimate(
     settings: EstimateSettings,
     *,
     dataset_size: int | None = None,
-    reduction: str | None = None,
-    loss_scale: float | None = None,
-    mean_over: int | None = None,
+    scale_options: ScaleOptions | None = None,
     key: str | None = None,
     workers: int | None = None,
     progress: bool = False,
@@ -360,7 +359,8 @@ def run_estimate(
     """:func:`estimate` with what it computes as one :class:`EstimateSettings`.
 
     The other arguments say where the gradients come from and how they were made,
-    as in :func:`estimate`; ``on_block(point, first_example, block)`` sees every block of
+    as in :func:`estimate` (``scale_options``: its ``reduction``, ``loss_scale`` and
+    ``mean_over`` as one :class:`~adamcheck.noise._scale.ScaleOptions`; None: the file's); ``on_block(point, first_example, block)`` sees every block of
     the streaming pass (native dtype, a reused buffer: copy what you keep), so a caller
     that needs its own statistic of every row reads the file once.
 
@@ -381,7 +381,8 @@ def run_estimate(
         workers = check_nonnegative_int(workers, "workers")
     with opened_gradients(grads, key, progress=progress) as source:
         progress = progress or source.progress
-        scale, scale_source = resolve_scale(reduction, loss_scale, mean_over, source.meta)
+        given = scale_options or ScaleOptions()
+        scale, scale_source = resolve_scale(given.reduction, given.loss_scale, given.mean_over, source.meta)
         per_row = source.meta.rows_per_example
         B, dataset_size, row_note = _rows_per_batch(B, dataset_size, source.meta, source.label)
         _check_rows(source, B, dataset_size, st)

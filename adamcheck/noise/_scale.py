@@ -43,7 +43,7 @@ from typing import Any
 from .._errors import InvalidParameterError
 from .._validate import check_positive_float, check_positive_int
 
-__all__ = ["GradientScale", "REDUCTIONS"]
+__all__ = ["GradientScale", "REDUCTIONS", "ScaleOptions"]
 
 REDUCTIONS = ("mean", "sum")
 
@@ -99,3 +99,31 @@ class GradientScale:
             "stored_row_factor": self.factor,
             "canonical": "gradients of the unscaled per-example loss; mean-reduced batches",
         }
+
+
+@dataclass(frozen=True)
+class ScaleOptions:
+    """How the caller says the rows were made (None: the file's metadata, else the default),
+    each value checked at construction; :func:`adamcheck.noise._estimate.resolve_scale`
+    combines them with the file's into a :class:`GradientScale`.
+
+    Example:
+        >>> ScaleOptions(reduction="SUM").reduction
+        'sum'
+        >>> ScaleOptions(loss_scale=0)
+        Traceback (most recent call last):
+        ...
+        adamcheck._errors.InvalidParameterError: loss scale = 0 must be positive
+    """
+
+    reduction: str | None = None
+    loss_scale: float | None = None
+    mean_over: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.reduction is not None:
+            object.__setattr__(self, "reduction", GradientScale(reduction=self.reduction).reduction)
+        if self.loss_scale is not None:
+            object.__setattr__(self, "loss_scale", check_positive_float(self.loss_scale, "loss scale"))
+        if self.mean_over is not None:
+            object.__setattr__(self, "mean_over", check_positive_int(self.mean_over, "mean-over"))

@@ -14,7 +14,9 @@ from ._recommend import (
     Recommendation,
     calibrated_prediction,
     recommend,
+    recommend_with,
 )
+from ._settings import RecommendSettings, VerdictSettings
 from ._verdict import (
     EVIDENCE,
     Edge,
@@ -24,6 +26,7 @@ from ._verdict import (
     lower_edge,
     measurements_from_meta,
     upper_edge,
+    judge_betas,
     verdict,
 )
 from ._plot import plot_beta2_against_batch
@@ -48,6 +51,10 @@ __all__ = [
     "counterexample_boundary",
     "plot_beta2_against_batch",
     "recommend",
+    "recommend_with",
+    "RecommendSettings",
+    "VerdictSettings",
+    "judge_betas",
     "simulated_agreement",
 ]
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .._answer import beta_text
+from .._diagnostics import Diagnostic, Level
 from .._errors import DataError, InvalidParameterError
 from .._files import check_input_file
 from .._halflife import (
@@ -53,7 +54,8 @@ from ._edges import Edge, describe_reference, lower_edge, reference_size, round_
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
 from ._lenses import calibrated_measurement, monitor_file_measurements
-from ._verdict import verdict
+from ._settings import RecommendSettings, VerdictSettings
+from ._verdict import Verdict, judge_betas
 
 if TYPE_CHECKING:  # NumPy-heavy: imported by the gradient lens only
     from .._laws import GradientLaw
@@ -69,6 +71,7 @@ __all__ = [
     "calibrated_prediction",
     "choose_beta2",
     "recommend",
+    "recommend_with",
 ]
 
 #: beta1 when the user gives none: the default of torch, optax, Keras and the papers' figures.
@@ -268,17 +271,17 @@ class CalibratedLens:
 class _FileSettings:
     """The run settings a gradient file states, taken where the caller gave none."""
 
-    batch_size: Any
-    beta1: Any
-    eps: Any
-    tokens_per_sample: Any
-    planned_steps: Any
+    batch_size: int | None
+    beta1: float | None
+    eps: float | None
+    tokens_per_sample: int | None
+    planned_steps: int | None
     beta1_source: str | None = None
     notes: tuple[str, ...] = ()
 
 
-def _file_settings(gradients: Any, batch_size: Any, beta1: Any, eps: Any, tokens_per_sample: Any,
-                   planned_steps: Any) -> _FileSettings:
+def _file_settings(gradients: "GradientSource | None", batch_size: int | None, beta1: float | None,
+                   eps: float | None, tokens_per_sample: int | None, planned_steps: int | None) -> _FileSettings:
     """Settings from the gradient file's metadata (a GradientMonitor file states its run's):
     the caller's values win, with a note where they differ from the file's."""
     given = {"batch_size": batch_size, "beta1": beta1, "eps": eps, "seq_len": tokens_per_sample,
@@ -438,6 +441,13 @@ class Choice:
     trades: str = ""
 
 
+def _above_edge(low: Edge) -> float:
+    """EDGE_MEMORY_FACTOR times the memory of the lower edge: 1 - (1 - edge) / factor (an edge
+    without a beta2 flags nothing, so it is never asked)."""
+    edge = 0.0 if low.beta2 is None else low.beta2
+    return 1.0 - (1.0 - edge) / EDGE_MEMORY_FACTOR
+
+
 def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low: Edge, high: Edge) -> Choice:
     """The choice rule: practice, raised by the calibrated lens and the lower edge, capped by the upper edge.
 
@@ -463,7 +473,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
         source = calibrated.source
         origin = "calibrated lens"
     if low.flags(beta2, "lower"):
-        beta2 = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
+        beta2 = _above_edge(low)
         reason = f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})"
         source = low.source
         origin = "the lower edge"
@@ -475,7 +485,7 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
         if low.flags(capped, "lower"):
             # a cap is efficiency advice; it never pushes the answer onto the lower edge, where
             # a lens says the run fails (a risk outranks advice)
-            floor = 1.0 - (1.0 - low.beta2) / EDGE_MEMORY_FACTOR  # type: ignore[operator]
+            floor = _above_edge(low)
             trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
                       f"{1 / (1 - capped):,.0f} steps, at or below the lower edge ({low.reason}): not capped "
                       "there, a risk outranks the advice")
@@ -512,7 +522,9 @@ class Recommendation:
         lower, upper: the edges of the safe range at this batch (:class:`Edge`);
             ``lower_parts``/``upper_parts`` every component.
         provable, calibrated, practice: the lenses (``calibrated`` None without gradients).
-        warnings: what to watch. ``notes``: what was and was not used.
+        diagnostics: :class:`~adamcheck._diagnostics.Diagnostic` records: what to watch
+            (advice: ``warnings`` has their messages) and what was and was not used (ok,
+            not checked: ``notes``).
     """
 
     batch_size: int
@@ -532,8 +544,8 @@ class Recommendation:
     dataset_size: int | None = None
     tokens_per_sample: int | None = None
     planned_steps: int | None = None
-    warnings: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
+    #: what to watch (advice) and what was and was not used (ok, not checked), in order
+    diagnostics: tuple[Diagnostic, ...] = ()
     #: the mini-batch laws the calibrated lens used (one per sampled point), for callers
     #: such as ``adamcheck check``'s eps rule; not part of the JSON.
     laws: tuple[GradientLaw, ...] = field(default=(), repr=False)
@@ -543,11 +555,21 @@ class Recommendation:
     #: the measurements of your own run the answer used (monitor, probe, gradients)
     measurements: tuple[Measurement, ...] = ()
     #: the verdict on your beta2 (:class:`~adamcheck.recommend._verdict.Verdict`), when one was given
-    verdict: Any = None
+    verdict: Verdict | None = None
 
     @property
     def unit(self) -> str:
         return self.practice.unit
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The messages of the advice among :attr:`diagnostics` (what to watch)."""
+        return tuple(d.message for d in self.diagnostics if d.level in (Level.RISK, Level.ADVICE))
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The messages of the other :attr:`diagnostics` (what was and was not used)."""
+        return tuple(d.message for d in self.diagnostics if d.level not in (Level.RISK, Level.ADVICE))
 
     @property
     def tokens_per_step(self) -> int | None:
@@ -581,7 +603,7 @@ class Recommendation:
         unit = self.unit
         mem = self.memory_steps
         return {
-            "schema": "adamcheck.recommend/2",
+            "schema": "adamcheck.recommend/3",
             "beta1": self.beta1,
             "beta2": self.beta2,
             "answer": {
@@ -607,8 +629,7 @@ class Recommendation:
             "beta2_calibrated": _q(_r(self.beta2_calibrated, 4), "1", _SRC_DRIFT if self.calibrated else "not computed"),
             "beta2_provable": _q(self.beta2_provable, "1", _SRC_SHI),
             "lenses": {"provable": self.provable, "calibrated": self.calibrated, "practice": self.practice},
-            "warnings": list(self.warnings),
-            "notes": list(self.notes),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
             "domain": {"value": self.domain, "how": self.domain_how},
             "measurements": [m.to_dict() for m in self.measurements],
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
@@ -625,7 +646,7 @@ class Recommendation:
 class _Inputs:
     batch_size: int
     dataset_size: int | None
-    gradients: Any
+    gradients: "GradientSource | None"
     beta1: float
     beta1_given: bool
     reference: BetaReference
@@ -667,39 +688,58 @@ def _validate(batch_size: Any, dataset_size: Any, gradients: Any, beta1: Any, re
     )
 
 
+#: where the notes on a gradient file come from
+SRC_GRADIENT_FILE = "the gradient file's metadata and rows (adamcheck.noise.GradientFileMeta, the one loader)"
+
+
+def _file_notes(notes: Iterable[str]) -> list[Diagnostic]:
+    """What reading the gradient file said, as information (level ok) of the gradients lens."""
+    return [Diagnostic(Level.OK, "gradient_file", n, SRC_GRADIENT_FILE, lens="gradients") for n in notes]
+
+
 def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens | None, choice: Choice,
-              low: Edge) -> tuple[list[str], list[str]]:
-    warnings: list[str] = []
-    notes: list[str] = []
+              low: Edge) -> list[Diagnostic]:
+    """What to watch (advice) and what was and was not used (ok, not checked), in the answer's order."""
+    out: list[Diagnostic] = []
+
+    def add(level: Level, rule: str, message: str, source: str, axis: str = "", lens: str = "") -> None:
+        out.append(Diagnostic(level, rule, message, source, axis, lens))
+
     if calibrated is None:
-        notes.append("calibrated lens not used: no gradients given, so beta2* for your problem was not "
-                     "computed; the answer rests on the practice rule and the published evidence")
+        add(Level.NOT_CHECKED, "calibrated_lens", "calibrated lens not used: no gradients given, so beta2* for your "
+            "problem was not computed; the answer rests on the practice rule and the published evidence",
+            SRC_TRAINING_BOUNDARY, lens="gradients")
     elif calibrated.beta2_recommended is None:
-        warnings.append("the calibrated search found every beta2 on its ladder unsafe at this batch size "
-                        f"({calibrated.mechanism}); use a larger batch or check with a real run")
+        add(Level.ADVICE, "calibrated_lens", "the calibrated search found every beta2 on its ladder unsafe at this "
+            f"batch size ({calibrated.mechanism}); use a larger batch or check with a real run",
+            calibrated.source, "divergence", "gradients")
     elif calibrated.beta2_recommended <= practice.beta2_clamped:
-        notes.append("the calibrated lens sees only the sampled points; the practice value is kept because "
-                     "it is also safe there and matches a configuration known to work; a run that walks "
-                     "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)")
+        add(Level.OK, "calibrated_lens", "the calibrated lens sees only the sampled points; the practice value is "
+            "kept because it is also safe there and matches a configuration known to work; a run that walks "
+            "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)",
+            calibrated.source, lens="gradients")
     if calibrated is not None and calibrated.beta2_critical is not None and \
             calibrated.beta2_critical > practice.beta2_clamped:
-        warnings.append(f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} at batch "
-                        f"{inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
-                        "small batches need larger beta2")
+        add(Level.ADVICE, "critical_beta2", f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} "
+            f"at batch {inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
+            "small batches need larger beta2", calibrated.source, "divergence", "gradients")
     if low.flags(practice.beta2_clamped, "lower"):
-        warnings.append(f"the practice value {beta_text(practice.beta2_clamped)} is at or below the lower edge "
-                        f"{beta_text(low.beta2)} ({low.reason}): raised to {beta_text(choice.beta2)}")
+        add(Level.ADVICE, "lower_edge", f"the practice value {beta_text(practice.beta2_clamped)} is at or below the "
+            f"lower edge {beta_text(low.beta2)} ({low.reason}): raised to {beta_text(choice.beta2)}", low.source,
+            "divergence")
     if choice.trades:
-        warnings.append(choice.trades)
+        add(Level.ADVICE, "upper_edge", choice.trades, choice.source, "efficiency")
     if low.flags(choice.beta2, "lower"):
-        warnings.append(f"beta2 = {beta_text(choice.beta2)} is at or below the lower edge {beta_text(low.beta2)}: "
-                        f"{low.reason}")
+        add(Level.ADVICE, "lower_edge", f"beta2 = {beta_text(choice.beta2)} is at or below the lower edge "
+            f"{beta_text(low.beta2)}: {low.reason}", low.source, "divergence")
     if practice.beta2_half_life_rule <= practice.clamp[0]:
-        notes.append(f"large batch: the half-life rule ({beta_text(practice.beta2_half_life_rule)}) is below the "
-                     f"practice range; GPT-3, Llama and DeepSeek train at 0.95 there")
+        add(Level.OK, "half_life", f"large batch: the half-life rule ({beta_text(practice.beta2_half_life_rule)}) "
+            "is below the practice range; GPT-3, Llama and DeepSeek train at 0.95 there", practice.source,
+            "efficiency", "practice")
     if not inp.beta1_given:
-        notes.append(f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)")
-    return warnings, notes
+        add(Level.OK, "beta1_default", f"beta1 = {DEFAULT_BETA1:g} (the common default; pass beta1 for yours)",
+            "the default of torch, optax and Keras", lens="practice")
+    return out
 
 
 @numpy_quiet
@@ -777,51 +817,75 @@ def recommend(
         Zhang et al. 2026 (arXiv:2603.02092); Shi et al. ICLR 2021; Marek et al. 2025
         (arXiv:2507.07101); docs/theory.md sections 3, 7, 9.
     """
+    settings = RecommendSettings(
+        dataset_size=dataset_size, beta1=beta1, reference=reference, tokens_per_sample=tokens_per_sample, eps=eps,
+        planned_steps=planned_steps, seed=seed, beta2=beta2, domain=domain, domain_how=domain_how,
+        measurements=tuple(measurements), state_dtype=state_dtype, grad_rms=grad_rms)
+    return recommend_with(batch_size, gradients, settings)
+
+
+@numpy_quiet
+def recommend_with(batch_size: int | None, gradients: Any, settings: RecommendSettings) -> Recommendation:
+    """:func:`recommend` with its options as one :class:`~adamcheck.recommend.RecommendSettings`
+    (checked at its construction). ``gradients`` as in :func:`recommend`, or an open
+    :class:`~adamcheck.noise.GradientSource` (read as is: the caller opened it once).
+
+    Example:
+        >>> recommend_with(32, None, RecommendSettings(planned_steps=1500)).beta2
+        0.999
+    """
     from ..noise._source import opened_gradients
 
     # the files are opened once for the whole command: settings, lenses and measurements share the source
     with opened_gradients(_gradient_input(gradients)) if gradients is not None else nullcontext() as source:
-        file = _file_settings(source, batch_size, beta1, eps, tokens_per_sample, planned_steps)
-        inp = _validate(file.batch_size, dataset_size, source, file.beta1, reference, file.tokens_per_sample, file.eps,
-                        file.planned_steps, seed)
-        practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
-        facts = None
-        calibrated = None
-        if inp.gradients is not None:
-            facts, calibrated = _gradient_facts(inp)
-        size_n = inp.dataset_size or (facts.N if facts else None)
-        n = facts.n if facts and facts.n is not None else (size_n // inp.batch_size if size_n else None)
-        provable = provable_lens(n, facts.d if facts else None, facts.d1 if facts else None, inp.beta1)
-        dom = normal_domain(domain)
-        if dom is None and inp.tokens_per_sample:
-            dom, domain_how = "lm", "a language model: a sequence length was given"
-        elif dom is not None and not domain_how:
-            domain_how = "given"
-        normal_state_dtype(state_dtype)  # refuse a bad value whether or not a beta2 is judged
-        ms = list(measurements)
-        if calibrated is not None:
-            ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
-        if inp.gradients is not None:
-            ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
-        low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
-                                    domain=dom, measurements=ms)
-        high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
-                                      planned_steps=inp.planned_steps)
-        choice = choose_beta2(practice, calibrated, low, high)
-        warnings, notes = _warnings(inp, practice, calibrated, choice, low)
-        judged = None
-        if beta2 is not None:
-            judged = verdict(inp.batch_size, inp.beta1, check_beta(beta2, "beta2"), reference=inp.reference,
-                             tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps, domain=dom,
-                             domain_how=domain_how, measurements=ms, eps=eps, state_dtype=state_dtype, grad_rms=grad_rms)
-        return Recommendation(
-            batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
-            source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
-            calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
-                                                                      else "the common default (torch, optax)"),
-            lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
-            dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
-            warnings=tuple(warnings), notes=file.notes + (facts.notes if facts else ()) + tuple(notes),
-            laws=tuple(facts.estimate.laws) if facts else (),
-            domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
-        )
+        file = _file_settings(source, batch_size, settings.beta1, settings.eps, settings.tokens_per_sample,
+                              settings.planned_steps)
+        inp = _validate(file.batch_size, settings.dataset_size, source, file.beta1, settings.reference,
+                        file.tokens_per_sample, file.eps, file.planned_steps, settings.seed)
+        return _recommendation(inp, file, settings)
+
+
+def _domain(settings: RecommendSettings, tokens_per_sample: int | None) -> tuple[str | None, str]:
+    """Your domain and how it was found: given, else a language model when a sequence length is."""
+    dom, how = normal_domain(settings.domain), settings.domain_how
+    if dom is None and tokens_per_sample:
+        return "lm", "a language model: a sequence length was given"
+    return dom, (how or "given") if dom is not None else how
+
+
+def _recommendation(inp: _Inputs, file: _FileSettings, settings: RecommendSettings) -> Recommendation:
+    """The lenses, the edges, the choice and (with a beta2) the verdict, on checked inputs."""
+    practice = practice_lens(inp.batch_size, inp.reference, inp.tokens_per_sample)
+    facts, calibrated = _gradient_facts(inp) if inp.gradients is not None else (None, None)
+    size_n = inp.dataset_size or (facts.N if facts else None)
+    n = facts.n if facts and facts.n is not None else (size_n // inp.batch_size if size_n else None)
+    provable = provable_lens(n, facts.d if facts else None, facts.d1 if facts else None, inp.beta1)
+    dom, domain_how = _domain(settings, inp.tokens_per_sample)
+    ms = list(settings.measurements)
+    if calibrated is not None:
+        ms.append(calibrated_measurement(calibrated, inp.batch_size, inp.beta1))
+    if inp.gradients is not None:
+        ms += monitor_file_measurements(inp.gradients, inp.batch_size, inp.beta1)
+    low, low_parts = lower_edge(inp.batch_size, inp.beta1, tokens_per_sample=inp.tokens_per_sample,
+                                domain=dom, measurements=ms)
+    high, high_parts = upper_edge(inp.batch_size, reference=inp.reference, tokens_per_sample=inp.tokens_per_sample,
+                                  planned_steps=inp.planned_steps)
+    choice = choose_beta2(practice, calibrated, low, high)
+    said = _warnings(inp, practice, calibrated, choice, low)
+    judged = None
+    if settings.beta2 is not None:
+        judged = judge_betas(inp.batch_size, inp.beta1, settings.beta2, VerdictSettings(
+            reference=inp.reference, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
+            domain=dom, domain_how=domain_how, measurements=tuple(ms), eps=settings.eps,
+            state_dtype=settings.state_dtype, grad_rms=settings.grad_rms))
+    return Recommendation(
+        batch_size=inp.batch_size, beta1=inp.beta1, beta2=float(choice.beta2), reason=choice.reason,
+        source=choice.source, lower=low, upper=high, practice=practice, provable=provable,
+        calibrated=calibrated, beta1_source=file.beta1_source or ("yours" if inp.beta1_given
+                                                                  else "the common default (torch, optax)"),
+        lower_parts=low_parts, upper_parts=high_parts, trades=choice.trades,
+        dataset_size=size_n, tokens_per_sample=inp.tokens_per_sample, planned_steps=inp.planned_steps,
+        diagnostics=tuple(_file_notes(file.notes + (facts.notes if facts else ())) + said),
+        laws=tuple(facts.estimate.laws) if facts else (),
+        domain=dom, domain_how=domain_how, measurements=tuple(ms), verdict=judged,
+    )

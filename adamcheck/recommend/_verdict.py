@@ -55,7 +55,6 @@ from typing import Any, Iterable, Sequence
 
 from .._answer import beta_text, beta_texts, count_text, per_text
 from .._diagnostics import Diagnostic, Level, worst
-from .._errors import InvalidParameterError
 from .._halflife import BetaReference
 from .._measurement import PRECEDENCE, Measurement, judge
 from .._validate import check_beta, check_positive_int
@@ -81,7 +80,7 @@ from ._edges import (
     round_beta2,
     upper_edge,
 )
-from ._eps import eps_diagnostics, normal_state_dtype
+from ._eps import eps_diagnostics
 from ._evidence import (
     EVIDENCE,
     SHI_FAILED_BELOW_ACCURACY,
@@ -89,14 +88,15 @@ from ._evidence import (
     RunFacts,
     domain_label,
     matching_rows,
-    normal_domain,
     row_applies,
     shi_evidence,
 )
 from ._lenses import SRC_SQRT, gradient_measurement, measurements_from_meta, theory_measurement
+from ._settings import VerdictSettings
 
 __all__ = [
     "EVIDENCE",
+    "judge_betas",
     "Edge",
     "Evidence",
     "Verdict",
@@ -326,42 +326,51 @@ def verdict(
     batch_size = check_positive_int(batch_size, "batch_size")
     beta1 = check_beta(beta1, "beta1")
     beta2 = check_beta(beta2, "beta2")
-    if not 0.0 <= interpolation <= 1.0:
-        raise InvalidParameterError(f"interpolation = {interpolation!r} must lie in [0, 1]")
-    dom = normal_domain(domain)
-    sdt = normal_state_dtype(state_dtype)
-    evidence = tuple(evidence)
-    run = RunFacts(batch_size, beta1, tokens_per_sample, dom)
-    rows = matching_rows(run, evidence)
-    given = list(measurements)
-    if beta2_critical is not None:
-        given.append(gradient_measurement(batch_size, beta1, beta2_critical, reason="beta2* from your sampled gradients",
-                                          source=critical_source))
-    ev_edge = _evidence_edge(run, rows, interpolation, _no_evidence_reason(run, evidence, rows))
+    settings = VerdictSettings(
+        reference=reference, tokens_per_sample=tokens_per_sample, planned_steps=planned_steps,
+        beta2_critical=beta2_critical, critical_source=critical_source, interpolation=interpolation,
+        upper_ratio=upper_ratio, lower_ratio=lower_ratio, domain=domain, domain_how=domain_how,
+        measurements=tuple(measurements), evidence=tuple(evidence), eps=eps, state_dtype=state_dtype,
+        state_source=state_source, grad_rms=grad_rms)
+    return judge_betas(batch_size, beta1, beta2, settings)
+
+
+def judge_betas(batch_size: int, beta1: float, beta2: float, settings: VerdictSettings) -> Verdict:
+    """:func:`verdict` with its options as one :class:`~adamcheck.recommend._settings.VerdictSettings`
+    (checked at its construction); ``batch_size``, ``beta1`` and ``beta2`` already checked."""
+    s = settings
+    tokens = s.tokens_per_sample
+    run = RunFacts(batch_size, beta1, tokens, s.domain)
+    rows = matching_rows(run, s.evidence)
+    given = list(s.measurements)
+    if s.beta2_critical is not None:
+        given.append(gradient_measurement(batch_size, beta1, s.beta2_critical,
+                                          reason="beta2* from your sampled gradients", source=s.critical_source))
+    ev_edge = _evidence_edge(run, rows, s.interpolation, _no_evidence_reason(run, s.evidence, rows))
     ms = list(given)
     ms += _evidence_measurements(run, ev_edge, _evidence_clear(run, rows, beta2))
     ms.append(theory_measurement(batch_size, beta1))
     final = judge(ms, beta2, batch_size=batch_size, beta1=beta1)
-    low, low_parts = lower_edge(batch_size, beta1, tokens_per_sample=tokens_per_sample, evidence=evidence,
-                                interpolation=interpolation, domain=dom, measurements=given)
-    high, high_parts = upper_edge(batch_size, reference=reference, tokens_per_sample=tokens_per_sample,
-                                  planned_steps=planned_steps, upper_ratio=upper_ratio)
+    low, low_parts = lower_edge(batch_size, beta1, tokens_per_sample=tokens, evidence=s.evidence,
+                                interpolation=s.interpolation, domain=s.domain, measurements=given)
+    high, high_parts = upper_edge(batch_size, reference=s.reference, tokens_per_sample=tokens,
+                                  planned_steps=s.planned_steps, upper_ratio=s.upper_ratio)
     diags = _lens_diagnostics(ms, beta2, batch_size, beta1, final, ev_edge)
     diags += _row_advice(rows, run, beta2)
-    _, clamped = practice_beta2(batch_size, reference, tokens_per_sample)
-    if planned_steps is not None and 1.0 - 1.0 / planned_steps < clamped:
-        target = round_beta2(1.0 - 1.0 / planned_steps, up=True)  # the run caps the memory
+    _, clamped = practice_beta2(batch_size, s.reference, tokens)
+    if s.planned_steps is not None and 1.0 - 1.0 / s.planned_steps < clamped:
+        target = round_beta2(1.0 - 1.0 / s.planned_steps, up=True)  # the run caps the memory
     else:
         target = round_beta2(clamped)
-    diags += _memory_advice(beta2, target, high_parts, lower_ratio, run, reference, tokens_per_sample)
-    diags += eps_diagnostics(eps, sdt, state_source=state_source, beta2=beta2, grad_rms=grad_rms)
+    diags += _memory_advice(beta2, target, high_parts, s.lower_ratio, run, s.reference, tokens)
+    diags += eps_diagnostics(s.eps, s.state_dtype, state_source=s.state_source, beta2=beta2, grad_rms=s.grad_rms)
     level = worst(diags)
     lvl = "risk" if level is Level.RISK else "advice" if level is Level.ADVICE else "ok"
     messages = tuple(d.message for d in diags if d.level in (Level.RISK, Level.ADVICE))
     reason = _reason(final, ms, ev_edge, beta1, beta2)
-    return Verdict(batch_size, batch_size * tokens_per_sample if tokens_per_sample else None,
-                   "tokens" if tokens_per_sample else "samples", beta1, beta2, low, high, low_parts, high_parts,
-                   lvl, messages, describe_reference(reference, tokens_per_sample), dom, domain_how,
+    return Verdict(batch_size, batch_size * tokens if tokens else None,
+                   "tokens" if tokens else "samples", beta1, beta2, low, high, low_parts, high_parts,
+                   lvl, messages, describe_reference(s.reference, tokens), s.domain, s.domain_how,
                    final.outcome, final.lens, reason, tuple(diags), tuple(ms), final.abstained, target)
 
 

@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "SampledGradients": "._sample",
     "choose_coordinates": "._sample",
     "sample_per_example_gradients": "._sample",
+    "per_example_gradients": "._grads",
     "save_sampled_gradients": "._sample",
     "GradientMonitor": "._monitor",
     "MonitorReport": "._monitor",

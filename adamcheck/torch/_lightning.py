@@ -24,7 +24,12 @@ rank.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
+
+from .._errors import AdamCheckWarning, InvalidParameterError
+from ._callbacks import check_monitor_options
+from ._monitor import LOGGER, GradientMonitor, report_metrics
 
 __all__ = ["lightning_callback"]
 
@@ -46,96 +51,94 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
         lightning.Trainer(callbacks=[cb]).fit(module, loader)
         cb.monitor.report()
     """
-    from .._errors import InvalidParameterError
-
     try:
         import lightning.pytorch as pl
     except ImportError:
         raise InvalidParameterError("the Lightning callback needs lightning: pip install 'adamcheck[lightning]'") from None
-    from ..monitor import MonitorSettings
-    from ._monitor import LOGGER, GradientMonitor, report_metrics
-    from ._sample import import_torch
+    options = check_monitor_options(monitor_options, "lightning_callback(settings=...)")
+    # the hooks first: Lightning's Callback has no-op on_* methods that must not shadow them
+    cls = type("AdamCheckMonitorCallback", (_Hooks, pl.Callback),
+               {"__doc__": "Attaches :class:`GradientMonitor` at train start; logs its analyses."})
+    return cls(batch_size, options)
 
-    torch = import_torch()
-    wiring = {"names", "accumulation_steps", "planned_steps", "seq_len", "settings"}
-    base = monitor_options.get("settings") or MonitorSettings()
-    if not isinstance(base, MonitorSettings):
-        raise InvalidParameterError("lightning_callback(settings=...) must be an adamcheck.monitor.MonitorSettings")
-    base.replace(**{k: v for k, v in monitor_options.items() if k not in wiring})  # an unknown option raises here
 
-    def skip(why: str) -> None:
-        import warnings
+def _skip(why: str) -> None:
+    """A monitor that cannot be attached: said on the logger and as an AdamCheckWarning."""
+    LOGGER.warning("adamcheck: gradient monitor not attached: %s", why)
+    warnings.warn(f"adamcheck: gradient monitor not attached: {why}", AdamCheckWarning, stacklevel=3)
 
-        from .._errors import AdamCheckWarning
 
-        LOGGER.warning("adamcheck: gradient monitor not attached: %s", why)
-        warnings.warn(f"adamcheck: gradient monitor not attached: {why}", AdamCheckWarning, stacklevel=3)
+def _planned_steps(trainer: Any) -> int | None:
+    """``trainer.max_steps``, else Lightning's estimate of the stepping batches (None: unknown)."""
+    if isinstance(trainer.max_steps, int) and trainer.max_steps > 0:
+        return trainer.max_steps
+    try:
+        est = trainer.estimated_stepping_batches
+        return int(est) if isinstance(est, (int, float)) and 0 < est < float("inf") else None
+    except Exception:  # noqa: BLE001 - an estimate Lightning cannot make: the default first analysis
+        return None
 
-    class AdamCheckMonitorCallback(pl.Callback):  # type: ignore[misc, valid-type]
-        """Attaches :class:`GradientMonitor` at train start; logs its analyses."""
 
-        def __init__(self) -> None:
-            self.monitor: GradientMonitor | None = None
-            self._logged = -1
+class _Hooks:
+    """The callback's state and hooks, without lightning (:func:`lightning_callback` makes the
+    class that derives from this and ``lightning.pytorch.Callback``)."""
 
-        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-            size = batch_size
-            if size is None:
-                loader = trainer.train_dataloader
-                per = getattr(loader, "batch_size", None)
-                if not isinstance(per, int):
-                    skip("cannot tell the batch size from the train dataloader: pass lightning_callback(batch_size=...)")
-                    return
-                size = per * int(trainer.accumulate_grad_batches) * int(trainer.world_size)
-            planned = trainer.max_steps if isinstance(trainer.max_steps, int) and trainer.max_steps > 0 else None
-            if planned is None:
-                try:
-                    est = trainer.estimated_stepping_batches
-                    planned = int(est) if isinstance(est, (int, float)) and 0 < est < float("inf") else None
-                except Exception:  # noqa: BLE001 - an estimate Lightning cannot make: the default first analysis
-                    planned = None
-            options = {"accumulation_steps": int(trainer.accumulate_grad_batches), "planned_steps": planned,
-                       **monitor_options}
-            try:
-                self.monitor = GradientMonitor(trainer.optimizers[0], size, model=pl_module, **options)
-                self._attach_ddp(trainer.strategy)
-            except Exception as exc:  # noqa: BLE001 - never break training for the monitor
-                self.monitor = None
-                skip(f"{type(exc).__name__}: {exc}")
+    def __init__(self, batch_size: int | None, monitor_options: dict[str, Any]) -> None:
+        self.monitor: GradientMonitor | None = None
+        self._logged = -1
+        self._batch_size = batch_size
+        self._options = monitor_options
 
-        def _attach_ddp(self, strategy: Any) -> None:
-            from torch.nn.parallel import DistributedDataParallel
-
-            wrapped = getattr(strategy, "model", None)
-            if self.monitor is None or not isinstance(wrapped, DistributedDataParallel):
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        size = self._batch_size
+        if size is None:
+            per = getattr(trainer.train_dataloader, "batch_size", None)
+            if not isinstance(per, int):
+                _skip("cannot tell the batch size from the train dataloader: pass lightning_callback(batch_size=...)")
                 return
-            if getattr(strategy, "_ddp_comm_hook", None) is not None:
-                self.monitor._notes.append("the DDP strategy has its own communication hook (DDP takes one): "
-                                           "no per-rank gradients, so no two-batch noise scale from the ranks")
-                return
-            self.monitor.attach_ddp(wrapped)
+            size = per * int(trainer.accumulate_grad_batches) * int(trainer.world_size)
+        options = {"accumulation_steps": int(trainer.accumulate_grad_batches),
+                   "planned_steps": _planned_steps(trainer), **self._options}
+        try:
+            self.monitor = GradientMonitor(trainer.optimizers[0], size, model=pl_module, **options)
+            self._attach_ddp(trainer.strategy)
+        except Exception as exc:  # noqa: BLE001 - never break training for the monitor
+            self.monitor = None
+            _skip(f"{type(exc).__name__}: {exc}")
 
-        def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-            mon = self.monitor
-            if mon is None:
-                return
-            try:
-                loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-                if isinstance(loss, torch.Tensor) and loss.numel() == 1:
-                    mon.observe_loss(loss)  # the walk-off rule reads the training loss
-                last = mon.last_analysis
-                if last is None or last.step == self._logged:
-                    return
-                self._logged = last.step
-                metrics = report_metrics(mon.report())
-            except Exception as exc:  # noqa: BLE001 - never break training for the monitor
-                LOGGER.warning("adamcheck: monitor metrics not logged (%s: %s)", type(exc).__name__, exc)
-                return
-            for logger in trainer.loggers:
-                logger.log_metrics(metrics, step=trainer.global_step)
+    def _attach_ddp(self, strategy: Any) -> None:
+        from torch.nn.parallel import DistributedDataParallel
 
-        def on_train_end(self, trainer: Any, pl_module: Any) -> None:
-            if self.monitor is not None:
-                self.monitor.remove()
+        wrapped = getattr(strategy, "model", None)
+        if self.monitor is None or not isinstance(wrapped, DistributedDataParallel):
+            return
+        if getattr(strategy, "_ddp_comm_hook", None) is not None:
+            self.monitor._notes.append("the DDP strategy has its own communication hook (DDP takes one): "
+                                       "no per-rank gradients, so no two-batch noise scale from the ranks")
+            return
+        self.monitor.attach_ddp(wrapped)
 
-    return AdamCheckMonitorCallback()
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        mon = self.monitor
+        if mon is None:
+            return
+        try:
+            import torch
+
+            loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+            if isinstance(loss, torch.Tensor) and loss.numel() == 1:
+                mon.observe_loss(loss)  # the walk-off rule reads the training loss
+            last = mon.last_analysis
+            if last is None or last.step == self._logged:
+                return
+            self._logged = last.step
+            metrics = report_metrics(mon.report())
+        except Exception as exc:  # noqa: BLE001 - never break training for the monitor
+            LOGGER.warning("adamcheck: monitor metrics not logged (%s: %s)", type(exc).__name__, exc)
+            return
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=trainer.global_step)
+
+    def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+        if self.monitor is not None:
+            self.monitor.remove()

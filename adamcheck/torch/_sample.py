@@ -38,13 +38,13 @@ __all__ = [
 ]
 
 
-from ..noise._torch import trainable  # noqa: E402,F401 - shared with adamcheck.noise
+from ._params import trainable  # noqa: E402,F401 - shared with adamcheck.torch._grads
 # framework-free, shared with adamcheck.optax (same coordinates for the same seed, same file)
 from ..noise._sampled import CoordinateSample, choose_coordinates, save_sampled_gradients  # noqa: E402
 
 
 def import_torch() -> Any:
-    from ..noise._torch import _import_torch
+    from ._params import _import_torch
 
     return _import_torch("adamcheck.torch needs")
 

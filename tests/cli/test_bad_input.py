@@ -362,7 +362,8 @@ def test_9_boundary_default_batch_sizes_fit_a_small_file(run_bounded, files):
     assert code == 0, err
     data = json.loads(out)
     assert data["batch_sizes"] == [1, 4, 16]
-    assert "64, 256 skipped" in data["notes"][0]
+    first = data["diagnostics"][0]
+    assert "64, 256 skipped" in first["message"] and first["level"] == "not_checked"
 
 
 def test_9_explicit_batch_size_at_the_file_size_is_answered(run_bounded, files):
@@ -701,7 +702,7 @@ def test_cfg_5_duplicate_unchecked_key_is_a_warning_naming_both_values(run_bound
         "per_device_train_batch_size: 4\nadam_beta2: 0.95\nseed: 1\noutput_dir: o\nseed: 2\n")
     code, out, err, cpu, rss = run_bounded("check", "recipe.yaml", "--json")
     assert code in (0, 1) and cpu <= MAX_CPU_SECONDS, err
-    warnings = json.loads(out)["warnings"]
+    warnings = [d["message"] for d in json.loads(out)["diagnostics"] if d["level"] == "advice"]
     assert any("'seed' is given twice (line 3: 1, line 5: 2)" in w for w in warnings), warnings
 
 
@@ -727,7 +728,7 @@ def test_i19_12_debug_shows_the_traceback_and_still_exits_3(run_cli, monkeypatch
     def boom(*args, **kwargs):
         raise RuntimeError("planted bug")
 
-    monkeypatch.setattr(adamcheck.recommend, "recommend", boom)
+    monkeypatch.setattr(adamcheck.recommend, "recommend_with", boom)  # what the command calls (issue 23)
     monkeypatch.setenv("ADAMCHECK_DEBUG", "1")
     code, out, err = run_cli("recommend", "-b", "8")
     assert code == 3, (code, err[-400:])

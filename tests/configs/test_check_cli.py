@@ -14,10 +14,12 @@ EX = Path(__file__).resolve().parents[2] / "examples" / "configs"
 
 SCHEMA_KEYS = {
     "schema", "format", "files", "optimizer", "beta1", "beta2", "eps", "fields", "unresolved",
-    "effective_batch", "planned_steps", "reference", "findings", "warnings", "notes",
+    "effective_batch", "planned_steps", "reference", "findings",
     "param_groups", "recommendation", "exit_code", "verdict",
     # added in issue 18 (keys are only ever added within a schema version)
     "domain", "answer",
+    # schema 2 (issue 23): the text lists "warnings" and "notes" became one list of diagnostics
+    "diagnostics",
 }
 
 
@@ -41,7 +43,7 @@ def test_json_schema_and_exit_codes(run_cli, path, code):
     assert exit_code == code, err
     data = json.loads(out)  # stdout holds only JSON
     assert set(data) == SCHEMA_KEYS
-    assert data["schema"] == "adamcheck.check/1" and data["exit_code"] == code
+    assert data["schema"] == "adamcheck.check/2" and data["exit_code"] == code
     assert set(data["effective_batch"]) >= {"sequences", "tokens", "computation"}
     assert isinstance(data["effective_batch"]["computation"], list)
     for f in data["findings"]:
@@ -51,6 +53,9 @@ def test_json_schema_and_exit_codes(run_cli, path, code):
         assert f["level"] in {"error", "risk", "advice", "not_checked", "ok"}
         assert f["axis"] in {"divergence", "efficiency", "input"}
         assert f["level"] != "risk" or f["axis"] == "divergence"
+    for d in data["diagnostics"]:  # warnings and notes: the shape of the findings, on the input axis
+        assert set(d) == {"level", "rule", "message", "source", "axis"} and d["axis"] == "input"
+        assert d["level"] in {"advice", "ok"}
     levels = [f["level"] for f in data["findings"]]
     assert levels == sorted(levels, key=["error", "risk", "advice", "not_checked", "ok"].index)
     for name, item in data["fields"].items():
@@ -98,7 +103,8 @@ def test_flags_fill_and_override(run_cli, tmp_path):
     code, out, _ = run_cli("check", EX / "nanogpt" / "train_shakespeare_char.py", "--micro-batch-size", "8", "--json")
     data = json.loads(out)
     assert data["effective_batch"]["sequences"] == 8
-    assert any("--micro-batch-size 8 overrides micro_batch = 64" in w for w in data["warnings"])
+    assert any("--micro-batch-size 8 overrides micro_batch = 64" in d["message"] and d["level"] == "advice"
+               for d in data["diagnostics"])
 
 
 def test_bad_flag_values_are_usage_errors(run_cli):

@@ -167,7 +167,8 @@ def test_critical_and_recommendation_plug_ins():
     assert critical_beta2_findings(0.99, 0.97, 32)[0].level == "ok"
     assert critical_beta2_findings(0.99, None, 32)[0].level == "not_checked"
     rec = SimpleNamespace(beta1=0.9, beta2=0.995, beta2_half_life_rule=0.998, beta2_critical=None,
-                          beta2_provable=0.99999, warnings=["lower beta2 helps against spikes at large batch"])
+                          beta2_provable=0.99999, reason="",
+                          warnings=["lower beta2 helps against spikes at large batch"])
     found = recommendation_findings(rec)
     assert [f.level for f in found] == ["advice", "advice"]
     assert "(0.9, 0.995)" in found[0].message and "spikes" in found[1].message
@@ -178,3 +179,22 @@ def test_missing_micro_batch_is_an_error():
     report = check_setup(s)
     assert report.exit_code == 2
     assert _rule(report, "batch_size")[0].level == "error"
+
+
+def test_check_settings_are_checked_once_and_the_wrappers_pass_them_through():
+    # issue 23: check_values/check_config/check_setup are keyword wrappers over check_bare/check_files/run_check
+    import pytest
+
+    from adamcheck import InvalidParameterError
+    from adamcheck._jsonio import dumps
+    from adamcheck.configs._check import check_bare, check_values
+    from adamcheck.configs._settings import BareValues, CheckSettings, ConfigOverrides
+
+    for make in (lambda: CheckSettings(reference_seq_len=0), lambda: CheckSettings(upper_ratio=-1.0),
+                 lambda: CheckSettings(grad_rms=0.0), lambda: ConfigOverrides(grad_accum=0),
+                 lambda: ConfigOverrides(state_dtype="fp8"), lambda: BareValues(beta2=1.0), lambda: BareValues(eps=-1)):
+        with pytest.raises(InvalidParameterError):
+            make()
+    a = check_values(8, 0.0, 0.95, domain="vision", seq_len=128)
+    b = check_bare(BareValues(8, 0.0, 0.95, seq_len=128), None, CheckSettings(domain="vision"))
+    assert dumps(a.to_dict()) == dumps(b.to_dict()) and a.exit_code == 1

@@ -287,7 +287,8 @@ def test_boundary_command_answers_per_batch_size_and_reports_the_learning_rate(r
     assert code == 0, err
     data = json.loads(out)
     assert data["lr"]["value"] == 3e-3 and data["lr"]["source"] == "the file's 'lr'"
-    assert "changed nothing" in data["notes"][-1] and "probe" in data["notes"][-1]
+    last = data["diagnostics"][-1]
+    assert "changed nothing" in last["message"] and "probe" in last["message"] and last["rule"] == "learning_rate"
     assert len(data["decided"]) == len(data["reason"]) == 2
     for row in data["outcome"]:
         assert set(row) <= {"fails", "trains", "cannot_tell"} and len(row) == len(data["beta2"])

@@ -138,7 +138,7 @@ def test_boundary_counts_batch_sizes_in_examples(monitor, run_cli):
     data = json.loads(out)
     assert code == 0 and data["beta1"] == BETA1 and data["batch_sizes"][:2] == [4, 8]
     assert data["critical_beta2"][0] == at_4 and data["row_batch_size"] == R
-    assert any("beta1 0 taken from" in n for n in data["notes"])
+    assert any("beta1 0 taken from" in d["message"] for d in data["diagnostics"])
 
 
 def test_estimate_reads_the_file_at_its_own_batch(monitor, run_cli):
@@ -148,7 +148,7 @@ def test_estimate_reads_the_file_at_its_own_batch(monitor, run_cli):
     code, out, err = run_cli("estimate", path, "--replicates", "20", "--json")
     data = json.loads(out)
     assert code == 0 and data["batch_size"] == 1 and data["row_batch_size"] == R
-    assert data["notes"][0].startswith("batch size 4 taken from")
+    assert data["diagnostics"][0]["message"].startswith("batch size 4 taken from")
 
 
 def test_the_source_exposes_the_validated_meta(monitor):

@@ -1,4 +1,5 @@
-"""Each gradient file is opened once per command, and streamed no more than its lenses need.
+"""Each gradient file is opened once per command (the library calls and the recommend, check and
+boundary commands), and streamed no more than its lenses need.
 
 The loader (adamcheck/noise/_source.py) is wrapped: ``open_gradients`` counts the opens
 (headers and metadata) and ``GradientSource.iter_chunks`` counts the rows streamed,
@@ -81,5 +82,31 @@ def test_boundary_cli_opens_once(reads, grad_file):
     out = CliRunner().invoke(cli, ["boundary", "--gradients", str(path), "--batch-sizes", "8,32", "--steps", "200",
                                     "--json", "--quiet"])
     assert out.exit_code == 0, out.output
+    assert reads["opens"] == 1
+    assert reads["rows"] == 2 * rows
+
+
+def test_recommend_cli_opens_once(reads, grad_file):
+    from click.testing import CliRunner
+
+    from adamcheck.cli import cli
+
+    path, rows = grad_file
+    out = CliRunner().invoke(cli, ["recommend", "--batch-size", "32", "--gradients", str(path),
+                                    "--max-steps", "200", "--json", "--quiet"])
+    assert out.exit_code == 0, out.output
+    assert reads["opens"] == 1
+    assert reads["rows"] == 2 * rows
+
+
+def test_check_cli_opens_once(reads, grad_file):
+    from click.testing import CliRunner
+
+    from adamcheck.cli import cli
+
+    path, rows = grad_file
+    out = CliRunner().invoke(cli, ["check", "--batch-size", "32", "--beta1", "0.9", "--beta2", "0.95",
+                                    "--max-steps", "200", "--gradients", str(path), "--json"])
+    assert out.exit_code in (0, 1), out.output
     assert reads["opens"] == 1
     assert reads["rows"] == 2 * rows

@@ -28,7 +28,7 @@ def test_recommend_with_only_a_batch_size(run_cli):
     assert "Marek et al. 2025" in data["beta2_half_life_rule"]["source"]
     assert data["answer"]["memory"] == {"value": 1000.0, "unit": "steps", "source": "1/(1-beta2)"}
     assert data["beta1"] < data["beta2"] ** 0.5
-    assert any("calibrated lens not used" in n for n in data["notes"])
+    assert any("calibrated lens not used" in d["message"] and d["level"] == "not_checked" for d in data["diagnostics"])
     code, out, _ = run_cli("recommend", "--batch-size", "32")
     assert out.startswith("beta1 = 0.9, beta2 = 0.999") and "--gradients" in out
 
@@ -202,3 +202,25 @@ def test_recommend_imports_nothing_heavy(root):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_settings_objects_are_checked_once_and_the_wrappers_pass_them_through():
+    # issue 23: recommend/verdict are keyword wrappers over recommend_with/judge_betas
+    from adamcheck import InvalidParameterError
+    from adamcheck.recommend import RecommendSettings, VerdictSettings, judge_betas, recommend, recommend_with, verdict
+    from adamcheck._halflife import DEFAULT_REFERENCE
+    from adamcheck._jsonio import dumps
+
+    for bad in ({"eps": -1.0}, {"beta1": 1.0}, {"planned_steps": 0}, {"domain": "cooking"}, {"state_dtype": "fp8"},
+                {"reference": 0.999}, {"dataset_size": 0}):
+        with pytest.raises(InvalidParameterError):
+            RecommendSettings(**bad)
+    s = RecommendSettings(beta1=0.95, planned_steps=1500, beta2=0.99, domain="vision", reference="0.999@64")
+    a = recommend(8, beta1=0.95, planned_steps=1500, beta2=0.99, domain="vision", reference="0.999@64")
+    b = recommend_with(8, None, s)
+    assert dumps(a.to_dict()) == dumps(b.to_dict()) and a.verdict is not None
+    with pytest.raises(InvalidParameterError):
+        VerdictSettings(reference=DEFAULT_REFERENCE, interpolation=1.5)
+    v = verdict(8, 0.0, 0.95, reference=DEFAULT_REFERENCE, domain="vision")
+    w = judge_betas(8, 0.0, 0.95, VerdictSettings(reference=DEFAULT_REFERENCE, domain="vision"))
+    assert dumps(v.to_dict()) == dumps(w.to_dict()) and v.level == "risk"

@@ -313,9 +313,13 @@ def test_recommend_judges_beta2_like_check_and_names_options_alike(run_cli):
 def test_json_keeps_its_keys_and_adds_new_ones(run_cli):
     old_recommend = {"schema", "beta1", "beta2", "answer", "safe_range", "batch", "dataset_size", "planned_steps",
                      "beta2_critical", "beta2_half_life_rule", "beta2_practice", "beta2_calibrated",
-                     "beta2_provable", "lenses", "warnings", "notes"}
+                     "beta2_provable", "lenses"}
     data = json.loads(run_cli("recommend", "-b", "8", "--json")[1])
     assert old_recommend <= set(data) and {"domain", "measurements", "verdict", "exit_code"} <= set(data)
+    # schema recommend/3 (issue 23, docs/cli.md "Changes"): the text lists warnings and notes
+    # became one list of diagnostics, the shape of every command's
+    assert data["schema"] == "adamcheck.recommend/3" and not {"warnings", "notes"} & set(data)
+    assert data["diagnostics"] and all({"level", "rule", "message", "source"} <= set(d) for d in data["diagnostics"])
     assert data["verdict"] is None and data["exit_code"] == 0  # no beta2 given: nothing judged
     data = json.loads(run_cli("check", "--batch-size", "8", "--beta1", "0.9", "--beta2", "0.95", "--json")[1])
     old_verdict = {"level", "batch_size", "tokens_per_step", "unit", "beta1", "beta2", "reference", "lower_edge",
