@@ -1,7 +1,7 @@
 """Machine-checked proof obligations of adamcheck (importable as ``adamcheck.proofs``).
 
 One module per group of obligations; each exposes ``obligations() -> list[Obligation]``.
-``adamcheck prove`` and ``tests/test_proofs.py`` run :func:`all_obligations` through
+``adamcheck prove`` and ``tests/proofs/test_proofs.py`` run :func:`all_obligations` through
 :func:`run`. See :mod:`._framework` for the methods (symbolic / interval / numeric)
 and what each status means.
 """

@@ -1,4 +1,4 @@
-"""Obligations, their methods and the runner behind ``adamcheck prove`` and tests/test_proofs.py.
+"""Obligations, their methods and the runner behind ``adamcheck prove`` and tests/proofs/test_proofs.py.
 
 An :class:`Obligation` is one claim the tool relies on: an id, the statement in
 words, the statement in SymPy (as text), the method, and a ``check`` function that

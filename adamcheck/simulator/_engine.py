@@ -19,7 +19,7 @@ state is a row of arrays shaped (runs, d). Two paths advance runs:
   are followed step by step (cumulative sums), and a run that leaves during the block
   moves to the per-run path from the block's start with its slots' (m, v), which it
   retraces (up to rounding) until it leaves. The two paths agree up to rounding
-  (tests/test_simulator_engine.py).
+  (tests/simulator/test_simulator_engine.py).
 
 Randomness: components are a pure function of (seed, step)
 (:func:`._sampling.sample_components`); runs sharing a seed share them (common random

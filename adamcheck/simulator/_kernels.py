@@ -5,7 +5,7 @@ hyper-parameters shaped (runs, 1), allocating nothing per step: on this kind of
 machine a fresh 0.5 MB temporary costs more than the arithmetic on it (page
 faults), which is most of why a straightforward NumPy loop is slow. They follow the
 reference :func:`adamcheck.simulator.adam_step` formula by formula (same association,
-so results agree to rounding; tests/test_simulator_kernels.py checks them).
+so results agree to rounding; tests/simulator/test_simulator_kernels.py checks them).
 """
 
 from __future__ import annotations
