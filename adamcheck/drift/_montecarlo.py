@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._limits import check_work
 from ._moments import LawMoments, control_means
 
 __all__ = ["MCBudget", "MCResult", "mc_grid", "reference_ratio", "run_mc_grid"]
@@ -402,8 +403,6 @@ def reference_ratio(
     rng = np.random.default_rng([seed, 7919])
     if burn is None:
         burn = int(min(20.0 / max(1.0 - beta2, 1e-12), 10 * steps))
-    from .._limits import check_work
-
     # The chain is held whole: (burn + steps) draws x d coordinates, a few float64 copies.
     total = float(burn) + float(steps)
     check_work(f"steps + burn = {total:,.0f} chain steps over d = {values.shape[1]:,}",
