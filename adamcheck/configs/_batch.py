@@ -82,11 +82,60 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
         >>> effective_batch(s).sequences
         8
     """
+    w = _read(setup)
+    _data_parallel(w, setup)
+    if setup.accum_is_global:
+        _global_accumulation(w, setup)
+    elif w.gbs is not None:
+        _from_global_batch(w, setup)
+    else:
+        _from_parts(w, setup)
+    tokens = None
+    if w.sequences is not None:
+        if w.seq_len is not None:
+            tokens = w.sequences * w.seq_len
+            w.steps.append(
+                f"tokens per step = {w.sequences} x {w.seq_len} tokens per sequence{_src(setup, 'seq_len')} = "
+                f"{tokens:,}"
+            )
+        else:
+            w.steps.append("tokens per step unknown: the file states no sequence length (pass --seq-len)")
+    return EffectiveBatch(
+        sequences=w.sequences,
+        tokens=tokens,
+        seq_len=w.seq_len,
+        micro_batch=w.micro,
+        grad_accum=w.accum,
+        data_parallel=w.dp,
+        computation=w.steps,
+        assumptions=w.assumed,
+        missing=w.missing,
+    )
+
+
+@dataclass
+class _Work:
+    """The numbers of a setup as the computation fills them in, with its steps in words."""
+
+    micro: Any
+    accum: int | None
+    dp: int | None
+    world: int | None
+    mp: int | None
+    gbs: int | None
+    seq_len: int | None
+    fractional: bool
+    steps: list[str] = field(default_factory=list)
+    assumed: list[str] = field(default_factory=list)
+    sequences: int | None = None
+    missing: str | None = None
+
+
+def _read(setup: TrainingSetup) -> _Work:
+    """The setup's values, each refused below 1 (a fractional MaxText micro batch excepted)."""
     micro, accum = setup.get("micro_batch"), setup.get("grad_accum")
     dp, world, mp = setup.get("data_parallel"), setup.get("world_size"), setup.get("model_parallel")
     gbs, seq_len = setup.get("global_batch"), setup.get("seq_len")
-    steps: list[str] = []
-    assumed: list[str] = []
     # MaxText allows a fractional per-device batch (0.25: one sequence per four devices).
     fractional = isinstance(micro, float) and not float(micro).is_integer() and micro > 0
     for name, value in (("micro batch", micro), ("gradient accumulation", accum), ("global batch", gbs),
@@ -96,130 +145,125 @@ def effective_batch(setup: TrainingSetup) -> EffectiveBatch:
             raise ConfigError(f"{name} = {value} must be at least 1: fix the configuration or the flag")
     if isinstance(micro, float) and not fractional:
         micro = int(micro)
-
+    w = _Work(micro=micro, accum=accum, dp=dp, world=world, mp=mp, gbs=gbs, seq_len=seq_len, fractional=fractional)
     if micro is not None:
-        steps.append(f"micro batch = {_seqs(micro)} per device{_src(setup, 'micro_batch')}")
+        w.steps.append(f"micro batch = {_seqs(micro)} per device{_src(setup, 'micro_batch')}")
     if accum is not None:
-        steps.append(f"gradient accumulation = {accum}{_src(setup, 'grad_accum')}")
+        w.steps.append(f"gradient accumulation = {accum}{_src(setup, 'grad_accum')}")
+    return w
 
+
+def _data_parallel(w: _Work, setup: TrainingSetup) -> None:
+    """The data-parallel size: stated, or the world size over the ranks of one model replica."""
+    dp, world, mp = w.dp, w.world, w.mp
     if dp is None and world is not None and not setup.accum_is_global:
         parts = mp or 1
         if world % parts:
-            assumed.append(
+            w.assumed.append(
                 f"world size {world} is not a multiple of the {parts} ranks per model replica; "
                 "data-parallel size unknown (pass --world-size with the real GPU count)"
             )
         else:
-            dp = world // parts
+            w.dp = world // parts
             how = f"world size {world}{_src(setup, 'world_size')}"
             if mp:
                 how += f" / {mp} ranks per model replica{_src(setup, 'model_parallel')}"
-            steps.append(f"data-parallel size = {how} = {dp}")
+            w.steps.append(f"data-parallel size = {how} = {w.dp}")
     elif dp is not None:
-        steps.append(f"data-parallel size = {dp}{_src(setup, 'data_parallel')}")
+        w.steps.append(f"data-parallel size = {dp}{_src(setup, 'data_parallel')}")
         if world is not None and not setup.accum_is_global and dp * (mp or 1) != world:
-            assumed.append(
+            w.assumed.append(
                 f"data-parallel size {dp} x {mp or 1} ranks per model replica != world size {world}; "
                 f"the file's data-parallel size {dp} is used"
             )
 
-    sequences: int | None = None
-    missing: str | None = None
-    if setup.accum_is_global:
-        if micro is None or accum is None:
-            missing = "batch_size or gradient_accumulation_steps"
-        else:
-            if world is not None and accum % world:
+
+def _global_accumulation(w: _Work, setup: TrainingSetup) -> None:
+    """nanoGPT: gradient_accumulation_steps counts over all ranks, B = batch_size x accumulation."""
+    micro, accum, world, gbs = w.micro, w.accum, w.world, w.gbs
+    if micro is None or accum is None:
+        w.missing = "batch_size or gradient_accumulation_steps"
+        return
+    if world is not None and accum % world:
+        raise ConfigError(
+            f"gradient_accumulation_steps = {accum} is not divisible by the world size {world}: "
+            "nanoGPT's train.py asserts it is; change one of them"
+        )
+    w.sequences = micro * accum
+    if gbs is not None and gbs != w.sequences:
+        raise ConfigError(
+            f"global batch {gbs}{_src(setup, 'global_batch')} conflicts with batch_size {micro} x "
+            f"gradient_accumulation_steps {accum} = {w.sequences}{_src(setup, 'grad_accum')} under nanoGPT's "
+            "global accumulation convention: drop one of them, change grad_accum (CLI --grad-accum), or pass "
+            "accumulation='per-rank' (CLI --accumulation per-rank) if the file was written for the older per-GPU train.py"
+        )
+    w.steps.append(
+        f"batch = batch_size {micro} x gradient_accumulation_steps {accum} = {_seqs(w.sequences)} "
+        "(nanoGPT divides gradient_accumulation_steps by the world size, so the GPU count "
+        "does not change the batch per step)"
+    )
+
+
+def _from_global_batch(w: _Work, setup: TrainingSetup) -> None:
+    """A stated global batch fixes B; the other numbers must agree with it (or are implied)."""
+    micro, accum, dp, gbs = w.micro, w.accum, w.dp, w.gbs
+    w.sequences = gbs
+    w.steps.append(f"global batch = {_seqs(gbs)}{_src(setup, 'global_batch')}")
+    if micro is not None and dp is not None:
+        if accum is not None:
+            if micro * accum * dp != gbs:
                 raise ConfigError(
-                    f"gradient_accumulation_steps = {accum} is not divisible by the world size {world}: "
-                    "nanoGPT's train.py asserts it is; change one of them"
-                )
-            sequences = micro * accum
-            if gbs is not None and gbs != sequences:
-                raise ConfigError(
-                    f"global batch {gbs}{_src(setup, 'global_batch')} conflicts with batch_size {micro} x "
-                    f"gradient_accumulation_steps {accum} = {sequences}{_src(setup, 'grad_accum')} under nanoGPT's "
-                    "global accumulation convention: drop one of them, change grad_accum (CLI --grad-accum), or pass "
-                    "accumulation='per-rank' (CLI --accumulation per-rank) if the file was written for the older per-GPU train.py"
-                )
-            steps.append(
-                f"batch = batch_size {micro} x gradient_accumulation_steps {accum} = {_seqs(sequences)} "
-                "(nanoGPT divides gradient_accumulation_steps by the world size, so the GPU count "
-                "does not change the batch per step)"
-            )
-    elif gbs is not None:
-        sequences = gbs
-        steps.append(f"global batch = {_seqs(gbs)}{_src(setup, 'global_batch')}")
-        if micro is not None and dp is not None:
-            if accum is not None:
-                if micro * accum * dp != gbs:
-                    raise ConfigError(
-                        f"global batch {gbs}{_src(setup, 'global_batch')} != micro batch {micro} x accumulation "
-                        f"{accum}{_src(setup, 'grad_accum')} x data-parallel {dp} = {micro * accum * dp}: "
-                        "the framework refuses this too; make them agree"
-                    )
-                steps.append(f"check: {micro} x {accum} x {dp} = {gbs}")
-            elif gbs % (micro * dp):
-                raise ConfigError(
-                    f"global batch {gbs} is not divisible by micro batch {micro} x data-parallel {dp}: "
+                    f"global batch {gbs}{_src(setup, 'global_batch')} != micro batch {micro} x accumulation "
+                    f"{accum}{_src(setup, 'grad_accum')} x data-parallel {dp} = {micro * accum * dp}: "
                     "the framework refuses this too; make them agree"
                 )
-            else:
-                accum = gbs // (micro * dp)
-                steps.append(f"implied accumulation = {gbs} / ({micro} x {dp}) = {accum}")
-        elif micro is not None and accum is not None and dp is None:
-            if gbs % (micro * accum) == 0:
-                dp = gbs // (micro * accum)
-                steps.append(f"implied data-parallel size = {gbs} / ({micro} x {accum}) = {dp}")
-    else:
-        if micro is None:
-            missing = "micro batch size"
-        elif dp is None and setup.world_size_required:
-            missing = f"world size ({setup.world_size_required})"
-        elif accum is None and "grad_accum" in setup.unresolved:
-            # A value the file gives but adamcheck cannot resolve is not "not stated": never assume 1.
-            missing = f"gradient accumulation ({setup.unresolved['grad_accum']})"
-        else:
-            if accum is None:
-                accum = 1
-                assumed.append("gradient accumulation not stated: 1 assumed")
-            if dp is None:
-                dp = 1
-                assumed.append(
-                    "data-parallel size not stated: 1 assumed (one process); pass --world-size "
-                    "for multi-GPU runs, the batch per step grows with it"
-                )
-            if fractional:
-                per_step = int(micro * dp)  # MaxText: int(devices x per_device_batch_size)
-                if per_step < 1:
-                    raise ConfigError(
-                        f"per-device batch {micro:g} x {dp} devices = {micro * dp:g} is less than one sequence: "
-                        "fix the configuration or --world-size"
-                    )
-                sequences = per_step * accum
-                steps.append(f"batch = int({micro:g} per device x {dp} devices) {per_step} x accumulation {accum} = "
-                             f"{_seqs(sequences)}")
-            else:
-                sequences = micro * accum * dp
-                steps.append(f"batch = micro {micro} x accumulation {accum} x data-parallel {dp} = {_seqs(sequences)}")
-
-    tokens = None
-    if sequences is not None:
-        if seq_len is not None:
-            tokens = sequences * seq_len
-            steps.append(
-                f"tokens per step = {sequences} x {seq_len} tokens per sequence{_src(setup, 'seq_len')} = {tokens:,}"
+            w.steps.append(f"check: {micro} x {accum} x {dp} = {gbs}")
+        elif gbs % (micro * dp):
+            raise ConfigError(
+                f"global batch {gbs} is not divisible by micro batch {micro} x data-parallel {dp}: "
+                "the framework refuses this too; make them agree"
             )
         else:
-            steps.append("tokens per step unknown: the file states no sequence length (pass --seq-len)")
-    return EffectiveBatch(
-        sequences=sequences,
-        tokens=tokens,
-        seq_len=seq_len,
-        micro_batch=micro,
-        grad_accum=accum,
-        data_parallel=dp,
-        computation=steps,
-        assumptions=assumed,
-        missing=missing,
-    )
+            w.accum = gbs // (micro * dp)
+            w.steps.append(f"implied accumulation = {gbs} / ({micro} x {dp}) = {w.accum}")
+    elif micro is not None and accum is not None and dp is None:
+        if gbs % (micro * accum) == 0:
+            w.dp = gbs // (micro * accum)
+            w.steps.append(f"implied data-parallel size = {gbs} / ({micro} x {accum}) = {w.dp}")
+
+
+def _from_parts(w: _Work, setup: TrainingSetup) -> None:
+    """B = micro x accumulation x data-parallel, assuming 1 for what is not stated (and saying so)."""
+    if w.micro is None:
+        w.missing = "micro batch size"
+        return
+    if w.dp is None and setup.world_size_required:
+        w.missing = f"world size ({setup.world_size_required})"
+        return
+    if w.accum is None and "grad_accum" in setup.unresolved:
+        # A value the file gives but adamcheck cannot resolve is not "not stated": never assume 1.
+        w.missing = f"gradient accumulation ({setup.unresolved['grad_accum']})"
+        return
+    if w.accum is None:
+        w.accum = 1
+        w.assumed.append("gradient accumulation not stated: 1 assumed")
+    if w.dp is None:
+        w.dp = 1
+        w.assumed.append(
+            "data-parallel size not stated: 1 assumed (one process); pass --world-size "
+            "for multi-GPU runs, the batch per step grows with it"
+        )
+    micro, accum, dp = w.micro, w.accum, w.dp
+    if w.fractional:
+        per_step = int(micro * dp)  # MaxText: int(devices x per_device_batch_size)
+        if per_step < 1:
+            raise ConfigError(
+                f"per-device batch {micro:g} x {dp} devices = {micro * dp:g} is less than one sequence: "
+                "fix the configuration or --world-size"
+            )
+        w.sequences = per_step * accum
+        w.steps.append(f"batch = int({micro:g} per device x {dp} devices) {per_step} x accumulation {accum} = "
+                       f"{_seqs(w.sequences)}")
+    else:
+        w.sequences = micro * accum * dp
+        w.steps.append(f"batch = micro {micro} x accumulation {accum} x data-parallel {dp} = {_seqs(w.sequences)}")

@@ -93,7 +93,24 @@ def read_deepspeed_dict(data: Any, name: str) -> TrainingSetup:
     if not isinstance(data, dict):
         raise ConfigError(f"{name} holds a {type(data).__name__}, not a DeepSpeed config object")
     setup = TrainingSetup(format="deepspeed", files=[name])
+    _top_level(data, setup, name)
+    opt = data.get("optimizer")
+    if opt is None:
+        why = (
+            f"{name} has no optimizer section (the training script builds the optimizer): "
+            "give its TrainingArguments file too"
+        )
+        for field in ("optimizer", "beta1", "beta2", "eps"):
+            setup.unresolved[field] = why
+        return setup
+    kind, params = _optimizer_section(opt, setup, name)
+    _betas(params, setup, name, kind)
+    _params(params, setup, name, kind)
+    return setup
 
+
+def _top_level(data: dict[str, Any], setup: TrainingSetup, name: str) -> None:
+    """Warn of unknown top-level keys; read the batch sizes ("auto" leaves them unresolved)."""
     unknown = []
     for key in data:
         if key in KNOWN_TOP_LEVEL:
@@ -120,15 +137,9 @@ def read_deepspeed_dict(data: Any, name: str) -> TrainingSetup:
     read_int("train_micro_batch_size_per_gpu", "micro_batch")
     read_int("gradient_accumulation_steps", "grad_accum")
 
-    opt = data.get("optimizer")
-    if opt is None:
-        why = (
-            f"{name} has no optimizer section (the training script builds the optimizer): "
-            "give its TrainingArguments file too"
-        )
-        for field in ("optimizer", "beta1", "beta2", "eps"):
-            setup.unresolved[field] = why
-        return setup
+
+def _optimizer_section(opt: Any, setup: TrainingSetup, name: str) -> tuple[Any, dict[str, Any]]:
+    """The optimizer's type (an Adam, or refused) and its params, whose keys the constructor must know."""
     if not isinstance(opt, dict):
         raise ConfigError(f"{name}: optimizer must be an object with type and params")
     extra = set(opt) - {"type", "params"}
@@ -151,7 +162,11 @@ def read_deepspeed_dict(data: Any, name: str) -> TrainingSetup:
             f"{name}: optimizer.params has unknown key {bad[0]!r}{hint}; DeepSpeed passes params "
             f"to the {kind} constructor, which would raise TypeError: remove or fix it"
         )
+    return kind, params
 
+
+def _betas(params: dict[str, Any], setup: TrainingSetup, name: str, kind: Any) -> None:
+    """beta1 and beta2 from params.betas (the optimizer's defaults when absent)."""
     betas = params.get("betas")
     where = f"{name}: optimizer.params.betas"
     if betas is None:
@@ -170,6 +185,9 @@ def read_deepspeed_dict(data: Any, name: str) -> TrainingSetup:
             else:
                 setup.set(field, float(as_number(betas[i], f"{where}[{i}]")), f"{where}[{i}]")
 
+
+def _params(params: dict[str, Any], setup: TrainingSetup, name: str, kind: Any) -> None:
+    """eps (with the optimizer's default), weight decay, lr, and the flags that change the algorithm."""
     for key, field, default in (("eps", "eps", 1e-8), ("weight_decay", "weight_decay", None), ("lr", "lr", None)):
         value = params.get(key)
         if value is None:
@@ -184,4 +202,3 @@ def read_deepspeed_dict(data: Any, name: str) -> TrainingSetup:
         setup.notes.append(f"{name}: bias_correction = false (Adam without bias correction, as in Zhang et al.'s analysis)")
     if params.get("amsgrad") is True:
         setup.warnings.append(f"{name}: amsgrad = true runs AMSGrad, whose convergence story differs from Adam's")
-    return setup

@@ -23,6 +23,7 @@ misspelling of one it reads (``--adam-beta-2``) and ignores the others.
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
 from .._errors import ConfigError
 from ._names import MEGATRON_ADAM, adam_name_or_raise
@@ -75,7 +76,31 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
     tokens = shell_words(text, name)
     variables = shell_variables(tokens)
     flags = {flag: (values, line) for flag, values, line in long_flags(tokens)}  # argparse: the last wins
+    _refuse_near_misses(flags, name)
+    _refuse_non_training(tokens, flags, name)
+    setup = TrainingSetup(format="megatron", files=[name])
 
+    def first(flag: str) -> tuple[str | None, str]:
+        values, line = flags[flag]
+        where = f"{name} line {line}: {flag}"
+        if not values:
+            raise ConfigError(f"{where} has no value: write e.g. {flag} 8")
+        return expand(values[0], variables, where)
+
+    _numbers(setup, flags, first)
+    _optimizer(setup, flags, first)
+    _parallel_sizes(setup, flags, first, name)
+    if "--rampup-batch-size" in flags:
+        values, line = flags["--rampup-batch-size"]
+        setup.notes.append(
+            f"{name} line {line}: --rampup-batch-size {' '.join(values)}: the global batch starts "
+            "smaller and grows to --global-batch-size; the checks use the final batch"
+        )
+    return setup
+
+
+def _refuse_near_misses(flags: dict[str, Any], name: str) -> None:
+    """A flag one typo away from a watched Megatron argument is refused (Megatron refuses it too)."""
     for flag, (_, line) in flags.items():
         if flag in _KNOWN_NEAR:
             continue
@@ -86,6 +111,9 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
                 "Megatron would refuse it too: fix the flag"
             )
 
+
+def _refuse_non_training(tokens: list[Any], flags: dict[str, Any], name: str) -> None:
+    """A generation or evaluation entry point without training flags has no Adam to check."""
     entries = [w for w, _ in tokens if w.endswith(".py")]
     training = {"--train-iters", "--train-samples", "--train-data-path", "--data-path", "--lr"} & set(flags)
     if entries and not training and all(_NOT_TRAINING.search(e) for e in entries):
@@ -93,15 +121,10 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
             f"{name} launches {', '.join(sorted(set(entries)))}, a generation/evaluation entry point, without "
             "training flags: not a training run, so there is no Adam setting to check"
         )
-    setup = TrainingSetup(format="megatron", files=[name])
 
-    def first(flag: str) -> tuple[str | None, str]:
-        values, line = flags[flag]
-        where = f"{name} line {line}: {flag}"
-        if not values:
-            raise ConfigError(f"{where} has no value: write e.g. {flag} 8")
-        return expand(values[0], variables, where)
 
+def _numbers(setup: TrainingSetup, flags: dict[str, Any], first: Callable[[str], tuple[str | None, str]]) -> None:
+    """The float and int flags, then Megatron's Adam defaults for the betas and eps not given."""
     for flag, field in _FLOAT_FLAGS.items():
         if flag in flags:
             value, where = first(flag)
@@ -116,13 +139,14 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
                 setup.unresolved[field] = where
             else:
                 setup.set(field, as_int(value, where, strings=True), where)
-
     defaults = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     for field, value in defaults.items():
         if getattr(setup, field) is None and field not in setup.unresolved:
             flag = {"beta1": "--adam-beta1", "beta2": "--adam-beta2", "eps": "--adam-eps"}[field]
             setattr(setup, field, Sourced(value, f"default of Megatron-LM ({flag} {value:g}; as in 2023 and in core 0.20)", weak=True))
 
+
+def _optimizer(setup: TrainingSetup, flags: dict[str, Any], first: Callable[[str], tuple[str | None, str]]) -> None:
     if "--optimizer" in flags:
         value, where = first("--optimizer")
         if value is None:
@@ -133,6 +157,10 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
     else:
         setup.optimizer = Sourced("adam", "default of Megatron-LM (--optimizer adam, decoupled weight decay; core 0.20)", weak=True)
 
+
+def _parallel_sizes(setup: TrainingSetup, flags: dict[str, Any], first: Callable[[str], tuple[str | None, str]],
+                    name: str) -> None:
+    """Ranks per model replica (tensor x pipeline x context...) and the torchrun world size."""
     parallel = 1
     sources = []
     for flag in _PARALLEL:
@@ -146,7 +174,6 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
     else:
         if sources:
             setup.set("model_parallel", parallel, f"{name}: " + " x ".join(sources))
-
     world: int | None = 1
     world_sources = []
     for flag in ("--nproc_per_node", "--nproc-per-node", "--nnodes"):
@@ -160,12 +187,3 @@ def read_megatron_text(text: str, name: str) -> TrainingSetup:
             world_sources.append(f"{flag} {value}")
     if world is not None and world_sources:
         setup.set("world_size", world, f"{name}: torchrun " + " x ".join(world_sources))
-
-    if "--rampup-batch-size" in flags:
-        values, line = flags["--rampup-batch-size"]
-        setup.notes.append(
-            f"{name} line {line}: --rampup-batch-size {' '.join(values)}: the global batch starts "
-            "smaller and grows to --global-batch-size; the checks use the final batch"
-        )
-    return setup
-

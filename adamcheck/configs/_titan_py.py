@@ -38,8 +38,10 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._names import NOT_ADAM_HINTS, not_covered
+from ._nanogpt import _Evaluator
 from ._readutil import parse_python
 from ._setup import Sourced, TrainingSetup
+from ._torchtitan import read_torchtitan_dict
 
 __all__ = ["read_titan_python", "titan_python_evidence", "presets"]
 
@@ -91,8 +93,6 @@ def _value(node: ast.AST, src: str) -> Any:
             if kw.arg is not None:
                 out[kw.arg] = _value(kw.value, src)
         return out
-    from ._nanogpt import _Evaluator
-
     try:  # literals and constant arithmetic (8 * 2048), as in nanoGPT configs
         return _Evaluator("<registry>").value(node)
     except (ConfigError, RecursionError):
@@ -270,9 +270,43 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
         >>> s.get("micro_batch"), s.get("seq_len"), s.get("beta2"), s.files
         (1, 8192, 0.95, ['config_registry.py [preset llama3_8b]'])
     """
-    from ._torchtitan import read_torchtitan_dict
-
     found = presets(source, name)
+    preset = _pick_preset(found, name, preset)
+    config = found[preset]
+    label = f"{name} [preset {preset}]"
+    _check_preset(config, label)
+    table, opaque, notes, defaults_of_helper = _sections(config, label)
+    schema = _token_schema(table.get("training", {}), source)
+    token_sources: dict[str, str] = {}
+    if schema is True:
+        table["training"], token_sources = _tokens_to_sequences(table.get("training", {}), label, opaque)
+    setup = read_torchtitan_dict(table, label)
+    setup.notes.extend(notes)
+    if isinstance(config.get("optimizer"), dict) and str(config["optimizer"].get("__class__", "")).endswith("default_adamw"):
+        setup.optimizer = Sourced("AdamW", f"{label}: optimizer=default_adamw(...)")
+    for field in defaults_of_helper:
+        item = getattr(setup, field)
+        if item is not None:
+            setattr(setup, field, replace(item, source=f"default of torchtitan default_adamw (2026-08; {field})", weak=True))
+    for field, text in token_sources.items():
+        item = getattr(setup, field)
+        if item is not None:
+            setattr(setup, field, replace(item, source=text, weak=text.startswith("default")))
+    if schema is None:
+        why = (f"{label} states no batch fields and torchtitan's TrainingConfig changed in 2026 (local_batch_size 8 x "
+               "seq_len 2048 before, 16384 tokens per micro-batch since): pass micro_batch_size and seq_len (CLI --micro-batch-size, --seq-len)")
+        for field in ("micro_batch", "seq_len"):
+            setattr(setup, field, None)
+            setup.unresolved[field] = why
+    _unresolve_computed(setup, opaque)
+    _python_sources(setup)
+    setup.format = "torchtitan"
+    setup.notes.append(f"{name}: preset {preset} of {len(found)} ({', '.join(found)}); parsed, never run")
+    return setup
+
+
+def _pick_preset(found: dict[str, Any], name: str, preset: str | None) -> str:
+    """The preset to read: the one asked for, or the only one the file defines."""
     if not found:
         raise ConfigError(
             f"{name} imports torchtitan but defines no preset (a function returning a config such as "
@@ -283,11 +317,14 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
             raise ConfigError(
                 f"{name} defines {len(found)} torchtitan presets: pass preset (CLI --preset NAME), one of {', '.join(found)}"
             )
-        preset = next(iter(found))
-    elif preset not in found:
+        return next(iter(found))
+    if preset not in found:
         raise ConfigError(f"{name} has no preset {preset!r}: pass preset (CLI --preset) with one of {', '.join(found)}")
-    config = found[preset]
-    label = f"{name} [preset {preset}]"
+    return preset
+
+
+def _check_preset(config: dict[str, Any], label: str) -> None:
+    """Refuse a preset without a top-level optimizer or training, or whose optimizer is computed."""
     if not any(k in config for k in _SECTIONS[:2]):
         nested = [k for k, v in config.items() if isinstance(v, dict) and any(s in v for s in _SECTIONS[:2])]
         where = f" (they are nested under {', '.join(nested)})" if nested else ""
@@ -304,6 +341,11 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
             f"{label} line {raw_opt.line}: optimizer = {raw_opt.text.split(chr(10))[0][:60]} is computed by a function "
             "adamcheck does not run: write the optimizer config inline (OptimizersContainer.Config or default_adamw)"
         )
+
+
+def _sections(config: dict[str, Any], label: str) -> tuple[dict[str, Any], dict[str, str], list[str], list[str]]:
+    """The preset's sections as the TOML reader's table of literals; the computed values (why each
+    is not read), notes, and the fields a ``default_adamw(...)`` helper left at its defaults."""
     table: dict[str, Any] = {}
     opaque: dict[str, str] = {}
     notes: list[str] = []
@@ -323,44 +365,32 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
                 clean[key] = value
         if clean or section in ("optimizer", "training"):
             table[section] = clean
-    training = table.get("training", {})
-    schema = _token_schema(training, source)
-    token_sources: dict[str, str] = {}
-    if schema is True:
-        training, token_sources = _tokens_to_sequences(training, label, opaque)
-        table["training"] = training
-    setup = read_torchtitan_dict(table, label)
-    setup.notes.extend(notes)
-    if isinstance(config.get("optimizer"), dict) and str(config["optimizer"].get("__class__", "")).endswith("default_adamw"):
-        setup.optimizer = Sourced("AdamW", f"{label}: optimizer=default_adamw(...)")
-    for field in defaults_of_helper:
-        item = getattr(setup, field)
-        if item is not None:
-            setattr(setup, field, replace(item, source=f"default of torchtitan default_adamw (2026-08; {field})", weak=True))
-    for field, text in token_sources.items():
-        item = getattr(setup, field)
-        if item is not None:
-            setattr(setup, field, replace(item, source=text, weak=text.startswith("default")))
-    if schema is None:
-        why = (f"{label} states no batch fields and torchtitan's TrainingConfig changed in 2026 (local_batch_size 8 x "
-               "seq_len 2048 before, 16384 tokens per micro-batch since): pass micro_batch_size and seq_len (CLI --micro-batch-size, --seq-len)")
-        for field in ("micro_batch", "seq_len"):
-            setattr(setup, field, None)
-            setup.unresolved[field] = why
-    fields = {"optimizer.weight_decay": "weight_decay", "optimizer.beta1": "beta1", "optimizer.beta2": "beta2", "optimizer.eps": "eps", "optimizer.lr": "lr",
-              "training.local_batch_size": "micro_batch", "training.seq_len": "seq_len", "training.steps": "max_steps",
-              "training.global_batch_size": "global_batch"}
+    return table, opaque, notes, defaults_of_helper
+
+
+#: the setup field each preset key fills
+_FIELDS = {"optimizer.weight_decay": "weight_decay", "optimizer.beta1": "beta1", "optimizer.beta2": "beta2",
+           "optimizer.eps": "eps", "optimizer.lr": "lr", "training.local_batch_size": "micro_batch",
+           "training.seq_len": "seq_len", "training.steps": "max_steps", "training.global_batch_size": "global_batch"}
+
+
+def _unresolve_computed(setup: TrainingSetup, opaque: dict[str, str]) -> None:
+    """Computed values are unresolved (never a default in their place); other computed keys warn."""
     for key in ("optimizer.param_groups", "optimizer.default"):
         if key in opaque:  # the optimizer's values are computed: none of its defaults apply
             for field in ("optimizer", "beta1", "beta2", "eps", "weight_decay", "lr"):
                 setattr(setup, field, None)
                 setup.unresolved[field] = opaque.pop(key) if key in opaque else setup.unresolved["optimizer"]
     for key, why in opaque.items():
-        if key in fields:
-            setattr(setup, fields[key], None)
-            setup.unresolved[fields[key]] = why
+        if key in _FIELDS:
+            setattr(setup, _FIELDS[key], None)
+            setup.unresolved[_FIELDS[key]] = why
         else:
             setup.warnings.append(f"{why}; adamcheck does not read it")
+
+
+def _python_sources(setup: TrainingSetup) -> None:
+    """Sources in the Python configs' words (OptimizersContainer.Config, TrainingConfig, dotted keys)."""
     for field in ("optimizer", "beta1", "beta2", "eps", "weight_decay", "lr", "micro_batch", "seq_len", "max_steps"):
         item = getattr(setup, field)
         if item is not None:
@@ -368,9 +398,6 @@ def read_titan_python(source: str, name: str, preset: str | None = None) -> Trai
             source = source.replace("default of torchtitan JobConfig ([training] ", "default of torchtitan TrainingConfig (")
             source = source.replace(": [optimizer] ", ": optimizer.").replace(": [training] ", ": training.")
             setattr(setup, field, replace(item, source=source))
-    setup.format = "torchtitan"
-    setup.notes.append(f"{name}: preset {preset} of {len(found)} ({', '.join(found)}); parsed, never run")
-    return setup
 
 
 def _tokens_to_sequences(

@@ -9,7 +9,8 @@ Public API:
 * :func:`plot_drift_grid`: the phase map with the rho = 0 contour and beta2*(beta1)
 * :func:`training_boundary` -> :class:`TrainingBoundary`: beta2*(B) for real training
   (aggregate sign drift and update growth), from per-example gradients read once;
-  :func:`gradient_measurements`: its decided cells and abstentions as ``Measurement`` objects
+  :func:`gradient_measurements`: its decided cells and abstentions as ``Measurement`` objects;
+  :func:`run_training_boundary` takes its settings as one :class:`TrainingSettings`
 * :func:`counterexample_boundary` (beta2*(beta1) of eq. 2.5), :func:`simulated_agreement`
   (against a phase grid) and :func:`batch_size_boundary` (beta2*(B) in examples, also for
   GradientMonitor files); also importable from :mod:`adamcheck.recommend`
@@ -37,10 +38,13 @@ from ._training import (
     TrainingStatistics,
     batch_size_boundary,
     gradient_measurements,
+    run_training_boundary,
+    run_training_statistics,
     sample_coordinates,
     training_boundary,
     training_statistics,
 )
+from ._training_settings import TrainingSettings
 from ._validity import BoundaryScore, real_boundary, score_boundary
 from ._ratio import DriftEstimate, DriftGrid, drift_ratio, drift_ratio_grid
 
@@ -54,6 +58,9 @@ __all__ = [
     "sample_coordinates",
     "training_boundary",
     "training_statistics",
+    "run_training_boundary",
+    "run_training_statistics",
+    "TrainingSettings",
     "batch_size_boundary",
     "counterexample_boundary",
     "simulated_agreement",

@@ -71,6 +71,7 @@ __all__ = [
     "Setter",
     "critical_beta2",
     "recommended_beta2",
+    "run_recommended_beta2",
     "default_beta2_ladder",
     "informative_mask",
     "counterexample_boundary",
@@ -643,7 +644,29 @@ def recommended_beta2(
     search = BoundarySearch(t=margin, kind="margin", z=z, z_mean=z_mean, threshold=threshold, eps=eps, seed=seed,
                             target_se=target_se, refine_steps=refine_steps, screen=screen,
                             paper_condition=paper_condition, stop_at_t=not with_boundary, options=options)
-    margin = search.t
+    return run_recommended_beta2(source, beta1, beta2s, search)
+
+
+def run_recommended_beta2(
+    source: GradientLaw | DriftGrid | Sequence[GradientLaw] | Sequence[DriftGrid],
+    beta1: float,
+    beta2s: Sequence[float] | np.ndarray | None,
+    search: BoundarySearch,
+) -> MarginRecommendation:
+    """:func:`recommended_beta2` with its settings as one :class:`BoundarySearch` (``kind="margin"``).
+
+    ``search.t`` is the margin; ``search.stop_at_t`` is ``not with_boundary``.
+
+    Example:
+        >>> from adamcheck._laws import GradientLaw
+        >>> search = BoundarySearch(t=0.5, kind="margin", refine_steps=0, paper_condition=True)
+        >>> rec = run_recommended_beta2(GradientLaw.two_point(10, 1 / 81), 0.9, None, search)
+        >>> bool(rec.beta2 >= rec.boundary.strict[0])
+        True
+    """
+    if not isinstance(search, BoundarySearch) or search.kind != "margin":
+        raise InvalidParameterError("give a BoundarySearch with kind='margin' (or call recommended_beta2)")
+    beta1 = check_beta(beta1, "beta1")
     pts = _points(source)
     b1s = None if isinstance(pts[0], DriftGrid) else [beta1]
     rec = _boundary(pts, b1s, beta2s, search)
@@ -652,11 +675,11 @@ def recommended_beta2(
         raise InvalidParameterError(f"beta1 = {beta1:g} is not on the grids' beta1 axis: compute grids that include it")
     # strict boundary from the same grids (no recomputation of rho)
     strict_rule = replace(search, t=0.0, kind="strict", paper_condition=False, stop_at_t=False)
-    strict = _boundary(list(rec.grids), None, None, strict_rule) if with_boundary else None
+    strict = None if search.stop_at_t else _boundary(list(rec.grids), None, None, strict_rule)
     b2 = float(rec.strict[col])
     if rec.setters[col]:
         limited_by = "margin"
-    elif paper_condition and (rec.unresolved[col] or b2 > rec.beta2s[0]):
+    elif search.paper_condition and (rec.unresolved[col] or b2 > rec.beta2s[0]):
         limited_by = "paper_condition"
     else:
         limited_by = "nothing"
@@ -664,7 +687,7 @@ def recommended_beta2(
         beta1=float(rec.beta1s[col]),
         beta2=b2,
         bracket=(float(rec.strict_bracket[col, 0]), float(rec.strict_bracket[col, 1])),
-        margin=margin,
+        margin=search.t,
         unresolved=bool(rec.unresolved[col]),
         binding=rec.setters[col],
         boundary=strict,

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._limits import check_work
 from ._moments import LawMoments, control_means
 
-__all__ = ["mc_grid", "MCResult", "reference_ratio"]
+__all__ = ["MCBudget", "MCResult", "mc_grid", "reference_ratio", "run_mc_grid"]
 
 _CONTROLS = ("m", "v", "mv", "v2", "mv2")
 
@@ -142,6 +143,29 @@ class _Sampler:
         return g, [(1.0 / J, vals[:, j, :]) for j in range(J)]
 
 
+@dataclass(frozen=True)
+class MCBudget:
+    """The Monte Carlo route's budget and variance reduction (checked by the public callers).
+
+    Attributes:
+        target_se: wanted standard error on rho in every cell.
+        min_batches, round_batches: batches of the first round and of each later one.
+        max_steps, batch_len: the most steps, and the steps of one batch.
+        rb_atoms: laws with at most this many atoms average the fresh gradient exactly.
+        strata: otherwise, how many stratified draws it is averaged over.
+        decide: ``(level, z)``: a cell is also done once ``|rho - level| >= z * se``.
+    """
+
+    target_se: float = 0.01
+    min_batches: int = 40
+    round_batches: int = 20
+    max_steps: int = 2_000_000
+    batch_len: int = 2048
+    rb_atoms: int = 16
+    strata: int = 8
+    decide: tuple[float, float] | None = None
+
+
 def mc_grid(
     values: np.ndarray,
     weights: np.ndarray,
@@ -165,113 +189,156 @@ def mc_grid(
     ``values`` (K, d), ``weights`` (K,). Returns :class:`MCResult` with ``rho`` and
     ``se`` shaped (d, len(beta2s), len(beta1s)); coordinates with ``E g = 0`` are NaN.
     ``decide = (level, z)``: a cell also counts as done once ``|rho - level| >= z * se``
-    (its side of ``level`` is settled), so searches stop adding steps early.
+    (its side of ``level`` is settled), so searches stop adding steps early. The
+    keyword form of :func:`run_mc_grid` (the budget as one :class:`MCBudget`).
     """
+    budget = MCBudget(target_se=target_se, min_batches=min_batches, round_batches=round_batches,
+                      max_steps=max_steps, batch_len=batch_len, rb_atoms=rb_atoms, strata=strata, decide=decide)
+    return run_mc_grid(values, weights, beta1s, beta2s, budget, eps=eps, seed=seed, progress=progress)
+
+
+class _Chain:
+    """One gradient sequence driving every (b1, b2) cell: the m and v filters' states and
+    the per-batch statistics (the control-corrected estimator and its controls)."""
+
+    def __init__(self, values: np.ndarray, weights: np.ndarray, b1s: np.ndarray, b2s: np.ndarray, eps: float,
+                 sampler: _Sampler):
+        self.b1s, self.b2s, self.eps, self.sampler = b1s, b2s, eps, sampler
+        d, n1, n2 = values.shape[1], b1s.size, b2s.size
+        mom = LawMoments(values, weights)
+        self.mom = mom
+        # known control means, (d, n1, n2, 5)
+        bm = LawMoments.__new__(LawMoments)
+        for name in ("mu", "s", "m3", "m4", "m5", "e_q2", "var_g2"):
+            setattr(bm, name, getattr(mom, name)[:, None, None])
+        cm = control_means(bm, b1s[None, :, None], b2s[None, None, :])
+        self.EY = np.stack([np.broadcast_to(cm[k], (d, n1, n2)) for k in _CONTROLS], axis=-1)
+        self.k1, self.k2 = _ema_kernels(b1s), _ema_kernels(b2s)
+        self.m_last = np.repeat(mom.mu[:, None], n1, axis=1)  # (d, n1)
+        self.v_last = np.repeat(mom.s[:, None], n2, axis=1)  # (d, n2)
+
+    def burn(self, batch_len: int) -> None:
+        """``min(6/(1 - max b2), 200000)`` unrecorded steps (only the cheap filters)."""
+        burn = int(min(6.0 / max(1.0 - float(self.b2s.max()), 1e-12), 200_000))
+        done = 0
+        while done < burn:
+            n = min(batch_len * 8, burn - done)
+            g = self.sampler.draw_chain(n)
+            g2 = g * g
+            self.m_last = _ema_last(g, self.b1s, self.m_last)
+            self.v_last = _ema_last(g2, self.b2s, self.v_last)
+            done += n
+
+    def batch(self, batch_len: int) -> np.ndarray:
+        """The next ``batch_len`` steps' means, (d, n1, n2, 1 + controls), controls centred."""
+        b1c = self.b1s[None, :, None]
+        b2r = self.b2s[None, :, None]
+        cr = (1.0 - self.b2s)[None, :, None]
+        g, atoms = self.sampler.draw(batch_len)
+        g2 = g * g
+        y = _ema(g, self.k1, self.m_last)
+        M = np.concatenate([self.m_last[..., None], y[..., :-1]], axis=-1)  # m_{t-1}
+        self.m_last = y[..., -1]
+        y = _ema(g2, self.k2, self.v_last)
+        V = np.concatenate([self.v_last[..., None], y[..., :-1]], axis=-1)  # v_{t-1}
+        self.v_last = y[..., -1]
+        A, F = _fresh_average(b2r * V, cr, atoms, self.eps)
+        V2 = V * V
+        Mt = M / batch_len
+        MF = np.matmul(Mt, F.transpose(0, 2, 1))
+        MV = np.matmul(Mt, V.transpose(0, 2, 1))
+        MV2 = np.matmul(Mt, V2.transpose(0, 2, 1))
+        X = (1.0 - b1c) * A.mean(-1)[:, None, :] + b1c * MF
+        mbar = M.mean(-1)[:, :, None]
+        vbar = V.mean(-1)[:, None, :]
+        v2bar = V2.mean(-1)[:, None, :]
+        Z = np.stack(
+            [X, *np.broadcast_arrays(mbar, vbar, MV, v2bar, MV2)], axis=-1
+        )  # (d, n1, n2, nz)
+        Z[..., 1:] -= self.EY
+        return Z
+
+
+def _fresh_average(W: np.ndarray, cr: np.ndarray, atoms: list, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Over the fresh gradient's atoms x_a (weights w_a), with f(u) = 1/(sqrt(u) + eps):
+    ``A = sum_a w_a x_a f(W + cr x_a^2)`` and ``F = sum_a w_a f(W + cr x_a^2)``."""
+    A = np.zeros_like(W)
+    F = np.zeros_like(W)
+    buf = np.empty_like(W)
+    for wa, xa in atoms:
+        xa3 = xa[:, None, :]
+        np.multiply(cr, xa3 * xa3, out=buf)
+        buf += W
+        np.sqrt(buf, out=buf)
+        if eps:
+            buf += eps
+        np.reciprocal(buf, out=buf)  # f(b2 v + (1-b2) x_a^2)
+        F += buf if wa == 1.0 else wa * buf
+        buf *= wa * xa3
+        A += buf
+    return A, F
+
+
+class _BatchMeans:
+    """Running sums of the batch statistics: second moments at lag 0 and 1, first and last."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        nz = shape[-1]
+        self.S0 = np.zeros(shape + (nz,))
+        self.S1 = np.zeros(shape + (nz,))
+        self.Zsum = np.zeros(shape)
+        self.Zfirst = None
+        self.Zprev = None
+        self.batches = 0
+
+    def add(self, Z: np.ndarray) -> None:
+        self.S0 += Z[..., :, None] * Z[..., None, :]
+        if self.Zprev is not None:
+            self.S1 += Z[..., :, None] * self.Zprev[..., None, :]
+        else:
+            self.Zfirst = Z
+        self.Zsum += Z
+        self.Zprev = Z
+        self.batches += 1
+
+    def estimate(self, slowest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _regress(self.S0, self.S1, self.Zsum, self.Zfirst, self.Zprev, self.batches, slowest)
+
+
+def run_mc_grid(values: np.ndarray, weights: np.ndarray, beta1s: np.ndarray, beta2s: np.ndarray,
+                budget: MCBudget, *, eps: float = 0.0, seed: int = 0, progress=None) -> MCResult:
+    """:func:`mc_grid` with its budget as one :class:`MCBudget`: rounds of batches until
+    every cell's standard error reaches ``target_se`` (or is decided) or ``max_steps``."""
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     b1s = np.asarray(beta1s, dtype=float)
     b2s = np.asarray(beta2s, dtype=float)
-    K, d = values.shape
-    n1, n2 = b1s.size, b2s.size
-    mom = LawMoments(values, weights)
-    den = mom.denominator  # (d,)
     rng = np.random.default_rng(seed)
-    sampler = _Sampler(values, weights, rng, rb_atoms, strata)
-
-    # known control means, (d, n1, n2, 5)
-    bm = LawMoments.__new__(LawMoments)
-    for name in ("mu", "s", "m3", "m4", "m5", "e_q2", "var_g2"):
-        setattr(bm, name, getattr(mom, name)[:, None, None])
-    cm = control_means(bm, b1s[None, :, None], b2s[None, None, :])
-    EY = np.stack([np.broadcast_to(cm[k], (d, n1, n2)) for k in _CONTROLS], axis=-1)
-
-    k1, k2 = _ema_kernels(b1s), _ema_kernels(b2s)
-    m_last = np.repeat(mom.mu[:, None], n1, axis=1)  # (d, n1)
-    v_last = np.repeat(mom.s[:, None], n2, axis=1)  # (d, n2)
-    burn = int(min(6.0 / max(1.0 - float(b2s.max()), 1e-12), 200_000))
-    done = 0
-    while done < burn:
-        n = min(batch_len * 8, burn - done)
-        g = sampler.draw_chain(n)
-        g2 = g * g
-        m_last = _ema_last(g, b1s, m_last)
-        v_last = _ema_last(g2, b2s, v_last)
-        done += n
-
-    b1c = b1s[None, :, None]
-    b2r = b2s[None, :, None]
-    cr = (1.0 - b2s)[None, :, None]
-    nz = 1 + len(_CONTROLS)
-    S0 = np.zeros((d, n1, n2, nz, nz))
-    S1 = np.zeros((d, n1, n2, nz, nz))
-    Zsum = np.zeros((d, n1, n2, nz))
-    Zfirst = None
-    Zprev = None
-    batches = 0
-    max_batches = max(min_batches, max_steps // batch_len)
-    rho = se = None
+    chain = _Chain(values, weights, b1s, b2s, eps, _Sampler(values, weights, rng, budget.rb_atoms, budget.strata))
+    den = chain.mom.denominator  # (d,)
+    batch_len = budget.batch_len
+    chain.burn(batch_len)
+    sums = _BatchMeans((values.shape[1], b1s.size, b2s.size, 1 + len(_CONTROLS)))
+    max_batches = max(budget.min_batches, budget.max_steps // batch_len)
+    slowest = np.maximum(b1s[:, None], b2s[None, :]) ** batch_len  # (n1, n2)
     while True:
-        goal = min_batches if batches == 0 else min(batches + round_batches, max_batches)
-        while batches < goal:
-            g, atoms = sampler.draw(batch_len)
-            g2 = g * g
-            y = _ema(g, k1, m_last)
-            M = np.concatenate([m_last[..., None], y[..., :-1]], axis=-1)  # m_{t-1}
-            m_last = y[..., -1]
-            y = _ema(g2, k2, v_last)
-            V = np.concatenate([v_last[..., None], y[..., :-1]], axis=-1)  # v_{t-1}
-            v_last = y[..., -1]
-            W = b2r * V
-            A = np.zeros_like(W)
-            F = np.zeros_like(W)
-            buf = np.empty_like(W)
-            for wa, xa in atoms:
-                xa3 = xa[:, None, :]
-                np.multiply(cr, xa3 * xa3, out=buf)
-                buf += W
-                np.sqrt(buf, out=buf)
-                if eps:
-                    buf += eps
-                np.reciprocal(buf, out=buf)  # f(b2 v + (1-b2) x_a^2)
-                F += buf if wa == 1.0 else wa * buf
-                buf *= wa * xa3
-                A += buf
-            V2 = V * V
-            Mt = M / batch_len
-            MF = np.matmul(Mt, F.transpose(0, 2, 1))
-            MV = np.matmul(Mt, V.transpose(0, 2, 1))
-            MV2 = np.matmul(Mt, V2.transpose(0, 2, 1))
-            X = (1.0 - b1c) * A.mean(-1)[:, None, :] + b1c * MF
-            mbar = M.mean(-1)[:, :, None]
-            vbar = V.mean(-1)[:, None, :]
-            v2bar = V2.mean(-1)[:, None, :]
-            Z = np.stack(
-                [X, *np.broadcast_arrays(mbar, vbar, MV, v2bar, MV2)], axis=-1
-            )  # (d, n1, n2, nz)
-            Z[..., 1:] -= EY
-            S0 += Z[..., :, None] * Z[..., None, :]
-            if Zprev is not None:
-                S1 += Z[..., :, None] * Zprev[..., None, :]
-            else:
-                Zfirst = Z
-            Zsum += Z
-            Zprev = Z
-            batches += 1
+        goal = budget.min_batches if sums.batches == 0 else min(sums.batches + budget.round_batches, max_batches)
+        while sums.batches < goal:
+            sums.add(chain.batch(batch_len))
             if progress is not None:
                 progress(batch_len)
-        slowest = np.maximum(b1s[:, None], b2s[None, :]) ** batch_len  # (n1, n2)
-        rho_n, se_n = _regress(S0, S1, Zsum, Zfirst, Zprev, batches, slowest[None])
+        rho_n, se_n = sums.estimate(slowest[None])
         with np.errstate(divide="ignore", invalid="ignore"):
             dd = np.where(den != 0, den, np.nan)[:, None, None]
             rho = rho_n / dd
             se = se_n / np.abs(dd)
-        pending = se > target_se
-        if decide is not None:
-            pending &= np.abs(rho - decide[0]) < decide[1] * se
-        if not pending.any() or batches >= max_batches:
+        pending = se > budget.target_se
+        if budget.decide is not None:
+            pending &= np.abs(rho - budget.decide[0]) < budget.decide[1] * se
+        if not pending.any() or sums.batches >= max_batches:
             break
     return MCResult(
-        rho=rho.transpose(0, 2, 1), se=se.transpose(0, 2, 1), steps=batches * batch_len, batches=batches
+        rho=rho.transpose(0, 2, 1), se=se.transpose(0, 2, 1), steps=sums.batches * batch_len, batches=sums.batches
     )
 
 
@@ -336,8 +403,6 @@ def reference_ratio(
     rng = np.random.default_rng([seed, 7919])
     if burn is None:
         burn = int(min(20.0 / max(1.0 - beta2, 1e-12), 10 * steps))
-    from .._limits import check_work
-
     # The chain is held whole: (burn + steps) draws x d coordinates, a few float64 copies.
     total = float(burn) + float(steps)
     check_work(f"steps + burn = {total:,.0f} chain steps over d = {values.shape[1]:,}",

@@ -52,9 +52,10 @@ from .._validate import (
 )
 from ._markov import markov_numerator, merge_atoms
 from ._moments import LawMoments, beta2_zero_row
-from ._montecarlo import mc_grid
+from ._montecarlo import MCBudget, run_mc_grid
 
-__all__ = ["DriftEstimate", "DriftGrid", "drift_ratio", "drift_ratio_grid", "METHODS"]
+__all__ = ["DriftEstimate", "DriftGrid", "DriftSettings", "drift_ratio", "drift_ratio_grid", "run_drift_ratio_grid",
+           "METHODS"]
 
 METHODS = ("auto", "markov", "monte-carlo")
 
@@ -130,6 +131,49 @@ class DriftGrid:
             "label": self.label,
             "batch_size": self.batch_size,
         }
+
+
+@dataclass(frozen=True, eq=False)
+class DriftSettings:
+    """Every setting of :func:`drift_ratio_grid` but the law, the axes and the progress bar.
+
+    The fields are that function's arguments of the same name, checked once when built.
+
+    Raises:
+        InvalidParameterError: an unknown method or a value out of range.
+    """
+
+    eps: float = 0.0
+    seed: int = 0
+    method: str = "auto"
+    target_se: float = 0.01
+    markov_max_atoms: int = 8
+    markov_min_gap: float = 0.02
+    delta: float = 0.01
+    min_delta: float = 0.0025
+    max_steps: int = 2_000_000
+    min_batches: int = 24
+    batch_len: int = 2048
+    strata: int = 8
+    decide: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        put("eps", check_nonnegative_float(self.eps, "eps"))
+        put("seed", check_seed(self.seed))
+        put("target_se", check_positive_float(self.target_se, "target_se"))
+        if self.method not in METHODS:
+            raise InvalidParameterError(f"unknown method {self.method!r}: choose one of {', '.join(METHODS)}")
+        put("markov_max_atoms", check_positive_int(self.markov_max_atoms, "markov_max_atoms"))
+        put("markov_min_gap", check_nonnegative_float(self.markov_min_gap, "markov_min_gap"))
+        put("delta", check_positive_float(self.delta, "delta"))
+        put("min_delta", check_positive_float(self.min_delta, "min_delta"))
+        put("max_steps", check_positive_int(self.max_steps, "max_steps"))
+
+    def budget(self) -> MCBudget:
+        """The Monte Carlo route's share of these settings."""
+        return MCBudget(target_se=self.target_se, min_batches=self.min_batches, max_steps=self.max_steps,
+                        batch_len=self.batch_len, strata=self.strata, decide=self.decide)
 
 
 def _as_law(law: Any) -> GradientLaw:
@@ -214,70 +258,47 @@ def drift_ratio_grid(
     References:
         docs/theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), section 2.
     """
+    settings = DriftSettings(eps=eps, seed=seed, method=method, target_se=target_se,
+                             markov_max_atoms=markov_max_atoms, markov_min_gap=markov_min_gap, delta=delta,
+                             min_delta=min_delta, max_steps=max_steps, min_batches=min_batches, batch_len=batch_len,
+                             strata=strata, decide=decide)
+    return run_drift_ratio_grid(law, beta1s, beta2s, settings, progress=progress)
+
+
+def run_drift_ratio_grid(law: GradientLaw, beta1s: Sequence[float] | np.ndarray, beta2s: Sequence[float] | np.ndarray,
+                         settings: DriftSettings, *, progress: bool = False) -> DriftGrid:
+    """:func:`drift_ratio_grid` with its settings as one :class:`DriftSettings` (checked when built).
+
+    Example:
+        >>> from adamcheck._laws import GradientLaw
+        >>> grid = run_drift_ratio_grid(GradientLaw.two_point(10, 1 / 81), [0.0], [0.0, 0.999], DriftSettings())
+        >>> bool(grid.values[0, 0] < 0 < grid.values[1, 0])
+        True
+
+    References:
+        docs/theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), section 2.
+    """
     law = _as_law(law)
     b1s = check_betas_array(beta1s, "beta1")
     b2s = check_betas_array(beta2s, "beta2")
-    eps = check_nonnegative_float(eps, "eps")
-    seed = check_seed(seed)
-    target_se = check_positive_float(target_se, "target_se")
-    if method not in METHODS:
-        raise InvalidParameterError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
-    markov_max_atoms = check_positive_int(markov_max_atoms, "markov_max_atoms")
-    markov_min_gap = check_nonnegative_float(markov_min_gap, "markov_min_gap")
-    delta = check_positive_float(delta, "delta")
-    min_delta = check_positive_float(min_delta, "min_delta")
-    max_steps = check_positive_int(max_steps, "max_steps")
-
+    s = settings
     x_all, w = law.values, law.weights
-    d = law.dim
-    n1, n2 = b1s.size, b2s.size
     mom = LawMoments(x_all, w)
     den = mom.denominator
-    rho = np.full((d, n2, n1), np.nan)
-    err = np.full((d, n2, n1), np.nan)
-    meth = np.full((d, n2), "", dtype=object)
-
+    cells = _Cells(law.dim, b2s.size, b1s.size)
     zero_rows = b2s == 0.0
     if zero_rows.any():
-        exact = beta2_zero_row(x_all, w, b1s, eps)
-        rho[:, zero_rows, :] = exact[:, None, :]
-        err[:, zero_rows, :] = 0.0
-        meth[:, zero_rows] = "closed-form"
-
-    markov_rows = (~zero_rows) & ((1.0 - b2s) >= markov_min_gap)
-    srt = np.sort(x_all[w > 0], axis=0)
-    distinct = 1 + (np.diff(srt, axis=0) != 0).sum(axis=0)  # per coordinate
-    few_atoms = distinct <= markov_max_atoms
-    marginals = {int(j): merge_atoms(x_all[:, j], w) for j in np.flatnonzero(few_atoms)}
-    if method == "markov" and not few_atoms.all():
-        raise InvalidParameterError(
-            f"method='markov' needs at most {markov_max_atoms} distinct values per coordinate: "
-            "use method='auto' or 'monte-carlo' for laws given as many samples"
-        )
-    if method == "markov":
-        markov_rows = ~zero_rows
-    if method == "monte-carlo":
-        markov_rows = np.zeros(n2, dtype=bool)
-
+        cells.fill_zero_rows(zero_rows, beta2_zero_row(x_all, w, b1s, s.eps))
+    few_atoms, marginals = _few_atoms(x_all, w, s)
+    markov_rows = _markov_rows(b2s, zero_rows, s)
     # cells handled by Monte Carlo: rows not markov for few-atom coordinates, all non-zero rows otherwise
     mc_rows_few = (~zero_rows) & (~markov_rows)
     mc_rows_rich = ~zero_rows
     work = int(markov_rows.sum()) * int(few_atoms.sum()) + (mc_rows_rich.sum() > 0)
     bar = Progress(total=max(work, 1), label="drift grid", enabled=progress)
-    for j in np.flatnonzero(few_atoms):
-        xj, wj = marginals[j]
-        if den[j] == 0:
-            continue
-        target_abs = target_se * abs(den[j])
-        for r in np.flatnonzero(markov_rows):
-            N, e, _ = _markov_row_block(
-                xj, wj, b1s, float(b2s[r]), eps, delta, min_delta, target_abs, 1e-7 * abs(den[j])
-            )
-            rho[j, r] = N / den[j]
-            err[j, r] = e / abs(den[j])
-            meth[j, r] = "markov"
-            bar.update()
-
+    for j, (xj, wj) in marginals.items():
+        if den[j] != 0:
+            _markov_cells(cells, j, xj, wj, den[j], b1s, b2s[markov_rows], np.flatnonzero(markov_rows), s, bar)
     groups = []
     usable = den != 0  # E g = 0 (or g = 0): rho is undefined, left NaN
     if mc_rows_few.any() and (few_atoms & usable).any():
@@ -285,44 +306,85 @@ def drift_ratio_grid(
     if mc_rows_rich.any() and (~few_atoms & usable).any():
         groups.append((np.flatnonzero(~few_atoms & usable), np.flatnonzero(mc_rows_rich)))
     for k, (coords, rows) in enumerate(groups):
-        res = mc_grid(
-            x_all[:, coords],
-            w,
-            b1s,
-            b2s[rows],
-            eps=eps,
-            seed=seed + k,
-            target_se=target_se,
-            min_batches=min_batches,
-            max_steps=max_steps,
-            batch_len=batch_len,
-            strata=strata,
-            decide=decide,
-        )
-        rho[np.ix_(coords, rows)] = res.rho
-        err[np.ix_(coords, rows)] = res.se
-        meth[np.ix_(coords, rows)] = "monte-carlo"
+        res = run_mc_grid(x_all[:, coords], w, b1s, b2s[rows], s.budget(), eps=s.eps, seed=s.seed + k)
+        cells.fill(np.ix_(coords, rows), res.rho, res.se, "monte-carlo")
     bar.update()
     bar.close()
-    zero_mean = den == 0
-    if zero_mean.any():
-        rho[zero_mean] = np.nan
-        err[zero_mean] = np.nan
+    cells.clear(den == 0)
     return DriftGrid(
         beta1s=b1s,
         beta2s=b2s,
-        rho=rho,
-        stderr=err,
-        method=meth.astype(str),
+        rho=cells.rho,
+        stderr=cells.err,
+        method=cells.meth.astype(str),
         denominator=den,
         mean=mom.mu,
         mean_se=law.mean_se,
-        eps=eps,
-        seed=seed,
+        eps=s.eps,
+        seed=s.seed,
         label=law.label,
         batch_size=law.batch_size,
         law=law,
     )
+
+
+class _Cells:
+    """rho, its standard error and the route of every (coordinate, b2, b1) cell, filled route by route."""
+
+    def __init__(self, d: int, n2: int, n1: int):
+        self.rho = np.full((d, n2, n1), np.nan)
+        self.err = np.full((d, n2, n1), np.nan)
+        self.meth = np.full((d, n2), "", dtype=object)
+
+    def fill_zero_rows(self, rows: np.ndarray, exact: np.ndarray) -> None:
+        self.rho[:, rows, :] = exact[:, None, :]
+        self.err[:, rows, :] = 0.0
+        self.meth[:, rows] = "closed-form"
+
+    def fill(self, at: Any, rho: np.ndarray, err: np.ndarray, method: str) -> None:
+        self.rho[at] = rho
+        self.err[at] = err
+        self.meth[at] = method
+
+    def clear(self, zero_mean: np.ndarray) -> None:
+        """Coordinates with ``E g = 0``: rho is undefined."""
+        if zero_mean.any():
+            self.rho[zero_mean] = np.nan
+            self.err[zero_mean] = np.nan
+
+
+def _few_atoms(x_all: np.ndarray, w: np.ndarray, s: DriftSettings) -> tuple[np.ndarray, dict[int, Any]]:
+    """Which coordinates have at most ``markov_max_atoms`` distinct values, and their merged atoms."""
+    srt = np.sort(x_all[w > 0], axis=0)
+    distinct = 1 + (np.diff(srt, axis=0) != 0).sum(axis=0)  # per coordinate
+    few_atoms = distinct <= s.markov_max_atoms
+    marginals = {int(j): merge_atoms(x_all[:, j], w) for j in np.flatnonzero(few_atoms)}
+    if s.method == "markov" and not few_atoms.all():
+        raise InvalidParameterError(
+            f"method='markov' needs at most {s.markov_max_atoms} distinct values per coordinate: "
+            "use method='auto' or 'monte-carlo' for laws given as many samples"
+        )
+    return few_atoms, marginals
+
+
+def _markov_rows(b2s: np.ndarray, zero_rows: np.ndarray, s: DriftSettings) -> np.ndarray:
+    """The b2 rows the markov route takes (for the few-atom coordinates)."""
+    if s.method == "markov":
+        return ~zero_rows
+    if s.method == "monte-carlo":
+        return np.zeros(b2s.size, dtype=bool)
+    return (~zero_rows) & ((1.0 - b2s) >= s.markov_min_gap)
+
+
+def _markov_cells(cells: _Cells, j: int, xj: np.ndarray, wj: np.ndarray, den_j: float, b1s: np.ndarray,
+                  b2_rows: np.ndarray, rows: np.ndarray, s: DriftSettings, bar: Progress) -> None:
+    """Coordinate ``j``'s markov rows (``rows``, at ``b2_rows``), refined to ``target_se``."""
+    target_abs = s.target_se * abs(den_j)
+    for r, b2 in zip(rows, b2_rows):
+        N, e, _ = _markov_row_block(xj, wj, b1s, float(b2), s.eps, s.delta, s.min_delta, target_abs,
+                                    1e-7 * abs(den_j))
+        cells.fill((j, r), N / den_j, e / abs(den_j), "markov")
+        bar.update()
 
 
 def drift_ratio(

@@ -77,18 +77,18 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._limits import MAX_BATCH_SIZES
+from .._limits import MAX_BATCH_SIZES, check_work
+from .._measurement import Measurement
+from .._progress import Progress
 from .._quiet import numpy_quiet
-from .._shown import shown_repr
-from .._validate import (
-    check_beta,
-    check_betas_array,
-    check_flag,
-    check_nonnegative_float,
-    check_positive_float,
-    check_positive_int,
-    check_seed,
-    from_tensor,
+from .._validate import check_finite_array, check_flag, check_positive_int, check_seed, from_tensor
+from ..noise._source import opened_gradients
+from ._montecarlo import _ema, _ema_kernels
+from ._training_settings import (
+    DEFAULT_TRAINING_LADDER,
+    TrainingSettings,
+    _listed,
+    check_chain_steps,
 )
 
 __all__ = [
@@ -100,11 +100,12 @@ __all__ = [
     "training_boundary",
     "gradient_measurements",
     "DEFAULT_TRAINING_LADDER",
+    "TrainingSettings",
     "batch_size_boundary",
+    "run_training_boundary",
+    "run_training_statistics",
 ]
 
-#: beta2 values tried by default: the ladder of the validation suite, plus 0.6.
-DEFAULT_TRAINING_LADDER = (0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999)
 
 MECHANISM_DRIFT = "sign drift (Adam's mean step climbs the loss)"
 MECHANISM_GROWTH = "update growth (beta1 >= sqrt(beta2) with heavy-tailed small-batch gradients)"
@@ -153,11 +154,6 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
         >>> s.values.shape, s.d
         ((2, 3, 2), 4)
     """
-    from .._limits import check_work
-    from .._progress import Progress
-    from .._validate import check_finite_array
-    from ..noise._source import opened_gradients
-
     coordinates = check_positive_int(coordinates, "coordinates")
     seed = check_seed(seed)
     gradients = from_tensor(gradients, "gradients", DataError)  # a torch tensor (GPU, with grad) via NumPy
@@ -427,8 +423,6 @@ def _point_batches(
     length) and its standard error. The sustained update of a left-out batch is the
     largest over the other batches' windows (a window belongs to the batch it ends in).
     """
-    from ._montecarlo import _ema, _ema_kernels
-
     steps, k = g.shape
     L = beta2s.size
     t = np.arange(1, steps + 1, dtype=float)
@@ -577,21 +571,33 @@ def training_statistics(
         >>> bool((s.drift > 0).all()), bool(s.update[0] <= 1 / np.sqrt(1 - 0.5))
         (True, True)
     """
+    settings = TrainingSettings(beta1=beta1, beta2s=beta2s, eps=eps, steps=check_chain_steps(steps),
+                                quantile=quantile, window=window, seed=seed, batches=batches, z=z,
+                                max_climbing=max_climbing, negligible_climbing=negligible_climbing)
+    return run_training_statistics(sample, batch_size, settings)
+
+
+def run_training_statistics(sample: ColumnSample, batch_size: int, settings: TrainingSettings,
+                            steps: int | None = None) -> TrainingStatistics:
+    """:func:`training_statistics` with its settings as one :class:`TrainingSettings`.
+
+    ``steps``: the run length at this batch size (default ``settings.steps``, which must
+    then be one number).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(0.5, 1.0, size=(1, 200, 3))
+        >>> s = run_training_statistics(ColumnSample(x, np.arange(3), 3), 4,
+        ...                             TrainingSettings(beta1=0.0, beta2s=[0.5, 0.999], steps=500))
+        >>> bool((s.drift > 0).all())
+        True
+    """
     batch_size = check_positive_int(batch_size, "batch_size")
-    beta1 = check_beta(beta1, "beta1")
-    ladder = np.sort(_ladder(beta2s))
-    eps = check_nonnegative_float(eps, "eps")
-    steps = check_positive_int(steps, "steps")
-    if steps < 20:
-        raise InvalidParameterError(f"steps = {steps} is too short for the moments to mix: use at least 20")
-    quantile = check_positive_float(quantile, "quantile")
-    if quantile > 1:
-        raise InvalidParameterError(f"quantile = {quantile:g} must be in (0, 1], e.g. 0.99")
-    window = check_positive_int(window, "window")
-    seed = check_seed(seed)
-    batches = check_positive_int(batches, "batches")
-    z = check_positive_float(z, "z")
-    max_climbing = check_positive_float(max_climbing, "max_climbing")
+    steps = check_chain_steps(settings.steps if steps is None else steps)
+    ladder = np.sort(settings.beta2s)
+    beta1, eps, seed, z = settings.beta1, settings.eps, settings.seed, settings.z
+    quantile, window, batches = settings.quantile, settings.window, settings.batches
+    max_climbing, negligible_climbing = settings.max_climbing, settings.negligible_climbing
     rng = np.random.default_rng([seed, batch_size])
     burn = min(steps // 2, int(10 / max(1e-12, 1 - beta1)) + 10)
     points, ball = [], []
@@ -856,8 +862,6 @@ def _check_training_size(sample: CoordinateSample, sizes: Sequence[int], steps: 
     computed in coordinate chunks (memory ~ 4 x 8 steps k bytes); work ~ P steps (N + B k
     + 10 rungs k) element operations for P points, N examples, k coordinates.
     """
-    from .._limits import check_work
-
     P, N, k = sample.values.shape
     counts = [check_positive_int(n, "steps") for n in steps]
     nbytes = max(32.0 * n * k for n in counts)
@@ -866,34 +870,6 @@ def _check_training_size(sample: CoordinateSample, sizes: Sequence[int], steps: 
                ops=ops, fix="lower steps or the batch sizes")
 
 
-def _ladder(beta2s: Any) -> np.ndarray:
-    ladder = check_betas_array(DEFAULT_TRAINING_LADDER if beta2s is None else beta2s, "beta2s")
-    if ladder.size == 0:
-        raise InvalidParameterError("beta2s is empty: give at least one beta2 (or None for the default ladder)")
-    return ladder
-
-
-def _is_number(value: Any) -> bool:
-    import numbers
-
-    return isinstance(value, (numbers.Number, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0)
-
-
-def _listed(value: Any, name: str) -> list[Any]:
-    """A number as a one-element list, a list (or array, tensor) as a list; anything else refused."""
-    if _is_number(value):
-        return [value]
-    if isinstance(value, (str, bytes, dict, set)):
-        raise InvalidParameterError(f"{name} = {shown_repr(value)} is not a list of whole numbers: "
-                                    "give e.g. [1, 8, 64]")
-    try:
-        return list(value)
-    except TypeError:
-        raise InvalidParameterError(f"{name} = {shown_repr(value)} is not a list of whole numbers: "
-                                    "give e.g. [1, 8, 64]") from None
-
-
-@numpy_quiet
 def training_boundary(
     gradients: Any,
     batch_sizes: Sequence[int],
@@ -970,38 +946,49 @@ def training_boundary(
         >>> training_boundary(x, [1], beta1=0.9, steps=800, growth_fails=True).outcome_at(1, 0.1)
         'fails'
     """
-    from .._progress import Progress
+    settings = TrainingSettings(
+        beta1=beta1, beta2s=beta2s, eps=eps, steps=steps, max_update=max_update, max_climbing=max_climbing,
+        window=window, quantile=quantile, coordinates=coordinates, seed=seed,
+        negligible_climbing=negligible_climbing, z=z, batches=batches, growth_fails=growth_fails,
+    )
+    return run_training_boundary(gradients, batch_sizes, settings, progress=progress)
 
+
+@numpy_quiet
+def run_training_boundary(gradients: Any, batch_sizes: Sequence[int], settings: TrainingSettings, *,
+                          progress: bool = False) -> TrainingBoundary:
+    """:func:`training_boundary` with its settings as one :class:`TrainingSettings`.
+
+    ``gradients``, ``batch_sizes`` and ``progress`` are those of :func:`training_boundary`,
+    as are the result and the errors raised.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(0.1, 1.0, (1, 400, 4)) * (rng.random((1, 400, 4)) < 0.05)
+        >>> tb = run_training_boundary(x, [1, 64], TrainingSettings(beta1=0.9, steps=800))
+        >>> tb.outcome_at(64, 0.9999)
+        'trains'
+    """
     progress = check_flag(progress, "progress")
     sizes = tuple(check_positive_int(b, "batch_sizes") for b in _listed(batch_sizes, "batch_sizes"))
     if not sizes:
         raise InvalidParameterError("batch_sizes is empty: give at least one batch size, e.g. [1, 8, 64]")
-    max_update = check_positive_float(max_update, "max_update")
-    max_climbing = check_positive_float(max_climbing, "max_climbing")
-    rungs = _ladder(beta2s).size
-    per_size = [steps] * len(sizes) if _is_number(steps) else _listed(steps, "steps")
-    if len(per_size) != len(sizes):
-        raise InvalidParameterError(
-            f"steps has {len(per_size)} values for {len(sizes)} batch sizes: give one number or one per batch size"
-        )
+    per_size = settings.steps_for(sizes)
     sample = gradients if isinstance(gradients, ColumnSample) else sample_coordinates(
-        gradients, coordinates, seed=seed, progress=progress
+        gradients, settings.coordinates, seed=settings.seed, progress=progress
     )
-    _check_training_size(sample, sizes, per_size, rungs)
-    negligible_climbing = check_positive_float(negligible_climbing, "negligible_climbing")
-    z = check_positive_float(z, "z")
+    _check_training_size(sample, sizes, per_size, settings.beta2s.size)
     stats = []
     with Progress(len(sizes), "training boundary", enabled=progress) as bar:
         for B, n_steps in zip(sizes, per_size):
-            stats.append(training_statistics(sample, B, beta1=beta1, beta2s=beta2s, eps=eps, steps=n_steps,
-                                             quantile=quantile, window=window, seed=seed, batches=batches, z=z,
-                                             max_climbing=max_climbing, negligible_climbing=negligible_climbing))
+            stats.append(run_training_statistics(sample, B, settings, n_steps))
             bar.update()
-    raw, mech = zip(*(_critical(s, max_update, max_climbing) for s in stats))
-    crit, mech = _monotone_envelope(sizes, np.array(raw), list(mech))
-    outcome, why, _, _ = _decide(stats, sizes, max_update, negligible_climbing, z, bool(growth_fails))
-    ladder = stats[0].beta2s
-    decided, reason = zip(*(_batch_reason(ladder, o, w) for o, w in zip(outcome, why)))
+    return _boundary_of(stats, sizes, settings, sample)
+
+
+def _unresolved_notes(stats: Sequence[TrainingStatistics]) -> tuple[str, ...]:
+    """Per batch size, which sampled points leave the sign drift unresolved."""
     notes = []
     for st in stats:
         off = [f"point {p + 1} is {w}" for p, w in enumerate(st.unresolved) if w]
@@ -1010,16 +997,29 @@ def training_boundary(
                          f"cleared there; " + "; ".join(off))
         elif off:
             notes.append(f"batch size {st.batch_size}: sign drift read from the other points only; " + "; ".join(off))
+    return tuple(notes)
+
+
+def _boundary_of(stats: list[TrainingStatistics], sizes: tuple[int, ...], settings: TrainingSettings,
+                 sample: ColumnSample) -> TrainingBoundary:
+    """The boundary from the statistics at every batch size: the point estimate (made monotone
+    over batch size) and what the file decides."""
+    s = settings
+    raw, mech = zip(*(_critical(st, s.max_update, s.max_climbing) for st in stats))
+    crit, mech = _monotone_envelope(sizes, np.array(raw), list(mech))
+    outcome, why, _, _ = _decide(stats, sizes, s.max_update, s.negligible_climbing, s.z, s.growth_fails)
+    ladder = stats[0].beta2s
+    decided, reason = zip(*(_batch_reason(ladder, o, w) for o, w in zip(outcome, why)))
     return TrainingBoundary(
-        beta1=float(beta1), batch_sizes=sizes, critical_beta2=crit, mechanism=tuple(mech),
-        statistics=tuple(stats), max_update=max_update, max_climbing=max_climbing, quantile=quantile,
-        window=int(window), steps=tuple(s.steps for s in stats), critical_beta2_raw=np.array(raw),
+        beta1=float(s.beta1), batch_sizes=sizes, critical_beta2=crit, mechanism=tuple(mech),
+        statistics=tuple(stats), max_update=s.max_update, max_climbing=s.max_climbing, quantile=s.quantile,
+        window=int(s.window), steps=tuple(st.steps for st in stats), critical_beta2_raw=np.array(raw),
         coordinates=int(sample.columns.size), d=sample.d, decided=tuple(decided), reason=tuple(reason),
         beta2_failed=tuple(tuple(float(b) for b, o in zip(ladder, oo) if o == "fails") for oo in outcome),
         beta2_trained=tuple(tuple(float(b) for b, o in zip(ladder, oo) if o == "trains") for oo in outcome),
         outcome=tuple(tuple(o) for o in outcome), cell_reason=tuple(tuple(w) for w in why),
-        beta2s=tuple(float(b) for b in ladder), negligible_climbing=negligible_climbing, z=z,
-        notes=tuple(notes), growth_fails=bool(growth_fails),
+        beta2s=tuple(float(b) for b in ladder), negligible_climbing=s.negligible_climbing, z=s.z,
+        notes=_unresolved_notes(stats), growth_fails=s.growth_fails,
     )
 
 
@@ -1061,8 +1061,6 @@ def batch_size_boundary(
         >>> bool(b.critical_beta2[0] >= b.critical_beta2[1])
         True
     """
-    from ..noise._source import opened_gradients
-
     listed = _listed_sizes(batch_sizes)
     with opened_gradients(from_tensor(gradients, "gradients", DataError), progress=progress) as source:
         # examples counted as recommend counts a batch: a monitor file's row is R examples
@@ -1125,8 +1123,6 @@ def gradient_measurements(boundary: TrainingBoundary, *, source: str = "") -> tu
         >>> [(r.lens, r.batch_size) for r in m]
         [('gradients', 1), ('gradients', 64)]
     """
-    from .._measurement import Measurement
-
     out = []
     for i, B in enumerate(boundary.batch_sizes):
         detail = {"outcome": dict(zip((f"{b:g}" for b in boundary.beta2s), boundary.outcome[i])),

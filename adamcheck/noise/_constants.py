@@ -191,34 +191,8 @@ def noise_constants(
     if replicates < 0:
         raise InvalidParameterError("replicates must be 0 or more")
     seed = check_seed(seed)
-    cfg = acc.config
-    P, G = cfg.points, cfg.groups
-    N_s = acc.examples(0)
-    if any(acc.examples(p) != N_s for p in range(P)):
-        raise DataError("points hold different numbers of examples: give every point the same examples")
-    if N_s < B:
-        raise DataError(
-            f"the gradients hold N = {N_s} examples, fewer than the batch size B = {B}: "
-            "sample at least B examples (better: many batches' worth)"
-        )
-    if dataset_size is None:
-        N = N_s
-        finite = None
-    else:
-        N = check_positive_int(dataset_size, "dataset size")
-        if N < N_s:
-            raise InvalidParameterError(
-                f"dataset size {N} is smaller than the {N_s} examples in the file: "
-                "give the size of the whole data set (at least the number of examples)"
-            )
-        finite = None if N == N_s else float(N)
-    n = N // B
-    notes: list[str] = []
-    if N % B:
-        notes.append(
-            f"N = {N} is not a multiple of B = {B}: the partition has n = {n} batches "
-            f"and leaves {N % B} examples out"
-        )
+    G = acc.config.groups
+    N_s, N, finite, n, notes = _sizes(acc, B, dataset_size)
 
     f = scale.factor
     gsum = acc.gsum / f  # canonical units
@@ -273,6 +247,38 @@ def noise_constants(
         frontier=front["vertices"], mean=mean, mean_se=mean_se, coordinate_variance=cvar,
         ci=ci, notes=notes,
     )
+
+
+def _sizes(acc: NoiseAccumulator, B: int, dataset_size: int | None) -> tuple[int, int, float | None, int, list[str]]:
+    """(examples in the file N_s, data-set size N, N when it differs from N_s else None, batches n, notes)."""
+    P = acc.config.points
+    N_s = acc.examples(0)
+    if any(acc.examples(p) != N_s for p in range(P)):
+        raise DataError("points hold different numbers of examples: give every point the same examples")
+    if N_s < B:
+        raise DataError(
+            f"the gradients hold N = {N_s} examples, fewer than the batch size B = {B}: "
+            "sample at least B examples (better: many batches' worth)"
+        )
+    if dataset_size is None:
+        N = N_s
+        finite = None
+    else:
+        N = check_positive_int(dataset_size, "dataset size")
+        if N < N_s:
+            raise InvalidParameterError(
+                f"dataset size {N} is smaller than the {N_s} examples in the file: "
+                "give the size of the whole data set (at least the number of examples)"
+            )
+        finite = None if N == N_s else float(N)
+    n = N // B
+    notes: list[str] = []
+    if N % B:
+        notes.append(
+            f"N = {N} is not a multiple of B = {B}: the partition has n = {n} batches "
+            f"and leaves {N % B} examples out"
+        )
+    return N_s, N, finite, n, notes
 
 
 def _bootstrap(

@@ -48,9 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from ..theory._recurrence import CONVENTIONS, check_convention
+from ..theory._recurrence import CONVENTIONS, AdamHyper, check_convention
 
-__all__ = ["CONVENTIONS", "adam_step", "check_convention", "uses_bias_correction"]
+__all__ = ["CONVENTIONS", "adam_step", "check_convention", "reference_step", "uses_bias_correction"]
 
 
 def uses_bias_correction(convention: str) -> bool:
@@ -101,14 +101,31 @@ def adam_step(
         >>> float(np.round(x[0, 0], 6))  # -0.1 * 0.1 / sqrt(0.01)
         -0.1
     """
+    hyper = AdamHyper(beta1=beta1, beta2=beta2, lr=lr, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
+                      eps_root=eps_root)
+    return reference_step(convention, hyper, x, m, v, g, t)
+
+
+def reference_step(convention: str, hyper: AdamHyper, x: np.ndarray, m: np.ndarray, v: np.ndarray,
+                   g: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`adam_step` with its hyper-parameters as one :class:`~adamcheck.theory.AdamHyper`.
+
+    Example:
+        >>> import numpy as np
+        >>> z = np.zeros((1, 1))
+        >>> hyper = AdamHyper(beta1=0.9, beta2=0.99, lr=0.1, eps=0.0)
+        >>> float(np.round(reference_step("paper", hyper, z, z, z, np.ones((1, 1)), 1)[0][0, 0], 6))
+        -0.1
+    """
     check_convention(convention)
     x = np.array(x, copy=True)
     dtype = x.dtype
-    b1 = np.asarray(beta1, dtype=dtype)
-    b2 = np.asarray(beta2, dtype=dtype)
-    lr = np.asarray(lr, dtype=dtype)
-    eps = np.asarray(eps, dtype=dtype)
-    wd = np.asarray(weight_decay, dtype=dtype)
+    b1 = np.asarray(hyper.beta1, dtype=dtype)
+    b2 = np.asarray(hyper.beta2, dtype=dtype)
+    lr = np.asarray(hyper.lr, dtype=dtype)
+    eps = np.asarray(hyper.eps, dtype=dtype)
+    wd = np.asarray(hyper.weight_decay, dtype=dtype)
+    decoupled = hyper.decoupled
     g = np.asarray(g, dtype=dtype)
     has_wd = bool(np.any(wd != 0))
 
@@ -132,7 +149,7 @@ def adam_step(
         v = b2 * v + (1 - b2) * g * g
         x = x - lr * m / np.sqrt(v + eps)
     elif convention == "optax":
-        root = np.asarray(eps_root, dtype=dtype)
+        root = np.asarray(hyper.eps_root, dtype=dtype)
         m = (1 - b1) * g + b1 * m
         v = (1 - b2) * g**2 + b2 * v
         m_hat = m / (1 - b1**t)

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import InvalidParameterError
+
 __all__ = ["EvidenceTracker", "classify", "classify_with_reasons", "classify_training", "loss_trend_t", "TrainingCriterion", "OUTCOMES"]
 
 #: |x| beyond this counts as blown up (diverged); the run is frozen so that no
@@ -322,20 +324,18 @@ def classify_training(
         initial loss); Zhang et al. 2026 (arXiv:2603.02092) measure convergence by
         min_k |grad f(x_k)|, which the ``stationary`` rule follows.
     """
-    from .._errors import InvalidParameterError
+    criterion = TrainingCriterion(rise_factor=rise_factor, min_decrease=min_decrease,
+                                  min_relative_decrease=min_relative_decrease, stationary=stationary,
+                                  trend_threshold=trend_threshold)
+    return criterion.apply(initial_loss, final_loss, best_loss, finite, grad_norm=grad_norm,
+                           initial_grad_norm=initial_grad_norm, reference_loss=reference_loss, trend_t=trend_t)
 
-    if not (np.isfinite(rise_factor) and rise_factor >= 1.0):
-        raise InvalidParameterError(f"rise_factor = {rise_factor} must be a number >= 1, such as 1.0")
-    if not (0.0 < min_decrease <= 1.0):
-        raise InvalidParameterError(f"min_decrease = {min_decrease} must lie in (0, 1], such as 0.5")
-    if not (min_relative_decrease >= 0.0):
-        raise InvalidParameterError(
-            f"min_relative_decrease = {min_relative_decrease} must be zero or positive, such as 1e-3"
-        )
-    if not (stationary >= 0.0):
-        raise InvalidParameterError(f"stationary = {stationary} must be zero or positive, such as 1e-3")
+
+def _runs(initial_loss: Any, final_loss: Any, best_loss: Any, finite: Any, reference_loss: Any, grad_norm: Any,
+          initial_grad_norm: Any, trend_t: Any) -> list[np.ndarray]:
+    """The per-run arrays broadcast to one shape (absent optional ones as NaN)."""
     try:
-        arrays = np.broadcast_arrays(
+        return np.broadcast_arrays(
             np.asarray(initial_loss, dtype=float),
             np.asarray(final_loss, dtype=float),
             np.asarray(best_loss, dtype=float),
@@ -350,18 +350,12 @@ def classify_training(
             "initial_loss, final_loss, best_loss, finite (and the optional norms and "
             "reference_loss) must have broadcastable shapes: give one value per run"
         ) from None
-    L0, Lf, Lb, ok, ref, g, g0, tr = (a.ravel() for a in arrays)
-    shape = arrays[0].shape
-    out = np.empty(L0.size, dtype=object)
-    why = np.empty(L0.size, dtype=object)
-    for i in range(L0.size):
-        out[i], why[i] = _judge(L0[i], Lf[i], Lb[i], ok[i], ref[i], g[i], g0[i], tr[i], rise_factor,
-                                min_decrease, min_relative_decrease, stationary, trend_threshold)
-    return out.astype(str).reshape(shape), why.astype(str).reshape(shape)
 
 
-def _judge(L0, Lf, Lb, ok, ref, g, g0, tr, rise_factor, min_decrease, min_rel, stationary,
-           trend_threshold) -> tuple[str, str]:
+def _judge(L0, Lf, Lb, ok, ref, g, g0, tr, c: "TrainingCriterion") -> tuple[str, str]:
+    """One run's label and reason under the thresholds of ``c`` (rules of :func:`classify_training`)."""
+    rise_factor, min_decrease, min_rel = c.rise_factor, c.min_decrease, c.min_relative_decrease
+    stationary, trend_threshold = c.stationary, c.trend_threshold
     if not ok or not (np.isfinite(L0) and np.isfinite(Lf)):
         return "diverged", "the loss or the parameters became non-finite (or passed the blow-up limit)"
     if Lf > L0 and Lf - L0 > (rise_factor - 1.0) * abs(L0):
@@ -420,17 +414,32 @@ class TrainingCriterion:
     stationary: float = 1e-3
     trend_threshold: float = 3.0
 
+    def __post_init__(self) -> None:
+        rise_factor, min_decrease = self.rise_factor, self.min_decrease
+        if not (np.isfinite(rise_factor) and rise_factor >= 1.0):
+            raise InvalidParameterError(f"rise_factor = {rise_factor} must be a number >= 1, such as 1.0")
+        if not (0.0 < min_decrease <= 1.0):
+            raise InvalidParameterError(f"min_decrease = {min_decrease} must lie in (0, 1], such as 0.5")
+        if not (self.min_relative_decrease >= 0.0):
+            raise InvalidParameterError(
+                f"min_relative_decrease = {self.min_relative_decrease} must be zero or positive, such as 1e-3"
+            )
+        if not (self.stationary >= 0.0):
+            raise InvalidParameterError(f"stationary = {self.stationary} must be zero or positive, such as 1e-3")
+
     def apply(self, initial_loss: Any, final_loss: Any, best_loss: Any, finite: Any, *,
               grad_norm: Any = None, initial_grad_norm: Any = None,
               reference_loss: Any = None, trend_t: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`classify_training` with these thresholds."""
-        return classify_training(
-            initial_loss, final_loss, best_loss, finite, grad_norm=grad_norm,
-            initial_grad_norm=initial_grad_norm, reference_loss=reference_loss, trend_t=trend_t,
-            rise_factor=self.rise_factor, min_decrease=self.min_decrease,
-            min_relative_decrease=self.min_relative_decrease, stationary=self.stationary,
-            trend_threshold=self.trend_threshold,
-        )
+        """:func:`classify_training` with these thresholds: (outcome, reason) per run."""
+        arrays = _runs(initial_loss, final_loss, best_loss, finite, reference_loss, grad_norm, initial_grad_norm,
+                       trend_t)
+        L0, Lf, Lb, ok, ref, g, g0, tr = (a.ravel() for a in arrays)
+        shape = arrays[0].shape
+        out = np.empty(L0.size, dtype=object)
+        why = np.empty(L0.size, dtype=object)
+        for i in range(L0.size):
+            out[i], why[i] = _judge(L0[i], Lf[i], Lb[i], ok[i], ref[i], g[i], g0[i], tr[i], self)
+        return out.astype(str).reshape(shape), why.astype(str).reshape(shape)
 
 
 def loss_trend_t(steps: np.ndarray, losses: np.ndarray, factors: np.ndarray, total_steps: int) -> np.ndarray:

@@ -40,6 +40,7 @@ from ._problems import (
 )
 from ._recurrence import (
     CONVENTIONS,
+    AdamHyper,
     adam_direction,
     adam_moments,
     adam_update,
@@ -74,6 +75,7 @@ __all__ = [
     "adam_moments",
     "adam_direction",
     "adam_update",
+    "AdamHyper",
     "shi_initial_moments",
     "THEOREM22_EXPONENTS",
     "theorem22_order_scale",

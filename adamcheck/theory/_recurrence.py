@@ -31,12 +31,14 @@ References:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .._errors import InvalidParameterError
 from ._lib import MATH
 
 __all__ = [
+    "AdamHyper",
     "CONVENTIONS",
     "check_convention",
     "ema",
@@ -145,6 +147,52 @@ def adam_direction(
     return lib.sqrt(c2) / c1 * m / (lib.sqrt(v) + eps)
 
 
+@dataclass(frozen=True)
+class AdamHyper:
+    """Adam's hyper-parameters of one step formula, stated once.
+
+    Numbers, NumPy arrays (per-run values broadcastable to the iterate) or SymPy symbols:
+    the formulas are generic, so nothing is checked here (the simulator's
+    :class:`~adamcheck.simulator.AdamSettings` checks numbers before a run).
+
+    Attributes:
+        beta1, beta2, lr, eps: Adam's; ``lr`` is this step's learning rate.
+        weight_decay: coupled L2 unless ``decoupled`` (AdamW; optax adds it to the update).
+        eps_root: optax's eps_root.
+
+    Example:
+        >>> x, m, v = AdamHyper(beta1=0.9, beta2=0.99, lr=0.1, eps=0.0).update("paper", 0.0, 0.0, 0.0, 1.0, 1)
+        >>> round(x, 12)
+        -0.1
+    """
+
+    beta1: Any
+    beta2: Any
+    lr: Any
+    eps: Any
+    weight_decay: Any = 0
+    decoupled: bool = False
+    eps_root: Any = 0
+
+    def update(self, convention: str, x: Any, m: Any, v: Any, g: Any, t: Any, *,
+               lib: Any = MATH) -> tuple[Any, Any, Any]:
+        """:func:`adam_update` with these hyper-parameters."""
+        check_convention(convention)
+        wd, lr, decoupled = self.weight_decay, self.lr, self.decoupled
+        if wd != 0 and not decoupled:
+            g = g + wd * x
+        x_decay = x
+        if wd != 0 and decoupled and convention != "optax":
+            x = x * (1 - lr * wd)
+        m, v = adam_moments(m, v, g, beta1=self.beta1, beta2=self.beta2, convention=convention)
+        step = adam_direction(
+            convention, m, v, t, beta1=self.beta1, beta2=self.beta2, eps=self.eps, eps_root=self.eps_root, lib=lib
+        )
+        if wd != 0 and decoupled and convention == "optax":
+            step = step + wd * x_decay
+        return x - lr * step, m, v
+
+
 def adam_update(
     convention: str,
     x: Any,
@@ -166,7 +214,8 @@ def adam_update(
 
     Weight decay follows :func:`adamcheck.simulator.adam_step`: coupled L2
     ``g <- g + wd*x``; decoupled ``x <- x*(1 - lr*wd)`` before the step, except optax,
-    which adds ``wd*x`` to the update before the learning rate (optax.adamw).
+    which adds ``wd*x`` to the update before the learning rate (optax.adamw). The
+    keyword form of :meth:`AdamHyper.update`.
 
     Example:
         >>> x, m, v = adam_update("paper", 0.0, 0.0, 0.0, 1.0, 1,
@@ -174,19 +223,9 @@ def adam_update(
         >>> round(x, 12), round(m, 12), round(v, 12)
         (-0.1, 0.1, 0.01)
     """
-    check_convention(convention)
-    if weight_decay != 0 and not decoupled:
-        g = g + weight_decay * x
-    x_decay = x
-    if weight_decay != 0 and decoupled and convention != "optax":
-        x = x * (1 - lr * weight_decay)
-    m, v = adam_moments(m, v, g, beta1=beta1, beta2=beta2, convention=convention)
-    step = adam_direction(
-        convention, m, v, t, beta1=beta1, beta2=beta2, eps=eps, eps_root=eps_root, lib=lib
-    )
-    if weight_decay != 0 and decoupled and convention == "optax":
-        step = step + weight_decay * x_decay
-    return x - lr * step, m, v
+    hyper = AdamHyper(beta1=beta1, beta2=beta2, lr=lr, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
+                      eps_root=eps_root)
+    return hyper.update(convention, x, m, v, g, t, lib=lib)
 
 
 def shi_initial_moments(

@@ -51,6 +51,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import Any
 
 from .._errors import InvalidParameterError
+from .._validate import check_positive_int
 from ._lib import MATH
 
 __all__ = [
@@ -269,8 +270,6 @@ class ShiThreshold:
 
 
 def _check_inputs(n: Any, d: Any, d1: Any, beta1: Any) -> tuple[int, int, float, float]:
-    from .._validate import check_positive_int
-
     n, d = check_positive_int(n, "n"), check_positive_int(d, "d")  # whole numbers up to 2**63 - 1
     try:
         d1 = float(d1)
@@ -338,20 +337,7 @@ def shi_min_beta2(
         Shi, Li, Hong, Sun, ICLR 2021, Theorems 4.3 and 4.4; docs/theory.md section 3.
     """
     n, d, d1, beta1 = _check_inputs(n, d, d1, beta1)
-    if not 0 < rel_width < 0.01:
-        raise InvalidParameterError(f"rel_width = {rel_width!r} must be in (0, 0.01), e.g. 1e-9")
-    if d1_convention not in ("sum", "mean"):
-        raise InvalidParameterError(
-            f"d1_convention = {d1_convention!r}: use 'sum' (Shi et al.) or 'mean' (A2.2, docs/theory.md section 2)"
-        )
-    if theorem == "auto":
-        theorem = "4.3" if beta1 == 0 else "4.4"
-    if theorem not in ("4.3", "4.4"):
-        raise InvalidParameterError(f"theorem = {theorem!r}: use 'auto', '4.3' or '4.4'")
-    if theorem == "4.3" and beta1 != 0:
-        raise InvalidParameterError(
-            f"Theorem 4.3 is for RMSprop (beta1 = 0), got beta1 = {beta1:g}: use theorem='4.4'"
-        )
+    theorem = _check_options(beta1, d1_convention, theorem, rel_width)
     d1_sum = d1 / n**2 if d1_convention == "mean" else d1
     with_t1 = theorem == "4.4"
     bound = shi_t2_bound() if theorem == "4.3" else shi_adam_bound()
@@ -390,9 +376,46 @@ def shi_min_beta2(
             ),
             **common,
         )
-    log_t = _LogT(n, float(d), d1_sum, beta1, with_t1)
-    target = math.log(bound)
-    # bracket u* = log(1 - beta2*) in [lo, hi]: log T increases with u
+    u_star = _float_solve(_LogT(n, float(d), d1_sum, beta1, with_t1), math.log(bound))
+    gap_lo, gap_hi = _certified_bracket(u_star, rel_width, common)
+    ctx = Context(prec=max(40, 20 - gap_hi.adjusted()))
+    beta2_lower = ctx.subtract(Decimal(1), gap_hi)
+    beta2_upper = ctx.subtract(Decimal(1), gap_lo)
+    return ShiThreshold(
+        feasible=True,
+        beta2_lower=str(beta2_lower),
+        beta2_upper=str(beta2_upper),
+        gap_lower=_float_down(gap_lo),
+        gap_upper=_float_up(gap_hi),
+        log10_gap=u_star / _LN10,
+        verified_by="interval arithmetic (mpmath.iv) at both ends; monotonicity proved in proofs/shi.py",
+        note=CONSERVATIVE_NOTE,
+        **common,
+    )
+
+
+def _check_options(beta1: float, d1_convention: str, theorem: str, rel_width: float) -> str:
+    """Refuse bad options; the theorem, with ``auto`` resolved (4.3 for beta1 = 0, else 4.4)."""
+    if not 0 < rel_width < 0.01:
+        raise InvalidParameterError(f"rel_width = {rel_width!r} must be in (0, 0.01), e.g. 1e-9")
+    if d1_convention not in ("sum", "mean"):
+        raise InvalidParameterError(
+            f"d1_convention = {d1_convention!r}: use 'sum' (Shi et al.) or 'mean' (A2.2, docs/theory.md section 2)"
+        )
+    if theorem == "auto":
+        theorem = "4.3" if beta1 == 0 else "4.4"
+    if theorem not in ("4.3", "4.4"):
+        raise InvalidParameterError(f"theorem = {theorem!r}: use 'auto', '4.3' or '4.4'")
+    if theorem == "4.3" and beta1 != 0:
+        raise InvalidParameterError(
+            f"Theorem 4.3 is for RMSprop (beta1 = 0), got beta1 = {beta1:g}: use theorem='4.4'"
+        )
+    return theorem
+
+
+def _float_solve(log_t: Any, target: float) -> float:
+    """u* = log(1 - beta2*) where ``log_t(u) = target``, by bisection (log T increases with u)."""
+    # bracket u* = log(1 - beta2*) in [lo, hi]
     hi = math.log1p(-1e-15)  # beta2 = 1e-15
     if log_t(hi) <= target:
         raise InvalidParameterError(
@@ -409,10 +432,17 @@ def shi_min_beta2(
             lo = mid
         if hi - lo < 1e-14 * max(1.0, abs(lo)):
             break
-    u_star = 0.5 * (lo + hi)
-    import mpmath
+    return 0.5 * (lo + hi)
 
-    d1_iv = mpmath.iv.mpf(d1) / mpmath.iv.mpf(n) ** 2 if d1_convention == "mean" else mpmath.iv.mpf(d1)
+
+def _certified_bracket(u_star: float, rel_width: float, common: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    """Decimal gaps 1 - beta2 around ``exp(u_star)``, each end certified by interval arithmetic:
+    the condition holds at ``gap_lo`` and fails at ``gap_hi`` (the bracket widens until both do)."""
+    import mpmath  # only this certification needs it
+
+    n, d, d1, beta1, theorem = common["n"], common["d"], common["d1"], common["beta1"], common["theorem"]
+    with_t1 = common["strict"]
+    d1_iv = mpmath.iv.mpf(d1) / mpmath.iv.mpf(n) ** 2 if common["d1_convention"] == "mean" else mpmath.iv.mpf(d1)
     width = math.log1p(rel_width)
     for _attempt in range(8):
         gap_lo = _decimal_gap(u_star - width, 12, ROUND_FLOOR)
@@ -426,24 +456,9 @@ def shi_min_beta2(
         ok_lo = at_lo.b < bound_iv.a if with_t1 else at_lo.b <= bound_iv.a
         ok_hi = at_hi.a > bound_iv.b
         if ok_lo and ok_hi:
-            break
+            return gap_lo, gap_hi
         width *= 16
-    else:  # pragma: no cover - would mean the float solve is badly off
-        raise RuntimeError("could not certify the Shi et al. threshold bracket")
-    ctx = Context(prec=max(40, 20 - gap_hi.adjusted()))
-    beta2_lower = ctx.subtract(Decimal(1), gap_hi)
-    beta2_upper = ctx.subtract(Decimal(1), gap_lo)
-    return ShiThreshold(
-        feasible=True,
-        beta2_lower=str(beta2_lower),
-        beta2_upper=str(beta2_upper),
-        gap_lower=_float_down(gap_lo),
-        gap_upper=_float_up(gap_hi),
-        log10_gap=u_star / _LN10,
-        verified_by="interval arithmetic (mpmath.iv) at both ends; monotonicity proved in proofs/shi.py",
-        note=CONSERVATIVE_NOTE,
-        **common,
-    )
+    raise RuntimeError("could not certify the Shi et al. threshold bracket")  # pragma: no cover - float solve off
 
 
 def _limit_below_bound(beta1: float, n: int, d: int, d1: float, d1_convention: str) -> bool:

@@ -9,7 +9,8 @@ torch until a name is used, and ``import adamcheck`` never does.
 * :class:`GradientMonitor`: optimizer-hook monitor of Adam during training (beta2*,
   drift ratio at your betas, two-batch noise scale, update-norm spikes).
 * :func:`lightning_callback`: the monitor as a Lightning ``Callback``.
-* :func:`phase_sweep`, :func:`sweep_batch_indices`: many Adam configurations trained at once.
+* :func:`phase_sweep`, :func:`sweep_batch_indices`: many Adam configurations trained at once
+  (:func:`run_sweep` takes the options as one :class:`SweepSettings`).
 * :func:`probe` -> :class:`ProbeResult`: short real runs of your model from its current
   weights over a beta2 ladder at your batch size and learning rate (the ``probe`` lens).
 """
@@ -33,6 +34,8 @@ _LAZY: dict[str, str] = {
     "report_metrics": "._monitor",
     "lightning_callback": "._lightning",
     "phase_sweep": "._sweep",
+    "run_sweep": "._sweep",
+    "SweepSettings": "._sweep_settings",
     "probe": "._probe",
     "ProbeResult": "._probe",
     "sweep_batch_indices": "._sweep",
