@@ -233,6 +233,7 @@ def probe(
     memory_limit: int = 1 << 30,
     record_every: int | None = None,
     progress: bool = False,
+    advance: float = 0.0,
 ) -> ProbeResult:
     """Short real runs of ``model`` from its current weights over a beta2 ladder at your batch size.
 
@@ -311,15 +312,43 @@ def probe(
 
     crit = criterion or TrainingCriterion()
     t0 = time.perf_counter()
-    grid = phase_sweep(model_fn, loss_fn, data, batch_sizes=[batch_size], beta1=[beta1], beta2=list(ladder),
-                       lr=[lr], seeds=seeds, steps=steps, weight_decay=weight_decay, decoupled=decoupled, eps=eps,
-                       schedule=schedule, reference_loss=reference_loss, criterion=crit, dtype=dtype,
-                       device=device, memory_limit=memory_limit, progress=progress, trainable=names,
-                       record_every=record_every or max(1, steps // 20))
+    common = dict(loss_fn=loss_fn, data=data, batch_sizes=[batch_size], beta1=[beta1], lr=[lr], seeds=seeds,
+                  weight_decay=weight_decay, decoupled=decoupled, eps=eps, schedule=schedule,
+                  reference_loss=reference_loss, criterion=crit, dtype=dtype, device=device,
+                  memory_limit=memory_limit, progress=progress, trainable=names)
+    n1 = int(round(advance * steps)) if advance else 0
+    n1 = min(n1, steps - 1)
+    if n1 > 0:
+        # stage 1: one copy per seed at the top of the ladder, the safest beta2; the ladder branches from there
+        first = phase_sweep(model_fn, beta2=[ladder[-1]], steps=n1, keep_params=True,
+                            record_every=max(1, n1 // 20), **common)
+        reached = {int(s): {n: torch.as_tensor(v[i, 0, 0, 0, 0]) for n, v in first.records.final_params.items()}
+                   for i, s in enumerate(np.asarray(first.seeds).tolist())}
+
+        def model_fn(seed: int) -> Any:  # noqa: F811 - the branches start where stage 1 arrived
+            m = copy.deepcopy(snapshot)
+            with torch.no_grad():
+                for n, p in m.named_parameters():
+                    if n in reached[int(seed)]:
+                        p.copy_(reached[int(seed)][n].to(p.dtype))
+            return m
+
+    rest = steps - n1
+    grid = phase_sweep(model_fn, beta2=list(ladder), steps=rest, record_every=record_every or max(1, rest // 20),
+                       **common)
     seconds = time.perf_counter() - t0
     r = grid.records
     per_seed = np.asarray(grid.per_seed)[:, 0, 0, :, 0]  # (S, L)
     reasons = np.asarray(r.reason)[:, 0, 0, :, 0]
+    initial = r.initial_loss
+    if n1 > 0:
+        # each ladder run is judged as one run from the probe's start: stage 1, then its branch
+        f = first.records
+        initial = np.broadcast_to(f.initial_loss, r.initial_loss.shape)
+        best = np.minimum(r.best_loss, np.broadcast_to(f.best_loss, r.best_loss.shape))
+        ps, rs = crit.apply(initial, r.final_loss, best, r.finite & np.broadcast_to(f.finite, r.finite.shape),
+                            reference_loss=reference_loss, trend_t=r.loss_trend_t)
+        per_seed, reasons = ps[:, 0, 0, :, 0], rs[:, 0, 0, :, 0]
     final = np.where(r.finite, r.final_loss, np.inf)[:, 0, 0, :, 0]
     outcome = []
     for j in range(len(ladder)):
@@ -343,7 +372,7 @@ def probe(
         batch_size=batch_size, beta1=float(beta1), lr=lr, schedule=schedule, steps=steps,
         seeds=int(np.asarray(grid.seeds).size), beta2s=ladder, outcome=tuple(outcome),
         reasons=tuple(tuple(str(x) for x in reasons[:, j]) for j in range(len(ladder))),
-        initial_loss=float(np.nanmean(r.initial_loss)), final_loss=tuple(float(x) for x in mean_final),
+        initial_loss=float(np.nanmean(initial)), final_loss=tuple(float(x) for x in mean_final),
         critical_beta2=crit_b2, best_beta2=best,
         undecided=tuple(b for b, o in zip(ladder, outcome) if o == "undecided"), seconds=seconds,
         step_seconds=step_s, params=names,

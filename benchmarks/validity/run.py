@@ -236,23 +236,34 @@ def recommended_runs(problem, lr, schedule, beta1, B, beta2, steps, seeds, cache
     return out
 
 
+#: keyword arguments every probe of the suite is given beyond the panel's settings (the probe's own
+#: defaults when empty); probe_rescore.py --probe-kw sets them to compare variants on the same labels
+PROBE_KW: dict = {}
+
+
 def probes(problem, lr, schedule, beta1, sizes, steps, cache: Path, ladder=None) -> list[dict]:
-    """adamcheck.torch.probe at each batch size from seed 0's initial weights (cached)."""
+    """adamcheck.torch.probe at each batch size from seed 0's initial weights (cached, with each run's loss trace)."""
     from adamcheck.torch import probe
 
     ladder = LADDER if ladder is None else ladder
-    path = cache / f"probe_{problem.name}_{schedule}_{_key(lr, beta1, sizes, steps, ladder)}.json"
+    kw = dict(PROBE_KW)
+    path = cache / f"probe_{problem.name}_{schedule}_{_key(lr, beta1, sizes, steps, ladder, sorted(kw.items()))}.json"
     if path.exists():
         return json.loads(path.read_text())
     out = []
     for B in sizes:
         r = probe(problem.model_fn(0), problem.loss_fn, (problem.X, problem.y), batch_size=B, lr=lr, steps=steps,
                   beta1=beta1, beta2s=ladder, seeds=1, schedule=schedule, weight_decay=problem.weight_decay,
-                  decoupled=problem.weight_decay > 0)
+                  decoupled=problem.weight_decay > 0, **kw)
         d = r.to_dict()
         m = r.to_measurement()
         d["measurement"] = {"failed": list(m.failed), "trained": list(m.trained), "decided": m.decided,
                             "reason": m.reason}
+        rec = r.grid.records  # loss traces, for re-judging without re-training
+        d["trace_steps"] = [int(x) for x in rec.trace_steps[0]]
+        trace = rec.loss_trace[0][:, 0, :, 0, :]  # (seed, beta2, record)
+        d["trace"] = np.where(np.isfinite(trace), trace, np.nan).tolist()
+        d["probe_kw"] = kw
         out.append(d)
     path.write_text(json.dumps(out))
     return out
