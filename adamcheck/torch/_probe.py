@@ -23,11 +23,12 @@ beta1 < sqrt(beta2), Adam's step is bounded, |m_t|/sqrt(v_t) <= (1-beta1)/sqrt((
 stops falling or climbs (docs/theory.md section 3). For beta1 >= sqrt(beta2) there is no
 bound: a large gradient followed by small ones makes the step grow like
 (beta1/sqrt(beta2))^k (section 10, update growth), and such bursts come at random times,
-more often near the optimum, where the gradient is small against its noise. A run that
-trained over a tenth of the budget says nothing about the rest: on the validation suite 16
-such cells (beta1 = 0.9, beta2 0.1-0.5) trained over the probe's horizon and failed in the
-full run, on four panels (logistic regression on digits, the digits MLP, the character LM,
-the transformer). So a probe reports a "trains" there as **undecided**, with that reason
+more often near the optimum, where the gradient is small against its noise, so a horizon
+cannot vouch for the rest of the run. On the validation suite (benchmarks/validity), of the
+291 cells far from the real edge where such a run trained over a tenth of the budget, 12
+failed in the full run (beta1 = 0.9, beta2 0.1-0.5, on six panels); on the panels whose real
+edge lies beyond the bound, 12 of 86 (14%). So a probe reports a "trains" there as
+**undecided**, with that reason
 (``ProbeResult.beyond_bound``), and keeps every failure it saw; the same rule makes
 ``adamcheck._measurement.FLOORS`` let no measurement clear beta1 >= sqrt(beta2).
 ``trust_beyond_bound=True`` counts such runs as trained (the rule before 2026-12-07).
