@@ -19,19 +19,19 @@ horizon is not seen: the horizon is the probe's price and its limit.
 
 **Beyond the bound, a run that trained over the horizon is not evidence.** For
 beta1 < sqrt(beta2), Adam's step is bounded, |m_t|/sqrt(v_t) <= (1-beta1)/sqrt((1-beta2)
-(1-beta1^2/beta2)) learning rates, and a beta2 that is going to fail shows it as a loss that
-stops falling or climbs (docs/theory.md section 3). For beta1 >= sqrt(beta2) there is no
-bound: a large gradient followed by small ones makes the step grow like
-(beta1/sqrt(beta2))^k (section 10, update growth), and such bursts come at random times,
-more often near the optimum, where the gradient is small against its noise, so a horizon
-cannot vouch for the rest of the run. On the validation suite (benchmarks/validity), of the
-291 cells far from the real edge where such a run trained over a tenth of the budget, 12
-failed in the full run (beta1 = 0.9, beta2 0.1-0.5, on six panels); on the panels whose real
-edge lies beyond the bound, 12 of 86 (14%). So a probe reports a "trains" there as
-**undecided**, with that reason
-(``ProbeResult.beyond_bound``), and keeps every failure it saw; the same rule makes
-``adamcheck._measurement.FLOORS`` let no measurement clear beta1 >= sqrt(beta2).
-``trust_beyond_bound=True`` counts such runs as trained (the rule before 2026-12-07).
+(1-beta1^2/beta2)) learning rates, and a beta2 fails by drift of its mean step (docs/theory.md
+section 3), which a probe sees as a loss that stops falling or climbs. For beta1 >=
+sqrt(beta2) there is no bound: a large gradient followed by small ones makes the step grow
+like (beta1/sqrt(beta2))^k (section 10, update growth), and such bursts come at random
+times, more often near the optimum, where the gradient is small against its noise, so a
+horizon cannot vouch for the rest of the run. On the validation suite (benchmarks/validity),
+of the 291 cells far from the real edge where such a run trained over a tenth of the
+budget, 12 failed in the full run (beta1 = 0.9, beta2 0.1-0.5, on six panels); on the panels
+whose real edge lies beyond the bound, 12 of 86 (14%); inside the bound, 1 of 1,313. So a probe
+reports a "trains" there as **undecided**, with that reason (``ProbeResult.beyond_bound``),
+and keeps every failure it saw: the reason for which ``adamcheck._measurement.FLOORS`` lets
+no measurement clear beta1 >= sqrt(beta2). ``trust_beyond_bound=True`` counts such runs as
+trained (the rule before 2026-12-07).
 
 For large models, ``params`` probes a subset (the last blocks, LoRA adapters): the other
 parameters keep their current values and are shared by every copy (memory grows with the
