@@ -14,7 +14,8 @@ For each problem (benchmarks/validity/problems.py), learning rate and beta1 (a *
    for 512 training examples; ``adamcheck.drift.training_boundary`` decides each cell
    (fails / trains / cannot tell from this file).
 3. **The probe lens.** ``adamcheck.torch.probe`` from the initial weights (seed 0's model)
-   at each batch size, over the ladder, one seed, a horizon of a tenth of the budget.
+   at each batch size, over the ladder, one seed, a horizon of a tenth of the budget (a run
+   that trained there at beta1 >= sqrt(beta2) is undecided: the probe's bound rule).
 4. **Both, in precedence** (probe > gradients, :func:`adamcheck._measurement.judge`).
 5. **The recommendation.** ``adamcheck.recommend(batch_size=B, beta1=..., gradients=...,
    planned_steps=..., tokens_per_sample=...)`` (the language models count the batch in
