@@ -17,6 +17,22 @@ loss reached, or still falling steadily), and is **undecided** otherwise (the ho
 too short to tell a slow run from a stalled one). A failure that starts later than the
 horizon is not seen: the horizon is the probe's price and its limit.
 
+**Beyond the bound, a run that trained over the horizon is not evidence.** For
+beta1 < sqrt(beta2), Adam's step is bounded, |m_t|/sqrt(v_t) <= (1-beta1)/sqrt((1-beta2)
+(1-beta1^2/beta2)) learning rates, and a beta2 fails by drift of its mean step (docs/theory.md
+section 3), which a probe sees as a loss that stops falling or climbs. For beta1 >=
+sqrt(beta2) there is no bound: a large gradient followed by small ones makes the step grow
+like (beta1/sqrt(beta2))^k (section 10, update growth), and such bursts come at random
+times, more often near the optimum, where the gradient is small against its noise, so a
+horizon cannot vouch for the rest of the run. On the validation suite (benchmarks/validity),
+of the 291 cells far from the real edge where such a run trained over a tenth of the
+budget, 12 failed in the full run (beta1 = 0.9, beta2 0.1-0.5, on six panels); on the panels
+whose real edge lies beyond the bound, 12 of 86 (14%); inside the bound, 1 of 1,313. So a probe
+reports a "trains" there as **undecided**, with that reason (``ProbeResult.beyond_bound``),
+and keeps every failure it saw: the reason for which ``adamcheck._measurement.FLOORS`` lets
+no measurement clear beta1 >= sqrt(beta2). ``trust_beyond_bound=True`` counts such runs as
+trained (the rule before 2026-12-07).
+
 For large models, ``params`` probes a subset (the last blocks, LoRA adapters): the other
 parameters keep their current values and are shared by every copy (memory grows with the
 probed parameters only); the answer says so.
@@ -79,7 +95,9 @@ class ProbeResult:
         critical_beta2: the smallest ladder beta2 that, with every larger one, trained
             (None when the top did not train); the empirical edge.
         best_beta2: the ladder beta2 with the lowest final loss (None when none is finite).
-        undecided: the ladder values the horizon cannot decide.
+        undecided: the ladder values the horizon cannot decide (those of ``beyond_bound`` included).
+        beyond_bound: the ladder values whose runs trained over the horizon with
+            beta1 >= sqrt(beta2), reported undecided (module docstring).
         seconds: wall time of the probe; ``step_seconds``: one training step of the model
             at this batch size (``torch.optim.Adam``, measured); ``cost`` = seconds / step_seconds,
             the probe's price in training steps.
@@ -108,6 +126,7 @@ class ProbeResult:
     parameters: int
     parameters_total: int
     weight_decay: float = 0.0
+    beyond_bound: tuple[float, ...] = ()
     grid: Any = field(default=None, compare=False, repr=False)
 
     @property
@@ -138,8 +157,12 @@ class ProbeResult:
         parts = [f"fails at beta2 <= {edge:g}" if edge is not None else "no beta2 failed"]
         if self.critical_beta2 is not None:
             parts.append(f"trains at beta2 >= {self.critical_beta2:g}")
-        if self.undecided:
-            parts.append("undecided over this horizon: " + ", ".join(f"{b:g}" for b in self.undecided))
+        plain = [b for b in self.undecided if b not in self.beyond_bound]
+        if plain:
+            parts.append("undecided over this horizon: " + ", ".join(f"{b:g}" for b in plain))
+        if self.beyond_bound:
+            parts.append("trained over the horizon but beta1 >= sqrt(beta2), where a failure can come later: "
+                         + ", ".join(f"{b:g}" for b in self.beyond_bound) + " undecided")
         if self.best_beta2 is not None:
             parts.append(f"lowest loss at beta2 = {self.best_beta2:g}")
         parts.append(f"cost {self.cost:.0f} training steps")
@@ -158,14 +181,20 @@ class ProbeResult:
         detail = {"outcome": dict(zip((f"{b:g}" for b in self.beta2s), self.outcome)),
                   "final_loss": dict(zip((f"{b:g}" for b in self.beta2s), self.final_loss)),
                   "initial_loss": self.initial_loss, "best_beta2": self.best_beta2, "cost_steps": self.cost,
-                  "lr": self.lr, "schedule": self.schedule, "steps": self.steps, "weight_decay": self.weight_decay}
+                  "lr": self.lr, "schedule": self.schedule, "steps": self.steps, "weight_decay": self.weight_decay,
+                  "beyond_bound": list(self.beyond_bound)}
         note = self.subset_note()
         if note:
             detail["subset"] = note
         if not self.failed and not self.trained:
-            return Measurement("probe", self.batch_size, self.beta1, reason=(
-                f"the {self.steps}-step horizon decides no beta2 (every run neither diverged nor converged): "
-                "probe longer"), source=source, decided=False, detail=detail)
+            why = (f"the {self.steps}-step horizon decides no beta2 (every run neither diverged nor converged): "
+                   "probe longer")
+            if self.beyond_bound:
+                why = (f"the {self.steps}-step horizon decides no beta2: the runs that trained did so at beta1 >= "
+                       "sqrt(beta2), where a failure can come after the horizon, and the rest neither diverged nor "
+                       "converged")
+            return Measurement("probe", self.batch_size, self.beta1, reason=why, source=source, decided=False,
+                               detail=detail)
         top = top_fails_reason(self.beta2s, self.outcome, self.steps)
         if top:
             return Measurement("probe", self.batch_size, self.beta1, reason=top, source=source, decided=False,
@@ -182,7 +211,7 @@ class ProbeResult:
             "beta2": list(self.beta2s), "outcome": list(self.outcome),
             "reasons": [list(r) for r in self.reasons], "initial_loss": self.initial_loss,
             "final_loss": list(self.final_loss), "critical_beta2": self.critical_beta2,
-            "best_beta2": self.best_beta2, "undecided": list(self.undecided),
+            "best_beta2": self.best_beta2, "undecided": list(self.undecided), "beyond_bound": list(self.beyond_bound),
             "seconds": self.seconds, "step_seconds": self.step_seconds, "cost_steps": self.cost,
             "params": None if self.params is None else list(self.params), "parameters": self.parameters,
             "parameters_total": self.parameters_total, "summary": self.summary(),
@@ -233,6 +262,7 @@ def probe(
     memory_limit: int = 1 << 30,
     record_every: int | None = None,
     progress: bool = False,
+    trust_beyond_bound: bool = False,
 ) -> ProbeResult:
     """Short real runs of ``model`` from its current weights over a beta2 ladder at your batch size.
 
@@ -264,6 +294,8 @@ def probe(
         dtype, device, memory_limit, progress: as :func:`adamcheck.torch.phase_sweep`.
         record_every: the full training loss is measured every this many steps (default
             steps // 20: 10 records in the second half feed the criterion's trend test).
+        trust_beyond_bound: count runs that trained at beta1 >= sqrt(beta2) as trained
+            (default False: undecided, module docstring); failures count either way.
 
     Returns:
         A :class:`ProbeResult`; ``to_measurement()`` gives its ``Measurement("probe", ...)``.
@@ -281,8 +313,11 @@ def probe(
         >>> model = torch.nn.Linear(3, 1)
         >>> loss = lambda out, t: ((out[:, 0] - t) ** 2).mean()
         >>> r = probe(model, loss, (X, y), batch_size=8, lr=0.05, steps=200, beta2s=[0.5, 0.999])
-        >>> r.outcome, r.best_beta2 in (0.5, 0.999), r.cost > 0
-        (('trains', 'trains'), True, True)
+        >>> r.outcome, r.beyond_bound, r.cost > 0        # beta1 = 0.9 >= sqrt(0.5): not evidence
+        (('undecided', 'trains'), (0.5,), True)
+        >>> probe(model, loss, (X, y), batch_size=8, lr=0.05, steps=200, beta2s=[0.5, 0.999],
+        ...       beta1=0.5).outcome
+        ('trains', 'trains')
 
     References:
         The training criterion of the validation suite (benchmarks/validity/README.md);
@@ -321,11 +356,14 @@ def probe(
     per_seed = np.asarray(grid.per_seed)[:, 0, 0, :, 0]  # (S, L)
     reasons = np.asarray(r.reason)[:, 0, 0, :, 0]
     final = np.where(r.finite, r.final_loss, np.inf)[:, 0, 0, :, 0]
-    outcome = []
+    outcome, beyond = [], []
     for j in range(len(ladder)):
         col = per_seed[:, j]
-        outcome.append("fails" if (col == "diverged").any() else "trains" if (col == "converged").all()
-                       else "undecided")
+        o = "fails" if (col == "diverged").any() else "trains" if (col == "converged").all() else "undecided"
+        if o == "trains" and not trust_beyond_bound and beta1 >= math.sqrt(ladder[j]):
+            o = "undecided"  # no bound on the step: a burst can come after the horizon (module docstring)
+            beyond.append(ladder[j])
+        outcome.append(o)
     mean_final = final.mean(axis=0)
     crit_b2 = None
     for j in range(len(ladder) - 1, -1, -1):
@@ -348,5 +386,5 @@ def probe(
         undecided=tuple(b for b, o in zip(ladder, outcome) if o == "undecided"), seconds=seconds,
         step_seconds=step_s, params=names,
         parameters=sum(sizes[n] for n in (names or all_names)), parameters_total=sum(sizes.values()),
-        weight_decay=float(weight_decay), grid=grid,
+        weight_decay=float(weight_decay), beyond_bound=tuple(beyond), grid=grid,
     )

@@ -14,7 +14,8 @@ For each problem (benchmarks/validity/problems.py), learning rate and beta1 (a *
    for 512 training examples; ``adamcheck.drift.training_boundary`` decides each cell
    (fails / trains / cannot tell from this file).
 3. **The probe lens.** ``adamcheck.torch.probe`` from the initial weights (seed 0's model)
-   at each batch size, over the ladder, one seed, a horizon of a tenth of the budget.
+   at each batch size, over the ladder, one seed, a horizon of a tenth of the budget (a run
+   that trained there at beta1 >= sqrt(beta2) is undecided: the probe's bound rule).
 4. **Both, in precedence** (probe > gradients, :func:`adamcheck._measurement.judge`).
 5. **The recommendation.** ``adamcheck.recommend(batch_size=B, beta1=..., gradients=...,
    planned_steps=..., tokens_per_sample=...)`` (the language models count the batch in
@@ -236,23 +237,34 @@ def recommended_runs(problem, lr, schedule, beta1, B, beta2, steps, seeds, cache
     return out
 
 
+#: keyword arguments every probe of the suite is given beyond the panel's settings (the probe's own
+#: defaults when empty); probe_rescore.py --probe-kw sets them to compare variants on the same labels
+PROBE_KW: dict = {}
+
+
 def probes(problem, lr, schedule, beta1, sizes, steps, cache: Path, ladder=None) -> list[dict]:
-    """adamcheck.torch.probe at each batch size from seed 0's initial weights (cached)."""
+    """adamcheck.torch.probe at each batch size from seed 0's initial weights (cached, with each run's loss trace)."""
     from adamcheck.torch import probe
 
     ladder = LADDER if ladder is None else ladder
-    path = cache / f"probe_{problem.name}_{schedule}_{_key(lr, beta1, sizes, steps, ladder)}.json"
+    kw = dict(PROBE_KW)
+    path = cache / f"probe_{problem.name}_{schedule}_{_key(lr, beta1, sizes, steps, ladder, sorted(kw.items()))}.json"
     if path.exists():
         return json.loads(path.read_text())
     out = []
     for B in sizes:
         r = probe(problem.model_fn(0), problem.loss_fn, (problem.X, problem.y), batch_size=B, lr=lr, steps=steps,
                   beta1=beta1, beta2s=ladder, seeds=1, schedule=schedule, weight_decay=problem.weight_decay,
-                  decoupled=problem.weight_decay > 0)
+                  decoupled=problem.weight_decay > 0, **kw)
         d = r.to_dict()
         m = r.to_measurement()
         d["measurement"] = {"failed": list(m.failed), "trained": list(m.trained), "decided": m.decided,
                             "reason": m.reason}
+        rec = r.grid.records  # loss traces, for re-judging without re-training
+        d["trace_steps"] = [int(x) for x in rec.trace_steps[0]]
+        trace = rec.loss_trace[0][:, 0, :, 0, :]  # (seed, beta2, record)
+        d["trace"] = np.where(np.isfinite(trace), trace, np.nan).tolist()
+        d["probe_kw"] = kw
         out.append(d)
     path.write_text(json.dumps(out))
     return out

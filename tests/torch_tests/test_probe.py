@@ -166,3 +166,52 @@ def test_probe_whose_top_beta2_fails_abstains():
     assert r.outcome == ("fails", "fails")
     m = r.to_measurement()
     assert not m.decided and m.outcome(0.5) == "cannot_tell" and "not beta2's" in m.reason
+
+
+def test_probe_beyond_the_bound_withholds_trains_but_keeps_failures():
+    # beta1 = 0.9 >= sqrt(0.5): the run at beta2 = 0.5 is labelled exactly as phase_sweep labels it,
+    # but a "converged" there is reported undecided (no bound on the step); 0.999 is inside the bound
+    X, y = _data()
+    kw = dict(batch_size=8, lr=1e-2, steps=60, beta1=0.9, beta2s=[0.5, 0.999], reference_loss=0.0, seeds=[0])
+    trusted = probe(mlp(0), ce, (X, y), trust_beyond_bound=True, **kw)
+    r = probe(mlp(0), ce, (X, y), **kw)
+    grid = phase_sweep(lambda s: mlp(0), ce, (X, y), batch_sizes=[8], beta1=[0.9], beta2=[0.5, 0.999], lr=[1e-2],
+                       seeds=[0], steps=60, reference_loss=0.0, record_every=3, progress=False)
+    labels = [str(x) for x in np.asarray(grid.per_seed)[0, 0, 0, :, 0]]
+    assert labels == ["converged", "converged"]  # both runs trained over the horizon
+    assert trusted.outcome == ("trains", "trains") and trusted.beyond_bound == ()
+    assert r.outcome == ("undecided", "trains") and r.beyond_bound == (0.5,) and r.undecided == (0.5,)
+    assert r.final_loss == trusted.final_loss  # the same runs, judged differently
+    m = r.to_measurement()
+    assert m.outcome(0.5) == "cannot_tell" and m.outcome(0.999) == "trains"
+    assert "beta1 >= sqrt(beta2)" in r.summary()
+    # a failure beyond the bound is still a failure (lr 1: beta2 = 0.5 fails, 0.999 trains), either way
+    hot = {**kw, "lr": 1.0, "steps": 100}
+    for trust in (False, True):
+        h = probe(mlp(0), ce, (X, y), trust_beyond_bound=trust, **hot)
+        assert h.outcome == ("fails", "trains") and h.beyond_bound == ()
+        assert h.to_measurement().outcome(0.5) == "fails"
+
+
+@pytest.mark.slow
+def test_a_run_that_trains_over_the_horizon_beyond_the_bound_can_fail_later():
+    # The suite's digits MLP at lr 1e-3, beta1 0.9, batch 128, beta2 0.3 (beta1 > sqrt(beta2)): a
+    # 300-step probe sees it train, and the full 3,000-step run of the same seed fails by the suite's
+    # criterion (final training loss not below the start, or held-out accuracy below 50%). The probe
+    # must not have said "trains" there.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "validity"))
+    from problems import load_problem
+
+    p = load_problem("mlp_digits")
+    kw = dict(batch_size=128, lr=1e-3, steps=300, beta1=0.9, beta2s=[0.3, 0.999], seeds=[0])
+    trusted = probe(p.model_fn(0), p.loss_fn, (p.X, p.y), trust_beyond_bound=True, **kw)
+    assert trusted.outcome[0] == "trains"
+    full = phase_sweep(lambda s: p.model_fn(0), p.loss_fn, (p.X, p.y), batch_sizes=[128], beta1=[0.9], beta2=[0.3],
+                       lr=[1e-3], seeds=[0], steps=3000, eval_data=(p.X_eval, p.y_eval), eval_fn=p.eval_fn,
+                       progress=False)
+    rec = full.records
+    failed = (not bool(rec.finite.all())) or float(rec.final_loss.ravel()[0]) >= float(rec.initial_loss.ravel()[0]) \
+        or float(np.asarray(rec.eval_metric, dtype=float).ravel()[0]) < p.min_eval
+    assert failed, "the full run was expected to fail (benchmarks/validity: 3 of 3 seeds)"
+    r = probe(p.model_fn(0), p.loss_fn, (p.X, p.y), **kw)
+    assert r.outcome[0] == "undecided" and 0.3 in r.beyond_bound and r.to_measurement().outcome(0.3) == "cannot_tell"
