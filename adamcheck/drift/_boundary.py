@@ -66,6 +66,10 @@ from ._ratio import DriftGrid, drift_ratio_grid
 
 __all__ = [
     "BoundarySearch",
+    "MARGIN",
+    "MarginRule",
+    "STRICT",
+    "StrictRule",
     "CriticalBoundary",
     "MarginRecommendation",
     "Setter",
@@ -207,18 +211,46 @@ def _points(source: Any) -> list[Any]:
     )
 
 
+@dataclass(frozen=True)
+class StrictRule:
+    """The strict boundary's rule: a cell fails when rho is below ``t`` with confidence, ``rho + z se < t``."""
+
+    name = "strict"
+
+    def fails(self, rho: np.ndarray, se: np.ndarray, z: float, t: float) -> np.ndarray:
+        """Cells whose drift ratio is below ``t`` by more than ``z`` standard errors."""
+        with np.errstate(invalid="ignore"):
+            return rho + z * se < t
+
+
+@dataclass(frozen=True)
+class MarginRule:
+    """The recommendation's rule: a cell fails when rho cannot be shown to reach ``t``, ``rho - z se < t``."""
+
+    name = "margin"
+
+    def fails(self, rho: np.ndarray, se: np.ndarray, z: float, t: float) -> np.ndarray:
+        """Cells whose drift ratio is not above ``t`` by ``z`` standard errors."""
+        with np.errstate(invalid="ignore"):
+            return rho - z * se < t
+
+
+#: The two rules a boundary search applies (the strict boundary; the margin recommendation).
+STRICT, MARGIN = StrictRule(), MarginRule()
+
+
 @dataclass(frozen=True, eq=False)
 class BoundarySearch:
     """The settings of one boundary search, validated once at construction.
 
-    The rule (``kind`` and ``t``) and the search's budget travel together instead of as
+    The rule (``rule`` and ``t``) and the search's budget travel together instead of as
     fourteen positional arguments through the scan, the bisection and the rules.
 
     Attributes:
         t: the rule's threshold on rho: 0 for the strict boundary, the margin for the
             recommendation.
-        kind: ``"strict"`` (a cell fails when rho is below ``t`` with confidence,
-            ``rho + z se < t``) or ``"margin"`` (a cell fails when rho cannot be shown
+        rule: :data:`STRICT` (a cell fails when rho is below ``t`` with confidence,
+            ``rho + z se < t``) or :data:`MARGIN` (a cell fails when rho cannot be shown
             to reach ``t``, ``rho - z se < t``).
         z, z_mean, threshold, eps, seed, target_se, refine_steps, screen: as
             :func:`critical_beta2`.
@@ -232,7 +264,7 @@ class BoundarySearch:
     """
 
     t: float = 0.0
-    kind: str = "strict"
+    rule: StrictRule | MarginRule = STRICT
     z: float = 2.0
     z_mean: float = 2.0
     threshold: float = 0.01
@@ -246,8 +278,8 @@ class BoundarySearch:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("strict", "margin"):
-            raise InvalidParameterError(f"boundary rule {self.kind!r} must be 'strict' or 'margin'")
+        if not isinstance(self.rule, (StrictRule, MarginRule)):
+            raise InvalidParameterError(f"boundary rule {self.rule!r} must be STRICT or MARGIN")
         checked = {
             "t": check_nonnegative_float(self.t, "margin"),
             "z": check_nonnegative_float(self.z, "z"),
@@ -267,21 +299,15 @@ class BoundarySearch:
 
     def fails(self, rho: np.ndarray, se: np.ndarray) -> np.ndarray:
         """The rule's failing cells (NaN cells, not computed, never fail)."""
-        with np.errstate(invalid="ignore"):
-            if self.kind == "strict":
-                out = rho + self.z * se < self.t
-            else:  # conservative: cannot show rho >= t
-                out = rho - self.z * se < self.t
-        return out & ~np.isnan(rho)
+        return self.rule.fails(rho, se, self.z, self.t) & ~np.isnan(rho)
 
     def reversed(self, rho: np.ndarray, se: np.ndarray) -> np.ndarray:
         """Cells reversed beyond their standard error, ``rho + z se < 0`` (the lenient rule's test)."""
-        return replace(self, t=0.0, kind="strict").fails(rho, se)
+        return replace(self, t=0.0, rule=STRICT).fails(rho, se)
 
     def maybe_fails(self, rho: np.ndarray, se: np.ndarray) -> np.ndarray:
         """Cells a screening pass cannot clear, ``rho - z se < t``."""
-        with np.errstate(invalid="ignore"):
-            return (rho - self.z * se < self.t) & ~np.isnan(rho)
+        return MARGIN.fails(rho, se, self.z, self.t) & ~np.isnan(rho)
 
     def search_options(self) -> dict:
         """Search budget; a cell is settled once rho is z + 1 standard errors away from t."""
@@ -593,7 +619,7 @@ def critical_beta2(
     References:
         docs/theory.md section 9; Zhang et al., arXiv:2603.02092 (2026), Theorem 2.3.
     """
-    search = BoundarySearch(t=0.0, kind="strict", z=z, z_mean=z_mean, threshold=threshold, eps=eps, seed=seed,
+    search = BoundarySearch(t=0.0, rule=STRICT, z=z, z_mean=z_mean, threshold=threshold, eps=eps, seed=seed,
                             target_se=target_se, refine_steps=refine_steps, screen=screen, options=options)
     return _boundary(source, beta1s, beta2s, search)
 
@@ -641,7 +667,7 @@ def recommended_beta2(
         docs/theory.md sections 3, 7 and 9.
     """
     beta1 = check_beta(beta1, "beta1")
-    search = BoundarySearch(t=margin, kind="margin", z=z, z_mean=z_mean, threshold=threshold, eps=eps, seed=seed,
+    search = BoundarySearch(t=margin, rule=MARGIN, z=z, z_mean=z_mean, threshold=threshold, eps=eps, seed=seed,
                             target_se=target_se, refine_steps=refine_steps, screen=screen,
                             paper_condition=paper_condition, stop_at_t=not with_boundary, options=options)
     return run_recommended_beta2(source, beta1, beta2s, search)
@@ -653,19 +679,19 @@ def run_recommended_beta2(
     beta2s: Sequence[float] | np.ndarray | None,
     search: BoundarySearch,
 ) -> MarginRecommendation:
-    """:func:`recommended_beta2` with its settings as one :class:`BoundarySearch` (``kind="margin"``).
+    """:func:`recommended_beta2` with its settings as one :class:`BoundarySearch` (``rule=MARGIN``).
 
     ``search.t`` is the margin; ``search.stop_at_t`` is ``not with_boundary``.
 
     Example:
         >>> from adamcheck._laws import GradientLaw
-        >>> search = BoundarySearch(t=0.5, kind="margin", refine_steps=0, paper_condition=True)
+        >>> search = BoundarySearch(t=0.5, rule=MARGIN, refine_steps=0, paper_condition=True)
         >>> rec = run_recommended_beta2(GradientLaw.two_point(10, 1 / 81), 0.9, None, search)
         >>> bool(rec.beta2 >= rec.boundary.strict[0])
         True
     """
-    if not isinstance(search, BoundarySearch) or search.kind != "margin":
-        raise InvalidParameterError("give a BoundarySearch with kind='margin' (or call recommended_beta2)")
+    if not isinstance(search, BoundarySearch) or not isinstance(search.rule, MarginRule):
+        raise InvalidParameterError("give a BoundarySearch with rule=MARGIN (or call recommended_beta2)")
     beta1 = check_beta(beta1, "beta1")
     pts = _points(source)
     b1s = None if isinstance(pts[0], DriftGrid) else [beta1]
@@ -674,7 +700,7 @@ def run_recommended_beta2(
     if isinstance(pts[0], DriftGrid) and abs(rec.beta1s[col] - beta1) > 1e-12:
         raise InvalidParameterError(f"beta1 = {beta1:g} is not on the grids' beta1 axis: compute grids that include it")
     # strict boundary from the same grids (no recomputation of rho)
-    strict_rule = replace(search, t=0.0, kind="strict", paper_condition=False, stop_at_t=False)
+    strict_rule = replace(search, t=0.0, rule=STRICT, paper_condition=False, stop_at_t=False)
     strict = None if search.stop_at_t else _boundary(list(rec.grids), None, None, strict_rule)
     b2 = float(rec.strict[col])
     if rec.setters[col]:

@@ -250,3 +250,22 @@ def test_shipped_digits_boundary_non_increasing_in_batch_size():
         stars.append(float(cb.strict[0]))
     assert all(stars[i] >= stars[i + 1] for i in range(4)), stars
     assert stars[0] > stars[-1] + 0.3, stars
+
+
+def test_boundary_rules_are_objects_with_the_documented_inequalities():
+    """STRICT fails cells with rho + z se < t, MARGIN cells with rho - z se < t; a string rule is refused."""
+    import pytest
+
+    from adamcheck._errors import InvalidParameterError
+    from adamcheck.drift._boundary import MARGIN, STRICT, BoundarySearch
+
+    rho = np.array([-0.5, 0.1, 0.3, 0.6, np.nan])
+    se = np.array([0.1, 0.1, 0.2, 0.05, 0.1])
+    z, t = 2.0, 0.4
+    strict = BoundarySearch(t=t, rule=STRICT, z=z).fails(rho, se)
+    margin = BoundarySearch(t=t, rule=MARGIN, z=z).fails(rho, se)
+    # by hand: rho + 2 se = -0.3, 0.3, 0.7, 0.7; rho - 2 se = -0.7, -0.1, -0.1, 0.5
+    assert strict.tolist() == [True, True, False, False, False]
+    assert margin.tolist() == [True, True, True, False, False]
+    with pytest.raises(InvalidParameterError):
+        BoundarySearch(rule="strict")
