@@ -43,18 +43,16 @@ from .._halflife import (
     PRACTICE_CLAMP,
     BetaReference,
     half_life_beta2,
-    parse_reference,
 )
 from .._measurement import Measurement
 from .._quiet import numpy_quiet
-from .._shown import shown_repr
 from .._validate import as_real_array, check_beta, check_nonnegative_float, check_positive_int, check_seed, from_tensor
 from ..theory import shi_min_beta2, theorem22_order_scale
 from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
 from ._lenses import calibrated_measurement, monitor_file_measurements
-from ._settings import RecommendSettings, VerdictSettings
+from ._settings import RecommendSettings, VerdictSettings, as_reference
 from ._verdict import Verdict, judge_betas
 
 if TYPE_CHECKING:  # NumPy-heavy: imported by the gradient lens only
@@ -665,13 +663,7 @@ def _validate(batch_size: Any, dataset_size: Any, gradients: Any, beta1: Any, re
             raise InvalidParameterError(
                 f"batch size {batch_size} is larger than the data set ({dataset_size}): use at most {dataset_size}"
             )
-    if isinstance(reference, str):
-        reference = parse_reference(reference)
-    if reference is not None and not isinstance(reference, BetaReference):
-        raise InvalidParameterError(
-            f"reference = {shown_repr(reference)} is a {type(reference).__name__}: give a BetaReference or "
-            "the text 'BETA2@BATCH', such as '0.999@32'"
-        )
+    reference = as_reference(reference)
     if tokens_per_sample is not None:
         tokens_per_sample = check_positive_int(tokens_per_sample, "tokens per sample")
     return _Inputs(
@@ -680,7 +672,7 @@ def _validate(batch_size: Any, dataset_size: Any, gradients: Any, beta1: Any, re
         gradients=None if gradients is None else _gradient_input(gradients),
         beta1=check_beta(DEFAULT_BETA1 if beta1 is None else beta1, "beta1"),
         beta1_given=beta1 is not None,
-        reference=reference or DEFAULT_REFERENCE,
+        reference=reference,
         tokens_per_sample=tokens_per_sample,
         eps=1e-8 if eps is None else check_nonnegative_float(eps, "eps"),
         planned_steps=None if planned_steps is None else check_positive_int(planned_steps, "planned steps"),
