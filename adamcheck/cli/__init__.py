@@ -111,7 +111,7 @@ HELP = """Will Adam converge on your problem at your batch size, and which betas
 \b
 Examples:
   adamcheck recommend --batch-size 32
-  adamcheck phase --problem counterexample --n 20 --out phase.png
+  adamcheck phase --problem counterexample --n 20 --plot phase.png
   adamcheck check examples/configs/hf/training_args_defaults.json
 
 \b

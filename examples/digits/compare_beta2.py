@@ -1,12 +1,12 @@
 """Does the recommendation hold on the same problem? Simulate Adam at batch 4.
 
 The critical beta2* of the digits example at batch 4 (``adamcheck recommend -b 4
---beta1 0 --gradients examples/digits/grads.npz``) is about 0.56. This script runs
-torch-convention Adam (beta1 = 0, lr 0.01, constant) on the same logistic regression
-through the simulator, with beta2 well below beta2* and with the recommended beta2,
-three seeds each, and plots the full loss over the run: below beta2* the loss climbs
-far above its start (the average step goes uphill in the skewed coordinates), with
-the recommended beta2 it falls.
+--beta1 0 --gradients examples/digits/grads.npz``) is 0.5, the ladder point the command
+prints. This script runs torch-convention Adam (beta1 = 0, lr 0.01, constant) on the
+same logistic regression through the simulator, with beta2 well below beta2* and with
+the recommended beta2, three seeds each, and plots the full loss over the run: below
+beta2* the loss climbs far above its start (the average step goes uphill in the skewed
+coordinates), with the recommended beta2 it falls.
 
 Run from the repository root: ``python examples/digits/compare_beta2.py`` (writes
 ``examples/digits/compare_beta2.png`` and prints the final losses).
