@@ -191,7 +191,9 @@ class Measurement:
 class Judgement:
     """What :func:`judge` found: the ``outcome`` for the user's beta2, the ``lens`` that
     decided (``""`` when none did) and that lens's :class:`Measurement` (None when none),
-    plus the lenses that could not tell, with their reasons."""
+    plus the lenses that could not tell, with their reasons (those that decided nothing, and
+    those that measured this batch and beta1 but leave this beta2 between their failed and
+    trained values)."""
 
     outcome: str
     lens: str
@@ -201,6 +203,17 @@ class Judgement:
     @property
     def decided(self) -> bool:
         return self.outcome != "cannot_tell"
+
+
+#: the lenses that measured the user's own run or problem
+_OWN = ("monitor", "probe", "gradients")
+
+
+def _between(m: Measurement, beta2: float, batch_size: float, beta1: float) -> bool:
+    """A lens that measured this very run (batch and beta1) but leaves ``beta2`` between its
+    failed and trained values: it cannot tell this value, and the answer should say so."""
+    return (m.decided and abs(m.batch_size - batch_size) <= _TOL * max(1.0, batch_size)
+            and abs(m.beta1 - beta1) <= _TOL and m.outcome(beta2) == "cannot_tell")
 
 
 def judge(measurements: Iterable[Measurement], beta2: float, *, batch_size: float, beta1: float) -> Judgement:
@@ -233,4 +246,5 @@ def judge(measurements: Iterable[Measurement], beta2: float, *, batch_size: floa
         for out in ("fails", "trains"):
             if out in found:
                 return Judgement(out, lens, found[out], abstained)
-    return Judgement("cannot_tell", "", None, abstained)
+    between = tuple(m for m in ms if m.lens in _OWN and _between(m, beta2, batch_size, beta1))
+    return Judgement("cannot_tell", "", None, abstained + between)

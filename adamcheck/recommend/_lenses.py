@@ -116,8 +116,10 @@ def applicable(ms: Iterable[Measurement], lens: str, batch: float, beta1: float,
 def calibrated_measurement(calibrated: Any, batch_size: int, beta1: float) -> Measurement:
     """The gradients lens (a :class:`~adamcheck.recommend.CalibratedLens`) as a measurement.
 
-    A lens that found every beta2 on its ladder failing (``unresolved``) failed them all;
-    one that says it cannot tell (``decided`` False, when the lens has that field)
+    A lens that reports its decided cells (``cells``: the training boundary's
+    ``beta2_failed``/``beta2_trained``) is read cell by cell, so ladder values it could not
+    tell stay undecided; a lens that found every beta2 on its ladder failing
+    (``unresolved``) failed them all; one that says it cannot tell (``decided`` False)
     abstains with its ``reason`` (or ``mechanism``).
     """
     source = getattr(calibrated, "source", "")
@@ -126,6 +128,16 @@ def calibrated_measurement(calibrated: Any, batch_size: int, beta1: float) -> Me
         why = getattr(calibrated, "reason", "") or mechanism or "the gradients lens could not tell from this file"
         return Measurement("gradients", batch_size, beta1, reason=why, source=source, decided=False)
     ladder = tuple(getattr(calibrated, "ladder", ()) or ())
+    if getattr(calibrated, "cells", False):
+        # the file lens's own decided cells: a value it could not tell stays undecided here
+        # too (the point estimate beta2* would call every ladder value below it failed)
+        failed, trained = tuple(calibrated.beta2_failed), tuple(calibrated.beta2_trained)
+        why = getattr(calibrated, "reason", "") or mechanism
+        if not failed and not trained:
+            return Measurement("gradients", batch_size, beta1, source=source, decided=False,
+                               reason=why or "the gradients lens could not tell from this file")
+        return Measurement("gradients", batch_size, beta1, failed=failed, trained=trained, reason=why,
+                           source=source)
     if getattr(calibrated, "unresolved", False):
         if not ladder:
             return Measurement("gradients", batch_size, beta1, reason=mechanism or "no verdict", source=source,

@@ -254,6 +254,16 @@ class CalibratedLens:
     sustained_update: tuple[float, ...] = ()
     ladder: tuple[float, ...] = ()
     assumptions: str = ""
+    #: the ladder values the file lens decided (docs/theory.md section 10): what the verdict
+    #: and the lower edge use; ``beta2_critical`` is only the point estimate beside them
+    beta2_failed: tuple[float, ...] = ()
+    beta2_trained: tuple[float, ...] = ()
+    #: False where the file cannot tell at this batch size (``reason`` says why)
+    decided: bool = True
+    reason: str = ""
+    #: True when this lens reports decided cells (the training boundary); other predictors
+    #: give only beta2* and are read as "below fails, the rest trains"
+    cells: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = {f: getattr(self, f) for f in self.__dataclass_fields__}
@@ -410,7 +420,8 @@ def _calibrated(source: "GradientSource", sample: Any, batch_size: int, beta1: f
     why = tb.mechanism[0]
     return CalibratedLens(
         beta2_critical=None if unresolved else star,
-        beta2_recommended=None if unresolved else star,
+        # a file that cannot tell at this batch raises nothing (its point estimate is shown only)
+        beta2_recommended=None if unresolved or not tb.decided[0] else star,
         mechanism=(f"{why}: measured on your gradients below beta2*" if why
                    else "no failure found on the ladder at this batch size"),
         source=_SRC_DRIFT,
@@ -422,6 +433,11 @@ def _calibrated(source: "GradientSource", sample: Any, batch_size: int, beta1: f
         climbing_share=tuple(float(x) for x in st.climbing),
         sustained_update=tuple(float(x) for x in st.update),
         ladder=tuple(float(x) for x in st.beta2s),
+        beta2_failed=tuple(float(x) for x in tb.beta2_failed[0]),
+        beta2_trained=tuple(float(x) for x in tb.beta2_trained[0]),
+        decided=bool(tb.decided[0]),
+        reason=str(tb.reason[0]),
+        cells=True,
         assumptions="theta frozen at each sampled point while (m, v) mix; mini-batches drawn from the "
         "sampled examples; the worst point decides; max_update 2, max_climbing 1 and a 10-step window "
         "are adamcheck's choices; the learning rate is not used",
@@ -701,6 +717,9 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
         add(Level.NOT_CHECKED, "calibrated_lens", "calibrated lens not used: no gradients given, so beta2* for your "
             "problem was not computed; the answer rests on the practice rule and the published evidence",
             SRC_TRAINING_BOUNDARY, lens="gradients")
+    elif calibrated.cells and not calibrated.decided:
+        add(Level.NOT_CHECKED, "calibrated_lens", f"the gradient file cannot tell at batch {inp.batch_size}: "
+            f"{calibrated.reason or calibrated.mechanism}", calibrated.source, lens="gradients")
     elif calibrated.beta2_recommended is None:
         add(Level.ADVICE, "calibrated_lens", "the calibrated search found every beta2 on its ladder unsafe at this "
             f"batch size ({calibrated.mechanism}); use a larger batch or check with a real run",
@@ -710,7 +729,13 @@ def _warnings(inp: _Inputs, practice: PracticeLens, calibrated: CalibratedLens |
             "kept because it is also safe there and matches a configuration known to work; a run that walks "
             "off those points is not seen (adamcheck.torch.GradientMonitor watches your run's own)",
             calibrated.source, lens="gradients")
-    if calibrated is not None and calibrated.beta2_critical is not None and \
+    if calibrated is not None and calibrated.cells:
+        worst = max(calibrated.beta2_failed, default=None)
+        if worst is not None and worst >= practice.beta2_clamped:
+            add(Level.ADVICE, "critical_beta2", f"your gradients show beta2 = {beta_text(worst)} failing at batch "
+                f"{inp.batch_size}, at or above the practice rule's {beta_text(practice.beta2_clamped)}: small "
+                "batches need larger beta2", calibrated.source, "divergence", "gradients")
+    elif calibrated is not None and calibrated.beta2_critical is not None and \
             calibrated.beta2_critical > practice.beta2_clamped:
         add(Level.ADVICE, "critical_beta2", f"your gradients need beta2 >= {beta_text(calibrated.beta2_critical)} "
             f"at batch {inp.batch_size}, above the practice rule's {beta_text(practice.beta2_clamped)}: "
