@@ -227,9 +227,14 @@ def _from_global_batch(w: _Work, setup: TrainingSetup) -> None:
             w.accum = gbs // (micro * dp)
             w.steps.append(f"implied accumulation = {gbs} / ({micro} x {dp}) = {w.accum}")
     elif micro is not None and accum is not None and dp is None:
-        if gbs % (micro * accum) == 0:
-            w.dp = gbs // (micro * accum)
-            w.steps.append(f"implied data-parallel size = {gbs} / ({micro} x {accum}) = {w.dp}")
+        if gbs % (micro * accum):
+            # no whole number of processes gives this global batch: a typo or a misread, never B
+            raise ConfigError(
+                f"global batch {gbs}{_src(setup, 'global_batch')} is not a multiple of micro batch {micro} x "
+                f"accumulation {accum} = {micro * accum}: no data-parallel size gives it; make them agree"
+            )
+        w.dp = gbs // (micro * accum)
+        w.steps.append(f"implied data-parallel size = {gbs} / ({micro} x {accum}) = {w.dp}")
 
 
 def _from_parts(w: _Work, setup: TrainingSetup) -> None:

@@ -151,3 +151,16 @@ def test_deeply_nested_input_is_a_config_error_not_a_crash(tmp_path, run_cli, na
     f.write_text(text)
     err = _one_line_exit_2(run_cli, f)
     assert name in err
+
+
+def test_a_global_batch_no_world_size_can_give_is_refused(run_cli):
+    """micro 16 x accumulation 2 = 32 per process: a global batch of 7 is no whole number of
+    processes (before, it was taken as B = 7 with exit 0; with --world-size it was refused)."""
+    from pathlib import Path
+
+    cfg = Path(__file__).resolve().parents[2] / "examples" / "configs" / "hf" / "sft_recipe.yaml"
+    code, out, err = run_cli("check", str(cfg), "--global-batch-size", "7")
+    assert code == 2 and "not a multiple of micro batch 16 x accumulation 2 = 32" in err, (out, err)
+    assert len(err.strip().splitlines()) == 1
+    code, out, err = run_cli("check", str(cfg), "--global-batch-size", "64")
+    assert code in (0, 1) and "64 x 2,048" in out, (out, err)
