@@ -39,16 +39,21 @@ class BoundedInt(click.ParamType):
         else:
             text = str(value).strip().replace("_", "")
             if len(text.lstrip("+-")) > 40:  # int64 has 19 digits: no need to parse more
-                self.fail(f"{shown_repr(value)} is out of range: give a whole number between "
-                          f"{self.low} and {self.high}", param, ctx)
+                self.fail(self._out_of_range(shown_repr(value), text.startswith("-")), param, ctx)
             try:
                 number = int(text)
             except ValueError:
                 self.fail(f"{shown_repr(value)} is not a whole number", param, ctx)
         if not self.low <= number <= self.high:
-            self.fail(f"{number} is out of range: give a whole number between {self.low} and {self.high}",
-                      param, ctx)
+            self.fail(self._out_of_range(str(number), number < self.low), param, ctx)
         return number
+
+    def _out_of_range(self, shown: str, below: bool) -> str:
+        # name only the bound that was crossed: "between -9223372036854775808 and ..." read as
+        # an invitation to give a negative batch size
+        if below:
+            return f"{shown} is too small: give a whole number of at least {self.low}"
+        return f"{shown} is too large: give a whole number of at most {self.high}"
 
     def __repr__(self) -> str:
         return f"BoundedInt({self.low}, {self.high})"

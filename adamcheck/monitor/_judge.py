@@ -358,7 +358,7 @@ def monitor_measurement(analyses: Sequence[WindowAnalysis], losses: LossRecord, 
         failed = tuple(x for x in ladder if edge is None or x < edge) + (b2,)
         what = "no beta2 on the ladder was enough" if edge is None else f"beta2* = {_fmt(edge)}"
         return Measurement("monitor", B, b1, failed=failed, source=source,
-                           reason=f"at step {last.step} the run (beta2 = {b2:g}, batch {B}) walked off and {what}")
+                           reason=f"at step {last.step} the run's own gradients (beta2 = {b2:g}, batch {B}) gave {what}")
     if not analyses:
         return abstain(f"no analysis yet after {steps.steps} steps")
     if steps.nonfinite_steps or losses.nonfinite:
