@@ -137,6 +137,9 @@ class CheckReport:
         from ..recommend._verdict import answer_lines
 
         head, lines = answer_lines(v, self.findings, self.recommendation)
+        if self.batch.assumptions:
+            # an assumed size changes B and so the whole answer: say it up front, not behind a count
+            lines.insert(min(1, len(lines)), ("assumed: " + "; ".join(self.batch.assumptions), 2))
         return Answer(f"Verdict: {self._label()} (exit {self.exit_code}): {head}", lines, self.findings, title, hint)
 
     def _label(self) -> str:

@@ -225,3 +225,16 @@ def test_help_examples_run_from_a_clone(run_cli, monkeypatch):
     for args in commands:
         code, _, err = run_cli(*args)
         assert code in (0, 1), (args, err)
+
+
+def test_an_assumed_size_is_in_the_short_answer(run_cli):
+    """A data-parallel size adamcheck had to assume changes B, so it is in the first lines,
+    not only behind --explain (fresh-user trial: a 64-GPU torchtitan config read at 1 GPU)."""
+    from pathlib import Path
+
+    cfg = Path(__file__).resolve().parents[2] / "examples" / "configs" / "torchtitan" / "llama3_8b.toml"
+    code, out, err = run_cli("check", str(cfg))
+    assert code in (0, 1), err
+    assert "assumed: " in out and "data-parallel size not stated: 1 assumed" in out and "--explain" in out
+    code, out, err = run_cli("check", str(cfg), "--world-size", "64")
+    assert "assumed: " not in out.split("(--explain")[0] and "64 x 8,192" in out
