@@ -8,6 +8,7 @@ TOML with :mod:`tomllib` (``tomli`` before Python 3.11).
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import math
 import os
@@ -16,7 +17,15 @@ import stat
 from pathlib import Path
 from typing import Any, Iterable
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the tomli backport (a dependency there)
+    import tomli as tomllib  # type: ignore[no-redef]
+
+import yaml
+
 from .._errors import ConfigError
+from .._files import read_text as read_user_text
 from .._shown import shown_repr
 
 __all__ = [
@@ -57,8 +66,6 @@ _CHECKED_KEY = re.compile(
 def read_text(path: str | Path) -> str:
     """The text of a config file: a regular file (not /dev/zero, a FIFO or a folder) of
     at most :data:`MAX_BYTES` bytes, UTF-8 (see :mod:`adamcheck._files`)."""
-    from .._files import read_text as read_user_text
-
     return read_user_text(path, "configuration file", max_bytes=MAX_BYTES, error=ConfigError,
                           fix="give the training configuration file itself (JSON, YAML, TOML, .py or .sh text)")
 
@@ -194,8 +201,6 @@ def _bounded_yaml_loader(name: str, notes: list[str] | None) -> Any:
     """A safe YAML loader class (libyaml's ``CSafeLoader`` when PyYAML has it: about ten
     times faster on large files, same YAML 1.1 semantics) that refuses alias bombs and
     duplicate keys that change a checked value."""
-    import yaml
-
     base = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
 
     class BoundedSafeLoader(base or yaml.SafeLoader):  # type: ignore[misc,valid-type]
@@ -304,8 +309,6 @@ def parse_yaml(text: str, name: str, base: Path | None = None, notes: list[str] 
 
 def _yaml_with(text: str, name: str, loader: Any) -> Any:
     """``yaml.load`` with one of our SafeLoader subclasses; every failure is a ConfigError."""
-    import yaml
-
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - only SafeLoader subclasses come here
     except _TooManyNodes:
@@ -325,11 +328,6 @@ def _yaml_with(text: str, name: str, loader: Any) -> Any:
 
 def parse_toml(text: str, name: str) -> dict[str, Any]:
     """TOML as plain data (TOML itself forbids a key given twice: refused as invalid)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
     check_text_size(text, name, "TOML")
     try:
         return tomllib.loads(text)
@@ -385,8 +383,6 @@ def near_miss(key: str, watched: Iterable[str], known: Iterable[str]) -> str | N
     known = set(known)
     if key in known:
         return None
-    import difflib  # only on unknown keys: keeps the common path's imports small
-
     normal = key.lower().replace("-", "_")
     for candidate in watched:
         if normal == candidate.lower().replace("-", "_"):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .._halflife import DEFAULT_REFERENCE, PRACTICE_CLAMP, BetaReference, half_life_beta2
+from .._plotting import check_plot_path, pyplot, save_figure
 
 __all__ = ["plot_beta2_against_batch"]
 
@@ -47,9 +48,7 @@ def plot_beta2_against_batch(
         ...                          recommended=(4, 0.9)).name
         'b2.png'
     """
-    import numpy as np
-
-    from .._plotting import check_plot_path, pyplot, save_figure
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
     check_plot_path(path)
     plt = pyplot()

@@ -58,8 +58,16 @@ from typing import Any, Mapping, Sequence
 from .._errors import AdamCheckWarning, InvalidParameterError
 from .._shown import shown_repr
 from .._validate import check_positive_int
-from ..monitor import (GroupSpec, MonitorReport, MonitorSettings, RunInfo, WindowAnalysis, predict_beta2_star,
-                       report_metrics, window_law)
+from ..monitor import (
+    GroupSpec,
+    MonitorReport,
+    MonitorSettings,
+    RunInfo,
+    WindowAnalysis,
+    predict_beta2_star,
+    report_metrics,
+    window_law,
+)
 from ..monitor._groups import resolve_groups
 from ..monitor._host import LOGGER, MonitorHost
 from ._recorder import Recorder
@@ -100,7 +108,7 @@ def _adam_family(optimizer: Any) -> str | None:
 def _sharded(torch: Any, params: Sequence[Any]) -> str | None:
     """Why the parameters' gradients are out of reach (None: they are plain tensors)."""
     try:
-        from torch.distributed.tensor import DTensor
+        from torch.distributed.tensor import DTensor  # optional: torch
     except ImportError:  # a torch built without distributed support
         DTensor = ()  # noqa: N806
     for p in params:
@@ -305,7 +313,7 @@ class GradientMonitor(MonitorHost):
         whether any rank failed (one all-reduce)."""
         if self.recorder.ddp is None:
             return nxt, False
-        import torch.distributed as dist
+        import torch.distributed as dist  # optional: torch
 
         never = 2**62
         t = self._torch.tensor([never if nxt is None else nxt, int(failed)], dtype=self._torch.int64)
@@ -440,7 +448,7 @@ class GradientMonitor(MonitorHost):
         Raises:
             InvalidParameterError: ``ddp_model`` is not a ``DistributedDataParallel``.
         """
-        from torch.nn.parallel import DistributedDataParallel
+        from torch.nn.parallel import DistributedDataParallel  # optional: torch
 
         if not isinstance(ddp_model, DistributedDataParallel):
             raise InvalidParameterError(f"attach_ddp: {type(ddp_model).__name__} is not a DistributedDataParallel "

@@ -49,7 +49,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._measurement import Measurement
 from .._validate import check_beta, check_betas_array, check_positive_float, check_positive_int
+from ..simulator import TrainingCriterion
+from ._sweep import _trainable_names, phase_sweep
 
 __all__ = ["ProbeResult", "probe", "DEFAULT_PROBE_LADDER"]
 
@@ -174,8 +177,6 @@ class ProbeResult:
         A probe that decided nothing (every value undecided) abstains, with the reason; so
         does one whose top ladder value fails (:func:`top_fails_reason`).
         """
-        from .._measurement import Measurement
-
         source = (f"probe: {len(self.beta2s) * self.seeds} runs of {self.steps} steps from your model's current "
                   f"weights at lr {self.lr:g} ({self.schedule})")
         detail = {"outcome": dict(zip((f"{b:g}" for b in self.beta2s), self.outcome)),
@@ -221,7 +222,7 @@ class ProbeResult:
 def _one_step_seconds(model: Any, loss_fn: Callable, X: Any, y: Any, batch_size: int, lr: float,
                       names: Sequence[str] | None, repeats: int = 5) -> float:
     """Median wall time of one torch.optim.Adam step (forward, backward, update) at this batch size."""
-    import torch
+    import torch  # optional: torch
 
     m = copy.deepcopy(model)
     trained = [p for n, p in m.named_parameters() if names is None or n in names]
@@ -323,10 +324,7 @@ def probe(
         The training criterion of the validation suite (benchmarks/validity/README.md);
         docs/theory.md section 10 (what a gradient file cannot see).
     """
-    import torch
-
-    from ..simulator import TrainingCriterion
-    from ._sweep import _trainable_names, phase_sweep
+    import torch  # optional: torch
 
     if not isinstance(model, torch.nn.Module):
         raise InvalidParameterError(f"model must be a torch.nn.Module, not {type(model).__name__}")

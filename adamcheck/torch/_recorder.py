@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..monitor._record import Rows, RunningMedian, StepRecorder
+from ..noise._distributed import all_reduce_accumulator
 
 __all__ = ["Recorder"]
 
@@ -159,8 +160,8 @@ class Recorder(StepRecorder):
         return hook
 
     def attach_ddp(self, ddp_model: Any, process_group: Any = None) -> None:
-        import torch.distributed as dist
-        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+        import torch.distributed as dist  # optional: torch
+        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks  # optional: torch
 
         self.ddp = ddp_model
         self.group = process_group
@@ -248,8 +249,6 @@ class Recorder(StepRecorder):
     def merge_small(self, acc: Any) -> Any:
         if self.ddp is None:
             return acc
-        from ..noise._distributed import all_reduce_accumulator
-
         return all_reduce_accumulator(acc, self.group)
 
     def remove(self) -> None:
