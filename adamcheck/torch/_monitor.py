@@ -258,9 +258,7 @@ class GradientMonitor(MonitorHost):
         accumulating = accumulation_steps is not None and check_positive_int(
             accumulation_steps, "accumulation_steps") >= 2
         self.enabled = True  # read by the recorder's hooks through _fail
-        recorder = Recorder(torch, optimizer, tracked, beta1=beta1, beta2=beta2, eps=run.eps, replay=replay,
-                            history=s.history, spike_factor=s.spike_factor, spike_window=s.spike_window,
-                            accumulating=accumulating, micro_batches=s.micro_batches, batch_size=run.batch_size,
+        recorder = Recorder(torch, optimizer, tracked, s, run, replay=replay, accumulating=accumulating,
                             fail=self._fail)
         beta2_of = {id(p): float(grp["betas"][1]) for grp in optimizer.param_groups for p in grp["params"]}
         resolved = resolve_groups(groups, sample, [p.numel() // p.shape[0] if p.dim() else 1 for p in params],
