@@ -11,7 +11,6 @@ from .._diagnostics import Diagnostic, Level
 from .._errors import InvalidParameterError
 from .._plotting import check_plot_path
 from .._validate import parse_linspace
-from ..recommend import plot_beta2_against_batch
 from ..theory import COUNTEREXAMPLE_REGION_N, check_counterexample_n, counterexample_default_a
 from ._common import emit, json_option, quiet_option
 from ._problems import NUMBER
@@ -126,6 +125,8 @@ def _lr_note(lr: float | None, source: str, schedule: str | None) -> str:
 
 
 def _plot_batches(payload: dict[str, Any], path: str) -> None:
+    from ..recommend import plot_beta2_against_batch  # lazy: keeps adamcheck.recommend (~100 ms) off `boundary --help`
+
     sizes = payload["batch_sizes"]
     plot_beta2_against_batch(
         path, batch_range=(min(sizes), max(sizes)), batch_sizes=sizes,

@@ -17,13 +17,6 @@ import stat
 from pathlib import Path
 from typing import Any, Iterable
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the tomli backport (a dependency there)
-    import tomli as tomllib  # type: ignore[no-redef]
-
-import yaml
-
 from .._errors import ConfigError
 from .._files import read_text as read_user_text
 from .._shown import shown_repr
@@ -201,6 +194,8 @@ def _bounded_yaml_loader(name: str, notes: list[str] | None) -> Any:
     """A safe YAML loader class (libyaml's ``CSafeLoader`` when PyYAML has it: about ten
     times faster on large files, same YAML 1.1 semantics) that refuses alias bombs and
     duplicate keys that change a checked value."""
+    import yaml  # lazy: keeps yaml (~20 ms) off `import adamcheck.configs` and non-YAML configs
+
     base = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
 
     class BoundedSafeLoader(base or yaml.SafeLoader):  # type: ignore[misc,valid-type]
@@ -309,6 +304,8 @@ def parse_yaml(text: str, name: str, base: Path | None = None, notes: list[str] 
 
 def _yaml_with(text: str, name: str, loader: Any) -> Any:
     """``yaml.load`` with one of our SafeLoader subclasses; every failure is a ConfigError."""
+    import yaml  # lazy: keeps yaml (~20 ms) off `import adamcheck.configs` and non-YAML configs
+
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - only SafeLoader subclasses come here
     except _TooManyNodes:
@@ -328,6 +325,11 @@ def _yaml_with(text: str, name: str, loader: Any) -> Any:
 
 def parse_toml(text: str, name: str) -> dict[str, Any]:
     """TOML as plain data (TOML itself forbids a key given twice: refused as invalid)."""
+    try:
+        import tomllib  # lazy: keeps tomllib (~8 ms) off `import adamcheck.configs` and non-TOML configs
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]  # lazy: as tomllib above
+
     check_text_size(text, name, "TOML")
     try:
         return tomllib.loads(text)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Sequence
 
 from .._halflife import DEFAULT_REFERENCE, PRACTICE_CLAMP, BetaReference, half_life_beta2
-from .._plotting import check_plot_path, pyplot, save_figure
 
 __all__ = ["plot_beta2_against_batch"]
 
@@ -49,6 +48,8 @@ def plot_beta2_against_batch(
         'b2.png'
     """
     import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
+
+    from .._plotting import check_plot_path, pyplot, save_figure  # lazy: keeps _plotting and _files (~17 ms) off `import adamcheck.configs`
 
     check_plot_path(path)
     plt = pyplot()
