@@ -125,7 +125,7 @@ def _lr_note(lr: float | None, source: str, schedule: str | None) -> str:
 
 
 def _plot_batches(payload: dict[str, Any], path: str) -> None:
-    from ..recommend import plot_beta2_against_batch  # lazy: keeps adamcheck.recommend (~100 ms) off `boundary --help`
+    from ..recommend import plot_beta2_against_batch  # lazy: keeps adamcheck.recommend (~80 ms) off `boundary --help`
 
     sizes = payload["batch_sizes"]
     plot_beta2_against_batch(

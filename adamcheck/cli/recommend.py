@@ -38,7 +38,7 @@ def _wrap(text: str, first: str = "", rest: str = "  ") -> list[str]:
 
 
 def _edge_text(edge: Any, side: str) -> str:
-    from ..recommend._verdict import round_beta2  # lazy: keeps adamcheck.recommend (~100 ms) off `recommend --help`
+    from ..recommend._verdict import round_beta2  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     if edge.beta2 is None:
         return "none" if side == "lower" else "none (give --max-steps)"
@@ -51,7 +51,7 @@ def answer(rec: Any) -> Any:
     """The short answer (an :class:`adamcheck._answer.Answer`): with a beta2 to judge, the
     same verdict lines as ``adamcheck check``; else the recommendation, the safe range at
     this batch size and the one reason."""
-    from ..recommend._verdict import answer_lines, round_beta2  # lazy: keeps adamcheck.recommend (~100 ms) off `recommend --help`
+    from ..recommend._verdict import answer_lines, round_beta2  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     hint = "(--explain: the lenses and the evidence behind each edge"
     if rec.calibrated is None:
@@ -135,7 +135,7 @@ def _render(rec: Any, explain: bool = False) -> str:
 
 
 def _plot(rec: Any, path: str) -> None:
-    from ..recommend import plot_beta2_against_batch  # lazy: keeps adamcheck.recommend (~100 ms) off `recommend --help`
+    from ..recommend import plot_beta2_against_batch  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     p = rec.practice
     per = rec.tokens_per_sample or 1  # the picture's x axis counts samples
@@ -204,7 +204,7 @@ Examples:
 def command(batch_size, dataset_size, gradients, beta1, beta2, reference, seq_len, tokens_alias, eps,
             planned_steps, planned_steps_alias, domain, state_dtype, grad_rms, seed, plot_path, explain, as_json,
             quiet) -> int:
-    from ..recommend import RecommendSettings, recommend_with  # lazy: keeps adamcheck.recommend (~100 ms) off `recommend --help`
+    from ..recommend import RecommendSettings, recommend_with  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
     if seq_len is not None and tokens_alias is not None and seq_len != tokens_alias:

@@ -326,7 +326,7 @@ def _yaml_with(text: str, name: str, loader: Any) -> Any:
 def parse_toml(text: str, name: str) -> dict[str, Any]:
     """TOML as plain data (TOML itself forbids a key given twice: refused as invalid)."""
     try:
-        import tomllib  # lazy: keeps tomllib (~8 ms) off `import adamcheck.configs` and non-TOML configs
+        import tomllib  # lazy: keeps tomllib (~9 ms) off `import adamcheck.configs` and non-TOML configs
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]  # lazy: as tomllib above
 
