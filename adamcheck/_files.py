@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -247,9 +249,6 @@ def atomic_output(path: Any, what: str = "output file") -> Iterator[Path]:
 
 
 def _through_temporary(target: Path, what: str, name: str) -> Iterator[Path]:
-    import shutil
-    import tempfile
-
     fd, tmp_name = tempfile.mkstemp(prefix="adamcheck-", suffix=target.suffix)
     os.close(fd)
     try:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ._errors import DataError, InvalidParameterError
 from ._validate import check_finite_array, check_positive_float
+from .theory import check_counterexample_n, counterexample_slopes
 
 __all__ = ["GradientLaw"]
 
@@ -74,8 +75,6 @@ class GradientLaw:
         The slopes come from :func:`adamcheck.theory.counterexample_slopes`, the one
         place they are defined.
         """
-        from .theory import check_counterexample_n, counterexample_slopes
-
         n = check_counterexample_n(n)
         a = check_positive_float(a, "a")
         big, small = counterexample_slopes(n, a)

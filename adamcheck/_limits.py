@@ -89,7 +89,7 @@ def check_count(value: Any, name: str, maximum: int = MAX_COUNT) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, int):
         try:
-            import numpy as np
+            import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
             if isinstance(value, np.integer):
                 value = int(value)

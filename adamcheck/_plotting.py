@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ._files import atomic_output, check_output_path
+
 __all__ = ["pyplot", "save_figure", "check_plot_path", "PHASE_COLOURS"]
 
 #: The papers' colours: red for divergence, blue for convergence.
@@ -17,18 +19,16 @@ PHASE_COLOURS = {"diverged": "#d62728", "converged": "#1f77b4", "undecided": "#b
 
 def pyplot() -> Any:
     """Return ``matplotlib.pyplot`` with the Agg backend selected."""
-    import matplotlib
+    import matplotlib  # lazy: matplotlib only when a figure is drawn (off every fast command)
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib only when a figure is drawn (off every fast command)
 
     return plt
 
 
 def check_plot_path(path: str | Path) -> Path:
     """Validate a plot destination before any work is done (suffix, folder)."""
-    from ._files import check_output_path
-
     return check_output_path(path, "plot", {".png", ".pdf", ".svg"})
 
 
@@ -39,8 +39,6 @@ def save_figure(fig: Any, path: str | Path) -> Path:
     the old plot, or none, never a truncated one; the error names the file and the OS's
     reason (:class:`~adamcheck._errors.InvalidParameterError`).
     """
-    from ._files import atomic_output
-
     path = check_plot_path(path)
     try:
         with atomic_output(path, "plot") as tmp:

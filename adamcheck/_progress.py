@@ -13,6 +13,8 @@ import sys
 import time
 from typing import IO
 
+from ._validate import check_flag
+
 __all__ = ["Progress"]
 
 
@@ -40,8 +42,6 @@ class Progress:
         self._stream = stream if stream is not None else sys.stderr
         forced = os.environ.get("ADAMCHECK_PROGRESS") == "1"
         isatty = getattr(self._stream, "isatty", lambda: False)()
-        from ._validate import check_flag
-
         self.enabled = check_flag(enabled, "progress") and (forced or isatty)
         self._min_interval = min_interval
         self._last = 0.0

@@ -29,7 +29,7 @@ def numpy_quiet(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import numpy as np
+        import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from ._errors import AdamCheckError, DataError, InvalidParameterError
+from ._limits import check_count
 from ._shown import shown_repr
 
 # numpy is imported inside the checks that build arrays: the fast commands
@@ -81,7 +82,7 @@ def as_real_array(value: Any, name: str, *, dtype: Any = None,
         ...
         adamcheck._errors.InvalidParameterError: beta1 = '0:1:3' is text: give a number or a list of numbers
     """
-    import numpy as np
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
     value = from_tensor(value, name, error)
     if isinstance(value, (str, bytes)):
@@ -143,7 +144,7 @@ def check_beta(value: Any, name: str = "beta") -> float:
 
 def check_betas_array(values: Any, name: str = "beta") -> Any:
     """Return a float64 array of betas, every entry in [0, 1)."""
-    import numpy as np
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
     arr = as_real_array(values, name, dtype=float,
                         hint=" (a range: numpy.linspace(START, STOP, COUNT))" if isinstance(values, str) else "")
@@ -235,7 +236,7 @@ def check_finite_array(
     Raises :class:`DataError` for text, complex or object arrays, ragged lists, wrong
     rank, empty arrays or any NaN/inf entry (reporting where the first one is).
     """
-    import numpy as np
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
     arr = as_real_array(value, name, error=DataError)  # complex would lose its imaginary part in the cast
     if ndim is not None:
@@ -268,10 +269,7 @@ def parse_linspace(spec: str, name: str) -> Any:
     ``"0:0.99:64"`` gives 64 evenly spaced values from 0 to 0.99; ``"0.9,0.99"``
     gives the listed values; ``"0.9"`` a single value.
     """
-    import numpy as np
-
-    from ._limits import check_count
-    from ._shown import shown_repr
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
     text = str(spec).strip()
     try:

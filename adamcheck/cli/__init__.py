@@ -24,6 +24,7 @@ import io
 import os
 import signal
 import sys
+import traceback
 import warnings
 from typing import Any, Iterator, Sequence
 
@@ -33,6 +34,8 @@ from .. import __version__
 from .._errors import AdamCheckError
 from .._files import os_reason
 from .._shown import shown, shown_repr
+from ._outputs import guard_outputs
+from ._types import harden
 
 __all__ = ["main", "cli", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "EXIT_INTERNAL"]
 
@@ -100,9 +103,6 @@ class LazyGroup(click.Group):
         if importlib.util.find_spec(f"{__name__}.{SUBCOMMANDS[name]}") is None:
             return None
         module = importlib.import_module(f"{__name__}.{SUBCOMMANDS[name]}")
-        from ._outputs import guard_outputs
-        from ._types import harden
-
         return guard_outputs(harden(module.command))
 
 
@@ -243,8 +243,6 @@ def _internal(exc: BaseException) -> int:
     if os.environ.get("ADAMCHECK_DEBUG") == "1":
         # The traceback, then the same exit 3: re-raising would let Python exit 1,
         # which reads as "problems found".
-        import traceback
-
         try:
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
         except (OSError, AttributeError, ValueError):

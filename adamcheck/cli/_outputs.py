@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from .._files import check_not_an_input
+
 __all__ = ["OUTPUT_PARAMS", "INPUT_PARAMS", "guard_outputs"]
 
 #: Parameter names of the files commands write (plots, law files).
@@ -51,8 +53,6 @@ def guard_outputs(command: click.Command) -> click.Command:
 
     @functools.wraps(callback)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        from .._files import check_not_an_input
-
         read = [(_label(p), path) for p in inputs for path in _paths(kwargs.get(p.name))]
         for p in outputs:
             for path in _paths(kwargs.get(p.name)):

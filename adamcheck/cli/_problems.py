@@ -14,6 +14,7 @@ import click
 
 from .._errors import InvalidParameterError
 from .._shown import shown_repr
+from ..theory import COUNTEREXAMPLE_RUN_N, check_counterexample_n, counterexample_default_a
 
 __all__ = ["NUMBER", "NUMBER_LIST", "problem_options", "build_problem", "PROBLEMS"]
 
@@ -112,7 +113,7 @@ def problem_options(func: Callable) -> Callable:
 
 def build_problem(problem: str, **opts: Any):
     """Instantiate the problem named ``problem`` from its CLI options."""
-    from ..problems import (
+    from ..problems import (  # lazy: keeps numpy off `adamcheck phase --help`
         Counterexample,
         LeastSquares,
         LogisticRegression,
@@ -128,8 +129,6 @@ def build_problem(problem: str, **opts: Any):
                 f"option {flag} applies to --problem {' or '.join(owners)}, not {problem}: drop it"
             )
     if problem == "counterexample":
-        from ..theory import COUNTEREXAMPLE_RUN_N, check_counterexample_n, counterexample_default_a
-
         n = check_counterexample_n(COUNTEREXAMPLE_RUN_N if opts.get("n") is None else opts["n"])
         a = opts.get("a")
         return Counterexample(n=n, a=counterexample_default_a(n) if a is None else a)

@@ -8,6 +8,10 @@ from typing import Any
 import click
 
 from .._diagnostics import Diagnostic, Level
+from .._errors import InvalidParameterError
+from .._plotting import check_plot_path
+from .._validate import parse_linspace
+from ..theory import COUNTEREXAMPLE_REGION_N, check_counterexample_n, counterexample_default_a
 from ._common import emit, json_option, quiet_option
 from ._problems import NUMBER
 
@@ -121,7 +125,7 @@ def _lr_note(lr: float | None, source: str, schedule: str | None) -> str:
 
 
 def _plot_batches(payload: dict[str, Any], path: str) -> None:
-    from ..recommend import plot_beta2_against_batch
+    from ..recommend import plot_beta2_against_batch  # lazy: keeps adamcheck.recommend (~80 ms) off `boundary --help`
 
     sizes = payload["batch_sizes"]
     plot_beta2_against_batch(
@@ -236,11 +240,7 @@ statistics do not use it; adamcheck.torch.probe measures at your learning rate.
 @quiet_option
 def command(problem, n, a, gradients, batch_sizes, dataset_size, beta1_spec, eps, max_update, max_climbing,
             growth_fails, lr, schedule, seed, plot_path, steps, seeds, workers, as_json, quiet) -> int:
-    from .._errors import InvalidParameterError
-
     if plot_path:
-        from .._plotting import check_plot_path
-
         check_plot_path(plot_path)
     if bool(problem) == bool(gradients):
         raise InvalidParameterError("give either --problem counterexample or --gradients FILE (one of them)")
@@ -288,9 +288,6 @@ class _FileOptions:
     def of(cls, batch_sizes: str, default_sizes: bool, beta1_spec: str | None, eps: float | None,
            max_update: float, max_climbing: float, growth_fails: bool, lr: float | None, schedule: str | None,
            seed: int, steps: int | None, progress: bool) -> "_FileOptions":
-        from .._errors import InvalidParameterError
-        from .._validate import parse_linspace
-
         try:
             sizes = tuple(int(s) for s in batch_sizes.split(",") if s.strip())
         except ValueError:
@@ -305,8 +302,8 @@ class _FileOptions:
 def _file_boundary(gradients: list[str], opts: _FileOptions) -> dict[str, Any]:
     """beta2* per batch size from the gradient files: one open for every read (the metadata,
     the rows per batch, and both passes)."""
-    from ..drift import batch_size_boundary
-    from ..noise._source import opened_gradients
+    from ..drift import batch_size_boundary  # lazy: keeps numpy off `adamcheck boundary --help`
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `adamcheck boundary --help`
 
     with opened_gradients(gradients, progress=opts.progress) as source:
         beta1, eps, steps, notes = _file_settings(source, opts.beta1, opts.eps, opts.steps)
@@ -349,10 +346,7 @@ def _counterexample(n: int | None, a: float | None, beta1_spec: str | None, eps:
                     steps: int | None, seeds: int, workers: int, progress: bool,
                     plot_path: str | None) -> dict[str, Any]:
     """beta2* per beta1 for the counterexample (eq. 2.5), with the simulated grid when plotted."""
-    from .._validate import parse_linspace
-    from ..drift import counterexample_boundary
-    from ..theory import COUNTEREXAMPLE_REGION_N, check_counterexample_n, counterexample_default_a
-
+    from ..drift import counterexample_boundary  # lazy: keeps numpy off `adamcheck boundary --help`
     n = check_counterexample_n(COUNTEREXAMPLE_REGION_N if n is None else n)
     a_value = counterexample_default_a(n) if a is None else a
     b1 = parse_linspace(beta1_spec or "0:0.99:34", "--beta1")
@@ -371,12 +365,12 @@ def _counterexample(n: int | None, a: float | None, beta1_spec: str | None, eps:
 def _simulated(cb: Any, n: int, a_value: float, b1: Any, steps: int, seeds: int, seed: int, workers: int,
                progress: bool, plot_path: str) -> dict[str, Any]:
     """The simulated phase grid around the boundary, drawn to ``plot_path``."""
-    import numpy as np
+    import numpy as np  # lazy: keeps numpy off `adamcheck boundary --help`
 
-    from ..drift import simulated_agreement
-    from ..problems import Counterexample
-    from ..simulator import phase_grid
-    from ..simulator._settings import seed_range
+    from ..drift import simulated_agreement  # lazy: keeps numpy off `adamcheck boundary --help`
+    from ..problems import Counterexample  # lazy: keeps numpy off `adamcheck boundary --help`
+    from ..simulator import phase_grid  # lazy: keeps numpy off `adamcheck boundary --help`
+    from ..simulator._settings import seed_range  # lazy: keeps numpy off `adamcheck boundary --help`
 
     lowest = float(np.min(cb.strict[cb.strict > 0])) if np.any(cb.strict > 0) else 0.5
     b2 = np.linspace(max(0.0, lowest - 0.4), 0.999, 24)

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .._errors import AdamCheckError, InvalidParameterError
+from .._jsonio import dumps
+from ..configs._check import check_bare, check_files
 from ..configs._load import FORMATS
+from ..configs._names import NotCoveredError
+from ..configs._report import SCHEMA
+from ..configs._settings import BareValues, CheckSettings, ConfigOverrides
 from ._common import domain_option, explain_option, grad_rms_option, json_option, state_dtype_option
 
 if TYPE_CHECKING:  # annotations only: the settings module loads the verdict
@@ -80,9 +86,6 @@ class _JsonErrors(click.Command):
 
 
 def _echo_error(message: str, kind: str) -> None:
-    from .._jsonio import dumps
-    from ..configs._report import SCHEMA
-
     click.echo(dumps({"schema": SCHEMA, "error": " ".join(message.split()), "error_kind": kind, "exit_code": 2}))
 
 
@@ -137,11 +140,6 @@ def _echo_error(message: str, kind: str) -> None:
 def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, world_size, seq_len,
             micro_batch_size, grad_accum, global_batch_size, max_steps, dataset_size, gradients, reference,
             reference_seq_len, domain, state_dtype, grad_rms, explain, as_json) -> int:
-    from .._errors import AdamCheckError
-    from ..configs._check import check_files
-    from ..configs._names import NotCoveredError
-    from ..configs._settings import CheckSettings, ConfigOverrides
-
     bare = {"--batch-size": batch_size, "--beta1": beta1, "--beta2": beta2, "--eps": eps}
     try:
         # the options, checked once, for whichever path the inputs take
@@ -156,8 +154,6 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
         else:
             given = [flag for flag, value in bare.items() if value is not None]
             if given:
-                from .._errors import InvalidParameterError
-
                 raise InvalidParameterError(f"{', '.join(given)} are bare values: drop them when checking "
                                             "FILES (or drop the FILES)")
             overrides = ConfigOverrides(
@@ -170,8 +166,6 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
             _echo_error(str(exc), "not_covered" if isinstance(exc, NotCoveredError) else "unusable_input")
         raise
     if as_json:
-        from .._jsonio import dumps
-
         click.echo(dumps(report.to_dict()))
     else:
         click.echo(report.render(explain=explain))
@@ -195,10 +189,6 @@ def _error_line(report: Any) -> None:
 def _bare_values(bare: dict[str, Any], opts: dict[str, Any], gradients: str | None,
                  settings: CheckSettings) -> CheckReport:
     """``check --batch-size B --beta1 X --beta2 Y`` without files: :func:`check_bare`."""
-    from .._errors import InvalidParameterError
-    from ..configs._check import check_bare
-    from ..configs._settings import BareValues
-
     missing = [flag for flag in ("--batch-size", "--beta1", "--beta2") if bare[flag] is None]
     eps_only = len(missing) == 3 and bare["--eps"] is not None  # eps (and its precision) alone
     if missing and not eps_only and gradients is None:  # a monitor file may state them

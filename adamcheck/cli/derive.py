@@ -67,7 +67,7 @@ def _jsonable(result: Any) -> Any:
 @click.option("--latex", is_flag=True, help="Print LaTeX instead of plain text.")
 @json_option
 def command(subject: str, latex: bool, as_json: bool, **params: Any) -> int:
-    from ..symbolic._derive import derive
+    from ..symbolic._derive import derive  # lazy: keeps sympy off `adamcheck derive --help`
 
     result = derive(subject, **params)
     emit(_jsonable(result), as_json, lambda r: _text(result, latex))

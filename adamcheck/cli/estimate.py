@@ -9,6 +9,9 @@ from typing import Any
 import click
 
 from .._diagnostics import Diagnostic, Level
+from .._errors import InvalidParameterError
+from .._files import check_output_path
+from .._jsonio import to_jsonable
 from ._common import emit, json_option, quiet_option, seed_option
 
 _SRC_ESTIMATE = "adamcheck.noise.estimate on the gradient file (docs/theory.md sections 2, 8, 9)"
@@ -70,20 +73,18 @@ def command(
     file_partition: bool, level: float, replicates: int, atoms: int, laws_out: str | None,
     workers: int | None, plot: str | None, seed: int, as_json: bool, quiet: bool,
 ) -> int:
-    from .._jsonio import to_jsonable
-    from ..noise import EstimateSettings, run_estimate, save_laws
-    from ..noise._scale import ScaleOptions
+    from ..noise import EstimateSettings, run_estimate, save_laws  # lazy: keeps numpy off `adamcheck estimate --help`
+    from ..noise._scale import ScaleOptions  # lazy: keeps numpy off `adamcheck estimate --help`
 
     if plot is not None:
         _check_output(plot, {".png", ".pdf", ".svg"}, "plot")
     if laws_out is not None:
         _check_output(laws_out, {".npz"}, "laws file")
     if workers == 0:  # the same meaning as in simulate, phase and boundary
-        from ..simulator._parallel import available_workers
+        from ..simulator._parallel import available_workers  # lazy: keeps numpy off `adamcheck estimate --help`
 
         workers = available_workers()
-    from .._errors import InvalidParameterError
-    from ..noise._source import opened_gradients
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `adamcheck estimate --help`
 
     with opened_gradients(list(grads), key, progress=not quiet) as source:
         taken = None
@@ -105,7 +106,7 @@ def command(
     if laws_out is not None:
         result["laws_file"] = str(save_laws(laws_out, est.laws))
     if plot is not None:
-        from ..noise._plot import plot_estimate
+        from ..noise._plot import plot_estimate  # lazy: keeps numpy off `adamcheck estimate --help`
 
         result["plot"] = str(plot_estimate(est, plot))
     emit(result, as_json, _render)
@@ -113,8 +114,6 @@ def command(
 
 
 def _check_output(path: str, suffixes: set[str], what: str) -> None:
-    from .._files import check_output_path
-
     check_output_path(path, what, suffixes)
 
 

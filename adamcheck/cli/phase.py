@@ -6,9 +6,11 @@ from typing import Any
 
 import click
 
+from .._plotting import check_plot_path
+from .._validate import check_positive_int, parse_linspace
 from ..theory import CONVENTIONS
 from ._common import emit, json_option, quiet_option
-from ._problems import NUMBER, problem_options
+from ._problems import NUMBER, build_problem, problem_options
 
 __all__ = ["command"]
 
@@ -65,14 +67,9 @@ Example:
 @quiet_option
 def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1_spec, beta2_spec, steps, seeds, seed,
             lr, eps, convention, sampling, schedule, x0, out, out_alias, log_beta2, workers, as_json, quiet) -> int:
-    from .._validate import check_positive_int, parse_linspace
-    from ..simulator import AdamSettings, RunPlan, run_phase_grid
-    from ..simulator._settings import seed_range
-    from ..simulator._simulate import check_simulation_size
-    from ._problems import build_problem
-
-    from .._plotting import check_plot_path
-
+    from ..simulator import AdamSettings, RunPlan, run_phase_grid  # lazy: keeps numpy off `adamcheck phase --help`
+    from ..simulator._settings import seed_range  # lazy: keeps numpy off `adamcheck phase --help`
+    from ..simulator._simulate import check_simulation_size  # lazy: keeps numpy off `adamcheck phase --help`
     out = out or out_alias
     if out:
         check_plot_path(out)  # fail before the simulation, not after

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .. import proofs
+from .._errors import InvalidParameterError
 from .._progress import Progress
 from ._common import emit, json_option, quiet_option
 
@@ -23,8 +25,6 @@ Example:
 
 def run_proofs(only: str | None = None, *, quiet: bool = True) -> dict:
     """Run the obligations (ids containing ``only``) and return the JSON-ready report."""
-    from .. import proofs
-
     obligations = proofs.all_obligations(only)
     with Progress(total=len(obligations), label="prove", enabled=not quiet) as bar:
         results = proofs.run(obligations, on_done=lambda _r: bar.update())
@@ -66,8 +66,6 @@ def _render(report: dict) -> str:
 def command(only: str | None, timings: bool, as_json: bool, quiet: bool) -> int:
     report = run_proofs(only, quiet=quiet or as_json)
     if not report["obligations"]:
-        from .._errors import InvalidParameterError
-
         raise InvalidParameterError(f"no obligation id contains {only!r}: run 'adamcheck prove' to list them")
     s = report["summary"]
     if as_json and not timings:  # byte-stable JSON: the same obligations give the same bytes

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
+from contextlib import nullcontext
 from typing import Any
 
 import click
 
+from .._answer import Answer, beta_text
+from .._errors import InvalidParameterError
+from .._halflife import BetaReference
+from .._plotting import check_plot_path
 from ._common import (
     domain_option,
     emit,
@@ -23,20 +29,16 @@ WIDTH = 100
 
 
 def _fmt(beta2: float | None) -> str:
-    from .._answer import beta_text
-
     return beta_text(beta2)
 
 
 def _wrap(text: str, first: str = "", rest: str = "  ") -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False) or [first]
 
 
 def _edge_text(edge: Any, side: str) -> str:
-    from ..recommend._verdict import round_beta2
+    from ..recommend._verdict import round_beta2  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     if edge.beta2 is None:
         return "none" if side == "lower" else "none (give --max-steps)"
@@ -49,8 +51,7 @@ def answer(rec: Any) -> Any:
     """The short answer (an :class:`adamcheck._answer.Answer`): with a beta2 to judge, the
     same verdict lines as ``adamcheck check``; else the recommendation, the safe range at
     this batch size and the one reason."""
-    from .._answer import Answer
-    from ..recommend._verdict import answer_lines, round_beta2
+    from ..recommend._verdict import answer_lines, round_beta2  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     hint = "(--explain: the lenses and the evidence behind each edge"
     if rec.calibrated is None:
@@ -134,8 +135,7 @@ def _render(rec: Any, explain: bool = False) -> str:
 
 
 def _plot(rec: Any, path: str) -> None:
-    from .._halflife import BetaReference
-    from ..recommend import plot_beta2_against_batch
+    from ..recommend import plot_beta2_against_batch  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     p = rec.practice
     per = rec.tokens_per_sample or 1  # the picture's x axis counts samples
@@ -204,26 +204,20 @@ Examples:
 def command(batch_size, dataset_size, gradients, beta1, beta2, reference, seq_len, tokens_alias, eps,
             planned_steps, planned_steps_alias, domain, state_dtype, grad_rms, seed, plot_path, explain, as_json,
             quiet) -> int:
-    from ..recommend import RecommendSettings, recommend_with
+    from ..recommend import RecommendSettings, recommend_with  # lazy: keeps adamcheck.recommend (~80 ms) off `recommend --help`
 
     planned_steps = planned_steps if planned_steps is not None else planned_steps_alias
     if seq_len is not None and tokens_alias is not None and seq_len != tokens_alias:
-        from .._errors import InvalidParameterError
-
         raise InvalidParameterError(f"--seq-len {seq_len} and --tokens-per-sample {tokens_alias} disagree: "
                                     "give --seq-len only")
     seq_len = seq_len if seq_len is not None else tokens_alias
     if plot_path:
-        from .._plotting import check_plot_path
-
         check_plot_path(plot_path)
     # the options, checked once before the gradient files are opened
     settings = RecommendSettings(dataset_size=dataset_size, beta1=beta1, reference=reference, tokens_per_sample=seq_len,
                                  eps=eps, planned_steps=planned_steps, seed=seed, beta2=beta2, domain=domain,
                                  state_dtype=state_dtype, grad_rms=grad_rms)
-    from contextlib import nullcontext
-
-    from ..noise._source import opened_gradients
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `adamcheck recommend --help`
 
     # one open of the gradient files serves the file's settings, the noise facts and the predictor
     with opened_gradients(list(gradients), progress=not quiet) if gradients else nullcontext() as source:

@@ -7,9 +7,14 @@ from typing import Any
 import click
 import numpy as np
 
+from .._errors import InvalidParameterError
+from .._plotting import check_plot_path, pyplot, save_figure
+from .._shown import shown_repr
+from ..simulator import AdamSettings, RunPlan, run_simulation
 from ..theory import CONVENTIONS
 from ._common import emit, json_option, quiet_option
 from ._problems import NUMBER_LIST, build_problem, problem_options
+from ._types import SEED
 
 __all__ = ["command"]
 
@@ -44,8 +49,6 @@ def _render(result: Any) -> str:
 
 
 def _plot(result: Any, path: str) -> None:
-    from .._plotting import pyplot, save_figure
-
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     steps = result.record_steps
@@ -104,18 +107,10 @@ Examples:
 def command(problem, n, a, C, period, delta, data, batch_size, drop_last, beta1, beta2, lr, eps, weight_decay,
             decoupled, eps_root, seed, steps, convention, sampling, schedule, x0, dtype, record_every,
             workers, plot_path, as_json, quiet) -> int:
-    from .._errors import InvalidParameterError
-    from .._shown import shown_repr
-    from ..simulator import AdamSettings, RunPlan, run_simulation
-
-    from .._plotting import check_plot_path
-
     if plot_path:
         check_plot_path(plot_path)  # fail before the simulation, not after
     prob = build_problem(problem, n=n, a=a, C=C, period=period, delta=delta, data=data, batch_size=batch_size,
                          drop_last=drop_last)
-    from ._types import SEED
-
     try:
         seeds = [SEED.convert(s, None, None) for s in seed.split(",") if s.strip()]
     except click.BadParameter:

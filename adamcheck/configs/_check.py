@@ -147,7 +147,7 @@ def _verdict(ctx: CheckContext) -> Verdict | None:
 
 def _smallest_gradients(laws: Sequence[GradientLaw]) -> GradientLaw:
     """The sampled point whose typical sqrt(E g^2) is smallest: where eps matters most."""
-    import numpy as np
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
     return min(laws, key=lambda law: float(np.median(np.sqrt(law.second_moment()))))
 
@@ -209,7 +209,7 @@ def run_check(setup: TrainingSetup, gradients: "str | Path | GradientSource | No
     """
     if gradients is None:
         return _check_opened(setup, None, None, settings)
-    from ..noise._source import opened_gradients
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
     with opened_gradients(gradients) as source:
         return _check_opened(setup, source, gradients, settings)
@@ -323,8 +323,8 @@ def _file_values(gradients: Any, **given: Any) -> tuple[dict[str, str], tuple[An
     """Values a gradient file states (a monitor's: batch, betas, eps, sequence length,
     planned steps) where the caller gave none: (where each was taken from, the values in
     the order given). Headers and metadata only, through the one gradient loader."""
-    from ..noise import GradientSource
-    from ..noise._source import opened_gradients
+    from ..noise import GradientSource  # lazy: keeps numpy off `import adamcheck.configs`
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
     if isinstance(gradients, (str, Path)):
         gradients = [gradients]
@@ -392,7 +392,7 @@ def check_bare(values: BareValues, gradients: "str | Path | GradientSource | Non
     file is opened once for the whole check: the values it states where none were given,
     then the recommender's reads."""
     if isinstance(gradients, (str, Path, list, tuple)):
-        from ..noise._source import opened_gradients
+        from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
         with opened_gradients(list(gradients) if isinstance(gradients, (list, tuple)) else [gradients]) as source:
             return check_bare(values, source, settings)

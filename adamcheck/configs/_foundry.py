@@ -24,6 +24,7 @@ from typing import Any
 from .._errors import ConfigError
 from ._names import not_covered
 from ._pick import MISSING, Picker
+from ._readutil import as_number
 from ._setup import TrainingSetup
 
 __all__ = ["read_foundry_dict", "foundry_evidence", "looks_like_foundry"]
@@ -121,8 +122,6 @@ def _duration(p: Picker, setup: TrainingSetup, gbs: int | None, seq: int | None)
     match = _TIME.match(str(raw))
     if not match:
         raise ConfigError(f"{where} = {raw!r} is not a Composer time (4800ba, 2.5e9tok, 2ep...): fix the file")
-    from ._readutil import as_number
-
     amount, unit = float(as_number(match.group(1).replace("_", ""), where, strings=True)), match.group(2).lower()
     if not 0 < amount < 2**63:
         raise ConfigError(f"{where} = {raw!r} is out of range: write a positive duration such as 4800ba")

@@ -34,6 +34,7 @@ from typing import Any
 
 from .._errors import ConfigError
 from ._hf import _SEQ_KEYS, TRL_DEFAULTS, read_hf_dict
+from ._hf_py import _FIELDS
 from ._names import HF_SCRIPT_FIELDS, HF_TRAINING_ARGUMENTS_FIELDS
 from ._readutil import as_int
 from ._setup import TrainingSetup
@@ -148,8 +149,6 @@ def read_launch_text(text: str, name: str) -> TrainingSetup:
         sources[key] = where_v
     setup = read_hf_dict(values, name, numeric_strings=True, sources=sources, config_class=config_class or "TrainingArguments",
                          fmt="launch")
-    from ._hf_py import _FIELDS
-
     for key, why in unresolved.items():
         for field in _FIELDS.get(key, ()):
             setattr(setup, field, None)

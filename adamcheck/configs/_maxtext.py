@@ -32,6 +32,7 @@ from typing import Any
 from .._errors import ConfigError
 from ._names import not_covered
 from ._pick import Picker
+from ._readutil import parse_yaml, read_text
 from ._setup import Sourced, TrainingSetup
 
 __all__ = ["read_maxtext_dict", "maxtext_evidence", "MAXTEXT_DEFAULTS"]
@@ -74,8 +75,6 @@ def _with_bases(data: dict[str, Any], name: str, setup: TrainingSetup, depth: in
         return data
     if depth >= MAX_BASE_DEPTH:
         raise ConfigError(f"{name}: base_config nests more than {MAX_BASE_DEPTH} deep: fix the chain")
-    from ._readutil import parse_yaml, read_text
-
     path = Path(base) if Path(base).is_absolute() else Path(name).parent / base
     if not path.is_file():
         if Path(base).name == "base.yml":

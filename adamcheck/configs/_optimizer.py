@@ -61,7 +61,7 @@ def check_optimizer(
         >>> [f.rule for f in check_optimizer(half, batch_size=8).by_level("risk")]   # eps rounds to 0 in fp16
         ['eps_precision']
     """
-    import torch
+    import torch  # optional: torch
 
     if not isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
         raise InvalidParameterError(

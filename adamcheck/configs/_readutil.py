@@ -8,6 +8,7 @@ TOML with :mod:`tomllib` (``tomli`` before Python 3.11).
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import math
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .._errors import ConfigError
+from .._files import read_text as read_user_text
 from .._shown import shown_repr
 
 __all__ = [
@@ -57,8 +59,6 @@ _CHECKED_KEY = re.compile(
 def read_text(path: str | Path) -> str:
     """The text of a config file: a regular file (not /dev/zero, a FIFO or a folder) of
     at most :data:`MAX_BYTES` bytes, UTF-8 (see :mod:`adamcheck._files`)."""
-    from .._files import read_text as read_user_text
-
     return read_user_text(path, "configuration file", max_bytes=MAX_BYTES, error=ConfigError,
                           fix="give the training configuration file itself (JSON, YAML, TOML, .py or .sh text)")
 
@@ -194,7 +194,7 @@ def _bounded_yaml_loader(name: str, notes: list[str] | None) -> Any:
     """A safe YAML loader class (libyaml's ``CSafeLoader`` when PyYAML has it: about ten
     times faster on large files, same YAML 1.1 semantics) that refuses alias bombs and
     duplicate keys that change a checked value."""
-    import yaml
+    import yaml  # lazy: keeps yaml (~20 ms) off `import adamcheck.configs` and non-YAML configs
 
     base = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
 
@@ -304,7 +304,7 @@ def parse_yaml(text: str, name: str, base: Path | None = None, notes: list[str] 
 
 def _yaml_with(text: str, name: str, loader: Any) -> Any:
     """``yaml.load`` with one of our SafeLoader subclasses; every failure is a ConfigError."""
-    import yaml
+    import yaml  # lazy: keeps yaml (~20 ms) off `import adamcheck.configs` and non-YAML configs
 
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - only SafeLoader subclasses come here
@@ -326,9 +326,9 @@ def _yaml_with(text: str, name: str, loader: Any) -> Any:
 def parse_toml(text: str, name: str) -> dict[str, Any]:
     """TOML as plain data (TOML itself forbids a key given twice: refused as invalid)."""
     try:
-        import tomllib
+        import tomllib  # lazy: keeps tomllib (~9 ms) off `import adamcheck.configs` and non-TOML configs
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef]  # lazy: as tomllib above
 
     check_text_size(text, name, "TOML")
     try:
@@ -385,8 +385,6 @@ def near_miss(key: str, watched: Iterable[str], known: Iterable[str]) -> str | N
     known = set(known)
     if key in known:
         return None
-    import difflib  # only on unknown keys: keeps the common path's imports small
-
     normal = key.lower().replace("-", "_")
     for candidate in watched:
         if normal == candidate.lower().replace("-", "_"):

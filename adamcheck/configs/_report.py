@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .._answer import Answer
 from .._diagnostics import Diagnostic, Level, exit_code
 from .._halflife import BetaReference
+from ..recommend._verdict import answer_lines
 from ._batch import EffectiveBatch
 from ._rules import Finding
 from ._setup import SETUP_FIELDS, TrainingSetup
@@ -134,8 +135,6 @@ class CheckReport:
             eps = [(f"eps: {f.message}", 3) for f in self.findings if f.rule in ("eps_precision", "eps_vs_grad")]
             return Answer(f"Verdict: {self._label()} (exit {self.exit_code}): eps only (the batch size and betas "
                           "were not given)", eps, self.findings, title, hint)
-        from ..recommend._verdict import answer_lines
-
         head, lines = answer_lines(v, self.findings, self.recommendation)
         if self.batch.assumptions:
             # an assumed size changes B and so the whole answer: say it up front, not behind a count

@@ -450,7 +450,7 @@ def eps_findings(eps: float, law: GradientLaw, batch: int | None, fraction: floa
         >>> str(eps_findings(1e-8, law, 8)[0].level)
         'advice'
     """
-    import numpy as np
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
     if batch is not None and law.batch_size is not None and law.batch_size != batch:
         return [

@@ -10,7 +10,9 @@ unresolved instead of guessed.
 
 from __future__ import annotations
 
+import io
 import re
+import shlex
 
 from .._errors import ConfigError
 from ._readutil import check_text_size
@@ -83,9 +85,6 @@ def shell_words(text: str, name: str) -> list[tuple[str, int]]:
     included); a variable assignment whose quoted value holds flags
     (``GPT_ARGS="--micro-batch-size 4 ..."``, used later as ``$GPT_ARGS``) is word-split
     into those flags, as bash splits an unquoted expansion."""
-    import io
-    import shlex
-
     check_text_size(text, name, "shell")
     prepared = _continuations(_blank_heredocs(text))
     stream = io.StringIO(prepared)

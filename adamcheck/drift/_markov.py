@@ -81,8 +81,8 @@ def markov_numerator(
         >>> float(N[0])   # E[g/|g|] at b1 = b2 = 0
         0.0
     """
-    import scipy.sparse as sp
-    import scipy.sparse.linalg as spl
+    import scipy.sparse as sp  # lazy: keeps scipy off `from adamcheck import drift_ratio`
+    import scipy.sparse.linalg as spl  # lazy: keeps scipy off `from adamcheck import drift_ratio`
 
     x = np.asarray(x, dtype=float)
     w = np.asarray(w, dtype=float)

@@ -393,7 +393,7 @@ def reference_ratio(
     conditioning, no control variates, no shared randomness with the fast engines
     (its own seed stream).
     """
-    from scipy.signal import lfilter
+    from scipy.signal import lfilter  # lazy: keeps scipy off `from adamcheck import drift_ratio`
 
     values = np.asarray(values, dtype=float)
     if values.ndim == 1:

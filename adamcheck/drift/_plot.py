@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InvalidParameterError
+from .._plotting import PHASE_COLOURS, pyplot, save_figure
 from ._boundary import CriticalBoundary
 from ._ratio import DriftGrid
 
@@ -41,14 +42,12 @@ def plot_drift_grid(
         >>> len(fig.axes) >= 1
         True
     """
-    from .._plotting import PHASE_COLOURS, pyplot, save_figure
-
     if not 0 <= coordinate < grid.dim:
         raise InvalidParameterError(
             f"coordinate {coordinate} is out of range: the grid has {grid.dim} coordinates (0..{grid.dim - 1})"
         )
     plt = pyplot()
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import ListedColormap  # lazy: keeps matplotlib off `from adamcheck import drift_ratio`
 
     rho = grid.rho[coordinate]
     y = -np.log10(np.maximum(1.0 - grid.beta2s, 1e-12))

@@ -35,7 +35,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from .._laws import GradientLaw
+from ..drift import drift_ratio, informative_mask, training_boundary
 from ._settings import MonitorSettings
 from ._walkoff import MeanGradient, WindowLoss, column_moments, mean_gradient
 
@@ -209,8 +212,6 @@ def predict_beta2_star(
         >>> [(k, unresolved) for k, _, unresolved, _ in predict_beta2_star(rows, (1, 4, 16), 0.9, steps=200)]
         [(1, False), (4, False)]
     """
-    from ..drift import training_boundary
-
     x = np.asarray(rows)
     if x.dtype not in (np.float32, np.float64):
         x = x.astype(np.float64)
@@ -235,8 +236,6 @@ def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int,
         >>> law.meta["coords"].tolist(), law.batch_size
         ([0], 4)
     """
-    from .._laws import GradientLaw
-
     x = np.asarray(grads)
     if x.dtype not in (np.float32, np.float64):
         x = x.astype(np.float64)
@@ -256,8 +255,6 @@ def window_law(grads: np.ndarray, batch_size: int, law_coordinates: int,
 def _drift_at_betas(law: Any, window: Window, settings: MonitorSettings) -> DriftAtBetas:
     if law is None:
         return DriftAtBetas()
-    from ..drift import drift_ratio, informative_mask
-
     est = drift_ratio(law, window.beta1, window.beta2, eps=window.eps, seed=settings.seed, **settings.drift)
     rho = np.atleast_1d(np.asarray(est.value, dtype=float))
     se = np.atleast_1d(np.asarray(est.stderr, dtype=float))
@@ -298,8 +295,6 @@ def analyse_window(window: Window, settings: MonitorSettings) -> WindowAnalysis:
         >>> analyse_window(Window(np.zeros((64, 8)), 64, 4, 0.9, 0.999), MonitorSettings()).findings
         ()
     """
-    from threadpoolctl import threadpool_limits
-
     x = np.asarray(window.rows)
     n = int(x.shape[0])
     base = dict(step=int(window.step), rows=n, batch_size=window.batch_size, beta1=window.beta1, beta2=window.beta2,

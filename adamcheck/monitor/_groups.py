@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._diagnostics import Level
 from .._errors import InvalidParameterError
@@ -241,8 +242,6 @@ def analyse_groups(rows: np.ndarray, groups: Sequence[GroupColumns], observed: M
         >>> out[0].beta2_critical, out[1].beta2_critical
         (0.0, 0.9)
     """
-    from threadpoolctl import threadpool_limits
-
     x = np.asarray(rows)
     out = []
     for g in groups:

@@ -47,6 +47,7 @@ from typing import Sequence
 
 from .._diagnostics import Diagnostic, Level
 from .._measurement import Measurement
+from ..drift._training import DEFAULT_TRAINING_LADDER
 from ._analysis import WindowAnalysis
 from ._settings import MonitorSettings, RunInfo
 from ._walkoff import MeanGradient, WalkOff, WindowLoss, above, walk_off
@@ -341,7 +342,7 @@ def monitor_measurement(analyses: Sequence[WindowAnalysis], losses: LossRecord, 
         'no gradient seen in'
     """
     if ladder is None:
-        from ..drift._training import DEFAULT_TRAINING_LADDER as ladder  # noqa: N811
+        ladder = DEFAULT_TRAINING_LADDER
     diags = judge(analyses, losses, settings, run, steps)
     B, b1, b2 = run.batch_size, run.beta1, run.beta2
 

@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from ._judge import Spike
+from ..noise._accumulate import AccumulatorConfig, NoiseAccumulator
 from ._analysis import TwoBatchSums
+from ._judge import Spike
 
 __all__ = ["Rows", "RunningMedian", "StepRecorder"]
 
@@ -130,8 +131,6 @@ class StepRecorder:
     def __init__(self, k: int, *, beta1: float, beta2: float, eps: float, replay: bool, history: int,
                  spike_factor: float, spike_window: int, batch_size: int, exact_rows: bool = True,
                  fresh: bool = False) -> None:
-        from ..noise._accumulate import AccumulatorConfig, NoiseAccumulator
-
         self.k = int(k)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.replay = replay

@@ -18,9 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .._errors import InvalidParameterError
+from .._laws import GradientLaw
 from .._shown import shown_repr
-from .._validate import (check_beta, check_nonnegative_float, check_nonnegative_int, check_positive_float,
-                         check_positive_int, check_seed)
+from .._validate import (
+    check_beta,
+    check_nonnegative_float,
+    check_nonnegative_int,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
+from ..drift import drift_ratio, drift_ratio_grid
 
 __all__ = ["DRIFT_OPTIONS", "MonitorSettings", "RunInfo"]
 
@@ -30,8 +38,6 @@ DRIFT_OPTIONS: Mapping[str, Any] = {"target_se": 0.02, "max_steps": 50_000}
 
 
 def _drift_keys() -> frozenset[str]:
-    from ..drift import drift_ratio_grid
-
     params = inspect.signature(drift_ratio_grid).parameters
     return frozenset(k for k, p in params.items() if p.kind is p.KEYWORD_ONLY) - {"eps", "seed", "progress"}
 
@@ -47,9 +53,6 @@ def _check_drift_options(options: Mapping[str, Any]) -> tuple[tuple[str, Any], .
                                     f"use options of adamcheck.drift.drift_ratio ({', '.join(sorted(known))})")
     # the values are checked by the drift ratio itself, on a two-atom law at beta2 = 0
     # (its closed form: no simulation), so a bad value fails here and not at an analysis
-    from .._laws import GradientLaw
-    from ..drift import drift_ratio
-
     drift_ratio(GradientLaw.two_point(3, 0.25), 0.0, 0.0, **dict(options))
     return tuple(sorted(options.items()))
 

@@ -37,8 +37,8 @@ def shard_bounds(examples: int, rank: int, world_size: int, unit: int = 1) -> tu
 
 def all_reduce_accumulator(acc: NoiseAccumulator, group: Any = None) -> NoiseAccumulator:
     """Sum ``acc`` over all processes of ``group`` (default: the world); returns the merged state."""
-    import torch
-    import torch.distributed as dist
+    import torch  # optional: torch
+    import torch.distributed as dist  # optional: torch
 
     vec = torch.from_numpy(np.ascontiguousarray(acc.to_vector()))
     dist.all_reduce(vec, op=dist.ReduceOp.SUM, group=group)
@@ -47,7 +47,7 @@ def all_reduce_accumulator(acc: NoiseAccumulator, group: Any = None) -> NoiseAcc
 
 def accumulate_distributed(source: Any, config: AccumulatorConfig, group: Any = None, **kwargs: Any) -> NoiseAccumulator:
     """Each rank accumulates its shard of the examples, then all ranks all-reduce."""
-    import torch.distributed as dist
+    import torch.distributed as dist  # optional: torch
 
     rank, world = dist.get_rank(group), dist.get_world_size(group)
     lo, hi = shard_bounds(source.examples, rank, world, config.unit)

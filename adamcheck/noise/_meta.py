@@ -59,6 +59,7 @@ import numpy as np
 
 from .._errors import DataError
 from .._shown import shown_repr
+from ._scale import GradientScale
 
 __all__ = ["GradientFileMeta", "META_KEYS", "MONITOR_WRITERS", "VARYING_KEYS", "merge_meta"]
 
@@ -109,8 +110,6 @@ class GradientFileMeta:
         """Stored row = this factor x the canonical gradient of the unscaled, mean-reduced loss
         (:class:`~adamcheck.noise._scale.GradientScale`: ``loss_scale``, or ``loss_scale /
         mean_over`` for a mean; 1 when the file states neither)."""
-        from ._scale import GradientScale
-
         return GradientScale(self.reduction or "mean", self.loss_scale or 1.0, self.mean_over or 1).factor
 
     def stated(self) -> dict[str, Any]:

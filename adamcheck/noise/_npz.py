@@ -14,6 +14,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._files import atomic_output
+
 __all__ = ["write_npz"]
 
 
@@ -24,8 +26,6 @@ def write_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:
     stays as it was and no partial file is left; the error
     (:class:`~adamcheck._errors.InvalidParameterError`) names the file and the OS's reason.
     """
-    from .._files import atomic_output
-
     with atomic_output(path, "file") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             for key, value in arrays.items():

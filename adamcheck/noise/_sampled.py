@@ -33,6 +33,9 @@ import numpy as np
 
 from .._errors import DataError, InvalidParameterError
 from .._validate import check_nonnegative_int, check_positive_int, check_seed
+from ._meta import META_KEYS, GradientFileMeta
+from ._npz import write_npz
+from ._scale import GradientScale
 
 __all__ = ["CoordinateSample", "choose_coordinates", "save_sampled_gradients"]
 
@@ -164,9 +167,6 @@ def save_sampled_gradients(
         ...     src.meta.row_batch_size, src.meta.beta1, src.batch_rows(8)
         (4, 0.9, 2)
     """
-    from ._npz import write_npz
-    from ._scale import GradientScale
-
     scale = GradientScale(reduction, loss_scale, 1)
     arr = np.asarray(grads)
     if arr.ndim not in (2, 3) or arr.dtype.kind != "f":
@@ -198,8 +198,6 @@ def save_sampled_gradients(
     }
     for k, v in (extra or {}).items():
         arrays[k] = np.asarray(v)
-    from ._meta import META_KEYS, GradientFileMeta
-
     try:  # the readers' validator: never write a file they refuse
         GradientFileMeta.from_mapping({k: arrays[k] for k in META_KEYS if k in arrays}, str(path))
     except DataError as exc:

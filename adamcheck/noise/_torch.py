@@ -18,6 +18,7 @@ import numpy as np
 from .._errors import DataError, InvalidParameterError
 from ..torch._grads import per_example_gradients  # noqa: F401 - the torch wing's, importable from here
 from ..torch._params import trainable  # noqa: F401 - the torch wing's, importable from here
+from ._npz import write_npz
 from ._scale import GradientScale
 
 __all__ = ["per_example_gradients", "save_per_example_gradients", "trainable"]
@@ -60,8 +61,6 @@ def save_per_example_gradients(
         extra["param_names"] = np.asarray(list(names), dtype=str)
     if sizes is not None:
         extra["param_sizes"] = np.asarray(list(sizes), dtype=np.int64)
-    from ._npz import write_npz
-
     return write_npz(path, {
         "grads": np.ascontiguousarray(arr), "reduction": np.asarray(scale.reduction),
         "loss_scale": np.asarray(scale.loss_scale), "mean_over": np.asarray(scale.mean_over), **extra,

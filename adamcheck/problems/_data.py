@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
+from .._files import check_input_file, os_reason
+from .._limits import check_work
 from .._validate import check_finite_array, check_nonnegative_float, check_positive_int, from_tensor
 from ._base import Problem
 
@@ -37,8 +39,6 @@ def load_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         >>> [a.shape for a in load_xy(f)]
         [(2, 2), (2,)]
     """
-    from .._files import check_input_file, os_reason
-
     path = check_input_file(path, "data file", fix="give an .npz file holding X and y")
     try:
         with open(path, "rb") as fh:
@@ -84,8 +84,6 @@ def _check_npz_sizes(path: Path) -> None:
     A compressed ``.npz`` of a few kilobytes can claim terabytes; ``np.load`` would try
     to allocate them.
     """
-    from .._limits import check_work
-
     try:
         with zipfile.ZipFile(path) as zf:
             for member in zf.infolist():
@@ -288,7 +286,7 @@ class LogisticRegression(_BatchedData):
             )
 
     def _residual_grad(self, z: np.ndarray, yb: np.ndarray) -> np.ndarray:
-        from scipy.special import expit
+        from scipy.special import expit  # lazy: keeps scipy off `adamcheck simulate`
 
         return expit(z) - yb
 
@@ -297,8 +295,8 @@ class LogisticRegression(_BatchedData):
         return self.row_weight @ (np.logaddexp(0.0, z) - self.y[:, None] * z)
 
     def _solve(self, l2: float) -> np.ndarray | None:
-        from scipy.optimize import minimize
-        from scipy.special import expit
+        from scipy.optimize import minimize  # lazy: keeps scipy off `adamcheck simulate`
+        from scipy.special import expit  # lazy: keeps scipy off `adamcheck simulate`
 
         X, y, w = self.X.astype(np.float64), self.y.astype(np.float64), self.row_weight
 

@@ -17,6 +17,7 @@ import numpy as np
 from .._errors import InvalidParameterError
 from .._limits import check_work
 from .._validate import check_finite_float, check_positive_float, check_positive_int
+from ..theory import reddi_stochastic_probability
 from ._base import Problem
 
 __all__ = ["ReddiOnline", "ReddiStochastic"]
@@ -101,8 +102,6 @@ class ReddiStochastic(_LinearOnInterval):
             raise InvalidParameterError(
                 "delta = 0 makes F(x) = delta x zero (every x minimises it): choose delta in (0, C), such as 0.1"
             )
-        from ..theory import reddi_stochastic_probability
-
         p = float(reddi_stochastic_probability(self.C, self.delta))
         if not 0.0 < p < 1.0:
             raise InvalidParameterError(

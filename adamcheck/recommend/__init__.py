@@ -6,6 +6,7 @@ live with the boundary search in :mod:`adamcheck.drift`; their names stay import
 from here.
 """
 
+from ._plot import plot_beta2_against_batch
 from ._recommend import (
     DEFAULT_BETA1,
     CalibratedLens,
@@ -23,13 +24,12 @@ from ._verdict import (
     Evidence,
     Verdict,
     evidence_risk,
+    judge_betas,
     lower_edge,
     measurements_from_meta,
     upper_edge,
-    judge_betas,
     verdict,
 )
-from ._plot import plot_beta2_against_batch
 
 __all__ = [
     "EVIDENCE",
@@ -66,7 +66,7 @@ _FROM_DRIFT = {"batch_size_boundary", "counterexample_boundary", "simulated_agre
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
     if name in _FROM_DRIFT:
-        from .. import drift
+        from .. import drift  # lazy: keeps numpy off `import adamcheck.configs`
 
         return getattr(drift, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -97,7 +97,7 @@ def eps_in_dtype(eps: float, dtype: str) -> float:
         (0.0, True, True)
     """
     if dtype == "fp16":
-        import numpy as np
+        import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
         return float(np.float16(eps))
     if dtype == "bf16":

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from .._answer import per_text
 from .._errors import InvalidParameterError
 
 __all__ = [
@@ -188,8 +189,6 @@ class Evidence:
         return self.cite or self.source.split(" (")[0].split(",")[0]
 
     def describe(self, unit: str) -> str:
-        from .._answer import per_text
-
         own = "tokens" if self.tokens_per_sample is not None else "samples"
         where = per_text(self.size(own), own)
         b1 = "" if self.beta1 is None else f"beta1 {self.beta1:g}, "

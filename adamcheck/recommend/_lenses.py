@@ -155,7 +155,7 @@ def monitor_file_measurements(gradients: Any, batch_size: int, beta1: float) -> 
     :class:`~adamcheck.noise.GradientSource`): the metadata it validated and merged is
     read, never the gradients themselves; a per-example file states no finding.
     """
-    from ..noise._source import opened_gradients
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
     if gradients is None or hasattr(gradients, "__array__"):
         return []

@@ -38,15 +38,17 @@ from .._answer import beta_text
 from .._diagnostics import Diagnostic, Level
 from .._errors import DataError, InvalidParameterError
 from .._files import check_input_file
-from .._halflife import (
-    DEFAULT_REFERENCE,
-    PRACTICE_CLAMP,
-    BetaReference,
-    half_life_beta2,
-)
+from .._halflife import DEFAULT_REFERENCE, PRACTICE_CLAMP, BetaReference, half_life_beta2
 from .._measurement import Measurement
 from .._quiet import numpy_quiet
-from .._validate import as_real_array, check_beta, check_nonnegative_float, check_positive_int, check_seed, from_tensor
+from .._validate import (
+    as_real_array,
+    check_beta,
+    check_nonnegative_float,
+    check_positive_int,
+    check_seed,
+    from_tensor,
+)
 from ..theory import shi_min_beta2, theorem22_order_scale
 from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 from ._eps import normal_state_dtype
@@ -202,7 +204,7 @@ def provable_lens(n: int | None, d: int | None, d1: float | None, beta1: float) 
 # -- lens 2: calibrated ---------------------------------------------------------------------
 def _gradient_input(gradients: Any) -> Any:
     """What :func:`adamcheck.noise.estimate` accepts: an array, a GradientSource, or checked paths."""
-    from ..noise import GradientSource
+    from ..noise import GradientSource  # lazy: keeps numpy off `import adamcheck.configs`
 
     if isinstance(gradients, (str, Path, bytes)):
         gradients = [gradients]
@@ -298,7 +300,7 @@ def _file_settings(gradients: "GradientSource | None", batch_size: int | None, b
         if batch_size is None:
             raise InvalidParameterError("batch size not given: pass the samples per optimizer step (--batch-size)")
         return _FileSettings(batch_size, beta1, eps, tokens_per_sample, planned_steps)
-    from ..noise._source import opened_gradients
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
     with opened_gradients(_gradient_input(gradients)) as source:  # headers and metadata only
         meta, name = source.meta, source.label
@@ -348,11 +350,11 @@ def _gradient_facts(inp: "_Inputs") -> tuple[GradientFacts, CalibratedLens]:
     boundary draws from, so the file is streamed twice, not three times (the second pass
     keeps only the drawn columns).
     """
-    import numpy as np
+    import numpy as np  # lazy: keeps numpy off `import adamcheck.configs`
 
-    from ..drift._training import sample_coordinates
-    from ..noise import EstimateSettings, run_estimate
-    from ..noise._source import opened_gradients
+    from ..drift._training import sample_coordinates  # lazy: keeps numpy off `import adamcheck.configs`
+    from ..noise import EstimateSettings, run_estimate  # lazy: keeps numpy off `import adamcheck.configs`
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
     with opened_gradients(inp.gradients) as source:
         monitor = source.meta.is_monitor
@@ -397,7 +399,7 @@ def calibrated_prediction(
     (benchmarks/validity/README.md). ``steps`` is the planned run length (default 4000
     simulated steps, at most 20000).
     """
-    from ..noise._source import opened_gradients
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
     with opened_gradients(gradients) as source:
         return _calibrated(source, source, batch_size, beta1, eps=eps, steps=steps, seed=seed)
@@ -407,7 +409,7 @@ def _calibrated(source: "GradientSource", sample: Any, batch_size: int, beta1: f
                 steps: int | None, seed: int) -> CalibratedLens:
     """:func:`calibrated_prediction` on an open source; ``sample`` is the source itself or its
     :class:`~adamcheck.drift.ColumnSample` already read."""
-    from ..drift import training_boundary
+    from ..drift import training_boundary  # lazy: keeps numpy off `import adamcheck.configs`
 
     n_steps = 4000 if steps is None else int(min(max(steps, 20), 20000))
     # batch_size counts examples (rows of R examples: B / R rows); eps compares with the unscaled
@@ -851,7 +853,7 @@ def recommend_with(batch_size: int | None, gradients: Any, settings: RecommendSe
         >>> recommend_with(32, None, RecommendSettings(planned_steps=1500)).beta2
         0.999
     """
-    from ..noise._source import opened_gradients
+    from ..noise._source import opened_gradients  # lazy: keeps numpy off `import adamcheck.configs`
 
     # the files are opened once for the whole command: settings, lenses and measurements share the source
     with opened_gradients(_gradient_input(gradients)) if gradients is not None else nullcontext() as source:

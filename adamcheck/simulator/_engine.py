@@ -32,18 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._errors import InvalidParameterError
 from .._progress import Progress
 from ..problems._base import Problem
-from ._kernels import (
-    RunParams,
-    Scratch,
-    apply_update,
-    ema_scan,
-    update_factors,
-    update_moments,
-)
+from ._kernels import RunParams, Scratch, apply_update, ema_scan, update_factors, update_moments
 from ._outcomes import EvidenceTracker, blowup_limit
 from ._sampling import sample_components
 from ._schedules import schedule_factors
@@ -491,8 +485,6 @@ def run_engine(cfg: EngineConfig) -> EngineOutput:
     """Advance every run of ``cfg`` for ``cfg.steps`` steps."""
     if cfg.steps < 1:
         raise InvalidParameterError(f"steps = {cfg.steps} must be at least 1")
-    from threadpoolctl import threadpool_limits
-
     # The block products are small; multithreaded BLAS only adds spinning threads
     # that collapse on a busy machine (0.5 ms -> 17 ms measured here). Parallelism,
     # when wanted, comes from worker processes over runs instead.

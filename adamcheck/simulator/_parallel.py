@@ -14,6 +14,7 @@ each is also asked to receive SIGTERM when its parent dies, even by SIGKILL.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import signal
@@ -81,8 +82,6 @@ def _worker_init(parent: int) -> None:
     by the fork, would raise in the middle of the work), and dies with the parent."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG: Linux; absent elsewhere
     except (OSError, AttributeError):  # pragma: no cover - not Linux

@@ -302,7 +302,7 @@ class PhaseGrid:
                 "this sweep has several batch sizes and several beta1 or lr values: draw one panel "
                 "with grid.select(batch_size=..., lr=...).plot(path) or grid.plot_batch(path, beta1=..., lr=...)"
             )
-        from matplotlib.colors import LinearSegmentedColormap
+        from matplotlib.colors import LinearSegmentedColormap  # lazy: keeps matplotlib off `adamcheck simulate`
 
         plt = _plotting.pyplot()
         score = self.converged - self.diverged  # -1 red ... +1 blue
@@ -357,7 +357,7 @@ class PhaseGrid:
         Args:
             boundary: optional (batch sizes, beta2*) curve, e.g. a predicted boundary.
         """
-        from matplotlib.colors import LinearSegmentedColormap
+        from matplotlib.colors import LinearSegmentedColormap  # lazy: keeps matplotlib off `adamcheck simulate`
 
         if not self.is_sweep:
             raise InvalidParameterError("plot_batch needs a sweep (phase_sweep) grid: use plot")

@@ -7,6 +7,7 @@ assumptions and are stated in each object's conditions and proof obligations.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from types import SimpleNamespace
 
 import sympy as sp
@@ -68,8 +69,6 @@ def exact(value: object) -> sp.Expr:
         >>> exact("1/4"), exact(0.25), exact("0.1")
         (1/4, 1/4, 1/10)
     """
-    from fractions import Fraction
-
     if isinstance(value, sp.Basic):
         return value
     if isinstance(value, float):

@@ -29,6 +29,7 @@ References:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
 from .._errors import InvalidParameterError
@@ -199,8 +200,6 @@ def counterexample_d1(n: Any, a: Any) -> Any:
 def _check_numeric_counterexample(n: Any, a: Any) -> None:
     """Refuse numeric n < 2, non-integer n or a <= 0 (symbols pass: SymPy carries assumptions),
     and values that are neither numbers nor SymPy expressions (text, lists, None)."""
-    import numbers
-
     for name, value in (("n", n), ("a", a)):
         module = getattr(type(value), "__module__", "") or ""
         if isinstance(value, bool) or not (isinstance(value, numbers.Number) or module.startswith("sympy")):

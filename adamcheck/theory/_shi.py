@@ -200,7 +200,7 @@ def _decimal_gap(u: float, digits: int, rounding: str) -> Decimal:
 
 def _interval_value(gap: Decimal, n: int, d: float, d1_sum: Any, beta1: float, with_t1: bool):
     """Interval enclosure of T2 (+ T1) at beta2 = 1 - gap with mpmath's interval arithmetic."""
-    import mpmath
+    import mpmath  # lazy: keeps mpmath off `import adamcheck.configs`
 
     iv = mpmath.iv
     bits = int(64 + max(0.0, -float(gap.adjusted()) * 3.33) + 2 * math.log2(n + 1))
@@ -438,7 +438,7 @@ def _float_solve(log_t: Any, target: float) -> float:
 def _certified_bracket(u_star: float, rel_width: float, common: dict[str, Any]) -> tuple[Decimal, Decimal]:
     """Decimal gaps 1 - beta2 around ``exp(u_star)``, each end certified by interval arithmetic:
     the condition holds at ``gap_lo`` and fails at ``gap_hi`` (the bracket widens until both do)."""
-    import mpmath  # only this certification needs it
+    import mpmath  # lazy: keeps mpmath off `import adamcheck.configs` (only this certification needs it)
 
     n, d, d1, beta1, theorem = common["n"], common["d"], common["d1"], common["beta1"], common["theorem"]
     with_t1 = common["strict"]
@@ -466,7 +466,7 @@ def _limit_below_bound(beta1: float, n: int, d: int, d1: float, d1_convention: s
 
     Returns False when the limit is certainly >= the bound, or too close to tell.
     """
-    import mpmath
+    import mpmath  # lazy: keeps mpmath off `import adamcheck.configs`
 
     iv = mpmath.iv
     old = iv.prec

@@ -12,7 +12,8 @@ torch until a name is used, and ``import adamcheck`` never does.
 * :func:`phase_sweep`, :func:`sweep_batch_indices`: many Adam configurations trained at once
   (:func:`run_sweep` takes the options as one :class:`SweepSettings`).
 * :func:`probe` -> :class:`ProbeResult`: short real runs of your model from its current
-  weights over a beta2 ladder at your batch size and learning rate (the ``probe`` lens).
+  weights over a beta2 ladder at your batch size and learning rate (the ``probe`` lens;
+  :func:`run_probe` takes the options as one :class:`ProbeSettings`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _LAZY: dict[str, str] = {
     "SweepSettings": "._sweep_settings",
     "probe": "._probe",
     "ProbeResult": "._probe",
+    "run_probe": "._probe",
+    "ProbeSettings": "._probe_settings",
     "sweep_batch_indices": "._sweep",
 }
 

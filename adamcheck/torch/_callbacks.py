@@ -28,7 +28,7 @@ def check_monitor_options(options: Mapping[str, Any], settings_hint: str) -> dic
     """
     # deferred: the monitor loads NumPy, and adamcheck.configs re-exports the HF callback
     # (check's fast path must not load NumPy)
-    from ..monitor import MonitorSettings
+    from ..monitor import MonitorSettings  # lazy: keeps numpy off `import adamcheck.configs`
 
     options = dict(options)
     base = options.get("settings") or MonitorSettings()

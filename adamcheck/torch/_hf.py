@@ -132,8 +132,8 @@ def hf_check_callback(
 
     See the module docstring for when it raises (only with ``fail_on_risk=True``).
     """
-    from transformers import TrainerCallback
-    from transformers.utils import logging as hf_logging
+    from transformers import TrainerCallback  # optional: transformers
+    from transformers.utils import logging as hf_logging  # optional: transformers
 
     monitor_options = _monitor_options(monitor, seq_len)
     # the hooks first: TrainerCallback's own on_* are no-ops that must not shadow them
@@ -188,7 +188,7 @@ class _Hooks:
 
     def _attach_monitor(self, args: Any, state: Any, kwargs: Any) -> None:
         try:
-            from ._monitor import GradientMonitor
+            from ._monitor import GradientMonitor  # lazy: keeps numpy off `import adamcheck.configs`
 
             opt = kwargs.get("optimizer")
             batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
@@ -211,7 +211,7 @@ class _Hooks:
             last = mon.last_analysis
             if last is None or last.step == self._logged:
                 return
-            from ._monitor import report_metrics
+            from ._monitor import report_metrics  # lazy: keeps numpy off `import adamcheck.configs`
 
             self._logged = last.step
             metrics = report_metrics(mon.report())

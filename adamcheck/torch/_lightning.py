@@ -52,7 +52,7 @@ def lightning_callback(batch_size: int | None = None, **monitor_options: Any) ->
         cb.monitor.report()
     """
     try:
-        import lightning.pytorch as pl
+        import lightning.pytorch as pl  # optional: lightning
     except ImportError:
         raise InvalidParameterError("the Lightning callback needs lightning: pip install 'adamcheck[lightning]'") from None
     options = check_monitor_options(monitor_options, "lightning_callback(settings=...)")
@@ -107,7 +107,7 @@ class _Hooks:
             _skip(f"{type(exc).__name__}: {exc}")
 
     def _attach_ddp(self, strategy: Any) -> None:
-        from torch.nn.parallel import DistributedDataParallel
+        from torch.nn.parallel import DistributedDataParallel  # optional: torch
 
         wrapped = getattr(strategy, "model", None)
         if self.monitor is None or not isinstance(wrapped, DistributedDataParallel):
@@ -123,7 +123,7 @@ class _Hooks:
         if mon is None:
             return
         try:
-            import torch
+            import torch  # optional: torch
 
             loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
             if isinstance(loss, torch.Tensor) and loss.numel() == 1:

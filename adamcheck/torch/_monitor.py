@@ -58,8 +58,16 @@ from typing import Any, Mapping, Sequence
 from .._errors import AdamCheckWarning, InvalidParameterError
 from .._shown import shown_repr
 from .._validate import check_positive_int
-from ..monitor import (GroupSpec, MonitorReport, MonitorSettings, RunInfo, WindowAnalysis, predict_beta2_star,
-                       report_metrics, window_law)
+from ..monitor import (
+    GroupSpec,
+    MonitorReport,
+    MonitorSettings,
+    RunInfo,
+    WindowAnalysis,
+    predict_beta2_star,
+    report_metrics,
+    window_law,
+)
 from ..monitor._groups import resolve_groups
 from ..monitor._host import LOGGER, MonitorHost
 from ._recorder import Recorder
@@ -100,7 +108,7 @@ def _adam_family(optimizer: Any) -> str | None:
 def _sharded(torch: Any, params: Sequence[Any]) -> str | None:
     """Why the parameters' gradients are out of reach (None: they are plain tensors)."""
     try:
-        from torch.distributed.tensor import DTensor
+        from torch.distributed.tensor import DTensor  # optional: torch
     except ImportError:  # a torch built without distributed support
         DTensor = ()  # noqa: N806
     for p in params:
@@ -250,9 +258,7 @@ class GradientMonitor(MonitorHost):
         accumulating = accumulation_steps is not None and check_positive_int(
             accumulation_steps, "accumulation_steps") >= 2
         self.enabled = True  # read by the recorder's hooks through _fail
-        recorder = Recorder(torch, optimizer, tracked, beta1=beta1, beta2=beta2, eps=run.eps, replay=replay,
-                            history=s.history, spike_factor=s.spike_factor, spike_window=s.spike_window,
-                            accumulating=accumulating, micro_batches=s.micro_batches, batch_size=run.batch_size,
+        recorder = Recorder(torch, optimizer, tracked, s, run, replay=replay, accumulating=accumulating,
                             fail=self._fail)
         beta2_of = {id(p): float(grp["betas"][1]) for grp in optimizer.param_groups for p in grp["params"]}
         resolved = resolve_groups(groups, sample, [p.numel() // p.shape[0] if p.dim() else 1 for p in params],
@@ -305,7 +311,7 @@ class GradientMonitor(MonitorHost):
         whether any rank failed (one all-reduce)."""
         if self.recorder.ddp is None:
             return nxt, False
-        import torch.distributed as dist
+        import torch.distributed as dist  # optional: torch
 
         never = 2**62
         t = self._torch.tensor([never if nxt is None else nxt, int(failed)], dtype=self._torch.int64)
@@ -440,7 +446,7 @@ class GradientMonitor(MonitorHost):
         Raises:
             InvalidParameterError: ``ddp_model`` is not a ``DistributedDataParallel``.
         """
-        from torch.nn.parallel import DistributedDataParallel
+        from torch.nn.parallel import DistributedDataParallel  # optional: torch
 
         if not isinstance(ddp_model, DistributedDataParallel):
             raise InvalidParameterError(f"attach_ddp: {type(ddp_model).__name__} is not a DistributedDataParallel "

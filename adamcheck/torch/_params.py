@@ -16,7 +16,7 @@ __all__ = ["trainable"]
 def _import_torch(what: str = "per-example gradients from a model need") -> Any:
     """torch, or our error saying what needs it and how to install it."""
     try:
-        import torch
+        import torch  # optional: torch
     except ImportError:  # pragma: no cover - exercised only without torch
         raise InvalidParameterError(f"{what} torch: pip install 'adamcheck[torch]'") from None
     return torch

@@ -49,12 +49,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._errors import InvalidParameterError
-from .._validate import check_beta, check_betas_array, check_positive_float, check_positive_int
+from .._measurement import Measurement
+from ._probe_settings import DEFAULT_PROBE_LADDER, ProbeSettings
+from ._sweep import _trainable_names, run_sweep
 
-__all__ = ["ProbeResult", "probe", "DEFAULT_PROBE_LADDER"]
-
-#: beta2 values a probe tries by default (the validation suite's ladder).
-DEFAULT_PROBE_LADDER = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999)
+__all__ = ["ProbeResult", "ProbeSettings", "probe", "run_probe", "DEFAULT_PROBE_LADDER"]
 
 
 def top_fails_reason(beta2s: Sequence[float], outcome: Sequence[str], steps: int) -> str:
@@ -174,8 +173,6 @@ class ProbeResult:
         A probe that decided nothing (every value undecided) abstains, with the reason; so
         does one whose top ladder value fails (:func:`top_fails_reason`).
         """
-        from .._measurement import Measurement
-
         source = (f"probe: {len(self.beta2s) * self.seeds} runs of {self.steps} steps from your model's current "
                   f"weights at lr {self.lr:g} ({self.schedule})")
         detail = {"outcome": dict(zip((f"{b:g}" for b in self.beta2s), self.outcome)),
@@ -221,7 +218,7 @@ class ProbeResult:
 def _one_step_seconds(model: Any, loss_fn: Callable, X: Any, y: Any, batch_size: int, lr: float,
                       names: Sequence[str] | None, repeats: int = 5) -> float:
     """Median wall time of one torch.optim.Adam step (forward, backward, update) at this batch size."""
-    import torch
+    import torch  # optional: torch
 
     m = copy.deepcopy(model)
     trained = [p for n, p in m.named_parameters() if names is None or n in names]
@@ -299,6 +296,8 @@ def probe(
 
     Returns:
         A :class:`ProbeResult`; ``to_measurement()`` gives its ``Measurement("probe", ...)``.
+        The options are checked once, as a :class:`ProbeSettings`; :func:`run_probe` takes
+        one directly.
 
     Raises:
         adamcheck.InvalidParameterError: bad settings, a ``params`` name that matches no
@@ -323,68 +322,100 @@ def probe(
         The training criterion of the validation suite (benchmarks/validity/README.md);
         docs/theory.md section 10 (what a gradient file cannot see).
     """
-    import torch
+    settings = ProbeSettings(
+        batch_size=batch_size, lr=lr, steps=steps, beta1=beta1, beta2s=beta2s, seeds=seeds, params=params,
+        schedule=schedule, weight_decay=weight_decay, decoupled=decoupled, eps=eps, reference_loss=reference_loss,
+        criterion=criterion, dtype=dtype, device=device, memory_limit=memory_limit, record_every=record_every,
+        progress=progress, trust_beyond_bound=trust_beyond_bound,
+    )
+    return run_probe(model, loss_fn, data, settings)
 
-    from ..simulator import TrainingCriterion
-    from ._sweep import _trainable_names, phase_sweep
 
+def _outcomes(per_seed: np.ndarray, settings: ProbeSettings) -> tuple[list[str], list[float]]:
+    """Per ladder value "fails", "trains" or "undecided" from the seeds' outcomes (S, L), and the
+    values reported undecided because they trained beyond the bound (module docstring)."""
+    outcome, beyond = [], []
+    for j, b2 in enumerate(settings.beta2s):
+        col = per_seed[:, j]
+        o = "fails" if (col == "diverged").any() else "trains" if (col == "converged").all() else "undecided"
+        if o == "trains" and not settings.trust_beyond_bound and settings.beta1 >= math.sqrt(b2):
+            o = "undecided"  # no bound on the step: a burst can come after the horizon (module docstring)
+            beyond.append(b2)
+        outcome.append(o)
+    return outcome, beyond
+
+
+def _critical_beta2(ladder: Sequence[float], outcome: Sequence[str]) -> float | None:
+    """The smallest ladder value that, with every larger one, trained (None when the top did not)."""
+    crit_b2 = None
+    for j in range(len(ladder) - 1, -1, -1):
+        if outcome[j] != "trains":
+            break
+        crit_b2 = ladder[j]
+    return crit_b2
+
+
+def _training_rows(data: tuple[Any, Any], model: Any, torch: Any) -> tuple[Any, Any]:
+    """``data`` as tensors, the rows in the model's dtype (for timing one training step)."""
+    X = data[0] if isinstance(data[0], torch.Tensor) else torch.as_tensor(np.asarray(data[0]))
+    Y = data[1] if isinstance(data[1], torch.Tensor) else torch.as_tensor(np.asarray(data[1]))
+    if X.is_floating_point():
+        X = X.to(next(model.parameters()).dtype)
+    return X, Y
+
+
+def run_probe(model: Any, loss_fn: Callable[[Any, Any], Any], data: tuple[Any, Any],
+              settings: ProbeSettings) -> ProbeResult:
+    """:func:`probe` with its options as one :class:`ProbeSettings` (checked when built).
+
+    ``model``, ``loss_fn`` and ``data`` are those of :func:`probe`, as are the result and
+    the errors raised.
+
+    Example:
+        >>> import torch
+        >>> from adamcheck.torch import ProbeSettings, run_probe
+        >>> _ = torch.manual_seed(0)
+        >>> X = torch.randn(64, 3); y = X @ torch.tensor([1.0, -2.0, 0.5])
+        >>> loss = lambda out, t: ((out[:, 0] - t) ** 2).mean()
+        >>> s = ProbeSettings(batch_size=8, lr=0.05, steps=200, beta2s=[0.5, 0.999], beta1=0.5)
+        >>> run_probe(torch.nn.Linear(3, 1), loss, (X, y), s).outcome
+        ('trains', 'trains')
+    """
+    import torch  # optional: torch
+
+    if not isinstance(settings, ProbeSettings):
+        raise InvalidParameterError(f"settings must be an adamcheck.torch.ProbeSettings, got "
+                                    f"{type(settings).__name__} (or call probe with keywords)")
     if not isinstance(model, torch.nn.Module):
         raise InvalidParameterError(f"model must be a torch.nn.Module, not {type(model).__name__}")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    steps = check_positive_int(steps, "steps")
-    lr = check_positive_float(lr, "lr")
-    beta1 = check_beta(beta1, "beta1")
-    ladder = tuple(float(b) for b in np.sort(check_betas_array(
-        DEFAULT_PROBE_LADDER if beta2s is None else beta2s, "beta2s")))
+    s = settings
     all_names = [n for n, _ in model.named_parameters()]
-    names = None if params is None else tuple(_trainable_names(all_names, params))
+    names = None if s.params is None else tuple(_trainable_names(all_names, s.params))
     sizes = dict((n, p.numel()) for n, p in model.named_parameters())
     snapshot = copy.deepcopy(model)
 
     def model_fn(_seed: int) -> Any:
         return copy.deepcopy(snapshot)  # every run starts from the current weights
 
-    crit = criterion or TrainingCriterion()
     t0 = time.perf_counter()
-    grid = phase_sweep(model_fn, loss_fn, data, batch_sizes=[batch_size], beta1=[beta1], beta2=list(ladder),
-                       lr=[lr], seeds=seeds, steps=steps, weight_decay=weight_decay, decoupled=decoupled, eps=eps,
-                       schedule=schedule, reference_loss=reference_loss, criterion=crit, dtype=dtype,
-                       device=device, memory_limit=memory_limit, progress=progress, trainable=names,
-                       record_every=record_every or max(1, steps // 20))
+    grid = run_sweep(model_fn, loss_fn, data, s.sweep)
     seconds = time.perf_counter() - t0
     r = grid.records
-    per_seed = np.asarray(grid.per_seed)[:, 0, 0, :, 0]  # (S, L)
     reasons = np.asarray(r.reason)[:, 0, 0, :, 0]
-    final = np.where(r.finite, r.final_loss, np.inf)[:, 0, 0, :, 0]
-    outcome, beyond = [], []
-    for j in range(len(ladder)):
-        col = per_seed[:, j]
-        o = "fails" if (col == "diverged").any() else "trains" if (col == "converged").all() else "undecided"
-        if o == "trains" and not trust_beyond_bound and beta1 >= math.sqrt(ladder[j]):
-            o = "undecided"  # no bound on the step: a burst can come after the horizon (module docstring)
-            beyond.append(ladder[j])
-        outcome.append(o)
-    mean_final = final.mean(axis=0)
-    crit_b2 = None
-    for j in range(len(ladder) - 1, -1, -1):
-        if outcome[j] != "trains":
-            break
-        crit_b2 = ladder[j]
+    mean_final = np.where(r.finite, r.final_loss, np.inf)[:, 0, 0, :, 0].mean(axis=0)
+    outcome, beyond = _outcomes(np.asarray(grid.per_seed)[:, 0, 0, :, 0], s)  # (S, L)
     finite = np.isfinite(mean_final)
-    best = ladder[int(np.argmin(np.where(finite, mean_final, np.inf)))] if finite.any() else None
-    X = data[0] if isinstance(data[0], torch.Tensor) else torch.as_tensor(np.asarray(data[0]))
-    Y = data[1] if isinstance(data[1], torch.Tensor) else torch.as_tensor(np.asarray(data[1]))
-    if X.is_floating_point():
-        X = X.to(next(model.parameters()).dtype)
-    step_s = _one_step_seconds(snapshot, loss_fn, X, Y, batch_size, lr, names)
+    best = s.beta2s[int(np.argmin(np.where(finite, mean_final, np.inf)))] if finite.any() else None
+    X, Y = _training_rows(data, model, torch)
+    step_s = _one_step_seconds(snapshot, loss_fn, X, Y, s.batch_size, s.lr, names)
     return ProbeResult(
-        batch_size=batch_size, beta1=float(beta1), lr=lr, schedule=schedule, steps=steps,
-        seeds=int(np.asarray(grid.seeds).size), beta2s=ladder, outcome=tuple(outcome),
-        reasons=tuple(tuple(str(x) for x in reasons[:, j]) for j in range(len(ladder))),
+        batch_size=s.batch_size, beta1=s.beta1, lr=s.lr, schedule=s.schedule, steps=s.steps,
+        seeds=int(np.asarray(grid.seeds).size), beta2s=s.beta2s, outcome=tuple(outcome),
+        reasons=tuple(tuple(str(x) for x in reasons[:, j]) for j in range(len(s.beta2s))),
         initial_loss=float(np.nanmean(r.initial_loss)), final_loss=tuple(float(x) for x in mean_final),
-        critical_beta2=crit_b2, best_beta2=best,
-        undecided=tuple(b for b, o in zip(ladder, outcome) if o == "undecided"), seconds=seconds,
+        critical_beta2=_critical_beta2(s.beta2s, outcome), best_beta2=best,
+        undecided=tuple(b for b, o in zip(s.beta2s, outcome) if o == "undecided"), seconds=seconds,
         step_seconds=step_s, params=names,
         parameters=sum(sizes[n] for n in (names or all_names)), parameters_total=sum(sizes.values()),
-        weight_decay=float(weight_decay), beyond_bound=tuple(beyond), grid=grid,
+        weight_decay=s.weight_decay, beyond_bound=tuple(beyond), grid=grid,
     )

@@ -25,6 +25,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..monitor._record import Rows, RunningMedian, StepRecorder
+from ..monitor._settings import MonitorSettings, RunInfo
+from ..noise._distributed import all_reduce_accumulator
 
 __all__ = ["Recorder"]
 
@@ -83,19 +85,20 @@ class Recorder(StepRecorder):
         torch: the torch module.
         optimizer: the torch optimizer whose state holds ``exp_avg``/``exp_avg_sq``.
         tracked: ``(parameter, flat sampled indices)`` per tracked tensor, in sample order.
-        beta1, beta2, eps: Adam's, for the replay and D_t.
+        settings: the monitor's :class:`~adamcheck.monitor.MonitorSettings`; the recorder
+            reads ``history`` (rows kept), ``spike_factor`` and ``spike_window`` (the jump
+            rule) and ``micro_batches`` (hook micro-batch gradients at all).
+        run: the :class:`~adamcheck.monitor._settings.RunInfo`; the recorder reads ``beta1``,
+            ``beta2``, ``eps`` (Adam's, for the replay and D_t) and ``batch_size`` (B: the
+            small batches of the two-batch estimate are B / K).
         replay: m and v can be replayed from the gradients (no L2 decay folded into the
             gradient, no amsgrad/maximize); otherwise they are read every step.
-        history: rows kept; spike_factor, spike_window: the jump rule.
         accumulating: gradient accumulation is known (micro-batches gathered from step 1).
-        micro_batches: hook micro-batch gradients at all.
-        batch_size: B (the small batches of the two-batch estimate are B / K).
         fail: called with the exception when a backward hook fails (hooks must not raise).
     """
 
-    def __init__(self, torch: Any, optimizer: Any, tracked: Sequence[tuple[Any, Any]], *, beta1: float,
-                 beta2: float, eps: float, replay: bool, history: int, spike_factor: float, spike_window: int,
-                 accumulating: bool, micro_batches: bool, batch_size: int, fail: Callable[[BaseException], None]):
+    def __init__(self, torch: Any, optimizer: Any, tracked: Sequence[tuple[Any, Any]], settings: MonitorSettings,
+                 run: RunInfo, *, replay: bool, accumulating: bool, fail: Callable[[BaseException], None]):
         self._torch = torch
         self.optimizer = optimizer
         self.tracked = list(tracked)
@@ -107,9 +110,10 @@ class Recorder(StepRecorder):
         self._gather_grad = _Gather(torch, self.tracked)
         self._gather_m = _Gather(torch, self.tracked)
         self._gather_v = _Gather(torch, self.tracked)
-        super().__init__(self._gather_grad.array.shape[0], beta1=beta1, beta2=beta2, eps=eps, replay=replay,
-                         history=history, spike_factor=spike_factor, spike_window=spike_window,
-                         batch_size=batch_size, exact_rows=self._gather_grad.array.dtype == np.float32)
+        super().__init__(self._gather_grad.array.shape[0], beta1=run.beta1, beta2=run.beta2, eps=run.eps,
+                         replay=replay, history=settings.history, spike_factor=settings.spike_factor,
+                         spike_window=settings.spike_window, batch_size=run.batch_size,
+                         exact_rows=self._gather_grad.array.dtype == np.float32)
         # DDP
         self.ddp: Any = None
         self.group: Any = None
@@ -122,7 +126,7 @@ class Recorder(StepRecorder):
         self._micro_count = [0] * len(self.tracked)
         self._accumulating = accumulating
         self._micro_hooked = 0
-        if micro_batches:
+        if settings.micro_batches:
             # one counting hook until accumulation is seen: 1 Python call per backward, not one per tensor
             self._hook_micro(len(self.tracked) if accumulating else 1)
 
@@ -159,8 +163,8 @@ class Recorder(StepRecorder):
         return hook
 
     def attach_ddp(self, ddp_model: Any, process_group: Any = None) -> None:
-        import torch.distributed as dist
-        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+        import torch.distributed as dist  # optional: torch
+        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks  # optional: torch
 
         self.ddp = ddp_model
         self.group = process_group
@@ -248,8 +252,6 @@ class Recorder(StepRecorder):
     def merge_small(self, acc: Any) -> Any:
         if self.ddp is None:
             return acc
-        from ..noise._distributed import all_reduce_accumulator
-
         return all_reduce_accumulator(acc, self.group)
 
     def remove(self) -> None:

@@ -38,14 +38,13 @@ __all__ = [
 ]
 
 
+from ._params import _import_torch  # noqa: E402
 from ._params import trainable  # noqa: E402,F401 - shared with adamcheck.torch._grads
 # framework-free, shared with adamcheck.optax (same coordinates for the same seed, same file)
 from ..noise._sampled import CoordinateSample, choose_coordinates, save_sampled_gradients  # noqa: E402
 
 
 def import_torch() -> Any:
-    from ._params import _import_torch
-
     return _import_torch("adamcheck.torch needs")
 
 
@@ -125,7 +124,7 @@ def sample_per_example_gradients(
         torch.func "Per-sample-gradients" tutorial; docs/theory.md section 9 (why per coordinate).
     """
     torch = import_torch()
-    from torch.func import functional_call, grad, vmap
+    from torch.func import functional_call, grad, vmap  # optional: torch
 
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     loss_scale = check_positive_float(loss_scale, "loss_scale")

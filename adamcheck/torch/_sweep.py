@@ -401,7 +401,7 @@ def run_sweep(
                                     "(or call phase_sweep with keywords)")
     if not callable(model_fn) or not callable(loss_fn):
         raise InvalidParameterError("model_fn and loss_fn must be callables (seed -> Module, (out, y) -> loss)")
-    import torch
+    import torch  # optional: torch
 
     tensors = _inputs(data, eval_data, eval_fn, settings, torch)
     models = _models(model_fn, settings, torch)

@@ -53,7 +53,7 @@ def check_modes(sampling: str, batching: str) -> None:
 
 def _torch() -> Any:
     try:
-        import torch
+        import torch  # optional: torch
     except ImportError:  # pragma: no cover - the package needs torch
         raise InvalidParameterError("phase_sweep needs torch: pip install 'adamcheck[torch]'") from None
     return torch

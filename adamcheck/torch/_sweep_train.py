@@ -55,7 +55,7 @@ class _Context:
 
 def _functions(ctx: _Context):
     torch = ctx.torch
-    from torch.func import functional_call, grad_and_value, vmap
+    from torch.func import functional_call, grad_and_value, vmap  # optional: torch
 
     frozen = ctx.frozen or {}
 
@@ -113,14 +113,14 @@ def _full_loss(ctx: _Context, fns, params, buffers, want_grad: bool):
 
 
 def _vloss(ctx: _Context, out: Any, ys: Any) -> Any:
-    from torch.func import vmap
+    from torch.func import vmap  # optional: torch
 
     return vmap(ctx.loss_fn, in_dims=(0, None))(out, ys)
 
 
 def _eval_metric(ctx: _Context, fns, params, buffers) -> Any:
     torch, _, _, full_out = fns
-    from torch.func import vmap
+    from torch.func import vmap  # optional: torch
 
     N = ctx.eval_X.shape[0]
     K = next(iter(params.values())).shape[0]
