@@ -114,14 +114,19 @@ References:
 
 from __future__ import annotations
 
+from .._lazy import lazy_exports
 from ._batch import EffectiveBatch, effective_batch
 from ._check import check_config, check_setup, check_values, planned_steps
-from ._hf_callback import check_training_arguments, hf_check_callback
 from ._load import FORMATS, detect_format, read_config
 from ._optimizer import check_optimizer
 from ._report import SCHEMA, CheckReport
 from ._rules import RULES, Finding
 from ._setup import Sourced, TrainingSetup
+
+# The HF callback lives in the torch wing, which imports this package: exported lazily so
+# that importing adamcheck.torch._hf first is not a cycle.
+__getattr__, __dir__ = lazy_exports(__name__, {"check_training_arguments": "._hf_callback",
+                                                "hf_check_callback": "._hf_callback"}, globals())
 
 __all__ = [
     "CheckReport",

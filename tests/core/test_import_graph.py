@@ -108,3 +108,17 @@ def test_theory_is_the_floor():
         if name == "adamcheck.theory" or name.startswith("adamcheck.theory."):
             outside = {d for d in deps if not d.startswith("adamcheck.theory")} - allowed
             assert not outside, f"{name} imports {sorted(outside)}"
+
+
+def test_the_torch_wing_callback_imports_first_in_a_fresh_process():
+    """adamcheck.torch._hf imports adamcheck.configs, whose __init__ re-exports the callback:
+    importing the wing first was a cycle the submodule graph above does not see (package
+    __init__ files are not followed); the re-export is now lazy."""
+    import subprocess
+    import sys
+
+    code = ("import adamcheck.torch._hf, adamcheck.configs as c; "
+            "assert c.hf_check_callback is adamcheck.torch._hf.hf_check_callback")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=str(ROOT.parent))
+    assert proc.returncode == 0, proc.stderr[-2000:]
