@@ -39,17 +39,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture
-def run_cli():
+def _run_cli(*args: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of one in-process CLI call."""
     from adamcheck.cli import main
 
-    def run(*args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([str(a) for a in args])
-        return code, out.getvalue(), err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
 
-    return run
+
+@pytest.fixture
+def run_cli():
+    return _run_cli
+
+
+@pytest.fixture(scope="module")
+def run_cli_module():
+    """:func:`run_cli` for module-scoped fixtures (one expensive call shared by a module's tests)."""
+    return _run_cli
 
 
 @pytest.fixture

@@ -28,22 +28,6 @@ def cells(run_cli_module):
     return dict(zip(data["beta2"], data["outcome"][0]))
 
 
-@pytest.fixture(scope="module")
-def run_cli_module():
-    import contextlib
-    import io
-
-    from adamcheck.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([str(a) for a in args])
-        return code, out.getvalue(), err.getvalue()
-
-    return run
-
-
 @pytest.mark.parametrize("beta2", [0.3, 0.5, 0.7, 0.9, 0.95])
 def test_check_answers_each_beta2_as_the_boundary_cell_does(cells, run_cli_module, beta2):
     code, out, err = run_cli_module("check", "--batch-size", "4", "--beta1", "0", "--beta2", str(beta2),
