@@ -484,6 +484,8 @@ class MonitorHost:
             "steps": self.step, "world_size": rec.world, "monitor_decided": m.decided,
             "monitor_failed": np.asarray(m.failed, dtype=np.float64),
             "monitor_trained": np.asarray(m.trained, dtype=np.float64), "monitor_reason": m.reason}
+        if m.critical is not None:
+            extra["monitor_critical"] = m.critical
         lr, wd = self._lr_and_decay()
         if lr:
             extra["lr"] = lr

@@ -358,7 +358,9 @@ def monitor_measurement(analyses: Sequence[WindowAnalysis], losses: LossRecord, 
         edge = last.value
         failed = tuple(x for x in ladder if edge is None or x < edge) + (b2,)
         what = "no beta2 on the ladder was enough" if edge is None else f"beta2* = {_fmt(edge)}"
-        return Measurement("monitor", B, b1, failed=failed, source=source,
+        # the monitor's own rule is "beta2 below beta2* fails" (its warning fires for any such
+        # beta2), so the measurement says so between ladder values too
+        return Measurement("monitor", B, b1, failed=failed, source=source, critical=edge,
                            reason=f"at step {last.step} the run's own gradients (beta2 = {b2:g}, batch {B}) gave {what}")
     if not analyses:
         return abstain(f"no analysis yet after {steps.steps} steps")

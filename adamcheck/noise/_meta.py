@@ -35,6 +35,7 @@ writer              str     what wrote the file (``adamcheck.torch.GradientMonit
 monitor_decided     bool    the monitor's beta2 finding (below) is a decision, not "cannot tell"
 monitor_failed      float[] beta2 values the monitor measured as failing at ``batch_size``
 monitor_trained     float[] beta2 values the monitor measured as training at ``batch_size``
+monitor_critical    float   the monitor's beta2*: every beta2 below it fails (its warning's rule)
 monitor_reason      str     one line: the mechanism, or why the monitor cannot tell
 =================== ======= ===============================================================
 
@@ -93,6 +94,7 @@ class GradientFileMeta:
     monitor_decided: bool | None = None
     monitor_failed: tuple[float, ...] | None = None
     monitor_trained: tuple[float, ...] | None = None
+    monitor_critical: float | None = None
     monitor_reason: str | None = None
 
     @property
@@ -289,6 +291,7 @@ _VALIDATE = {
     "monitor_decided": _flag,
     "monitor_failed": _betas,
     "monitor_trained": _betas,
+    "monitor_critical": _ranged(0.0, 1.0),
     "monitor_reason": _text,
 }
 
@@ -300,7 +303,8 @@ META_KEYS = tuple(_VALIDATE)
 #: state them (a note says so). Every other key must agree, a missing scale key counting
 #: as its default (``_SCALE_DEFAULTS``), or the files are refused: pooled rows must mean
 #: the same thing.
-VARYING_KEYS = ("steps", "lr", "monitor_decided", "monitor_failed", "monitor_trained", "monitor_reason")
+VARYING_KEYS = ("steps", "lr", "monitor_decided", "monitor_failed", "monitor_trained", "monitor_critical",
+                "monitor_reason")
 _SCALE_DEFAULTS = {"reduction": "mean", "loss_scale": 1.0, "mean_over": 1, "row_batch_size": 1}
 
 

@@ -97,8 +97,9 @@ def measurements_from_meta(meta: Any, *, batch_size: int | None = None, beta1: f
     if decided is False or not (failed or trained):
         return [Measurement("monitor", int(batch), float(b1), decided=False, source=source,
                             reason=reason or "the monitor could not tell")]
+    critical = getattr(meta, "monitor_critical", None)
     return [Measurement("monitor", int(batch), float(b1), failed=failed, trained=trained, source=source,
-                        reason=reason or "measured on your run")]
+                        critical=critical, reason=reason or "measured on your run")]
 
 
 def theory_measurement(batch_size: int, beta1: float) -> Measurement:
@@ -136,8 +137,17 @@ def calibrated_measurement(calibrated: Any, batch_size: int, beta1: float) -> Me
         if not failed and not trained:
             return Measurement("gradients", batch_size, beta1, source=source, decided=False,
                                reason=why or "the gradients lens could not tell from this file")
+        # where the highest failing and the lowest training ladder values are neighbours, the
+        # edge lies between them and the lens's beta2* (the lowest that trains) is its
+        # conservative end: below it fails, as recommend's and the monitor's rule say; an
+        # undecided value between them leaves the gap undecided
+        critical = None
+        if failed and trained:
+            lo, hi = max(failed), min(trained)
+            if lo < hi and not any(lo < b < hi for b in ladder):
+                critical = hi
         return Measurement("gradients", batch_size, beta1, failed=failed, trained=trained, reason=why,
-                           source=source)
+                           source=source, critical=critical)
     if getattr(calibrated, "unresolved", False):
         if not ladder:
             return Measurement("gradients", batch_size, beta1, reason=mechanism or "no verdict", source=source,

@@ -290,3 +290,20 @@ def test_walk_off_first_analysis_and_without_losses():
     assert walk_off(MeanGradient(0.0095, 0.002), [MeanGradient(0.007, 0.002)], WindowLoss(0.29, 0.01, 100),
                     [low]).why == "gradient grew"
     assert math.isclose(walk_off(None, [], WindowLoss(0.2, 0.01, 10), [low]).loss_low.mean, 0.3)
+
+
+def test_a_monitor_files_beta2_star_fails_every_beta2_below_it():
+    """The monitor warns for any beta2 below its beta2*; the file states it (monitor_critical),
+    so check reads a beta2 between two ladder values the same way; older files without the
+    key decide only their listed values."""
+    from adamcheck.noise._meta import GradientFileMeta
+    from adamcheck.recommend._lenses import measurements_from_meta
+
+    base = {"batch_size": 4, "beta1": 0.9, "monitor_decided": True, "monitor_failed": [0.5, 0.7, 0.8, 0.9],
+            "monitor_reason": "sign drift"}
+    [m] = measurements_from_meta(GradientFileMeta.from_mapping({**base, "monitor_critical": 0.95}, "run.npz"))
+    assert m.outcome(0.93) == "fails" and m.outcome(0.95) == "cannot_tell"
+    [old] = measurements_from_meta(GradientFileMeta.from_mapping(base, "run.npz"))
+    assert old.outcome(0.93) == "cannot_tell" and old.outcome(0.9) == "fails"
+    with pytest.raises(Exception, match="monitor_critical"):
+        GradientFileMeta.from_mapping({**base, "monitor_critical": 1.5}, "run.npz")
