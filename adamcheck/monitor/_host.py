@@ -483,9 +483,8 @@ class MonitorHost:
             "writer": self.writer, "monitor_steps": steps, "beta1": run.beta1, "beta2": run.beta2, "eps": run.eps,
             "steps": self.step, "world_size": rec.world, "monitor_decided": m.decided,
             "monitor_failed": np.asarray(m.failed, dtype=np.float64),
-            "monitor_trained": np.asarray(m.trained, dtype=np.float64), "monitor_reason": m.reason}
-        if m.critical is not None:
-            extra["monitor_critical"] = m.critical
+            "monitor_trained": np.asarray(m.trained, dtype=np.float64), "monitor_reason": m.reason,
+            "monitor_critical": -1.0 if m.critical is None else m.critical}
         lr, wd = self._lr_and_decay()
         if lr:
             extra["lr"] = lr

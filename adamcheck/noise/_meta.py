@@ -35,7 +35,7 @@ writer              str     what wrote the file (``adamcheck.torch.GradientMonit
 monitor_decided     bool    the monitor's beta2 finding (below) is a decision, not "cannot tell"
 monitor_failed      float[] beta2 values the monitor measured as failing at ``batch_size``
 monitor_trained     float[] beta2 values the monitor measured as training at ``batch_size``
-monitor_critical    float   the monitor's beta2*: every beta2 below it fails (its warning's rule)
+monitor_critical    float   the monitor's beta2*: every beta2 below it fails (its warning's rule); -1: none
 monitor_reason      str     one line: the mechanism, or why the monitor cannot tell
 =================== ======= ===============================================================
 
@@ -223,6 +223,12 @@ def _whole(minimum: int, missing: int | None = None):  # type: ignore[no-untyped
     return check
 
 
+def _beta2_or_none(name: str, key: str, value: Any) -> float | None:
+    """A beta2 in [0, 1), or -1 for "none" (a monitor that found no beta2*)."""
+    v = _number(name, key, value)
+    return None if v == -1 else _ranged(0.0, 1.0)(name, key, v)
+
+
 def _ranged(low: float, high: float | None, low_open: bool = False):  # type: ignore[no-untyped-def]
     def check(name: str, key: str, value: Any) -> float:
         v = _number(name, key, value)
@@ -291,7 +297,7 @@ _VALIDATE = {
     "monitor_decided": _flag,
     "monitor_failed": _betas,
     "monitor_trained": _betas,
-    "monitor_critical": _ranged(0.0, 1.0),
+    "monitor_critical": _beta2_or_none,
     "monitor_reason": _text,
 }
 

@@ -307,3 +307,4 @@ def test_a_monitor_files_beta2_star_fails_every_beta2_below_it():
     assert old.outcome(0.93) == "cannot_tell" and old.outcome(0.9) == "fails"
     with pytest.raises(Exception, match="monitor_critical"):
         GradientFileMeta.from_mapping({**base, "monitor_critical": 1.5}, "run.npz")
+    assert GradientFileMeta.from_mapping({**base, "monitor_critical": -1}, "run.npz").monitor_critical is None

@@ -276,7 +276,9 @@ def test_the_saved_file_describes_itself(tmp_path):
     with np.load(path, allow_pickle=False) as f:
         meta = GradientFileMeta.from_mapping(f, str(path))  # every key valid, or this raises
         present = set(f.files)
-    assert set(META_KEYS) <= set(meta.stated()) <= present  # every key written, and valid
+    # every key written and valid; monitor_critical is written as -1 ("none": this run trained)
+    assert set(META_KEYS) <= present and set(meta.stated()) <= present
+    assert set(META_KEYS) - set(meta.stated()) == {"monitor_critical"} and meta.monitor_critical is None
     rep = mon.report()
     assert meta.writer == "adamcheck.torch.GradientMonitor" and meta.is_monitor
     assert (meta.batch_size, meta.row_batch_size, meta.beta1, meta.beta2) == (8, 8, 0.9, 0.999)
