@@ -12,7 +12,8 @@ A probe is one column of a sweep (one batch size, lr and beta1; the ladder as th
 axis), so the settings build that sweep's :class:`SweepSettings` when they are checked:
 ``settings.sweep`` is what :func:`~adamcheck.torch.run_sweep` receives.
 
-Example:
+Example (the sweep's settings need torch):
+    >>> import torch
     >>> s = ProbeSettings(batch_size=8, lr=0.05, steps=200, beta2s=[0.999, 0.5])
     >>> s.beta2s, s.sweep.record_every, s.sweep.beta2.tolist(), s.sweep.progress
     ((0.5, 0.999), 10, [0.5, 0.999], False)
