@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+from _monitor_files import assert_check_follows_the_lens_cells
 
 jax = pytest.importorskip("jax", reason="adamcheck.optax needs jax (pip install 'adamcheck[jax]')")
 optax = pytest.importorskip("optax", reason="adamcheck.optax needs optax (pip install 'adamcheck[jax]')")
@@ -97,20 +98,7 @@ def test_recommend_reads_the_optax_file_at_its_batch_and_gives_the_monitors_beta
 
 
 def test_check_agrees_with_the_optax_monitor(monitored):
-    from adamcheck.configs import check_values
-
     path, report = monitored
     star = report.beta2_critical
     assert star > 0.5  # a run whose beta2* the check can be tested on both sides of
-    # check judges by the file lens's decided cells; the monitor's beta2* (the point estimate)
-    # lies above every value they fail and at or below every value they train
-    from adamcheck.recommend import recommend
-
-    lens = recommend(gradients=path).calibrated
-    assert lens.beta2_failed and max(lens.beta2_failed) < star
-    assert all(star <= b for b in lens.beta2_trained)
-    cells = [(max(lens.beta2_failed), "risk")] + [(b, "ok") for b in lens.beta2_trained[:1]]
-    cells += [(b, "not_checked") for b in lens.ladder if max(lens.beta2_failed) < b < min(lens.beta2_trained or [1])]
-    for beta2, level in cells:
-        found = [f for f in check_values(B, BETA1, beta2, gradients=path).findings if f.rule == "critical_beta2"]
-        assert [f.level for f in found] == [level], (beta2, found)
+    assert_check_follows_the_lens_cells(path, star, B, BETA1)

@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from _monitor_files import assert_check_follows_the_lens_cells
 
 from tiny_models import digits
 
@@ -67,20 +68,7 @@ def test_recommend_gives_the_monitors_own_beta2_star(monitored, run_cli):
 
 
 def test_check_agrees_with_the_monitors_warning(monitored):
-    from adamcheck.configs import check_values
-
     path, report = monitored
     star = report.beta2_critical
     assert star > 0  # this run is one the monitor warns about below 0.95 (sign drift at B = 4)
-    # check judges by the file lens's decided cells; the monitor's beta2* (the point estimate)
-    # lies above every value they fail and at or below every value they train
-    from adamcheck.recommend import recommend
-
-    lens = recommend(gradients=path).calibrated
-    assert lens.beta2_failed and max(lens.beta2_failed) < star
-    assert all(star <= b for b in lens.beta2_trained)
-    cells = [(max(lens.beta2_failed), "risk")] + [(b, "ok") for b in lens.beta2_trained[:1]]
-    cells += [(b, "not_checked") for b in lens.ladder if max(lens.beta2_failed) < b < min(lens.beta2_trained or [1])]
-    for beta2, level in cells:
-        found = [f for f in check_values(B, BETA1, beta2, gradients=path).findings if f.rule == "critical_beta2"]
-        assert [f.level for f in found] == [level], (beta2, found)
+    assert_check_follows_the_lens_cells(path, star, B, BETA1)
