@@ -7,12 +7,20 @@ precedence): accuracy on the decided cells far from the real boundary, coverage 
 of those far cells decided), and the regret of the recommended beta2, 0.999 and 0.95 (final
 training loss minus the best ladder value's, mean over batch sizes). ``--before`` adds the
 agreement of an older results.json (one answer per cell, no abstention) beside each panel.
+
+The summary also splits each lens's far cells by the theory's bound: inside (beta1 <
+sqrt(beta2), where the convergence results apply and a lens is expected to decide) and beyond
+it (beta1 >= sqrt(beta2), where no result bounds Adam's step and an abstention is the
+expected answer: whether update bursts sink a run there depends on the learning rate and the
+model, docs/theory.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+
+import numpy as np
 
 LENSES = ("file", "probe", "combined")
 
@@ -106,6 +114,50 @@ def summary(results: list[dict]) -> str:
     return " ".join(out)
 
 
+def _inside_bound(r: dict) -> list[list[bool]]:
+    """Per batch size and ladder value: beta1 < sqrt(beta2) (a beta1 = beta2 panel is inside everywhere)."""
+    ladder = r["beta2"]
+    row = [(b2 if r.get("panel") == "diag" else r["beta1"]) < b2 ** 0.5 for b2 in ladder]
+    return [row for _ in r["batch_sizes"]]
+
+
+def bound_split(results: list[dict]) -> str:
+    """Accuracy and coverage of each lens on far cells inside and beyond the bound, with the panels under 70%."""
+    from run import _far  # lazy: run imports torch-side helpers only inside functions
+
+    out = []
+    for lens in LENSES:
+        tally = {True: [0, 0, 0], False: [0, 0, 0]}  # decided, far, right
+        low = []
+        for r in results:
+            if lens not in r:
+                continue
+            failed = [[c > 0 for c in row] for row in r["failed_seeds"]]
+            far = _far(r["beta2"], np.array(failed)).tolist()
+            inside = _inside_bound(r)
+            panel = [0, 0]
+            for b, row in enumerate(r[lens]["outcome"]):
+                for j, o in enumerate(row):
+                    if not far[b][j]:
+                        continue
+                    t = tally[inside[b][j]]
+                    t[1] += 1
+                    if o != "cannot_tell":
+                        t[0] += 1
+                        t[2] += (o == "fails") == failed[b][j]
+                    if inside[b][j]:
+                        panel[1] += 1
+                        panel[0] += o != "cannot_tell"
+            if panel[1] and panel[0] / panel[1] < 0.70:
+                low.append(r)
+        (di, fi, ri), (do, fo, ro) = tally[True], tally[False]
+        out.append(f"{lens}: inside the bound (beta1 < sqrt(beta2)) accuracy {_pct(ri / di if di else None)} on {di}, "
+                   f"coverage {_pct(di / fi if fi else None)} of {fi} far cells, panels below 70%: {len(low)} "
+                   f"({_names(low)}); beyond it accuracy {_pct(ro / do if do else None)} on {do}, coverage "
+                   f"{_pct(do / fo if fo else None)} of {fo}.")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results")
@@ -116,6 +168,8 @@ def main() -> None:
     if a.before:
         before = {(r["problem"], r.get("panel", "ladder"), r["lr"], str(r["beta1"])): r for r in json.load(open(a.before))}
     print(summary(data))
+    print()
+    print(bound_split(data))
     print()
     print(table(data, before))
 
