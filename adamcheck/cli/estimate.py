@@ -134,6 +134,32 @@ def _ci(pair: Any) -> str:
     return f"  [{_fmt(pair[0])}, {upper}]"
 
 
+def _bound(s: dict[str, Any]) -> str:
+    """B_simple of a point whose |grad|^2 the file does not resolve: a lower bound or "cannot tell"."""
+    return f">= {_fmt(s['b_simple_lower'])}" if s["b_simple_lower"] is not None else "cannot tell"
+
+
+def _signal_line(s: dict[str, Any]) -> str:
+    """One point's |grad|^2 and B_simple with their intervals, as adamcheck.noise.read_signal reads them."""
+    if not s["resolved"]:
+        upper = (f"<= {_fmt(s['grad_norm_sq_upper'])}" if s["grad_norm_sq_upper"] is not None else "~ 0")
+        return (f"|grad|^2 not resolved from this file (signal below noise: |grad|^2 {upper})  "
+                f"B_simple {_bound(s)}")
+    g_iv, b_iv = s["grad_norm_sq_interval"], s["b_simple_interval"]
+    g = f"|grad|^2 {_fmt(s['grad_norm_sq'])}" + (f"  [{_fmt(g_iv[0])}, {_fmt(g_iv[1])}]" if g_iv else "")
+    if b_iv is None:
+        b = f"B_simple {_fmt(s['b_simple'])}"
+    elif b_iv[1] is None:  # |grad|^2 = 0 lies in its interval: no upper bound at this level
+        b = f"B_simple {_fmt(s['b_simple'])}  [{_fmt(b_iv[0])}, no upper bound]"
+    else:
+        b = f"B_simple {_fmt(s['b_simple'])}  [{_fmt(b_iv[0])}, {_fmt(b_iv[1])}]"
+    line = f"{g}  {b}"
+    if s["outside"]:
+        line += (f"  ({', '.join(s['outside'])}: the estimate lies outside its percentile interval, "
+                 "whose bootstrap law is skewed; read the interval)")
+    return line
+
+
 def _render(r: dict[str, Any]) -> str:
     ci = r.get("ci", {})
     R = int(r.get("row_batch_size", 1))
@@ -154,21 +180,29 @@ def _render(r: dict[str, Any]) -> str:
         f" ({r['scale']['source']}); values are for the unscaled mean loss",
         size,
         "",
-        f"{'point':>5}  {'|grad|^2':>11}  {'tr(Sigma)':>11}  {'E|g_B|^2':>11}  {'B_simple':>9}  {'B_simple 2-batch':>16}",
+        f"{'point':>5}  {'|grad|^2':>11}  {'tr(Sigma)':>11}  {'E|g_B|^2':>11}  {'B_simple':>10}  {'B_simple 2-batch':>16}",
     ]
-    tb = r.get("b_simple_two_batch") or [None] * r["points"]
+    sig = r["signal"]["points"]
+    # the table shows the signal reading where it reads the table's own values (a sample
+    # of a data set); a whole data set's exact values are shown as they are
+    own = "estimate" not in ci
+    two = (r.get("two_batch") or {}).get("signal") or [None] * r["points"]
     for p in range(r["points"]):
+        g2 = _fmt(r["grad_norm_sq"][p]) if not own or sig[p]["resolved"] else "unresolved"
+        bs = _fmt(r["b_simple"][p]) if not own or sig[p]["resolved"] else _bound(sig[p])
+        tb = _fmt(two[p]["b_simple"]) if two[p] and two[p]["resolved"] else _bound(two[p]) if two[p] else "n/a"
         lines.append(
-            f"{p:>5}  {_fmt(r['grad_norm_sq'][p]):>11}  {_fmt(r['trace_sigma'][p]):>11}  "
-            f"{_fmt(r['minibatch_second_moment'][p]):>11}  {_fmt(r['b_simple'][p]):>9}  {_fmt(tb[p]):>16}"
+            f"{p:>5}  {g2:>11}  {_fmt(r['trace_sigma'][p]):>11}  "
+            f"{_fmt(r['minibatch_second_moment'][p]):>11}  {bs:>10}  {tb:>16}"
         )
     if ci:
-        what = ("for the data distribution (another data set of this size); the point values are exact "
-                "for this one" if "estimate" in ci else "for the data set the file samples")
+        what = ("for the data distribution (another data set of this size); each line gives the unbiased "
+                "estimate for it, then its interval (the table's values are exact for this data set)"
+                if not own else "for the data set the file samples")
         lines.append(f"({int(100 * ci['level'])}% bootstrap intervals {what}; seed {ci['seed']}, "
                      f"{ci['replicates']} replicates)")
         for p in range(r["points"]):
-            lines.append(f"  point {p}: |grad|^2{_ci(ci['grad_norm_sq'][p])}  B_simple{_ci(ci['b_simple'][p])}")
+            lines.append(f"  point {p}: {_signal_line(sig[p])}")
     lines += [
         "",
         f"(D0, D1) condition, expected partition into n = {r['n']} batches of B = {r['batch_size']}:",

@@ -36,6 +36,7 @@ from ._sampling import (
 )
 from ._scale import GradientScale
 from ._meta import GradientFileMeta
+from ._signal import read_signal
 from ._source import GradientSource, open_gradients, opened_gradients
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "opened_gradients",
     "partition_constants",
     "per_example_gradients",
+    "read_signal",
     "sample_minibatches",
     "save_laws",
     "save_per_example_gradients",

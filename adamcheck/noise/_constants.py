@@ -205,7 +205,13 @@ def noise_constants(
     )
     S = n * stats["minibatch_second_moment"]
     front = d_frontier(S, stats["grad_norm_sq"], n)
-    if not np.isfinite(front["d1_at_d0_zero"]):
+    if np.any(stats["grad_norm_sq"] < 0):
+        # an unbiased |G|^2 below 0 is noise, not a zero gradient (adamcheck.noise.read_signal)
+        notes.append(
+            "some sampled point's mean gradient is not resolved from its noise (unbiased |grad|^2 <= 0): "
+            "the smallest D1 with D0 = 0 cannot be told from this file (its interval's lower end is a lower bound)"
+        )
+    elif not np.isfinite(front["d1_at_d0_zero"]):
         notes.append(
             "some sampled point has a zero full gradient but noisy mini-batches: no finite D1 "
             "works with D0 = 0 (strong growth fails there)"

@@ -38,6 +38,7 @@ from ._sampling import (
     two_batch_estimate,
 )
 from ._scale import GradientScale, ScaleOptions
+from ._signal import read_signal
 from ._source import opened_gradients
 
 __all__ = ["EstimateSettings", "NoiseEstimate", "estimate", "run_estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
@@ -128,16 +129,18 @@ class NoiseEstimate:
             "loss_scale": self.scale.loss_scale,
             "mean_over": self.scale.mean_over,
             "scale": {**self.scale.to_dict(), "source": self.scale_source},
-            "grad_norm_sq": c.grad_norm_sq,
+            # a negative unbiased |G|^2 is no squared norm: null here, the reason in "signal"
+            "grad_norm_sq": _nonnegative(c.grad_norm_sq),
             "trace_sigma": c.trace_sigma,
             "minibatch_second_moment": c.minibatch_second_moment,
             "b_simple": c.b_simple,
+            "signal": self.signal(),
             "b_simple_two_batch": self.two_batch.b_simple if self.two_batch else None,
             "d1_at_d0_zero": c.d1_at_d0_zero,
             "d0_at_d1_n": c.d0_at_d1_n,
             "partition": "expected",
             "frontier": c.frontier,
-            "ci": c.ci,
+            "ci": _clipped_ci(c.ci),
             "two_batch": self.two_batch.to_dict() if self.two_batch else None,
             "actual_partitions": [pc.to_dict() for pc in self.partitions],
             "laws": self.law_summary(),
@@ -147,8 +150,47 @@ class NoiseEstimate:
             "notes": c.notes + self.notes,
         }
         if self.two_batch and self.two_batch.ci:
-            out["ci"] = {**c.ci, "b_simple_two_batch": self.two_batch.ci.get("b_simple")}
+            out["ci"] = {**out["ci"], "b_simple_two_batch": self.two_batch.ci.get("b_simple")}
         return out
+
+    def signal(self) -> dict[str, Any]:
+        """Per point, |G|^2 and B_simple as resolved values or bounds (:func:`read_signal`).
+
+        The reading is of the estimator the intervals belong to: the unbiased estimates
+        for the data distribution when the file is the whole data set (``ci["estimate"]``;
+        the exact values of the data set have no interval), else the point values.
+        """
+        c = self.constants
+        est = c.ci.get("estimate")
+        src = est if est is not None else {"grad_norm_sq": c.grad_norm_sq, "trace_sigma": c.trace_sigma}
+        target = (c.ci.get("target") if c.ci else
+                  "the data set the file samples (no intervals: replicates = 0)" if c.sample_size < c.dataset_size
+                  else "this data set (exact values, no intervals)")
+        return {
+            "estimator": ("unbiased, for the data distribution (ci.estimate)" if est is not None
+                          else "the point values above"),
+            "target": target,
+            "points": read_signal(src["grad_norm_sq"], src["trace_sigma"], grad_ci=c.ci.get("grad_norm_sq"),
+                                  b_simple_ci=c.ci.get("b_simple")),
+        }
+
+
+def _nonnegative(x: Any) -> Any:
+    """``x`` with negative entries as NaN (null in JSON): no squared norm is negative."""
+    x = np.asarray(x, dtype=float)
+    return np.where(x < 0, np.nan, x)
+
+
+def _clipped_ci(ci: dict[str, Any]) -> dict[str, Any]:
+    """The intervals with |G|^2's ends at 0 or above (the interval met with [0, inf)) and its estimate null if negative."""
+    if not ci:
+        return ci
+    out = dict(ci)
+    if "grad_norm_sq" in ci:
+        out["grad_norm_sq"] = [[None if v is None else max(float(v), 0.0) for v in pair] for pair in ci["grad_norm_sq"]]
+    if "estimate" in ci:
+        out["estimate"] = {**ci["estimate"], "grad_norm_sq": _nonnegative(ci["estimate"]["grad_norm_sq"])}
+    return out
 
 
 def resolve_scale(

@@ -25,6 +25,7 @@ from .._validate import check_positive_int, check_probability, check_seed
 from ._constants import NoiseConstants, minibatch_factor
 from ._frontier import corners, d_frontier
 from ._scale import GradientScale
+from ._signal import read_signal
 from ._source import GradientSource
 
 __all__ = [
@@ -140,13 +141,18 @@ class TwoBatchEstimate:
             "small_batch": self.small_batch,
             "big_batch": self.big_batch,
             "big_batch_draws": self.draws,
-            "grad_norm_sq": self.grad_norm_sq,
+            # a negative |G|^2 is no squared norm: null, the reason in "signal" (adamcheck.noise.read_signal)
+            "grad_norm_sq": np.where(self.grad_norm_sq < 0, np.nan, self.grad_norm_sq),
             "trace_sigma": self.trace_sigma,
             "b_simple": self.b_simple,
-            "grad_norm_sq_fpc": self.grad_norm_sq_fpc,
+            "signal": read_signal(self.grad_norm_sq, self.trace_sigma, grad_ci=self.ci.get("grad_norm_sq"),
+                                  b_simple_ci=self.ci.get("b_simple")),
+            "grad_norm_sq_fpc": np.where(self.grad_norm_sq_fpc < 0, np.nan, self.grad_norm_sq_fpc),
             "trace_sigma_fpc": self.trace_sigma_fpc,
             "b_simple_fpc": self.b_simple_fpc,
-            "ci": self.ci,
+            # |G|^2's intervals met with [0, inf): a squared norm is not negative
+            "ci": {k: ([[None if v is None else max(float(v), 0.0) for v in pair] for pair in iv]
+                       if k.startswith("grad_norm_sq") else iv) for k, iv in self.ci.items()},
         }
 
 
@@ -158,8 +164,11 @@ def _two_batch_formulas(Es: Any, Eb: Any, Bs: int, Bb: int, cs: float, cb: float
         tr = (Es - Eb) / (1.0 / Bs - 1.0 / Bb)
         g2f = (cs * Eb - cb * Es) / (cs - cb)
         trf = (Es - Eb) / (cs - cb)
-        bs = np.where(g2 > 0, tr / np.where(g2 > 0, g2, 1.0), np.nan)
-        bsf = np.where(g2f > 0, trf / np.where(g2f > 0, g2f, 1.0), np.nan)
+        # |G|^2 <= 0: B_simple has no finite value (inf; null in JSON), and a replicate with
+        # it counts at the top of the bootstrap law instead of being dropped, which would
+        # close an interval that is open above
+        bs = np.where(g2 > 0, tr / np.where(g2 > 0, g2, 1.0), np.where(np.isnan(g2), np.nan, np.inf))
+        bsf = np.where(g2f > 0, trf / np.where(g2f > 0, g2f, 1.0), np.where(np.isnan(g2f), np.nan, np.inf))
     return {
         "grad_norm_sq": g2, "trace_sigma": tr, "b_simple": bs,
         "grad_norm_sq_fpc": g2f, "trace_sigma_fpc": trf, "b_simple_fpc": bsf,
@@ -220,7 +229,7 @@ def two_batch_estimate(
         for k, v in boot.items():
             rows = []
             for p in range(v.shape[0]):
-                x = v[p][np.isfinite(v[p])]
+                x = v[p][~np.isnan(v[p])]
                 if x.size < max(2, replicates // 2):
                     rows.append([None, None])
                 else:

@@ -97,9 +97,16 @@ class ProbeResult:
         undecided: the ladder values the horizon cannot decide (those of ``beyond_bound`` included).
         beyond_bound: the ladder values whose runs trained over the horizon with
             beta1 >= sqrt(beta2), reported undecided (module docstring).
-        seconds: wall time of the probe; ``step_seconds``: one training step of the model
-            at this batch size (``torch.optim.Adam``, measured); ``cost`` = seconds / step_seconds,
-            the probe's price in training steps.
+        seconds: wall time of the ladder's runs (the probe's own time); ``step_seconds``: the
+            median wall time of one ``torch.optim.Adam`` training step of the model at this
+            batch size, measured in the same process after the runs. Three names for the
+            probe's cost that cannot be mistaken for one another:
+            ``optimizer_steps`` (the optimizer steps it took, summed over the ladder's runs:
+            steps x ladder values x seeds; the stacked copies step together, so a run that
+            blew up counts its steps too), ``seconds`` (wall time) and ``time_over_step``
+            (``seconds / step_seconds``: probe time / one training step, how many of your
+            training steps its time would buy; stacking and recording make it differ from
+            ``optimizer_steps`` either way). ``cost`` is ``time_over_step`` under its old name.
         params: the probed parameter names (None: all), ``parameters`` how many numbers
             they hold, ``parameters_total`` the model's.
         grid: the :class:`adamcheck.simulator.PhaseGrid` of the runs.
@@ -129,9 +136,26 @@ class ProbeResult:
     grid: Any = field(default=None, compare=False, repr=False)
 
     @property
-    def cost(self) -> float:
-        """The probe's wall time in units of one training step of the model."""
+    def optimizer_steps(self) -> int:
+        """Optimizer steps summed over the ladder's runs: steps x ladder values x seeds."""
+        return int(self.steps) * len(self.beta2s) * int(self.seeds)
+
+    @property
+    def time_over_step(self) -> float:
+        """Probe time / one training step: ``seconds / step_seconds`` (inf if the step took no time)."""
         return self.seconds / self.step_seconds if self.step_seconds > 0 else math.inf
+
+    @property
+    def cost(self) -> float:
+        """:attr:`time_over_step` under its old name (a time ratio, not a count of steps)."""
+        return self.time_over_step
+
+    def cost_text(self) -> str:
+        """The probe's cost in words, each quantity named (see the class docstring)."""
+        runs = len(self.beta2s) * int(self.seeds)
+        return (f"cost: {self.optimizer_steps:,} optimizer steps ({runs} run(s) of {self.steps}), "
+                f"{self.seconds:.3g} s wall = {self.time_over_step:,.0f} x one training step "
+                f"({self.step_seconds:.3g} s)")
 
     @property
     def failed(self) -> tuple[float, ...]:
@@ -164,7 +188,7 @@ class ProbeResult:
                          + ", ".join(f"{b:g}" for b in self.beyond_bound) + " undecided")
         if self.best_beta2 is not None:
             parts.append(f"lowest loss at beta2 = {self.best_beta2:g}")
-        parts.append(f"cost {self.cost:.0f} training steps")
+        parts.append(self.cost_text())
         return head + "; ".join(parts)
 
     def to_measurement(self) -> Any:
@@ -177,7 +201,7 @@ class ProbeResult:
                   f"weights at lr {self.lr:g} ({self.schedule})")
         detail = {"outcome": dict(zip((f"{b:g}" for b in self.beta2s), self.outcome)),
                   "final_loss": dict(zip((f"{b:g}" for b in self.beta2s), self.final_loss)),
-                  "initial_loss": self.initial_loss, "best_beta2": self.best_beta2, "cost_steps": self.cost,
+                  "initial_loss": self.initial_loss, "best_beta2": self.best_beta2, **self._cost_fields(),
                   "lr": self.lr, "schedule": self.schedule, "steps": self.steps, "weight_decay": self.weight_decay,
                   "beyond_bound": list(self.beyond_bound)}
         note = self.subset_note()
@@ -201,6 +225,11 @@ class ProbeResult:
         return Measurement("probe", self.batch_size, self.beta1, failed=tuple(failed), trained=tuple(trained),
                            reason=self.summary() + (f" ({note})" if note else ""), source=source, detail=detail)
 
+    def _cost_fields(self) -> dict[str, Any]:
+        # "cost_steps" (a time ratio read as a step count) is gone: read time_over_step
+        return {"optimizer_steps": self.optimizer_steps, "seconds": self.seconds,
+                "step_seconds": self.step_seconds, "time_over_step": self.time_over_step}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "batch_size": self.batch_size, "beta1": self.beta1, "lr": self.lr, "schedule": self.schedule,
@@ -209,7 +238,7 @@ class ProbeResult:
             "reasons": [list(r) for r in self.reasons], "initial_loss": self.initial_loss,
             "final_loss": list(self.final_loss), "critical_beta2": self.critical_beta2,
             "best_beta2": self.best_beta2, "undecided": list(self.undecided), "beyond_bound": list(self.beyond_bound),
-            "seconds": self.seconds, "step_seconds": self.step_seconds, "cost_steps": self.cost,
+            **self._cost_fields(),
             "params": None if self.params is None else list(self.params), "parameters": self.parameters,
             "parameters_total": self.parameters_total, "summary": self.summary(),
         }

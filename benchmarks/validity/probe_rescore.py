@@ -122,8 +122,7 @@ def rescore(panel: dict, cache: Path) -> dict:
     both = combined(panel, p_ms, file_ms)
     new = dict(panel)
     new["probe"] = {**run.lens_score(p_out, failed, far), "outcome": p_out.tolist(), "steps": horizon,
-                    "cost_steps": [d["cost_steps"] for d in pr], "seconds": [d["seconds"] for d in pr],
-                    "best_beta2": [d["best_beta2"] for d in pr], "probe_kw": run.PROBE_KW,
+                    **run.probe_costs(pr), "best_beta2": [d["best_beta2"] for d in pr], "probe_kw": run.PROBE_KW,
                     "regret": probe_regret(panel, pr)}
     new["combined"] = {**run.lens_score(both, failed, far), "outcome": both.tolist()}
     return new

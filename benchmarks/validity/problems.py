@@ -173,17 +173,22 @@ def _stdlib_text() -> str:
     return "\n".join(parts)
 
 
-def _charlm(context: int = 8, max_rows: int = 8192) -> Problem:
-    torch = _torch()
+def _char_windows(context: int, max_rows: int, seed: int) -> tuple[np.ndarray, int, int]:
+    """Character windows of ``context + 1`` ids of the stdlib docstrings, a seeded sample of at
+    most ``max_rows``, for the two language models: (windows, train/eval cut at 80%, characters)."""
     text = _stdlib_text()
     chars = sorted(set(text))
     index = {c: i for i, c in enumerate(chars)}
     ids = np.array([index[c] for c in text])
     windows = np.lib.stride_tricks.sliding_window_view(ids, context + 1)
-    rows = np.random.default_rng(0).choice(len(windows), size=min(max_rows, len(windows)), replace=False)
+    rows = np.random.default_rng(seed).choice(len(windows), size=min(max_rows, len(windows)), replace=False)
     data = windows[rows]
-    cut = int(0.8 * len(data))
-    V = len(chars)
+    return data, int(0.8 * len(data)), len(chars)
+
+
+def _charlm(context: int = 8, max_rows: int = 8192) -> Problem:
+    torch = _torch()
+    data, cut, V = _char_windows(context, max_rows, seed=0)
 
     def model_fn(seed: int):
         torch.manual_seed(seed)
@@ -229,15 +234,7 @@ def _regression_diabetes() -> Problem:
 def _tinylm(context: int = 8, width: int = 16, heads: int = 2, layers: int = 2, max_rows: int = 1280) -> Problem:
     torch = _torch()
     nn = torch.nn
-    text = _stdlib_text()
-    chars = sorted(set(text))
-    index = {c: i for i, c in enumerate(chars)}
-    ids = np.array([index[c] for c in text])
-    windows = np.lib.stride_tricks.sliding_window_view(ids, context + 1)
-    rows = np.random.default_rng(1).choice(len(windows), size=min(max_rows, len(windows)), replace=False)
-    data = windows[rows]
-    cut = int(0.8 * len(data))
-    V = len(chars)
+    data, cut, V = _char_windows(context, max_rows, seed=1)
 
     class Block(nn.Module):
         # attention written out (no nn.MultiheadAttention) so that torch.func.vmap runs it

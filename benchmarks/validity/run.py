@@ -295,6 +295,18 @@ def lens_score(outcome: np.ndarray, failed: np.ndarray, far: np.ndarray) -> dict
             "says_every_beta2_fails": int(sum(all(o == "fails" for o in row) for row in outcome))}
 
 
+def probe_costs(pr: list[dict]) -> dict[str, list]:
+    """Each probe's cost under names that cannot be mistaken (adamcheck.torch.ProbeResult).
+
+    ``optimizer_steps``: steps summed over the ladder's runs; ``seconds``: wall time;
+    ``time_over_step``: probe time / one training step. A probe cached before these names
+    stored the last as ``cost_steps`` (a time ratio, not a count of steps).
+    """
+    return {"optimizer_steps": [d.get("optimizer_steps", d["steps"] * len(d["beta2"]) * d["seeds"]) for d in pr],
+            "seconds": [d["seconds"] for d in pr],
+            "time_over_step": [d.get("time_over_step", d.get("cost_steps")) for d in pr]}
+
+
 def _probe_outcomes(pr: list[dict]) -> tuple[np.ndarray, list]:
     from adamcheck._measurement import Measurement
 
@@ -357,8 +369,7 @@ def score_panel(problem: Problem, lr: float, schedule: str, beta1: float, steps:
         both = np.array([[judge([p_ms[b]] + list(file_ms), x, batch_size=B, beta1=beta1).outcome for x in LADDER]
                          for b, B in enumerate(sizes)])
         res["probe"] = {**lens_score(p_out, failed, far), "outcome": p_out.tolist(), "steps": horizon,
-                        "cost_steps": [d["cost_steps"] for d in pr], "seconds": [d["seconds"] for d in pr],
-                        "best_beta2": [d["best_beta2"] for d in pr]}
+                        **probe_costs(pr), "best_beta2": [d["best_beta2"] for d in pr]}
         res["combined"] = {**lens_score(both, failed, far), "outcome": both.tolist()}
     ref = {}
     if has_loss:

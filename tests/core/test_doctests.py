@@ -50,6 +50,7 @@ MUST_HAVE_EXAMPLES = {
     "adamcheck.noise._constants",
     "adamcheck.noise._frontier",
     "adamcheck.noise._sampling",
+    "adamcheck.noise._signal",
     "adamcheck.noise._estimate",
     "adamcheck.noise._torch",
 }

@@ -106,6 +106,26 @@ def test_probe_runs_from_the_current_weights_as_adam_does():
     assert r.step_seconds > 0 and r.cost > 0 and r.params is None and r.parameters == r.parameters_total
 
 
+def test_probe_cost_names_steps_wall_time_and_time_over_one_step_apart():
+    # the trial read "cost 11,444 training steps" (a time ratio) against the 4,200 steps it ran
+    X, y = _data()
+    r = probe(mlp(1), ce, (X, y), batch_size=4, lr=0.05, steps=30, beta1=0.9, beta2s=[0.3, 0.9, 0.99],
+              seeds=[2, 3], dtype=torch.float64)
+    # optimizer steps counted from what the sweep recorded: every run's trace ends at step 30
+    rec = r.grid.records
+    runs = np.asarray(r.grid.per_seed).size
+    assert runs == 3 * 2 and all(int(np.asarray(t)[-1]) == 30 for t in rec.trace_steps)
+    assert r.optimizer_steps == runs * 30 == 180
+    assert r.time_over_step == pytest.approx(r.seconds / r.step_seconds) and r.cost == r.time_over_step
+    text = r.summary()
+    assert "180 optimizer steps" in text and f"{r.time_over_step:,.0f} x one training step" in text
+    assert "training steps" not in text  # the old wording that read a time ratio as a step count
+    d, detail = r.to_dict(), r.to_measurement().detail
+    for out in (d, detail):
+        assert out["optimizer_steps"] == 180 and out["time_over_step"] == pytest.approx(r.time_over_step)
+        assert out["seconds"] == r.seconds and "cost_steps" not in out
+
+
 def test_probe_of_a_subset_says_so():
     X, y = _data()
     r = probe(mlp(0), ce, (X, y), batch_size=8, lr=1e-2, steps=30, beta2s=[0.9, 0.999], params=["2"])
