@@ -244,7 +244,7 @@ def _run(args: list[str]) -> int:
 def _usage(args: list[str], message: str, kind: str) -> int:
     """Exit 2 for input the user can fix: the JSON error object first when --json asked for
     it (adamcheck.cli._json_errors, the same for every command), then the one stderr line."""
-    echo_json_error(args, _one_line(message), kind)
+    echo_json_error(args, _one_line(message), kind, SUBCOMMANDS)
     return _fail(message, EXIT_USAGE)
 
 

@@ -15,7 +15,7 @@ The one ``adamcheck: error:`` line on stderr and exit 2 stay as they are.
 from __future__ import annotations
 
 import importlib
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import click
 
@@ -36,11 +36,10 @@ SCHEMAS = {
 }
 
 
-def json_command(args: Sequence[str]) -> str | None:
-    """The subcommand's name when ``args`` ask it for ``--json`` and it has that option, else None."""
-    from . import SUBCOMMANDS  # the package imports this module: late, no cycle at import
-
-    if not args or args[0] not in SUBCOMMANDS:
+def json_command(args: Sequence[str], subcommands: Mapping[str, str]) -> str | None:
+    """The subcommand's name when ``args`` ask it for ``--json`` and it has that option, else
+    None; ``subcommands`` maps names to their modules (``adamcheck.cli.SUBCOMMANDS``)."""
+    if not args or args[0] not in subcommands:
         return None
     rest = list(args[1:])
     if "--" in rest:  # after '--' everything is an argument, not an option
@@ -48,7 +47,7 @@ def json_command(args: Sequence[str]) -> str | None:
     if "--json" not in rest:
         return None
     try:  # loaded already unless the error came before click parsed anything (a NUL byte)
-        module = importlib.import_module(f"{__package__}.{SUBCOMMANDS[args[0]]}")
+        module = importlib.import_module(f"{__package__}.{subcommands[args[0]]}")
     except ImportError:
         return None
     command = getattr(module, "command", None)
@@ -69,9 +68,9 @@ def error_object(command: str, message: str, kind: str) -> dict[str, object]:
             "error_kind": kind, "exit_code": 2}
 
 
-def echo_json_error(args: Sequence[str], message: str, kind: str) -> None:
+def echo_json_error(args: Sequence[str], message: str, kind: str, subcommands: Mapping[str, str]) -> None:
     """Print the error object on stdout when ``args`` asked for ``--json`` (else nothing)."""
-    command = json_command(args)
+    command = json_command(args, subcommands)
     if command is None:
         return
     try:
