@@ -31,11 +31,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ._errors import InvalidParameterError
 
-__all__ = ["AXES", "Diagnostic", "Level", "exit_code", "worst"]
+__all__ = ["AXES", "Diagnostic", "Level", "exit_code", "text_line", "worst"]
 
 #: The axes a diagnostic can speak for (module docstring).
 AXES = ("divergence", "efficiency", "input", "")
@@ -59,6 +59,12 @@ class Level(str, Enum):
         return "ok" if self is Level.OK else self.value.replace("_", " ").upper()
 
     @property
+    def word(self) -> str:
+        """The word a text line of this level starts with (``warning: ...``): ``error``,
+        ``risk``, ``warning`` for advice, ``note`` for not checked and ok, as every command prints."""
+        return _WORD[self]
+
+    @property
     def rank(self) -> int:
         """0 for the most serious (error) to 4 (ok): sort diagnostics by it."""
         return _RANK[self]
@@ -69,6 +75,8 @@ class Level(str, Enum):
         return 2 if self is Level.ERROR else 1 if self is Level.RISK else 0
 
 
+_WORD = {Level.ERROR: "error", Level.RISK: "risk", Level.ADVICE: "warning", Level.NOT_CHECKED: "note",
+         Level.OK: "note"}
 _RANK = {Level.ERROR: 0, Level.RISK: 1, Level.ADVICE: 2, Level.NOT_CHECKED: 3, Level.OK: 4}
 
 
@@ -119,6 +127,23 @@ class Diagnostic:
         if self.lens:
             out["lens"] = self.lens
         return out
+
+
+def text_line(diagnostic: Diagnostic | Mapping[str, Any]) -> str:
+    """One diagnostic (or its ``to_dict()`` form) as the text line every command prints:
+    its level's :attr:`Level.word`, then the message.
+
+    Example:
+        >>> text_line(Diagnostic("advice", "learning_rate", "lr not stated", "x"))
+        'warning: lr not stated'
+        >>> text_line({"level": "ok", "rule": "gradient_file", "message": "64 examples", "source": ""})
+        'note: 64 examples'
+    """
+    if isinstance(diagnostic, Diagnostic):
+        level, message = diagnostic.level, diagnostic.message
+    else:
+        level, message = Level(diagnostic["level"]), diagnostic["message"]
+    return f"{level.word}: {message}"
 
 
 def worst(diagnostics: Iterable[Diagnostic]) -> Level:

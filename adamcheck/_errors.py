@@ -25,8 +25,11 @@ class AdamCheckError(ValueError):
     """Base class of every error a user of adamcheck can cause.
 
     Subclasses ``ValueError`` so that generic ``except ValueError`` code keeps
-    working; catch ``AdamCheckError`` to handle only ours.
+    working; catch ``AdamCheckError`` to handle only ours. ``error_kind`` is the
+    ``error_kind`` of the command line's JSON error object (docs/cli.md).
     """
+
+    error_kind = "unusable_input"
 
 
 class InvalidParameterError(AdamCheckError):

@@ -30,6 +30,7 @@ __all__ = [
     "check_finite_float",
     "check_probability",
     "check_finite_array",
+    "nonfinite_gradients",
     "check_seed",
     "as_real_array",
     "check_flag",
@@ -256,6 +257,19 @@ def check_finite_array(
                 f"{name} contains NaN or inf (first at index {where}): clean or drop those entries"
             )
     return arr
+
+
+def nonfinite_gradients(point: int, example: int, coordinate: int) -> DataError:
+    """The one error for a NaN or inf in a gradient file, whichever command (estimate,
+    boundary, recommend, check) read it first: the first bad entry's point, row (example)
+    and coordinate, and the fix.
+
+    Example:
+        >>> str(nonfinite_gradients(0, 3, 2))
+        'gradients contain NaN or inf (point 0, example 3, coordinate 2): drop or recompute those examples'
+    """
+    return DataError(f"gradients contain NaN or inf (point {int(point)}, example {int(example)}, "
+                     f"coordinate {int(coordinate)}): drop or recompute those examples")
 
 
 #: Points on one axis of a START:STOP:COUNT range (a phase grid of 100,000 x 100,000

@@ -34,6 +34,7 @@ from .. import __version__
 from .._errors import AdamCheckError
 from .._files import os_reason
 from .._shown import shown, shown_repr
+from ._json_errors import echo_json_error
 from ._outputs import guard_outputs
 from ._types import harden
 
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      EXIT_USAGE)
     bad = next((a for a in args if "\x00" in str(a)), None)
     if bad is not None:  # the OS cannot take such a path or value (a shell never passes one)
-        return _fail(f"argument {shown_repr(str(bad))} contains a NUL byte: remove it", EXIT_USAGE)
+        return _usage(args, f"argument {shown_repr(str(bad))} contains a NUL byte: remove it", "usage")
     try:
         with warnings.catch_warnings(), _sigterm_raises():
             warnings.simplefilter("ignore")
@@ -207,11 +208,11 @@ def _run(args: list[str]) -> int:
         where = f"adamcheck {exc.ctx.info_name} --help" if exc.ctx and exc.ctx.parent else "adamcheck --help"
         if exc.ctx is not None and exc.ctx.command_path:
             where = f"{exc.ctx.command_path} --help"
-        return _fail(f"{exc.format_message()} (see '{where}')", EXIT_USAGE)
+        return _usage(args, f"{exc.format_message()} (see '{where}')", "usage")
     except click.ClickException as exc:  # e.g. click.FileError, BadParameter outside parsing
-        return _fail(exc.format_message(), EXIT_USAGE)
+        return _usage(args, exc.format_message(), "unusable_input")
     except AdamCheckError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _usage(args, str(exc), exc.error_kind)
     except Terminated:
         return _fail(_TERMINATED, EXIT_TERMINATED)
     except KeyboardInterrupt:
@@ -219,17 +220,18 @@ def _run(args: list[str]) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except MemoryError:
-        return _fail("out of memory: lower the sizes you asked for (grid, steps, seeds, replicates, "
-                     "atoms) or free memory", EXIT_USAGE)
+        return _usage(args, "out of memory: lower the sizes you asked for (grid, steps, seeds, replicates, "
+                      "atoms) or free memory", "usage")
     except OSError as exc:  # the OS refused a file or stream: say its reason, not "a bug"
         name = getattr(exc, "filename", None)
         if exc.errno is None and not name:
             return _internal(exc)
         if name:
-            return _fail(f"{shown_repr(str(name))}: {os_reason(exc)}; check the path, its permissions "
-                         "and free disk space", EXIT_USAGE)
+            return _usage(args, f"{shown_repr(str(name))}: {os_reason(exc)}; check the path, its permissions "
+                          "and free disk space", "unusable_input")
         if exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG):
             _silence_stdout()
+        # no JSON object here: the output itself could not be written
         return _fail(f"cannot write the output: {os_reason(exc)}; check free disk space and that the "
                      "output can be written", EXIT_USAGE)
     except Exception as exc:  # a bug in adamcheck: one line unless debugging
@@ -237,6 +239,13 @@ def _run(args: list[str]) -> int:
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     return EXIT_OK
+
+
+def _usage(args: list[str], message: str, kind: str) -> int:
+    """Exit 2 for input the user can fix: the JSON error object first when --json asked for
+    it (adamcheck.cli._json_errors, the same for every command), then the one stderr line."""
+    echo_json_error(args, _one_line(message), kind, SUBCOMMANDS)
+    return _fail(message, EXIT_USAGE)
 
 
 def _internal(exc: BaseException) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .._diagnostics import Diagnostic, Level
+from .._diagnostics import Diagnostic, Level, text_line
 from .._errors import InvalidParameterError
 from .._plotting import check_plot_path
 from .._validate import parse_linspace
@@ -108,7 +108,7 @@ def _render_batches(payload: dict[str, Any]) -> str:
                  "(beta1 >= sqrt(beta2));")
         L.append("recommend and check keep beta2 above it whatever this boundary says")
     for d in payload.get("diagnostics", []):
-        L.append(f"note: {d['message']}")
+        L.append(text_line(d))
     if payload.get("plot"):
         L.append(f"plot written to {payload['plot']}")
     return "\n".join(L)

@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._errors import AdamCheckError, InvalidParameterError
+from .._errors import InvalidParameterError
 from .._jsonio import dumps
 from ..configs._check import check_bare, check_files
 from ..configs._load import FORMATS
-from ..configs._names import NotCoveredError
-from ..configs._report import SCHEMA
 from ..configs._settings import BareValues, CheckSettings, ConfigOverrides
 from ._common import domain_option, explain_option, grad_rms_option, json_option, state_dtype_option
 
@@ -71,28 +69,10 @@ Exit codes:
 """
 
 
-class _JsonErrors(click.Command):
-    """With --json, a usage error still prints a JSON object (with "error") on stdout,
-    then the usual one line on stderr and exit 2."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        wants_json = "--json" in args
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            if wants_json:
-                _echo_error(exc.format_message(), "usage")
-            raise
-
-
-def _echo_error(message: str, kind: str) -> None:
-    click.echo(dumps({"schema": SCHEMA, "error": " ".join(message.split()), "error_kind": kind, "exit_code": 2}))
-
-
-@click.command("check", help=HELP, cls=_JsonErrors)
+@click.command("check", help=HELP)
 @click.argument("files", nargs=-1, required=False, type=click.Path(dir_okay=False))
-@click.option("--batch-size", type=int, help="Bare values: samples (sequences) per optimizer step.")
-@click.option("--beta1", type=float, help="Bare values: Adam beta1.")
+@click.option("--batch-size", "-b", type=int, help="Bare values: samples (sequences) per optimizer step.")
+@click.option("--beta1", type=float, help="Bare values: Adam beta1 (required: check judges the values you use, it does not assume one; recommend defaults to 0.9).")
 @click.option("--beta2", type=float, help="Bare values: Adam beta2.")
 @click.option("--eps", type=float, help="Bare values: Adam epsilon.")
 @click.option(
@@ -141,30 +121,27 @@ def command(fmt, preset, accumulation, files, batch_size, beta1, beta2, eps, wor
             micro_batch_size, grad_accum, global_batch_size, max_steps, dataset_size, gradients, reference,
             reference_seq_len, domain, state_dtype, grad_rms, explain, as_json) -> int:
     bare = {"--batch-size": batch_size, "--beta1": beta1, "--beta2": beta2, "--eps": eps}
-    try:
-        # the options, checked once, for whichever path the inputs take
-        settings = CheckSettings(reference=reference, reference_seq_len=reference_seq_len, domain=domain,
-                                 grad_rms=grad_rms)
-        if not files:
-            report = _bare_values(bare, dict(
-                fmt=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
-                micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
-                seq_len=seq_len, max_steps=max_steps, dataset_size=dataset_size, state_dtype=state_dtype),
-                gradients, settings)
-        else:
-            given = [flag for flag, value in bare.items() if value is not None]
-            if given:
-                raise InvalidParameterError(f"{', '.join(given)} are bare values: drop them when checking "
-                                            "FILES (or drop the FILES)")
-            overrides = ConfigOverrides(
-                format=fmt, preset=preset, accumulation=accumulation, world_size=world_size, seq_len=seq_len,
-                micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
-                max_steps=max_steps, dataset_size=dataset_size, state_dtype=state_dtype)
-            report = check_files(list(files), overrides, gradients, settings)
-    except AdamCheckError as exc:
-        if as_json:
-            _echo_error(str(exc), "not_covered" if isinstance(exc, NotCoveredError) else "unusable_input")
-        raise
+    # With --json a refusal is also a JSON object on stdout: adamcheck.cli._run prints it, as for
+    # every command (adamcheck/cli/_json_errors.py).
+    # the options, checked once, for whichever path the inputs take
+    settings = CheckSettings(reference=reference, reference_seq_len=reference_seq_len, domain=domain,
+                             grad_rms=grad_rms)
+    if not files:
+        report = _bare_values(bare, dict(
+            fmt=fmt, preset=preset, accumulation=accumulation, world_size=world_size,
+            micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
+            seq_len=seq_len, max_steps=max_steps, dataset_size=dataset_size, state_dtype=state_dtype),
+            gradients, settings)
+    else:
+        given = [flag for flag, value in bare.items() if value is not None]
+        if given:
+            raise InvalidParameterError(f"{', '.join(given)} are bare values: drop them when checking "
+                                        "FILES (or drop the FILES)")
+        overrides = ConfigOverrides(
+            format=fmt, preset=preset, accumulation=accumulation, world_size=world_size, seq_len=seq_len,
+            micro_batch_size=micro_batch_size, grad_accum=grad_accum, global_batch_size=global_batch_size,
+            max_steps=max_steps, dataset_size=dataset_size, state_dtype=state_dtype)
+        report = check_files(list(files), overrides, gradients, settings)
     if as_json:
         click.echo(dumps(report.to_dict()))
     else:
@@ -186,6 +163,16 @@ def _error_line(report: Any) -> None:
     click.echo(f"adamcheck: error: {line}{more}", err=True)
 
 
+#: What each missing bare value looks like in the error line (the values of PyTorch's defaults).
+_EXAMPLE = {"--batch-size": "B", "--beta1": "0.9", "--beta2": "0.999"}
+
+
+def _missing_words(missing: list[str]) -> str:
+    if len(missing) == 1:
+        return f"{missing[0]} is missing"
+    return f"{', '.join(missing[:-1])} and {missing[-1]} are missing"
+
+
 def _bare_values(bare: dict[str, Any], opts: dict[str, Any], gradients: str | None,
                  settings: CheckSettings) -> CheckReport:
     """``check --batch-size B --beta1 X --beta2 Y`` without files: :func:`check_bare`."""
@@ -193,8 +180,9 @@ def _bare_values(bare: dict[str, Any], opts: dict[str, Any], gradients: str | No
     eps_only = len(missing) == 3 and bare["--eps"] is not None  # eps (and its precision) alone
     if missing and not eps_only and gradients is None:  # a monitor file may state them
         raise InvalidParameterError(
-            f"give configuration FILES, or the bare values {', '.join(missing)} (or --eps alone, with "
-            "--state-dtype; see adamcheck check --help)")
+            f"{_missing_words(missing)}: add {' '.join(f'{flag} {_EXAMPLE[flag]}' for flag in missing)} with your "
+            "run's values (check judges the values you use and assumes none), or give configuration FILES, or "
+            "--eps alone with --state-dtype")
     file_flags = {"--format": opts["fmt"], "--preset": opts["preset"], "--accumulation": opts["accumulation"],
                   "--world-size": opts["world_size"], "--micro-batch-size": opts["micro_batch_size"],
                   "--grad-accum": opts["grad_accum"], "--global-batch-size": opts["global_batch_size"]}

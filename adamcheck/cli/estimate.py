@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .._diagnostics import Diagnostic, Level
+from .._diagnostics import Diagnostic, Level, text_line
 from .._errors import InvalidParameterError
 from .._files import check_output_path
 from .._jsonio import to_jsonable
@@ -231,5 +231,5 @@ def _render(r: dict[str, Any]) -> str:
         if key in r:
             lines.append(f"wrote {r[key]}")
     for d in r.get("diagnostics", []):
-        lines.append(f"note: {d['message']}")
+        lines.append(text_line(d))
     return "\n".join(lines)

@@ -120,11 +120,13 @@ def _recommendation(
             RecommendSettings(dataset_size=ctx.setup.get("dataset_size"), beta1=ctx.beta1, reference=reference,
                               tokens_per_sample=ctx.batch.seq_len, eps=ctx.eps, planned_steps=ctx.planned_steps,
                               domain=ctx.domain, domain_how=ctx.domain_how, measurements=ctx.measurements))
-    except DataError as exc:
-        if ctx.gradients is not None:
-            raise  # an unusable --gradients file is a usage error (exit 2), never a silent "not checked"
-        return None, f"adamcheck recommend refused the inputs: {exc}"
     except AdamCheckError as exc:
+        if ctx.gradients is not None:
+            # --gradients that cannot be used with these values (a data set smaller than the file's
+            # examples, a batch larger than the data set, a bad file) is a usage error (exit 2, one
+            # line, nothing on stdout) as in `adamcheck recommend`, never a verdict with the
+            # gradient lens silently "not checked"
+            raise
         return None, f"adamcheck recommend refused the inputs: {exc}"
     return rec, None
 

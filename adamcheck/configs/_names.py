@@ -20,6 +20,8 @@ class NotCoveredError(ConfigError):
     GaLore projections, 1-bit Adam, Muon/AdaMuon...): ``adamcheck check`` says it does
     not cover it instead of checking it as AdamW."""
 
+    error_kind = "not_covered"
+
 
 def not_covered(what: str, where: str) -> NotCoveredError:
     """The error for a non-Adam optimizer: ``what`` names it, ``where`` says where it was read."""

@@ -11,8 +11,14 @@ this subset is evaluated, by walking the tree:
   parentheses, and names assigned earlier in the same file.
 
 Anything else (a call, an import, attribute access, subscripts, comprehensions,
-lambdas, f-strings, ``if``...) raises :class:`ConfigError` naming the line. Sizes
-are bounded (``10 ** 10 ** 10`` is refused, not computed).
+lambdas, f-strings, ``if``...) is never run. :func:`evaluate_literal_config` raises
+:class:`ConfigError` naming the line; :func:`read_nanogpt_source` skips such a line with
+a note when it sets none of the names read below, and when it assigns one of them
+(``gradient_accumulation_steps = int(os.environ.get('GA', 8))``) reports that value as
+unresolved (``TrainingSetup.unresolved``: the line and why, never train.py's default in
+its place) and reads the rest; a line that could bind any name (``from x import *``,
+``exec``) or that leaves ``eval_only`` unknown refuses the file. Sizes are bounded
+(``10 ** 10 ** 10`` is refused, not computed).
 
 Keys read (nanoGPT's names): ``batch_size`` (micro batch per GPU), ``block_size``
 (tokens per sequence), ``gradient_accumulation_steps`` (over *all* GPUs: train.py
@@ -109,10 +115,12 @@ class _Evaluator:
 
     def fail(self, node: ast.AST, what: str) -> ConfigError:
         line = getattr(node, "lineno", "?")
-        return ConfigError(
+        error = ConfigError(
             f"{self.name} line {line}: {what} is not allowed; adamcheck reads the config "
             "without running it (literals and constant arithmetic only): write the value literally"
         )
+        error.what = what  # type: ignore[attr-defined]  # the reason an unresolved value names
+        return error
 
     def value(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Constant):
@@ -123,10 +131,12 @@ class _Evaluator:
             return node.value
         if isinstance(node, ast.Name):
             if node.id not in self.values:
-                raise ConfigError(
+                error = ConfigError(
                     f"{self.name} line {node.lineno}: name {node.id!r} is not assigned earlier in the "
                     "file: write the value literally"
                 )
+                error.what = f"name {node.id!r}, not assigned a literal earlier"  # type: ignore[attr-defined]
+                raise error
             return self.values[node.id]
         if isinstance(node, (ast.Tuple, ast.List)):
             if len(node.elts) > _MAX_ITEMS:
@@ -234,32 +244,61 @@ def _call_may_bind(node: ast.Call) -> bool:
     return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and _call_may_bind(func.value)
 
 
-def _evaluate(tree: ast.Module, name: str, skipped: list[str] | None = None) -> dict[str, tuple[Any, int]]:
+def _evaluate(tree: ast.Module, name: str, skipped: list[str] | None = None,
+              unresolved: dict[str, str] | None = None) -> dict[str, tuple[Any, int]]:
     """Evaluate the module's statements; with ``skipped`` (a list), statements that
-    cannot be evaluated but bind none of :data:`RELEVANT` are skipped and described there."""
+    cannot be evaluated but bind none of :data:`RELEVANT` are skipped and described there.
+    With ``unresolved`` (a dict) too, a plain assignment of a :data:`RELEVANT` name that
+    cannot be evaluated (``int(os.environ.get('GA', 8))``) leaves that name unresolved
+    (name -> why) instead of refusing the file; a later literal assignment resolves it.
+    A statement that could bind any name (``from x import *``, ``exec``) is still refused."""
     ev = _Evaluator(name)
     lines: dict[str, int] = {}
     unknown: dict[str, int] = {}
+    imported: set[str] = set()
     for stmt in tree.body:
         try:
             _statement(ev, stmt, lines)
-        except ConfigError:
+        except ConfigError as exc:
             bound = _assigned_names(stmt)
-            if skipped is None or bound is None or bound & RELEVANT:
+            relevant = bound is not None and bool(bound & RELEVANT)
+            plain = isinstance(stmt, (ast.Assign, ast.AnnAssign))
+            if skipped is None or bound is None or (relevant and (unresolved is None or not plain)):
                 raise
             depends = sorted({n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id in unknown})
             for bound_name in bound:
                 ev.values.pop(bound_name, None)
                 lines.pop(bound_name, None)
                 unknown[bound_name] = stmt.lineno
-            what = "a computed value" if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Expr)) else _kind(stmt)
+                if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    imported.add(bound_name)
+            if relevant:
+                assert unresolved is not None
+                values = [d for d in depends if d not in imported]  # 'os' in os.environ says nothing
+                why = (f"{name} line {stmt.lineno} computes it at run time ({_what(exc)}"
+                       + (f"; uses {', '.join(values)}, which adamcheck could not read either" if values else "")
+                       + "): adamcheck reads the file without running it")
+                for bound_name in sorted(bound & RELEVANT):
+                    unresolved[bound_name] = why
+                continue
+            what = "a computed value" if plain or isinstance(stmt, ast.Expr) else _kind(stmt)
             skipped.append(
                 f"{name} line {stmt.lineno} skipped ({what}"
                 + (f", setting {', '.join(sorted(bound))}" if bound else "")
                 + "): it sets nothing Adam- or batch-related"
                 + (f" (uses {', '.join(depends)} from skipped lines)" if depends else "")
             )
+        else:
+            for bound_name in _assigned_names(stmt) or ():
+                unknown.pop(bound_name, None)  # assigned a literal again: known from here on
+                if unresolved is not None:
+                    unresolved.pop(bound_name, None)
     return {k: (v, lines[k]) for k, v in ev.values.items()}
+
+
+def _what(exc: ConfigError) -> str:
+    """What made a statement unevaluable, in the evaluator's words ("a function call")."""
+    return getattr(exc, "what", None) or "an expression adamcheck does not evaluate"
 
 
 def _statement(ev: _Evaluator, stmt: ast.stmt, lines: dict[str, int]) -> None:
@@ -282,6 +321,11 @@ def _statement(ev: _Evaluator, stmt: ast.stmt, lines: dict[str, int]) -> None:
     for target in targets:
         ev.values[target.id] = value  # type: ignore[attr-defined]
         lines[target.id] = stmt.lineno  # type: ignore[attr-defined]
+
+
+#: How to supply a value the file computes at run time (the check command's override flags).
+_FIX = {"micro_batch": "pass --micro-batch-size", "seq_len": "pass --seq-len", "grad_accum": "pass --grad-accum",
+        "max_steps": "pass --max-steps"}
 
 
 #: nanoGPT commit 978d4fe (2023-03-25) made gradient_accumulation_steps global
@@ -371,19 +415,33 @@ def read_nanogpt_source(source: str, name: str, accumulation: str | None = None)
     the file's evidence (:func:`accumulation_convention`); a note says which.
     Lines that cannot be evaluated but set none of the names adamcheck reads
     (``import time``, ``wandb_run_name = 'ft-' + str(time.time())``) are skipped with
-    a note; ``eval_only = True`` is refused as not a training run.
+    a note; a name adamcheck reads that a line computes at run time
+    (``batch_size = int(os.environ['BS'])``) is left unresolved (``setup.unresolved``
+    names the line and the flag to pass), not filled with train.py's default;
+    ``eval_only = True`` (or computed) is refused as not (known to be) a training run.
+
+    Raises:
+        ConfigError: a syntax error, a line that could bind any name, eval_only, a
+            value of the wrong kind.
 
     Example:
         >>> s = read_nanogpt_source("batch_size = 64\\nblock_size = 256\\nbeta2 = 0.99\\n", "c.py")
         >>> s.get("micro_batch"), s.get("seq_len"), s.get("beta2"), s.get("beta1")
         (64, 256, 0.99, 0.9)
+        >>> s = read_nanogpt_source("import os\\nbatch_size = int(os.environ['BS'])\\nbeta2 = 0.99\\n", "c.py")
+        >>> s.get("micro_batch"), s.get("beta2"), s.unresolved["micro_batch"][:65]
+        (None, 0.99, 'batch_size: c.py line 2 computes it at run time (a function call)')
     """
     tree = _parse(source, name)
     skipped: list[str] = []
+    computed: dict[str, str] = {}
     try:
-        found = _evaluate(tree, name, skipped)
+        found = _evaluate(tree, name, skipped, computed)
     except RecursionError:
         raise _too_deep(name) from None
+    if "eval_only" in computed:  # whether this is a training run at all cannot be told
+        raise ConfigError(f"eval_only: {computed['eval_only']}, so whether this file trains at all is not known: "
+                          "write eval_only = False literally")
     if found.get("eval_only", (False, 0))[0] is True:
         raise ConfigError(
             f"{name} line {found['eval_only'][1]}: eval_only = True makes train.py evaluate once and exit before any "
@@ -399,6 +457,9 @@ def read_nanogpt_source(source: str, name: str, accumulation: str | None = None)
         )
 
     def take(key: str, field: str, kind: type) -> None:
+        if key in computed:  # never train.py's default in its place: that would be a silent misread
+            setup.unresolved[field] = f"{key}: {computed[key]}; {_FIX.get(field, 'write the value literally')}"
+            return
         if key in found:
             value, line = found[key]
             source = f"{name} line {line}: {key}"

@@ -278,14 +278,10 @@ def rule_batch_size(ctx: CheckContext) -> list[Finding]:
                         "not run", SRC_BATCH)]
     reasons = [f"{k}: {v}" for k, v in ctx.setup.unresolved.items() if k in ("micro_batch", "global_batch", "grad_accum")]
     why = "; ".join(reasons) if reasons else f"no {ctx.batch.missing or 'batch size'} in the configuration"
-    return [
-        Finding(
-            "error",
-            "batch_size",
-            f"batch size unknown ({why}): pass --micro-batch-size (or the TrainingArguments file beside a DeepSpeed config)",
-            SRC_BATCH,
-        )
-    ]
+    # each reason that already names its flag (a nanoGPT value computed at run time) is the fix
+    fix = "" if reasons and all("pass --" in r for r in reasons) else \
+        ": pass --micro-batch-size (or the TrainingArguments file beside a DeepSpeed config)"
+    return [Finding("error", "batch_size", f"batch size unknown ({why}){fix}", SRC_BATCH)]
 
 
 def rule_beta1_below_sqrt_beta2(ctx: CheckContext) -> list[Finding]:

@@ -81,7 +81,7 @@ from .._limits import MAX_BATCH_SIZES, check_work
 from .._measurement import Measurement
 from .._progress import Progress
 from .._quiet import numpy_quiet
-from .._validate import check_finite_array, check_flag, check_positive_int, check_seed, from_tensor
+from .._validate import check_flag, check_positive_int, check_seed, from_tensor, nonfinite_gradients
 from ..noise._source import opened_gradients
 from ._montecarlo import _ema, _ema_kernels
 from ._training_settings import (
@@ -186,7 +186,9 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
                 for start, block in src.iter_chunks(p, 0, N, rows):
                     values[p, start : start + block.shape[0]] = block[:, cols]
                     bar.update(block.shape[0])
-    check_finite_array(values, "gradients")
+    if not np.isfinite(values).all():  # the same words as every command that reads a gradient file
+        p, n, j = np.argwhere(~np.isfinite(values))[0]
+        raise nonfinite_gradients(int(p), int(n), int(cols[j]))
     return ColumnSample(values=values, columns=cols, d=int(d))
 
 

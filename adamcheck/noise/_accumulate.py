@@ -44,7 +44,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._validate import check_positive_int, check_seed
+from .._validate import check_positive_int, check_seed, nonfinite_gradients
 
 __all__ = ["AccumulatorConfig", "NoiseAccumulator", "accumulate", "make_config", "group_of"]
 
@@ -346,10 +346,7 @@ def _raise_nonfinite(source: Any, start: int, stop: int, rows: int) -> None:
             bad = ~np.isfinite(block)
             if bad.any():
                 i, k = (int(v) for v in np.argwhere(bad)[0])
-                raise DataError(
-                    f"gradients contain NaN or inf (point {p}, example {j + i}, coordinate {k}): "
-                    "drop or recompute those examples"
-                )
+                raise nonfinite_gradients(p, j + i, k)
     raise DataError(
         "gradient norms overflow float64: rescale the gradients (e.g. undo the loss scale) first"
     )

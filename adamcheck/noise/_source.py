@@ -48,6 +48,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
+from .._validate import nonfinite_gradients
 from .._files import check_input_file, os_reason
 from .._limits import human_bytes, max_bytes, max_ops
 from .._progress import Progress
@@ -306,11 +307,8 @@ class GradientSource:
             rows[sel] = buf
         out = rows[inverse]
         if not np.isfinite(out).all():
-            bad = int(idx[np.argwhere(~np.isfinite(out))[0][0]])
-            raise DataError(
-                f"gradients contain NaN or inf (point {p}, example {bad}): "
-                "drop or recompute those examples"
-            )
+            row, coordinate = np.argwhere(~np.isfinite(out))[0]
+            raise nonfinite_gradients(p, int(idx[row]), int(coordinate))
         return out
 
     # -- lifetime --------------------------------------------------------------------------

@@ -72,7 +72,12 @@ __all__ = [
     "choose_beta2",
     "recommend",
     "recommend_with",
+    "SCHEMA",
 ]
+
+#: Version of ``Recommendation.to_dict()`` (``adamcheck recommend --json``); keys are only
+#: ever added within a version.
+SCHEMA = "adamcheck.recommend/3"
 
 #: beta1 when the user gives none: the default of torch, optax, Keras and the papers' figures.
 DEFAULT_BETA1 = 0.9
@@ -619,7 +624,7 @@ class Recommendation:
         unit = self.unit
         mem = self.memory_steps
         return {
-            "schema": "adamcheck.recommend/3",
+            "schema": SCHEMA,
             "beta1": self.beta1,
             "beta2": self.beta2,
             "answer": {

@@ -101,14 +101,18 @@ def _wait4(pid: int, timeout: float):
         time.sleep(0.02)
 
 
-def _assert_one_line_exit_2(result, needle: str | None = None) -> str:
+def _assert_one_line_exit_2(result, needle: str | None = None, json_out: bool = False) -> str:
     code, out, err, cpu, rss = result
     lines = err.strip().splitlines()
     assert code == 2, (code, out[:300], err[-600:])
     assert len(lines) == 1 and lines[0].startswith("adamcheck: error:"), err[-600:]
     assert "Traceback" not in err and "internal error" not in err, err
     assert len(lines[0]) < 600, lines[0]
-    assert out == ""
+    if json_out:  # --json: stdout is only the error object (docs/cli.md, "Errors in --json")
+        data = json.loads(out)
+        assert data["error"] == lines[0][len("adamcheck: error: "):] and data["exit_code"] == 2
+    else:
+        assert out == ""
     assert cpu <= MAX_CPU_SECONDS, f"{cpu:.2f} s of CPU"
     assert rss <= MAX_RSS_BYTES, f"{rss / 2**20:.0f} MB resident"
     if needle is not None:
@@ -312,7 +316,7 @@ def test_7_bare_command_prints_the_usage_as_help_does(run_bounded, files):
 # 8. --json holds only JSON; no raw numpy warnings ----------------------------------------------
 def test_8_lsq_with_huge_values_json(run_bounded, files):
     _assert_one_line_exit_2(run_bounded("simulate", "--problem", "lsq", "--data", "big.npz", "--batch-size", "4",
-                                        "--steps", "100", "--json"), "overflow")
+                                        "--steps", "100", "--json"), "overflow", json_out=True)
 
 
 def test_8_native_chatter_on_fd1_never_reaches_json_stdout(tmp_path):
