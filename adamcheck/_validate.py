@@ -31,6 +31,7 @@ __all__ = [
     "check_probability",
     "check_finite_array",
     "nonfinite_gradients",
+    "zero_gradients",
     "check_seed",
     "as_real_array",
     "check_flag",
@@ -270,6 +271,23 @@ def nonfinite_gradients(point: int, example: int, coordinate: int) -> DataError:
     """
     return DataError(f"gradients contain NaN or inf (point {int(point)}, example {int(example)}, "
                      f"coordinate {int(coordinate)}): drop or recompute those examples")
+
+
+def zero_gradients() -> DataError:
+    """The one error for a gradient file whose every entry is exactly zero.
+
+    No lens can measure anything from it: real per-example gradients are never all exactly
+    zero, so such a file almost always comes from reading ``.grad`` after
+    ``optimizer.zero_grad()`` or before ``backward()``. Left unchecked, the training
+    boundary would read it as "trains at every beta2" (nothing moves), a confident answer
+    about a model the file does not describe.
+
+    Example:
+        >>> str(zero_gradients()).split(":")[0]
+        'every gradient in the file is exactly zero'
+    """
+    return DataError("every gradient in the file is exactly zero: there is nothing to measure; were they "
+                     "read after optimizer.zero_grad() or before loss.backward()? recompute them")
 
 
 #: Points on one axis of a START:STOP:COUNT range (a phase grid of 100,000 x 100,000

@@ -81,7 +81,7 @@ from .._limits import MAX_BATCH_SIZES, check_work
 from .._measurement import Measurement
 from .._progress import Progress
 from .._quiet import numpy_quiet
-from .._validate import check_flag, check_positive_int, check_seed, from_tensor, nonfinite_gradients
+from .._validate import check_flag, check_positive_int, check_seed, from_tensor, nonfinite_gradients, zero_gradients
 from ..noise._source import opened_gradients
 from ._montecarlo import _ema, _ema_kernels
 from ._training_settings import (
@@ -179,7 +179,9 @@ def sample_coordinates(gradients: Any, coordinates: int = 512, *, seed: int = 0,
                         nonzero |= (block != 0).any(axis=0)
                         bar.update(block.shape[0])
             nonzero = np.asarray(nonzero)
-            pool = np.flatnonzero(nonzero) if nonzero.any() else np.arange(d)
+            if not nonzero.any():
+                raise zero_gradients()
+            pool = np.flatnonzero(nonzero)
             cols = np.sort(rng.choice(pool, size=min(coordinates, pool.size), replace=False))
             values = np.empty((P, N, cols.size))
             for p in range(P):

@@ -218,7 +218,7 @@ def predict_beta2_star(
     # float32 rows go in as they are: only the drawn columns are widened to float64
     # (the same numbers as widening the whole window first, without its 33 MB copy)
     ks = [int(k) for k in multiples if x.shape[0] // int(k) >= 8]
-    if not ks:
+    if not ks or not x.any():  # a window of exact zeros (frozen parameters) predicts nothing
         return []
     tb = training_boundary(x[None], ks, beta1=beta1, eps=eps, steps=steps, coordinates=min(coordinates, x.shape[1]),
                            seed=seed)

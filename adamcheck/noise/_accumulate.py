@@ -44,7 +44,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._validate import check_positive_int, check_seed, nonfinite_gradients
+from .._validate import check_positive_int, check_seed, nonfinite_gradients, zero_gradients
 
 __all__ = ["AccumulatorConfig", "NoiseAccumulator", "accumulate", "make_config", "group_of"]
 
@@ -296,7 +296,8 @@ def accumulate(
             non-zero columns) needs no pass of its own.
 
     Raises:
-        DataError: a gradient entry is NaN or infinite (with its position).
+        DataError: a gradient entry is NaN or infinite (with its position), or a pass over
+            the whole file found every entry exactly zero.
     """
     stop = source.examples if stop is None else stop
     if not 0 <= start <= stop <= source.examples:
@@ -337,6 +338,8 @@ def accumulate(
         total = total.merge(extra)
     if not total.is_finite():
         _raise_nonfinite(source, start, stop, rows)
+    if start == 0 and stop == source.examples and stop > 0 and not total.gsq.any():
+        raise zero_gradients()  # a whole file of zeros; one shard of zeros can be real
     return total
 
 

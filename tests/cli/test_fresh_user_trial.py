@@ -234,3 +234,25 @@ def test_5_nan_reads_the_same_in_every_command(run_cli, tmp_path, where):
     p, n, k = where
     expected = f"gradients contain NaN or inf (point {p}, example {n}, coordinate {k}): drop or recompute those examples"
     assert lines == dict.fromkeys(runs, expected)
+
+
+# an all-zero gradient file (found by the same trial): every command refuses it with one line,
+# where the training boundary used to read it as "trains at every beta2" and check as OK
+def test_all_zero_file_is_refused_by_every_command(run_cli, tmp_path):
+    path = tmp_path / "zeros.npz"
+    np.savez(path, grads=np.zeros((2, 64, 5), dtype=np.float32))
+    runs = {
+        "estimate": ["estimate", path, "-b", "4", "--replicates", "20"],
+        "boundary": ["boundary", "--gradients", path, "--batch-sizes", "4", "--beta1", "0", "--steps", "40"],
+        "recommend": ["recommend", "-b", "4", "--gradients", path],
+        "check": ["check", "-b", "4", "--beta1", "0.9", "--beta2", "0.99", "--gradients", path],
+    }
+    for name, args in runs.items():
+        code, out, err = run_cli(*args)
+        assert code == 2 and out == "", (name, out, err)
+        assert _one_error_line(err).startswith("every gradient in the file is exactly zero"), name
+    # one non-zero entry is a file with something to measure: no refusal
+    g = np.zeros((2, 64, 5))
+    g[1, 3, 2] = 1e-3
+    np.savez(path, grads=g)
+    assert run_cli(*runs["boundary"])[0] == 0

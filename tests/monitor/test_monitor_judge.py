@@ -308,3 +308,13 @@ def test_a_monitor_files_beta2_star_fails_every_beta2_below_it():
     with pytest.raises(Exception, match="monitor_critical"):
         GradientFileMeta.from_mapping({**base, "monitor_critical": 1.5}, "run.npz")
     assert GradientFileMeta.from_mapping({**base, "monitor_critical": -1}, "run.npz").monitor_critical is None
+
+
+def test_a_window_of_zeros_predicts_nothing_and_raises_nothing():
+    # frozen parameters give rows of exact zeros: no prediction (the file readers refuse a
+    # whole file of zeros, but a monitor inside a training loop must simply have nothing to say)
+    from adamcheck.monitor._analysis import predict_beta2_star
+
+    assert predict_beta2_star(np.zeros((64, 3)), (1, 4), 0.9, steps=50) == []
+    rows = np.random.default_rng(0).normal(0.5, 1.0, (64, 3))
+    assert [k for k, *_ in predict_beta2_star(rows, (1, 4), 0.9, steps=50)] == [1, 4]
