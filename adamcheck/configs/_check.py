@@ -121,11 +121,11 @@ def _recommendation(
                               tokens_per_sample=ctx.batch.seq_len, eps=ctx.eps, planned_steps=ctx.planned_steps,
                               domain=ctx.domain, domain_how=ctx.domain_how, measurements=ctx.measurements))
     except AdamCheckError as exc:
-        if ctx.gradients is not None:
-            # --gradients that cannot be used with these values (a data set smaller than the file's
-            # examples, a batch larger than the data set, a bad file) is a usage error (exit 2, one
-            # line, nothing on stdout) as in `adamcheck recommend`, never a verdict with the
-            # gradient lens silently "not checked"
+        if ctx.gradients is not None or ctx.setup.get("dataset_size") is not None:
+            # --gradients or --dataset-size that cannot be used with these values (a data set
+            # smaller than the file's examples or than the batch, a bad file) is a usage error
+            # (exit 2, one line, nothing on stdout) as in `adamcheck recommend`, never a verdict
+            # with the recommendation silently "not checked"
             raise
         return None, f"adamcheck recommend refused the inputs: {exc}"
     return rec, None

@@ -151,10 +151,17 @@ def test_2_check_with_unusable_gradients_is_one_error_and_no_verdict(run_cli, gr
     assert needle in _error_object(code, out, err, "check", "unusable_input")["error"]
 
 
-def test_2_without_gradients_the_same_values_still_give_a_verdict(run_cli):
-    # no file to honour: recommend's refusal is a "not checked" lens of the verdict, as before
-    code, out, err = run_cli("check", "--batch-size", "8", "--beta1", "0.9", "--beta2", "0.99", "--dataset-size", "10")
+def test_2_a_dataset_size_that_contradicts_the_batch_is_refused_as_recommend_refuses_it(run_cli):
+    bare = ["--batch-size", "8", "--beta1", "0.9", "--beta2", "0.99"]
+    # a data set of 10 holds a batch of 8: a verdict
+    code, out, err = run_cli("check", *bare, "--dataset-size", "10")
     assert code == 0 and out.startswith("adamcheck check:") and err == ""
+    # a data set of 4 cannot: the typed values contradict each other, one line and exit 2, word
+    # for word recommend's line (it was a verdict with the recommendation "not checked", exit 0)
+    code, out, err = run_cli("check", *bare, "--dataset-size", "4")
+    rcode, rout, rerr = run_cli("recommend", "-b", "8", "--dataset-size", "4")
+    assert (code, out) == (2, "") and (rcode, rout) == (2, "") and err == rerr
+    assert "larger than the data set" in _one_error_line(err)
 
 
 # 3 ---------------------------------------------------------------------------------------------------------
