@@ -380,6 +380,9 @@ def _measured_reason(m: Measurement, outcome: str) -> str:
     if outcome == "trains" and m.lens == "gradients" and m.clear is not None:
         if m.clear <= 0:
             return "no failure found on the lens's ladder"
+        if not m.failed and m.critical is None:
+            # nothing failed: the lowest value tried is not an edge, only where the ladder starts
+            return f"your gradients show it training at beta2 >= {beta_text(m.clear)} (no failure found)"
         return f"at or above the beta2* = {beta_text(m.clear)} measured on your gradients"
     return m.reason
 

@@ -145,6 +145,16 @@ def test_a_cleared_value_names_the_measured_beta2_star_not_the_failure_mechanism
     assert "beta2* = 0.9 measured on your gradients" in text and "update growth" not in text
 
 
+def test_a_lens_with_no_failure_claims_no_beta2_star():
+    # every value the lens decided trained: the lowest of them is where its ladder starts, not an
+    # edge (on a file of pure noise check used to say "at or above the beta2* = 0.1 measured")
+    m = Measurement("gradients", 8, 0.9, trained=(0.5, 0.9, 0.99, 0.999), reason="sign drift and update growth")
+    report = check_values(8, 0.9, 0.99, measurements=[m])
+    assert report.verdict.lens == "gradients" and report.verdict.outcome == "trains"
+    text = " ".join(report.render().split())
+    assert "beta2* =" not in text and "training at beta2 >= 0.5 (no failure found)" in text
+
+
 def test_a_lens_that_cannot_tell_is_said_and_skipped(run_cli):
     abstain = Measurement("gradients", 8, 0.9, decided=False, reason="the statistic is within its error of 0")
     report = check_values(8, 0.9, 0.95, seq_len=64, measurements=[abstain])
