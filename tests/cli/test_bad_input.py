@@ -645,8 +645,11 @@ def test_r3_9_malformed_or_negative_npy_headers_are_refused(run_cli, run_bounded
 
 def test_r3_14_compressed_npz_above_the_limits_is_refused_before_inflating(run_cli_subprocess, files, monkeypatch):
     # a real compressed array: 24 MB of zeros deflate to ~24 KB; with a 16 MB limit it is refused
-    # from its header, before one byte is inflated (the same path as a 20 MB file claiming 21 GB)
-    np.savez_compressed(files / "zeros.npz", grads=np.zeros((3000, 1000)))
+    # from its header, before one byte is inflated (the same path as a 20 MB file claiming 21 GB).
+    # A few non-zero entries, since a file of exact zeros is refused for what it holds
+    g = np.zeros((3000, 1000))
+    g[::7, 3] = 1.0
+    np.savez_compressed(files / "zeros.npz", grads=g)
     assert (files / "zeros.npz").stat().st_size < 10**6
     monkeypatch.setenv("ADAMCHECK_MAX_MEMORY_GB", str(16 / 1024))
     monkeypatch.setenv("TMPDIR", str(files / "tmp"))
