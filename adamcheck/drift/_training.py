@@ -49,7 +49,10 @@ batches of the simulated steps; a cell fails, trains or "cannot be told from thi
 section 10): sign drift fails a cell only when the whole model climbs; reversed
 coordinates that measurably climb while the model descends leave it undecided (a run may
 walk off the sampled path, or settle); points near a stationary point, where every
-beta2 < 1 drifts, decide nothing. The learning rate is not used by any statistic.
+beta2 < 1 drifts, decide nothing. A batch size at which the file holds fewer than
+``batches`` disjoint batches decides nothing itself (:func:`too_few_batches`): the file's
+rows are then too few to stand for the data's batch noise. The learning rate is not used
+by any statistic.
 
 Constants that are adamcheck's choices, not a paper's (parameters, with their
 defaults): ``max_climbing = 1`` (reversed coordinates climbing as fast as the whole
@@ -773,21 +776,46 @@ def _monotone_envelope(sizes: Sequence[int], raw: np.ndarray, mech: list) -> tup
     return out, why
 
 
+def too_few_batches(examples: int, batch_size: int, batches: int) -> str | None:
+    """Why a file of ``examples`` rows cannot stand for the data at ``batch_size`` (None if it can).
+
+    The file's rows are a sample of the data; a batch of B is drawn from them. With fewer
+    than ``batches`` disjoint batches of B in the file (the same minimum as the jackknife's
+    batches, and the monitor's window rule), the batch law the chains see is a handful of
+    atoms, not the data's: two examples at B = 1 read as a two-example problem (which
+    trained where the real 569-example problem diverged), and one row per point, or
+    B >= N, gives the full gradient at every step (noise-free, so "trains" everywhere).
+
+    Example:
+        >>> too_few_batches(512, 64, 8) is None, too_few_batches(2, 1, 8)[:20]
+        (True, 'the file holds 2 row')
+    """
+    if examples // batch_size >= batches:
+        return None
+    return (f"the file holds {examples} row(s) per point, fewer than {batches} batches of {batch_size}: too few "
+            f"to stand for the data's batch noise; gather at least {batches * batch_size} per point")
+
+
 def _decide(stats: Sequence[TrainingStatistics], sizes: Sequence[int], max_update: float,
-            negligible_climbing: float, z: float, growth_fails: bool = False) -> tuple[list, list, list, list]:
+            negligible_climbing: float, z: float, growth_fails: bool = False,
+            too_few: Sequence[str | None] = ()) -> tuple[list, list, list, list]:
     """Per batch size: the cell outcomes and reasons, made monotone in beta2 and in B.
 
     Monotone in beta2: below a failed value everything fails; a value trains only when it
     and every larger ladder value train (else the answer there is "cannot tell").
     Monotone in B (the dominance of the module docstring): failures at B count at every
     smaller batch size, successes at every larger one; where both meet, the failure wins
-    (the conservative side), as in :func:`adamcheck._measurement.judge`.
+    (the conservative side), as in :func:`adamcheck._measurement.judge`. A batch size
+    with a ``too_few`` reason decides nothing itself (:func:`too_few_batches`); what
+    other batch sizes decide still reaches it by dominance.
     """
     n = len(stats)
     L = stats[0].beta2s.size
     outs, whys = [], []
-    for s in stats:
-        o, w = s.outcomes(max_update, negligible_climbing, z, growth_fails)
+    for i, s in enumerate(stats):
+        few = too_few[i] if i < len(too_few) else None
+        o, w = (["cannot_tell"] * L, [few] * L) if few else s.outcomes(max_update, negligible_climbing, z,
+                                                                       growth_fails)
         outs.append(o)
         whys.append(w)
     edge = np.full(n, -1)
@@ -941,7 +969,7 @@ def training_boundary(
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> # sparse, heavy-tailed per-example gradients: most examples give ~0
-        >>> x = rng.normal(0.1, 1.0, (1, 400, 4)) * (rng.random((1, 400, 4)) < 0.05)
+        >>> x = rng.normal(0.1, 1.0, (1, 600, 4)) * (rng.random((1, 600, 4)) < 0.05)
         >>> tb = training_boundary(x, [1, 64], beta1=0.9, steps=800)
         >>> bool(tb.critical_beta2[0] >= tb.critical_beta2[1])
         True
@@ -969,7 +997,7 @@ def run_training_boundary(gradients: Any, batch_sizes: Sequence[int], settings: 
     Example:
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
-        >>> x = rng.normal(0.1, 1.0, (1, 400, 4)) * (rng.random((1, 400, 4)) < 0.05)
+        >>> x = rng.normal(0.1, 1.0, (1, 600, 4)) * (rng.random((1, 600, 4)) < 0.05)
         >>> tb = run_training_boundary(x, [1, 64], TrainingSettings(beta1=0.9, steps=800))
         >>> tb.outcome_at(64, 0.9999)
         'trains'
@@ -1011,7 +1039,9 @@ def _boundary_of(stats: list[TrainingStatistics], sizes: tuple[int, ...], settin
     s = settings
     raw, mech = zip(*(_critical(st, s.max_update, s.max_climbing) for st in stats))
     crit, mech = _monotone_envelope(sizes, np.array(raw), list(mech))
-    outcome, why, _, _ = _decide(stats, sizes, s.max_update, s.negligible_climbing, s.z, s.growth_fails)
+    examples = int(sample.values.shape[1])
+    too_few = [too_few_batches(examples, B, s.batches) for B in sizes]
+    outcome, why, _, _ = _decide(stats, sizes, s.max_update, s.negligible_climbing, s.z, s.growth_fails, too_few)
     ladder = stats[0].beta2s
     decided, reason = zip(*(_batch_reason(ladder, o, w) for o, w in zip(outcome, why)))
     return TrainingBoundary(
