@@ -91,7 +91,7 @@ from ._evidence import (
     row_applies,
     shi_evidence,
 )
-from ._lenses import SRC_SQRT, gradient_measurement, measurements_from_meta, theory_measurement
+from ._lenses import SRC_SQRT, gradient_measurement, measurements_from_meta, no_measured_critical, theory_measurement
 from ._settings import VerdictSettings
 
 __all__ = [
@@ -380,12 +380,13 @@ def _measured_reason(m: Measurement, outcome: str) -> str:
     """A gradients lens's reason names the mechanism of the failures it found; for a value it
     clears, say what it measured instead (the mechanism read as the reason the run trains)."""
     if outcome == "trains" and m.lens == "gradients" and m.clear is not None:
+        none = no_measured_critical(m)
+        if none is None:
+            return f"at or above the beta2* = {beta_text(m.clear)} measured on your gradients"
         if m.clear <= 0:
-            return "no failure found on the lens's ladder"
-        if not m.failed and m.critical is None:
-            # nothing failed: the lowest value tried is not an edge, only where the ladder starts
-            return f"your gradients show it training at beta2 >= {beta_text(m.clear)} (no failure found)"
-        return f"at or above the beta2* = {beta_text(m.clear)} measured on your gradients"
+            return none
+        # nothing failed: the lowest value tried is not an edge, only where the ladder starts
+        return f"your gradients show it training at beta2 >= {beta_text(m.clear)} (no failure found)"
     return m.reason
 
 
