@@ -193,12 +193,15 @@ class Judgement:
     decided (``""`` when none did) and that lens's :class:`Measurement` (None when none),
     plus the lenses that could not tell, with their reasons (those that decided nothing, and
     those that measured this batch and beta1 but leave this beta2 between their failed and
-    trained values)."""
+    trained values), and the ``floor`` that agrees with a measured failure (None when none)."""
 
     outcome: str
     lens: str
     measurement: Measurement | None
     abstained: tuple[Measurement, ...] = ()
+    #: a floor (:data:`FLOORS`) that also says this beta2 fails, where a measured lens decided
+    #: the failure (the answer names the lens that measured it and says the floor agrees)
+    floor: Measurement | None = None
 
     @property
     def decided(self) -> bool:
@@ -221,20 +224,34 @@ def judge(measurements: Iterable[Measurement], beta2: float, *, batch_size: floa
 
     Within a lens, a failure that applies wins over a success (the conservative side).
     A failure of a lens in :data:`FLOORS` (the theory's beta1 >= sqrt(beta2)) wins over
-    every measurement.
+    every measurement that says "trains" or cannot tell; where a lens above it measured the
+    failure too, that lens is credited (the strongest evidence of the failure is the
+    measurement) and the floor is kept as ``floor``, agreeing.
 
     Example:
         >>> mon = Measurement("monitor", 32, 0.9, trained=(0.95,), reason="the run trained")
         >>> ev = Measurement("evidence", 64, 0.9, failed=(0.95,), reason="published failure")
         >>> judge([ev, mon], 0.95, batch_size=32, beta1=0.9).lens
         'monitor'
+        >>> theory = Measurement("theory", 1, 0.9, failed=(0.81,))                  # beta1^2
+        >>> blew_up = Measurement("monitor", 1, 0.9, failed=(0.5,), reason="the loss blew up")
+        >>> j = judge([theory, blew_up], 0.5, batch_size=1, beta1=0.9)
+        >>> j.lens, j.floor.lens                      # the run measured it; the theory agrees
+        ('monitor', 'theory')
     """
     ms = list(measurements)
     abstained = tuple(m for m in ms if not m.decided)
-    for lens in FLOORS:
-        for m in ms:
-            if m.lens == lens and m.outcome(beta2) == "fails" and m.applies(batch_size, beta1, "fails"):
-                return Judgement("fails", lens, m, abstained)
+    floor = next((m for lens in FLOORS for m in ms if m.lens == lens and m.outcome(beta2) == "fails"
+                  and m.applies(batch_size, beta1, "fails")), None)
+    if floor is not None:
+        # no measurement clears a floor; one that measured the failure is credited with it
+        for lens in PRECEDENCE:
+            if lens in FLOORS:
+                continue
+            for m in ms:
+                if m.lens == lens and m.outcome(beta2) == "fails" and m.applies(batch_size, beta1, "fails"):
+                    return Judgement("fails", lens, m, abstained, floor)
+        return Judgement("fails", floor.lens, floor, abstained)
     for lens in PRECEDENCE:
         found: dict[str, Measurement] = {}
         for m in ms:

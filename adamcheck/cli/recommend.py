@@ -121,8 +121,11 @@ def _render(rec: Any, explain: bool = False) -> str:
     if c is None:
         L += ["   not used: give --gradients FILE (per-example gradients, see 'adamcheck estimate')"]
     else:
-        L += _wrap(f"critical beta2* = {_fmt(c.beta2_critical) if c.beta2_critical else 'none on the ladder'}"
-                   f" ({c.steps} simulated steps, {c.coordinates} coordinates, {c.points} point(s))",
+        star, why = c.measured_critical()
+        head = (f"critical beta2* = {_fmt(star)}" if star is not None else
+                f"critical beta2*: none measured ({why}"
+                + (f"; point estimate {_fmt(c.beta2_critical)}" if c.beta2_critical else "") + ")")
+        L += _wrap(f"{head} ({c.steps} simulated steps, {c.coordinates} coordinates, {c.points} point(s))",
                    "   ", "     ")
         L += _wrap(f"mechanism: {c.mechanism}", "   ", "     ")
         L += _wrap(f"source: {c.source}", "   ", "     ")

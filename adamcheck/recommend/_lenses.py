@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from .._answer import beta_text
 from .._measurement import Measurement
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "gradient_measurement",
     "measurements_from_meta",
     "monitor_file_measurements",
+    "no_measured_critical",
     "theory_measurement",
 ]
 
@@ -100,6 +102,30 @@ def measurements_from_meta(meta: Any, *, batch_size: int | None = None, beta1: f
     critical = getattr(meta, "monitor_critical", None)
     return [Measurement("monitor", int(batch), float(b1), failed=failed, trained=trained, source=source,
                         critical=critical, reason=reason or "measured on your run")]
+
+
+def no_measured_critical(m: Measurement) -> str | None:
+    """Why a lens states no measured beta2* (None where it measured one).
+
+    A lens measured an edge only where something failed: a failed value, or a threshold
+    ``critical`` > 0 it computed. Where nothing failed, the lowest value that trained is
+    only where the lens's ladder starts, and the point estimate beside it is the
+    statistics' guess, not a measured edge. The one rule behind ``check``'s verdict text,
+    ``recommend``'s ``beta2_critical`` (``--json`` and ``--explain``).
+
+    Example:
+        >>> no_measured_critical(Measurement("gradients", 4, 0.9, trained=(0.7, 0.9)))
+        'no failure found; trains from 0.7 up'
+        >>> no_measured_critical(Measurement("gradients", 4, 0.9, failed=(0.5,), trained=(0.7,))) is None
+        True
+    """
+    if not m.decided:
+        return f"cannot tell: {m.reason}" if m.reason else "cannot tell"
+    if m.failed or (m.critical is not None and m.critical > 0):
+        return None
+    if m.clear is None or m.clear <= 0:
+        return "no failure found on the lens's ladder"
+    return f"no failure found; trains from {beta_text(m.clear)} up"
 
 
 def theory_measurement(batch_size: int, beta1: float) -> Measurement:

@@ -53,7 +53,7 @@ from ..theory import shi_min_beta2, theorem22_order_scale
 from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
-from ._lenses import calibrated_measurement, monitor_file_measurements
+from ._lenses import calibrated_measurement, monitor_file_measurements, no_measured_critical
 from ._settings import RecommendSettings, VerdictSettings, as_reference
 from ._verdict import Verdict, judge_betas
 
@@ -272,9 +272,21 @@ class CalibratedLens:
     #: give only beta2* and are read as "below fails, the rest trains"
     cells: bool = False
 
+    def measured_critical(self) -> tuple[float | None, str | None]:
+        """(beta2*, None) where the lens measured a failure; else (None, why): nothing failed
+        (the lowest value that trained is where the ladder starts, not an edge), the file
+        cannot tell, or every value fails (:func:`~adamcheck.recommend._lenses.no_measured_critical`)."""
+        if self.unresolved:
+            return None, "every beta2 on the ladder fails at this batch size"
+        why = no_measured_critical(calibrated_measurement(self, 1, 0.0))  # the rule reads no batch or beta1
+        return (None, why) if why is not None else (self.beta2_critical, None)
+
     def to_dict(self) -> dict[str, Any]:
         out = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        out["beta2_critical"] = _q(_r(self.beta2_critical, 4), "1", self.source)
+        star, why = self.measured_critical()
+        out["beta2_critical"] = {**_q(_r(star, 4), "1", self.source), "reason": why}
+        # the statistics' guess without their standard errors, kept where no edge was measured
+        out["beta2_point_estimate"] = _q(_r(self.beta2_critical, 4), "1", self.source)
         out["beta2_recommended"] = _q(_r(self.beta2_recommended, 4), "1", self.source)
         return out
 
@@ -429,7 +441,9 @@ def _calibrated(source: "GradientSource", sample: Any, batch_size: int, beta1: f
         beta2_critical=None if unresolved else star,
         # a file that cannot tell at this batch raises nothing (its point estimate is shown only)
         beta2_recommended=None if unresolved or not tb.decided[0] else star,
-        mechanism=(f"{why}: measured on your gradients below beta2*" if why
+        mechanism=(f"{why}: measured on your gradients below beta2*" if why and tb.beta2_failed[0]
+                   # nothing decided failing: the mechanism is the point estimate's guess only
+                   else f"{why}: the point estimate's reading below it, no failure decided" if why
                    else "no failure found on the ladder at this batch size"),
         source=_SRC_DRIFT,
         unresolved=unresolved,
@@ -644,7 +658,7 @@ class Recommendation:
                       "tokens": self.tokens_per_step, "compared_in": unit},
             "dataset_size": self.dataset_size,
             "planned_steps": self.planned_steps,
-            "beta2_critical": _q(_r(self.beta2_critical, 4), "1", _SRC_DRIFT if self.calibrated else "not computed"),
+            "beta2_critical": self._critical_dict(),
             "beta2_half_life_rule": _q(_r(self.beta2_half_life_rule, 4), "1", _SRC_HALF),
             "beta2_practice": _q(_r(self.beta2_practice, 4), "1", f"clamp {list(self.practice.clamp)}"),
             "beta2_calibrated": _q(_r(self.beta2_calibrated, 4), "1", _SRC_DRIFT if self.calibrated else "not computed"),
@@ -656,6 +670,13 @@ class Recommendation:
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "exit_code": self.exit_code,
         }
+
+    def _critical_dict(self) -> dict[str, Any]:
+        """``beta2_critical`` for ``--json``: the measured beta2*, or null with the reason."""
+        if self.calibrated is None:
+            return {**_q(None, "1", "not computed"), "reason": "no gradients given"}
+        star, why = self.calibrated.measured_critical()
+        return {**_q(_r(star, 4), "1", _SRC_DRIFT), "reason": why}
 
     @property
     def exit_code(self) -> int:

@@ -91,7 +91,7 @@ from ._evidence import (
     row_applies,
     shi_evidence,
 )
-from ._lenses import SRC_SQRT, gradient_measurement, measurements_from_meta, theory_measurement
+from ._lenses import SRC_SQRT, gradient_measurement, measurements_from_meta, no_measured_critical, theory_measurement
 from ._settings import VerdictSettings
 
 __all__ = [
@@ -239,6 +239,8 @@ def _lens_diagnostics(ms: Sequence[Measurement], beta2: float, batch: int, beta1
                 text = (f"beta2 = {beta_text(beta2)} {j.outcome} by {_LENS_WORDS[lens]} at "
                         f"{per_text(batch, 'samples')} per step{need}: {_measured_reason(m, j.outcome)}")
             source = m.source or _LENS_WORDS[lens]
+            if j.outcome == "fails" and final.lens == lens and final.floor is not None:
+                text += f"; {_floor_agrees(final.floor, beta1, beta2)}"
         if j.outcome == "fails":
             if final.outcome == "fails":
                 level = "risk"
@@ -378,21 +380,32 @@ def _measured_reason(m: Measurement, outcome: str) -> str:
     """A gradients lens's reason names the mechanism of the failures it found; for a value it
     clears, say what it measured instead (the mechanism read as the reason the run trains)."""
     if outcome == "trains" and m.lens == "gradients" and m.clear is not None:
+        none = no_measured_critical(m)
+        if none is None:
+            return f"at or above the beta2* = {beta_text(m.clear)} measured on your gradients"
         if m.clear <= 0:
-            return "no failure found on the lens's ladder"
-        if not m.failed and m.critical is None:
-            # nothing failed: the lowest value tried is not an edge, only where the ladder starts
-            return f"your gradients show it training at beta2 >= {beta_text(m.clear)} (no failure found)"
-        return f"at or above the beta2* = {beta_text(m.clear)} measured on your gradients"
+            return none
+        # nothing failed: the lowest value tried is not an edge, only where the ladder starts
+        return f"your gradients show it training at beta2 >= {beta_text(m.clear)} (no failure found)"
     return m.reason
+
+
+def _floor_agrees(floor: Measurement, beta1: float, beta2: float) -> str:
+    """A floor (the theory's beta1 >= sqrt(beta2)) that agrees with the failure a lens measured."""
+    if floor.lens == "theory":
+        return (f"the theory agrees (beta1 = {beta_text(beta1)} >= sqrt(beta2) = {math.sqrt(beta2):.4f}: "
+                "outside every convergence theorem)")
+    return f"{_LENS_WORDS.get(floor.lens, floor.lens)} agrees ({floor.reason})"
 
 
 def _reason(final: Any, ms: Sequence[Measurement], ev_edge: Edge, beta1: float, beta2: float) -> str:
     if final.outcome != "cannot_tell":
         m = final.measurement
-        if m is not None and m.reason:
-            return _measured_reason(m, final.outcome)
-        return _LENS_WORDS.get(final.lens, final.lens)
+        text = _measured_reason(m, final.outcome) if m is not None and m.reason else _LENS_WORDS.get(
+            final.lens, final.lens)
+        if final.floor is not None:
+            text += f"; {_floor_agrees(final.floor, beta1, beta2)}"
+        return text
     return (f"the theory sees none (beta1 = {beta_text(beta1)} < sqrt(beta2) = {math.sqrt(beta2):.4f}); "
             f"{ev_edge.reason}")
 
@@ -466,7 +479,10 @@ def _divergence(v: Verdict, diags: list[Any]) -> str:
     risks = [d for d in diags if d.level is Level.RISK and d.rule != "eps_precision"]
     if v.outcome == "fails" or risks:
         lens = v.lens or (risks[0].lens if risks else "")
-        text = next((d.message for d in risks if d.lens == lens), risks[0].message if risks else v.reason)
+        # the verdict's own reason where the findings shown hold none of its lens (check
+        # drops the gradients lens's finding when no --gradients file was given)
+        fallback = v.reason if v.outcome == "fails" or not risks else risks[0].message
+        text = next((d.message for d in risks if d.lens == lens), fallback)
         return f"FAILS, set by {lens}: {text}" + (f"; and eps: {eps[0].message}" if eps else "")
     if eps:
         return f"FAILS, set by eps: {eps[0].message}"

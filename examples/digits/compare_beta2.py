@@ -1,8 +1,8 @@
 """Does the recommendation hold on the same problem? Simulate Adam at batch 4.
 
-The critical beta2* of the digits example at batch 4 (``adamcheck recommend -b 4
---beta1 0 --gradients examples/digits/grads.npz``) is 0.5, the ladder point the command
-prints. This script runs torch-convention Adam (beta1 = 0, lr 0.01, constant) on the
+The point estimate of beta2* for the digits example at batch 4 (``adamcheck recommend -b 4
+--beta1 0 --gradients examples/digits/grads.npz --explain``) is 0.5, the ladder point the
+command prints as its point estimate (the file itself decides no failure there). This script runs torch-convention Adam (beta1 = 0, lr 0.01, constant) on the
 same logistic regression through the simulator, with beta2 well below beta2* and with
 the recommended beta2, three seeds each, and plots the full loss over the run: below
 beta2* the loss climbs far above its start (the average step goes uphill in the skewed
