@@ -238,19 +238,28 @@ def judge(measurements: Iterable[Measurement], beta2: float, *, batch_size: floa
         >>> j = judge([theory, blew_up], 0.5, batch_size=1, beta1=0.9)
         >>> j.lens, j.floor.lens                      # the run measured it; the theory agrees
         ('monitor', 'theory')
+        >>> ran = Measurement("monitor", 1, 0.9, trained=(0.5,), reason="the run trained")
+        >>> judge([theory, ran, Measurement("evidence", 1, 0.9, failed=(0.5,))], 0.5, batch_size=1, beta1=0.9).lens
+        'theory'
     """
     ms = list(measurements)
     abstained = tuple(m for m in ms if not m.decided)
     floor = next((m for lens in FLOORS for m in ms if m.lens == lens and m.outcome(beta2) == "fails"
                   and m.applies(batch_size, beta1, "fails")), None)
     if floor is not None:
-        # no measurement clears a floor; one that measured the failure is credited with it
+        # no measurement clears a floor; the first lens in precedence that decides this cell is
+        # credited when it measured the failure (a higher lens that saw the run train leaves
+        # the credit to the floor: a lower lens's failure is then not the strongest evidence)
         for lens in PRECEDENCE:
             if lens in FLOORS:
                 continue
-            for m in ms:
-                if m.lens == lens and m.outcome(beta2) == "fails" and m.applies(batch_size, beta1, "fails"):
-                    return Judgement("fails", lens, m, abstained, floor)
+            mine = [m for m in ms if m.lens == lens]
+            failed = next((m for m in mine if m.outcome(beta2) == "fails"
+                           and m.applies(batch_size, beta1, "fails")), None)
+            if failed is not None:
+                return Judgement("fails", lens, failed, abstained, floor)
+            if any(m.outcome(beta2) == "trains" and m.applies(batch_size, beta1, "trains") for m in mine):
+                break
         return Judgement("fails", floor.lens, floor, abstained)
     for lens in PRECEDENCE:
         found: dict[str, Measurement] = {}

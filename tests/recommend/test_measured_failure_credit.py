@@ -89,3 +89,16 @@ def test_check_credits_a_monitor_files_measured_failure(tmp_path, run_cli):
     code, out, err = run_cli("check", "--gradients", lucky)
     assert code == 1, err
     assert "FAILS, set by theory:" in " ".join(out.split())
+
+
+def test_a_higher_lens_that_saw_the_run_train_leaves_the_credit_to_the_theory():
+    # the monitor saw beta2 = 0.5 train at batch 1 (beta1 0.9 >= sqrt(0.5)): published evidence of a
+    # failure is then not the strongest word on this run; the floor still decides "fails"
+    theory = Measurement("theory", 1, 0.9, failed=(0.81,))
+    ran = Measurement("monitor", 1, 0.9, trained=(0.5,), reason="the run trained")
+    published = Measurement("evidence", 1, 0.9, failed=(0.5,), reason="a published failure")
+    j = judge([published, ran, theory], 0.5, batch_size=1, beta1=0.9)
+    assert (j.outcome, j.lens, j.floor) == ("fails", "theory", None)
+    # without the monitor's run, the published failure is the measured one, and is credited
+    j = judge([published, theory], 0.5, batch_size=1, beta1=0.9)
+    assert (j.outcome, j.lens, j.floor.lens) == ("fails", "evidence", "theory")
