@@ -121,10 +121,17 @@ def _inside_bound(r: dict) -> list[list[bool]]:
     return [row for _ in r["batch_sizes"]]
 
 
+def far_cells(ladder, failed) -> np.ndarray:
+    """(batch sizes, ladder) mask of the cells at least one ladder step away from the real boundary."""
+    from adamcheck.drift import real_boundary
+
+    _, k = real_boundary(np.asarray(ladder), failed)
+    i = np.arange(len(ladder))[None, :]
+    return (i <= k[:, None] - 2) | (i >= k[:, None] + 1)
+
+
 def bound_split(results: list[dict]) -> str:
     """Accuracy and coverage of each lens on far cells inside and beyond the bound, with the panels under 70%."""
-    from run import _far  # lazy: run imports torch-side helpers only inside functions
-
     out = []
     for lens in LENSES:
         tally = {True: [0, 0, 0], False: [0, 0, 0]}  # decided, far, right
@@ -133,7 +140,7 @@ def bound_split(results: list[dict]) -> str:
             if lens not in r:
                 continue
             failed = [[c > 0 for c in row] for row in r["failed_seeds"]]
-            far = _far(r["beta2"], np.array(failed)).tolist()
+            far = far_cells(r["beta2"], np.array(failed)).tolist()
             inside = _inside_bound(r)
             panel = [0, 0]
             for b, row in enumerate(r[lens]["outcome"]):

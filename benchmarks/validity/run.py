@@ -274,11 +274,9 @@ def probes(problem, lr, schedule, beta1, sizes, steps, cache: Path, ladder=None)
 
 
 def _far(ladder, failed) -> np.ndarray:
-    from adamcheck.drift import real_boundary
+    from report import far_cells  # lazy: report is a sibling script, on the path when run is
 
-    _, k = real_boundary(np.asarray(ladder), failed)
-    i = np.arange(len(ladder))[None, :]
-    return (i <= k[:, None] - 2) | (i >= k[:, None] + 1)
+    return far_cells(ladder, failed)
 
 
 def lens_score(outcome: np.ndarray, failed: np.ndarray, far: np.ndarray) -> dict:
