@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .._answer import beta_text
+from .._answer import beta_text, per_text
 from .._diagnostics import Diagnostic, Level
 from .._errors import DataError, InvalidParameterError
 from .._files import check_input_file
@@ -469,6 +469,21 @@ def _above_edge(low: Edge) -> float:
     return 1.0 - (1.0 - edge) / EDGE_MEMORY_FACTOR
 
 
+def upper_overruled(low: Edge, high: Edge) -> bool:
+    """Whether the upper edge ``high`` (run length, large-batch memory: advice) lies at or
+    below the lower edge ``low`` (a risk), so that no beta2 meets both: the lower edge wins
+    and the upper one is not applied (a risk outranks advice; :func:`choose_beta2`).
+
+    Example:
+        >>> from adamcheck.recommend._edges import lower_edge, upper_edge
+        >>> low = lower_edge(32, 0.9)[0]
+        >>> [upper_overruled(low, upper_edge(32, reference=DEFAULT_REFERENCE, planned_steps=n)[0])
+        ...  for n in (1, 5, 10)]
+        [True, True, False]
+    """
+    return high.beta2 is not None and low.flags(round_beta2(high.beta2, up=True), "lower")
+
+
 def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low: Edge, high: Edge) -> Choice:
     """The choice rule: practice, raised by the calibrated lens and the lower edge, capped by the upper edge.
 
@@ -503,12 +518,12 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     # edge (a risk outranks advice).
     if high.beta2 is not None and beta2 > high.beta2:
         capped = round_beta2(high.beta2, up=True)
-        if low.flags(capped, "lower"):
+        if upper_overruled(low, high):
             # a cap is efficiency advice; it never pushes the answer onto the lower edge, where
             # a lens says the run fails (a risk outranks advice)
             floor = _above_edge(low)
             trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
-                      f"{1 / (1 - capped):,.0f} steps, at or below the lower edge ({low.reason}): not capped "
+                      f"{per_text(1 / (1 - capped), 'steps')}, at or below the lower edge ({low.reason}): not capped "
                       "there, a risk outranks the advice")
             if floor >= beta2:
                 return Choice(round_beta2(beta2, up=False), reason, source, trades)
@@ -620,6 +635,20 @@ class Recommendation:
     def memory_steps(self) -> float:
         return 1.0 / (1.0 - self.beta2)
 
+    @property
+    def upper_applied(self) -> bool:
+        """False when the upper edge lies at or below the lower edge: no beta2 meets both,
+        the lower edge wins (a risk outranks advice) and the upper edge is not applied."""
+        return not upper_overruled(self.lower, self.upper)
+
+    def _upper_dict(self, edge: Edge) -> dict[str, Any]:
+        out = edge.to_dict(self.unit)
+        overruled = upper_overruled(self.lower, edge)
+        out["applied"] = not overruled
+        out["not_applied"] = ("at or below the lower edge: no beta2 meets both, and a risk outranks "
+                              "advice" if overruled else None)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         unit = self.unit
         mem = self.memory_steps
@@ -637,9 +666,9 @@ class Recommendation:
                 "memory_tokens": None if self.tokens_per_step is None else _q(
                     _sig(mem * self.tokens_per_step), "tokens", "1/(1-beta2) x tokens per step"),
             },
-            "safe_range": {"unit": unit, "lower": self.lower.to_dict(unit), "upper": self.upper.to_dict(unit),
+            "safe_range": {"unit": unit, "lower": self.lower.to_dict(unit), "upper": self._upper_dict(self.upper),
                            "lower_parts": [p.to_dict(unit) for p in self.lower_parts],
-                           "upper_parts": [p.to_dict(unit) for p in self.upper_parts]},
+                           "upper_parts": [self._upper_dict(p) for p in self.upper_parts]},
             "batch": {"samples": self.batch_size, "tokens_per_sample": self.tokens_per_sample,
                       "tokens": self.tokens_per_step, "compared_in": unit},
             "dataset_size": self.dataset_size,
