@@ -30,7 +30,8 @@ from typing import Any, Iterable, Sequence
 
 from ._diagnostics import Diagnostic, Level, exit_code, worst
 
-__all__ = ["Answer", "MAX_LINES", "beta_text", "beta_texts", "count_text", "per_text"]
+__all__ = ["Answer", "MAX_LINES", "beta_text", "beta_texts", "count_text", "per_text", "sqrt_rule_text",
+           "user_beta_text"]
 
 #: The most lines the default (short) answer takes, title included.
 MAX_LINES = 10
@@ -61,6 +62,57 @@ def beta_text(x: float | None) -> str:
     if not (0.0 <= x < 1.0):
         return f"{x:g}"
     return _show(x, _decimals(x))
+
+
+def user_beta_text(x: float | None) -> str:
+    """A beta the user gave, with the digits they typed: shortest round-trip text, at most
+    10 significant digits (0.8101 prints as 0.8101, never as 0.81, the edge beta1^2 it
+    is just above). Recommended values are rounded by :func:`beta_text` instead.
+
+    Example:
+        >>> user_beta_text(0.8101), user_beta_text(0.81), user_beta_text(0), user_beta_text(1 - 1 / 1500)
+        ('0.8101', '0.81', '0', '0.9993333333')
+    """
+    if x is None:
+        return "n/a"
+    short = repr(float(x))
+    short = short[:-2] if short.endswith(".0") else short
+    if len(short.lstrip("-0.")) <= 10:
+        return short
+    cut = format(x, ".10g")
+    return cut if float(cut) != 1.0 else beta_text(x)  # never print a beta below 1 as "1"
+
+
+def sqrt_rule_text(beta1: float, beta2: float) -> str:
+    """The message of the rule beta1 < sqrt(beta2) (Reddi et al. 2018; Zhang et al. 2022):
+    the user's betas, sqrt(beta2) with the digits that tell it from beta1, and, when the
+    rule fails, only the fixes that can be followed (with beta1 = 0 no lower beta1 exists).
+
+    Example:
+        >>> sqrt_rule_text(0.0, 0.0)
+        'beta1 = 0 >= sqrt(beta2) = 0: outside every convergence theorem for Adam; raise beta2 above 0'
+        >>> sqrt_rule_text(0.9, 0.8101)
+        'beta1 = 0.9 < sqrt(beta2) = 0.9001'
+    """
+    root = math.sqrt(beta2)
+    shown_b1, shown_root = _texts(beta1, root)
+    if beta1 < root:
+        return f"beta1 = {user_beta_text(beta1)} < sqrt(beta2) = {shown_root}"
+    fix = f"raise beta2 above beta1^2 = {beta1 * beta1:.6g}"
+    if beta1 > 0:
+        fix = f"lower beta1 below {shown_root} or {fix}"
+    else:
+        fix = "raise beta2 above 0"
+    return (f"beta1 = {user_beta_text(beta1)} >= sqrt(beta2) = {shown_root}: outside every convergence "
+            f"theorem for Adam; {fix}")
+
+
+def _texts(*values: float) -> list[str]:
+    """Plain decimals (at least 4, as many as tell the values apart): sqrt(beta2) beside beta1."""
+    decimals = 4
+    while decimals < 12 and len({f"{v:.{decimals}f}" for v in values}) < len(set(values)):
+        decimals += 1
+    return [_show(v, decimals) if v == 0 else f"{v:.{decimals}f}" for v in values]
 
 
 def beta_texts(*values: float) -> list[str]:

@@ -66,7 +66,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-from .._answer import beta_text
+from .._answer import beta_text, sqrt_rule_text
 from .._diagnostics import Diagnostic
 from .._halflife import BetaReference, half_life_beta2, memory_steps
 from ..recommend._eps import eps_diagnostics
@@ -294,18 +294,8 @@ def rule_beta1_below_sqrt_beta2(ctx: CheckContext) -> list[Finding]:
     if from_verdict:
         return [replace(f, source=SRC_SQRT) for f in from_verdict]
     b1, b2 = betas
-    root = math.sqrt(b2)
-    if b1 >= root:
-        return [
-            Finding(
-                "risk",
-                "beta1_below_sqrt_beta2",
-                f"beta1 = {_g(b1)} >= sqrt(beta2) = {root:.4f}: outside every convergence theorem for Adam; "
-                f"lower beta1 below {root:.4f} or raise beta2 above beta1^2 = {_g(b1 * b1)}",
-                SRC_SQRT,
-            )
-        ]
-    return [Finding("ok", "beta1_below_sqrt_beta2", f"beta1 = {_g(b1)} < sqrt(beta2) = {root:.4f}", SRC_SQRT)]
+    level = "risk" if b1 >= math.sqrt(b2) else "ok"
+    return [Finding(level, "beta1_below_sqrt_beta2", sqrt_rule_text(b1, b2), SRC_SQRT)]
 
 
 def half_life_comparison(

@@ -17,6 +17,16 @@ import re
 import pytest
 
 
+def _rules(data: object, rule: str) -> list[dict]:
+    """Every diagnostic or finding named ``rule`` anywhere in a JSON answer."""
+    if isinstance(data, dict):
+        here = [data] if data.get("rule") == rule and "message" in data else []
+        return here + [d for v in data.values() for d in _rules(v, rule)]
+    if isinstance(data, list):
+        return [d for v in data for d in _rules(v, rule)]
+    return []
+
+
 def _range(out: str) -> tuple[float | None, float | None]:
     """The (lower, upper) numbers of the text answer's 'safe range' line (None: no edge)."""
     line = " ".join(out.split("safe range at this batch: ", 1)[1].split("(batch counted")[0].split())
@@ -75,3 +85,38 @@ def test_4_short_answer_is_never_cut(run_cli, args):
         if d["level"] == "advice":
             assert " ".join(d["message"].split()) in flat
     assert all(len(line) <= 100 for line in out.splitlines())
+
+
+# 2 ---------------------------------------------------------------------------------------------------------
+def test_2_beta1_zero_names_only_the_fix_that_can_be_followed(run_cli):
+    code, out, err = run_cli("check", "-b", "32", "--beta1", "0", "--beta2", "0", "--json")
+    assert code == 1, err
+    data = json.loads(out)
+    text = json.dumps(data)
+    assert "lower beta1" not in text  # no beta1 below 0 exists
+    sqrt_rule = _rules(data, "beta1_below_sqrt_beta2")
+    assert sqrt_rule and all("raise beta2 above 0" in d["message"] for d in sqrt_rule)
+    flat = " ".join(run_cli("check", "-b", "32", "--beta1", "0", "--beta2", "0")[1].split())
+    assert "raise beta2 above 0" in flat and "lower beta1" not in flat
+    # where beta1 > 0, both fixes are named, and each one, followed, passes the rule
+    flat = " ".join(run_cli("check", "-b", "32", "--beta1", "0.95", "--beta2", "0.9")[1].split())
+    below = float(re.search(r"lower beta1 below ([0-9.]+)", flat).group(1))
+    above = float(re.search(r"raise beta2 above beta1\^2 = ([0-9.]+)", flat).group(1))
+    assert below == pytest.approx(0.9 ** 0.5, abs=1e-4) and above == pytest.approx(0.95 ** 2)
+
+
+# 3 ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed, code", [("0.8101", 0), ("0.81", 1), ("0.81000001", 0), ("0.999333", 0)])
+def test_3_the_users_betas_print_as_typed(run_cli, typed, code):
+    got, out, err = run_cli("check", "-b", "32", "--beta1", "0.9", "--beta2", typed)
+    assert got == code, err
+    # the header shows the value typed, so OK at 0.8101 and RISK at 0.81 never read the same
+    assert out.splitlines()[1].endswith(f"): beta1 = 0.9, beta2 = {typed} at batch 32")
+    # sqrt(beta2) is printed with the digits that tell it from beta1 = 0.9 (<, >= as it truly is)
+    flat = " ".join(out.split())
+    shown = re.search(r"sqrt\(beta2\) = ([0-9.]+)", flat).group(1)
+    assert (float(shown) > 0.9) == (float(typed) > 0.81)
+    data = json.loads(run_cli("check", "-b", "32", "--beta1", "0.9", "--beta2", typed, "--json")[1])
+    assert data["beta2"] == float(typed)
+    msgs = [d["message"] for d in _rules(data, "beta1_below_sqrt_beta2")]
+    assert msgs and all(re.search(r"sqrt\(beta2\) = ([0-9.]+)", m).group(1) == shown for m in msgs)
