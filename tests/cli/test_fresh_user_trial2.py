@@ -120,3 +120,38 @@ def test_3_the_users_betas_print_as_typed(run_cli, typed, code):
     assert data["beta2"] == float(typed)
     msgs = [d["message"] for d in _rules(data, "beta1_below_sqrt_beta2")]
     assert msgs and all(re.search(r"sqrt\(beta2\) = ([0-9.]+)", m).group(1) == shown for m in msgs)
+
+
+# 5 ---------------------------------------------------------------------------------------------------------
+NANOGPT = """# out-of-tree names that nanoGPT's train.py never reads (its names are beta1, beta2)
+batch_size = 12
+block_size = 1024
+gradient_accumulation_steps = 40
+betas = (0.8, 0.7)
+"""
+
+
+def test_5_an_ignored_name_in_the_file_is_in_the_short_answer(run_cli, tmp_path):
+    path = tmp_path / "train_gpt2.py"
+    path.write_text(NANOGPT)
+    code, out, err = run_cli("check", str(path))
+    assert code == 0, err  # train.py runs with its defaults, 0.9 and 0.95
+    assert "beta1 = 0.9, beta2 = 0.95" in out.splitlines()[1]
+    warning = [line for line in out.splitlines() if line.strip().startswith("warning:")]
+    assert len(warning) == 1 and "defines no betas" in warning[0]
+    flat = " ".join(out.split("\n", 1)[1].split())  # the title may cut a long path in its middle
+    assert "silently ignores such names" in flat and "..." not in flat
+    assert len(out.splitlines()) <= 10 and "recommended:" in out
+    data = json.loads(run_cli("check", str(path), "--json")[1])
+    assert any(line.startswith("warning:") and "defines no betas" in line for line in data["answer"]["lines"])
+
+
+def test_5_more_warnings_than_room_are_counted(tmp_path):
+    from adamcheck.configs._report import SHORT_WARNINGS, _said
+
+    ws = [f"{tmp_path}/a.py: w{i}" for i in range(SHORT_WARNINGS + 3)]
+    lines = [text for text, _ in _said(ws, [f"{tmp_path}/a.py"])]
+    assert lines[:SHORT_WARNINGS] == [f"warning: w{i}" for i in range(SHORT_WARNINGS)]
+    assert lines[SHORT_WARNINGS:] == ["warning: 3 more about the file (--explain)"]
+    # with two files the name says which file a warning is about, so it stays
+    assert _said(ws[:1], ["x.py", f"{tmp_path}/a.py"]) == [(f"warning: {ws[0]}", 2)]
