@@ -155,3 +155,30 @@ def test_5_more_warnings_than_room_are_counted(tmp_path):
     assert lines[SHORT_WARNINGS:] == ["warning: 3 more about the file (--explain)"]
     # with two files the name says which file a warning is about, so it stays
     assert _said(ws[:1], ["x.py", f"{tmp_path}/a.py"]) == [(f"warning: {ws[0]}", 2)]
+
+
+# 6 ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["", "\n\n", "# nothing set yet\n"])
+def test_6_an_empty_config_says_it_is_empty(run_cli, tmp_path, text):
+    path = tmp_path / "empty.yaml"
+    path.write_text(text)
+    code, out, err = run_cli("check", str(path))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "the file is empty" in err and "NoneType" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["recommend", "-b", "8", "--seq-len", "99999999999999"],
+    ["recommend", "-b", "8", "--tokens-per-sample", "10000001"],
+    ["check", "-b", "8", "--beta1", "0.9", "--beta2", "0.95", "--seq-len", "99999999999999"],
+    ["check", "-b", "8", "--beta1", "0.9", "--beta2", "0.95", "--reference-seq-len", "10000001"],
+])
+def test_6_seq_len_is_bounded(run_cli, args):
+    from adamcheck._limits import MAX_SEQ_LEN
+
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == "" and "Traceback" not in err, (code, out, err)
+    assert f"limit of {MAX_SEQ_LEN:,}" in err and len(err.strip().splitlines()) == 1
+    # the limit itself is accepted: the bound refuses only what lies above it
+    at = [a if a not in ("99999999999999", "10000001") else str(MAX_SEQ_LEN) for a in args]
+    assert run_cli(*at)[0] in (0, 1)
