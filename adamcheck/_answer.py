@@ -174,11 +174,18 @@ class Answer:
         return exit_code(self.diagnostics)
 
     def render(self, width: int = WIDTH, max_lines: int = MAX_LINES) -> str:
-        """At most ``max_lines`` lines of at most ``width`` columns; later lines are dropped first."""
+        """At most ``max_lines`` lines of at most ``width`` columns: every line in full where
+        they fit, else each cut to its own most lines, and later lines dropped first."""
         head = [_clip_middle(self.title, width)] if self.title else []
         head += _wrapped(self.verdict, width, "", "  ", 2)
         tail = _wrapped(self.hint, width, self.indent, self.indent + "  ", 1) if self.hint else []
         room = max_lines - len(head) - len(tail)
+        # every line in full where they all fit: a line is cut (at its last whole clause, the
+        # rest under --explain) only when the answer would otherwise pass max_lines
+        full = [_wrapped(line[0] if isinstance(line, tuple) else line, width, self.indent,
+                         self.indent + "  ", max_lines) for line in self.lines]
+        if sum(len(block) for block in full) <= room:
+            return "\n".join(head + [x for block in full for x in block] + tail)
         body: list[str] = []
         for line in self.lines:
             text, most = line if isinstance(line, tuple) else (line, 2)

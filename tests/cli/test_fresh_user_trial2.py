@@ -182,3 +182,17 @@ def test_6_seq_len_is_bounded(run_cli, args):
     # the limit itself is accepted: the bound refuses only what lies above it
     at = [a if a not in ("99999999999999", "10000001") else str(MAX_SEQ_LEN) for a in args]
     assert run_cli(*at)[0] in (0, 1)
+
+
+def test_4_answer_lines_print_in_full_where_they_fit():
+    from adamcheck._answer import Answer
+
+    long = "spikes: " + "; ".join(f"clause {i} of a long reason that takes room" for i in range(5))
+    a = Answer("Verdict: OK (exit 0): x", ["divergence: trains", (long, 2)], hint="(hint)")
+    text = a.render(width=60, max_lines=10)
+    # the line fits within ten lines in full, so nothing is cut from it
+    assert "..." not in text and " ".join(text.split()).count("clause") == 5
+    assert len(text.splitlines()) <= 10 and all(len(x) <= 60 for x in text.splitlines())
+    # where it does not fit, it is cut at a whole clause and the answer keeps its length
+    short = a.render(width=60, max_lines=5)
+    assert len(short.splitlines()) <= 5 and short.splitlines()[-2].endswith("; ...")
