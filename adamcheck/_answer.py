@@ -138,6 +138,11 @@ def count_text(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
 
 
+def steps_text(x: float) -> str:
+    """A number of steps, rounded, for people: ``"1 step"``, ``"1,493 steps"``."""
+    return f"{x:,.0f} step" + ("" if round(x) == 1 else "s")
+
+
 def per_text(x: float, unit: str) -> str:
     """``"1 token"``, ``"4,096 tokens"``."""
     return f"{count_text(x)} {unit[:-1] if x == 1 else unit}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .._answer import Answer, beta_text
+from .._answer import Answer, beta_text, steps_text
 from .._errors import InvalidParameterError
 from .._halflife import BetaReference
 from .._plotting import check_plot_path
@@ -68,7 +68,7 @@ def answer(rec: Any) -> Any:
     size = f"batch {rec.batch_size:,}"
     if rec.tokens_per_step:
         size += f" x {rec.tokens_per_sample:,} = {rec.tokens_per_step:,} tokens"
-    first = f"beta1 = {_fmt(rec.beta1)}, beta2 = {_fmt(rec.beta2)}   ({size}; memory {1 / (1 - rec.beta2):,.0f} steps)"
+    first = f"beta1 = {_fmt(rec.beta1)}, beta2 = {_fmt(rec.beta2)}   ({size}; memory {steps_text(1 / (1 - rec.beta2))})"
     lo = hi = ""
     if rec.lower.beta2 is not None:
         lo = _fmt(round_beta2(rec.lower.beta2, 3)) + (" < " if rec.lower.inclusive else " <= ")

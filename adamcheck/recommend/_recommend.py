@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .._answer import beta_text, per_text
+from .._answer import beta_text, steps_text
 from .._diagnostics import Diagnostic, Level
 from .._errors import DataError, InvalidParameterError
 from .._files import check_input_file
@@ -50,7 +50,7 @@ from .._validate import (
     from_tensor,
 )
 from ..theory import shi_min_beta2, theorem22_order_scale
-from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
+from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge, upper_overruled
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
 from ._lenses import calibrated_measurement, monitor_file_measurements
@@ -469,21 +469,6 @@ def _above_edge(low: Edge) -> float:
     return 1.0 - (1.0 - edge) / EDGE_MEMORY_FACTOR
 
 
-def upper_overruled(low: Edge, high: Edge) -> bool:
-    """Whether the upper edge ``high`` (run length, large-batch memory: advice) lies at or
-    below the lower edge ``low`` (a risk), so that no beta2 meets both: the lower edge wins
-    and the upper one is not applied (a risk outranks advice; :func:`choose_beta2`).
-
-    Example:
-        >>> from adamcheck.recommend._edges import lower_edge, upper_edge
-        >>> low = lower_edge(32, 0.9)[0]
-        >>> [upper_overruled(low, upper_edge(32, reference=DEFAULT_REFERENCE, planned_steps=n)[0])
-        ...  for n in (1, 5, 10)]
-        [True, True, False]
-    """
-    return high.beta2 is not None and low.flags(round_beta2(high.beta2, up=True), "lower")
-
-
 def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low: Edge, high: Edge) -> Choice:
     """The choice rule: practice, raised by the calibrated lens and the lower edge, capped by the upper edge.
 
@@ -523,14 +508,14 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
             # a lens says the run fails (a risk outranks advice)
             floor = _above_edge(low)
             trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
-                      f"{per_text(1 / (1 - capped), 'steps')}, at or below the lower edge ({low.reason}): not capped "
+                      f"{steps_text(1 / (1 - capped))}, at or below the lower edge ({low.reason}): not capped "
                       "there, a risk outranks the advice")
             if floor >= beta2:
                 return Choice(round_beta2(beta2, up=False), reason, source, trades)
             return Choice(round_beta2(floor, up=False),
                           f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})", low.source, trades)
         trades = (f"capped from {beta_text(beta2)} (memory {1 / (1 - beta2):,.0f} steps) to {beta_text(capped)} "
-                  f"({1 / (1 - capped):,.0f} steps): a second moment that forgets its start within the "
+                  f"({steps_text(1 / (1 - capped))}): a second moment that forgets its start within the "
                   "run, traded for less averaging of the gradient noise in v")
         why = (f"the {1 / (1 - high.beta2):,.0f}-step run caps the memory" if high.kind == "steps"
                else "capped by the large-batch edge") + (

@@ -196,3 +196,22 @@ def test_4_answer_lines_print_in_full_where_they_fit():
     # where it does not fit, it is cut at a whole clause and the answer keeps its length
     short = a.render(width=60, max_lines=5)
     assert len(short.splitlines()) <= 5 and short.splitlines()[-2].endswith("; ...")
+
+
+@pytest.mark.parametrize("steps, beta1, edge_wins", [(1, 0.9, True), (5, 0.9, True), (10, 0.9, False),
+                                                     (1, 0.0, True), (2, 0.0, False)])
+def test_1_check_never_advises_a_beta2_below_the_lower_edge(run_cli, steps, beta1, edge_wins):
+    # check's run-length advice (memory_vs_steps) follows the same order as recommend: a value
+    # that fits the run but lies at or below beta1^2 is not offered
+    data = json.loads(run_cli("check", "-b", "32", "--beta1", str(beta1), "--beta2", "0.95",
+                              "--max-steps", str(steps), "--json")[1])
+    # the configs rule's own message (the verdict's upper-edge advice shares the rule's name)
+    msg = next(d["message"] for d in _rules(data, "memory_vs_steps") if "averages over" in d["message"])
+    fits = 1 - 1 / steps
+    assert (fits <= beta1 ** 2) == edge_wins
+    offered = re.search(r"beta2 <= ([0-9.]+) fits the run", msg)
+    if edge_wins:
+        assert offered is None and "a risk outranks this advice" in msg
+    else:
+        assert offered and float(offered.group(1)) == pytest.approx(fits, abs=1e-3)
+        assert float(offered.group(1)) > beta1 ** 2
