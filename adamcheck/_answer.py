@@ -30,7 +30,8 @@ from typing import Any, Iterable, Sequence
 
 from ._diagnostics import Diagnostic, Level, exit_code, worst
 
-__all__ = ["Answer", "MAX_LINES", "beta_text", "beta_texts", "count_text", "per_text"]
+__all__ = ["Answer", "MAX_LINES", "beta_text", "beta_texts", "count_text", "per_text", "sqrt_rule_text",
+           "user_beta_text"]
 
 #: The most lines the default (short) answer takes, title included.
 MAX_LINES = 10
@@ -63,6 +64,57 @@ def beta_text(x: float | None) -> str:
     return _show(x, _decimals(x))
 
 
+def user_beta_text(x: float | None) -> str:
+    """A beta the user gave, with the digits they typed: shortest round-trip text, at most
+    10 significant digits (0.8101 prints as 0.8101, never as 0.81, the edge beta1^2 it
+    is just above). Recommended values are rounded by :func:`beta_text` instead.
+
+    Example:
+        >>> user_beta_text(0.8101), user_beta_text(0.81), user_beta_text(0), user_beta_text(1 - 1 / 1500)
+        ('0.8101', '0.81', '0', '0.9993333333')
+    """
+    if x is None:
+        return "n/a"
+    short = repr(float(x))
+    short = short[:-2] if short.endswith(".0") else short
+    if len(short.lstrip("-0.")) <= 10:
+        return short
+    cut = format(x, ".10g")
+    return cut if float(cut) != 1.0 else beta_text(x)  # never print a beta below 1 as "1"
+
+
+def sqrt_rule_text(beta1: float, beta2: float) -> str:
+    """The message of the rule beta1 < sqrt(beta2) (Reddi et al. 2018; Zhang et al. 2022):
+    the user's betas, sqrt(beta2) with the digits that tell it from beta1, and, when the
+    rule fails, only the fixes that can be followed (with beta1 = 0 no lower beta1 exists).
+
+    Example:
+        >>> sqrt_rule_text(0.0, 0.0)
+        'beta1 = 0 >= sqrt(beta2) = 0: outside every convergence theorem for Adam; raise beta2 above 0'
+        >>> sqrt_rule_text(0.9, 0.8101)
+        'beta1 = 0.9 < sqrt(beta2) = 0.9001'
+    """
+    root = math.sqrt(beta2)
+    shown_b1, shown_root = _texts(beta1, root)
+    if beta1 < root:
+        return f"beta1 = {user_beta_text(beta1)} < sqrt(beta2) = {shown_root}"
+    fix = f"raise beta2 above beta1^2 = {beta1 * beta1:.6g}"
+    if beta1 > 0:
+        fix = f"lower beta1 below {shown_root} or {fix}"
+    else:
+        fix = "raise beta2 above 0"
+    return (f"beta1 = {user_beta_text(beta1)} >= sqrt(beta2) = {shown_root}: outside every convergence "
+            f"theorem for Adam; {fix}")
+
+
+def _texts(*values: float) -> list[str]:
+    """Plain decimals (at least 4, as many as tell the values apart): sqrt(beta2) beside beta1."""
+    decimals = 4
+    while decimals < 12 and len({f"{v:.{decimals}f}" for v in values}) < len(set(values)):
+        decimals += 1
+    return [_show(v, decimals) if v == 0 else f"{v:.{decimals}f}" for v in values]
+
+
 def beta_texts(*values: float) -> list[str]:
     """Several betas with one number of digits that tells distinct values apart.
 
@@ -84,6 +136,11 @@ def count_text(x: float) -> str:
     if x >= 1e6:
         return f"{x / 1e6:.3g}M"
     return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
+
+
+def steps_text(x: float) -> str:
+    """A number of steps, rounded, for people: ``"1 step"``, ``"1,493 steps"``."""
+    return f"{x:,.0f} step" + ("" if round(x) == 1 else "s")
 
 
 def per_text(x: float, unit: str) -> str:
@@ -122,11 +179,18 @@ class Answer:
         return exit_code(self.diagnostics)
 
     def render(self, width: int = WIDTH, max_lines: int = MAX_LINES) -> str:
-        """At most ``max_lines`` lines of at most ``width`` columns; later lines are dropped first."""
+        """At most ``max_lines`` lines of at most ``width`` columns: every line in full where
+        they fit, else each cut to its own most lines, and later lines dropped first."""
         head = [_clip_middle(self.title, width)] if self.title else []
         head += _wrapped(self.verdict, width, "", "  ", 2)
         tail = _wrapped(self.hint, width, self.indent, self.indent + "  ", 1) if self.hint else []
         room = max_lines - len(head) - len(tail)
+        # every line in full where they all fit: a line is cut (at its last whole clause, the
+        # rest under --explain) only when the answer would otherwise pass max_lines
+        full = [_wrapped(line[0] if isinstance(line, tuple) else line, width, self.indent,
+                         self.indent + "  ", max_lines) for line in self.lines]
+        if sum(len(block) for block in full) <= room:
+            return "\n".join(head + [x for block in full for x in block] + tail)
         body: list[str] = []
         for line in self.lines:
             text, most = line if isinstance(line, tuple) else (line, 2)

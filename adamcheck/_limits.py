@@ -23,7 +23,7 @@ from typing import Any
 
 from ._errors import InvalidParameterError
 
-__all__ = ["MAX_BYTES", "MAX_OPS", "MAX_COUNT", "MAX_BATCH_SIZES", "max_bytes", "max_ops", "check_work", "check_count",
+__all__ = ["MAX_BYTES", "MAX_OPS", "MAX_COUNT", "MAX_SEQ_LEN", "MAX_BATCH_SIZES", "max_bytes", "max_ops", "check_work", "check_count",
            "human_bytes"]
 
 #: Memory one call may plan to use (bytes); ADAMCHECK_MAX_MEMORY_GB overrides it.
@@ -32,6 +32,11 @@ MAX_BYTES = 8 * 2**30
 MAX_OPS = 2e12
 #: Any single user-given count (axis points, seeds, atoms, replicates, partitions).
 MAX_COUNT = 10**8
+#: The longest sequence (tokens per sample) accepted: above the longest context any model
+#: trains with (about 10^6 - 10^7 tokens as of 2025), so a larger value is taken for a typo
+#: (``--seq-len 99999999999999`` would count 8e14 tokens per step at batch 8). adamcheck's
+#: choice, not a constant from any paper.
+MAX_SEQ_LEN = 10**7
 #: Batch sizes in one boundary request: each is a full simulated run set (about 0.1-1 s),
 #: and a curve over batch size needs a few dozen points at most (adamcheck's choice).
 MAX_BATCH_SIZES = 100

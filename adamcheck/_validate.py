@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from ._errors import AdamCheckError, DataError, InvalidParameterError
-from ._limits import check_count
+from ._limits import MAX_SEQ_LEN, check_count
 from ._shown import shown_repr
 
 # numpy is imported inside the checks that build arrays: the fast commands
@@ -24,6 +24,7 @@ __all__ = [
     "check_beta",
     "check_betas_array",
     "check_positive_int",
+    "check_seq_len",
     "check_nonnegative_int",
     "check_positive_float",
     "check_nonnegative_float",
@@ -167,6 +168,28 @@ def check_positive_int(value: Any, name: str) -> int:
     value = _as_int(value, name)
     if value < 1:
         raise InvalidParameterError(f"{name} = {value} must be a positive integer (1 or more)")
+    return value
+
+
+def check_seq_len(value: Any, name: str = "sequence length") -> int:
+    """Return ``value`` (tokens per sequence) as an int in [1, :data:`~adamcheck._limits.MAX_SEQ_LEN`].
+
+    Raises:
+        InvalidParameterError: not a positive whole number, or above the limit (a typo).
+
+    Example:
+        >>> check_seq_len(4096)
+        4096
+        >>> check_seq_len(99999999999999, "--seq-len")
+        Traceback (most recent call last):
+        ...
+        adamcheck._errors.InvalidParameterError: --seq-len = 99999999999999 tokens is above adamcheck's limit of 10,000,000 (longer than any model trains with: a typo?): give the tokens per sequence
+    """
+    value = check_positive_int(value, name)
+    if value > MAX_SEQ_LEN:
+        raise InvalidParameterError(
+            f"{name} = {value} tokens is above adamcheck's limit of {MAX_SEQ_LEN:,} (longer than any model "
+            "trains with: a typo?): give the tokens per sequence")
     return value
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .._answer import Answer, beta_text
+from .._answer import Answer, beta_text, steps_text
 from .._errors import InvalidParameterError
 from .._halflife import BetaReference
 from .._plotting import check_plot_path
@@ -26,6 +26,8 @@ __all__ = ["command"]
 
 
 WIDTH = 100
+#: the recommendation's lines are the answer: wrapped over as many lines as they take, never cut
+_ALL = 100
 
 
 def _fmt(beta2: float | None) -> str:
@@ -66,19 +68,28 @@ def answer(rec: Any) -> Any:
     size = f"batch {rec.batch_size:,}"
     if rec.tokens_per_step:
         size += f" x {rec.tokens_per_sample:,} = {rec.tokens_per_step:,} tokens"
-    first = f"beta1 = {_fmt(rec.beta1)}, beta2 = {_fmt(rec.beta2)}   ({size}; memory {1 / (1 - rec.beta2):,.0f} steps)"
+    first = f"beta1 = {_fmt(rec.beta1)}, beta2 = {_fmt(rec.beta2)}   ({size}; memory {steps_text(1 / (1 - rec.beta2))})"
     lo = hi = ""
     if rec.lower.beta2 is not None:
         lo = _fmt(round_beta2(rec.lower.beta2, 3)) + (" < " if rec.lower.inclusive else " <= ")
-    if rec.upper.beta2 is not None:
+    applied = rec.upper_applied
+    if rec.upper.beta2 is not None and applied:
         hi = f" <= {_fmt(round_beta2(rec.upper.beta2, 2, up=True))}"
     rng = f"{lo}beta2{hi}" if lo or hi else "no edge on record"
-    lines: list[Any] = [f"safe range at this batch: {rng}   (batch counted in {rec.unit})",
-                        (f"  below: {rec.lower.reason}", 1)]
+    if not applied:
+        # the upper edge (advice) lies at or below the lower edge (a risk): no beta2 meets
+        # both, so the range is the lower edge's alone and says why
+        what = (f"the {rec.planned_steps:,}-step run" if rec.upper.kind == "steps"
+                else "the large-batch edge")
+        rng += (f" ({what} would cap beta2 at or below that, so no beta2 meets both: "
+                "the cap is not applied, a risk outranks advice)")
+    lines: list[Any] = [(f"safe range at this batch: {rng}   (batch counted in {rec.unit})", _ALL),
+                        (f"  below: {rec.lower.reason}", _ALL)]
     if rec.upper.beta2 is not None:
-        lines.append((f"  above: {rec.upper.reason}", 1))
-    lines.append((f"reason: {rec.reason}", 1))
-    lines += [f"warning: {w}" for w in rec.warnings]
+        above = rec.upper.reason + ("" if applied else f" (upper edge {_fmt(rec.upper.beta2)}: not applied)")
+        lines.append((f"  above: {above}", _ALL))
+    lines.append((f"reason: {rec.reason}", _ALL))
+    lines += [(f"warning: {w}", _ALL) for w in rec.warnings]
     return Answer(first, lines, hint=hint, indent="")
 
 

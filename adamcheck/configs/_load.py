@@ -180,6 +180,9 @@ def detect_mapping(data: Any, name: str) -> str:
         >>> detect_mapping({"trainer": {"train_batch_size": 1024}, "optimizer": {"type": "adam"}}, "c.yaml")
         'levanter'
     """
+    if data is None:  # YAML reads an empty file (or one of comments only) as None
+        raise ConfigError(f"{name}: the file is empty (or holds only comments): no settings to check; "
+                          "pass the configuration file your training reads")
     if not isinstance(data, dict):
         raise _unrecognised(name, f"a {type(data).__name__}, not a mapping of settings")
     matches = {fmt: ev for fmt, sig in _signatures().items() if (ev := sig(data))}

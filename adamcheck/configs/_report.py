@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .._answer import Answer
 from .._diagnostics import Diagnostic, Level, exit_code
@@ -126,19 +126,25 @@ class CheckReport:
         hint = f"({EXPLAIN_FLAG}: what was read, the effective batch, every rule and its source"
         extra = len(self.warnings) + len(s.notes)
         hint += f"; warnings and notes: {extra})" if extra else ")"
+        # what the reader says about the file itself (a name the program ignores, a value a
+        # flag overrides, a file not read) changes what the verdict is about: one line each,
+        # always shown (the full text under --explain)
+        said = _said(list(s.warnings) + list(self.extra_warnings), s.files)
         if errors:
             first = errors[0]
-            lines = [f"error: {f.message}" for f in errors[1:3]]
+            lines = [f"error: {f.message}" for f in errors[1:3]] + said
             return Answer(f"Verdict: ERROR (exit 2): {first.message}", lines, self.findings, title, hint)
         v = self.verdict
         if v is None:  # only what needs neither the betas nor the batch (eps) was judged
             eps = [(f"eps: {f.message}", 3) for f in self.findings if f.rule in ("eps_precision", "eps_vs_grad")]
             return Answer(f"Verdict: {self._label()} (exit {self.exit_code}): eps only (the batch size and betas "
-                          "were not given)", eps, self.findings, title, hint)
+                          "were not given)", said + eps, self.findings, title, hint)
         head, lines = answer_lines(v, self.findings, self.recommendation)
         if self.batch.assumptions:
             # an assumed size changes B and so the whole answer: say it up front, not behind a count
             lines.insert(min(1, len(lines)), ("assumed: " + "; ".join(self.batch.assumptions), 2))
+        at = min(2 if self.batch.assumptions else 1, len(lines))
+        lines[at:at] = said
         return Answer(f"Verdict: {self._label()} (exit {self.exit_code}): {head}", lines, self.findings, title, hint)
 
     def _label(self) -> str:
@@ -187,6 +193,23 @@ class CheckReport:
 
     def __str__(self) -> str:
         return self.render()
+
+
+#: how many of the reader's warnings the short answer prints in full (the rest are counted;
+#: all are under --explain): adamcheck's choice, to leave room for the recommendation
+SHORT_WARNINGS = 2
+
+
+def _said(warnings: list[str], files: Sequence[str]) -> list[tuple[str, int]]:
+    """The reader's warnings as short-answer lines: the file's name is dropped where the
+    title already names that one file; at most :data:`SHORT_WARNINGS`, then a count."""
+    def short(w: str) -> str:
+        return w[len(files[0]) + 2:] if len(files) == 1 and w.startswith(f"{files[0]}: ") else w
+
+    lines = [(f"warning: {short(w)}", 2) for w in warnings[:SHORT_WARNINGS]]
+    if len(warnings) > SHORT_WARNINGS:
+        lines.append((f"warning: {len(warnings) - SHORT_WARNINGS} more about the file (--explain)", 1))
+    return lines
 
 
 def _wrap(text: str, width: int, first: str, rest: str) -> str:

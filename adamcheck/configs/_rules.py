@@ -66,7 +66,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-from .._answer import beta_text
+from .._answer import beta_text, sqrt_rule_text
 from .._diagnostics import Diagnostic
 from .._halflife import BetaReference, half_life_beta2, memory_steps
 from ..recommend._eps import eps_diagnostics
@@ -294,18 +294,8 @@ def rule_beta1_below_sqrt_beta2(ctx: CheckContext) -> list[Finding]:
     if from_verdict:
         return [replace(f, source=SRC_SQRT) for f in from_verdict]
     b1, b2 = betas
-    root = math.sqrt(b2)
-    if b1 >= root:
-        return [
-            Finding(
-                "risk",
-                "beta1_below_sqrt_beta2",
-                f"beta1 = {_g(b1)} >= sqrt(beta2) = {root:.4f}: outside every convergence theorem for Adam; "
-                f"lower beta1 below {root:.4f} or raise beta2 above beta1^2 = {_g(b1 * b1)}",
-                SRC_SQRT,
-            )
-        ]
-    return [Finding("ok", "beta1_below_sqrt_beta2", f"beta1 = {_g(b1)} < sqrt(beta2) = {root:.4f}", SRC_SQRT)]
+    level = "risk" if b1 >= math.sqrt(b2) else "ok"
+    return [Finding(level, "beta1_below_sqrt_beta2", sqrt_rule_text(b1, b2), SRC_SQRT)]
 
 
 def half_life_comparison(
@@ -387,16 +377,24 @@ def rule_memory_vs_steps(ctx: CheckContext) -> list[Finding]:
         return [Finding("not_checked", "memory_vs_steps", "not checked: beta2 unknown or invalid", SRC_MEMORY)]
     if ctx.planned_steps is None:
         return [Finding("not_checked", "memory_vs_steps", f"not checked: planned steps unknown ({ctx.planned_steps_how})", SRC_MEMORY)]
-    beta2 = betas[1]
+    beta1, beta2 = betas
     mem = memory_steps(beta2)
     if mem > ctx.planned_steps:
+        fits = 1 - 1 / ctx.planned_steps
+        if fits <= beta1 * beta1:
+            # every beta2 that fits so short a run puts beta1 >= sqrt(beta2): a risk outranks
+            # this advice, so it names no value below that edge
+            fix = (f"no beta2 both fits the run (beta2 <= {_b(fits)}) and stays above beta1^2 = "
+                   f"{_g(beta1 * beta1)}: keep beta2 above {_g(beta1 * beta1)} (a risk outranks this advice)")
+        else:
+            fix = f"beta2 <= {_b(fits)} fits the run"
         return [
             Finding(
                 "advice",
                 "memory_vs_steps",
                 f"beta2 = {_b(beta2)} averages over 1/(1-beta2) = {_n(mem)} steps but the run plans "
                 f"{_n(ctx.planned_steps)} ({ctx.planned_steps_how}): the second moment never forgets its "
-                f"start; beta2 <= {_b(1 - 1 / ctx.planned_steps)} fits the run",
+                f"start; {fix}",
                 SRC_MEMORY,
             )
         ]

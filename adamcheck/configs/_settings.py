@@ -26,7 +26,13 @@ from typing import Any, Callable
 from .._errors import InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
 from .._measurement import Measurement
-from .._validate import check_beta, check_nonnegative_float, check_positive_float, check_positive_int
+from .._validate import (
+    check_beta,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_seq_len,
+)
 from ..recommend._eps import normal_state_dtype
 from ..recommend._verdict import DEFAULT_UPPER_RATIO
 from ._setup import TrainingSetup, apply_overrides
@@ -66,7 +72,7 @@ class CheckSettings:
             reference = parse_reference(reference)
         reference = reference or DEFAULT_REFERENCE
         if self.reference_seq_len is not None:
-            put(self, "reference_seq_len", check_positive_int(self.reference_seq_len, "reference sequence length"))
+            put(self, "reference_seq_len", check_seq_len(self.reference_seq_len, "reference sequence length"))
             # the reference's own sequence length: batches are then compared in tokens, and the
             # verdict and the recommended betas both use it
             reference = replace(reference, seq_len=self.reference_seq_len)
@@ -100,7 +106,8 @@ class ConfigOverrides:
                             ("micro_batch_size", "micro batch size"), ("grad_accum", "gradient accumulation"),
                             ("global_batch_size", "global batch size"), ("max_steps", "max steps"),
                             ("dataset_size", "dataset size")):
-            put(self, name, _optional(getattr(self, name), check_positive_int, words))
+            check = check_seq_len if name == "seq_len" else check_positive_int
+            put(self, name, _optional(getattr(self, name), check, words))
         put(self, "state_dtype", normal_state_dtype(self.state_dtype))
 
     def apply(self, setup: TrainingSetup) -> TrainingSetup:
@@ -141,7 +148,8 @@ class BareValues:
         put(self, "beta2", _optional(self.beta2, check_beta, "beta2"))
         put(self, "eps", _optional(self.eps, check_nonnegative_float, "eps"))
         for name in ("batch_size", "seq_len", "max_steps", "dataset_size"):
-            put(self, name, _optional(getattr(self, name), check_positive_int, name))
+            check = check_seq_len if name == "seq_len" else check_positive_int
+            put(self, name, _optional(getattr(self, name), check, name))
         put(self, "state_dtype", normal_state_dtype(self.state_dtype))
 
     def setup(self, stated: dict[str, str]) -> TrainingSetup:

@@ -92,6 +92,22 @@ _count = count_text
 _per = per_text
 
 
+def upper_overruled(low: Edge, high: Edge) -> bool:
+    """Whether the upper edge ``high`` (run length, large-batch memory: advice) lies at or
+    below the lower edge ``low`` (a risk), so that no beta2 meets both: the lower edge wins
+    and the upper one is not applied (a risk outranks advice;
+    :func:`adamcheck.recommend._recommend.choose_beta2`).
+
+    Example:
+        >>> from adamcheck._halflife import DEFAULT_REFERENCE
+        >>> low = lower_edge(32, 0.9)[0]
+        >>> [upper_overruled(low, upper_edge(32, reference=DEFAULT_REFERENCE, planned_steps=n)[0])
+        ...  for n in (1, 5, 10)]
+        [True, True, False]
+    """
+    return high.beta2 is not None and low.flags(round_beta2(high.beta2, up=True), "lower")
+
+
 def round_beta2(beta2: float, digits: int = 2, up: bool | None = None) -> float:
     """beta2 with its gap 1 - beta2 kept to ``digits`` significant digits.
 

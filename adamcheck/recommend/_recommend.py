@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .._answer import beta_text
+from .._answer import beta_text, steps_text
 from .._diagnostics import Diagnostic, Level
 from .._errors import DataError, InvalidParameterError
 from .._files import check_input_file
@@ -50,7 +50,7 @@ from .._validate import (
     from_tensor,
 )
 from ..theory import shi_min_beta2, theorem22_order_scale
-from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge
+from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge, upper_overruled
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
 from ._lenses import calibrated_measurement, monitor_file_measurements, no_measured_critical
@@ -517,19 +517,19 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
     # edge (a risk outranks advice).
     if high.beta2 is not None and beta2 > high.beta2:
         capped = round_beta2(high.beta2, up=True)
-        if low.flags(capped, "lower"):
+        if upper_overruled(low, high):
             # a cap is efficiency advice; it never pushes the answer onto the lower edge, where
             # a lens says the run fails (a risk outranks advice)
             floor = _above_edge(low)
             trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
-                      f"{1 / (1 - capped):,.0f} steps, at or below the lower edge ({low.reason}): not capped "
+                      f"{steps_text(1 / (1 - capped))}, at or below the lower edge ({low.reason}): not capped "
                       "there, a risk outranks the advice")
             if floor >= beta2:
                 return Choice(round_beta2(beta2, up=False), reason, source, trades)
             return Choice(round_beta2(floor, up=False),
                           f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})", low.source, trades)
         trades = (f"capped from {beta_text(beta2)} (memory {1 / (1 - beta2):,.0f} steps) to {beta_text(capped)} "
-                  f"({1 / (1 - capped):,.0f} steps): a second moment that forgets its start within the "
+                  f"({steps_text(1 / (1 - capped))}): a second moment that forgets its start within the "
                   "run, traded for less averaging of the gradient noise in v")
         why = (f"the {1 / (1 - high.beta2):,.0f}-step run caps the memory" if high.kind == "steps"
                else "capped by the large-batch edge") + (
@@ -634,6 +634,20 @@ class Recommendation:
     def memory_steps(self) -> float:
         return 1.0 / (1.0 - self.beta2)
 
+    @property
+    def upper_applied(self) -> bool:
+        """False when the upper edge lies at or below the lower edge: no beta2 meets both,
+        the lower edge wins (a risk outranks advice) and the upper edge is not applied."""
+        return not upper_overruled(self.lower, self.upper)
+
+    def _upper_dict(self, edge: Edge) -> dict[str, Any]:
+        out = edge.to_dict(self.unit)
+        overruled = upper_overruled(self.lower, edge)
+        out["applied"] = not overruled
+        out["not_applied"] = ("at or below the lower edge: no beta2 meets both, and a risk outranks "
+                              "advice" if overruled else None)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         unit = self.unit
         mem = self.memory_steps
@@ -651,9 +665,9 @@ class Recommendation:
                 "memory_tokens": None if self.tokens_per_step is None else _q(
                     _sig(mem * self.tokens_per_step), "tokens", "1/(1-beta2) x tokens per step"),
             },
-            "safe_range": {"unit": unit, "lower": self.lower.to_dict(unit), "upper": self.upper.to_dict(unit),
+            "safe_range": {"unit": unit, "lower": self.lower.to_dict(unit), "upper": self._upper_dict(self.upper),
                            "lower_parts": [p.to_dict(unit) for p in self.lower_parts],
-                           "upper_parts": [p.to_dict(unit) for p in self.upper_parts]},
+                           "upper_parts": [self._upper_dict(p) for p in self.upper_parts]},
             "batch": {"samples": self.batch_size, "tokens_per_sample": self.tokens_per_sample,
                       "tokens": self.tokens_per_step, "compared_in": unit},
             "dataset_size": self.dataset_size,

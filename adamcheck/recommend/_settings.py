@@ -27,7 +27,7 @@ from .._errors import InvalidParameterError
 from .._halflife import DEFAULT_REFERENCE, BetaReference, parse_reference
 from .._measurement import Measurement
 from .._shown import shown_repr
-from .._validate import check_beta, check_nonnegative_float, check_positive_int, check_seed
+from .._validate import check_beta, check_nonnegative_float, check_positive_int, check_seed, check_seq_len
 from ._edges import DEFAULT_INTERPOLATION, DEFAULT_LOWER_RATIO, DEFAULT_UPPER_RATIO
 from ._eps import normal_state_dtype
 from ._evidence import EVIDENCE, Evidence, normal_domain
@@ -126,7 +126,7 @@ class RecommendSettings:
         put = object.__setattr__
         put(self, "dataset_size", _optional(self.dataset_size, check_positive_int, "dataset size"))
         put(self, "reference", as_reference(self.reference))
-        put(self, "tokens_per_sample", _optional(self.tokens_per_sample, check_positive_int, "tokens per sample"))
+        put(self, "tokens_per_sample", _optional(self.tokens_per_sample, check_seq_len, "tokens per sample"))
         put(self, "beta1", _optional(self.beta1, check_beta, "beta1"))
         put(self, "eps", _optional(self.eps, check_nonnegative_float, "eps"))
         put(self, "planned_steps", _optional(self.planned_steps, check_positive_int, "planned steps"))

@@ -53,7 +53,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from .._answer import beta_text, beta_texts, count_text, per_text
+from .._answer import beta_text, beta_texts, count_text, per_text, sqrt_rule_text, user_beta_text
 from .._diagnostics import Diagnostic, Level, worst
 from .._halflife import BetaReference
 from .._measurement import PRECEDENCE, Measurement, judge
@@ -204,7 +204,6 @@ class Verdict:
 def _lens_diagnostics(ms: Sequence[Measurement], beta2: float, batch: int, beta1: float, final: Any,
                       evidence_edge: Edge) -> list[Diagnostic]:
     out = []
-    root = math.sqrt(beta2)
     for lens in PRECEDENCE:
         mine = [m for m in ms if m.lens == lens]
         rule = RULE_OF_LENS[lens]
@@ -216,11 +215,7 @@ def _lens_diagnostics(ms: Sequence[Measurement], beta2: float, batch: int, beta1
         j = judge(mine, beta2, batch_size=batch, beta1=beta1)
         m = j.measurement
         if lens == "theory":
-            if j.outcome == "fails":
-                text = (f"beta1 = {beta1:g} >= sqrt(beta2) = {root:.4f}: outside every convergence theorem for "
-                        f"Adam; lower beta1 below {root:.4f} or raise beta2 above beta1^2 = {beta1 * beta1:.6g}")
-            else:
-                text = f"beta1 = {beta1:g} < sqrt(beta2) = {root:.4f}"
+            text = sqrt_rule_text(beta1, beta2)
             source = SRC_SQRT
         elif j.outcome == "cannot_tell":
             why = "; ".join(a.reason for a in mine if not a.decided) or "no measured value at or near yours applies"
@@ -393,8 +388,7 @@ def _measured_reason(m: Measurement, outcome: str) -> str:
 def _floor_agrees(floor: Measurement, beta1: float, beta2: float) -> str:
     """A floor (the theory's beta1 >= sqrt(beta2)) that agrees with the failure a lens measured."""
     if floor.lens == "theory":
-        return (f"the theory agrees (beta1 = {beta_text(beta1)} >= sqrt(beta2) = {math.sqrt(beta2):.4f}: "
-                "outside every convergence theorem)")
+        return f"the theory agrees ({sqrt_rule_text(beta1, beta2).split(':')[0]}: outside every convergence theorem)"
     return f"{_LENS_WORDS.get(floor.lens, floor.lens)} agrees ({floor.reason})"
 
 
@@ -406,8 +400,7 @@ def _reason(final: Any, ms: Sequence[Measurement], ev_edge: Edge, beta1: float, 
         if final.floor is not None:
             text += f"; {_floor_agrees(final.floor, beta1, beta2)}"
         return text
-    return (f"the theory sees none (beta1 = {beta_text(beta1)} < sqrt(beta2) = {math.sqrt(beta2):.4f}); "
-            f"{ev_edge.reason}")
+    return f"the theory sees none ({sqrt_rule_text(beta1, beta2)}); {ev_edge.reason}"
 
 
 def _memory_advice(beta2: float, target: float, high_parts: Sequence[Edge], lower_ratio: float, run: RunFacts,
@@ -454,7 +447,7 @@ def answer_lines(v: Verdict, findings: Any = (), recommendation: dict[str, Any] 
     ``findings`` are the diagnostics to draw from (default: the verdict's own).
     """
     diags = list(findings) or list(v.diagnostics)
-    head = f"beta1 = {beta_text(v.beta1)}, beta2 = {beta_text(v.beta2)} at {v.size_text}"
+    head = f"beta1 = {user_beta_text(v.beta1)}, beta2 = {user_beta_text(v.beta2)} at {v.size_text}"
     lines: list[Any] = [(f"divergence: {_divergence(v, diags)}", 3)]
     way = ""
     if recommendation is not None:

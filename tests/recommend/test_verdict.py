@@ -205,8 +205,10 @@ def test_default_output_is_short_and_the_answer_comes_first(run_cli):
         assert max(len(line) for line in lines) <= 100, max(lines, key=len)
         assert "c unknown" not in out and "c * " not in out
         if "--explain" not in args:
-            # The answer (at most 5 lines), then warnings, then one hint line.
-            assert any(line.startswith("reason: ") for line in lines[:5])
+            # The answer (the range, each edge's reason wrapped to at most two lines, the
+            # reason), then warnings, then one hint line.
+            at = next(i for i, line in enumerate(lines) if line.startswith("reason: "))
+            assert at <= 6 and not any(line.startswith("warning: ") for line in lines[:at])
             assert "Provable" not in out
     code, out, _ = run_cli("recommend", "-b", "8", "--explain")
     assert "1. Provable" in out and "Shi et al." in out and "Lower edge" in out
