@@ -59,6 +59,7 @@ from .._halflife import BetaReference
 from .._measurement import PRECEDENCE, Measurement, judge
 from .._validate import check_beta, check_positive_int
 from ._edges import (
+    upper_overruled,
     DEFAULT_INTERPOLATION,
     DEFAULT_LOWER_RATIO,
     DEFAULT_UPPER_RATIO,
@@ -359,7 +360,7 @@ def judge_betas(batch_size: int, beta1: float, beta2: float, settings: VerdictSe
         target = round_beta2(1.0 - 1.0 / s.planned_steps, up=True)  # the run caps the memory
     else:
         target = round_beta2(clamped)
-    diags += _memory_advice(beta2, target, high_parts, s.lower_ratio, run, s.reference, tokens)
+    diags += _memory_advice(beta2, target, high_parts, s.lower_ratio, run, s.reference, tokens, low)
     diags += eps_diagnostics(s.eps, s.state_dtype, state_source=s.state_source, beta2=beta2, grad_rms=s.grad_rms)
     level = worst(diags)
     lvl = "risk" if level is Level.RISK else "advice" if level is Level.ADVICE else "ok"
@@ -404,8 +405,9 @@ def _reason(final: Any, ms: Sequence[Measurement], ev_edge: Edge, beta1: float, 
 
 
 def _memory_advice(beta2: float, target: float, high_parts: Sequence[Edge], lower_ratio: float, run: RunFacts,
-                   reference: BetaReference, tokens_per_sample: int | None) -> list[Diagnostic]:
-    """Efficiency: a memory far shorter than the half-life rule's, or longer than the upper edge."""
+                   reference: BetaReference, tokens_per_sample: int | None, low: Edge) -> list[Diagnostic]:
+    """Efficiency: a memory far shorter than the half-life rule's, or longer than the upper edge
+    (never advice to go at or below the lower edge: a risk outranks it)."""
     out = []
     mem = 1.0 / (1.0 - beta2)
     size = per_text(run.size(), run.unit) + " per step"
@@ -413,8 +415,11 @@ def _memory_advice(beta2: float, target: float, high_parts: Sequence[Edge], lowe
         if part.flags(beta2, "upper"):
             rule = "memory_vs_steps" if part.kind == "steps" else "half_life"
             shown_b2, shown_edge = beta_texts(beta2, round_beta2(part.beta2, 2, up=True))  # type: ignore[arg-type]
+            fix = (f"no beta2 both meets it and stays above the lower edge ({low.reason}): keep beta2 above "
+                   f"the lower edge (a risk outranks this advice)" if upper_overruled(low, part)
+                   else f"lower beta2 to {shown_edge} or below")
             out.append(Diagnostic("advice", rule, f"beta2 = {shown_b2} (memory {count_text(mem)} steps) at {size}: "
-                                  f"{part.reason}; lower beta2 to {shown_edge} or below", part.source,
+                                  f"{part.reason}; {fix}", part.source,
                                   axis="efficiency", lens="theory" if part.kind == "steps" else "practice"))
     rule_mem = 1.0 / (1.0 - target)
     _, _, how = reference_size(reference, tokens_per_sample)

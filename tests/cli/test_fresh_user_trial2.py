@@ -215,3 +215,14 @@ def test_1_check_never_advises_a_beta2_below_the_lower_edge(run_cli, steps, beta
     else:
         assert offered and float(offered.group(1)) == pytest.approx(fits, abs=1e-3)
         assert float(offered.group(1)) > beta1 ** 2
+
+
+def test_the_verdict_never_advises_a_beta2_at_or_below_the_lower_edge(run_cli):
+    # a 1-step run caps the memory below beta1^2 = 0.81: the verdict's run-length advice used to say
+    # "lower beta2 to 0 or below", a value the lower edge calls a risk
+    code, out, err = run_cli("recommend", "-b", "32", "--beta1", "0.9", "--beta2", "0.95", "--max-steps", "1")
+    text = " ".join(out.split())
+    assert code == 0 and "to 0 or below" not in text and "keep beta2 above the lower edge" in text
+    # a run long enough for the cap to lie above the edge keeps the concrete advice
+    code, out, err = run_cli("recommend", "-b", "32", "--beta1", "0.9", "--beta2", "0.999", "--max-steps", "100")
+    assert "lower beta2 to 0.99 or below" in " ".join(out.split())
