@@ -75,6 +75,8 @@ def answer(rec: Any) -> Any:
     applied = rec.upper_applied
     if rec.upper.beta2 is not None and applied:
         hi = f" <= {_fmt(round_beta2(rec.upper.beta2, 2, up=True))}"
+    if not applied and not lo:
+        lo = "0 < "  # the cap is overruled by beta2 = 0 itself, outside every theorem (beta1 >= sqrt(0))
     rng = f"{lo}beta2{hi}" if lo or hi else "no edge on record"
     if not applied:
         # the upper edge (advice) lies at or below the lower edge (a risk): no beta2 meets

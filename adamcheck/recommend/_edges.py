@@ -105,7 +105,12 @@ def upper_overruled(low: Edge, high: Edge) -> bool:
         ...  for n in (1, 5, 10)]
         [True, True, False]
     """
-    return high.beta2 is not None and low.flags(round_beta2(high.beta2, up=True), "lower")
+    if high.beta2 is None:
+        return False
+    capped = round_beta2(high.beta2, up=True)
+    # beta2 = 0 is outside every theorem whatever beta1 (beta1 >= 0 = sqrt(0)), also where the
+    # lower edge shows the evidence's words instead of that trivial floor (beta1 = 0)
+    return capped <= 0.0 or low.flags(capped, "lower")
 
 
 def round_beta2(beta2: float, digits: int = 2, up: bool | None = None) -> float:

@@ -53,7 +53,7 @@ from ..theory import shi_min_beta2, theorem22_order_scale
 from ._edges import Edge, describe_reference, lower_edge, reference_size, round_beta2, upper_edge, upper_overruled
 from ._eps import normal_state_dtype
 from ._evidence import normal_domain
-from ._lenses import calibrated_measurement, monitor_file_measurements, no_measured_critical
+from ._lenses import SRC_SQRT, calibrated_measurement, monitor_file_measurements, no_measured_critical
 from ._settings import RecommendSettings, VerdictSettings, as_reference
 from ._verdict import Verdict, judge_betas
 
@@ -521,13 +521,17 @@ def choose_beta2(practice: PracticeLens, calibrated: CalibratedLens | None, low:
             # a cap is efficiency advice; it never pushes the answer onto the lower edge, where
             # a lens says the run fails (a risk outranks advice)
             floor = _above_edge(low)
+            edge_reason, edge_source = low.reason, low.source
+            if not low.flags(capped, "lower"):  # only beta2 = 0 itself, which the edge shown does not list
+                edge_reason = "beta2 = 0 puts beta1 >= sqrt(beta2), outside every convergence theorem"
+                edge_source = SRC_SQRT
             trades = (f"the {'run' if high.kind == 'steps' else 'large-batch edge'} would cap the memory at "
-                      f"{steps_text(1 / (1 - capped))}, at or below the lower edge ({low.reason}): not capped "
+                      f"{steps_text(1 / (1 - capped))}, at or below the lower edge ({edge_reason}): not capped "
                       "there, a risk outranks the advice")
             if floor >= beta2:
                 return Choice(round_beta2(beta2, up=False), reason, source, trades)
             return Choice(round_beta2(floor, up=False),
-                          f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({low.reason})", low.source, trades)
+                          f"{EDGE_MEMORY_FACTOR:g}x the memory of the lower edge ({edge_reason})", edge_source, trades)
         trades = (f"capped from {beta_text(beta2)} (memory {1 / (1 - beta2):,.0f} steps) to {beta_text(capped)} "
                   f"({steps_text(1 / (1 - capped))}): a second moment that forgets its start within the "
                   "run, traded for less averaging of the gradient noise in v")

@@ -226,3 +226,16 @@ def test_the_verdict_never_advises_a_beta2_at_or_below_the_lower_edge(run_cli):
     # a run long enough for the cap to lie above the edge keeps the concrete advice
     code, out, err = run_cli("recommend", "-b", "32", "--beta1", "0.9", "--beta2", "0.999", "--max-steps", "100")
     assert "lower beta2 to 0.99 or below" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("beta1", ["0", "0.9"])
+@pytest.mark.parametrize("steps", ["1", "2", "5"])
+def test_what_recommend_answers_check_never_calls_a_risk(run_cli, beta1, steps):
+    # with beta1 = 0 a 1-step run capped the memory at beta2 = 0, which recommend answered and check
+    # then called RISK (beta1 = 0 >= sqrt(0)); the cap now yields to that floor as to any lower edge
+    code, out, err = run_cli("recommend", "-b", "32", "--beta1", beta1, "--max-steps", steps, "--json")
+    assert code == 0, err
+    beta2 = json.loads(out)["beta2"]
+    assert beta2 > float(beta1) ** 2
+    code, out, err = run_cli("check", "-b", "32", "--beta1", beta1, "--beta2", repr(beta2), "--max-steps", steps)
+    assert code == 0, out
