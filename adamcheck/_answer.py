@@ -95,7 +95,7 @@ def sqrt_rule_text(beta1: float, beta2: float) -> str:
         'beta1 = 0.9 < sqrt(beta2) = 0.9001'
     """
     root = math.sqrt(beta2)
-    shown_b1, shown_root = _texts(beta1, root)
+    _, shown_root = _texts(beta1, root)
     if beta1 < root:
         return f"beta1 = {user_beta_text(beta1)} < sqrt(beta2) = {shown_root}"
     fix = f"raise beta2 above beta1^2 = {beta1 * beta1:.6g}"

@@ -38,7 +38,7 @@ from ._sampling import (
     two_batch_estimate,
 )
 from ._scale import GradientScale, ScaleOptions
-from ._signal import read_signal
+from ._signal import nonnegative, nonnegative_intervals, read_signal
 from ._source import opened_gradients
 
 __all__ = ["EstimateSettings", "NoiseEstimate", "estimate", "run_estimate", "minibatch_laws", "resolve_scale", "save_laws", "load_laws"]
@@ -130,7 +130,7 @@ class NoiseEstimate:
             "mean_over": self.scale.mean_over,
             "scale": {**self.scale.to_dict(), "source": self.scale_source},
             # a negative unbiased |G|^2 is no squared norm: null here, the reason in "signal"
-            "grad_norm_sq": _nonnegative(c.grad_norm_sq),
+            "grad_norm_sq": nonnegative(c.grad_norm_sq),
             "trace_sigma": c.trace_sigma,
             "minibatch_second_moment": c.minibatch_second_moment,
             "b_simple": c.b_simple,
@@ -175,21 +175,15 @@ class NoiseEstimate:
         }
 
 
-def _nonnegative(x: Any) -> Any:
-    """``x`` with negative entries as NaN (null in JSON): no squared norm is negative."""
-    x = np.asarray(x, dtype=float)
-    return np.where(x < 0, np.nan, x)
-
-
 def _clipped_ci(ci: dict[str, Any]) -> dict[str, Any]:
     """The intervals with |G|^2's ends at 0 or above (the interval met with [0, inf)) and its estimate null if negative."""
     if not ci:
         return ci
     out = dict(ci)
     if "grad_norm_sq" in ci:
-        out["grad_norm_sq"] = [[None if v is None else max(float(v), 0.0) for v in pair] for pair in ci["grad_norm_sq"]]
+        out["grad_norm_sq"] = nonnegative_intervals(ci["grad_norm_sq"])
     if "estimate" in ci:
-        out["estimate"] = {**ci["estimate"], "grad_norm_sq": _nonnegative(ci["estimate"]["grad_norm_sq"])}
+        out["estimate"] = {**ci["estimate"], "grad_norm_sq": nonnegative(ci["estimate"]["grad_norm_sq"])}
     return out
 
 

@@ -25,7 +25,7 @@ from .._validate import check_positive_int, check_probability, check_seed
 from ._constants import NoiseConstants, minibatch_factor
 from ._frontier import corners, d_frontier
 from ._scale import GradientScale
-from ._signal import read_signal
+from ._signal import nonnegative, nonnegative_intervals, read_signal
 from ._source import GradientSource
 
 __all__ = [
@@ -142,17 +142,16 @@ class TwoBatchEstimate:
             "big_batch": self.big_batch,
             "big_batch_draws": self.draws,
             # a negative |G|^2 is no squared norm: null, the reason in "signal" (adamcheck.noise.read_signal)
-            "grad_norm_sq": np.where(self.grad_norm_sq < 0, np.nan, self.grad_norm_sq),
+            "grad_norm_sq": nonnegative(self.grad_norm_sq),
             "trace_sigma": self.trace_sigma,
             "b_simple": self.b_simple,
             "signal": read_signal(self.grad_norm_sq, self.trace_sigma, grad_ci=self.ci.get("grad_norm_sq"),
                                   b_simple_ci=self.ci.get("b_simple")),
-            "grad_norm_sq_fpc": np.where(self.grad_norm_sq_fpc < 0, np.nan, self.grad_norm_sq_fpc),
+            "grad_norm_sq_fpc": nonnegative(self.grad_norm_sq_fpc),
             "trace_sigma_fpc": self.trace_sigma_fpc,
             "b_simple_fpc": self.b_simple_fpc,
             # |G|^2's intervals met with [0, inf): a squared norm is not negative
-            "ci": {k: ([[None if v is None else max(float(v), 0.0) for v in pair] for pair in iv]
-                       if k.startswith("grad_norm_sq") else iv) for k, iv in self.ci.items()},
+            "ci": {k: (nonnegative_intervals(iv) if k.startswith("grad_norm_sq") else iv) for k, iv in self.ci.items()},
         }
 
 

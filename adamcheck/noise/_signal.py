@@ -36,7 +36,30 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-__all__ = ["read_signal"]
+import numpy as np
+
+__all__ = ["nonnegative", "nonnegative_intervals", "read_signal"]
+
+
+def nonnegative(x: Any) -> Any:
+    """``x`` with negative entries as NaN (null in JSON): a negative unbiased |G|^2 is no squared norm.
+
+    Example:
+        >>> nonnegative([0.5, -0.1]).tolist()
+        [0.5, nan]
+    """
+    x = np.asarray(x, dtype=float)
+    return np.where(x < 0, np.nan, x)
+
+
+def nonnegative_intervals(pairs: Sequence[Sequence[Any]]) -> list[list[float | None]]:
+    """|G|^2's (low, high) intervals met with [0, inf): no end below 0 (a missing end stays None).
+
+    Example:
+        >>> nonnegative_intervals([(-0.2, 0.3), (None, 1.0)])
+        [[0.0, 0.3], [None, 1.0]]
+    """
+    return [[None if v is None else max(float(v), 0.0) for v in pair] for pair in pairs]
 
 
 def _num(x: Any) -> float | None:
