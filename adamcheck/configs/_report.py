@@ -206,9 +206,10 @@ def _said(warnings: list[str], files: Sequence[str]) -> list[tuple[str, int]]:
     def short(w: str) -> str:
         return w[len(files[0]) + 2:] if len(files) == 1 and w.startswith(f"{files[0]}: ") else w
 
-    lines = [(f"warning: {short(w)}", 2) for w in warnings[:SHORT_WARNINGS]]
+    word = Level.ADVICE.word  # the one labelling of every command (adamcheck._diagnostics)
+    lines = [(f"{word}: {short(w)}", 2) for w in warnings[:SHORT_WARNINGS]]
     if len(warnings) > SHORT_WARNINGS:
-        lines.append((f"warning: {len(warnings) - SHORT_WARNINGS} more about the file (--explain)", 1))
+        lines.append((f"{word}: {len(warnings) - SHORT_WARNINGS} more about the file (--explain)", 1))
     return lines
 
 
